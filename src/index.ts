@@ -1,0 +1,10 @@
+/**
+ * qimessaging: the qiMessaging service bus of NAO and Pepper robots, for Node.js.
+ *
+ * This entry point re-exports the public API of each layer and nothing else.
+ *
+ * @packageDocumentation
+ */
+export { QiError, type QiErrorCode } from './errors/index.js';
+export * from './type/index.js';
+export * from './message/index.js';

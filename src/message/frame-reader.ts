@@ -1,0 +1,146 @@
+/**
+ * Incremental message framing: feed it chunks as they come off a socket, in any sizes, and it hands
+ * out whole messages. A message inside one chunk is delivered as a view (no copy); one split across
+ * chunks is assembled once, when its last byte arrives, so a header that lies about its size costs
+ * nothing until the bytes really come.
+ */
+import { QiProtocolError } from './errors.js';
+import { HEADER_SIZE, PROTOCOL_VERSION, hasMagic, readHeader, type Header } from './header.js';
+import { Message } from './message.js';
+
+/** Default largest payload accepted: 50,000,000 bytes, the limit of every NAOqi 2.x peer. */
+export const DEFAULT_MAX_PAYLOAD = 50_000_000;
+
+/** The largest payload accepted by default: `QI_MAX_MESSAGE_PAYLOAD` (as in libqi) or {@link DEFAULT_MAX_PAYLOAD}. */
+export function defaultMaxPayload(): number {
+  const env = Number(process.env.QI_MAX_MESSAGE_PAYLOAD);
+  return Number.isInteger(env) && env > 0 ? Math.min(env, 0xffff_ffff) : DEFAULT_MAX_PAYLOAD;
+}
+
+export interface FrameReaderOptions {
+  /** Largest payload accepted, in bytes; a bigger size field is a `too-large` protocol error. */
+  maxPayload?: number;
+}
+
+export class FrameReader {
+  readonly maxPayload: number;
+  /** Bytes consumed so far, for error offsets. */
+  private offset = 0;
+  private readonly headBuf = Buffer.allocUnsafe(HEADER_SIZE);
+  private headLen = 0;
+  private header: Header | null = null;
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  private failed: QiProtocolError | null = null;
+
+  /**
+   * @param onMessage called once per whole message, in stream order
+   * @param options limits
+   */
+  constructor(
+    private readonly onMessage: (m: Message) => void,
+    options: FrameReaderOptions = {},
+  ) {
+    this.maxPayload = options.maxPayload ?? defaultMaxPayload();
+  }
+
+  /** True when part of a message has been received and not yet delivered. */
+  get pending(): boolean {
+    return this.headLen > 0 || this.header !== null;
+  }
+
+  /**
+   * Feeds bytes. Delivers every message they complete.
+   * @throws {@link QiProtocolError} on bad magic, a version other than 0, or a size over the limit;
+   * the stream is then dead and every later push throws the same error.
+   */
+  push(chunk: Buffer): void {
+    if (this.failed) throw this.failed;
+    let p = 0;
+    const n = chunk.length;
+    while (p < n) {
+      if (this.header === null) {
+        if (this.headLen === 0 && n - p >= HEADER_SIZE) {
+          this.header = this.validate(chunk, p);
+          p += HEADER_SIZE;
+          const size = this.header.size;
+          if (n - p >= size) {
+            // Fast path: the whole message is in this chunk; the payload is a view on it.
+            this.deliver(chunk.subarray(p, p + size));
+            p += size;
+          }
+          continue;
+        }
+        const take = Math.min(HEADER_SIZE - this.headLen, n - p);
+        chunk.copy(this.headBuf, this.headLen, p, p + take);
+        this.headLen += take;
+        p += take;
+        if (this.headLen < HEADER_SIZE) return;
+        this.header = this.validate(this.headBuf, 0);
+        this.headLen = 0;
+        if (this.header.size === 0) this.deliver(Buffer.alloc(0));
+        continue;
+      }
+      const want = this.header.size - this.partsLen;
+      const take = Math.min(want, n - p);
+      this.parts.push(chunk.subarray(p, p + take));
+      this.partsLen += take;
+      p += take;
+      if (this.partsLen === this.header.size) {
+        const payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLen);
+        this.parts = [];
+        this.partsLen = 0;
+        this.deliver(payload);
+      }
+    }
+  }
+
+  /**
+   * Tells the reader the stream ended.
+   * @throws {@link QiProtocolError} `truncated` when it ended inside a message.
+   */
+  end(): void {
+    if (this.failed || !this.pending) return;
+    const got = this.header ? HEADER_SIZE + this.partsLen : this.headLen;
+    const want = this.header ? HEADER_SIZE + this.header.size : HEADER_SIZE;
+    this.fail('truncated', `The connection ended in the middle of a message (${got} of ${want} bytes received). The peer closed or crashed while sending.`, this.offset);
+  }
+
+  private validate(b: Buffer, at: number): Header {
+    if (!hasMagic(b, at)) {
+      const got = b.subarray(at, at + 4).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+      this.fail('bad-magic', `Not a qi message: expected magic 42 de ad 42, got ${got}. The peer does not speak qimessaging (wrong port, or TLS on one side only?).`, this.offset);
+    }
+    const h = readHeader(b, at);
+    if (h.version !== PROTOCOL_VERSION) {
+      this.fail('bad-version', `Unsupported qi protocol version ${h.version} (only version 0 exists); the peer is not a compatible qimessaging implementation.`, this.offset);
+    }
+    if (h.size > this.maxPayload) {
+      this.fail('too-large', `A message announces a ${h.size}-byte payload, over the ${this.maxPayload}-byte limit. Raise maxPayload (or QI_MAX_MESSAGE_PAYLOAD) if the peer really sends such messages.`, this.offset);
+    }
+    return h;
+  }
+
+  private deliver(payload: Buffer): void {
+    const h = this.header!;
+    this.header = null;
+    this.offset += HEADER_SIZE + h.size;
+    this.onMessage(new Message(h.id, h.type, h.flags, h.service, h.object, h.action, payload));
+  }
+
+  private fail(fault: QiProtocolError['fault'], message: string, offset: number): never {
+    this.failed = new QiProtocolError(fault, message, offset);
+    this.header = null;
+    this.parts = [];
+    throw this.failed;
+  }
+}
+
+/** Splits a buffer holding whole messages; convenient for tests and captures. */
+export function parseMessages(bytes: Uint8Array, options?: FrameReaderOptions): Message[] {
+  const out: Message[] = [];
+  const r = new FrameReader((m) => out.push(m), options);
+  r.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  r.end();
+  return out;
+}

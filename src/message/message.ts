@@ -1,0 +1,91 @@
+/**
+ * A qi message: header fields plus the payload kept as bytes. Nobody decodes a payload until a consumer
+ * that knows its signature asks (a gateway forwards most messages without ever decoding them).
+ */
+import { compile, Writer, type Codec, type CodecOptions, type DecodeOptions } from '../type/index.js';
+import { HEADER_SIZE, PROTOCOL_VERSION, messageTypeName, writeHeader } from './header.js';
+
+/** The addressing and kind of a message: everything in the header but the size. */
+export interface MessageFields {
+  id: number;
+  type: number;
+  flags?: number;
+  service: number;
+  object: number;
+  action: number;
+}
+
+/** Payloads may not exceed what the 32-bit size field can say. */
+export const MAX_WIRE_PAYLOAD = 0xffff_ffff;
+
+export class Message {
+  constructor(
+    readonly id: number,
+    readonly type: number,
+    readonly flags: number,
+    readonly service: number,
+    readonly object: number,
+    readonly action: number,
+    /** The payload bytes; a view on the received data, not a copy. */
+    readonly payload: Buffer,
+  ) {}
+
+  /** Builds a message from its fields and a payload already encoded. */
+  static of(fields: MessageFields, payload: Uint8Array = EMPTY): Message {
+    const p = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    return new Message(fields.id, fields.type, fields.flags ?? 0, fields.service, fields.object, fields.action, p);
+  }
+
+  /** Decodes the payload with a signature the consumer knows. Trailing bytes are ignored, as libqi does. */
+  decode<T = unknown>(signature: string | Codec<T>, options?: DecodeOptions): T {
+    const codec = typeof signature === 'string' ? compile<T>(signature) : signature;
+    return codec.decode(this.payload, { allowTrailing: true, ...options });
+  }
+
+  /** The whole message as bytes: header then payload. */
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(HEADER_SIZE + this.payload.length);
+    writeHeader(out, 0, headerOf(this, this.payload.length));
+    this.payload.copy(out, HEADER_SIZE);
+    return out;
+  }
+
+  /** Header and payload as separate buffers, for a vectored write without copying the payload. */
+  toBuffers(): Buffer[] {
+    const head = Buffer.allocUnsafe(HEADER_SIZE);
+    writeHeader(head, 0, headerOf(this, this.payload.length));
+    return this.payload.length === 0 ? [head] : [head, this.payload];
+  }
+
+  /** libqi's way of naming a message in logs: `Call {2.1.100, id:3} (8 bytes)`. */
+  toString(): string {
+    return `${messageTypeName(this.type)} {${this.service}.${this.object}.${this.action}, id:${this.id}} (${this.payload.length} bytes)`;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function headerOf(f: MessageFields, size: number) {
+  if (size > MAX_WIRE_PAYLOAD) throw new RangeError(`a qi message payload is at most ${MAX_WIRE_PAYLOAD} bytes, got ${size}`);
+  return { id: f.id, size, version: PROTOCOL_VERSION, type: f.type, flags: f.flags ?? 0, service: f.service, object: f.object, action: f.action };
+}
+
+/**
+ * Encodes a whole message, header included, straight from a value: the payload is written after a
+ * reserved header, so small messages are one buffer and large raw values are not copied.
+ * @returns the message as buffers to write in order (usually one).
+ * @throws {@link QiValueError} when `value` does not fit `signature`.
+ */
+export function encodeMessage(fields: MessageFields, signature: string | Codec, value: unknown, options?: CodecOptions & { name?: string }): Buffer[] {
+  const codec = typeof signature === 'string' ? compile(signature) : signature;
+  const w = new Writer(options, 256, HEADER_SIZE);
+  try {
+    codec.write(w, value);
+  } catch (e) {
+    if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at(options?.name ?? 'value', codec.signature);
+    throw e;
+  }
+  const chunks = w.finishChunks();
+  writeHeader(chunks[0], 0, headerOf(fields, w.length - HEADER_SIZE));
+  return chunks;
+}

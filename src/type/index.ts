@@ -1,0 +1,35 @@
+/**
+ * The qi type system: signatures, the JS value model and the binary codec. Knows nothing of messages
+ * or sockets.
+ *
+ * @packageDocumentation
+ */
+export {
+  parseSignature,
+  printSignature,
+  signaturesEqual,
+  stripAnnotations,
+  tupleSignature,
+  QiSignatureError,
+  MAX_NESTING_DEPTH,
+  type Signature,
+  type ScalarKind,
+  type TupleSignature,
+} from './signature.js';
+export { compile, encode, decode, MAX_EMPTY_ELEMENTS, type Codec, type DecodeOptions, type EncodeOptions } from './codec.js';
+export { inferSignature, toDynamic } from './infer.js';
+export {
+  Dynamic,
+  ObjectReference,
+  METAOBJECT_SIGNATURE,
+  emptyMetaObject,
+  type MetaObject,
+  type MetaMethod,
+  type MetaMethodParameter,
+  type MetaSignal,
+  type MetaProperty,
+} from './value.js';
+export { QiValueError, QiDecodeError } from './errors.js';
+export { createMetaObjectCache, type CodecOptions, type MetaObjectCache, type ObjectHooks } from './options.js';
+export { Reader } from './reader.js';
+export { Writer, ZERO_COPY_THRESHOLD } from './writer.js';

@@ -1,0 +1,171 @@
+/**
+ * A growable little-endian byte writer. Large byte blobs (raw values, big strings) are not copied: they
+ * are kept as separate chunks so a transport can hand them to the socket as they are (writev).
+ */
+import type { CodecOptions } from './options.js';
+
+/** Blobs at least this large are referenced, not copied, by {@link Writer.bytes}. */
+export const ZERO_COPY_THRESHOLD = 16 * 1024;
+
+export class Writer {
+  buf: Buffer;
+  pos: number;
+  /** Start of the part of `buf` not yet moved to `chunks`. */
+  private mark: number;
+  private chunks: Buffer[] | null = null;
+  private chunkBytes = 0;
+
+  /**
+   * @param options codec options for object references
+   * @param capacity initial buffer size in bytes
+   * @param reserve bytes left free at the start (a message header, filled later with {@link Writer.patch})
+   */
+  constructor(
+    readonly options: CodecOptions = {},
+    capacity = 256,
+    reserve = 0,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, reserve + 16));
+    this.pos = reserve;
+    this.mark = 0;
+  }
+
+  /** Total bytes written so far, chunks included (the reserved prefix counts). */
+  get length(): number {
+    return this.chunkBytes + this.pos - this.mark;
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const size = Math.max(this.buf.length * 2, this.pos + n);
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, this.mark, this.pos);
+    this.pos -= this.mark;
+    this.mark = 0;
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    if (this.pos >= this.buf.length) this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    const b = this.buf, p = this.pos;
+    b[p] = v;
+    b[p + 1] = v >>> 8;
+    this.pos = p + 2;
+  }
+
+  u32(v: number): void {
+    if (this.pos + 4 > this.buf.length) this.ensure(4);
+    const b = this.buf, p = this.pos;
+    b[p] = v;
+    b[p + 1] = v >>> 8;
+    b[p + 2] = v >>> 16;
+    b[p + 3] = v >>> 24;
+    this.pos = p + 4;
+  }
+
+  /** 64-bit integer from a number (must be a safe integer) or a bigint, already range-checked. */
+  u64(v: number | bigint): void {
+    this.ensure(8);
+    if (typeof v === 'bigint') {
+      this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
+    } else {
+      const hi = Math.floor(v / 0x1_0000_0000);
+      this.buf.writeUInt32LE(v - hi * 0x1_0000_0000, this.pos);
+      this.buf.writeInt32LE(hi | 0, this.pos + 4);
+    }
+    this.pos += 8;
+  }
+
+  f32(v: number): void {
+    this.ensure(4);
+    this.pos = this.buf.writeFloatLE(v, this.pos);
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.pos = this.buf.writeDoubleLE(v, this.pos);
+  }
+
+  /** A qi string: `uint32` UTF-8 byte length, then the bytes. */
+  string(s: string): void {
+    const n = s.length;
+    if (n < 64) {
+      this.ensure(4 + n * 3);
+      const b = this.buf;
+      let p = this.pos + 4;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p++] = c;
+      }
+      if (i === n) {
+        this.u32(n);
+        this.pos = p;
+        return;
+      }
+      const len = b.write(s, this.pos + 4, 'utf8');
+      this.u32(len);
+      this.pos += len;
+      return;
+    }
+    if (n >= ZERO_COPY_THRESHOLD) {
+      this.bytes(Buffer.from(s, 'utf8'));
+      return;
+    }
+    this.ensure(4 + n * 3);
+    const len = this.buf.write(s, this.pos + 4, 'utf8');
+    this.u32(len);
+    this.pos += len;
+  }
+
+  /** A sized blob: `uint32` length, then the bytes (referenced, not copied, when large). */
+  bytes(data: Uint8Array): void {
+    const n = data.length;
+    this.u32(n);
+    if (n < ZERO_COPY_THRESHOLD) {
+      this.ensure(n);
+      this.buf.set(data, this.pos);
+      this.pos += n;
+      return;
+    }
+    this.chunks ??= [];
+    if (this.pos > this.mark) {
+      this.chunks.push(this.buf.subarray(this.mark, this.pos));
+      this.chunkBytes += this.pos - this.mark;
+    }
+    const view = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, n);
+    this.chunks.push(view);
+    this.chunkBytes += n;
+    this.mark = this.pos;
+  }
+
+  /** Writes `v` as uint32 at an absolute offset of the first chunk (for headers reserved up front). */
+  patch32(offset: number, v: number): void {
+    const b = this.chunks === null ? this.buf : this.chunks[0];
+    b.writeUInt32LE(v >>> 0, offset);
+  }
+
+  /** The first buffer, where a reserved prefix lives. */
+  get head(): Buffer {
+    return this.chunks === null ? this.buf : this.chunks[0];
+  }
+
+  /** All bytes as a list of buffers, in order, without copying large blobs. */
+  finishChunks(): Buffer[] {
+    const tail = this.buf.subarray(this.mark, this.pos);
+    if (this.chunks === null) return [tail];
+    return tail.length > 0 ? [...this.chunks, tail] : this.chunks.slice();
+  }
+
+  /** All bytes in one buffer (copies only when large blobs were referenced). */
+  finish(): Buffer {
+    if (this.chunks === null) return this.buf.subarray(this.mark, this.pos);
+    return Buffer.concat(this.finishChunks(), this.length);
+  }
+}
