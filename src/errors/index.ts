@@ -7,10 +7,22 @@
 
 /** Every code a qimessaging error can carry. */
 export type QiErrorCode =
+  /** A malformed type signature. */
   | 'ERR_QI_SIGNATURE'
+  /** A value that does not fit its signature. */
   | 'ERR_QI_VALUE'
+  /** Bytes that do not decode with the expected signature. */
   | 'ERR_QI_DECODE'
-  | 'ERR_QI_PROTOCOL';
+  /** A byte stream that is not qi messages (bad magic, version, size). */
+  | 'ERR_QI_PROTOCOL'
+  /** A malformed endpoint URL. */
+  | 'ERR_QI_URL'
+  /** Could not connect to, or listen on, an endpoint. */
+  | 'ERR_QI_CONNECT'
+  /** A TLS peer that could not be verified or refused us. */
+  | 'ERR_QI_TLS'
+  /** The connection closed (while a call was pending, or before it could be used). */
+  | 'ERR_QI_CLOSED';
 
 /** Base class of all qimessaging errors. */
 export class QiError extends Error {

@@ -1,0 +1,90 @@
+/** Opening a client connection to an endpoint, with errors that say what went wrong and what to try. */
+import net from 'node:net';
+import tls from 'node:tls';
+import { QiConnectError, QiTlsError } from './errors.js';
+import { MessageStream, type MessageStreamOptions } from './stream.js';
+import { checkServer, type TlsClientOptions } from './tls.js';
+import { QiUrlError, formatEndpoint, parseEndpoint, socketHost, type Endpoint } from './url.js';
+
+/** Options of {@link connect}. */
+export interface ConnectOptions extends MessageStreamOptions {
+  /** TLS settings for `tcps` and `tcpsm`. */
+  tls?: TlsClientOptions;
+  /** Give up connecting after this many milliseconds (default 10,000). */
+  timeoutMs?: number;
+  /** Abort the attempt. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Connects to a `tcp`, `tcps`, `tcpsm` or `unix` endpoint.
+ * @throws {@link QiConnectError} (refused, unreachable, timed out…), {@link QiTlsError} (untrusted
+ * certificate, failed handshake) or {@link QiUrlError}.
+ */
+export function connect(url: string | Endpoint, options: ConnectOptions = {}): Promise<MessageStream> {
+  const ep = typeof url === 'string' ? parseEndpoint(url) : url;
+  const text = formatEndpoint(ep);
+  if (ep.scheme === 'qi') return Promise.reject(new QiUrlError(text, 'a relative qi: endpoint is reached through an existing connection, never dialled'));
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return new Promise<MessageStream>((resolve, reject) => {
+    let socket: net.Socket;
+    const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm';
+    if (ep.scheme === 'unix') {
+      socket = net.connect({ path: ep.path });
+    } else if (secure) {
+      const t = options.tls ?? {};
+      if (ep.scheme === 'tcpsm' && (t.cert === undefined || t.key === undefined)) {
+        reject(new QiTlsError(`Cannot connect to ${text}: mutual TLS (tcpsm) needs a client certificate and key in { tls: { cert, key } }.`));
+        return;
+      }
+      const host = socketHost(ep);
+      socket = tls.connect({
+        host,
+        port: ep.port,
+        servername: t.servername ?? (net.isIP(ep.host) ? undefined : ep.host),
+        ca: t.ca,
+        cert: t.cert,
+        key: t.key,
+        minVersion: 'TLSv1.2',
+        // Verification is done by checkServer so that its error can carry the fingerprint to pin.
+        rejectUnauthorized: false,
+      });
+    } else {
+      socket = net.connect({ host: socketHost(ep), port: ep.port });
+    }
+    socket.setNoDelay?.(true);
+    const timer = setTimeout(() => fail(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    const onAbort = () => fail(options.signal?.reason ?? new Error('aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    function cleanup() {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.removeListener('error', fail);
+    }
+    function fail(e: unknown) {
+      cleanup();
+      socket.destroy();
+      if (e instanceof QiTlsError || (e as Error)?.name === 'AbortError') return reject(e);
+      const code = (e as { code?: string })?.code ?? '';
+      if (secure && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test((e as Error)?.message ?? ''))) {
+        return reject(new QiTlsError(`TLS handshake with ${text} failed: ${(e as Error).message}. Is it really a tcps endpoint, with a TLS 1.2+ server?`, undefined, e));
+      }
+      reject(new QiConnectError(text, 'connect to', e));
+    }
+    socket.once('error', fail);
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
+      try {
+        if (secure) checkServer(socket as tls.TLSSocket, text, options.tls ?? {});
+      } catch (e) {
+        return fail(e);
+      }
+      cleanup();
+      const local = ep.scheme === 'unix' ? text : `${ep.scheme}://${fmtHost(socket.localAddress)}:${socket.localPort}`;
+      resolve(new MessageStream(socket, text, local, options));
+    });
+  });
+}
+
+function fmtHost(h: string | undefined): string {
+  return h !== undefined && net.isIP(h) === 6 ? `[${h}]` : String(h);
+}

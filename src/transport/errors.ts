@@ -1,0 +1,54 @@
+/** Errors of connecting, listening and TLS, each with advice a user can act on. */
+import { QiError } from '../errors/index.js';
+
+/** Advice per system error code, for connect and listen failures. */
+const ADVICE: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens there. Is the ServiceDirectory (naoqi, or `qi sd`) running, and is the port right? NAOqi 2.9 robots serve tcps on port 9503, older ones tcp on 9559',
+  ETIMEDOUT: 'no answer from that address. Check the robot is on and on this network, and that no firewall drops the port',
+  EHOSTUNREACH: 'no route to that host. Check the address and the network link (Wi-Fi, cable, VPN)',
+  ENETUNREACH: 'this machine has no route to that network. Check the address and the network link',
+  ENOTFOUND: 'that host name does not resolve. Check the spelling, or use the robot\'s IP address (say "hello" to the robot: it tells its IP)',
+  EAI_AGAIN: 'the host name could not be resolved right now (DNS). Retry, or use the IP address',
+  ECONNRESET: 'the peer reset the connection. A plain tcp client on a tcps port (or the reverse) does that: check the scheme',
+  ENOENT: 'no socket file at that path: the service is not running, or uses another path',
+  EADDRINUSE: 'the address is already in use: another process listens there (another ServiceDirectory or naoqi?). Stop it or pick another port; port 0 lets the system choose',
+  EADDRNOTAVAIL: 'this machine has no such address. Listen on 0.0.0.0, 127.0.0.1, or one of this machine\'s own addresses',
+  EACCES: 'permission denied. Ports below 1024 need privileges; pick a port above 1024',
+  EINVAL: 'the address is not valid for listening here (an IPv6 zone that does not exist?)',
+};
+
+/** Could not connect to, or listen on, an endpoint. `cause` holds the system error. */
+export class QiConnectError extends QiError {
+  /** The endpoint URL. */
+  readonly url: string;
+  /** The system error code (`ECONNREFUSED`, …), if any. */
+  readonly errno?: string;
+
+  constructor(url: string, action: 'connect to' | 'listen on', cause: unknown) {
+    const errno = (cause as { code?: unknown })?.code;
+    const code = typeof errno === 'string' ? errno : undefined;
+    const advice = code !== undefined ? ADVICE[code] : undefined;
+    const what = (cause as Error)?.message ?? String(cause);
+    super('ERR_QI_CONNECT', `Cannot ${action} ${url}: ${advice ?? what}${advice ? ` (${code})` : ''}.`, { cause });
+    this.url = url;
+    this.errno = code;
+  }
+}
+
+/** A TLS peer that could not be verified, or a TLS handshake that failed. */
+export class QiTlsError extends QiError {
+  /** The peer certificate's SHA-256 fingerprint (`AB:CD:…`), when the peer sent one. */
+  readonly fingerprint?: string;
+
+  constructor(message: string, fingerprint?: string, cause?: unknown) {
+    super('ERR_QI_TLS', message, { cause });
+    this.fingerprint = fingerprint;
+  }
+}
+
+/** The connection is closed: a call was pending when it closed, or something was sent after. */
+export class QiClosedError extends QiError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_QI_CLOSED', message, cause === undefined ? undefined : { cause });
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Transports: endpoint URLs, client connections and listeners for tcp, tcps (TLS), tcpsm (mutual TLS)
+ * and unix (same-machine IPC), each carrying qi messages with batched writes.
+ *
+ * @packageDocumentation
+ */
+export { parseEndpoint, formatEndpoint, isLoopbackHost, QiUrlError, DEFAULT_PORT, type Endpoint, type NetworkEndpoint, type Scheme } from './url.js';
+export { MessageStream, type StreamHandlers, type MessageStreamOptions } from './stream.js';
+export { connect, type ConnectOptions } from './connect.js';
+export { listen, Listener, type ListenOptions } from './listen.js';
+export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
+export { QiConnectError, QiTlsError, QiClosedError } from './errors.js';

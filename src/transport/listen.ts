@@ -1,0 +1,118 @@
+/**
+ * Listening endpoints. A listener reports the endpoints it can be reached at (with the real port when
+ * port 0 was asked, and one endpoint per interface address for a wildcard host), for a ServiceInfo.
+ */
+import { existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import tls from 'node:tls';
+import { QiConnectError } from './errors.js';
+import { MessageStream, type MessageStreamOptions } from './stream.js';
+import type { TlsServerOptions } from './tls.js';
+import { QiUrlError, formatEndpoint, isLoopbackHost, parseEndpoint, socketHost, type Endpoint } from './url.js';
+
+/** Options of {@link listen}. */
+export interface ListenOptions extends MessageStreamOptions {
+  /** Certificate and key for `tcps` / `tcpsm` (and the client CA for `tcpsm`). */
+  tls?: TlsServerOptions;
+}
+
+/** A listening endpoint. */
+export class Listener {
+  constructor(
+    private readonly server: net.Server,
+    /** The endpoint as bound (real port filled in). */
+    readonly endpoint: Endpoint,
+    private readonly cleanup: () => void,
+  ) {}
+
+  /** The bound endpoint as a URL. */
+  get url(): string {
+    return formatEndpoint(this.endpoint);
+  }
+
+  /**
+   * URLs a peer can use to reach this listener. A wildcard host (`0.0.0.0`, `::`) expands to every
+   * address of this machine's interfaces; loopback ones come first, as libqi orders them.
+   */
+  get endpoints(): string[] {
+    const ep = this.endpoint;
+    if (ep.scheme === 'unix' || ep.scheme === 'qi') return [this.url];
+    if (ep.host !== '0.0.0.0' && ep.host !== '::') return [this.url];
+    const out: string[] = [];
+    for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+      for (const a of addrs ?? []) {
+        if (a.family === 'IPv6' && ep.host === '0.0.0.0') continue;
+        const zone = a.family === 'IPv6' && a.address.startsWith('fe80') ? name : undefined;
+        out.push(formatEndpoint({ scheme: ep.scheme, host: a.address, port: ep.port, ...(zone ? { zone } : {}) }));
+      }
+    }
+    const host = (u: string) => parseEndpoint(u) as { host: string };
+    return out.sort((a, b) => Number(isLoopbackHost(host(b).host)) - Number(isLoopbackHost(host(a).host)) || (a < b ? -1 : 1));
+  }
+
+  /** Stops accepting connections (open ones stay until closed by their owners). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => {
+        this.cleanup();
+        resolve();
+      });
+    });
+  }
+}
+
+/**
+ * Listens on a `tcp`, `tcps`, `tcpsm` or `unix` endpoint; `onConnection` gets each accepted
+ * connection (after the TLS handshake for secure schemes).
+ * @throws {@link QiConnectError} (address in use, not available…) or {@link QiUrlError}.
+ */
+export async function listen(url: string, onConnection: (stream: MessageStream) => void, options: ListenOptions = {}): Promise<Listener> {
+  const ep = parseEndpoint(url);
+  if (ep.scheme === 'qi') throw new QiUrlError(url, 'cannot listen on a relative qi: endpoint');
+  const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm';
+  let server: net.Server;
+  if (secure) {
+    if (options.tls === undefined) throw new QiUrlError(url, 'a tcps/tcpsm endpoint needs { tls: { cert, key } }');
+    const mutual = ep.scheme === 'tcpsm';
+    server = tls.createServer({ ...options.tls, minVersion: 'TLSv1.2', requestCert: mutual, rejectUnauthorized: mutual });
+    // A failed handshake concerns that client only.
+    server.on('tlsClientError', (_e, s) => s.destroy());
+  } else {
+    server = net.createServer();
+  }
+  server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+    socket.setNoDelay?.(true);
+    const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : `${ep.scheme}://${fmt(socket.remoteAddress)}:${socket.remotePort}`;
+    onConnection(new MessageStream(socket, remote, formatEndpoint(ep), options));
+  });
+  if (ep.scheme === 'unix') await removeStaleSocket(ep.path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(new QiConnectError(url, 'listen on', e)));
+    if (ep.scheme === 'unix') server.listen(ep.path, resolve);
+    else server.listen({ host: socketHost(ep), port: ep.port, ipv6Only: false }, resolve);
+  });
+  server.on('error', () => {}); // after binding, errors belong to connections
+  if (ep.scheme === 'unix') {
+    return new Listener(server, ep, () => {
+      if (existsSync(ep.path)) unlinkSync(ep.path);
+    });
+  }
+  const port = (server.address() as net.AddressInfo).port;
+  return new Listener(server, { ...ep, port }, () => {});
+}
+
+function fmt(h: string | undefined): string {
+  return h !== undefined && net.isIP(h) === 6 ? `[${h}]` : String(h);
+}
+
+/** A socket file left by a crashed process blocks listening; remove it only if nobody answers there. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ path });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+  if (!alive) unlinkSync(path);
+}

@@ -1,0 +1,180 @@
+/** Transports over real sockets on loopback: tcp (IPv4, IPv6, port 0), unix, tcps, tcpsm. */
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  Message, MessageStream, MessageType, QiConnectError, QiProtocolError, QiTlsError, certificateFingerprint, connect, encodeMessage, listen, type ListenOptions, type Listener,
+} from '../../src/index.js';
+import { testCerts } from '../helpers/certs.js';
+
+const listeners: Listener[] = [];
+after(async () => {
+  await Promise.all(listeners.map((l) => l.close()));
+});
+
+/** A server that answers every Call with a Reply carrying the same payload. */
+async function echoServer(url: string, options?: ListenOptions & { onClose?: (e?: Error) => void }): Promise<Listener> {
+  const l = await listen(url, (s) => {
+    s.start({
+      onMessage: (m) => {
+        if (m.type === MessageType.Call) s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers());
+      },
+      onClose: (e) => options?.onClose?.(e),
+    });
+  }, options);
+  listeners.push(l);
+  return l;
+}
+
+/** Sends `n` calls in one tick and resolves with the replies' decoded strings, in arrival order. */
+function roundTrip(s: MessageStream, n: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const got: string[] = [];
+    s.start({
+      onMessage: (m) => {
+        got.push((m.decode('(s)') as string[])[0]);
+        if (got.length === n) resolve(got);
+      },
+      onClose: (e) => reject(e ?? new Error('closed early')),
+    });
+    for (let i = 0; i < n; i++) s.send(encodeMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, '(s)', [`msg ${i}`]));
+  });
+}
+
+const expected = (n: number) => Array.from({ length: n }, (_, i) => `msg ${i}`);
+
+describe('tcp', () => {
+  it('listens on an IPv4 port chosen by the system and carries 1000 messages in order', async () => {
+    const l = await echoServer('tcp://127.0.0.1:0');
+    assert.notEqual((l.endpoint as { port: number }).port, 0);
+    assert.deepEqual(l.endpoints, [l.url]);
+    const s = await connect(l.url);
+    assert.deepEqual(await roundTrip(s, 1000), expected(1000));
+    s.close();
+  });
+
+  it('works over IPv6 loopback', async () => {
+    const l = await echoServer('tcp://[::1]:0');
+    assert.match(l.url, /^tcp:\/\/\[::1\]:\d+$/);
+    const s = await connect(l.url);
+    assert.match(s.local, /^tcp:\/\/\[::1\]:\d+$/);
+    assert.deepEqual(await roundTrip(s, 10), expected(10));
+    s.close();
+  });
+
+  it('advertises every interface address for 0.0.0.0, loopback first', async () => {
+    const l = await echoServer('tcp://0.0.0.0:0');
+    const port = (l.endpoint as { port: number }).port;
+    assert.equal(l.endpoints[0], `tcp://127.0.0.1:${port}`);
+    assert.ok(l.endpoints.every((e) => e.endsWith(`:${port}`) && !e.includes('[')));
+  });
+
+  it('says what to do when nothing listens', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    await assert.rejects(connect(`tcp://127.0.0.1:${port}`), (e: unknown) => {
+      assert.ok(e instanceof QiConnectError);
+      assert.equal(e.errno, 'ECONNREFUSED');
+      assert.match(e.message, new RegExp(`Cannot connect to tcp://127.0.0.1:${port}: nothing listens there.*9503.*\\(ECONNREFUSED\\)`));
+      return true;
+    });
+  });
+
+  it('says the port is taken when listening twice', async () => {
+    const l = await echoServer('tcp://127.0.0.1:0');
+    await assert.rejects(listen(l.url, () => {}), (e: unknown) => e instanceof QiConnectError && e.errno === 'EADDRINUSE' && /already in use.*port 0 lets the system choose/.test(e.message));
+  });
+
+  it('drops a peer that sends garbage, and only that peer', async () => {
+    const closed: (Error | undefined)[] = [];
+    const l = await echoServer('tcp://127.0.0.1:0', { onClose: (e) => closed.push(e) });
+    const good = await connect(l.url);
+    const bad = net.connect((l.endpoint as { port: number }).port, '127.0.0.1');
+    await new Promise((r) => bad.once('connect', r));
+    bad.write('GET / HTTP/1.1\r\nHost: robot\r\n\r\n');
+    await new Promise((r) => bad.once('close', r));
+    assert.ok(closed[0] instanceof QiProtocolError && closed[0].fault === 'bad-magic', String(closed[0]));
+    assert.deepEqual(await roundTrip(good, 5), expected(5));
+    good.close();
+  });
+});
+
+describe('unix (IPC)', () => {
+  it('carries messages over a socket file and removes the file on close', async () => {
+    const path = join(tmpdir(), `qi-test-${process.pid}.sock`);
+    writeFileSync(path, ''); // a stale file from a crashed process must not block listening
+    const l = await listen(`unix:${path}`, (s) => s.start({ onMessage: (m) => s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers()), onClose: () => {} }));
+    assert.equal(l.url, `unix:${path}`);
+    const s = await connect(l.url);
+    assert.deepEqual(await roundTrip(s, 100), expected(100));
+    s.close();
+    await l.close();
+    assert.ok(!existsSync(path));
+  });
+  it('says when no socket file exists', async () => {
+    await assert.rejects(connect('unix:/nonexistent/qi.sock'), /no socket file at that path.*\(ENOENT\)/);
+  });
+});
+
+describe('tcps', () => {
+  const certs = testCerts();
+
+  it('verifies the server by default and connects when its CA is trusted', async () => {
+    const l = await echoServer('tcps://127.0.0.1:0', { tls: certs.server });
+    const s = await connect(l.url, { tls: { ca: certs.ca } });
+    assert.deepEqual(await roundTrip(s, 10), expected(10));
+    s.close();
+  });
+
+  it('refuses a self-signed robot certificate and tells how to pin it', async () => {
+    const l = await echoServer('tcps://127.0.0.1:0', { tls: certs.robot });
+    const fp = certificateFingerprint(certs.robot.cert);
+    await assert.rejects(connect(l.url), (e: unknown) => {
+      assert.ok(e instanceof QiTlsError);
+      assert.equal(e.code, 'ERR_QI_TLS');
+      assert.equal(e.fingerprint, fp);
+      assert.match(e.message, /is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+      assert.ok(e.message.includes(`fingerprint: '${fp}'`), e.message);
+      return true;
+    });
+    const pinned = await connect(l.url, { tls: { fingerprint: fp.toLowerCase().replaceAll(':', '') } });
+    assert.deepEqual(await roundTrip(pinned, 3), expected(3));
+    pinned.close();
+    await assert.rejects(connect(l.url, { tls: { fingerprint: 'AA:'.repeat(31) + 'AA' } }), /does not match the pinned fingerprint/);
+    const insecure = await connect(l.url, { tls: { insecure: true } });
+    insecure.close();
+  });
+
+  it('reports a plain tcp server behind a tcps URL as a TLS failure', async () => {
+    const l = await echoServer('tcp://127.0.0.1:0');
+    await assert.rejects(connect(l.url.replace('tcp:', 'tcps:'), { timeoutMs: 3000 }), (e: unknown) => e instanceof QiTlsError || e instanceof QiConnectError);
+  });
+});
+
+describe('tcpsm (mutual TLS)', () => {
+  const certs = testCerts();
+
+  it('accepts a client certificate signed by the configured CA', async () => {
+    const l = await echoServer('tcpsm://127.0.0.1:0', { tls: { ...certs.server, ca: certs.ca } });
+    const s = await connect(l.url, { tls: { ca: certs.ca, ...certs.client } });
+    assert.deepEqual(await roundTrip(s, 5), expected(5));
+    s.close();
+  });
+
+  it('needs a client certificate, and refuses one the server does not trust', async () => {
+    const l = await echoServer('tcpsm://127.0.0.1:0', { tls: { ...certs.server, ca: certs.ca } });
+    await assert.rejects(connect(l.url, { tls: { ca: certs.ca } }), /needs a client certificate and key/);
+    const s = await connect(l.url, { tls: { ca: certs.ca, ...certs.robot } }).catch((e: unknown) => e);
+    if (s instanceof MessageStream) {
+      // TLS 1.3 reports the refusal after the handshake: the stream dies without delivering anything.
+      await assert.rejects(roundTrip(s, 1));
+    } else {
+      assert.ok(s instanceof QiTlsError || s instanceof QiConnectError, String(s));
+    }
+  });
+});
