@@ -139,7 +139,7 @@ function mapNode(sig: Signature & { kind: 'map' }, key: Node, value: Node): Node
       for (let i = 0; i < n; i++) {
         let k: unknown;
         try {
-          k = key.read(r);
+          k = stringKeys ? r.key() : key.read(r);
         } catch (e) {
           throw within(e, `[<key ${i}>]`);
         }
@@ -258,6 +258,10 @@ function optionalNode(el: Node): Node {
   };
 }
 
+/** One-character scalar signatures by character code, for the dynamic fast path (void excluded: it is a constant). */
+const SCALAR_DYNAMICS: ({ signature: string; node: Node } | undefined)[] = [];
+for (const c of 'bcCwWiIlLfdsr') SCALAR_DYNAMICS[c.charCodeAt(0)] = { signature: c, node: SCALAR_NODES[c] };
+
 const dynamicNode: Node = {
   min: 4,
   write(w, v) {
@@ -270,6 +274,16 @@ const dynamicNode: Node = {
       sig = inferSignature(v);
       value = v;
     }
+    if (sig.length === 1) {
+      // Scalars are most dynamics (capability maps, ALMemory values): skip the lookup and the string codec.
+      const leaf = SCALAR_NODES[sig];
+      if (leaf !== undefined) {
+        w.ensure(5);
+        w.u32(1);
+        w.u8(sig.charCodeAt(0));
+        return leaf.write(w, value);
+      }
+    }
     if (sig === '') return w.u32(0);
     const node = compileNode(sig);
     w.string(sig);
@@ -277,7 +291,16 @@ const dynamicNode: Node = {
   },
   read(r) {
     const start = r.pos;
-    const sig = r.text('the signature of a dynamic value');
+    const b = r.buf, p = r.pos;
+    if (r.end - p >= 5 && b[p] === 1 && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0) {
+      const leaf = SCALAR_DYNAMICS[b[p + 4]];
+      if (leaf !== undefined) {
+        r.pos = p + 5;
+        return new Dynamic(leaf.signature, leaf.node.read(r));
+      }
+    }
+    const sig = r.key();
+    if (typeof sig !== 'string') return r.fail('the signature of a dynamic value is not valid UTF-8', start);
     if (sig === '') return Dynamic.EMPTY;
     if (sig === 'v') return Dynamic.VOID;
     let node: Node;

@@ -118,21 +118,42 @@ export class Reader {
     const start = this.pos;
     const n = this.u32();
     if (this.end - this.pos < n) this.fail(`a string claims ${n} bytes but only ${this.end - this.pos} remain`, start);
-    const b = this.buf;
     const p = this.pos;
-    const e = p + n;
-    this.pos = e;
-    if (n <= 24) {
-      // Short ASCII strings (names, keys) are the common case: skip the native call.
-      let s = '';
-      for (let i = p; i < e; i++) {
-        const c = b[i];
-        if (c >= 0x80) return utf8(b, p, e);
-        s += String.fromCharCode(c);
-      }
-      return s;
+    this.pos = p + n;
+    return text(this.buf, p, p + n);
+  }
+
+  /**
+   * A string that is likely to repeat (map keys, dynamic signatures): short ones are interned, so a
+   * repeated key costs a byte comparison instead of a new string whose hash must be computed again.
+   */
+  key(): string | Uint8Array {
+    const start = this.pos;
+    const n = this.u32();
+    if (this.end - this.pos < n) this.fail(`a string claims ${n} bytes but only ${this.end - this.pos} remain`, start);
+    const p = this.pos;
+    this.pos = p + n;
+    if (n > KEY_MAX || n === 0) return text(this.buf, p, p + n);
+    const b = this.buf;
+    // Hash every byte, four at a time: keys often share long prefixes and suffixes (ALMemory paths).
+    let h = n;
+    let i = p;
+    for (const e4 = p + (n & ~3); i < e4; i += 4) h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), 0x9e3779b1);
+    for (; i < p + n; i++) h = Math.imul(h ^ b[i], 0x85ebca6b);
+    h ^= h >>> 15;
+    const slot = (h >>> 20) & (KEY_SLOTS - 1);
+    const cached = keyBytes[slot];
+    if (cached !== undefined && cached.length === n) {
+      let i = 0;
+      while (i < n && cached[i] === b[p + i]) i++;
+      if (i === n) return keyStrings[slot];
     }
-    return utf8(b, p, e);
+    const s = text(b, p, p + n);
+    if (typeof s === 'string') {
+      keyBytes[slot] = Uint8Array.prototype.slice.call(b, p, p + n) as Uint8Array;
+      keyStrings[slot] = s;
+    }
+    return s;
   }
 
   /** A qi string that must be text (signatures, names): invalid UTF-8 is a decode error. */
@@ -144,8 +165,37 @@ export class Reader {
   }
 }
 
+const KEY_MAX = 64;
+const KEY_SLOTS = 4096;
+const keyBytes: (Uint8Array | undefined)[] = new Array(KEY_SLOTS);
+const keyStrings: string[] = new Array(KEY_SLOTS);
+const fromCharCode = String.fromCharCode;
+/** Node's Buffer has these native slicers (what `toString` calls after argument checks); typings omit them. */
+type SliceBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
+/** Decodes bytes p..e: ASCII takes a fast path; other text is UTF-8; invalid UTF-8 stays bytes. */
+function text(b: Buffer, p: number, e: number): string | Uint8Array {
+  const n = e - p;
+  let i = p;
+  while (i < e && b[i] < 0x80) i++;
+  if (i < e) return utf8(b, p, e);
+  // Pure ASCII: tiny strings without a native call, longer ones through latin1 (exact for ASCII).
+  switch (n) {
+    case 0: return '';
+    case 1: return fromCharCode(b[p]);
+    case 2: return fromCharCode(b[p], b[p + 1]);
+    case 3: return fromCharCode(b[p], b[p + 1], b[p + 2]);
+    case 4: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3]);
+    case 5: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4]);
+    case 6: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5]);
+    case 7: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6]);
+    case 8: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+    default: return (b as SliceBuffer).latin1Slice(p, e);
+  }
+}
+
 function utf8(b: Buffer, p: number, e: number): string | Uint8Array {
-  const s = b.toString('utf8', p, e);
+  const s = (b as SliceBuffer).utf8Slice(p, e);
   // A replacement character is either in the text or marks invalid bytes; only then pay for the check.
   if (s.indexOf('\ufffd') !== -1 && !isUtf8(b.subarray(p, e))) return b.subarray(p, e);
   return s;

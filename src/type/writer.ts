@@ -4,6 +4,9 @@
  */
 import type { CodecOptions } from './options.js';
 
+/** Node's native writer behind `Buffer.write`, without its argument checks; typings omit it. */
+type WriteBuffer = Buffer & { utf8Write(s: string, offset: number): number };
+
 /** Blobs at least this large are referenced, not copied, by {@link Writer.bytes}. */
 export const ZERO_COPY_THRESHOLD = 16 * 1024;
 
@@ -94,7 +97,8 @@ export class Writer {
   /** A qi string: `uint32` UTF-8 byte length, then the bytes. */
   string(s: string): void {
     const n = s.length;
-    if (n < 64) {
+    if (n <= 16) {
+      // Short strings: a JS loop beats the native call while they are ASCII.
       this.ensure(4 + n * 3);
       const b = this.buf;
       let p = this.pos + 4;
@@ -109,17 +113,12 @@ export class Writer {
         this.pos = p;
         return;
       }
-      const len = b.write(s, this.pos + 4, 'utf8');
-      this.u32(len);
-      this.pos += len;
-      return;
-    }
-    if (n >= ZERO_COPY_THRESHOLD) {
+    } else if (n >= ZERO_COPY_THRESHOLD) {
       this.bytes(Buffer.from(s, 'utf8'));
       return;
     }
     this.ensure(4 + n * 3);
-    const len = this.buf.write(s, this.pos + 4, 'utf8');
+    const len = (this.buf as WriteBuffer).utf8Write(s, this.pos + 4);
     this.u32(len);
     this.pos += len;
   }
