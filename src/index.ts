@@ -9,3 +9,4 @@ export { QiError, type QiErrorCode } from './errors/index.js';
 export * from './type/index.js';
 export * from './message/index.js';
 export * from './transport/index.js';
+export * from './channel/index.js';

@@ -22,7 +22,15 @@ export type QiErrorCode =
   /** A TLS peer that could not be verified or refused us. */
   | 'ERR_QI_TLS'
   /** The connection closed (while a call was pending, or before it could be used). */
-  | 'ERR_QI_CLOSED';
+  | 'ERR_QI_CLOSED'
+  /** Authentication was refused, or the handshake failed. */
+  | 'ERR_QI_AUTH'
+  /** The remote method failed; the message is the peer's error text. */
+  | 'ERR_QI_CALL'
+  /** No answer within the time allowed. */
+  | 'ERR_QI_TIMEOUT'
+  /** The call was canceled. */
+  | 'ERR_QI_CANCELED';
 
 /** Base class of all qimessaging errors. */
 export class QiError extends Error {

@@ -1,0 +1,48 @@
+/**
+ * Capabilities: the `{sm}` map each side advertises (spec §6.2), and the rules for what is in effect.
+ */
+import { Dynamic } from '../type/index.js';
+
+/** Capability names of the protocol. */
+export const Capability = {
+  ClientServerSocket: 'ClientServerSocket',
+  MessageFlags: 'MessageFlags',
+  MetaObjectCache: 'MetaObjectCache',
+  RemoteCancelableCalls: 'RemoteCancelableCalls',
+  ObjectPtrUID: 'ObjectPtrUID',
+  RelativeEndpointURI: 'RelativeEndpointURI',
+} as const;
+
+/** A capability map as it travels: name → dynamic value. */
+export type CapabilityMap = Map<string, Dynamic>;
+
+/**
+ * What we advertise, libqi 4.x's set: we serve calls on connections we opened, understand the header
+ * flags, never use the MetaObject cache, cancel remotely, send object uids and accept `qi:` endpoints.
+ */
+export function defaultCapabilities(): CapabilityMap {
+  const t = new Dynamic('b', true);
+  return new Map([
+    [Capability.ClientServerSocket, t],
+    [Capability.MessageFlags, t],
+    [Capability.MetaObjectCache, new Dynamic('b', false)],
+    [Capability.ObjectPtrUID, t],
+    [Capability.RelativeEndpointURI, t],
+    [Capability.RemoteCancelableCalls, t],
+  ]);
+}
+
+/** True when a capability value means "yes": a true bool, or a non-zero number (libqi converts). */
+export function truthy(d: Dynamic | undefined): boolean {
+  if (d === undefined) return false;
+  const v = d.value;
+  return v === true || (typeof v === 'number' && v !== 0) || (typeof v === 'bigint' && v !== 0n);
+}
+
+/** Merges received capabilities the libqi way: a key already known keeps its first value. */
+export function mergeCapabilities(into: CapabilityMap, received: CapabilityMap): void {
+  for (const [k, v] of received) {
+    if (k.startsWith('auth_') || k.startsWith('__qi_auth')) continue;
+    if (!into.has(k)) into.set(k, v);
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * One connection's life: message ids, pending calls with their timeouts and cancellation, replies,
+ * events, and routing of incoming calls to the local objects bound on this connection by
+ * (service, object). The same socket carries calls both ways (capability ClientServerSocket).
+ */
+import { Message, MessageFlags, MessageType, encodeMessage } from '../message/index.js';
+import type { MessageStream } from '../transport/index.js';
+import { QiClosedError } from '../transport/index.js';
+import { Dynamic, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
+import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
+import { QiCallError, QiCanceledError, QiTimeoutError } from './errors.js';
+
+/** Where a message goes: service, object, action. */
+export interface Address {
+  service: number;
+  object: number;
+  action: number;
+}
+
+/** A local object (or a whole service) receiving Calls, Posts and Cancels on this channel. */
+export interface MessageHandler {
+  onMessage(message: Message, channel: Channel): void;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Cancels the call: the promise rejects with QiCanceledError and the peer is told to stop. */
+  signal?: AbortSignal;
+  /** Rejects with QiTimeoutError (and cancels remotely) after this many milliseconds. */
+  timeoutMs?: number;
+  /** How to name the call in errors, e.g. `ALTextToSpeech.say`. */
+  name?: string;
+}
+
+let lastId = 0;
+/** A new message id. One counter for the whole process, as libqi does: ids never repeat across sockets. */
+export function newMessageId(): number {
+  lastId = (lastId + 1) >>> 0 || 1;
+  return lastId;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  codec: Codec;
+  name: string;
+  address: Address;
+  cleanup(): void;
+}
+
+const ERROR_CODEC = compile('m');
+/** The codec of capability and authentication maps. */
+export const CAPS_CODEC = compile('{sm}');
+const key = (service: number, object: number) => service * 0x1_0000_0000 + object;
+
+/** What the handshake code needs from a channel; not part of the public API. */
+export interface ChannelInternals {
+  deliver(m: Message): void;
+  closed(error?: Error): void;
+}
+
+export class Channel {
+  /** Capabilities we advertise. */
+  readonly localCapabilities: CapabilityMap;
+  /** Capabilities the peer advertised (merged as received, first value wins). */
+  readonly remoteCapabilities: CapabilityMap = new Map();
+  /** Hooks through which the object layer turns objects into references and back. */
+  objectHooks: ObjectHooks | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private readonly handlers = new Map<number, MessageHandler>();
+  private readonly serviceHandlers = new Map<number, MessageHandler>();
+  private readonly eventHandlers = new Map<number, (m: Message) => void>();
+  private readonly closeListeners = new Set<(error?: Error) => void>();
+  /** MetaObject cache tables (both directions), used only when the peers share MetaObjectCache. */
+  private readonly moCache = createMetaObjectCache();
+  private closeError: Error | undefined;
+  private isClosed = false;
+  /** Set by the server handshake while a connection is not yet allowed to reach objects. */
+  gate: ((m: Message) => boolean) | undefined;
+
+  constructor(
+    readonly stream: MessageStream,
+    capabilities: CapabilityMap = defaultCapabilities(),
+  ) {
+    this.localCapabilities = capabilities;
+  }
+
+  /** The peer, as a URL (for messages). */
+  get remote(): string {
+    return this.stream.remote;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** True when both sides advertise `name` (libqi's "shared" rule). */
+  shared(name: string): boolean {
+    return truthy(this.localCapabilities.get(name)) && truthy(this.remoteCapabilities.get(name));
+  }
+
+  /** Codec options for this connection: object reference layout follows the shared capabilities. */
+  codecOptions(): CodecOptions {
+    return {
+      objectUid: this.shared(Capability.ObjectPtrUID),
+      metaObjectCache: this.shared(Capability.MetaObjectCache) ? this.moCache : undefined,
+      objects: this.objectHooks,
+    };
+  }
+
+  /** Sends an already framed message. @throws QiClosedError */
+  sendRaw(chunks: readonly Buffer[]): boolean {
+    return this.stream.send(chunks);
+  }
+
+  /** Encodes and sends one message. */
+  send(fields: Address & { id?: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): number {
+    const id = fields.id ?? newMessageId();
+    this.stream.send(encodeMessage({ ...fields, id }, codec, value, { ...this.codecOptions(), name }));
+    return id;
+  }
+
+  /**
+   * Calls a method: encodes `args` with `argsCodec`, resolves with the reply decoded by `returnCodec`.
+   * @throws {@link QiCallError} with the peer's text, {@link QiClosedError}, {@link QiTimeoutError},
+   * {@link QiCanceledError}, or a codec error when `args` do not fit.
+   */
+  call(address: Address, argsCodec: Codec | string, args: unknown, returnCodec: Codec | string, options: CallOptions = {}): Promise<unknown> {
+    const codec = typeof returnCodec === 'string' ? compile(returnCodec) : returnCodec;
+    const name = options.name ?? `{${address.service}.${address.object}.${address.action}}`;
+    return new Promise((resolve, reject) => {
+      if (this.isClosed) return reject(this.closedError(name));
+      if (options.signal?.aborted) return reject(new QiCanceledError(`${name} was canceled before it was sent.`, options.signal.reason));
+      const id = newMessageId();
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.abandon(id, new QiCanceledError(`${name} was canceled.`, options.signal?.reason));
+      const entry: Pending = {
+        resolve, reject, codec, name, address,
+        cleanup: () => {
+          if (timer) clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      try {
+        this.send({ ...address, id, type: MessageType.Call }, argsCodec, args, 'args');
+      } catch (e) {
+        return reject(e);
+      }
+      this.pending.set(id, entry);
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => this.abandon(id, new QiTimeoutError(`${name} got no answer from ${this.remote} within ${options.timeoutMs} ms.`)), options.timeoutMs);
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Gives up a pending call locally and asks the peer to cancel it (when the peer can). */
+  private abandon(id: number, error: Error): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    p.cleanup();
+    p.reject(error);
+    if (!this.isClosed && this.shared(Capability.RemoteCancelableCalls)) {
+      // libqi's form: a new id, action 0, the canceled call's id as payload.
+      this.send({ service: p.address.service, object: p.address.object, action: 0, type: MessageType.Cancel }, 'I', id);
+    }
+  }
+
+  /** Sends a Post (no answer, not even on error). */
+  post(address: Address, argsCodec: Codec | string, args: unknown): void {
+    this.send({ ...address, type: MessageType.Post }, argsCodec, args, 'args');
+  }
+
+  /** Sends an Event (a signal emission) to the peer. */
+  emit(address: Address, argsCodec: Codec | string, args: unknown): void {
+    this.send({ ...address, type: MessageType.Event }, argsCodec, args, 'args');
+  }
+
+  /** Answers a Call with a value. */
+  reply(call: Message, codec: Codec | string, value: unknown): void {
+    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Reply }, codec, value, 'result');
+  }
+
+  /** Answers a Call with an error text (sent as a dynamic string, as every libqi expects). */
+  replyError(call: Message, text: string): void {
+    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Error }, ERROR_CODEC, new Dynamic('s', text));
+  }
+
+  /** Answers a canceled Call. */
+  replyCanceled(call: Message): void {
+    this.stream.send(Message.of({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Canceled }).toBuffers());
+  }
+
+  /** Routes Calls/Posts/Cancels for (service, object) to `handler`. Returns a function that unbinds. */
+  bindObject(service: number, object: number, handler: MessageHandler): () => void {
+    const k = key(service, object);
+    this.handlers.set(k, handler);
+    return () => {
+      if (this.handlers.get(k) === handler) this.handlers.delete(k);
+    };
+  }
+
+  /** Routes every object of `service` not bound on its own to `handler`. */
+  bindService(service: number, handler: MessageHandler): () => void {
+    this.serviceHandlers.set(service, handler);
+    return () => {
+      if (this.serviceHandlers.get(service) === handler) this.serviceHandlers.delete(service);
+    };
+  }
+
+  /** Receives Events from the peer's object (service, object). Returns a function that stops. */
+  onEvent(service: number, object: number, handler: (m: Message) => void): () => void {
+    const k = key(service, object);
+    this.eventHandlers.set(k, handler);
+    return () => {
+      if (this.eventHandlers.get(k) === handler) this.eventHandlers.delete(k);
+    };
+  }
+
+  /** Calls `listener` once when the channel closes. Returns a function that removes it. */
+  onClose(listener: (error?: Error) => void): () => void {
+    if (this.isClosed) {
+      queueMicrotask(() => listener(this.closeError));
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Closes the connection; pending calls fail with QiClosedError. */
+  close(): void {
+    this.stream.close();
+    this.internals.closed(undefined);
+  }
+
+  /** Number of calls awaiting an answer. */
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
+  private closedError(name: string): QiClosedError {
+    const why = this.closeError ? `: ${this.closeError.message}` : '';
+    return new QiClosedError(`Cannot call ${name}: the connection to ${this.remote} is closed${why}.`, this.closeError);
+  }
+
+  /** @internal entry points for the stream and the handshake. */
+  readonly internals: ChannelInternals = {
+    deliver: (m) => this.dispatch(m),
+    closed: (error) => {
+      if (this.isClosed) return;
+      this.isClosed = true;
+      this.closeError = error;
+      const why = error ? ` (${error.message})` : '';
+      for (const [, p] of this.pending) {
+        p.cleanup();
+        p.reject(new QiClosedError(`The connection to ${this.remote} closed while ${p.name} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`, error));
+      }
+      this.pending.clear();
+      for (const l of this.closeListeners) l(error);
+      this.closeListeners.clear();
+      this.handlers.clear();
+      this.serviceHandlers.clear();
+      this.eventHandlers.clear();
+    },
+  };
+
+  private dispatch(m: Message): void {
+    if (this.gate !== undefined && !this.gate(m)) return;
+    switch (m.type) {
+      case MessageType.Reply:
+      case MessageType.Error:
+      case MessageType.Canceled:
+        return this.answer(m);
+      case MessageType.Event: {
+        const h = this.eventHandlers.get(key(m.service, m.object));
+        if (h !== undefined) h(m);
+        return;
+      }
+      case MessageType.Call:
+      case MessageType.Post:
+      case MessageType.Cancel: {
+        const h = this.handlers.get(key(m.service, m.object)) ?? this.serviceHandlers.get(m.service);
+        if (h !== undefined) return h.onMessage(m, this);
+        if (m.type === MessageType.Call) {
+          this.replyError(m, `No object ${m.service}.${m.object} on this connection (${m.toString()}): the service is not registered here, or the object was released.`);
+        }
+        return;
+      }
+      case MessageType.Capability:
+        try {
+          mergeCapabilities(this.remoteCapabilities, m.decode(CAPS_CODEC) as CapabilityMap);
+        } catch {
+          // A malformed capability map changes nothing; libqi ignores it too.
+        }
+        return;
+      default:
+        return; // unknown types are ignored, as libqi does
+    }
+  }
+
+  private answer(m: Message): void {
+    const p = this.pending.get(m.id);
+    if (p === undefined) return; // late answer to a call that timed out or was canceled
+    this.pending.delete(m.id);
+    p.cleanup();
+    try {
+      if (m.type === MessageType.Reply) {
+        if (m.flags & MessageFlags.DynamicPayload) p.resolve((m.decode('m', this.codecOptions()) as Dynamic).value);
+        else p.resolve(m.decode(p.codec, this.codecOptions()));
+      } else if (m.type === MessageType.Error) {
+        p.reject(new QiCallError(p.name, errorText(m)));
+      } else {
+        p.reject(new QiCanceledError(`${p.name} was canceled by ${this.remote}.`));
+      }
+    } catch (e) {
+      p.reject(e);
+    }
+  }
+}
+
+/** The text of an Error message (a dynamic string; anything else is shown as best we can). */
+export function errorText(m: Message): string {
+  try {
+    const d = m.decode(ERROR_CODEC) as Dynamic;
+    if (typeof d.value === 'string') return d.value;
+    return `${JSON.stringify(d.value, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} (an error value of signature ${d.signature})`;
+  } catch {
+    return `an unreadable error (${m.payload.length} bytes that are not a dynamic string)`;
+  }
+}

@@ -1,0 +1,35 @@
+/** Errors of a connection's life: authentication, calls, timeouts, cancellation. */
+import { QiError } from '../errors/index.js';
+
+/** The peer refused our credentials, or the authentication handshake failed. */
+export class QiAuthError extends QiError {
+  constructor(message: string) {
+    super('ERR_QI_AUTH', message);
+  }
+}
+
+/** A remote call answered with an Error; `remoteMessage` is the peer's text, unchanged. */
+export class QiCallError extends QiError {
+  constructor(
+    /** What was called, e.g. `ALTextToSpeech.say` or `{23.1.100}`. */
+    readonly target: string,
+    /** The error text the peer sent. */
+    readonly remoteMessage: string,
+  ) {
+    super('ERR_QI_CALL', `${target} failed: ${remoteMessage}`);
+  }
+}
+
+/** No answer within the time allowed. */
+export class QiTimeoutError extends QiError {
+  constructor(message: string) {
+    super('ERR_QI_TIMEOUT', message);
+  }
+}
+
+/** The call was canceled (by an AbortSignal here, or by the peer). */
+export class QiCanceledError extends QiError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_QI_CANCELED', message, cause === undefined ? undefined : { cause });
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Opening a channel: the capability exchange and authentication handshake of libqi (spec §6), as a
+ * client and as a server. The client copes with every server generation: libqi 4.x and NAOqi 2.9
+ * (state as `I`, credentials), NAOqi 2.5 (state as `i`), NAOqi 2.1 (no authenticate at all: an Error,
+ * then capabilities). The server answers libqi 4.x clients exactly as libqi does and, without an
+ * authenticator, also lets older clients in that start with a Capability message or a plain call.
+ */
+import { Message, MessageType } from '../message/index.js';
+import type { MessageStream } from '../transport/index.js';
+import { Dynamic, toDynamic } from '../type/index.js';
+import { credentialsAuthenticator, type Authenticator, type ClientAuthenticator, type Credentials } from './auth.js';
+import { defaultCapabilities, mergeCapabilities, type CapabilityMap } from './capabilities.js';
+import { CAPS_CODEC, Channel, errorText, newMessageId } from './channel.js';
+import { QiAuthError, QiTimeoutError } from './errors.js';
+
+const AUTH_STATE = '__qi_auth_state';
+const AUTH = { service: 0, object: 0, action: 8 } as const;
+const enum State {
+  Error = 1,
+  Continue = 2,
+  Done = 3,
+}
+
+/** Options of the client side of a connection. */
+export interface OpenOptions {
+  /** Credentials (`{ user, token }`) or a custom authenticator. */
+  auth?: Credentials | ClientAuthenticator;
+  /** Capabilities to advertise (default: libqi 4.x's set). */
+  capabilities?: CapabilityMap;
+  /** Fail when the handshake takes longer (default 10,000 ms). */
+  timeoutMs?: number;
+}
+
+/** Options of the server side of a connection. */
+export interface AcceptOptions {
+  /** Enforce authentication with this authenticator; without one every client is let in, as in libqi. */
+  authenticator?: Authenticator;
+  /** Capabilities to advertise (default: libqi 4.x's set). */
+  capabilities?: CapabilityMap;
+  /** Drop a client that has not completed the handshake after this long (default 20,000 ms). */
+  handshakeTimeoutMs?: number;
+  /** Called once the client may reach objects. */
+  onReady?(channel: Channel): void;
+}
+
+function toMap(entries: Record<string, unknown>, prefix: string): CapabilityMap {
+  const m: CapabilityMap = new Map();
+  for (const [k, v] of Object.entries(entries)) m.set(prefix + k, toDynamic(v));
+  return m;
+}
+
+function unprefixed(map: CapabilityMap): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of map) if (k.startsWith('auth_')) out[k.slice(5)] = v.value;
+  return out;
+}
+
+function stateOf(d: Dynamic | undefined): number {
+  const v = d?.value;
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0;
+}
+
+/**
+ * Opens the client side of a connection: sends the authenticate call and waits until the server lets
+ * us in.
+ * @throws {@link QiAuthError} when credentials are refused or the handshake fails,
+ * {@link QiTimeoutError} when the server does not answer.
+ */
+export async function openChannel(stream: MessageStream, options: OpenOptions = {}): Promise<Channel> {
+  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities());
+  stream.start({ onMessage: ch.internals.deliver, onClose: ch.internals.closed });
+  const auth: ClientAuthenticator | undefined =
+    options.auth === undefined ? undefined : 'initial' in options.auth ? options.auth : credentialsAuthenticator(options.auth);
+  let creds = auth?.initial() ?? {};
+  try {
+    for (let round = 0; round < 8; round++) {
+      const id = newMessageId();
+      const answer = awaitAnswer(ch, id, options.timeoutMs ?? 10_000);
+      const map = new Map([...ch.localCapabilities, ...toMap(creds, 'auth_')]);
+      ch.send({ ...AUTH, id, type: MessageType.Call }, CAPS_CODEC, map);
+      const m = await answer;
+      if (m.type === MessageType.Error) {
+        const text = errorText(m);
+        if (auth !== undefined) {
+          throw new QiAuthError(`${ch.remote} refused the connection: ${text}. Check the user and token (password); NAOqi 2.9 robots expect the user "nao" and the robot's password.`);
+        }
+        if (/authenticat/i.test(text)) {
+          throw new QiAuthError(`${ch.remote} requires authentication (${text}). Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`);
+        }
+        // A server without the authenticate member (NAOqi 2.1): tell it our capabilities and go on.
+        ch.send({ ...AUTH, action: 0, type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
+        return ch;
+      }
+      const reply = m.decode(CAPS_CODEC) as CapabilityMap;
+      mergeCapabilities(ch.remoteCapabilities, reply);
+      const state = stateOf(reply.get(AUTH_STATE));
+      if (state === State.Done) return ch;
+      if (state !== State.Continue) {
+        throw new QiAuthError(`${ch.remote} answered the authentication with an invalid state (${reply.get(AUTH_STATE)?.value ?? 'none'}); it is not a qi server we understand.`);
+      }
+      const next = auth === undefined ? undefined : auth.next?.(unprefixed(reply));
+      if (next === undefined) {
+        throw new QiAuthError(`${ch.remote} requires authentication. Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`);
+      }
+      creds = next;
+    }
+    throw new QiAuthError(`${ch.remote} kept asking for more authentication rounds; giving up.`);
+  } catch (e) {
+    ch.close();
+    throw e;
+  }
+}
+
+/** Resolves with the server's answer to our authenticate call `id`, intercepting it before dispatch. */
+function awaitAnswer(ch: Channel, id: number, timeoutMs: number): Promise<Message> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      ch.gate = undefined;
+      off();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new QiTimeoutError(`${ch.remote} did not answer the connection handshake within ${timeoutMs} ms. Is it a qi endpoint (a ServiceDirectory or a service), and is the scheme (tcp/tcps) right?`));
+    }, timeoutMs);
+    const off = ch.onClose((e) => {
+      done();
+      reject(new QiAuthError(`${ch.remote} closed the connection during the handshake${e ? ` (${e.message})` : ''}. It may require TLS (tcps://) or refuse this client.`));
+    });
+    ch.gate = (m) => {
+      if ((m.type === MessageType.Reply || m.type === MessageType.Error) && m.id === id && m.service === 0 && m.action === AUTH.action) {
+        done();
+        resolve(m);
+        return false;
+      }
+      return true;
+    };
+  });
+}
+
+/**
+ * Serves the server side of a connection: answers the client's authenticate call (running the
+ * authenticator if there is one) and holds back every other message until the client is let in.
+ */
+export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}): Channel {
+  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities());
+  const enforced = options.authenticator !== undefined;
+  let bound = false;
+  let capsSent = false;
+  let busy = false;
+  const queue: Message[] = [];
+  const timer = setTimeout(() => {
+    if (!bound) ch.close();
+  }, options.handshakeTimeoutMs ?? 20_000);
+  timer.unref();
+
+  const bind = () => {
+    if (bound) return;
+    bound = true;
+    clearTimeout(timer);
+    options.onReady?.(ch);
+  };
+  const sendCapabilities = () => {
+    if (capsSent) return;
+    capsSent = true;
+    ch.send({ ...AUTH, action: 0, type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
+  };
+  const answer = (call: Message, state: State, data: CapabilityMap = new Map()) => {
+    const map: CapabilityMap = new Map([[AUTH_STATE, new Dynamic('I', state)], ...data]);
+    if (!capsSent) for (const [k, v] of ch.localCapabilities) map.set(k, v);
+    capsSent = true;
+    ch.reply(call, CAPS_CODEC, map);
+  };
+  const refuse = (call: Message, text: string) => {
+    ch.replyError(call, text);
+    ch.stream.close(); // flushes the error first, then ends the connection
+  };
+
+  async function authenticate(call: Message): Promise<void> {
+    busy = true;
+    try {
+      let map: CapabilityMap;
+      try {
+        map = call.decode(CAPS_CODEC) as CapabilityMap;
+      } catch {
+        return refuse(call, 'Authentication failed: the authenticate request is not a capability map');
+      }
+      mergeCapabilities(ch.remoteCapabilities, map);
+      let result: Awaited<ReturnType<Authenticator['authenticate']>> = { outcome: 'done' };
+      if (options.authenticator) {
+        try {
+          result = await options.authenticator.authenticate(unprefixed(map), { remote: ch.remote });
+        } catch (e) {
+          result = { outcome: 'refused', reason: `the authenticator failed (${(e as Error).message})` };
+        }
+      }
+      if (ch.closed) return;
+      if (result.outcome === 'done') {
+        answer(call, State.Done);
+        bind();
+      } else if (result.outcome === 'continue') {
+        answer(call, State.Continue, toMap(result.data, 'auth_'));
+      } else {
+        refuse(call, `Authentication failed: ${result.reason}`);
+      }
+    } finally {
+      busy = false;
+      for (const m of queue.splice(0)) ch.internals.deliver(m);
+    }
+  }
+
+  ch.gate = (m) => {
+    if (m.type === MessageType.Capability) {
+      if (!bound && !enforced) {
+        // A NAOqi 2.1 client starts with its capabilities and no authenticate call.
+        sendCapabilities();
+        bind();
+      }
+      return true; // merged by the channel
+    }
+    const toServer = m.service === 0 && m.object === 0;
+    if (bound) {
+      if (toServer && m.type === MessageType.Call && m.action === AUTH.action) answer(m, State.Done);
+      return !toServer;
+    }
+    if (busy) {
+      queue.push(m);
+      return false;
+    }
+    if (toServer && m.type === MessageType.Call && m.action === AUTH.action) {
+      void authenticate(m);
+      return false;
+    }
+    if (enforced) {
+      if (m.type === MessageType.Call) {
+        refuse(m, `Expected authentication (service #0, type #1, action #8), received service #${m.service}, type #${m.type}, action #${m.action}`);
+      } else {
+        ch.stream.close();
+      }
+      return false;
+    }
+    // No authentication required and the client skipped it (NAOqi 2.5-era behaviour): let it in.
+    sendCapabilities();
+    bind();
+    return !toServer;
+  };
+  stream.start({ onMessage: ch.internals.deliver, onClose: ch.internals.closed });
+  ch.onClose(() => clearTimeout(timer));
+  return ch;
+}

@@ -1,0 +1,12 @@
+/**
+ * Channels: one connection's life on top of a transport stream — capability exchange and libqi's
+ * authentication handshake (both sides), message ids, pending calls with timeouts and cancellation,
+ * and routing of incoming calls to local objects by (service, object).
+ *
+ * @packageDocumentation
+ */
+export { Channel, newMessageId, errorText, CAPS_CODEC, type Address, type CallOptions, type MessageHandler } from './channel.js';
+export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
+export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
+export { credentialsAuthenticator, userTokenAuthenticator, type Authenticator, type AuthResult, type ClientAuthenticator, type Credentials } from './auth.js';
+export { QiAuthError, QiCallError, QiTimeoutError, QiCanceledError } from './errors.js';
