@@ -17,6 +17,9 @@ export function defaultMaxPayload(): number {
   return Number.isInteger(env) && env > 0 ? Math.min(env, 0xffff_ffff) : DEFAULT_MAX_PAYLOAD;
 }
 
+const SMALL_PIECE = 4096;
+const STAGE_SIZE = 64 * 1024;
+
 export interface FrameReaderOptions {
   /** Largest payload accepted, in bytes; a bigger size field is a `too-large` protocol error. */
   maxPayload?: number;
@@ -31,6 +34,9 @@ export class FrameReader {
   private header: Header | null = null;
   private parts: Buffer[] = [];
   private partsLen = 0;
+  /** Small pieces are copied here so a payload trickling in byte by byte does not cost an object per byte. */
+  private stage: Buffer | null = null;
+  private stageLen = 0;
   private failed: QiProtocolError | null = null;
 
   /**
@@ -83,16 +89,39 @@ export class FrameReader {
       }
       const want = this.header.size - this.partsLen;
       const take = Math.min(want, n - p);
-      this.parts.push(chunk.subarray(p, p + take));
-      this.partsLen += take;
+      this.addPart(chunk, p, take);
       p += take;
       if (this.partsLen === this.header.size) {
+        this.flushStage();
         const payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLen);
         this.parts = [];
         this.partsLen = 0;
         this.deliver(payload);
       }
     }
+  }
+
+  private addPart(chunk: Buffer, p: number, take: number): void {
+    this.partsLen += take;
+    if (take >= SMALL_PIECE) {
+      this.flushStage();
+      this.parts.push(chunk.subarray(p, p + take)); // large pieces stay views: one copy at the end
+      return;
+    }
+    if (this.stage !== null && this.stageLen + take > this.stage.length) this.flushStage();
+    if (this.stage === null) {
+      // Never more ahead of the bytes received than one staging buffer (and never more than the payload).
+      this.stage = Buffer.allocUnsafe(Math.min(STAGE_SIZE, this.header!.size - this.partsLen + take));
+      this.stageLen = 0;
+    }
+    chunk.copy(this.stage, this.stageLen, p, p + take);
+    this.stageLen += take;
+  }
+
+  private flushStage(): void {
+    if (this.stage === null) return;
+    this.parts.push(this.stage.subarray(0, this.stageLen));
+    this.stage = null;
   }
 
   /**
@@ -132,6 +161,7 @@ export class FrameReader {
     this.failed = new QiProtocolError(fault, message, offset);
     this.header = null;
     this.parts = [];
+    this.stage = null;
     throw this.failed;
   }
 }

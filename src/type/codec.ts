@@ -7,13 +7,11 @@ import { inferSignature } from './infer.js';
 import { SCALAR_NODES, expected, voidNode, type Node } from './node.js';
 import { objectNode } from './object-codec.js';
 import type { CodecOptions } from './options.js';
-import { Reader } from './reader.js';
+import { MAX_EMPTY_ELEMENTS, Reader } from './reader.js';
 import { MAX_NESTING_DEPTH, parseSignature, printSignature, type Signature, type TupleSignature } from './signature.js';
 import { Dynamic } from './value.js';
 import { Writer } from './writer.js';
 
-/** Lists of zero-size elements (`[()]`, `[v]`) cannot be bounded by the bytes left; this bounds them. */
-export const MAX_EMPTY_ELEMENTS = 1 << 20;
 
 /** Options of a decode. */
 export interface DecodeOptions extends CodecOptions {
@@ -52,8 +50,11 @@ function within(e: unknown, step: string): unknown {
 }
 
 function checkCount(r: Reader, n: number, min: number, start: number, what: string): void {
-  if (min > 0 ? n * min > r.end - r.pos : n > MAX_EMPTY_ELEMENTS) {
-    r.fail(`a ${what} claims ${n} elements but only ${r.end - r.pos} bytes remain`, start);
+  if (min > 0) {
+    if (n * min > r.end - r.pos) r.fail(`a ${what} claims ${n} elements but only ${r.end - r.pos} bytes remain`, start);
+  } else if ((r.emptyBudget -= n) < 0) {
+    // Zero-size elements take no bytes, so only a count bounds them, across all nested lists of one decode.
+    r.fail(`a ${what} claims ${n} elements of a zero-size type, over the ${MAX_EMPTY_ELEMENTS} such elements allowed in one value`, start);
   }
 }
 
@@ -90,7 +91,29 @@ function listNode(el: Node): Node {
 
 const ORDERED_KEYS = new Set(['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float', 'double', 'string']);
 type Key = string | number | bigint | boolean;
-const byKey = (a: [unknown, unknown], b: [unknown, unknown]) => ((a[0] as Key) < (b[0] as Key) ? -1 : (a[0] as Key) > (b[0] as Key) ? 1 : 0);
+
+/**
+ * Orders keys as libqi's std::map does: numbers by value, strings by their UTF-8 bytes. JS compares
+ * strings by UTF-16 units, which differs only between surrogates and U+E000–U+FFFF: remap those.
+ */
+function compareKeys(a: Key, b: Key): number {
+  if (typeof a === 'string' && typeof b === 'string') {
+    if (a === b) return 0;
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      let x = a.charCodeAt(i), y = b.charCodeAt(i);
+      if (x === y) continue;
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+      }
+      return x - y;
+    }
+    return a.length - b.length;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+const byKey = (a: [unknown, unknown], b: [unknown, unknown]) => compareKeys(a[0] as Key, b[0] as Key);
 
 function keyStep(k: unknown): string {
   return typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' ? `[${typeof k === 'string' ? JSON.stringify(k) : k}]` : '[<key>]';
@@ -158,7 +181,7 @@ function isSorted(entries: Iterable<[unknown, unknown]>): boolean {
   let prev: Key | undefined;
   let first = true;
   for (const [k] of entries) {
-    if (!first && !((prev as Key) < (k as Key))) return false;
+    if (!first && compareKeys(prev as Key, k as Key) >= 0) return false;
     prev = k as Key;
     first = false;
   }
@@ -309,14 +332,44 @@ const dynamicNode: Node = {
     } catch (e) {
       return r.fail(`a dynamic value has an invalid signature: ${(e as Error).message}`, start);
     }
-    if (++r.depth > MAX_NESTING_DEPTH) r.fail(`dynamic values nest deeper than ${MAX_NESTING_DEPTH} levels`, start);
+    // Count the depth of the contained type too: dynamics inside containers inside dynamics add up.
+    const depth = depthOf(sig);
+    if ((r.depth += depth) > MAX_NESTING_DEPTH) r.fail(`dynamic values nest deeper than ${MAX_NESTING_DEPTH} levels`, start);
     try {
       return new Dynamic(sig, node.read(r));
     } finally {
-      r.depth--;
+      r.depth -= depth;
     }
   },
 };
+
+const depths = new Map<string, number>();
+
+/** Nesting depth of a type: 1 for a scalar, one more for each container around it. */
+function depthOf(text: string): number {
+  let d = depths.get(text);
+  if (d === undefined) {
+    const walk = (s: Signature): number => {
+      switch (s.kind) {
+        case 'list':
+        case 'varargs':
+        case 'kwargs':
+        case 'optional':
+          return 1 + walk(s.element);
+        case 'map':
+          return 1 + Math.max(walk(s.key), walk(s.value));
+        case 'tuple':
+          return 1 + s.members.reduce((m, x) => Math.max(m, walk(x)), 0);
+        default:
+          return 1;
+      }
+    };
+    d = walk(parseSignature(text));
+    if (depths.size > 10_000) depths.clear();
+    depths.set(text, d);
+  }
+  return d;
+}
 
 function unserializable(what: string): Node {
   return {

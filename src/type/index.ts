@@ -16,7 +16,7 @@ export {
   type ScalarKind,
   type TupleSignature,
 } from './signature.js';
-export { compile, encode, decode, MAX_EMPTY_ELEMENTS, type Codec, type DecodeOptions, type EncodeOptions } from './codec.js';
+export { compile, encode, decode, type Codec, type DecodeOptions, type EncodeOptions } from './codec.js';
 export { inferSignature, toDynamic } from './infer.js';
 export {
   Dynamic,
@@ -29,7 +29,7 @@ export {
   type MetaSignal,
   type MetaProperty,
 } from './value.js';
-export { QiValueError, QiDecodeError } from './errors.js';
+export { QiValueError, QiDecodeError, describeValue } from './errors.js';
 export { createMetaObjectCache, type CodecOptions, type MetaObjectCache, type ObjectHooks } from './options.js';
-export { Reader } from './reader.js';
+export { Reader, MAX_EMPTY_ELEMENTS } from './reader.js';
 export { Writer, ZERO_COPY_THRESHOLD } from './writer.js';

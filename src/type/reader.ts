@@ -6,12 +6,17 @@ import { isUtf8 } from 'node:buffer';
 import { QiDecodeError } from './errors.js';
 import type { CodecOptions } from './options.js';
 
+/** Elements of zero-size types (`[()]`, `[v]`) one decode may produce, however they are nested. */
+export const MAX_EMPTY_ELEMENTS = 1 << 16;
+
 export class Reader {
   readonly buf: Buffer;
   pos: number;
   readonly end: number;
-  /** Current nesting of dynamic values, bounded by MAX_NESTING_DEPTH. */
+  /** Nesting of the types opened by dynamic values so far, bounded by MAX_NESTING_DEPTH. */
   depth = 0;
+  /** Elements of zero-size types still allowed in this decode (they cannot be bounded by bytes). */
+  emptyBudget: number;
 
   constructor(
     bytes: Uint8Array,
@@ -22,6 +27,7 @@ export class Reader {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.end = end;
+    this.emptyBudget = MAX_EMPTY_ELEMENTS;
   }
 
   get remaining(): number {

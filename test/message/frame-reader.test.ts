@@ -109,6 +109,20 @@ describe('FrameReader', () => {
     assert.throws(() => r.end(), (e: unknown) => e instanceof QiProtocolError && e.fault === 'truncated' && /38 of 40000028 bytes/.test(e.message));
   });
 
+  it('keeps memory proportional to the bytes when a payload trickles in byte by byte', () => {
+    const m = Buffer.concat(encodeMessage({ id: 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', Buffer.alloc(128 * 1024, 1)));
+    const out: Message[] = [];
+    const r = new FrameReader((x) => out.push(x));
+    const chunks = Array.from({ length: m.length }, (_, i) => m.subarray(i, i + 1));
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < m.length - 1; i++) r.push(chunks[i]);
+    const grown = process.memoryUsage().heapUsed - before;
+    r.push(chunks[m.length - 1]);
+    assert.ok(grown < 4_000_000, `heap grew by ${grown} bytes for ${m.length} bytes received`);
+    assert.equal(out.length, 1);
+    assert.ok((out[0].decode('r') as Buffer).equals(Buffer.alloc(128 * 1024, 1)));
+  });
+
   it('honours QI_MAX_MESSAGE_PAYLOAD like libqi', () => {
     const old = process.env.QI_MAX_MESSAGE_PAYLOAD;
     process.env.QI_MAX_MESSAGE_PAYLOAD = '1000';

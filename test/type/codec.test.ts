@@ -217,3 +217,23 @@ describe('object references', () => {
     assert.deepEqual(decode('[o]', bytes, { objects: hooks }), [{ proxyFor: 0x80000000 }]);
   });
 });
+
+describe('regressions found by fuzzing', () => {
+  it('bounds zero-size elements across nested lists, not per list', () => {
+    const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+    const bytes = Buffer.concat([u32(3), u32(1 << 16), u32(1 << 16), u32(1 << 16)]);
+    const t = process.hrtime.bigint();
+    assert.throws(() => decode('[[v]]', bytes), (e: unknown) => e instanceof QiDecodeError && /over the 65536 such elements/.test(e.reason));
+    assert.ok(process.hrtime.bigint() - t < 100_000_000n);
+  });
+  it('counts container depth inside nested dynamics (no stack overflow)', () => {
+    const sig = '['.repeat(100) + 'm' + ']'.repeat(100);
+    const level = Buffer.concat([encode('s', sig), Buffer.from('01000000'.repeat(100), 'hex')]);
+    const bytes = Buffer.concat([...Array.from({ length: 50 }, () => level), Buffer.from('00000000', 'hex')]);
+    assert.throws(() => decode('m', bytes), (e: unknown) => e instanceof QiDecodeError && /nest deeper than 1000/.test(e.reason));
+  });
+  it('sends string keys in UTF-8 byte order, as std::map does', () => {
+    const bytes = encode('{si}', { '\u{10000}': 1, '\uffff': 2, a: 3 });
+    assert.deepEqual([...(decode('{si}', bytes) as Map<string, number>).keys()], ['a', '\uffff', '\u{10000}']);
+  });
+});
