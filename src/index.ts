@@ -10,3 +10,4 @@ export * from './type/index.js';
 export * from './message/index.js';
 export * from './transport/index.js';
 export * from './channel/index.js';
+export * from './object/index.js';

@@ -77,10 +77,18 @@ export class Channel {
   private isClosed = false;
   /** Set by the server handshake while a connection is not yet allowed to reach objects. */
   gate: ((m: Message) => boolean) | undefined;
+  /** Service id of the message being encoded, for object hooks (references carry it). */
+  encodingService = 0;
 
+  /**
+   * @param stream the connection
+   * @param capabilities what we advertise
+   * @param side `client` if we opened the connection, `server` if we accepted it
+   */
   constructor(
     readonly stream: MessageStream,
     capabilities: CapabilityMap = defaultCapabilities(),
+    readonly side: 'client' | 'server' = 'client',
   ) {
     this.localCapabilities = capabilities;
   }
@@ -117,6 +125,7 @@ export class Channel {
   /** Encodes and sends one message. */
   send(fields: Address & { id?: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): number {
     const id = fields.id ?? newMessageId();
+    this.encodingService = fields.service;
     this.stream.send(encodeMessage({ ...fields, id }, codec, value, { ...this.codecOptions(), name }));
     return id;
   }

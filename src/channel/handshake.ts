@@ -143,7 +143,7 @@ function awaitAnswer(ch: Channel, id: number, timeoutMs: number): Promise<Messag
  * authenticator if there is one) and holds back every other message until the client is let in.
  */
 export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}): Channel {
-  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities());
+  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities(), 'server');
   const enforced = options.authenticator !== undefined;
   let bound = false;
   let capsSent = false;

@@ -1,0 +1,218 @@
+/**
+ * How a proxy reaches its object: over a channel ({@link RemoteBackend}) or straight into a
+ * {@link LocalObject} of this process ({@link InProcessBackend}, no bytes encoded). Both give the same
+ * semantics: asynchronous calls, errors, cancellation, signals and properties.
+ */
+import type { Channel, CallOptions } from '../channel/index.js';
+import { QiCallError, QiCanceledError, QiTimeoutError } from '../channel/index.js';
+import { MessageFlags, type Message } from '../message/index.js';
+import { Dynamic, METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
+import { Builtin } from './builtins.js';
+import { ObjectType, type MethodInfo } from './definition.js';
+import type { LocalObject, SignalListener } from './local.js';
+import { errorMessage } from './server.js';
+
+/** What a proxy needs from the object behind it. */
+export interface ObjectBackend {
+  readonly type: ObjectType;
+  /** Name used in errors, e.g. `ALTextToSpeech`. */
+  readonly name: string;
+  /** How the object is reached: `local` (in-process) or the peer URL. */
+  readonly route: string;
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
+  post(member: string, args: unknown[]): void;
+  /** Subscribes to a signal (or property change); resolves once the subscription is in place. */
+  subscribe(signal: string, listener: SignalListener): Promise<() => Promise<void>>;
+  getProperty(name: string): Promise<unknown>;
+  setProperty(name: string, value: unknown): Promise<void>;
+}
+
+/** Picks the overload of `name` that `args` fit: by count first, then by trying each signature. */
+export function resolveMethod(type: ObjectType, objectName: string, name: string, args: unknown[]): MethodInfo {
+  const all = type.methodsByName.get(name);
+  if (all === undefined) {
+    const known = [...type.methodsByName.keys()].filter((n) => !BUILTIN_NAMES.has(n));
+    throw new TypeError(`${objectName} has no method "${name}". Its methods: ${known.join(', ') || 'none'}.`);
+  }
+  const byCount = all.filter((m) => m.arity === args.length);
+  if (byCount.length === 1) return byCount[0];
+  for (const m of byCount) {
+    try {
+      m.params.encode(args);
+      return m;
+    } catch {
+      // try the next overload
+    }
+  }
+  const sigs = all.map((m) => `${name}${m.meta.parametersSignature}`).join(', ');
+  if (byCount.length === 0) throw new TypeError(`${objectName}.${name} takes ${[...new Set(all.map((m) => m.arity))].join(' or ')} argument(s), got ${args.length} (${sigs}).`);
+  return byCount[0]; // none fits: let the codec report which argument is wrong
+}
+
+const BUILTIN_NAMES = new Set(Object.keys(Builtin));
+
+function member<T>(map: Map<string, T>, objectName: string, kind: string, name: string): T {
+  const m = map.get(name);
+  if (m === undefined) throw new TypeError(`${objectName} has no ${kind} "${name}". Its ${kind}s: ${[...map.keys()].filter((n) => !BUILTIN_NAMES.has(n)).join(', ') || 'none'}.`);
+  return m;
+}
+
+let linkCounter = 0;
+
+/** An object at the other end of a channel, addressed by (service, object). */
+export class RemoteBackend implements ObjectBackend {
+  private readonly listeners = new Map<number, { link: bigint; set: Set<SignalListener>; ready: Promise<unknown> }>();
+  private stopEvents: (() => void) | undefined;
+
+  constructor(
+    readonly channel: Channel,
+    readonly service: number,
+    readonly object: number,
+    readonly type: ObjectType,
+    readonly name: string,
+  ) {}
+
+  get route(): string {
+    return this.channel.remote;
+  }
+
+  /** Fetches the MetaObject of (service, object) and makes a backend for it. */
+  static async fetch(channel: Channel, service: number, object: number, name: string, options?: CallOptions): Promise<RemoteBackend> {
+    const meta = (await channel.call({ service, object, action: Builtin.metaObject }, '(I)', [0], METAOBJECT_SIGNATURE, { name: `${name}.metaObject`, ...options })) as MetaObject;
+    return new RemoteBackend(channel, service, object, ObjectType.fromMetaObject(meta), name);
+  }
+
+  private address(action: number) {
+    return { service: this.service, object: this.object, action };
+  }
+
+  call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    let m: MethodInfo;
+    try {
+      m = resolveMethod(this.type, this.name, method, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.channel.call(this.address(m.uid), m.params, args, m.returns, { name: `${this.name}.${method}`, ...options });
+  }
+
+  post(name: string, args: unknown[]): void {
+    const s = this.type.signalsByName.get(name);
+    if (s !== undefined && !this.type.methodsByName.has(name)) return this.channel.post(this.address(s.uid), s.params, args);
+    const m = resolveMethod(this.type, this.name, name, args);
+    this.channel.post(this.address(m.uid), m.params, args);
+  }
+
+  async subscribe(signal: string, listener: SignalListener): Promise<() => Promise<void>> {
+    const s = member(this.type.signalsByName, this.name, 'signal', signal);
+    this.stopEvents ??= this.channel.onEvent(this.service, this.object, (m) => this.onEvent(m));
+    let entry = this.listeners.get(s.uid);
+    if (entry === undefined) {
+      // One remote subscription per signal, fanned out locally (libqi does the same).
+      const link = (BigInt(s.uid) << 32n) | BigInt(++linkCounter >>> 0);
+      const ready = this.channel.call(this.address(Builtin.registerEvent), '(IIL)', [this.service, s.uid, link], 'L', { name: `${this.name}.${signal} (subscribe)` });
+      entry = { link, set: new Set(), ready };
+      this.listeners.set(s.uid, entry);
+      ready.catch(() => this.listeners.delete(s.uid));
+    }
+    entry.set.add(listener);
+    await entry.ready;
+    const e = entry;
+    return async () => {
+      if (!e.set.delete(listener) || e.set.size > 0) return;
+      this.listeners.delete(s.uid);
+      if (!this.channel.closed) await this.channel.call(this.address(Builtin.unregisterEvent), '(IIL)', [this.service, s.uid, e.link], 'v', { name: `${this.name}.${signal} (unsubscribe)` });
+    };
+  }
+
+  private onEvent(m: Message): void {
+    const entry = this.listeners.get(m.action);
+    const s = this.type.signals.get(m.action);
+    if (entry === undefined || s === undefined) return;
+    let args: unknown[];
+    try {
+      args = m.flags & MessageFlags.DynamicPayload ? ((m.decode('m', this.channel.codecOptions()) as Dynamic).value as unknown[]) : (m.decode(s.params, this.channel.codecOptions()) as unknown[]);
+    } catch {
+      return; // an event we cannot read is dropped, the connection lives on
+    }
+    for (const l of entry.set) l(args);
+  }
+
+  async getProperty(name: string): Promise<unknown> {
+    const p = member(this.type.propertiesByName, this.name, 'property', name);
+    const d = (await this.channel.call(this.address(Builtin.property), '(m)', [new Dynamic('s', name)], 'm', { name: `${this.name}.${name} (get)` })) as Dynamic;
+    void p;
+    return d.value;
+  }
+
+  async setProperty(name: string, value: unknown): Promise<void> {
+    const p = member(this.type.propertiesByName, this.name, 'property', name);
+    await this.channel.call(this.address(Builtin.setProperty), '(mm)', [new Dynamic('s', name), new Dynamic(p.type.signature, value)], 'v', { name: `${this.name}.${name} (set)` });
+  }
+}
+
+/** An object of this process, called directly: no encoding, same semantics as remote calls. */
+export class InProcessBackend implements ObjectBackend {
+  readonly route = 'local';
+
+  constructor(
+    readonly object: LocalObject,
+    readonly name: string,
+  ) {}
+
+  get type(): ObjectType {
+    return this.object.type;
+  }
+
+  call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    let m: MethodInfo;
+    try {
+      m = resolveMethod(this.type, this.name, method, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const target = `${this.name}.${method}`;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        controller.abort(options.signal?.reason);
+        reject(new QiCanceledError(`${target} was canceled.`, options.signal?.reason));
+      };
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          controller.abort(new Error('timeout'));
+          reject(new QiTimeoutError(`${target} got no answer within ${options.timeoutMs} ms.`));
+        }, options.timeoutMs);
+      }
+      this.object.invoke(m.uid, args, { signal: controller.signal, caller: 'local' }).then(resolve, (e: unknown) => reject(new QiCallError(target, errorMessage(e)))).finally(() => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+
+  post(name: string, args: unknown[]): void {
+    const s = this.type.signalsByName.get(name);
+    if (s !== undefined && !this.type.methodsByName.has(name)) return this.object.emitUid(s.uid, args);
+    this.call(name, args).catch(() => {});
+  }
+
+  async subscribe(signal: string, listener: SignalListener): Promise<() => Promise<void>> {
+    const s = member(this.type.signalsByName, this.name, 'signal', signal);
+    // Deliver asynchronously, as a remote event would arrive: an emitter never runs subscriber code inline.
+    const off = this.object.subscribe(s.uid, (args) => queueMicrotask(() => listener(args)));
+    return async () => off();
+  }
+
+  async getProperty(name: string): Promise<unknown> {
+    return this.object.getUid(member(this.type.propertiesByName, this.name, 'property', name).uid);
+  }
+
+  async setProperty(name: string, value: unknown): Promise<void> {
+    const p = member(this.type.propertiesByName, this.name, 'property', name);
+    this.object.setUid(p.uid, value);
+  }
+}

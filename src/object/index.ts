@@ -1,0 +1,18 @@
+/**
+ * Objects: declaring services (methods, signals, properties with typed qi types), the MetaObject that
+ * describes them, serving local objects on connections (with libqi's built-in members), proxies of
+ * remote and in-process objects, and objects passed by reference.
+ *
+ * @packageDocumentation
+ */
+export { t, type QiType, type TypeOf, type TypesOf } from './schema.js';
+export {
+  method, signal, property, defineObject, ObjectType,
+  type MethodDef, type SignalDef, type PropertyDef, type ObjectDefinition, type Implementation, type CallContext, type MethodOptions, type MethodInfo, type SignalInfo, type PropertyInfo,
+} from './definition.js';
+export { Builtin, builtinMetaObject } from './builtins.js';
+export { LocalObject, QiMethodError, type LocalObjectOptions, type SignalListener } from './local.js';
+export { ObjectServer } from './server.js';
+export { RemoteBackend, InProcessBackend, resolveMethod, type ObjectBackend } from './backend.js';
+export { createProxy, backendOf, type ProxyOf, type AnyProxy, type QiSignal, type QiProperty } from './proxy.js';
+export { enableObjectReferences } from './refs.js';

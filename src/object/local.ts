@@ -1,0 +1,142 @@
+/**
+ * An object living in this process: its implementation, its property values and the subscribers of
+ * its signals, wherever they are (in this process, or at the other end of any number of connections).
+ * Transports and proxies reach it through {@link LocalObject.invoke} and {@link LocalObject.subscribe}.
+ */
+import { randomBytes } from 'node:crypto';
+import { QiError } from '../errors/index.js';
+import { ObjectType, type CallContext, type Implementation, type ObjectDefinition } from './definition.js';
+import type { TypeOf, TypesOf } from './schema.js';
+
+/** A method implementation failed; its message is what the caller sees. */
+export class QiMethodError extends QiError {
+  constructor(message: string) {
+    super('ERR_QI_CALL', message);
+  }
+}
+
+type SignalsOf<D extends ObjectDefinition> = NonNullable<D['signals']>;
+type PropertiesOf<D extends ObjectDefinition> = NonNullable<D['properties']>;
+
+/** Options of a local object. */
+export interface LocalObjectOptions {
+  /**
+   * Run calls one at a time, in arrival order (for debugging races). Default: `QI_SERIALIZED=1`,
+   * else calls run concurrently and a slow method never holds back the others.
+   */
+  serialized?: boolean;
+}
+
+/** A listener of a signal: receives the argument tuple of each emission. */
+export type SignalListener = (args: unknown[]) => void;
+
+export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
+  readonly type: ObjectType;
+  /** 20 bytes identifying this object in references (ObjectPtrUID). */
+  readonly uid: Uint8Array = randomBytes(20);
+  private readonly values = new Map<number, unknown>();
+  private readonly listeners = new Map<number, Set<SignalListener>>();
+  private readonly serialized: boolean;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * @param definition the object's members and types
+   * @param implementation one function per method; it may return a value or a promise, and receives a
+   * {@link CallContext} (with an AbortSignal for cancellation) after its arguments
+   */
+  constructor(
+    definition: D | ObjectType,
+    readonly implementation: Implementation<D>,
+    options: LocalObjectOptions = {},
+  ) {
+    this.type = definition instanceof ObjectType ? definition : ObjectType.of(definition);
+    for (const p of this.type.properties.values()) this.values.set(p.uid, p.initial);
+    for (const m of this.type.methods.values()) {
+      if (m.uid >= 100 && typeof (implementation as Record<string, unknown>)[m.name] !== 'function') {
+        throw new TypeError(`The implementation has no function for method "${m.name}" ${m.meta.parametersSignature} -> ${m.meta.returnSignature}.`);
+      }
+    }
+    this.serialized = options.serialized ?? process.env.QI_SERIALIZED === '1';
+  }
+
+  /** Emits a signal to every subscriber, local and remote. */
+  emit<K extends keyof SignalsOf<D> & string>(name: K, ...args: SignalsOf<D>[K] extends { params: infer P extends readonly never[] } ? TypesOf<P> : unknown[]): void {
+    const s = this.type.signalsByName.get(name);
+    if (s === undefined) throw new TypeError(`No signal "${name}" on this object (signals: ${[...this.type.signalsByName.keys()].join(', ') || 'none'}).`);
+    this.emitUid(s.uid, args as unknown[]);
+  }
+
+  /** Emits by member id (a remote Post to a signal lands here). */
+  emitUid(uid: number, args: unknown[]): void {
+    const set = this.listeners.get(uid);
+    if (set === undefined) return;
+    for (const l of set) {
+      try {
+        l(args);
+      } catch {
+        // One failing subscriber must not stop the others.
+      }
+    }
+  }
+
+  /** Current value of a property. */
+  get<K extends keyof PropertiesOf<D> & string>(name: K): PropertiesOf<D>[K] extends { type: infer T } ? TypeOf<T> : unknown {
+    return this.values.get(this.property(name).uid) as never;
+  }
+
+  /** Sets a property and emits its change signal. */
+  set<K extends keyof PropertiesOf<D> & string>(name: K, value: PropertiesOf<D>[K] extends { type: infer T } ? TypeOf<T> : unknown): void {
+    this.setUid(this.property(name).uid, value);
+  }
+
+  /** Sets a property by id (remote setProperty lands here). */
+  setUid(uid: number, value: unknown): void {
+    this.values.set(uid, value);
+    this.emitUid(uid, [value]);
+  }
+
+  /** Property value by id. */
+  getUid(uid: number): unknown {
+    return this.values.get(uid);
+  }
+
+  private property(name: string) {
+    const p = this.type.propertiesByName.get(name);
+    if (p === undefined) throw new TypeError(`No property "${name}" on this object (properties: ${[...this.type.propertiesByName.keys()].join(', ') || 'none'}).`);
+    return p;
+  }
+
+  /** Subscribes to a signal (or a property's changes) by id. Returns the function that unsubscribes. */
+  subscribe(uid: number, listener: SignalListener): () => void {
+    let set = this.listeners.get(uid);
+    if (set === undefined) this.listeners.set(uid, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(uid);
+    };
+  }
+
+  /** Number of subscriptions to a signal (for tests and metrics). */
+  subscriberCount(uid: number): number {
+    return this.listeners.get(uid)?.size ?? 0;
+  }
+
+  /**
+   * Runs a method by id with already-decoded arguments. Always asynchronous; a thrown error or a
+   * rejected promise becomes a {@link QiMethodError}-like rejection carrying the message for the caller.
+   */
+  invoke(uid: number, args: unknown[], ctx: CallContext): Promise<unknown> {
+    const m = this.type.methods.get(uid);
+    if (m === undefined) return Promise.reject(new QiMethodError(`No such method #${uid} on this object.`));
+    const fn = (this.implementation as unknown as Record<string, (...a: unknown[]) => unknown>)[m.name];
+    const run = async () => {
+      if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('canceled');
+      return fn.call(this.implementation, ...args, ctx);
+    };
+    if (!this.serialized) return run();
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Objects by reference on a channel (spec §5.5). Sending a {@link LocalObject} serves it on that
+ * connection under the service of the message and a fresh object id; sending a proxy of an object of
+ * the same connection sends its address back. Receiving a reference gives a proxy; when the proxy is
+ * garbage-collected the owner is told (`terminate`), as libqi does.
+ */
+import type { Channel } from '../channel/index.js';
+import { ObjectReference, QiValueError, describeValue } from '../type/index.js';
+import { RemoteBackend } from './backend.js';
+import { Builtin } from './builtins.js';
+import { ObjectType } from './definition.js';
+import { LocalObject } from './local.js';
+import { backendOf, createProxy } from './proxy.js';
+import { ObjectServer } from './server.js';
+
+// libqi: service-side objects get ids from 3 upward, client-side ones from 2^31 upward.
+let serverIds = 2;
+let clientIds = 0x7fff_ffff;
+
+const released = new FinalizationRegistry<{ channel: WeakRef<Channel>; service: number; object: number }>((r) => {
+  const ch = r.channel.deref();
+  if (ch !== undefined && !ch.closed) ch.post({ service: r.service, object: r.object, action: Builtin.terminate }, '(I)', [r.service]);
+});
+
+/** Makes `channel` able to send local objects and receive references as proxies. Idempotent. */
+export function enableObjectReferences(channel: Channel): void {
+  if (channel.objectHooks !== undefined) return;
+  const served = new Map<LocalObject, ObjectReference>();
+  const proxies = new Map<string, WeakRef<object>>();
+  const received = new WeakMap<object, ObjectReference>();
+  channel.objectHooks = {
+    toReference(value) {
+      if (value instanceof ObjectReference) return value;
+      const b = backendOf(value);
+      if (b instanceof RemoteBackend && b.channel === channel) {
+        return received.get(value as object) ?? new ObjectReference(b.type.metaObject, b.service, b.object);
+      }
+      if (!(value instanceof LocalObject)) {
+        throw new QiValueError(`expected an object (a LocalObject, or a proxy of this connection), got ${describeValue(value)}`);
+      }
+      let ref = served.get(value);
+      if (ref === undefined) {
+        const service = channel.encodingService;
+        const id = channel.side === 'server' ? ++serverIds : (clientIds = (clientIds + 1) >>> 0);
+        ref = new ObjectReference(value.type.metaObject, service, id, value.uid);
+        served.set(value, ref);
+        new ObjectServer(value, channel, service, id, `object ${service}.${id}`, () => served.delete(value));
+      }
+      return ref;
+    },
+    fromReference(ref) {
+      if (ref.isNull) return null;
+      const key = `${ref.serviceId}.${ref.objectId}`;
+      const known = proxies.get(key)?.deref();
+      if (known !== undefined) return known;
+      const backend = new RemoteBackend(channel, ref.serviceId, ref.objectId, ObjectType.fromMetaObject(ref.metaObject), `object ${key}`);
+      const proxy = createProxy(backend) as object;
+      proxies.set(key, new WeakRef(proxy));
+      received.set(proxy, ref);
+      released.register(proxy, { channel: new WeakRef(channel), service: ref.serviceId, object: ref.objectId });
+      return proxy;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Serves a {@link LocalObject} on one channel at (service, object): decodes calls, runs them
+ * concurrently, answers with the result, the error text or Canceled, and implements libqi's built-in
+ * members (events, introspection, properties, statistics stubs) as libqi peers expect them.
+ */
+import type { Channel, MessageHandler } from '../channel/index.js';
+import { MessageFlags, MessageType, type Message } from '../message/index.js';
+import { Dynamic, METAOBJECT_SIGNATURE, compile, type Codec } from '../type/index.js';
+import { Builtin, STATS_SIGNATURE } from './builtins.js';
+import type { LocalObject } from './local.js';
+
+const EVENT_ARGS = compile('(IIL)');
+const EVENT_SIG_ARGS = compile('(IILs)');
+
+/** Text of an error thrown by an implementation, as the caller will read it. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return typeof e === 'string' ? e : `non-Error value thrown: ${String(e)}`;
+}
+
+let serverLinks = 0n;
+
+export class ObjectServer implements MessageHandler {
+  private readonly running = new Map<number, AbortController>();
+  /** Remote subscriptions on this channel: client link id → unsubscribe. */
+  private readonly links = new Map<bigint, () => void>();
+  private readonly name: string;
+  private unbind: (() => void) | undefined;
+
+  /**
+   * @param object the object to serve
+   * @param channel the connection
+   * @param service service id it is reached at
+   * @param objectId object id within the service (1 = main object)
+   * @param name for error texts, e.g. `ALTextToSpeech`
+   * @param onTerminate called when the peer releases a non-main object
+   */
+  constructor(
+    readonly object: LocalObject,
+    readonly channel: Channel,
+    readonly service: number,
+    readonly objectId: number,
+    name?: string,
+    private readonly onTerminate?: () => void,
+  ) {
+    this.name = name ?? `object ${service}.${objectId}`;
+    this.unbind = channel.bindObject(service, objectId, this);
+    channel.onClose(() => this.close());
+  }
+
+  /** Stops serving: drops the subscriptions of this channel and cancels its running calls. */
+  close(): void {
+    this.unbind?.();
+    this.unbind = undefined;
+    for (const off of this.links.values()) off();
+    this.links.clear();
+    for (const c of this.running.values()) c.abort(new Error('the caller went away'));
+    this.running.clear();
+  }
+
+  onMessage(m: Message, ch: Channel): void {
+    switch (m.type) {
+      case MessageType.Call:
+        return this.call(m, ch, true);
+      case MessageType.Post:
+        if (this.object.type.signals.has(m.action) && !this.object.type.methods.has(m.action)) {
+          const s = this.object.type.signals.get(m.action)!;
+          try {
+            this.object.emitUid(m.action, m.decode(s.params, ch.codecOptions()) as unknown[]);
+          } catch {
+            // A Post never gets an answer, not even an error.
+          }
+          return;
+        }
+        return this.call(m, ch, false);
+      case MessageType.Cancel: {
+        let id: number;
+        try {
+          id = m.decode('I') as number;
+        } catch {
+          return;
+        }
+        this.running.get(id)?.abort(new Error('canceled by the caller'));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private call(m: Message, ch: Channel, answer: boolean): void {
+    const fail = (text: string) => answer && ch.replyError(m, text);
+    if (m.action < 100) return this.builtin(m, ch, answer);
+    const method = this.object.type.methods.get(m.action);
+    if (method === undefined) return void fail(`No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`);
+    let args: unknown[];
+    try {
+      args = this.decodeArgs(m, ch, method.params);
+    } catch (e) {
+      return void fail(`${this.name}.${method.name} ${method.meta.parametersSignature}: bad arguments: ${errorMessage(e)}`);
+    }
+    const controller = new AbortController();
+    if (answer) this.running.set(m.id, controller);
+    this.object.invoke(m.action, args, { signal: controller.signal, caller: ch.remote }).then(
+      (value) => {
+        if (!answer || this.running.get(m.id) !== controller) return;
+        this.running.delete(m.id);
+        try {
+          ch.reply(m, method.returns, value);
+        } catch (e) {
+          ch.replyError(m, `${this.name}.${method.name} returned a value that does not fit its return type ${method.meta.returnSignature}: ${errorMessage(e)}`);
+        }
+      },
+      (e: unknown) => {
+        if (!answer || this.running.get(m.id) !== controller) return;
+        this.running.delete(m.id);
+        if (controller.signal.aborted) ch.replyCanceled(m);
+        else ch.replyError(m, errorMessage(e));
+      },
+    );
+  }
+
+  /** Arguments of a call: the parameter tuple, or one dynamic holding it (flag DynamicPayload). */
+  private decodeArgs(m: Message, ch: Channel, params: Codec): unknown[] {
+    const options = ch.codecOptions();
+    if (m.flags & MessageFlags.DynamicPayload) {
+      const d = m.decode('m', options) as Dynamic;
+      if (!Array.isArray(d.value)) throw new Error(`expected an argument tuple, got a dynamic of signature ${d.signature}`);
+      return d.value;
+    }
+    const v = m.decode(params, options);
+    return params.type.kind === 'tuple' && params.type.fields === undefined ? (v as unknown[]) : [v];
+  }
+
+  private builtin(m: Message, ch: Channel, answer: boolean): void {
+    const reply = (sig: string | Codec, value: unknown) => answer && ch.reply(m, sig, value);
+    const o = this.object;
+    try {
+      switch (m.action) {
+        case Builtin.registerEvent:
+        case Builtin.registerEventWithSignature: {
+          const [, signalId, link] = m.decode(m.action === Builtin.registerEvent ? EVENT_ARGS : EVENT_SIG_ARGS) as [number, number, bigint];
+          const s = o.type.signals.get(signalId);
+          if (s === undefined) return void (answer && ch.replyError(m, `Cannot register event: no signal #${signalId} on ${this.name}.`));
+          this.links.get(link)?.();
+          const address = { service: this.service, object: this.objectId, action: signalId };
+          this.links.set(link, o.subscribe(signalId, (args) => {
+            if (!ch.closed) ch.emit(address, s.params, args);
+          }));
+          return void reply('L', ++serverLinks);
+        }
+        case Builtin.unregisterEvent: {
+          const [, , link] = m.decode(EVENT_ARGS) as [number, number, bigint];
+          const off = this.links.get(link);
+          if (off === undefined && link !== 0xffff_ffff_ffff_ffffn) {
+            return void (answer && ch.replyError(m, `Unregister request failed for ${link}: no such subscription on ${this.name}.`));
+          }
+          off?.();
+          this.links.delete(link);
+          return void reply('v', undefined);
+        }
+        case Builtin.metaObject:
+          return void reply(METAOBJECT_SIGNATURE, o.type.metaObject);
+        case Builtin.terminate:
+          if (this.objectId !== 1) {
+            this.close();
+            this.onTerminate?.();
+          }
+          return void reply('v', undefined);
+        case Builtin.property: {
+          const uid = this.propertyId(m.decode('(m)') as [Dynamic]);
+          return void reply('m', new Dynamic(o.type.properties.get(uid)!.type.signature, o.getUid(uid)));
+        }
+        case Builtin.setProperty: {
+          const [key, value] = m.decode('(mm)', ch.codecOptions()) as [Dynamic, Dynamic];
+          const uid = this.propertyId([key]);
+          const p = o.type.properties.get(uid)!;
+          p.type.encode(value.value); // checks the value fits the property's type
+          o.setUid(uid, value.value);
+          return void reply('v', undefined);
+        }
+        case Builtin.properties:
+          return void reply('[s]', [...o.type.properties.values()].map((p) => p.name));
+        case Builtin.isStatsEnabled:
+        case Builtin.isTraceEnabled:
+          return void reply('b', false);
+        case Builtin.enableStats:
+        case Builtin.enableTrace:
+        case Builtin.clearStats:
+          return void reply('v', undefined);
+        case Builtin.stats:
+          return void reply(STATS_SIGNATURE, new Map());
+        default:
+          return void (answer && ch.replyError(m, `No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`));
+      }
+    } catch (e) {
+      if (answer) ch.replyError(m, `${this.name}: ${errorMessage(e)}`);
+    }
+  }
+
+  private propertyId([key]: [Dynamic]): number {
+    const k = key.value;
+    const p = typeof k === 'string' ? this.object.type.propertiesByName.get(k) : typeof k === 'number' || typeof k === 'bigint' ? this.object.type.properties.get(Number(k)) : undefined;
+    if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') throw new Error('Expected int or string for property index');
+    if (p === undefined) throw new Error(`no property ${JSON.stringify(typeof k === 'bigint' ? Number(k) : k)} (properties: ${[...this.object.type.propertiesByName.keys()].join(', ') || 'none'})`);
+    return p.uid;
+  }
+}

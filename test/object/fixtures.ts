@@ -1,0 +1,83 @@
+/** A test object type and a harness serving it over a real TCP connection. */
+import {
+  LocalObject, ObjectServer, RemoteBackend, acceptChannel, connect, createProxy, defineObject, enableObjectReferences, method, openChannel, property, signal, t, type CallContext, type Channel,
+} from '../../src/index.js';
+import { loopbackListener } from '../helpers/net.js';
+
+export const Counter = defineObject({
+  methods: { increment: method([], t.int32), value: method([], t.int32) },
+});
+
+export function counter(start = 0) {
+  let n = start;
+  return new LocalObject(Counter, { increment: () => ++n, value: () => n });
+}
+
+export const Point = t.struct('Point', { x: t.int32, y: t.int32 });
+
+export const Calculator = defineObject({
+  description: 'A calculator for tests',
+  methods: {
+    add: method([t.int32, t.int32], t.int32, { description: 'Adds two numbers', paramNames: ['a', { name: 'b', description: 'second' }], returnDescription: 'the sum' }),
+    concat: [method([t.string, t.string], t.string), method([t.string, t.int32], t.string)],
+    fail: method([t.string]),
+    slow: method([t.int32], t.int32),
+    norm1: method([Point], t.int32),
+    echoRaw: method([t.raw], t.raw),
+    makeCounter: method([t.int32], t.object),
+    useCounter: method([t.object], t.int32),
+  },
+  signals: { fired: signal([t.int32, t.string]) },
+  properties: { volume: property(t.float, { initial: 0.5 }) },
+});
+
+export interface CalcState {
+  aborted: number;
+  order: string[];
+}
+
+export function calculator(state: CalcState = { aborted: 0, order: [] }, options?: { serialized?: boolean }) {
+  return new LocalObject(
+    Calculator,
+    {
+      add: (a, b) => a + b,
+      concat: (a: string, b: string | number) => `${a}${b}`,
+      fail: (why) => {
+        throw new Error(`failed on purpose: ${why}`);
+      },
+      slow: (ms: number, ctx: CallContext) =>
+        new Promise<number>((resolve, reject) => {
+          const timer = setTimeout(() => (state.order.push(`slow ${ms}`), resolve(ms)), ms);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            state.aborted++;
+            reject(new Error('aborted'));
+          });
+        }),
+      norm1: (p) => Math.abs(p.x) + Math.abs(p.y),
+      echoRaw: (r) => r,
+      makeCounter: (start) => counter(start),
+      useCounter: async (c) => {
+        const proxy = c as { increment(): Promise<number> };
+        await proxy.increment();
+        return (await proxy.increment()) as number;
+      },
+    },
+    options,
+  );
+}
+
+/** Serves `object` as service 2 over TCP and returns a typed proxy from a connected client. */
+export async function served(object = calculator()) {
+  const servers: Channel[] = [];
+  const l = await loopbackListener((s) => {
+    const ch = acceptChannel(s);
+    enableObjectReferences(ch);
+    new ObjectServer(object, ch, 2, 1, 'Calculator');
+    servers.push(ch);
+  });
+  const client = await openChannel(await connect(l.url));
+  enableObjectReferences(client);
+  const backend = await RemoteBackend.fetch(client, 2, 1, 'Calculator');
+  return { proxy: createProxy<typeof Calculator>(backend), client, object, servers, backend };
+}
