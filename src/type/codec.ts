@@ -3,13 +3,13 @@
  * `encode`/`decode` run it. The wire layout of every type is libqi's (docs/types.md).
  */
 import { QiValueError } from './errors.js';
-import { inferSignature } from './infer.js';
-import { SCALAR_NODES, expected, voidNode, type Node } from './node.js';
+import { dynamicNode } from './dynamic-codec.js';
+import { mapNode } from './map-codec.js';
+import { expected, SCALAR_NODES, voidNode, within, type Node } from './node.js';
 import { objectNode } from './object-codec.js';
 import type { CodecOptions } from './options.js';
 import { MAX_EMPTY_ELEMENTS, Reader } from './reader.js';
-import { MAX_NESTING_DEPTH, parseSignature, printSignature, type Signature, type TupleSignature } from './signature.js';
-import { Dynamic } from './value.js';
+import { parseSignature, printSignature, type Signature, type TupleSignature } from './signature.js';
 import { Writer } from './writer.js';
 
 
@@ -43,13 +43,7 @@ export interface Codec<T = unknown> {
   read(r: Reader): T;
 }
 
-type PathErr = { within(step: string): unknown };
-function within(e: unknown, step: string): unknown {
-  if (e instanceof Error && 'within' in e) (e as unknown as PathErr).within(step);
-  return e;
-}
-
-function checkCount(r: Reader, n: number, min: number, start: number, what: string): void {
+export function checkCount(r: Reader, n: number, min: number, start: number, what: string): void {
   if (min > 0) {
     if (n * min > r.end - r.pos) r.fail(`a ${what} claims ${n} elements but only ${r.end - r.pos} bytes remain`, start);
   } else if ((r.emptyBudget -= n) < 0) {
@@ -89,115 +83,16 @@ function listNode(el: Node): Node {
   };
 }
 
-const ORDERED_KEYS = new Set(['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float', 'double', 'string']);
-type Key = string | number | bigint | boolean;
-
-/**
- * Orders keys as libqi's std::map does: numbers by value, strings by their UTF-8 bytes. JS compares
- * strings by UTF-16 units, which differs only between surrogates and U+E000–U+FFFF: remap those.
- */
-function compareKeys(a: Key, b: Key): number {
-  if (typeof a === 'string' && typeof b === 'string') {
-    if (a === b) return 0;
-    const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) {
-      let x = a.charCodeAt(i), y = b.charCodeAt(i);
-      if (x === y) continue;
-      if (x >= 0xd800 && y >= 0xd800) {
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-      }
-      return x - y;
-    }
-    return a.length - b.length;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-const byKey = (a: [unknown, unknown], b: [unknown, unknown]) => compareKeys(a[0] as Key, b[0] as Key);
-
-function keyStep(k: unknown): string {
-  return typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' ? `[${typeof k === 'string' ? JSON.stringify(k) : k}]` : '[<key>]';
-}
-
-function mapNode(sig: Signature & { kind: 'map' }, key: Node, value: Node): Node {
-  const ordered = ORDERED_KEYS.has(sig.key.kind);
-  const stringKeys = sig.key.kind === 'string';
-  const intKeys = ordered && !stringKeys && sig.key.kind !== 'bool';
-  return {
-    min: 4,
-    write(w, v) {
-      let entries: Iterable<[unknown, unknown]>;
-      let n: number;
-      if (v instanceof Map) {
-        entries = v;
-        n = v.size;
-      } else if (v !== null && typeof v === 'object' && !Array.isArray(v) && (stringKeys || intKeys)) {
-        const list = Object.entries(v);
-        entries = intKeys ? list.map(([k, x]) => [Number(k), x]) : list;
-        n = list.length;
-      } else {
-        return expected(stringKeys || intKeys ? 'a Map or a plain object' : 'a Map', v);
-      }
-      // libqi sends keys in ascending order (std::map); do the same for byte-identical output.
-      if (ordered && n > 1 && !isSorted(entries)) entries = [...entries].sort(byKey);
-      w.u32(n);
-      for (const [k, x] of entries) {
-        try {
-          key.write(w, k);
-        } catch (e) {
-          throw within(e, `${keyStep(k)}<key>`);
-        }
-        try {
-          value.write(w, x);
-        } catch (e) {
-          throw within(e, keyStep(k));
-        }
-      }
-    },
-    read(r) {
-      const start = r.pos;
-      const n = r.u32();
-      checkCount(r, n, key.min + value.min, start, 'map');
-      const out = new Map<unknown, unknown>();
-      for (let i = 0; i < n; i++) {
-        let k: unknown;
-        try {
-          k = stringKeys ? r.key() : key.read(r);
-        } catch (e) {
-          throw within(e, `[<key ${i}>]`);
-        }
-        try {
-          out.set(k, value.read(r));
-        } catch (e) {
-          throw within(e, keyStep(k));
-        }
-      }
-      return out;
-    },
-  };
-}
-
-function isSorted(entries: Iterable<[unknown, unknown]>): boolean {
-  let prev: Key | undefined;
-  let first = true;
-  for (const [k] of entries) {
-    if (!first && compareKeys(prev as Key, k as Key) >= 0) return false;
-    prev = k as Key;
-    first = false;
-  }
-  return true;
-}
-
 function tupleNode(sig: TupleSignature, members: Node[]): Node {
   const n = members.length;
   const min = members.reduce((s, m) => s + m.min, 0);
   const fields = sig.fields;
-  const shape = `(${sig.members.map(printSignature).join('')})`;
+  const shape = () => `(${sig.members.map(printSignature).join('')})`;
   if (fields === undefined) {
     return {
       min,
       write(w, v) {
-        if (!Array.isArray(v) || v.length !== n) expected(`an array of ${n} members for tuple ${shape}`, v);
+        if (!Array.isArray(v) || v.length !== n) expected(`an array of ${n} members for tuple ${shape()}`, v);
         let i = 0;
         try {
           for (; i < n; i++) members[i].write(w, v[i]);
@@ -218,6 +113,10 @@ function tupleNode(sig: TupleSignature, members: Node[]): Node {
     };
   }
   const steps = fields.map((f) => (/^[A-Za-z_$][\w$]*$/.test(f) ? `.${f}` : `[${JSON.stringify(f)}]`));
+  // Field names that objects inherit (constructor, __proto__, toString…) must be own properties to count.
+  const inherited = fields.map((f) => f in Object.prototype);
+  const required = sig.members.map((m) => m.kind !== 'optional' && m.kind !== 'void' && m.kind !== 'none');
+  const field = (obj: Record<string, unknown>, i: number) => (inherited[i] && !Object.hasOwn(obj, fields[i]) ? undefined : obj[fields[i]]);
   return {
     min,
     write(w, v) {
@@ -230,9 +129,14 @@ function tupleNode(sig: TupleSignature, members: Node[]): Node {
       const positional = Array.isArray(v);
       let i = 0;
       try {
-        for (; i < n; i++) members[i].write(w, positional ? obj[i] : obj[fields[i]]);
+        for (; i < n; i++) {
+          const x = positional ? obj[i] : field(obj, i);
+          // A missing field is an error even where undefined would encode (a dynamic would send void).
+          if (x === undefined && required[i]) throw new QiValueError('missing');
+          members[i].write(w, x);
+        }
       } catch (e) {
-        if (!positional && obj[fields[i]] === undefined && e instanceof QiValueError) {
+        if ((positional ? obj[i] : field(obj, i)) === undefined && e instanceof QiValueError) {
           throw new QiValueError(`missing field "${fields[i]}" of struct ${sig.name} (fields: ${fields.join(', ')})`).within(steps[i]);
         }
         throw within(e, steps[i]);
@@ -281,96 +185,6 @@ function optionalNode(el: Node): Node {
   };
 }
 
-/** One-character scalar signatures by character code, for the dynamic fast path (void excluded: it is a constant). */
-const SCALAR_DYNAMICS: ({ signature: string; node: Node } | undefined)[] = [];
-for (const c of 'bcCwWiIlLfdsr') SCALAR_DYNAMICS[c.charCodeAt(0)] = { signature: c, node: SCALAR_NODES[c] };
-
-const dynamicNode: Node = {
-  min: 4,
-  write(w, v) {
-    let sig: string;
-    let value: unknown;
-    if (v instanceof Dynamic) {
-      sig = v.signature;
-      value = v.value;
-    } else {
-      sig = inferSignature(v);
-      value = v;
-    }
-    if (sig.length === 1) {
-      // Scalars are most dynamics (capability maps, ALMemory values): skip the lookup and the string codec.
-      const leaf = SCALAR_NODES[sig];
-      if (leaf !== undefined) {
-        w.ensure(5);
-        w.u32(1);
-        w.u8(sig.charCodeAt(0));
-        return leaf.write(w, value);
-      }
-    }
-    if (sig === '') return w.u32(0);
-    const node = compileNode(sig);
-    w.string(sig);
-    node.write(w, value);
-  },
-  read(r) {
-    const start = r.pos;
-    const b = r.buf, p = r.pos;
-    if (r.end - p >= 5 && b[p] === 1 && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0) {
-      const leaf = SCALAR_DYNAMICS[b[p + 4]];
-      if (leaf !== undefined) {
-        r.pos = p + 5;
-        return new Dynamic(leaf.signature, leaf.node.read(r));
-      }
-    }
-    const sig = r.key();
-    if (typeof sig !== 'string') return r.fail('the signature of a dynamic value is not valid UTF-8', start);
-    if (sig === '') return Dynamic.EMPTY;
-    if (sig === 'v') return Dynamic.VOID;
-    let node: Node;
-    try {
-      node = compileNode(sig);
-    } catch (e) {
-      return r.fail(`a dynamic value has an invalid signature: ${(e as Error).message}`, start);
-    }
-    // Count the depth of the contained type too: dynamics inside containers inside dynamics add up.
-    const depth = depthOf(sig);
-    if ((r.depth += depth) > MAX_NESTING_DEPTH) r.fail(`dynamic values nest deeper than ${MAX_NESTING_DEPTH} levels`, start);
-    try {
-      return new Dynamic(sig, node.read(r));
-    } finally {
-      r.depth -= depth;
-    }
-  },
-};
-
-const depths = new Map<string, number>();
-
-/** Nesting depth of a type: 1 for a scalar, one more for each container around it. */
-function depthOf(text: string): number {
-  let d = depths.get(text);
-  if (d === undefined) {
-    const walk = (s: Signature): number => {
-      switch (s.kind) {
-        case 'list':
-        case 'varargs':
-        case 'kwargs':
-        case 'optional':
-          return 1 + walk(s.element);
-        case 'map':
-          return 1 + Math.max(walk(s.key), walk(s.value));
-        case 'tuple':
-          return 1 + s.members.reduce((m, x) => Math.max(m, walk(x)), 0);
-        default:
-          return 1;
-      }
-    };
-    d = walk(parseSignature(text));
-    if (depths.size > 10_000) depths.clear();
-    depths.set(text, d);
-  }
-  return d;
-}
-
 function unserializable(what: string): Node {
   return {
     min: 0,
@@ -409,14 +223,9 @@ function emptyTupleWrite(_w: Writer, v: unknown): void {
   if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) expected('an empty array for tuple ()', v);
 }
 
+/** Builds the node of a (sub)type. Subtrees are not cached by text: printing each would make deep types quadratic. */
 function node(sig: Signature): Node {
-  const text = printSignature(sig);
-  let n = nodes.get(text);
-  if (n === undefined) {
-    n = build(sig);
-    cacheNode(text, n);
-  }
-  return n;
+  return build(sig);
 }
 
 function cacheNode(text: string, n: Node): void {

@@ -14,6 +14,12 @@ export interface Node {
   readonly min: number;
 }
 
+/** Adds a path step to a codec error travelling up through a container. */
+export function within(e: unknown, step: string): unknown {
+  if (e instanceof Error && 'within' in e) (e as unknown as { within(step: string): unknown }).within(step);
+  return e;
+}
+
 export function expected(what: string, v: unknown): never {
   throw new QiValueError(`expected ${what}, got ${describeValue(v)}`);
 }

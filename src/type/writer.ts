@@ -17,6 +17,8 @@ export class Writer {
   private mark: number;
   private chunks: Buffer[] | null = null;
   private chunkBytes = 0;
+  /** Nesting of the types opened by dynamic values being written (bounded like the decoder's). */
+  depth = 0;
 
   /**
    * @param options codec options for object references

@@ -1,0 +1,229 @@
+/**
+ * Long-running fuzzer of the codec and the framing: the same targets as test/type/fuzz.test.ts and
+ * test/message/fuzz.test.ts, plus structured hostile inputs (deep nesting, multiplying element counts),
+ * run round-robin for as long as asked.
+ *
+ *   npm run fuzz -- [--seconds N] [--seed S] [--hang-ms N] [--target NAME]
+ *
+ * The targets run in a worker thread. Before each input the worker leaves a description of it in shared
+ * memory, so that when an input never finishes (or exhausts memory) this thread can stop the worker and
+ * still say which input it was. Prints the inputs run per target and every finding (the input and the
+ * error), and exits 1 when there is any: an exception that is not a QiError, a broken oracle, an input that
+ * took longer than --hang-ms (default 1000), a hang, or the worker running out of memory.
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Rng, hostileTargets, messageTargets, runTarget, typeTargets, type FuzzTarget } from '../test/helpers/arbitraries.js';
+
+interface Options {
+  seconds: number;
+  seed: number;
+  hangMs: number;
+  target?: string;
+}
+
+interface Finding {
+  target: string;
+  input: string;
+  detail: string;
+  stack?: string;
+}
+
+interface Stats {
+  target: string;
+  inputs: number;
+  slowestMs: number;
+}
+
+type FromWorker = { kind: 'progress'; stats: Stats[] } | { kind: 'finding'; finding: Finding } | { kind: 'done'; stats: Stats[] };
+
+const SLICE_MS = 200;
+const REFRESH_MS = 10_000;
+const DESC_BYTES = 256 * 1024;
+const MAX_FINDINGS_PER_KIND = 3;
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { seconds: 60, seed: (Date.now() ^ (process.pid << 16)) >>> 0, hangMs: 1000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    const num = (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) usage(`${a}: not a number: ${v}`);
+      return n;
+    };
+    if (a === '--seconds') o.seconds = num(value());
+    else if (a === '--seed') o.seed = num(value()) >>> 0;
+    else if (a === '--hang-ms') o.hangMs = num(value());
+    else if (a === '--target') o.target = value();
+    else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+function usage(problem?: string): never {
+  if (problem) console.error(problem);
+  console.error('usage: node dist/scripts/fuzz.js [--seconds N] [--seed S] [--hang-ms N] [--target NAME]');
+  process.exit(problem ? 2 : 0);
+}
+
+function allTargets(seed: number, filter?: string): FuzzTarget[] {
+  const targets = [...typeTargets(seed), ...hostileTargets(), ...messageTargets()];
+  return filter === undefined ? targets : targets.filter((t) => t.name.includes(filter));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Worker: runs the targets round-robin, in slices, until the time is up.
+// ---------------------------------------------------------------------------------------------------
+
+function workerMain(): void {
+  const { options, shared } = workerData as { options: Options; shared: SharedArrayBuffer };
+  const ctrl = new Int32Array(shared, 0, 4);
+  const desc = Buffer.from(shared, 16, DESC_BYTES);
+  const targets = allTargets(options.seed, options.target);
+  const rngs = targets.map((t, i) => new Rng((options.seed + Math.imul(i + 1, 0x9e3779b1)) >>> 0));
+  const stats: Stats[] = targets.map((t) => ({ target: t.name, inputs: 0, slowestMs: 0 }));
+  const post = (m: FromWorker) => parentPort!.postMessage(m);
+  const end = performance.now() + options.seconds * 1000;
+  let nextRefresh = performance.now() + REFRESH_MS;
+  let refreshes = 0;
+  let nextProgress = performance.now() + 5000;
+
+  while (performance.now() < end) {
+    for (let i = 0; i < targets.length && performance.now() < end; i++) {
+      const run = runTarget(
+        targets[i],
+        rngs[i],
+        { maxMs: Math.min(SLICE_MS, end - performance.now()), hangMs: options.hangMs, maxFindings: 50 },
+        (c) => {
+          // Leave the input where the main thread can read it if this one never returns.
+          const text = c.describe();
+          const n = desc.write(text.length > DESC_BYTES / 3 ? text.slice(0, DESC_BYTES / 3) + '…' : text, 0, 'utf8');
+          Atomics.store(ctrl, 1, i);
+          Atomics.store(ctrl, 2, n);
+          Atomics.add(ctrl, 0, 1);
+        },
+      );
+      stats[i].inputs += run.inputs;
+      stats[i].slowestMs = Math.max(stats[i].slowestMs, run.slowestMs);
+      for (const f of run.findings) {
+        const e = f.error as Error | undefined;
+        post({ kind: 'finding', finding: { target: f.target, input: f.input, detail: f.detail, stack: e?.stack } });
+      }
+    }
+    if (performance.now() > nextRefresh) {
+      // New pools of valid values, so long runs do not mutate the same 200 encodings forever.
+      refreshes++;
+      for (const t of targets) t.refresh?.((options.seed + refreshes * 7919) >>> 0);
+      nextRefresh = performance.now() + REFRESH_MS;
+    }
+    if (performance.now() > nextProgress) {
+      post({ kind: 'progress', stats });
+      nextProgress = performance.now() + 5000;
+    }
+  }
+  post({ kind: 'done', stats });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main thread: starts the worker, watches for hangs, prints the report.
+// ---------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const names = allTargets(options.seed, options.target).map((t) => t.name);
+  if (names.length === 0) usage(`no target matches ${options.target}`);
+  console.log(`qimessaging fuzz: seed ${options.seed}, ${options.seconds} s, ${names.length} targets, an input slower than ${options.hangMs} ms is a finding`);
+
+  const shared = new SharedArrayBuffer(16 + DESC_BYTES);
+  const ctrl = new Int32Array(shared, 0, 4);
+  const desc = Buffer.from(shared, 16, DESC_BYTES);
+  const findings = new Map<string, { count: number; examples: Finding[] }>();
+  let stats: Stats[] = names.map((target) => ({ target, inputs: 0, slowestMs: 0 }));
+  let finished = false;
+
+  const record = (f: Finding) => {
+    const kind = `${f.target}: ${f.detail.split('\n')[0].replace(/\d+(\.\d+)? ms/, 'N ms').slice(0, 200)}`;
+    let k = findings.get(kind);
+    if (!k) findings.set(kind, (k = { count: 0, examples: [] }));
+    k.count++;
+    if (k.examples.length < MAX_FINDINGS_PER_KIND) k.examples.push(f);
+  };
+  const currentInput = (): Finding => ({ target: names[Atomics.load(ctrl, 1)] ?? '?', input: desc.toString('utf8', 0, Atomics.load(ctrl, 2)), detail: '' });
+
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { options, shared },
+    resourceLimits: { maxOldGenerationSizeMb: 1024 },
+  });
+  worker.on('message', (m: FromWorker) => {
+    if (m.kind === 'finding') record(m.finding);
+    else {
+      stats = m.stats;
+      if (m.kind === 'done') finished = true;
+      else process.stdout.write(`  … ${stats.reduce((s, x) => s + x.inputs, 0)} inputs, ${findings.size} kinds of finding\n`);
+    }
+  });
+
+  // Watchdog: an input that has not returned after this long is reported as a hang and the run stops.
+  const stuckMs = Math.max(5 * options.hangMs, 5000);
+  let lastCount = -1;
+  let lastChange = performance.now();
+  const started = performance.now();
+  const watchdog = setInterval(() => {
+    const count = Atomics.load(ctrl, 0);
+    if (count !== lastCount) {
+      lastCount = count;
+      lastChange = performance.now();
+    } else if (!finished && performance.now() - lastChange > stuckMs) {
+      record({ ...currentInput(), detail: `hang: no result after ${stuckMs} ms (worker stopped)` });
+      void worker.terminate();
+    }
+  }, 100);
+
+  const exitCode = await new Promise<number>((resolve) => {
+    worker.on('error', (e: Error & { code?: string }) => {
+      const what = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory (over 1 GB of heap)' : `worker crashed: ${e.stack ?? e}`;
+      record({ ...currentInput(), detail: what });
+    });
+    worker.on('exit', resolve);
+  });
+  clearInterval(watchdog);
+  const seconds = (performance.now() - started) / 1000;
+
+  console.log('');
+  console.log(`${'target'.padEnd(24)} ${'inputs'.padStart(10)} ${'inputs/s'.padStart(10)} ${'slowest'.padStart(10)}`);
+  for (const s of stats) {
+    const perSecond = s.inputs / (seconds / stats.length);
+    console.log(`${s.target.padEnd(24)} ${String(s.inputs).padStart(10)} ${perSecond.toFixed(0).padStart(10)} ${(s.slowestMs.toFixed(1) + ' ms').padStart(10)}`);
+  }
+  console.log(`${'total'.padEnd(24)} ${String(stats.reduce((a, s) => a + s.inputs, 0)).padStart(10)}   in ${seconds.toFixed(1)} s`);
+
+  if (!finished && findings.size === 0) record({ ...currentInput(), detail: `worker exited early (code ${exitCode})` });
+  if (findings.size === 0) {
+    console.log('\nno findings');
+    return;
+  }
+  console.log(`\n${findings.size} kind(s) of finding:`);
+  for (const [kind, { count, examples }] of findings) {
+    console.log(`\n* ${kind}  (×${count})`);
+    for (const f of examples) {
+      console.log(`  input: ${f.input.length > 2000 ? f.input.slice(0, 2000) + `… (${f.input.length} chars)` : f.input}`);
+      if (f.stack) console.log(`  ${f.stack.split('\n').slice(0, 6).join('\n  ')}`);
+    }
+  }
+  console.log(`\nrerun with --seed ${options.seed}: each target then draws the same input sequence (how far it gets depends on speed)`);
+  process.exitCode = 1;
+}
+
+if (isMainThread) {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+} else {
+  workerMain();
+}
