@@ -11,3 +11,5 @@ export * from './message/index.js';
 export * from './transport/index.js';
 export * from './channel/index.js';
 export * from './object/index.js';
+export * from './session/index.js';
+export * from './sd/index.js';

@@ -4,6 +4,7 @@
  * declaration order (methods, then signals, then properties); a property and its change signal share
  * one id.
  */
+import type { Channel } from '../channel/index.js';
 import { compile, printSignature, type Codec, type MetaMethod, type MetaObject, type MetaProperty, type MetaSignal } from '../type/index.js';
 import { builtinMetaObject } from './builtins.js';
 import type { QiType, TypeOf, TypesOf } from './schema.js';
@@ -15,6 +16,8 @@ export interface MethodDef<P extends Types = Types, R extends QiType<unknown> = 
   readonly kind: 'method';
   readonly params: P;
   readonly returns: R;
+  /** Fixed member id (e.g. to match an existing libqi service); default: the next free id from 100. */
+  readonly id?: number;
   readonly description?: string;
   /** Parameter names (and descriptions), shown to clients. */
   readonly paramNames?: readonly (string | { name: string; description?: string })[];
@@ -25,6 +28,7 @@ export interface MethodDef<P extends Types = Types, R extends QiType<unknown> = 
 export interface SignalDef<P extends Types = Types> {
   readonly kind: 'signal';
   readonly params: P;
+  readonly id?: number;
   readonly description?: string;
 }
 
@@ -33,11 +37,14 @@ export interface PropertyDef<T = unknown> {
   readonly kind: 'property';
   readonly type: QiType<T>;
   readonly initial?: T;
+  readonly id?: number;
   readonly description?: string;
 }
 
 /** Options of {@link method}. */
 export interface MethodOptions {
+  /** Fixed member id; default: the next free id from 100. */
+  id?: number;
   description?: string;
   paramNames?: readonly (string | { name: string; description?: string })[];
   returnDescription?: string;
@@ -49,12 +56,12 @@ export function method<const P extends Types, R extends QiType<unknown> = QiType
 }
 
 /** Declares a signal with the types of its arguments. */
-export function signal<const P extends Types>(params: P, options: { description?: string } = {}): SignalDef<P> {
+export function signal<const P extends Types>(params: P, options: { id?: number; description?: string } = {}): SignalDef<P> {
   return { kind: 'signal', params, ...options };
 }
 
 /** Declares a property of type `type`. */
-export function property<T>(type: QiType<T>, options: { initial?: T; description?: string } = {}): PropertyDef<T> {
+export function property<T>(type: QiType<T>, options: { initial?: T; id?: number; description?: string } = {}): PropertyDef<T> {
   return { kind: 'property', type, ...options };
 }
 
@@ -77,6 +84,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** Who called: the peer URL, or `local` for an in-process call. */
   readonly caller: string;
+  /** The connection the call came on (absent for in-process calls). */
+  readonly channel?: Channel;
 }
 
 type MethodsOf<D extends ObjectDefinition> = NonNullable<D['methods']>;
@@ -176,9 +185,18 @@ function buildMetaObject(def: ObjectDefinition): { meta: MetaObject; initial: Ma
   const meta = builtinMetaObject();
   meta.description = def.description ?? '';
   const initial = new Map<number, unknown>();
-  let uid = 100;
+  let next = 100;
+  const taken = new Set<number>();
+  const idFor = (fixed: number | undefined, what: string): number => {
+    const uid = fixed ?? next;
+    if (taken.has(uid) || uid < 100) throw new TypeError(`Member id ${uid} of ${what} is ${uid < 100 ? 'reserved for built-in members (ids below 100)' : 'used twice'}.`);
+    taken.add(uid);
+    if (uid >= next) next = uid + 1;
+    return uid;
+  };
   for (const [name, entry] of Object.entries(def.methods ?? {})) {
     for (const m of Array.isArray(entry) ? (entry as readonly MethodDef[]) : [entry as MethodDef]) {
+      const uid = idFor(m.id, `method ${name}`);
       const names = m.paramNames ?? [];
       meta.methods.set(uid, {
         uid,
@@ -189,18 +207,17 @@ function buildMetaObject(def: ObjectDefinition): { meta: MetaObject; initial: Ma
         parameters: names.map((n) => (typeof n === 'string' ? { name: n, description: '' } : { name: n.name, description: n.description ?? '' })),
         returnDescription: m.returnDescription ?? '',
       });
-      uid++;
     }
   }
   for (const [name, s] of Object.entries(def.signals ?? {})) {
+    const uid = idFor(s.id, `signal ${name}`);
     meta.signals.set(uid, { uid, name, signature: `(${s.params.map((p) => p.signature).join('')})` });
-    uid++;
   }
   for (const [name, p] of Object.entries(def.properties ?? {})) {
+    const uid = idFor(p.id, `property ${name}`);
     meta.signals.set(uid, { uid, name, signature: `(${p.type.signature})` });
     meta.properties.set(uid, { uid, name, signature: p.type.signature });
     initial.set(uid, p.initial);
-    uid++;
   }
   for (const m of meta.methods.values()) compile(m.parametersSignature);
   return { meta, initial };

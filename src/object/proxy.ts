@@ -57,7 +57,7 @@ function isOptions(v: unknown): v is CallOptions | AbortSignal {
   if (v instanceof AbortSignal) return true;
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Map) return false;
   const keys = Object.keys(v);
-  return keys.length > 0 && keys.every((k) => k === 'signal' || k === 'timeoutMs');
+  return keys.every((k) => k === 'signal' || k === 'timeoutMs');
 }
 
 function signalOf<A extends unknown[]>(b: ObjectBackend, name: string): QiSignal<A> {

@@ -101,7 +101,7 @@ export class ObjectServer implements MessageHandler {
     }
     const controller = new AbortController();
     if (answer) this.running.set(m.id, controller);
-    this.object.invoke(m.action, args, { signal: controller.signal, caller: ch.remote }).then(
+    this.object.invoke(m.action, args, { signal: controller.signal, caller: ch.remote, channel: ch }).then(
       (value) => {
         if (!answer || this.running.get(m.id) !== controller) return;
         this.running.delete(m.id);

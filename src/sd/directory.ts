@@ -1,0 +1,144 @@
+/**
+ * The ServiceDirectory (spec §7): the registry of services, with libqi's member ids (100–109) and
+ * error texts, so libqi clients (qicli, Choregraphe, robots) use it unchanged. Services registered
+ * through a connection are removed, and announced, when that connection closes.
+ */
+import { Capability, type Channel } from '../channel/index.js';
+import { LocalObject, defineObject, method, signal, t, type CallContext } from '../object/index.js';
+import { SERVICE_INFO_SIGNATURE, normalizeServiceInfo, sortEndpoints, type ServiceInfo } from '../session/index.js';
+
+const Info = t.sig<ServiceInfo>(SERVICE_INFO_SIGNATURE);
+
+/** The ServiceDirectory's members, with the ids every libqi client expects. */
+export const ServiceDirectoryDefinition = defineObject({
+  methods: {
+    service: method([t.string], Info, { id: 100, paramNames: ['name'] }),
+    services: method([], t.list(Info), { id: 101 }),
+    registerService: method([Info], t.uint32, { id: 102 }),
+    unregisterService: method([t.uint32], t.void, { id: 103 }),
+    serviceReady: method([t.uint32], t.void, { id: 104 }),
+    updateServiceInfo: method([Info], t.void, { id: 105 }),
+    machineId: method([], t.string, { id: 108 }),
+    _socketOfService: method([t.uint32], t.object, { id: 109 }),
+  },
+  signals: {
+    serviceAdded: signal([t.uint32, t.string], { id: 106 }),
+    serviceRemoved: signal([t.uint32, t.string], { id: 107 }),
+  },
+});
+
+/** Options of a ServiceDirectory. */
+export interface DirectoryOptions {
+  /** This machine's id. */
+  machineId: string;
+  /** The directory's own endpoints (read when listed, so they can change). */
+  endpoints: () => string[];
+}
+
+/** The state and logic of a ServiceDirectory; `object` is what gets served as service 1. */
+export class ServiceDirectory {
+  readonly object: LocalObject<typeof ServiceDirectoryDefinition>;
+  private readonly ready = new Map<number, ServiceInfo>();
+  private readonly pending = new Map<number, ServiceInfo>();
+  private readonly byChannel = new Map<Channel, Set<number>>();
+  private lastId = 1;
+
+  constructor(private readonly options: DirectoryOptions) {
+    const self = this;
+    this.object = new LocalObject(ServiceDirectoryDefinition, {
+      service: (name, ctx) => self.finalize(self.find(name), ctx),
+      services: (ctx) => [...self.all()].sort((a, b) => a.serviceId - b.serviceId).map((i) => self.finalize(i, ctx)),
+      registerService: (info, ctx) => self.register(normalizeServiceInfo(info), ctx.channel),
+      unregisterService: (id) => self.unregister(id),
+      serviceReady: (id) => self.markReady(id),
+      updateServiceInfo: (info) => self.update(normalizeServiceInfo(info)),
+      machineId: () => options.machineId,
+      _socketOfService: () => {
+        throw new Error('_socketOfService is internal to libqi and cannot be called remotely');
+      },
+    });
+  }
+
+  /** The directory's own entry (service 1). */
+  private own(): ServiceInfo {
+    return { name: 'ServiceDirectory', serviceId: 1, machineId: this.options.machineId, processId: process.pid, endpoints: this.options.endpoints(), sessionId: '0', objectUid: '' };
+  }
+
+  private *all(): Iterable<ServiceInfo> {
+    yield this.own();
+    yield* this.ready.values();
+  }
+
+  private find(name: string): ServiceInfo {
+    for (const i of this.all()) if (i.name === name) return i;
+    throw new Error(`Cannot find service '${name}' in index`);
+  }
+
+  /**
+   * What a client gets: with RelativeEndpointURI shared, `qi:X` is added for every service X whose
+   * endpoints are all among this one's (the client may reuse its connection to X); sorted as libqi does.
+   */
+  private finalize(info: ServiceInfo, ctx: CallContext): ServiceInfo {
+    const absolute = info.endpoints.filter((e) => !e.startsWith('qi:'));
+    const endpoints = [...absolute];
+    if (ctx.channel?.shared(Capability.RelativeEndpointURI)) {
+      const mine = new Set(absolute);
+      for (const other of this.all()) {
+        const theirs = other.endpoints.filter((e) => !e.startsWith('qi:'));
+        if (theirs.length > 0 && theirs.every((e) => mine.has(e))) endpoints.push(`qi:${other.name}`);
+      }
+    }
+    return { ...info, endpoints: sortEndpoints(endpoints) };
+  }
+
+  private register(info: ServiceInfo, channel: Channel | undefined): number {
+    for (const i of [this.own(), ...this.ready.values(), ...this.pending.values()]) {
+      if (i.name === info.name) throw new Error(`Service "${info.name}" (#${i.serviceId}) is already registered. Rejecting conflicting registration attempt.`);
+    }
+    const id = ++this.lastId;
+    this.pending.set(id, { ...info, serviceId: id });
+    if (channel !== undefined) {
+      let ids = this.byChannel.get(channel);
+      if (ids === undefined) {
+        this.byChannel.set(channel, (ids = new Set()));
+        channel.onClose(() => {
+          for (const sid of ids!) this.drop(sid);
+          this.byChannel.delete(channel);
+        });
+      }
+      ids.add(id);
+    }
+    return id;
+  }
+
+  private drop(id: number): boolean {
+    const info = this.ready.get(id) ?? this.pending.get(id);
+    if (info === undefined) return false;
+    this.ready.delete(id);
+    this.pending.delete(id);
+    for (const ids of this.byChannel.values()) ids.delete(id);
+    this.object.emit('serviceRemoved', id, info.name);
+    return true;
+  }
+
+  private unregister(id: number): void {
+    if (!this.drop(id)) throw new Error(`Unregister Service: Can't find service #${id}`);
+  }
+
+  private markReady(id: number): void {
+    const info = this.pending.get(id);
+    if (info === undefined) throw new Error(`Can't find pending service #${id}`);
+    this.pending.delete(id);
+    this.ready.set(id, info);
+    this.object.emit('serviceAdded', id, info.name);
+  }
+
+  private update(info: ServiceInfo): void {
+    const map = this.ready.has(info.serviceId) ? this.ready : this.pending.has(info.serviceId) ? this.pending : undefined;
+    if (map === undefined) throw new Error(`updateServiceInfo: Can't find service #${info.serviceId}`);
+    map.set(info.serviceId, info);
+    for (const [id, other] of this.ready) {
+      if (id !== info.serviceId && other.sessionId === info.sessionId) this.ready.set(id, { ...other, endpoints: info.endpoints });
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Which endpoint to use for a service, and the connections already open. The cheapest route wins:
+ * a unix socket (IPC) when the service runs on this machine, then loopback TCP, then the other
+ * endpoints; a remote machine's loopback and unix endpoints are never dialled. Candidates of the
+ * same rank are tried at once and the first to connect is used, as libqi does. Connections are
+ * shared by every service reached through the same endpoint.
+ */
+import { QiError } from '../errors/index.js';
+import { isLoopbackHost, parseEndpoint } from '../transport/index.js';
+import type { Channel } from '../channel/index.js';
+import type { ServiceInfo } from './serviceinfo.js';
+
+/** Route classes, cheapest first. */
+export const enum Rank {
+  Ipc = 0,
+  Loopback = 1,
+  Network = 2,
+}
+
+/** Candidate endpoints grouped by rank, cheapest group first; endpoints that cannot work are left out. */
+export function candidates(info: ServiceInfo, local: boolean): string[][] {
+  const groups: string[][] = [[], [], []];
+  for (const url of info.endpoints) {
+    let e;
+    try {
+      e = parseEndpoint(url);
+    } catch {
+      continue; // an endpoint we cannot read is one we cannot use
+    }
+    if (e.scheme === 'qi') continue; // relative: only reachable through an existing connection
+    if (e.scheme === 'unix') {
+      if (local) groups[Rank.Ipc].push(url);
+      continue;
+    }
+    const loop = isLoopbackHost(e.host);
+    if (loop && !local) continue; // another machine's loopback is our own machine
+    groups[loop ? Rank.Loopback : Rank.Network].push(url);
+  }
+  return groups.filter((g) => g.length > 0);
+}
+
+/** A service that no endpoint could reach, with every attempt's error. */
+export class QiNoRouteError extends QiError {
+  constructor(
+    readonly service: string,
+    readonly attempts: { url: string; error: Error }[],
+  ) {
+    const detail = attempts.length === 0 ? 'it advertises no endpoint this machine can use' : attempts.map((a) => `${a.url}: ${a.error.message}`).join('; ');
+    super('ERR_QI_CONNECT', `Could not connect to service "${service}": ${detail}. If the service runs on another machine, it must listen on an address this machine can reach (libqi listens on loopback only by default).`);
+  }
+}
+
+/** Opens (or reuses) a connection to an endpoint. */
+export type Opener = (url: string) => Promise<Channel>;
+
+/**
+ * Connects to a service: reuses an open connection to any of its endpoints, else tries the cheapest
+ * group of candidates at once, then the next group.
+ */
+export async function connectService(info: ServiceInfo, local: boolean, open: Opener, existing: (url: string) => Promise<Channel> | undefined): Promise<Channel> {
+  for (const url of info.endpoints) {
+    const known = existing(url);
+    if (known !== undefined) {
+      try {
+        return await known;
+      } catch {
+        // that connection failed meanwhile: fall through to fresh attempts
+      }
+    }
+  }
+  const attempts: { url: string; error: Error }[] = [];
+  for (const group of candidates(info, local)) {
+    try {
+      return await Promise.any(
+        group.map((url) =>
+          open(url).catch((error: Error) => {
+            attempts.push({ url, error });
+            throw error;
+          }),
+        ),
+      );
+    } catch {
+      // every endpoint of this rank failed: try the next rank
+    }
+  }
+  throw new QiNoRouteError(info.name, attempts);
+}

@@ -1,0 +1,275 @@
+/**
+ * A Session: the entry point of qimessaging. It connects to a ServiceDirectory, listens for
+ * connections, registers services and gives proxies of services by name, over the cheapest route:
+ * in-process when the service lives in this process, IPC on the same machine, TCP otherwise.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  QiTimeoutError, acceptChannel, openChannel, type Authenticator, type Channel, type ClientAuthenticator, type Credentials,
+} from '../channel/index.js';
+import {
+  InProcessBackend, LocalObject, ObjectServer, RemoteBackend, backendOf, createProxy, enableObjectReferences, type AnyProxy, type ObjectDefinition, type ProxyOf, type QiSignal,
+} from '../object/index.js';
+import { connect, listen, type Listener, type MessageStream, type TlsClientOptions, type TlsServerOptions } from '../transport/index.js';
+import { machineId } from './machine.js';
+import { connectService } from './routes.js';
+import { normalizeServiceInfo, sortEndpoints, type ServiceInfo } from './serviceinfo.js';
+
+/** Options of a {@link Session}; every field is optional. */
+export interface SessionOptions {
+  /** Credentials for the connections this session opens (NAOqi 2.9: `{ user: 'nao', token: '…' }`). */
+  auth?: Credentials | ClientAuthenticator;
+  /** TLS settings for `tcps`/`tcpsm` connections this session opens. */
+  tls?: TlsClientOptions;
+  /** Require authentication from clients of this session's listeners. */
+  authenticator?: Authenticator;
+  /** Certificate and key for `tcps`/`tcpsm` listeners. */
+  listenTls?: TlsServerOptions;
+  /** Give up connecting to an endpoint after this long (default 10,000 ms). */
+  connectTimeoutMs?: number;
+  /** Also listen on a unix socket for same-machine clients when listening on TCP (default true). */
+  ipc?: boolean;
+  /** Largest message payload accepted (default `QI_MAX_MESSAGE_PAYLOAD` or 50,000,000). */
+  maxPayload?: number;
+}
+
+/** Options of a service lookup. */
+export interface ServiceOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Registered {
+  name: string;
+  object: LocalObject;
+  servers: Set<ObjectServer>;
+}
+
+/** Sessions of this process by id: services they register are called in-process, without bytes. */
+const sessions = new Map<string, Session>();
+
+export class Session {
+  /** This session's id, sent as ServiceInfo.sessionId. */
+  readonly id = randomUUID();
+  /** This machine's id (libqi-compatible). */
+  readonly machineId = machineId();
+  private directory: AnyProxy | undefined;
+  private directoryChannel: Channel | undefined;
+  private hostsDirectory = false;
+  private readonly listeners: Listener[] = [];
+  private readonly channels = new Set<Channel>();
+  private readonly registered = new Map<number, Registered>();
+  private readonly connections = new Map<string, Promise<Channel>>();
+  private closed = false;
+
+  constructor(readonly options: SessionOptions = {}) {
+    sessions.set(this.id, this);
+  }
+
+  /** Creates a session connected to the ServiceDirectory at `url` (default `QI_URL` or tcp://127.0.0.1:9559). */
+  static async connect(url?: string, options?: SessionOptions): Promise<Session> {
+    const s = new Session(options);
+    try {
+      await s.connect(url);
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** Connects this session to a ServiceDirectory. */
+  async connect(url: string = process.env.QI_URL ?? 'tcp://127.0.0.1:9559'): Promise<void> {
+    const ch = await this.open(url);
+    this.connections.set('qi:ServiceDirectory', Promise.resolve(ch));
+    this.directoryChannel = ch;
+    this.directory = createProxy(await RemoteBackend.fetch(ch, 1, 1, 'ServiceDirectory'));
+  }
+
+  /**
+   * Makes this session host a ServiceDirectory object (used by `listenStandalone`): it is served as
+   * service 1 on this session's connections and called in-process by the session itself.
+   */
+  hostDirectory(object: LocalObject): void {
+    this.hostsDirectory = true;
+    this.serve(1, 'ServiceDirectory', object);
+    this.directory = createProxy(new InProcessBackend(object, 'ServiceDirectory'));
+  }
+
+  /** True when connected to (or hosting) a ServiceDirectory. */
+  get isConnected(): boolean {
+    return this.directory !== undefined && (this.hostsDirectory || this.directoryChannel?.closed === false);
+  }
+
+  /** The endpoints this session listens on, best first. */
+  get endpoints(): string[] {
+    return sortEndpoints(this.listeners.flatMap((l) => l.endpoints));
+  }
+
+  /**
+   * Listens on one or more URLs (`tcp://127.0.0.1:0`, `tcp://[::1]:0`, `tcps://0.0.0.0:9503`…). With
+   * TCP, a unix socket is added for clients on this machine (unless `ipc: false`).
+   * @returns all endpoints the session now listens on
+   */
+  async listen(urls: string | string[]): Promise<string[]> {
+    for (const url of Array.isArray(urls) ? urls : [urls]) {
+      const l = await listen(url, (s) => this.accept(s), { tls: this.options.listenTls, maxPayload: this.options.maxPayload });
+      this.listeners.push(l);
+      if (l.endpoint.scheme !== 'unix' && this.options.ipc !== false && !this.listeners.some((x) => x.endpoint.scheme === 'unix')) {
+        const dir = join(tmpdir(), `qi-${process.getuid?.() ?? 'user'}`);
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        this.listeners.push(await listen(`unix:${join(dir, `${this.id}.sock`)}`, (s) => this.accept(s), { maxPayload: this.options.maxPayload }));
+      }
+    }
+    return this.endpoints;
+  }
+
+  private accept(stream: MessageStream): void {
+    this.track(acceptChannel(stream, { authenticator: this.options.authenticator }));
+  }
+
+  /** Makes a new connection able to carry objects and to reach every service of this session. */
+  private track(ch: Channel): void {
+    enableObjectReferences(ch);
+    this.channels.add(ch);
+    ch.onClose(() => this.channels.delete(ch));
+    for (const [id, r] of this.registered) r.servers.add(new ObjectServer(r.object, ch, id, 1, r.name));
+  }
+
+  private serve(id: number, name: string, object: LocalObject): void {
+    const r: Registered = { name, object, servers: new Set() };
+    this.registered.set(id, r);
+    for (const ch of this.channels) r.servers.add(new ObjectServer(object, ch, id, 1, name));
+  }
+
+  /** Opens (or reuses) an authenticated connection to an endpoint. */
+  private open(url: string): Promise<Channel> {
+    const known = this.connections.get(url);
+    if (known !== undefined) return known;
+    const p = (async () => {
+      const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload });
+      const ch = await openChannel(stream, { auth: this.options.auth });
+      this.track(ch);
+      ch.onClose(() => {
+        if (this.connections.get(url) === p) this.connections.delete(url);
+      });
+      return ch;
+    })();
+    this.connections.set(url, p);
+    p.catch(() => this.connections.delete(url));
+    return p;
+  }
+
+  private sd(): AnyProxy {
+    if (this.directory === undefined) throw new Error('This session is not connected to a ServiceDirectory: call session.connect(url) first.');
+    return this.directory;
+  }
+
+  /**
+   * Registers `object` under `name`: listens on tcp://127.0.0.1:0 first if the session listens
+   * nowhere yet (libqi's default), then announces it to the ServiceDirectory.
+   * @returns the service id
+   */
+  async registerService(name: string, object: LocalObject): Promise<number> {
+    const sd = this.sd();
+    if (this.listeners.length === 0 && !this.hostsDirectory) await this.listen('tcp://127.0.0.1:0');
+    const info: ServiceInfo = { name, serviceId: 0, machineId: this.machineId, processId: process.pid, endpoints: this.endpoints, sessionId: this.id, objectUid: object.uid };
+    const id = (await sd.registerService(info)) as number;
+    this.serve(id, name, object);
+    await sd.serviceReady(id);
+    return id;
+  }
+
+  /** Unregisters a service of this session and stops serving it. */
+  async unregisterService(id: number): Promise<void> {
+    const r = this.registered.get(id);
+    this.registered.delete(id);
+    for (const s of r?.servers ?? []) s.close();
+    await this.sd().unregisterService(id);
+  }
+
+  /** All ready services, as the ServiceDirectory lists them. */
+  async services(): Promise<ServiceInfo[]> {
+    return ((await this.sd().services()) as unknown[]).map(normalizeServiceInfo);
+  }
+
+  /** The ServiceInfo of one service. @throws QiCallError when the directory does not know it */
+  async serviceInfo(name: string, options?: ServiceOptions): Promise<ServiceInfo> {
+    return normalizeServiceInfo(await this.sd().service(name, { ...options }));
+  }
+
+  /**
+   * A proxy of the service `name`, reached over the cheapest route. Pass the service's definition as
+   * type parameter for a typed proxy: `session.service<typeof TextToSpeech>('ALTextToSpeech')`.
+   */
+  async service<D extends ObjectDefinition = ObjectDefinition>(name: string, options: ServiceOptions = {}): Promise<ProxyOf<D> & AnyProxy> {
+    const info = await this.serviceInfo(name, options);
+    const inProcess = this.inProcess(info);
+    if (inProcess !== undefined) return createProxy<D>(new InProcessBackend(inProcess, info.name));
+    const ch = await connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
+    return createProxy<D>(await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options));
+  }
+
+  private inProcess(info: ServiceInfo): LocalObject | undefined {
+    if (info.machineId !== this.machineId || info.processId !== process.pid) return undefined;
+    if (info.serviceId === 1 && this.hostsDirectory) return this.registered.get(1)?.object;
+    return sessions.get(info.sessionId)?.registered.get(info.serviceId)?.object;
+  }
+
+  /** Emitted by the ServiceDirectory when a service becomes ready: (id, name). */
+  get serviceAdded(): QiSignal<[number, string]> {
+    return this.sd().serviceAdded as unknown as QiSignal<[number, string]>;
+  }
+
+  /** Emitted by the ServiceDirectory when a service goes away: (id, name). */
+  get serviceRemoved(): QiSignal<[number, string]> {
+    return this.sd().serviceRemoved as unknown as QiSignal<[number, string]>;
+  }
+
+  /**
+   * Resolves with the proxy of `name` once the service is ready (at once if it already is).
+   * @throws {@link QiTimeoutError} after `timeoutMs` (default 10,000)
+   */
+  async waitForService<D extends ObjectDefinition = ObjectDefinition>(name: string, timeoutMs = 10_000): Promise<ProxyOf<D> & AnyProxy> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new QiTimeoutError(`Service "${name}" did not appear within ${timeoutMs} ms. Is the process that provides it running and connected to the same ServiceDirectory?`)), timeoutMs);
+    try {
+      const added = this.serviceAdded.iterate({ signal: ac.signal });
+      const known = await this.services();
+      if (!known.some((s) => s.name === name)) {
+        for (;;) {
+          const next = await Promise.race([added.next(), new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }))]);
+          if (next.done) throw ac.signal.reason;
+          if (next.value[1] === name) break;
+        }
+      }
+      await added.return?.();
+      return await this.service<D>(name);
+    } finally {
+      clearTimeout(timer);
+      ac.abort();
+    }
+  }
+
+  /** How a proxy reaches its object: `local` (in-process) or the URL of its connection. */
+  static route(proxy: unknown): string | undefined {
+    return backendOf(proxy)?.route;
+  }
+
+  /** Unregisters this session's services, stops listening and closes every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.isConnected && !this.hostsDirectory) {
+      await Promise.allSettled([...this.registered.keys()].map((id) => this.sd().unregisterService(id)));
+    }
+    for (const r of this.registered.values()) for (const s of r.servers) s.close();
+    this.registered.clear();
+    await Promise.allSettled(this.listeners.map((l) => l.close()));
+    for (const ch of this.channels) ch.close();
+    sessions.delete(this.id);
+  }
+}
