@@ -1,0 +1,45 @@
+/** The examples run as written: the demo robot in one process, the client in another. */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const example = (name: string) => fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
+const robot = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+after(() => {
+  robot.kill('SIGINT');
+});
+
+function robotUrl(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`robot did not start: ${out}`)), 10_000);
+    robot.stdout!.on('data', (d) => {
+      out += d;
+      const m = /node dist\/examples\/client\.js (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+}
+
+describe('examples', () => {
+  it('the client talks to the demo robot: speech, signal, battery, camera, timeout, cancel', async () => {
+    const url = await robotUrl();
+    const { stdout } = await promisify(execFile)(process.execPath, [example('client'), url], { timeout: 20_000 });
+    assert.match(stdout, /service #2 TextToSpeech/);
+    assert.match(stdout, /said: Hello, I am a TypeScript robot {2}\(language English/);
+    assert.match(stdout, /battery: \d+%/);
+    assert.match(stdout, /image: 320x240 grey8, 76800 bytes/);
+    assert.match(stdout, /long speech stopped: QiTimeoutError/);
+    assert.match(stdout, /interrupted: true/);
+  });
+
+  it('the codec tour runs', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [example('codec-tour')], { timeout: 10_000 });
+    assert.match(stdout, /framed +Call \{1\.1\.100, id:2\} \(18 bytes\)/);
+  });
+});
