@@ -86,13 +86,8 @@ export class RemoteBackend implements ObjectBackend {
     return { service: this.service, object: this.object, action };
   }
 
-  call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
-    let m: MethodInfo;
-    try {
-      m = resolveMethod(this.type, this.name, method, args);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    const m = resolveMethod(this.type, this.name, method, args);
     return this.channel.call(this.address(m.uid), m.params, args, m.returns, { name: `${this.name}.${method}`, ...options });
   }
 
@@ -164,13 +159,8 @@ export class InProcessBackend implements ObjectBackend {
     return this.object.type;
   }
 
-  call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
-    let m: MethodInfo;
-    try {
-      m = resolveMethod(this.type, this.name, method, args);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    const m = resolveMethod(this.type, this.name, method, args);
     const target = `${this.name}.${method}`;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;

@@ -104,16 +104,23 @@ export class Reader {
     return v;
   }
 
-  /** A `uint32` length followed by that many bytes; returns a view on the buffer, never a copy. */
-  sizedBytes(what: string): Buffer {
+  /**
+   * Reads a `uint32` length, checks that many bytes remain and skips them; returns where they start
+   * (they end at the new `pos`).
+   */
+  private span(what: string): number {
     const start = this.pos;
     const n = this.u32();
-    if (this.end - this.pos < n) {
-      this.fail(`${what} claims ${n} bytes but only ${this.end - this.pos} remain`, start);
-    }
+    if (this.end - this.pos < n) this.fail(`${what} claims ${n} bytes but only ${this.end - this.pos} remain`, start);
     const p = this.pos;
     this.pos = p + n;
-    return this.buf.subarray(p, p + n);
+    return p;
+  }
+
+  /** A `uint32` length followed by that many bytes; returns a view on the buffer, never a copy. */
+  sizedBytes(what: string): Buffer {
+    const p = this.span(what);
+    return this.buf.subarray(p, this.pos);
   }
 
   /**
@@ -121,12 +128,8 @@ export class Reader {
    * ServiceInfo.objectUid) come back as a `Uint8Array` view so that nothing is lost.
    */
   string(): string | Uint8Array {
-    const start = this.pos;
-    const n = this.u32();
-    if (this.end - this.pos < n) this.fail(`a string claims ${n} bytes but only ${this.end - this.pos} remain`, start);
-    const p = this.pos;
-    this.pos = p + n;
-    return text(this.buf, p, p + n);
+    const p = this.span('a string');
+    return text(this.buf, p, this.pos);
   }
 
   /**
@@ -134,11 +137,8 @@ export class Reader {
    * repeated key costs a byte comparison instead of a new string whose hash must be computed again.
    */
   key(): string | Uint8Array {
-    const start = this.pos;
-    const n = this.u32();
-    if (this.end - this.pos < n) this.fail(`a string claims ${n} bytes but only ${this.end - this.pos} remain`, start);
-    const p = this.pos;
-    this.pos = p + n;
+    const p = this.span('a string');
+    const n = this.pos - p;
     if (n > KEY_MAX || n === 0) return text(this.buf, p, p + n);
     const b = this.buf;
     // Hash every byte, four at a time: keys often share long prefixes and suffixes (ALMemory paths).

@@ -4,8 +4,7 @@
  * any chunking must behave like one push, and a lying size must never be allocated up front.
  */
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { gc } from '../helpers/gc.js';
 import { describe, it } from 'node:test';
 import { FrameReader, HEADER_SIZE, Message, QiProtocolError, parseMessages, writeHeader } from '../../src/index.js';
 import { Rng, messageTargets, randomSplit, randomStream, runTarget } from '../helpers/arbitraries.js';
@@ -18,8 +17,6 @@ const INPUTS: Record<string, number> = {
 };
 const TIME_CAP_MS = 1_000;
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
 
 function header(size: number, fields: Partial<{ id: number; version: number; type: number }> = {}): Buffer {
   const b = Buffer.alloc(HEADER_SIZE);

@@ -4,8 +4,7 @@
  * input may be slow; lying counts must fail fast without allocating. The long version is scripts/fuzz.ts.
  */
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { gc } from '../helpers/gc.js';
 import { describe, it } from 'node:test';
 import { Dynamic, MAX_EMPTY_ELEMENTS, QiDecodeError, decode, encode } from '../../src/index.js';
 import { Rng, runTarget, typeTargets } from '../helpers/arbitraries.js';
@@ -21,8 +20,6 @@ const INPUTS: Record<string, number> = {
 };
 const TIME_CAP_MS = 1_000;
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
 
 const u32 = (n: number) => {
   const b = Buffer.alloc(4);
