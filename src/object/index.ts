@@ -16,3 +16,4 @@ export { ObjectServer } from './server.js';
 export { RemoteBackend, InProcessBackend, resolveMethod, type ObjectBackend } from './backend.js';
 export { createProxy, backendOf, type ProxyOf, type AnyProxy, type QiSignal, type QiProperty } from './proxy.js';
 export { enableObjectReferences } from './refs.js';
+export { WorkerPool, inWorker, type WorkerPoolOptions } from './workers.js';

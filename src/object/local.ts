@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { QiError } from '../errors/index.js';
 import { ObjectType, type CallContext, type Implementation, type ObjectDefinition } from './definition.js';
 import type { TypeOf, TypesOf } from './schema.js';
+import { WorkerPool, type WorkerPoolOptions } from './workers.js';
 
 /** A method implementation failed; its message is what the caller sees. */
 export class QiMethodError extends QiError {
@@ -20,6 +21,8 @@ type PropertiesOf<D extends ObjectDefinition> = NonNullable<D['properties']>;
 
 /** Options of a local object. */
 export interface LocalObjectOptions {
+  /** Run the listed CPU-heavy methods in a pool of worker threads (their functions come from `module`). */
+  workers?: WorkerPoolOptions;
   /**
    * Run calls one at a time, in arrival order (for debugging races). Default: `QI_SERIALIZED=1`,
    * else calls run concurrently and a slow method never holds back the others.
@@ -38,6 +41,8 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   private readonly listeners = new Map<number, Set<SignalListener>>();
   private readonly serialized: boolean;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The worker pool of CPU-heavy methods, if any. */
+  readonly pool: WorkerPool | undefined;
 
   /**
    * @param definition the object's members and types
@@ -51,8 +56,9 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   ) {
     this.type = definition instanceof ObjectType ? definition : ObjectType.of(definition);
     for (const p of this.type.properties.values()) this.values.set(p.uid, p.initial);
+    this.pool = options.workers === undefined ? undefined : new WorkerPool(options.workers);
     for (const m of this.type.methods.values()) {
-      if (m.uid >= 100 && typeof (implementation as Record<string, unknown>)[m.name] !== 'function') {
+      if (m.uid >= 100 && !this.pool?.methods.has(m.name) && typeof (implementation as Record<string, unknown>)[m.name] !== 'function') {
         throw new TypeError(`The implementation has no function for method "${m.name}" ${m.meta.parametersSignature} -> ${m.meta.returnSignature}.`);
       }
     }
@@ -130,8 +136,10 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
     const m = this.type.methods.get(uid);
     if (m === undefined) return Promise.reject(new QiMethodError(`No such method #${uid} on this object.`));
     const fn = (this.implementation as unknown as Record<string, (...a: unknown[]) => unknown>)[m.name];
+    const pool = this.pool?.methods.has(m.name) ? this.pool : undefined;
     const run = async () => {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('canceled');
+      if (pool !== undefined) return pool.run(m.name, args, ctx.signal);
       return fn.call(this.implementation, ...args, ctx);
     };
     if (!this.serialized) return run();
