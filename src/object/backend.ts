@@ -30,6 +30,7 @@ export interface ObjectBackend {
 /** Picks the overload of `name` that `args` fit: by count first, then by trying each signature. */
 export function resolveMethod(type: ObjectType, objectName: string, name: string, args: unknown[]): MethodInfo {
   const all = type.methodsByName.get(name);
+  if (all !== undefined && all.length === 1 && all[0].arity === args.length) return all[0]; // the common case
   if (all === undefined) {
     const known = [...type.methodsByName.keys()].filter((n) => !BUILTIN_NAMES.has(n));
     throw new TypeError(`${objectName} has no method "${name}". Its methods: ${known.join(', ') || 'none'}.`);
@@ -58,6 +59,9 @@ function member<T>(map: Map<string, T>, objectName: string, kind: string, name: 
 }
 
 let linkCounter = 0;
+
+/** Context of in-process calls that nothing can cancel. */
+const UNCANCELABLE = { signal: new AbortController().signal, caller: 'local' };
 
 /** An object at the other end of a channel, addressed by (service, object). */
 export class RemoteBackend implements ObjectBackend {
@@ -159,8 +163,19 @@ export class InProcessBackend implements ObjectBackend {
     return this.object.type;
   }
 
-  async call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
-    const m = resolveMethod(this.type, this.name, method, args);
+  call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    let m: MethodInfo;
+    try {
+      m = resolveMethod(this.type, this.name, method, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (options.signal === undefined && options.timeoutMs === undefined) {
+      // Nothing can cancel this call: skip the controller and the timer (an in-process call is ~1 µs).
+      return this.object.invoke(m.uid, args, UNCANCELABLE).catch((e: unknown) => {
+        throw new QiCallError(`${this.name}.${method}`, errorMessage(e));
+      });
+    }
     const target = `${this.name}.${method}`;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;

@@ -137,6 +137,14 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
     if (m === undefined) return Promise.reject(new QiMethodError(`No such method #${uid} on this object.`));
     const fn = (this.implementation as unknown as Record<string, (...a: unknown[]) => unknown>)[m.name];
     const pool = this.pool?.methods.has(m.name) ? this.pool : undefined;
+    if (!this.serialized && pool === undefined) {
+      if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason ?? new Error('canceled'));
+      try {
+        return Promise.resolve(fn.call(this.implementation, ...args, ctx));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     const run = async () => {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('canceled');
       if (pool !== undefined) return pool.run(m.name, args, ctx.signal);
