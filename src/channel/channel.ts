@@ -45,7 +45,14 @@ interface Pending {
   codec: Codec;
   name: string;
   address: Address;
-  cleanup(): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+function cleanup(p: Pending): void {
+  if (p.timer !== undefined) clearTimeout(p.timer);
+  if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort);
 }
 
 const ERROR_CODEC = compile('m');
@@ -64,8 +71,8 @@ export class Channel {
   readonly localCapabilities: CapabilityMap;
   /** Capabilities the peer advertised (merged as received, first value wins). */
   readonly remoteCapabilities: CapabilityMap = new Map();
-  /** Hooks through which the object layer turns objects into references and back. */
-  objectHooks: ObjectHooks | undefined;
+  private hooks: ObjectHooks | undefined;
+  private options: CodecOptions | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly serviceHandlers = new Map<number, MessageHandler>();
@@ -108,13 +115,30 @@ export class Channel {
     return truthy(this.localCapabilities.get(name)) && truthy(this.remoteCapabilities.get(name));
   }
 
+  /** Hooks through which the object layer turns objects into references and back. */
+  get objectHooks(): ObjectHooks | undefined {
+    return this.hooks;
+  }
+
+  set objectHooks(hooks: ObjectHooks | undefined) {
+    this.hooks = hooks;
+    this.options = undefined;
+  }
+
   /** Codec options for this connection: object reference layout follows the shared capabilities. */
   codecOptions(): CodecOptions {
-    return {
+    // Computed once per change of capabilities or hooks: it is read for every message.
+    return (this.options ??= {
       objectUid: this.shared(Capability.ObjectPtrUID),
       metaObjectCache: this.shared(Capability.MetaObjectCache) ? this.moCache : undefined,
-      objects: this.objectHooks,
-    };
+      objects: this.hooks,
+    });
+  }
+
+  /** Merges capabilities received from the peer (libqi's rule: the first value of a key wins). */
+  mergeRemoteCapabilities(received: CapabilityMap): void {
+    mergeCapabilities(this.remoteCapabilities, received);
+    this.options = undefined;
   }
 
   /** Sends an already framed message. @throws QiClosedError */
@@ -123,11 +147,9 @@ export class Channel {
   }
 
   /** Encodes and sends one message. */
-  send(fields: Address & { id?: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): number {
-    const id = fields.id ?? newMessageId();
+  send(fields: Address & { id: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): void {
     this.encodingService = fields.service;
-    this.stream.send(encodeMessage({ ...fields, id }, codec, value, { ...this.codecOptions(), name }));
-    return id;
+    this.stream.send(encodeMessage(fields, codec, value, this.codecOptions(), name));
   }
 
   /**
@@ -140,27 +162,24 @@ export class Channel {
     const name = options.name ?? `{${address.service}.${address.object}.${address.action}}`;
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(this.closedError(name));
-      if (options.signal?.aborted) return reject(new QiCanceledError(`${name} was canceled before it was sent.`, options.signal.reason));
+      const signal = options.signal;
+      if (signal?.aborted) return reject(new QiCanceledError(`${name} was canceled before it was sent.`, signal.reason));
       const id = newMessageId();
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => this.abandon(id, new QiCanceledError(`${name} was canceled.`, options.signal?.reason));
-      const entry: Pending = {
-        resolve, reject, codec, name, address,
-        cleanup: () => {
-          if (timer) clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-        },
-      };
       try {
-        this.send({ ...address, id, type: MessageType.Call }, argsCodec, args, 'args');
+        this.send({ service: address.service, object: address.object, action: address.action, id, type: MessageType.Call }, argsCodec, args, 'args');
       } catch (e) {
         return reject(e);
       }
+      const entry: Pending = { resolve, reject, codec, name, address, timer: undefined, signal, onAbort: undefined };
       this.pending.set(id, entry);
+      // Timers and abort listeners only for the calls that ask for them: most calls are plain.
       if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => this.abandon(id, new QiTimeoutError(`${name} got no answer from ${this.remote} within ${options.timeoutMs} ms.`)), options.timeoutMs);
+        entry.timer = setTimeout(() => this.abandon(id, new QiTimeoutError(`${name} got no answer from ${this.remote} within ${options.timeoutMs} ms.`)), options.timeoutMs);
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal !== undefined) {
+        entry.onAbort = () => this.abandon(id, new QiCanceledError(`${name} was canceled.`, signal.reason));
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
     });
   }
 
@@ -169,22 +188,22 @@ export class Channel {
     const p = this.pending.get(id);
     if (p === undefined) return;
     this.pending.delete(id);
-    p.cleanup();
+    cleanup(p);
     p.reject(error);
     if (!this.isClosed && this.shared(Capability.RemoteCancelableCalls)) {
       // libqi's form: a new id, action 0, the canceled call's id as payload.
-      this.send({ service: p.address.service, object: p.address.object, action: 0, type: MessageType.Cancel }, 'I', id);
+      this.send({ service: p.address.service, object: p.address.object, action: 0, id: newMessageId(), type: MessageType.Cancel }, 'I', id);
     }
   }
 
   /** Sends a Post (no answer, not even on error). */
   post(address: Address, argsCodec: Codec | string, args: unknown): void {
-    this.send({ ...address, type: MessageType.Post }, argsCodec, args, 'args');
+    this.send({ ...address, id: newMessageId(), type: MessageType.Post }, argsCodec, args, 'args');
   }
 
   /** Sends an Event (a signal emission) to the peer. */
   emit(address: Address, argsCodec: Codec | string, args: unknown): void {
-    this.send({ ...address, type: MessageType.Event }, argsCodec, args, 'args');
+    this.send({ ...address, id: newMessageId(), type: MessageType.Event }, argsCodec, args, 'args');
   }
 
   /** Answers a Call with a value. */
@@ -263,7 +282,7 @@ export class Channel {
       this.closeError = error;
       const why = error ? ` (${error.message})` : '';
       for (const [, p] of this.pending) {
-        p.cleanup();
+        cleanup(p);
         p.reject(new QiClosedError(`The connection to ${this.remote} closed while ${p.name} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`, error));
       }
       this.pending.clear();
@@ -299,7 +318,7 @@ export class Channel {
       }
       case MessageType.Capability:
         try {
-          mergeCapabilities(this.remoteCapabilities, m.decode(CAPS_CODEC) as CapabilityMap);
+          this.mergeRemoteCapabilities(m.decode(CAPS_CODEC) as CapabilityMap);
         } catch {
           // A malformed capability map changes nothing; libqi ignores it too.
         }
@@ -313,7 +332,7 @@ export class Channel {
     const p = this.pending.get(m.id);
     if (p === undefined) return; // late answer to a call that timed out or was canceled
     this.pending.delete(m.id);
-    p.cleanup();
+    cleanup(p);
     try {
       if (m.type === MessageType.Reply) {
         if (m.flags & MessageFlags.DynamicPayload) p.resolve((m.decode('m', this.codecOptions()) as Dynamic).value);

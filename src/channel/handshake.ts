@@ -88,11 +88,11 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
           throw new QiAuthError(`${ch.remote} requires authentication (${text}). Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`);
         }
         // A server without the authenticate member (NAOqi 2.1): tell it our capabilities and go on.
-        ch.send({ ...AUTH, action: 0, type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
+        ch.send({ ...AUTH, action: 0, id: newMessageId(), type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
         return ch;
       }
       const reply = m.decode(CAPS_CODEC) as CapabilityMap;
-      mergeCapabilities(ch.remoteCapabilities, reply);
+      ch.mergeRemoteCapabilities(reply);
       const state = stateOf(reply.get(AUTH_STATE));
       if (state === State.Done) return ch;
       if (state !== State.Continue) {
@@ -163,7 +163,7 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
   const sendCapabilities = () => {
     if (capsSent) return;
     capsSent = true;
-    ch.send({ ...AUTH, action: 0, type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
+    ch.send({ ...AUTH, action: 0, id: newMessageId(), type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
   };
   const answer = (call: Message, state: State, data: CapabilityMap = new Map()) => {
     const map: CapabilityMap = new Map([[AUTH_STATE, new Dynamic('I', state)], ...data]);
@@ -185,7 +185,7 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
       } catch {
         return refuse(call, 'Authentication failed: the authenticate request is not a capability map');
       }
-      mergeCapabilities(ch.remoteCapabilities, map);
+      ch.mergeRemoteCapabilities(map);
       let result: Awaited<ReturnType<Authenticator['authenticate']>> = { outcome: 'done' };
       if (options.authenticator) {
         try {

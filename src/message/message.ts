@@ -76,13 +76,13 @@ function headerOf(f: MessageFields, size: number) {
  * @returns the message as buffers to write in order (usually one).
  * @throws {@link QiValueError} when `value` does not fit `signature`.
  */
-export function encodeMessage(fields: MessageFields, signature: string | Codec, value: unknown, options?: CodecOptions & { name?: string }): Buffer[] {
+export function encodeMessage(fields: MessageFields, signature: string | Codec, value: unknown, options?: CodecOptions & { name?: string }, name = options?.name ?? 'value'): Buffer[] {
   const codec = typeof signature === 'string' ? compile(signature) : signature;
   const w = new Writer(options, 256, HEADER_SIZE);
   try {
     codec.write(w, value);
   } catch (e) {
-    if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at(options?.name ?? 'value', codec.signature);
+    if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at(name, codec.signature);
     throw e;
   }
   const chunks = w.finishChunks();

@@ -268,8 +268,9 @@ export class Session {
     }
     for (const r of this.registered.values()) for (const s of r.servers) s.close();
     this.registered.clear();
-    await Promise.allSettled(this.listeners.map((l) => l.close()));
+    // Connections first: a listener's close waits until every connection it accepted has ended.
     for (const ch of this.channels) ch.close();
+    await Promise.allSettled(this.listeners.map((l) => l.close()));
     sessions.delete(this.id);
   }
 }

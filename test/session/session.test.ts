@@ -91,3 +91,14 @@ describe('one process', () => {
     assert.equal((await client.services())[0].name, 'ServiceDirectory');
   });
 });
+
+describe('closing', () => {
+  it('closes promptly while clients are still connected', async () => {
+    const sd = await listenStandalone('tcp://127.0.0.1:0');
+    const client = keep(await Session.connect(sd.endpoints[0]));
+    await client.services();
+    const t0 = Date.now();
+    await sd.close();
+    assert.ok(Date.now() - t0 < 1000, `close took ${Date.now() - t0} ms`);
+  });
+});
