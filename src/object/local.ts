@@ -138,7 +138,7 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
     const fn = (this.implementation as unknown as Record<string, (...a: unknown[]) => unknown>)[m.name];
     const pool = this.pool?.methods.has(m.name) ? this.pool : undefined;
     if (!this.serialized && pool === undefined) {
-      if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason ?? new Error('canceled'));
+      // Runs now, so it cannot have been canceled yet; reading ctx.signal here would build a controller per call.
       try {
         return Promise.resolve(fn.call(this.implementation, ...args, ctx));
       } catch (e) {
