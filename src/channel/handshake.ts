@@ -9,7 +9,7 @@ import { Message, MessageType } from '../message/index.js';
 import type { MessageStream } from '../transport/index.js';
 import { Dynamic, toDynamic } from '../type/index.js';
 import { credentialsAuthenticator, type Authenticator, type ClientAuthenticator, type Credentials } from './auth.js';
-import { defaultCapabilities, mergeCapabilities, type CapabilityMap } from './capabilities.js';
+import { defaultCapabilities, type CapabilityMap } from './capabilities.js';
 import { CAPS_CODEC, Channel, errorText, newMessageId } from './channel.js';
 import { QiAuthError, QiTimeoutError } from './errors.js';
 

@@ -111,7 +111,11 @@ function iterate<A>(b: ObjectBackend, name: string, size: number, abort?: AbortS
     await (await off.catch(() => async () => {}))();
     return { value: undefined, done: true };
   };
-  off.catch((e: unknown) => failed?.(e));
+  let error: unknown;
+  off.catch((e: unknown) => {
+    error = e;
+    failed?.(e);
+  });
   abort?.addEventListener('abort', () => void stop(), { once: true });
   const it = {
     get dropped() {
@@ -120,6 +124,7 @@ function iterate<A>(b: ObjectBackend, name: string, size: number, abort?: AbortS
     next(): Promise<IteratorResult<A>> {
       if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });
       if (ended) return Promise.resolve({ value: undefined, done: true });
+      if (error !== undefined) return Promise.reject(error); // the subscription failed: never wait
       return new Promise((resolve, reject) => {
         waiting = resolve;
         failed = reject;

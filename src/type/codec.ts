@@ -197,17 +197,18 @@ function unserializable(what: string): Node {
 
 const nodes = new Map<string, Node>();
 
+/** Builds the node of a type. Subtrees are not cached by text: printing each would make deep types quadratic. */
 function build(sig: Signature): Node {
   switch (sig.kind) {
     case 'list':
     case 'varargs':
-      return listNode(node(sig.element));
+      return listNode(build(sig.element));
     case 'map':
-      return mapNode(sig, node(sig.key), node(sig.value));
+      return mapNode(sig, build(sig.key), build(sig.value));
     case 'tuple':
-      return sig.members.length === 0 && sig.fields === undefined ? { ...voidNode, write: emptyTupleWrite, read: () => [] } : tupleNode(sig, sig.members.map(node));
+      return sig.members.length === 0 && sig.fields === undefined ? { ...voidNode, write: emptyTupleWrite, read: () => [] } : tupleNode(sig, sig.members.map(build));
     case 'optional':
-      return optionalNode(node(sig.element));
+      return optionalNode(build(sig.element));
     case 'kwargs':
       return unserializable('a keyword-arguments type (~)');
     case 'dynamic':
@@ -223,11 +224,6 @@ function emptyTupleWrite(_w: Writer, v: unknown): void {
   if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) expected('an empty array for tuple ()', v);
 }
 
-/** Builds the node of a (sub)type. Subtrees are not cached by text: printing each would make deep types quadratic. */
-function node(sig: Signature): Node {
-  return build(sig);
-}
-
 function cacheNode(text: string, n: Node): void {
   if (nodes.size > 10_000) nodes.clear(); // bound the cache against signatures invented by peers
   nodes.set(text, n);
@@ -237,7 +233,7 @@ function cacheNode(text: string, n: Node): void {
 export function compileNode(text: string): Node {
   let n = nodes.get(text);
   if (n === undefined) {
-    n = node(parseSignature(text));
+    n = build(parseSignature(text));
     cacheNode(text, n);
   }
   return n;

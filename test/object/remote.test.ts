@@ -150,3 +150,13 @@ describe('objects by reference', () => {
     client.close();
   });
 });
+
+describe('signal iterators', () => {
+  it('reject instead of waiting forever when the subscription fails', async () => {
+    const { proxy, client } = await served();
+    client.close();
+    const it = proxy.fired.iterate();
+    await new Promise((r) => setTimeout(r, 10));
+    await assert.rejects(it.next(), /closed/);
+  });
+});
