@@ -1,0 +1,66 @@
+/** Endpoint choice: cheapest rank first, the next rank when a whole rank fails, never a remote loopback. */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
+import { QiNoRouteError, Session, candidates, listenStandalone, type ServiceInfo } from '../../src/index.js';
+import { Calculator, calculator } from '../object/fixtures.js';
+
+const info = (endpoints: string[], machineId = 'm1'): ServiceInfo => ({ name: 'S', serviceId: 5, machineId, processId: 1, endpoints, sessionId: 'x', objectUid: '' });
+
+async function deadPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('endpoint candidates', () => {
+  const eps = ['qi:ServiceDirectory', 'tcp://192.168.1.10:9559', 'tcp://127.0.0.1:9559', 'unix:/run/qi.sock', 'tcps://[::1]:9503', 'bogus://x'];
+  it('on this machine: IPC, then loopback, then the network', () => {
+    assert.deepEqual(candidates(info(eps), true), [['unix:/run/qi.sock'], ['tcp://127.0.0.1:9559', 'tcps://[::1]:9503'], ['tcp://192.168.1.10:9559']]);
+  });
+  it('on another machine: never its loopback or its unix sockets, never qi: or unknown schemes', () => {
+    assert.deepEqual(candidates(info(eps), false), [['tcp://192.168.1.10:9559']]);
+  });
+});
+
+describe('connecting to a service with dead endpoints', () => {
+  const sessions: Session[] = [];
+  after(() => Promise.all(sessions.map((s) => s.close())));
+
+  it('falls back from a dead unix socket and a dead port to the live endpoint', async () => {
+    const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
+    sessions.push(sd);
+    const provider = new Session({ ipc: false });
+    sessions.push(provider);
+    await provider.connect(sd.endpoints[0]);
+    const [live] = await provider.listen('tcp://127.0.0.1:0');
+    // Register with extra endpoints that cannot work, as a stale or lying ServiceInfo would have.
+    const directory = await provider.service('ServiceDirectory');
+    const id = (await directory.registerService({
+      name: 'Fallback', serviceId: 0, machineId: provider.machineId, processId: 999_999, sessionId: 'elsewhere', objectUid: '',
+      endpoints: ['unix:/nonexistent/dead.sock', `tcp://127.0.0.1:${await deadPort()}`, live],
+    })) as number;
+    (provider as unknown as { serve(id: number, name: string, o: unknown): void }).serve(id, 'Fallback', calculator());
+    await directory.serviceReady(id);
+
+    const client = await Session.connect(sd.endpoints[0]);
+    sessions.push(client);
+    const calc = await client.service<typeof Calculator>('Fallback');
+    assert.equal(await calc.add(5, 5), 10);
+    assert.equal(Session.route(calc), live);
+  });
+
+  it('lists every failed attempt when nothing answers', async () => {
+    const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
+    sessions.push(sd);
+    const directory = await sd.service('ServiceDirectory');
+    const port = await deadPort();
+    const id = (await directory.registerService({ name: 'Dead', serviceId: 0, machineId: sd.machineId, processId: 999_999, sessionId: 'gone', objectUid: '', endpoints: [`tcp://127.0.0.1:${port}`] })) as number;
+    await directory.serviceReady(id);
+    const client = await Session.connect(sd.endpoints[0]);
+    sessions.push(client);
+    await assert.rejects(client.service('Dead'), (e: unknown) => e instanceof QiNoRouteError && e.message.includes(`tcp://127.0.0.1:${port}: Cannot connect to tcp://127.0.0.1:${port}: nothing listens there`));
+  });
+});
