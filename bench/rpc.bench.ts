@@ -95,15 +95,16 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The floor's client side: same framing, writes of one tick batched (cork + nextTick uncork, as
-// MessageStream does), replies counted by parsing the header only. Callbacks, no promises, no copy
-// of the reply payload: the bare cost of moving the bytes.
+// The floor's client side: same framing, writes of one tick batched as MessageStream does (small frames
+// joined into one write per tick, big ones written as they are), replies counted by parsing the header
+// only. Callbacks, no promises, no copy of the reply payload: the bare cost of moving the bytes.
 
 const HEADER = 28;
 
 class FloorClient {
   private readonly queue: Array<() => void> = [];
-  private corked = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private id = 0;
   private readonly head = Buffer.allocUnsafe(HEADER);
   private headLen = 0;
@@ -128,17 +129,27 @@ class FloorClient {
     });
   }
 
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly flush = () => {
+    const out = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (out.length === 1) this.socket.write(out[0]);
+    else if (bytes <= 64 * 1024) this.socket.write(Buffer.concat(out, bytes));
+    else {
+      this.socket.cork();
+      for (const b of out) this.socket.write(b);
+      this.socket.uncork();
+    }
   };
 
+  private write(b: Buffer): void {
+    if (this.pending.length === 0) process.nextTick(this.flush);
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+  }
+
   call(payload: Buffer, done: () => void): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
     const small = payload.length <= 16 * 1024;
     const b = Buffer.allocUnsafe(small ? HEADER + payload.length : HEADER);
     b.writeUInt32BE(0x42dead42, 0);
@@ -152,10 +163,10 @@ class FloorClient {
     b.writeUInt32LE(100, 24); // action
     if (small) {
       payload.copy(b, HEADER);
-      this.socket.write(b);
+      this.write(b);
     } else {
-      this.socket.write(b);
-      this.socket.write(payload);
+      this.write(b);
+      this.write(payload);
     }
     this.queue.push(done);
   }

@@ -7,6 +7,9 @@ import { FrameReader, QiProtocolError, type Message } from '../message/index.js'
 import { QiClosedError } from './errors.js';
 
 /** What a stream reports to its owner. */
+/** Messages sent in one tick are joined into one write up to this many bytes; beyond, they go out as they are. */
+const JOIN_LIMIT = 64 * 1024;
+
 export interface StreamHandlers {
   /** Each whole message, in order. Must not throw. */
   onMessage(message: Message): void;
@@ -22,7 +25,8 @@ export interface MessageStreamOptions {
 export class MessageStream {
   private handlers: StreamHandlers | null = null;
   private readonly reader: FrameReader;
-  private corked = false;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
   private closed = false;
   private closeError: Error | undefined;
 
@@ -56,9 +60,9 @@ export class MessageStream {
     return this.closed;
   }
 
-  /** Bytes handed to the socket and not yet sent (for backpressure decisions). */
+  /** Bytes queued or handed to the socket and not yet sent (for backpressure decisions). */
   get bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.queuedBytes;
   }
 
   /** Starts delivering messages. Call once. */
@@ -87,24 +91,39 @@ export class MessageStream {
    */
   send(chunks: readonly Buffer[]): boolean {
     if (this.closed) throw new QiClosedError(`Cannot send to ${this.remote}: the connection is closed.`, this.closeError);
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
+    if (this.queued.length === 0) process.nextTick(this.flush);
+    for (const c of chunks) {
+      this.queued.push(c);
+      this.queuedBytes += c.length;
     }
-    let ok = true;
-    for (const c of chunks) ok = this.socket.write(c);
-    return ok;
+    return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  /**
+   * Writes what was sent during this tick. Small messages are joined into one buffer (one write, one
+   * syscall, no per-message stream overhead); big ones go out as they are, in one vectored write.
+   */
+  private readonly flush = (): void => {
+    const queued = this.queued;
+    const bytes = this.queuedBytes;
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (this.closed || queued.length === 0) return;
+    if (queued.length === 1) {
+      this.socket.write(queued[0]);
+    } else if (bytes <= JOIN_LIMIT) {
+      this.socket.write(Buffer.concat(queued, bytes));
+    } else {
+      this.socket.cork();
+      for (const c of queued) this.socket.write(c);
+      this.socket.uncork();
+    }
   };
 
   /** Closes gracefully: pending writes are flushed first. */
   close(): void {
     if (this.closed) return;
+    this.flush();
     this.socket.end();
     // A peer that never reads must not keep us half-open forever.
     setTimeout(() => this.socket.destroy(), 2000).unref();
