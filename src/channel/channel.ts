@@ -3,10 +3,10 @@
  * events, and routing of incoming calls to the local objects bound on this connection by
  * (service, object). The same socket carries calls both ways (capability ClientServerSocket).
  */
-import { Message, MessageFlags, MessageType, encodeMessage } from '../message/index.js';
+import { HEADER_SIZE, Message, MessageFlags, MessageType, encodeInto } from '../message/index.js';
 import type { MessageStream } from '../transport/index.js';
 import { QiClosedError } from '../transport/index.js';
-import { Dynamic, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
+import { Dynamic, Writer, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 import { QiCallError, QiCanceledError, QiTimeoutError } from './errors.js';
 
@@ -78,6 +78,7 @@ export class Channel {
   private readonly serviceHandlers = new Map<number, MessageHandler>();
   private readonly eventHandlers = new Map<number, (m: Message) => void>();
   private readonly closeListeners = new Set<(error?: Error) => void>();
+  private writer = new Writer({}, 1024);
   /** MetaObject cache tables (both directions), used only when the peers share MetaObjectCache. */
   private readonly moCache = createMetaObjectCache();
   private closeError: Error | undefined;
@@ -149,7 +150,16 @@ export class Channel {
   /** Encodes and sends one message. */
   send(fields: Address & { id: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): void {
     this.encodingService = fields.service;
-    this.stream.send(encodeMessage(fields, codec, value, this.codecOptions(), name));
+    // One writer reused for every message of this connection; the stream copies the bytes out.
+    const w = this.writer;
+    w.reset(this.codecOptions(), HEADER_SIZE);
+    encodeInto(w, fields, codec, value, name);
+    if (w.chunked) {
+      this.stream.send(w.finishChunks());
+      this.writer = new Writer({}, 1024); // the chunks are views on the old buffer: never reuse it
+    } else {
+      this.stream.sendCopy(w.buf, 0, w.pos);
+    }
   }
 
   /**

@@ -17,6 +17,6 @@ export {
   hasMagic,
   type Header,
 } from './header.js';
-export { Message, encodeMessage, MAX_WIRE_PAYLOAD, type MessageFields } from './message.js';
+export { Message, encodeMessage, encodeInto, MAX_WIRE_PAYLOAD, type MessageFields } from './message.js';
 export { FrameReader, parseMessages, defaultMaxPayload, DEFAULT_MAX_PAYLOAD, type FrameReaderOptions } from './frame-reader.js';
 export { QiProtocolError, type ProtocolFault } from './errors.js';

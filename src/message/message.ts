@@ -39,7 +39,8 @@ export class Message {
   /** Decodes the payload with a signature the consumer knows. Trailing bytes are ignored, as libqi does. */
   decode<T = unknown>(signature: string | Codec<T>, options?: DecodeOptions): T {
     const codec = typeof signature === 'string' ? compile<T>(signature) : signature;
-    return codec.decode(this.payload, { allowTrailing: true, ...options });
+    if (options?.allowTrailing === false) return codec.decode(this.payload, options);
+    return codec.decodeLenient(this.payload, options);
   }
 
   /** The whole message as bytes: header then payload. */
@@ -77,15 +78,22 @@ function headerOf(f: MessageFields, size: number) {
  * @throws {@link QiValueError} when `value` does not fit `signature`.
  */
 export function encodeMessage(fields: MessageFields, signature: string | Codec, value: unknown, options?: CodecOptions & { name?: string }, name = options?.name ?? 'value'): Buffer[] {
-  const codec = typeof signature === 'string' ? compile(signature) : signature;
   const w = new Writer(options, 256, HEADER_SIZE);
+  encodeInto(w, fields, signature, value, name);
+  return w.finishChunks();
+}
+
+/**
+ * Encodes a whole message into `w` (reset first, header reserved then written): the bytes are
+ * `w.buf[0, w.pos)` unless `w.chunked`, then `w.finishChunks()`. Lets a sender reuse one writer.
+ */
+export function encodeInto(w: Writer, fields: MessageFields, signature: string | Codec, value: unknown, name = 'value'): void {
+  const codec = typeof signature === 'string' ? compile(signature) : signature;
   try {
     codec.write(w, value);
   } catch (e) {
     if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at(name, codec.signature);
     throw e;
   }
-  const chunks = w.finishChunks();
-  writeHeader(chunks[0], 0, headerOf(fields, w.length - HEADER_SIZE));
-  return chunks;
+  writeHeader(w.head, 0, headerOf(fields, w.length - HEADER_SIZE));
 }

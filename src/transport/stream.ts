@@ -9,6 +9,8 @@ import { QiClosedError } from './errors.js';
 /** What a stream reports to its owner. */
 /** Messages sent in one tick are joined into one write up to this many bytes; beyond, they go out as they are. */
 const JOIN_LIMIT = 64 * 1024;
+/** Size of the buffer small messages of one tick are copied into. */
+const ACC_SIZE = 16 * 1024;
 
 export interface StreamHandlers {
   /** Each whole message, in order. Must not throw. */
@@ -27,6 +29,11 @@ export class MessageStream {
   private readonly reader: FrameReader;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
+  private scheduled = false;
+  /** Shared buffer of this tick's small messages. */
+  private acc: Buffer | null = null;
+  private accLen = 0;
+  private accStart = 0;
   private closed = false;
   private closeError: Error | undefined;
 
@@ -90,8 +97,9 @@ export class MessageStream {
    * @throws {@link QiClosedError} when the stream is closed.
    */
   send(chunks: readonly Buffer[]): boolean {
-    if (this.closed) throw new QiClosedError(`Cannot send to ${this.remote}: the connection is closed.`, this.closeError);
-    if (this.queued.length === 0) process.nextTick(this.flush);
+    this.checkOpen();
+    this.schedule();
+    this.cut();
     for (const c of chunks) {
       this.queued.push(c);
       this.queuedBytes += c.length;
@@ -100,14 +108,56 @@ export class MessageStream {
   }
 
   /**
-   * Writes what was sent during this tick. Small messages are joined into one buffer (one write, one
-   * syscall, no per-message stream overhead); big ones go out as they are, in one vectored write.
+   * Queues a copy of `bytes[start, end)` (one whole message). Small messages sent this way in one tick
+   * share one buffer and one write, with no buffer per message.
+   */
+  sendCopy(bytes: Buffer, start: number, end: number): boolean {
+    this.checkOpen();
+    this.schedule();
+    const n = end - start;
+    if (this.acc === null || this.accLen + n > this.acc.length) {
+      this.cut();
+      this.acc = Buffer.allocUnsafe(Math.max(ACC_SIZE, n));
+    }
+    bytes.copy(this.acc, this.accLen, start, end);
+    this.accLen += n;
+    this.queuedBytes += n;
+    return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new QiClosedError(`Cannot send to ${this.remote}: the connection is closed.`, this.closeError);
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
+    }
+  }
+
+  /** Ends the current shared buffer: what it holds is queued before anything sent after. */
+  private cut(): void {
+    if (this.acc !== null && this.accLen > this.accStart) {
+      this.queued.push(this.acc.subarray(this.accStart, this.accLen));
+      this.accStart = this.accLen;
+    }
+  }
+
+  /**
+   * Writes what was sent during this tick: one write when it fits in one buffer, else one vectored
+   * write of the pieces as they are.
    */
   private readonly flush = (): void => {
+    this.scheduled = false;
+    this.cut();
     const queued = this.queued;
     const bytes = this.queuedBytes;
     this.queued = [];
     this.queuedBytes = 0;
+    // The shared buffer now belongs to the socket; start a fresh one next time.
+    this.acc = null;
+    this.accLen = this.accStart = 0;
     if (this.closed || queued.length === 0) return;
     if (queued.length === 1) {
       this.socket.write(queued[0]);

@@ -37,6 +37,8 @@ export interface Codec<T = unknown> {
   encode(value: T, options?: EncodeOptions): Buffer;
   /** Decodes one value. @throws {@link QiDecodeError} naming the byte offset and the path. */
   decode(bytes: Uint8Array, options?: DecodeOptions): T;
+  /** Decodes one value, ignoring bytes left after it (as libqi does with payloads). */
+  decodeLenient(bytes: Uint8Array, options?: CodecOptions): T;
   /** Appends one value to a writer (for building messages without intermediate buffers). */
   write(w: Writer, value: T): void;
   /** Reads one value from a reader. */
@@ -251,6 +253,17 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
   if (codec === undefined) {
     const type = typeof signature === 'string' ? parseSignature(text) : signature;
     const n = compileNode(text);
+    const read = (bytes: Uint8Array, options: CodecOptions | undefined, strict: boolean): unknown => {
+      const r = new Reader(bytes, options);
+      try {
+        const v = n.read(r);
+        if (strict && r.pos !== r.end) r.fail(`${r.end - r.pos} bytes are left after the value`);
+        return v;
+      } catch (e) {
+        if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at('value', text);
+        throw e;
+      }
+    };
     codec = {
       signature: text,
       type,
@@ -268,16 +281,10 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
         return w.finish();
       },
       decode(bytes, options) {
-        const r = new Reader(bytes, options);
-        let v: unknown;
-        try {
-          v = n.read(r);
-          if (!options?.allowTrailing && r.pos !== r.end) r.fail(`${r.end - r.pos} bytes are left after the value`);
-        } catch (e) {
-          if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at('value', text);
-          throw e;
-        }
-        return v;
+        return read(bytes, options, !options?.allowTrailing);
+      },
+      decodeLenient(bytes, options) {
+        return read(bytes, options, false);
       },
     };
     if (codecs.size > 10_000) codecs.clear();

@@ -26,13 +26,28 @@ export class Writer {
    * @param reserve bytes left free at the start (a message header, filled later with {@link Writer.patch})
    */
   constructor(
-    readonly options: CodecOptions = {},
+    public options: CodecOptions = {},
     capacity = 256,
     reserve = 0,
   ) {
     this.buf = Buffer.allocUnsafe(Math.max(capacity, reserve + 16));
     this.pos = reserve;
     this.mark = 0;
+  }
+
+  /** Empties the writer for reuse, keeping its buffer (and leaving `reserve` bytes free at the start). */
+  reset(options: CodecOptions, reserve = 0): void {
+    this.options = options;
+    this.pos = reserve;
+    this.mark = 0;
+    this.chunks = null;
+    this.chunkBytes = 0;
+    this.depth = 0;
+  }
+
+  /** True when large blobs were kept as separate chunks (the output is not in `buf` alone). */
+  get chunked(): boolean {
+    return this.chunks !== null;
   }
 
   /** Total bytes written so far, chunks included (the reserved prefix counts). */

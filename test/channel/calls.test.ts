@@ -149,3 +149,20 @@ describe('cancellation, timeouts and closing', () => {
     await assert.rejects(client.call(add, '()', [], 'v'), /the connection to .* is closed/);
   });
 });
+
+describe('message batching', () => {
+  it('keeps large and small messages of one tick intact and in order', async () => {
+    const got: string[] = [];
+    const { client } = await pair((m, s) => {
+      const [tag, blob] = m.decode('(sr)') as [string, Buffer];
+      got.push(`${tag}:${blob.length}:${blob.every((b) => b === blob.length % 251)}`);
+      s.reply(m, 'r', blob);
+    });
+    const sizes = [10, 20_000, 5, 70_000, 0, 16_384, 3];
+    const replies = await Promise.all(sizes.map((n, i) => client.call(add, '(sr)', [`m${i}`, Buffer.alloc(n, n % 251)], 'r')));
+    assert.deepEqual(got, sizes.map((n, i) => `m${i}:${n}:true`));
+    assert.deepEqual(replies.map((r) => (r as Buffer).length), sizes);
+    assert.ok(replies.every((r, i) => (r as Buffer).every((b) => b === sizes[i] % 251)));
+    client.close();
+  });
+});
