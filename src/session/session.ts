@@ -13,7 +13,7 @@ import {
 import {
   InProcessBackend, LocalObject, ObjectServer, RemoteBackend, backendOf, createProxy, enableObjectReferences, type AnyProxy, type ObjectDefinition, type ProxyOf, type QiSignal,
 } from '../object/index.js';
-import { connect, listen, type Listener, type MessageStream, type TlsClientOptions, type TlsServerOptions } from '../transport/index.js';
+import { connect, listen, sweepStaleSockets, type Listener, type MessageStream, type TlsClientOptions, type TlsServerOptions } from '../transport/index.js';
 import { machineId } from './machine.js';
 import { connectService } from './routes.js';
 import { normalizeServiceInfo, sortEndpoints, type ServiceInfo } from './serviceinfo.js';
@@ -47,6 +47,8 @@ interface Registered {
   object: LocalObject;
   servers: Set<ObjectServer>;
 }
+
+let swept = false;
 
 /** Sessions of this process by id: services they register are called in-process, without bytes. */
 const sessions = new Map<string, Session>();
@@ -121,6 +123,11 @@ export class Session {
       if (l.endpoint.scheme !== 'unix' && this.options.ipc !== false && !this.listeners.some((x) => x.endpoint.scheme === 'unix')) {
         const dir = join(tmpdir(), `qi-${process.getuid?.() ?? 'user'}`);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
+        // Killed processes leave their socket files behind: clear them once per process, in the background.
+        if (!swept) {
+          swept = true;
+          void sweepStaleSockets(dir);
+        }
         this.listeners.push(await listen(`unix:${join(dir, `${this.id}.sock`)}`, (s) => this.accept(s), { maxPayload: this.options.maxPayload }));
       }
     }

@@ -7,6 +7,6 @@
 export { parseEndpoint, formatEndpoint, isLoopbackHost, QiUrlError, DEFAULT_PORT, type Endpoint, type NetworkEndpoint, type Scheme } from './url.js';
 export { MessageStream, type StreamHandlers, type MessageStreamOptions } from './stream.js';
 export { connect, type ConnectOptions } from './connect.js';
-export { listen, Listener, type ListenOptions } from './listen.js';
+export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
 export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 export { QiConnectError, QiTlsError, QiClosedError } from './errors.js';

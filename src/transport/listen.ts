@@ -2,7 +2,8 @@
  * Listening endpoints. A listener reports the endpoints it can be reached at (with the real port when
  * port 0 was asked, and one endpoint per interface address for a wildcard host), for a ServiceInfo.
  */
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
@@ -106,13 +107,43 @@ function fmt(h: string | undefined): string {
   return h !== undefined && net.isIP(h) === 6 ? `[${h}]` : String(h);
 }
 
-/** A socket file left by a crashed process blocks listening; remove it only if nobody answers there. */
-async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  const alive = await new Promise<boolean>((resolve) => {
+/** True when a process accepts connections on the unix socket at `path`. */
+function socketAlive(path: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const s = net.connect({ path });
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
-  if (!alive) unlinkSync(path);
+}
+
+/**
+ * Removes the socket files of `dir` that nobody listens on any more (left by processes that were
+ * killed before they could clean up). Never throws.
+ */
+export async function sweepStaleSockets(dir: string): Promise<number> {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.sock'));
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    if (!(await socketAlive(path))) {
+      try {
+        unlinkSync(path);
+        removed++;
+      } catch {
+        // gone already, or not ours to remove
+      }
+    }
+  }
+  return removed;
+}
+
+/** A socket file left by a crashed process blocks listening; remove it only if nobody answers there. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (!(await socketAlive(path))) unlinkSync(path);
 }

@@ -178,3 +178,17 @@ describe('tcpsm (mutual TLS)', () => {
     }
   });
 });
+
+describe('stale unix socket files', () => {
+  it('are swept when nobody listens on them, live ones are kept', async () => {
+    const { mkdtempSync, writeFileSync: write, existsSync: exists } = await import('node:fs');
+    const { sweepStaleSockets } = await import('../../src/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'qi-sweep-'));
+    const live = await listen(`unix:${join(dir, 'live.sock')}`, () => {});
+    listeners.push(live);
+    write(join(dir, 'dead.sock'), '');
+    write(join(dir, 'notes.txt'), 'not a socket name: left alone');
+    assert.equal(await sweepStaleSockets(dir), 1);
+    assert.ok(exists(join(dir, 'live.sock')) && !exists(join(dir, 'dead.sock')) && exists(join(dir, 'notes.txt')));
+  });
+});
