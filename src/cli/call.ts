@@ -1,0 +1,32 @@
+/** `qi call SERVICE.METHOD ARGS...` and `qi post …`: arguments are JSON-like literals, converted to the method's signature. */
+import { backendOf } from '../index.js';
+import { connectSession, parseArg, print, run, UsageError, type GlobalOptions } from './common.js';
+
+function target(spec: string): [string, string] {
+  const dot = spec.lastIndexOf('.');
+  if (dot <= 0 || dot === spec.length - 1) throw new UsageError(`expected SERVICE.METHOD, got "${spec}" (e.g. qi call ALTextToSpeech.say "hello")`);
+  return [spec.slice(0, dot), spec.slice(dot + 1)];
+}
+
+export async function call(spec: string, args: string[], o: GlobalOptions, post = false): Promise<void> {
+  await run(o, async () => {
+    const [service, method] = target(spec);
+    const session = await connectSession(o);
+    try {
+      const proxy = await session.service(service);
+      const values = args.map(parseArg);
+      if (post) {
+        // A post reaches a method (its result is dropped) or a signal (the owner emits it).
+        backendOf(proxy)!.post(method, values);
+        return;
+      }
+      const fn = proxy[method] as unknown;
+      if (typeof fn !== 'function') throw new UsageError(`${service} has no method "${method}" (see: qi info ${service})`);
+      const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout);
+      const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...values, ...(timeoutMs ? [{ timeoutMs }] : []));
+      print(o, result);
+    } finally {
+      await session.close();
+    }
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * What every `qi` verb shares: global options, connecting, printing values, and exit codes that
+ * scripts can rely on.
+ */
+import { inspect } from 'node:util';
+import { Dynamic, QiError, Session, type SessionOptions } from '../index.js';
+
+/** Exit codes: 0 ok, 1 the remote side failed, 2 bad usage or arguments, 3 cannot connect or authenticate. */
+export const Exit = { Ok: 0, Remote: 1, Usage: 2, Connect: 3 } as const;
+
+/** Global options of every verb. */
+export interface GlobalOptions {
+  url: string;
+  json?: boolean;
+  user?: string;
+  token?: string;
+  fingerprint?: string;
+  insecure?: boolean;
+  timeout?: string;
+}
+
+/** A usage error: bad arguments, unknown member… (exit code 2). */
+export class UsageError extends Error {}
+
+export function sessionOptions(o: GlobalOptions): SessionOptions {
+  const user = o.user ?? process.env.QI_USER;
+  const token = o.token ?? process.env.QI_TOKEN;
+  return {
+    auth: user !== undefined && token !== undefined ? { user, token } : undefined,
+    tls: { fingerprint: o.fingerprint, insecure: o.insecure },
+    connectTimeoutMs: o.timeout === undefined ? undefined : Number(o.timeout),
+  };
+}
+
+/** Connects to the ServiceDirectory named by the options, showing progress only on a terminal. */
+export async function connectSession(o: GlobalOptions): Promise<Session> {
+  const tty = process.stderr.isTTY && !o.json;
+  if (tty) process.stderr.write(`connecting to ${o.url}…`);
+  try {
+    return await Session.connect(o.url, sessionOptions(o));
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[K');
+  }
+}
+
+/** A value as JSON can carry it: bigints as strings, Maps as objects, bytes as base64, dynamics unwrapped. */
+export function toJson(v: unknown): unknown {
+  if (v instanceof Dynamic) return toJson(v.value);
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof Uint8Array) return { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toJson(x)]));
+  if (Array.isArray(v)) return v.map(toJson);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
+  return v === undefined ? null : v;
+}
+
+/** Prints a result: JSON with `--json`, else a readable form. */
+export function print(o: GlobalOptions, value: unknown): void {
+  if (o.json) console.log(JSON.stringify(toJson(value)));
+  else if (value === undefined) return; // a void result prints nothing
+  else console.log(typeof value === 'string' ? value : inspect(toJson(value), { depth: 6, colors: process.stdout.isTTY, breakLength: 100 }));
+}
+
+/**
+ * Parses a command-line argument as a JSON-like literal: JSON when it parses (`3`, `"a"`, `[1,2]`,
+ * `{"x":1}`, `true`), else the text itself as a string (so `qi call TTS.say hello` works).
+ */
+export function parseArg(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Runs a verb: maps errors to messages on stderr and to exit codes. */
+export async function run(o: GlobalOptions, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    process.exitCode = Exit.Ok;
+  } catch (e) {
+    const code = e instanceof UsageError || (e instanceof QiError && (e.code === 'ERR_QI_VALUE' || e.code === 'ERR_QI_URL')) || e instanceof TypeError
+      ? Exit.Usage
+      : e instanceof QiError && ['ERR_QI_CONNECT', 'ERR_QI_TLS', 'ERR_QI_AUTH'].includes(e.code)
+        ? Exit.Connect
+        : Exit.Remote;
+    const message = (e as Error).message;
+    if (o.json) console.error(JSON.stringify({ error: message, code: (e as QiError).code ?? 'ERR_QI_USAGE' }));
+    else console.error(`qi: ${message}`);
+    process.exitCode = code;
+  }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * `qi`: the qimessaging command line (what libqi users know as qicli). Every verb takes `--url`
+ * (default `QI_URL` or tcp://127.0.0.1:9559), credentials, TLS options and `--json`.
+ * Exit codes: 0 ok, 1 the remote side failed, 2 bad usage or arguments, 3 cannot connect or authenticate.
+ */
+import { Command } from 'commander';
+import { call } from './call.js';
+import type { GlobalOptions } from './common.js';
+import { info } from './info.js';
+import { sd } from './sd.js';
+import { services } from './services.js';
+
+const program = new Command('qi')
+  .description('Talk to a qimessaging (NAOqi) bus: list services, call methods, run a ServiceDirectory')
+  .option('--url <url>', 'ServiceDirectory to use', process.env.QI_URL ?? 'tcp://127.0.0.1:9559')
+  .option('--json', 'machine-readable output')
+  .option('--user <user>', 'user name for authentication (or QI_USER)')
+  .option('--token <token>', 'password or token (or QI_TOKEN)')
+  .option('--fingerprint <sha256>', 'trust the TLS certificate with this fingerprint (or QI_TLS_FINGERPRINT)')
+  .option('--insecure', 'accept any TLS certificate (as libqi does)')
+  .option('--timeout <ms>', 'give up after this many milliseconds')
+  .showHelpAfterError()
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
+
+const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+
+program.command('services').description('list the services (id, name, process, endpoints)').action((_o, cmd: Command) => services(globals(cmd)));
+program
+  .command('info')
+  .description('show methods, signals and properties of services')
+  .argument('[services...]', 'service names (default: all)')
+  .option('--hidden', 'include the built-in members')
+  .action((names: string[], _o, cmd: Command) => info(names, globals(cmd)));
+program
+  .command('call')
+  .description('call a method; arguments are JSON literals, or plain text for strings')
+  .argument('<SERVICE.METHOD>')
+  .argument('[args...]')
+  .action((spec: string, args: string[], _o, cmd: Command) => call(spec, args, globals(cmd)));
+program
+  .command('post')
+  .description('post to a method or signal (no answer)')
+  .argument('<SERVICE.MEMBER>')
+  .argument('[args...]')
+  .action((spec: string, args: string[], _o, cmd: Command) => call(spec, args, globals(cmd), true));
+program
+  .command('sd')
+  .description('run a standalone ServiceDirectory until Ctrl-C')
+  .option('--listen <url...>', 'URLs to listen on', ['tcp://127.0.0.1:9559'])
+  .action((_o, cmd: Command) => sd(globals(cmd) as GlobalOptions & { listen: string[] }));
+
+await program.parseAsync();

@@ -1,0 +1,100 @@
+/** The real `qi` binary, spawned against a real bus (the demo robot) in another process. */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
+let url = '';
+const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+after(() => {
+  robot.kill('SIGINT');
+});
+before(async () => {
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('robot did not start')), 10_000);
+    robot.stdout!.on('data', (d) => {
+      out += d;
+      const m = /client\.js (\S+)/.exec(out);
+      if (m) resolve((clearTimeout(timer), m[1]));
+    });
+  });
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function qi(...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe('qi', () => {
+  it('lists services, as text and as JSON', async () => {
+    const text = await qi('--url', url, 'services');
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^ {2}2 TextToSpeech/m);
+    const json = await qi('--url', url, '--json', 'services');
+    assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory', 'TextToSpeech', 'Battery', 'Camera']);
+  });
+
+  it('shows members with signatures and descriptions; --hidden adds the built-ins', async () => {
+    const r = await qi('--url', url, 'info', 'TextToSpeech');
+    assert.match(r.stdout, /method +100 say\(s\) -> v {2}\(text\) {2}Says the text/);
+    assert.match(r.stdout, /signal +101 done\(s\)/);
+    assert.match(r.stdout, /property 103 volume f/);
+    assert.doesNotMatch(r.stdout, /registerEvent/);
+    assert.match((await qi('--url', url, 'info', '--hidden', 'TextToSpeech')).stdout, /method +0 registerEvent\(IIL\) -> L/);
+  });
+
+  it('calls methods with JSON-like arguments and prints results', async () => {
+    assert.deepEqual(await qi('--url', url, 'call', 'TextToSpeech.say', 'hello'), { code: 0, stdout: '', stderr: '' });
+    const image = JSON.parse((await qi('--url', url, '--json', 'call', 'Camera.getImage')).stdout) as { width: number; data: { base64: string } };
+    assert.equal(image.width, 320);
+    assert.equal(Buffer.from(image.data.base64, 'base64').length, 320 * 240);
+  });
+
+  it('posts to a signal', async () => {
+    assert.equal((await qi('--url', url, 'post', 'TextToSpeech.done', '"from the command line"')).code, 0);
+  });
+
+  it('exits 2 on bad usage or arguments that do not fit, with a message that says why', async () => {
+    const wrong = await qi('--url', url, 'call', 'TextToSpeech.say', '42');
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /^qi: Cannot encode args\[0\] \(signature \(s\)\): expected a string/);
+    const nope = await qi('--url', url, 'call', 'TextToSpeech.shout', 'x');
+    assert.equal(nope.code, 2);
+    assert.match(nope.stderr, /TextToSpeech has no method "shout"/);
+    assert.equal((await qi('--url', url, 'call', 'NoDot')).code, 2);
+    assert.equal((await qi('frobnicate')).code, 2);
+  });
+
+  it('exits 1 when the remote side fails (unknown service)', async () => {
+    const r = await qi('--url', url, '--json', 'call', 'Nope.x');
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.stderr), { error: "ServiceDirectory.service failed: Cannot find service 'Nope' in index", code: 'ERR_QI_CALL' });
+  });
+
+  it('exits 3 when it cannot connect, and says what to try', async () => {
+    const r = await qi('--url', 'tcp://127.0.0.1:1', 'services');
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /nothing listens there/);
+  });
+
+  it('runs a standalone ServiceDirectory', async () => {
+    const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const line = await new Promise<string>((resolve) => sd.stdout!.once('data', (d) => resolve(String(d))));
+      const endpoint = (JSON.parse(line) as { endpoints: string[] }).endpoints.find((e) => e.startsWith('tcp:'))!;
+      const r = await qi('--url', endpoint, '--json', 'services');
+      assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory']);
+    } finally {
+      sd.kill('SIGINT');
+    }
+  });
+});
