@@ -76,7 +76,7 @@ export class Channel {
   private readonly pending = new Map<number, Pending>();
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly serviceHandlers = new Map<number, MessageHandler>();
-  private readonly eventHandlers = new Map<number, (m: Message) => void>();
+  private readonly eventHandlers = new Map<number, Set<(m: Message) => void>>();
   private readonly closeListeners = new Set<(error?: Error) => void>();
   private writer = new Writer({}, 1024);
   /** MetaObject cache tables (both directions), used only when the peers share MetaObjectCache. */
@@ -250,10 +250,14 @@ export class Channel {
 
   /** Receives Events from the peer's object (service, object). Returns a function that stops. */
   onEvent(service: number, object: number, handler: (m: Message) => void): () => void {
+    // Several proxies of one remote object may share a connection: each gets every event.
     const k = key(service, object);
-    this.eventHandlers.set(k, handler);
+    let set = this.eventHandlers.get(k);
+    if (set === undefined) this.eventHandlers.set(k, (set = new Set()));
+    set.add(handler);
     return () => {
-      if (this.eventHandlers.get(k) === handler) this.eventHandlers.delete(k);
+      set.delete(handler);
+      if (set.size === 0 && this.eventHandlers.get(k) === set) this.eventHandlers.delete(k);
     };
   }
 
@@ -312,8 +316,8 @@ export class Channel {
       case MessageType.Canceled:
         return this.answer(m);
       case MessageType.Event: {
-        const h = this.eventHandlers.get(key(m.service, m.object));
-        if (h !== undefined) h(m);
+        const handlers = this.eventHandlers.get(key(m.service, m.object));
+        if (handlers !== undefined) for (const h of handlers) h(m);
         return;
       }
       case MessageType.Call:

@@ -1,16 +1,10 @@
 /** `qi call SERVICE.METHOD ARGS...` and `qi post …`: arguments are JSON-like literals, converted to the method's signature. */
 import { backendOf } from '../index.js';
-import { connectSession, parseArg, print, run, UsageError, type GlobalOptions } from './common.js';
-
-function target(spec: string): [string, string] {
-  const dot = spec.lastIndexOf('.');
-  if (dot <= 0 || dot === spec.length - 1) throw new UsageError(`expected SERVICE.METHOD, got "${spec}" (e.g. qi call ALTextToSpeech.say "hello")`);
-  return [spec.slice(0, dot), spec.slice(dot + 1)];
-}
+import { connectSession, parseArg, print, run, splitTarget, UsageError, type GlobalOptions } from './common.js';
 
 export async function call(spec: string, args: string[], o: GlobalOptions, post = false): Promise<void> {
   await run(o, async () => {
-    const [service, method] = target(spec);
+    const [service, method] = splitTarget(spec, 'SERVICE.METHOD', 'qi call ALTextToSpeech.say "hello"');
     const session = await connectSession(o);
     try {
       const proxy = await session.service(service);

@@ -73,6 +73,13 @@ export function parseArg(text: string): unknown {
   }
 }
 
+/** Splits `SERVICE.MEMBER` (the service name may contain dots; the member is after the last one). */
+export function splitTarget(spec: string, form: string, example: string): [string, string] {
+  const dot = spec.lastIndexOf('.');
+  if (dot <= 0 || dot === spec.length - 1) throw new UsageError(`expected ${form}, got "${spec}" (e.g. ${example})`);
+  return [spec.slice(0, dot), spec.slice(dot + 1)];
+}
+
 /** Runs a verb: maps errors to messages on stderr and to exit codes. */
 export async function run(o: GlobalOptions, body: () => Promise<void>): Promise<void> {
   try {

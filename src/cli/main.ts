@@ -8,8 +8,10 @@ import { Command } from 'commander';
 import { call } from './call.js';
 import type { GlobalOptions } from './common.js';
 import { info } from './info.js';
+import { property } from './property.js';
 import { sd } from './sd.js';
 import { services } from './services.js';
+import { watch } from './watch.js';
 
 const program = new Command('qi')
   .description('Talk to a qimessaging (NAOqi) bus: list services, call methods, run a ServiceDirectory')
@@ -44,6 +46,23 @@ program
   .argument('<SERVICE.MEMBER>')
   .argument('[args...]')
   .action((spec: string, args: string[], _o, cmd: Command) => call(spec, args, globals(cmd), true));
+program
+  .command('get')
+  .description('read a property')
+  .argument('<SERVICE.PROPERTY>')
+  .action((spec: string, _o, cmd: Command) => property(spec, undefined, globals(cmd)));
+program
+  .command('set')
+  .description('write a property; the value is a JSON literal, or plain text for a string')
+  .argument('<SERVICE.PROPERTY>')
+  .argument('<value>')
+  .action((spec: string, value: string, _o, cmd: Command) => property(spec, value, globals(cmd)));
+program
+  .command('watch')
+  .description('print signal emissions until Ctrl-C (or --time)')
+  .argument('<SERVICE.SIGNAL...>')
+  .option('--time <seconds>', 'stop after this many seconds')
+  .action((specs: string[], _o, cmd: Command) => watch(specs, globals(cmd) as GlobalOptions & { time?: string }));
 program
   .command('sd')
   .description('run a standalone ServiceDirectory until Ctrl-C')

@@ -67,16 +67,18 @@ function signalOf<A extends unknown[]>(b: ObjectBackend, name: string): QiSignal
       new Promise<A>((resolve, reject) => {
         let off: (() => Promise<void>) | undefined;
         let done = false;
+        // Unsubscribing after the fact may fail if the connection closed meanwhile: nothing to report then.
+        const quietly = (o: (() => Promise<void>) | undefined) => void o?.().catch(() => {});
         const finish = () => {
           done = true;
-          void off?.();
+          quietly(off);
         };
         options.signal?.addEventListener('abort', () => (finish(), reject(options.signal!.reason)), { once: true });
         b.subscribe(name, (args) => {
           if (done) return;
           finish();
           resolve(args as A);
-        }).then((o) => (done ? void o() : (off = o)), reject);
+        }).then((o) => (done ? quietly(o) : (off = o)), reject);
       }),
     emit: (...args) => b.post(name, args),
     iterate: (options = {}) => iterate<A>(b, name, options.bufferSize ?? 1000, options.signal),
@@ -116,7 +118,7 @@ function iterate<A>(b: ObjectBackend, name: string, size: number, abort?: AbortS
     error = e;
     failed?.(e);
   });
-  abort?.addEventListener('abort', () => void stop(), { once: true });
+  abort?.addEventListener('abort', () => void stop().catch(() => {}), { once: true });
   const it = {
     get dropped() {
       return dropped;

@@ -86,6 +86,49 @@ describe('qi', () => {
     assert.match(r.stderr, /nothing listens there/);
   });
 
+  it('gets and sets properties', async () => {
+    assert.equal((await qi('--url', url, 'set', 'TextToSpeech.language', 'French')).code, 0);
+    assert.equal((await qi('--url', url, 'get', 'TextToSpeech.language')).stdout.trim(), 'French');
+    assert.equal((await qi('--url', url, '--json', 'get', 'TextToSpeech.volume')).code, 0);
+    const bad = await qi('--url', url, 'set', 'TextToSpeech.volume', '"loud"');
+    assert.equal(bad.code, 2, 'a value that does not fit the property type is a bad argument, caught before sending');
+    assert.match(bad.stderr, /expected a number \(float\)/);
+  });
+
+  it('watches signals and property changes, one JSON line each, for --time seconds', async () => {
+    const watching = qi('--url', url, '--json', 'watch', 'TextToSpeech.done', 'TextToSpeech.volume', '--time', '2');
+    await new Promise((r) => setTimeout(r, 1000));
+    await qi('--url', url, 'call', 'TextToSpeech.say', 'watched');
+    await qi('--url', url, 'set', 'TextToSpeech.volume', '0.5');
+    const r = await watching;
+    assert.equal(r.code, 0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { signal: string; args: unknown[] });
+    assert.deepEqual(lines, [
+      { service: 'TextToSpeech', signal: 'done', args: ['watched'] },
+      { service: 'TextToSpeech', signal: 'volume', args: [0.5] },
+    ]);
+  });
+
+  it('ends a watch with exit code 1 when the watched service disappears', async () => {
+    const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => sd.stdout!.once('data', (d) => resolve(String(d))));
+    const endpoint = (JSON.parse(line) as { endpoints: string[] }).endpoints.find((e) => e.startsWith('tcp:'))!;
+    const { Session, LocalObject } = await import('../../src/index.js');
+    const { TextToSpeech } = await import('../../examples/demo-services.js');
+    const provider = await Session.connect(endpoint);
+    await provider.registerService('Speaker', new LocalObject(TextToSpeech, { say: () => {} }));
+    try {
+      const watching = qi('--url', endpoint, 'watch', 'Speaker.done', '--time', '10');
+      await new Promise((r) => setTimeout(r, 1000));
+      await provider.close();
+      const r = await watching;
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /service Speaker went away while it was watched/);
+    } finally {
+      sd.kill('SIGINT');
+    }
+  });
+
   it('runs a standalone ServiceDirectory', async () => {
     const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {

@@ -160,3 +160,20 @@ describe('signal iterators', () => {
     await assert.rejects(it.next(), /closed/);
   });
 });
+
+describe('two proxies of one remote object on one connection', () => {
+  it('both receive their signals', async () => {
+    const { proxy, client, object } = await served();
+    const { RemoteBackend, createProxy } = await import('../../src/index.js');
+    const second = createProxy<typeof import('./fixtures.js').Calculator>(await RemoteBackend.fetch(client, 2, 1, 'Calculator'));
+    const first = proxy.fired.once();
+    const other = second.volume.watch(() => {});
+    const again = second.fired.once();
+    await other;
+    await new Promise((r) => setTimeout(r, 20));
+    object.emit('fired', 5, 'both');
+    assert.deepEqual(await first, [5, 'both']);
+    assert.deepEqual(await again, [5, 'both']);
+    client.close();
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * `qi watch SERVICE.SIGNAL... [--time SECONDS]`: prints each emission (one JSON line each with
+ * `--json`) until the time is up or Ctrl-C. A watched service that goes away ends the watch with
+ * exit code 1 and a message saying so.
+ */
+import { connectSession, run, splitTarget, toJson, UsageError, type GlobalOptions } from './common.js';
+import { inspect } from 'node:util';
+
+export async function watch(specs: string[], o: GlobalOptions & { time?: string }): Promise<void> {
+  await run(o, async () => {
+    const targets = specs.map((s) => splitTarget(s, 'SERVICE.SIGNAL', 'qi watch ALMemory.dataChanged'));
+    const session = await connectSession(o);
+    const stops: (() => Promise<void>)[] = [];
+    try {
+      const watched = new Set(targets.map(([service]) => service));
+      let gone: string | undefined;
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      stops.push(await session.serviceRemoved.connect((_id, name) => {
+        if (watched.has(name)) {
+          gone = name;
+          finish();
+        }
+      }));
+      for (const [service, name] of targets) {
+        const proxy = await session.service(service);
+        type Listen = (l: (...a: unknown[]) => void) => Promise<() => Promise<void>>;
+        const member = proxy[name] as unknown as { connect?: Listen; watch?: Listen } | undefined;
+        // A signal, or a property (whose changes are its signal).
+        const listen = member?.connect ?? member?.watch;
+        if (listen === undefined) throw new UsageError(`${service} has no signal or property "${name}" (see: qi info ${service})`);
+        stops.push(await listen((...args) => {
+          if (o.json) console.log(JSON.stringify({ service, signal: name, args: toJson(args) }));
+          else console.log(`${service}.${name} ${args.map((a) => inspect(toJson(a), { depth: 4, breakLength: Infinity })).join(' ')}`);
+        }));
+      }
+      if (process.stderr.isTTY && !o.json) process.stderr.write(`watching ${specs.join(', ')} (Ctrl-C to stop)\n`);
+      const timer = o.time === undefined ? undefined : setTimeout(finish, Number(o.time) * 1000);
+      process.once('SIGINT', finish);
+      await finished;
+      clearTimeout(timer);
+      if (gone !== undefined) throw new Error(`service ${gone} went away while it was watched`);
+    } finally {
+      await Promise.allSettled(stops.map((s) => s()));
+      await session.close();
+    }
+  });
+}
