@@ -11,6 +11,7 @@ import { info } from './info.js';
 import { property } from './property.js';
 import { sd } from './sd.js';
 import { services } from './services.js';
+import { types } from './types.js';
 import { watch } from './watch.js';
 
 const program = new Command('qi')
@@ -63,6 +64,12 @@ program
   .argument('<SERVICE.SIGNAL...>')
   .option('--time <seconds>', 'stop after this many seconds')
   .action((specs: string[], _o, cmd: Command) => watch(specs, globals(cmd) as GlobalOptions & { time?: string }));
+program
+  .command('types')
+  .description('print TypeScript declarations of services, for typed proxies')
+  .argument('[services...]', 'service names (default: all but the ServiceDirectory)')
+  .option('--import <module>', 'module the declarations import from', 'qimessaging')
+  .action((names: string[], _o, cmd: Command) => types(names, globals(cmd) as GlobalOptions & { import?: string }));
 program
   .command('sd')
   .description('run a standalone ServiceDirectory until Ctrl-C')
