@@ -16,7 +16,7 @@ try {
   console.log(`said: ${(await done)[0]}  (language ${await tts.language.get()}, route ${Session.route(tts)})`);
 
   const battery = await session.service<typeof Battery>('Battery');
-  console.log(`battery: ${await battery.charge()}%`);
+  console.log(`battery: ${await battery.charge.get()}%`);
 
   const camera = await session.service<typeof Camera>('Camera');
   const image = await camera.getImage();

@@ -14,9 +14,12 @@ export const TextToSpeech = defineObject({
 });
 
 export const Battery = defineObject({
-  methods: { charge: method([], t.int32, { description: 'Charge in percent' }) },
+  description: 'A battery that drains (or charges while `charging` is true)',
   signals: { lowBattery: signal([t.int32], { description: 'Emitted when the charge drops under 20%' }) },
-  properties: { charging: property(t.bool, { initial: false }) },
+  properties: {
+    charge: property(t.int32, { initial: 100, description: 'Charge in percent' }),
+    charging: property(t.bool, { initial: false }),
+  },
 });
 
 export const Image = t.struct('Image', { width: t.int32, height: t.int32, format: t.string, data: t.raw });
@@ -40,11 +43,12 @@ export function textToSpeech() {
 }
 
 export function battery(drainEveryMs = 1000) {
-  let charge = 100;
-  const b: LocalObject<typeof Battery> = new LocalObject(Battery, { charge: () => charge });
+  const b: LocalObject<typeof Battery> = new LocalObject(Battery, {});
   const timer = setInterval(() => {
-    charge = b.get('charging') ? Math.min(100, charge + 5) : Math.max(0, charge - 1);
-    if (charge === 19) b.emit('lowBattery', charge);
+    const charge = b.get('charge');
+    const next = b.get('charging') ? Math.min(100, charge + 5) : Math.max(0, charge - 1);
+    if (next !== charge) b.set('charge', next);
+    if (next === 19 && charge === 20) b.emit('lowBattery', next);
   }, drainEveryMs);
   timer.unref();
   return b;

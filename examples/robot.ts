@@ -15,6 +15,7 @@ const url = sd.endpoints.find((e) => e.startsWith('tcp')) ?? sd.endpoints[0];
 console.log(`qimessaging demo robot: a ServiceDirectory with TextToSpeech, Battery and Camera`);
 console.log(`listening ${sd.endpoints.join(' ')}`);
 console.log(`try it:   node dist/examples/client.js ${url}`);
+console.log(`          npx qi --url ${url} services | info TextToSpeech | call TextToSpeech.say hello | watch Battery.charge`);
 console.log('stop it:  Ctrl-C');
 
 const stop = async () => {

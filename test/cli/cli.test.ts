@@ -50,6 +50,9 @@ describe('qi', () => {
     assert.match(r.stdout, /property 103 volume f/);
     assert.doesNotMatch(r.stdout, /registerEvent/);
     assert.match((await qi('--url', url, 'info', '--hidden', 'TextToSpeech')).stdout, /method +0 registerEvent\(IIL\) -> L/);
+    const [battery] = JSON.parse((await qi('--url', url, '--json', 'info', 'Battery')).stdout) as { name: string; properties: { name: string; signature: string }[]; signals: { name: string }[] }[];
+    assert.deepEqual(battery.properties.map((p) => `${p.name}:${p.signature}`), ['charge:i', 'charging:b']);
+    assert.deepEqual(battery.signals.map((x) => x.name), ['lowBattery']);
   });
 
   it('calls methods with JSON-like arguments and prints results', async () => {
@@ -89,7 +92,8 @@ describe('qi', () => {
   it('gets and sets properties', async () => {
     assert.equal((await qi('--url', url, 'set', 'TextToSpeech.language', 'French')).code, 0);
     assert.equal((await qi('--url', url, 'get', 'TextToSpeech.language')).stdout.trim(), 'French');
-    assert.equal((await qi('--url', url, '--json', 'get', 'TextToSpeech.volume')).code, 0);
+    const charge = await qi('--url', url, '--json', 'get', 'Battery.charge');
+    assert.ok(Number.isInteger(JSON.parse(charge.stdout)) && JSON.parse(charge.stdout) <= 100, charge.stdout);
     const bad = await qi('--url', url, 'set', 'TextToSpeech.volume', '"loud"');
     assert.equal(bad.code, 2, 'a value that does not fit the property type is a bad argument, caught before sending');
     assert.match(bad.stderr, /expected a number \(float\)/);
