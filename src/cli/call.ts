@@ -1,13 +1,13 @@
 /** `qi call SERVICE.METHOD ARGS...` and `qi post …`: arguments are JSON-like literals, converted to the method's signature. */
 import { backendOf } from '../index.js';
-import { connectSession, parseArg, print, run, splitTarget, UsageError, type GlobalOptions } from './common.js';
+import { serviceOf, connectSession, parseArg, print, run, splitTarget, UsageError, type GlobalOptions } from './common.js';
 
 export async function call(spec: string, args: string[], o: GlobalOptions, post = false): Promise<void> {
   await run(o, async () => {
     const [service, method] = splitTarget(spec, 'SERVICE.METHOD', 'qi call ALTextToSpeech.say "hello"');
     const session = await connectSession(o);
     try {
-      const proxy = await session.service(service);
+      const proxy = await serviceOf(session, service, o);
       const values = args.map(parseArg);
       if (post) {
         // A post reaches a method (its result is dropped) or a signal (the owner emits it).

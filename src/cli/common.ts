@@ -3,7 +3,7 @@
  * scripts can rely on.
  */
 import { inspect } from 'node:util';
-import { Dynamic, QiError, Session, type SessionOptions } from '../index.js';
+import { Dynamic, QiError, Session, type AnyProxy, type SessionOptions } from '../index.js';
 
 /** Exit codes: 0 ok, 1 the remote side failed, 2 bad usage or arguments, 3 cannot connect or authenticate. */
 export const Exit = { Ok: 0, Remote: 1, Usage: 2, Connect: 3 } as const;
@@ -17,6 +17,8 @@ export interface GlobalOptions {
   fingerprint?: string;
   insecure?: boolean;
   timeout?: string;
+  /** Wait up to this many seconds for services that are not there yet. */
+  wait?: string;
 }
 
 /** A usage error: bad arguments, unknown member… (exit code 2). */
@@ -41,6 +43,24 @@ export async function connectSession(o: GlobalOptions): Promise<Session> {
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');
   }
+}
+
+/** A proxy of `name`; with `--wait`, waits for the service to appear, showing progress on a terminal. */
+export async function serviceOf(session: Session, name: string, o: GlobalOptions): Promise<AnyProxy> {
+  if (o.wait === undefined) return session.service(name);
+  const tty = process.stderr.isTTY && !o.json;
+  if (tty) process.stderr.write(`waiting for ${name}…`);
+  try {
+    return await session.waitForService(name, Number(o.wait) * 1000);
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[K');
+  }
+}
+
+/** True when a service name matches a pattern with `*` and `?` wildcards (or equals it). */
+export function matches(name: string, pattern: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(name);
 }
 
 /** A value as JSON can carry it: bigints as strings, Maps as objects, bytes as base64, dynamics unwrapped. */

@@ -1,15 +1,18 @@
 /** `qi info [SERVICE...]`: methods, signals and properties of services, with signatures and descriptions. */
-import { connectSession, print, run, type GlobalOptions } from './common.js';
+import { connectSession, matches, print, run, serviceOf, UsageError, type GlobalOptions } from './common.js';
 import { backendOf } from '../index.js';
 
 export async function info(names: string[], o: GlobalOptions & { hidden?: boolean }): Promise<void> {
   await run(o, async () => {
     const session = await connectSession(o);
     try {
-      const targets = names.length > 0 ? names : (await session.services()).map((s) => s.name);
+      const all = (await session.services()).map((s) => s.name);
+      // Names may be patterns (`AL*`); a plain name that is not listed yet is looked up (or waited for).
+      const targets = names.length === 0 ? all : names.flatMap((n) => (/[*?]/.test(n) ? all.filter((s) => matches(s, n)) : [n]));
+      if (targets.length === 0) throw new UsageError(`no service matches ${names.join(' ')}`);
       const out: unknown[] = [];
       for (const name of targets) {
-        const meta = backendOf(await session.service(name))!.type.metaObject;
+        const meta = backendOf(await serviceOf(session, name, o))!.type.metaObject;
         const keep = (uid: number) => o.hidden || uid >= 100;
         const methods = [...meta.methods.values()].filter((m) => keep(m.uid));
         const signals = [...meta.signals.values()].filter((s) => keep(s.uid) && !meta.properties.has(s.uid));

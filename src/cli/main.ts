@@ -23,6 +23,7 @@ const program = new Command('qi')
   .option('--fingerprint <sha256>', 'trust the TLS certificate with this fingerprint (or QI_TLS_FINGERPRINT)')
   .option('--insecure', 'accept any TLS certificate (as libqi does)')
   .option('--timeout <ms>', 'give up after this many milliseconds')
+  .option('--wait <seconds>', 'wait this long for services that are not there yet')
   .showHelpAfterError()
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
@@ -32,7 +33,7 @@ program.command('services').description('list the services (id, name, process, e
 program
   .command('info')
   .description('show methods, signals and properties of services')
-  .argument('[services...]', 'service names (default: all)')
+  .argument('[services...]', 'service names or patterns such as AL* (default: all)')
   .option('--hidden', 'include the built-in members')
   .action((names: string[], _o, cmd: Command) => info(names, globals(cmd)));
 program

@@ -3,7 +3,7 @@
  * `--json`) until the time is up or Ctrl-C. A watched service that goes away ends the watch with
  * exit code 1 and a message saying so.
  */
-import { connectSession, run, splitTarget, toJson, UsageError, type GlobalOptions } from './common.js';
+import { serviceOf, connectSession, run, splitTarget, toJson, UsageError, type GlobalOptions } from './common.js';
 import { inspect } from 'node:util';
 
 export async function watch(specs: string[], o: GlobalOptions & { time?: string }): Promise<void> {
@@ -23,7 +23,7 @@ export async function watch(specs: string[], o: GlobalOptions & { time?: string 
         }
       }));
       for (const [service, name] of targets) {
-        const proxy = await session.service(service);
+        const proxy = await serviceOf(session, service, o);
         type Listen = (l: (...a: unknown[]) => void) => Promise<() => Promise<void>>;
         const member = proxy[name] as unknown as { connect?: Listen; watch?: Listen } | undefined;
         // A signal, or a property (whose changes are its signal).

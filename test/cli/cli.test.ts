@@ -55,6 +55,32 @@ describe('qi', () => {
     assert.deepEqual(battery.signals.map((x) => x.name), ['lowBattery']);
   });
 
+  it('takes patterns in info and shows each service\'s machine', async () => {
+    const r = await qi('--url', url, '--json', 'info', 'T*', 'Cam?ra');
+    assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name), ['TextToSpeech', 'Camera']);
+    assert.equal((await qi('--url', url, 'info', 'Nothing*')).code, 2);
+    assert.match((await qi('--url', url, 'services')).stdout, /TextToSpeech +machine [0-9a-f]{8} pid \d+/);
+  });
+
+  it('waits for a service that is not there yet with --wait', async () => {
+    const { Session, LocalObject } = await import('../../src/index.js');
+    const { TextToSpeech } = await import('../../examples/demo-services.js');
+    const calling = qi('--url', url, '--wait', '10', 'call', 'LateSpeaker.say', 'finally');
+    await new Promise((r) => setTimeout(r, 800));
+    const said: string[] = [];
+    const provider = await Session.connect(url);
+    await provider.registerService('LateSpeaker', new LocalObject(TextToSpeech, { say: (text) => void said.push(text) }));
+    try {
+      assert.equal((await calling).code, 0);
+      assert.deepEqual(said, ['finally']);
+      const late = await qi('--url', url, '--wait', '0.3', 'call', 'NeverThere.say', 'x');
+      assert.equal(late.code, 1);
+      assert.match(late.stderr, /Service "NeverThere" did not appear within 300 ms/);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it('calls methods with JSON-like arguments and prints results', async () => {
     assert.deepEqual(await qi('--url', url, 'call', 'TextToSpeech.say', 'hello'), { code: 0, stdout: '', stderr: '' });
     const image = JSON.parse((await qi('--url', url, '--json', 'call', 'Camera.getImage')).stdout) as { width: number; data: { base64: string } };
