@@ -43,3 +43,19 @@ describe('examples', () => {
     assert.match(stdout, /framed +Call \{1\.1\.100, id:2\} \(18 bytes\)/);
   });
 });
+
+describe('npm start (the demo robot)', () => {
+  it('stops cleanly on Ctrl-C: exit code 0 and its IPC socket file removed', async () => {
+    const { existsSync } = await import('node:fs');
+    const child = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d) => ((out += d), /stop it/.test(out) && resolve())));
+    const socket = /unix:(\S+)/.exec(out)![1];
+    assert.ok(existsSync(socket));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.ok(!existsSync(socket), 'the socket file is removed');
+    assert.match(out, /npx qi --url tcp:\/\/127\.0\.0\.1:\d+ services/);
+  });
+});
