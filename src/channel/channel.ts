@@ -66,6 +66,7 @@ export interface ChannelInternals {
   closed(error?: Error): void;
 }
 
+/** One connection after its handshake: calls, answers, events and routing, both ways. Made by `openChannel`/`acceptChannel`. */
 export class Channel {
   /** Capabilities we advertise. */
   readonly localCapabilities: CapabilityMap;

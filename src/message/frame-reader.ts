@@ -20,11 +20,13 @@ export function defaultMaxPayload(): number {
 const SMALL_PIECE = 4096;
 const STAGE_SIZE = 64 * 1024;
 
+/** Options of a {@link FrameReader}. */
 export interface FrameReaderOptions {
   /** Largest payload accepted, in bytes; a bigger size field is a `too-large` protocol error. */
   maxPayload?: number;
 }
 
+/** Turns a byte stream, in chunks of any size, into {@link Message}s; see the module comment for its limits. */
 export class FrameReader {
   readonly maxPayload: number;
   /** Bytes consumed so far, for error offsets. */

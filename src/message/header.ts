@@ -24,6 +24,7 @@ export const MessageType = {
   Cancel: 7,
   Canceled: 8,
 } as const;
+/** A message type value (1 Call … 8 Canceled). */
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(MessageType).map(([k, v]) => [v, k])) as Record<number, string>;

@@ -18,6 +18,7 @@ export interface MessageFields {
 /** Payloads may not exceed what the 32-bit size field can say. */
 export const MAX_WIRE_PAYLOAD = 0xffff_ffff;
 
+/** One message: header fields and the payload bytes (decoded on demand with {@link Message.decode}). */
 export class Message {
   constructor(
     readonly id: number,

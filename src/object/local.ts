@@ -33,6 +33,10 @@ export interface LocalObjectOptions {
 /** A listener of a signal: receives the argument tuple of each emission. */
 export type SignalListener = (args: unknown[]) => void;
 
+/**
+ * An object of this process: a definition and its implementation, with property values and signal
+ * subscribers. Register it with `session.registerService(name, object)`, or return it from a method.
+ */
 export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   readonly type: ObjectType;
   /** 20 bytes identifying this object in references (ObjectPtrUID). */

@@ -52,6 +52,7 @@ class IncomingContext {
   }
 }
 
+/** Serves one {@link LocalObject} on one channel at (service, object); closed with the channel or on `terminate`. */
 export class ObjectServer implements MessageHandler {
   private readonly running = new Map<number, IncomingContext>();
   /** Remote subscriptions on this channel: client link id → unsubscribe. */

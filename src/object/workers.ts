@@ -36,6 +36,7 @@ export const inWorker: (...args: any[]) => never = () => {
 const RUNNER = new URL('./worker-runner.js', import.meta.url);
 let nextCall = 0;
 
+/** A pool of worker threads running the methods listed in its options (see {@link WorkerPoolOptions}). */
 export class WorkerPool {
   readonly methods: ReadonlySet<string>;
   private readonly slots: (Slot | undefined)[];

@@ -53,6 +53,10 @@ let swept = false;
 /** Sessions of this process by id: services they register are called in-process, without bytes. */
 const sessions = new Map<string, Session>();
 
+/**
+ * The entry point: connect to a ServiceDirectory (`Session.connect(url)`), listen, register services and
+ * get typed proxies of services by name. See docs/sessions.md.
+ */
 export class Session {
   /** This session's id, sent as ServiceInfo.sessionId. */
   readonly id = randomUUID();

@@ -19,11 +19,13 @@ export interface StreamHandlers {
   onClose(error?: Error): void;
 }
 
+/** Options of a {@link MessageStream}. */
 export interface MessageStreamOptions {
   /** Largest payload accepted from the peer (default: `QI_MAX_MESSAGE_PAYLOAD` or 50,000,000). */
   maxPayload?: number;
 }
 
+/** A connected byte stream carrying qi messages: framing on read, one write per tick on send. */
 export class MessageStream {
   private handlers: StreamHandlers | null = null;
   private readonly reader: FrameReader;

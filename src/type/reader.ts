@@ -9,6 +9,7 @@ import type { CodecOptions } from './options.js';
 /** Elements of zero-size types (`[()]`, `[v]`) one decode may produce, however they are nested. */
 export const MAX_EMPTY_ELEMENTS = 1 << 16;
 
+/** A cursor over received bytes, used by compiled codecs; every read is bounds-checked. */
 export class Reader {
   readonly buf: Buffer;
   pos: number;

@@ -10,6 +10,7 @@ type WriteBuffer = Buffer & { utf8Write(s: string, offset: number): number };
 /** Blobs at least this large are referenced, not copied, by {@link Writer.bytes}. */
 export const ZERO_COPY_THRESHOLD = 16 * 1024;
 
+/** An output buffer for compiled codecs; large blobs are referenced, not copied (see {@link Writer.finishChunks}). */
 export class Writer {
   buf: Buffer;
   pos: number;
