@@ -17,6 +17,7 @@ export function defaultMaxPayload(): number {
   return Number.isInteger(env) && env > 0 ? Math.min(env, 0xffff_ffff) : DEFAULT_MAX_PAYLOAD;
 }
 
+const EMPTY = Buffer.alloc(0);
 const SMALL_PIECE = 4096;
 const STAGE_SIZE = 64 * 1024;
 
@@ -73,8 +74,8 @@ export class FrameReader {
           p += HEADER_SIZE;
           const size = this.header.size;
           if (n - p >= size) {
-            // Fast path: the whole message is in this chunk; the payload is a view on it.
-            this.deliver(chunk.subarray(p, p + size));
+            // Fast path: the whole message is in this chunk; the payload stays in it (no view, no copy).
+            this.deliver(chunk, p, p + size);
             p += size;
           }
           continue;
@@ -86,7 +87,7 @@ export class FrameReader {
         if (this.headLen < HEADER_SIZE) return;
         this.header = this.validate(this.headBuf, 0);
         this.headLen = 0;
-        if (this.header.size === 0) this.deliver(Buffer.alloc(0));
+        if (this.header.size === 0) this.deliver(EMPTY, 0, 0);
         continue;
       }
       const want = this.header.size - this.partsLen;
@@ -98,7 +99,7 @@ export class FrameReader {
         const payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLen);
         this.parts = [];
         this.partsLen = 0;
-        this.deliver(payload);
+        this.deliver(payload, 0, payload.length);
       }
     }
   }
@@ -152,11 +153,11 @@ export class FrameReader {
     return h;
   }
 
-  private deliver(payload: Buffer): void {
+  private deliver(bytes: Buffer, start: number, end: number): void {
     const h = this.header!;
     this.header = null;
     this.offset += HEADER_SIZE + h.size;
-    this.onMessage(new Message(h.id, h.type, h.flags, h.service, h.object, h.action, payload));
+    this.onMessage(new Message(h.id, h.type, h.flags, h.service, h.object, h.action, bytes, start, end));
   }
 
   private fail(fault: QiProtocolError['fault'], message: string, offset: number): never {

@@ -20,6 +20,11 @@ export const MAX_WIRE_PAYLOAD = 0xffff_ffff;
 
 /** One message: header fields and the payload bytes (decoded on demand with {@link Message.decode}). */
 export class Message {
+  private view: Buffer | undefined;
+
+  /**
+   * @param bytes a buffer holding the payload at `[start, end)` (by default: all of it)
+   */
   constructor(
     readonly id: number,
     readonly type: number,
@@ -27,9 +32,20 @@ export class Message {
     readonly service: number,
     readonly object: number,
     readonly action: number,
-    /** The payload bytes; a view on the received data, not a copy. */
-    readonly payload: Buffer,
+    private readonly bytes: Buffer,
+    private readonly start = 0,
+    private readonly end = bytes.length,
   ) {}
+
+  /** The payload bytes: a view on the received data, not a copy (made when first asked for). */
+  get payload(): Buffer {
+    return (this.view ??= this.start === 0 && this.end === this.bytes.length ? this.bytes : this.bytes.subarray(this.start, this.end));
+  }
+
+  /** Payload size in bytes. */
+  get size(): number {
+    return this.end - this.start;
+  }
 
   /** Builds a message from its fields and a payload already encoded. */
   static of(fields: MessageFields, payload: Uint8Array = EMPTY): Message {
@@ -41,7 +57,7 @@ export class Message {
   decode<T = unknown>(signature: string | Codec<T>, options?: DecodeOptions): T {
     const codec = typeof signature === 'string' ? compile<T>(signature) : signature;
     if (options?.allowTrailing === false) return codec.decode(this.payload, options);
-    return codec.decodeLenient(this.payload, options);
+    return codec.decodeLenient(this.bytes, options, this.start, this.end);
   }
 
   /** The whole message as bytes: header then payload. */

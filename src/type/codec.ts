@@ -37,8 +37,8 @@ export interface Codec<T = unknown> {
   encode(value: T, options?: EncodeOptions): Buffer;
   /** Decodes one value. @throws {@link QiDecodeError} naming the byte offset and the path. */
   decode(bytes: Uint8Array, options?: DecodeOptions): T;
-  /** Decodes one value, ignoring bytes left after it (as libqi does with payloads). */
-  decodeLenient(bytes: Uint8Array, options?: CodecOptions): T;
+  /** Decodes one value from `bytes[start, end)`, ignoring bytes left after it (as libqi does with payloads). */
+  decodeLenient(bytes: Uint8Array, options?: CodecOptions, start?: number, end?: number): T;
   /** Appends one value to a writer (for building messages without intermediate buffers). */
   write(w: Writer, value: T): void;
   /** Reads one value from a reader. */
@@ -253,8 +253,8 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
   if (codec === undefined) {
     const type = typeof signature === 'string' ? parseSignature(text) : signature;
     const n = compileNode(text);
-    const read = (bytes: Uint8Array, options: CodecOptions | undefined, strict: boolean): unknown => {
-      const r = new Reader(bytes, options);
+    const read = (bytes: Uint8Array, options: CodecOptions | undefined, strict: boolean, start = 0, end = bytes.length): unknown => {
+      const r = new Reader(bytes, options, start, end);
       try {
         const v = n.read(r);
         if (strict && r.pos !== r.end) r.fail(`${r.end - r.pos} bytes are left after the value`);
@@ -283,8 +283,8 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
       decode(bytes, options) {
         return read(bytes, options, !options?.allowTrailing);
       },
-      decodeLenient(bytes, options) {
-        return read(bytes, options, false);
+      decodeLenient(bytes, options, start, end) {
+        return read(bytes, options, false, start, end);
       },
     };
     if (codecs.size > 10_000) codecs.clear();

@@ -3,7 +3,7 @@
  * MetaObject · serviceId · objectId [· 20-byte uid], or, with the MetaObject cache,
  * transmitFlag [· MetaObject] · cacheId · serviceId · objectId [· uid].
  */
-import { QiDecodeError, QiValueError, describeValue } from './errors.js';
+import { QiValueError, describeValue } from './errors.js';
 import type { Node } from './node.js';
 import { compileNode } from './codec.js';
 import { METAOBJECT_SIGNATURE, ObjectReference, type MetaObject } from './value.js';
@@ -71,7 +71,7 @@ export const objectNode: Node = {
         metaObject = received;
       } else {
         const known = cache.received.get(id);
-        if (known === undefined) throw new QiDecodeError(`an object reference names MetaObject cache id ${id}, which the peer never sent`, start);
+        if (known === undefined) return r.fail(`an object reference names MetaObject cache id ${id}, which the peer never sent`, start);
         metaObject = known;
       }
     }

@@ -18,6 +18,8 @@ export class Reader {
   depth = 0;
   /** Elements of zero-size types still allowed in this decode (they cannot be bounded by bytes). */
   emptyBudget: number;
+  /** Where the value starts in `buf`: error offsets are counted from here. */
+  private readonly base: number;
 
   constructor(
     bytes: Uint8Array,
@@ -28,6 +30,7 @@ export class Reader {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.end = end;
+    this.base = start;
     this.emptyBudget = MAX_EMPTY_ELEMENTS;
   }
 
@@ -36,7 +39,7 @@ export class Reader {
   }
 
   fail(reason: string, offset = this.pos): never {
-    throw new QiDecodeError(reason, offset);
+    throw new QiDecodeError(reason, offset - this.base);
   }
 
   need(n: number, what: string): void {
