@@ -137,18 +137,25 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
    * rejected promise becomes a {@link QiMethodError}-like rejection carrying the message for the caller.
    */
   invoke(uid: number, args: unknown[], ctx: CallContext): Promise<unknown> {
+    try {
+      return Promise.resolve(this.invokeRaw(uid, args, ctx));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Like {@link LocalObject.invoke}, but returns what the implementation returned (a value or a
+   * promise) and throws what it threw: a transport can answer a synchronous result at once, without a
+   * promise and a microtask per call.
+   */
+  invokeRaw(uid: number, args: unknown[], ctx: CallContext): unknown {
     const m = this.type.methods.get(uid);
-    if (m === undefined) return Promise.reject(new QiMethodError(`No such method #${uid} on this object.`));
+    if (m === undefined) throw new QiMethodError(`No such method #${uid} on this object.`);
     const fn = (this.implementation as unknown as Record<string, (...a: unknown[]) => unknown>)[m.name];
     const pool = this.pool?.methods.has(m.name) ? this.pool : undefined;
-    if (!this.serialized && pool === undefined) {
-      // Runs now, so it cannot have been canceled yet; reading ctx.signal here would build a controller per call.
-      try {
-        return Promise.resolve(fn.call(this.implementation, ...args, ctx));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
+    // Runs now, so it cannot have been canceled yet; reading ctx.signal here would build a controller per call.
+    if (!this.serialized && pool === undefined) return fn.call(this.implementation, ...args, ctx);
     const run = async () => {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('canceled');
       if (pool !== undefined) return pool.run(m.name, args, ctx.signal);

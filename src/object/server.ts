@@ -7,6 +7,7 @@ import type { Channel, MessageHandler } from '../channel/index.js';
 import { MessageFlags, MessageType, type Message } from '../message/index.js';
 import { Dynamic, METAOBJECT_SIGNATURE, compile, type Codec } from '../type/index.js';
 import { Builtin, STATS_SIGNATURE } from './builtins.js';
+import type { MethodInfo } from './definition.js';
 import type { LocalObject } from './local.js';
 
 const EVENT_ARGS = compile('(IIL)');
@@ -133,24 +134,44 @@ export class ObjectServer implements MessageHandler {
       return void fail(`${this.name}.${method.name} ${method.meta.parametersSignature}: bad arguments: ${errorMessage(e)}`);
     }
     const ctx = new IncomingContext(ch.remote, ch);
-    if (answer) this.running.set(m.id, ctx);
-    this.object.invoke(m.action, args, ctx).then(
+    let result: unknown;
+    try {
+      result = this.object.invokeRaw(m.action, args, ctx);
+    } catch (e) {
+      return void (answer && ch.replyError(m, errorMessage(e)));
+    }
+    const async = typeof (result as PromiseLike<unknown> | null)?.then === 'function';
+    if (!answer) {
+      // A Post gets no answer, not even an error; a failure must not go unhandled either.
+      if (async) (result as PromiseLike<unknown>).then(undefined, () => {});
+      return;
+    }
+    if (!async) return this.succeed(m, ch, method, result);
+    // Asynchronous: remember the call so a Cancel can reach it, and answer when it settles.
+    this.running.set(m.id, ctx);
+    (result as PromiseLike<unknown>).then(
       (value) => {
-        if (!answer || this.running.get(m.id) !== ctx) return;
+        if (this.running.get(m.id) !== ctx) return;
         this.running.delete(m.id);
-        try {
-          ch.reply(m, method.returns, value);
-        } catch (e) {
-          ch.replyError(m, `${this.name}.${method.name} returned a value that does not fit its return type ${method.meta.returnSignature}: ${errorMessage(e)}`);
-        }
+        this.succeed(m, ch, method, value);
       },
       (e: unknown) => {
-        if (!answer || this.running.get(m.id) !== ctx) return;
+        if (this.running.get(m.id) !== ctx) return;
         this.running.delete(m.id);
+        if (ch.closed) return;
         if (ctx.isCanceled) ch.replyCanceled(m);
         else ch.replyError(m, errorMessage(e));
       },
     );
+  }
+
+  private succeed(m: Message, ch: Channel, method: MethodInfo, value: unknown): void {
+    if (ch.closed) return; // the caller went away: nobody to answer
+    try {
+      ch.reply(m, method.returns, value);
+    } catch (e) {
+      ch.replyError(m, `${this.name}.${method.name} returned a value that does not fit its return type ${method.meta.returnSignature}: ${errorMessage(e)}`);
+    }
   }
 
   /** Arguments of a call: the parameter tuple, or one dynamic holding it (flag DynamicPayload). */

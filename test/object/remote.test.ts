@@ -177,3 +177,22 @@ describe('two proxies of one remote object on one connection', () => {
     client.close();
   });
 });
+
+describe('posts to failing methods', () => {
+  it('leave no unhandled rejection on the server (async and sync failures alike)', async () => {
+    const { proxy, client, backend } = await served();
+    const seen: unknown[] = [];
+    const onUnhandled = (e: unknown) => seen.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      backend.post('fail', ['posted']);
+      backend.post('slow', [-1]);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await proxy.add(1, 1), 2, 'the server is still serving');
+      assert.deepEqual(seen, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      client.close();
+    }
+  });
+});
