@@ -143,11 +143,6 @@ export class Channel {
     this.options = undefined;
   }
 
-  /** Sends an already framed message. @throws QiClosedError */
-  sendRaw(chunks: readonly Buffer[]): boolean {
-    return this.stream.send(chunks);
-  }
-
   /** Encodes and sends one message. */
   send(fields: Address & { id: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): void {
     this.encodingService = fields.service;

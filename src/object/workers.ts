@@ -54,7 +54,6 @@ export class WorkerPool {
     const slot = (this.slots[index] ??= this.spawn(index));
     const id = ++nextCall;
     return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
       const onAbort = () => slot.worker.postMessage({ id, abort: true });
       signal.addEventListener('abort', onAbort, { once: true });
       const done = () => signal.removeEventListener('abort', onAbort);
