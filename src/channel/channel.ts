@@ -56,6 +56,7 @@ function cleanup(p: Pending): void {
 }
 
 const ERROR_CODEC = compile('m');
+const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
 export const CAPS_CODEC = compile('{sm}');
 const key = (service: number, object: number) => service * 0x1_0000_0000 + object;
@@ -224,7 +225,7 @@ export class Channel {
 
   /** Answers a canceled Call. */
   replyCanceled(call: Message): void {
-    this.stream.send(Message.of({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Canceled }).toBuffers());
+    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Canceled }, VOID_CODEC, undefined);
   }
 
   /** Routes Calls/Posts/Cancels for (service, object) to `handler`. Returns a function that unbinds. */

@@ -2,7 +2,7 @@
  * A qi message: header fields plus the payload kept as bytes. Nobody decodes a payload until a consumer
  * that knows its signature asks (a gateway forwards most messages without ever decoding them).
  */
-import { compile, Writer, type Codec, type CodecOptions, type DecodeOptions } from '../type/index.js';
+import { annotate, compile, Writer, type Codec, type CodecOptions, type DecodeOptions } from '../type/index.js';
 import { HEADER_SIZE, PROTOCOL_VERSION, messageTypeName, writeHeader } from './header.js';
 
 /** The addressing and kind of a message: everything in the header but the size. */
@@ -109,8 +109,7 @@ export function encodeInto(w: Writer, fields: MessageFields, signature: string |
   try {
     codec.write(w, value);
   } catch (e) {
-    if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at(name, codec.signature);
-    throw e;
+    throw annotate(e, name, codec.signature);
   }
   writeHeader(w.head, 0, headerOf(fields, w.length - HEADER_SIZE));
 }

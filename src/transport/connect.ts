@@ -79,12 +79,8 @@ export function connect(url: string | Endpoint, options: ConnectOptions = {}): P
         return fail(e);
       }
       cleanup();
-      const local = ep.scheme === 'unix' ? text : `${ep.scheme}://${fmtHost(socket.localAddress)}:${socket.localPort}`;
+      const local = ep.scheme === 'unix' ? text : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress), port: socket.localPort ?? 0 });
       resolve(new MessageStream(socket, text, local, options));
     });
   });
-}
-
-function fmtHost(h: string | undefined): string {
-  return h !== undefined && net.isIP(h) === 6 ? `[${h}]` : String(h);
 }

@@ -84,7 +84,7 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
   }
   server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     socket.setNoDelay?.(true);
-    const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : `${ep.scheme}://${fmt(socket.remoteAddress)}:${socket.remotePort}`;
+    const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.remoteAddress), port: socket.remotePort ?? 0 });
     onConnection(new MessageStream(socket, remote, formatEndpoint(ep), options));
   });
   if (ep.scheme === 'unix') await removeStaleSocket(ep.path);
@@ -101,10 +101,6 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
   }
   const port = (server.address() as net.AddressInfo).port;
   return new Listener(server, { ...ep, port }, () => {});
-}
-
-function fmt(h: string | undefined): string {
-  return h !== undefined && net.isIP(h) === 6 ? `[${h}]` : String(h);
 }
 
 /** True when a process accepts connections on the unix socket at `path`. */

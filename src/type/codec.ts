@@ -2,7 +2,7 @@
  * The binary codec: `compile(signature)` builds a tree of read/write functions once (cached), and
  * `encode`/`decode` run it. The wire layout of every type is libqi's (docs/types.md).
  */
-import { QiValueError } from './errors.js';
+import { QiValueError, annotate } from './errors.js';
 import { dynamicNode } from './dynamic-codec.js';
 import { mapNode } from './map-codec.js';
 import { expected, SCALAR_NODES, voidNode, within, type Node } from './node.js';
@@ -260,8 +260,7 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
         if (strict && r.pos !== r.end) r.fail(`${r.end - r.pos} bytes are left after the value`);
         return v;
       } catch (e) {
-        if (e instanceof Error && 'at' in e) (e as unknown as { at(a: string, b: string): void }).at('value', text);
-        throw e;
+        throw annotate(e, 'value', text);
       }
     };
     codec = {
@@ -275,8 +274,7 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
         try {
           n.write(w, value);
         } catch (e) {
-          if (e instanceof QiValueError) e.at(options?.name ?? 'value', text);
-          throw e;
+          throw annotate(e, options?.name ?? 'value', text);
         }
         return w.finish();
       },

@@ -13,7 +13,8 @@ export function pathStep(step: string | number | bigint, kind: 'index' | 'field'
   return `[${JSON.stringify(step)}]`;
 }
 
-abstract class PathError extends QiError {
+/** A codec error that carries a path inside the value (encoding or decoding). */
+export abstract class PathError extends QiError {
   /** Where in the value the problem is, from the root (e.g. `value.points[3].x`). */
   path = '';
   /** The problem itself, without location. */
@@ -93,4 +94,10 @@ export function describeValue(v: unknown): string {
   if (v instanceof Map) return `a Map of ${v.size}`;
   if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'null prototype'})`;
   return typeof v;
+}
+
+/** Names the root and the signature of a codec error's path, if `e` is one; returns `e` to rethrow. */
+export function annotate(e: unknown, root: string, signature: string): unknown {
+  if (e instanceof PathError) e.at(root, signature);
+  return e;
 }

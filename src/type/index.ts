@@ -29,7 +29,7 @@ export {
   type MetaSignal,
   type MetaProperty,
 } from './value.js';
-export { QiValueError, QiDecodeError, describeValue } from './errors.js';
+export { QiValueError, QiDecodeError, describeValue, annotate } from './errors.js';
 export { createMetaObjectCache, type CodecOptions, type MetaObjectCache, type ObjectHooks } from './options.js';
 export { Reader, MAX_EMPTY_ELEMENTS } from './reader.js';
 export { Writer, ZERO_COPY_THRESHOLD } from './writer.js';

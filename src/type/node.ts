@@ -2,7 +2,7 @@
  * The compiled form of a signature: a tree of small read/write functions built once per signature, so
  * no signature text is walked per value. Leaf (scalar) nodes live here.
  */
-import { QiValueError, describeValue } from './errors.js';
+import { PathError, QiValueError, describeValue } from './errors.js';
 import type { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 
@@ -16,7 +16,7 @@ export interface Node {
 
 /** Adds a path step to a codec error travelling up through a container. */
 export function within(e: unknown, step: string): unknown {
-  if (e instanceof Error && 'within' in e) (e as unknown as { within(step: string): unknown }).within(step);
+  if (e instanceof PathError) e.within(step);
   return e;
 }
 
