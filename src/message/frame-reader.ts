@@ -20,6 +20,13 @@ export function defaultMaxPayload(): number {
 const EMPTY = Buffer.alloc(0);
 const SMALL_PIECE = 4096;
 const STAGE_SIZE = 64 * 1024;
+/**
+ * Payloads up to this size get their final buffer as soon as their header arrives, and each chunk is
+ * copied into it as it comes (the copy overlaps with the peer still sending). Bigger ones get it once an
+ * eighth has arrived, so a header that lies about its size cannot make us reserve much. Untouched pages
+ * of a fresh buffer cost no resident memory either way.
+ */
+const EAGER_TARGET = 1024 * 1024;
 
 /** Options of a {@link FrameReader}. */
 export interface FrameReaderOptions {
@@ -40,6 +47,8 @@ export class FrameReader {
   /** Small pieces are copied here so a payload trickling in byte by byte does not cost an object per byte. */
   private stage: Buffer | null = null;
   private stageLen = 0;
+  /** The payload's final buffer once allocated; `partsLen` bytes of it are filled. */
+  private target: Buffer | null = null;
   private failed: QiProtocolError | null = null;
 
   /**
@@ -90,18 +99,58 @@ export class FrameReader {
         if (this.header.size === 0) this.deliver(EMPTY, 0, 0);
         continue;
       }
-      const want = this.header.size - this.partsLen;
-      const take = Math.min(want, n - p);
-      this.addPart(chunk, p, take);
-      p += take;
-      if (this.partsLen === this.header.size) {
-        this.flushStage();
-        const payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLen);
-        this.parts = [];
-        this.partsLen = 0;
-        this.deliver(payload, 0, payload.length);
+      const size = this.header.size;
+      const take = Math.min(size - this.partsLen, n - p);
+      if (this.target === null && (size <= EAGER_TARGET ? this.partsLen + take < size : (this.partsLen + take) * 8 >= size)) this.allocTarget();
+      if (this.target !== null) {
+        chunk.copy(this.target, this.partsLen, p, p + take);
+        this.partsLen += take;
+      } else {
+        this.addPart(chunk, p, take);
       }
+      p += take;
+      if (this.partsLen === size) this.completePayload();
     }
+  }
+
+  /** Moves what was received so far into the payload's final buffer. */
+  private allocTarget(): void {
+    this.flushStage();
+    const t = Buffer.allocUnsafe(this.header!.size);
+    let at = 0;
+    for (const b of this.parts) at += b.copy(t, at);
+    this.parts = [];
+    this.target = t;
+  }
+
+  private completePayload(): void {
+    let payload: Buffer;
+    if (this.target !== null) payload = this.target;
+    else {
+      this.flushStage();
+      payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLen);
+    }
+    this.target = null;
+    this.parts = [];
+    this.partsLen = 0;
+    this.deliver(payload, 0, payload.length);
+  }
+
+  /**
+   * Where the next bytes of the payload in progress may be read to directly, without a copy: the
+   * unfilled part of its final buffer, when one exists and at least `min` bytes are missing. After
+   * reading into it, report how many bytes landed with {@link advance}.
+   */
+  readTarget(min: number): Buffer | null {
+    const t = this.target;
+    if (t === null || this.failed || t.length - this.partsLen < min) return null;
+    return t.subarray(this.partsLen);
+  }
+
+  /** Records `n` bytes read straight into the buffer {@link readTarget} returned; delivers the message when complete. */
+  advance(n: number): void {
+    this.partsLen += n;
+    if (this.partsLen === this.header!.size) this.completePayload();
   }
 
   private addPart(chunk: Buffer, p: number, take: number): void {
@@ -165,6 +214,7 @@ export class FrameReader {
     this.header = null;
     this.parts = [];
     this.stage = null;
+    this.target = null;
     throw this.failed;
   }
 }

@@ -2,6 +2,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { QiConnectError, QiTlsError } from './errors.js';
+import { DirectRead } from './direct-read.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions } from './tls.js';
 import { QiUrlError, formatEndpoint, parseEndpoint, socketHost, type Endpoint } from './url.js';
@@ -28,9 +29,11 @@ export function connect(url: string | Endpoint, options: ConnectOptions = {}): P
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise<MessageStream>((resolve, reject) => {
     let socket: net.Socket;
+    // Plain sockets read straight into message buffers; TLS sockets cannot (Node has no onread for them).
+    const directRead = new DirectRead();
     const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm';
     if (ep.scheme === 'unix') {
-      socket = net.connect({ path: ep.path });
+      socket = net.connect({ path: ep.path, onread: directRead.option });
     } else if (secure) {
       const t = options.tls ?? {};
       if (ep.scheme === 'tcpsm' && (t.cert === undefined || t.key === undefined)) {
@@ -50,7 +53,7 @@ export function connect(url: string | Endpoint, options: ConnectOptions = {}): P
         rejectUnauthorized: false,
       });
     } else {
-      socket = net.connect({ host: socketHost(ep), port: ep.port });
+      socket = net.connect({ host: socketHost(ep), port: ep.port, onread: directRead.option });
     }
     socket.setNoDelay?.(true);
     const timer = setTimeout(() => fail(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
@@ -80,7 +83,7 @@ export function connect(url: string | Endpoint, options: ConnectOptions = {}): P
       }
       cleanup();
       const local = ep.scheme === 'unix' ? text : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress), port: socket.localPort ?? 0 });
-      resolve(new MessageStream(socket, text, local, options));
+      resolve(new MessageStream(socket, text, local, secure ? options : { ...options, directRead }));
     });
   });
 }

@@ -4,6 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader, QiProtocolError, type Message } from '../message/index.js';
+import type { DirectRead } from './direct-read.js';
 import { QiClosedError } from './errors.js';
 
 /** What a stream reports to its owner. */
@@ -23,12 +24,15 @@ export interface StreamHandlers {
 export interface MessageStreamOptions {
   /** Largest payload accepted from the peer (default: `QI_MAX_MESSAGE_PAYLOAD` or 50,000,000). */
   maxPayload?: number;
+  /** Set when the socket was created with this `onread` sink; messages then come through it, not `data` events. */
+  directRead?: DirectRead;
 }
 
 /** A connected byte stream carrying qi messages: framing on read, one write per tick on send. */
 export class MessageStream {
   private handlers: StreamHandlers | null = null;
   private readonly reader: FrameReader;
+  private readonly directRead: DirectRead | undefined;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private scheduled = false;
@@ -51,6 +55,7 @@ export class MessageStream {
     options: MessageStreamOptions = {},
   ) {
     this.reader = new FrameReader((m) => this.handlers!.onMessage(m), { maxPayload: options.maxPayload });
+    this.directRead = options.directRead;
     socket.pause();
     socket.on('error', (e) => this.finish(e));
     socket.on('close', () => this.finish(undefined));
@@ -82,14 +87,16 @@ export class MessageStream {
       queueMicrotask(() => handlers.onClose(this.closeError));
       return;
     }
-    this.socket.on('data', (chunk: Buffer) => {
-      try {
-        this.reader.push(chunk);
-      } catch (e) {
-        // A framing error kills this connection only; the peer learns nothing more from us.
-        this.destroy(e as QiProtocolError);
-      }
-    });
+    // A framing error kills this connection only; the peer learns nothing more from us.
+    if (this.directRead) this.directRead.attach(this.reader, (e) => this.destroy(e as QiProtocolError));
+    else
+      this.socket.on('data', (chunk: Buffer) => {
+        try {
+          this.reader.push(chunk);
+        } catch (e) {
+          this.destroy(e as QiProtocolError);
+        }
+      });
     this.socket.resume();
   }
 

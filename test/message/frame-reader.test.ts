@@ -123,6 +123,46 @@ describe('FrameReader', () => {
     assert.ok((out[0].decode('r') as Buffer).equals(Buffer.alloc(128 * 1024, 1)));
   });
 
+  it('offers the unfilled part of a large payload to read into directly, once an eighth has arrived', () => {
+    const body = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
+    const m = Buffer.concat(encodeMessage({ id: 5, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', body));
+    const out: Message[] = [];
+    const r = new FrameReader((x) => out.push(x));
+    let p = 0;
+    while (r.readTarget(1) === null) {
+      assert.ok(p < m.length / 4, 'a target should exist after an eighth of the payload');
+      r.push(m.subarray(p, p + 65536));
+      p += 65536;
+    }
+    assert.ok(p * 8 >= body.length && p * 8 < body.length + 8 * 65536 + 8 * HEADER_SIZE);
+    while (out.length === 0) {
+      const t = r.readTarget(1)!;
+      const n = Math.min(t.length, 100_000);
+      m.copy(t, 0, p, p + n); // what the kernel would do with onread
+      r.advance(n);
+      p += n;
+    }
+    assert.equal(p, m.length);
+    assert.equal(r.readTarget(1), null);
+    assert.ok((out[0].decode('r') as Buffer).equals(body));
+    assert.ok(!r.pending);
+  });
+
+  it('assembles a payload under 1 MiB in one buffer as its chunks arrive', () => {
+    const m = sample()[2];
+    const out: Message[] = [];
+    const r = new FrameReader((x) => out.push(x));
+    r.push(m.subarray(0, 1000));
+    const t = r.readTarget(1)!;
+    assert.equal(t.length, m.length - 1000);
+    r.push(m.subarray(1000, 50_000));
+    assert.equal(r.readTarget(1)!.length, m.length - 50_000);
+    assert.equal(r.readTarget(m.length), null, 'smaller than asked');
+    r.push(m.subarray(50_000));
+    assert.equal(summary(out).join(), summary([parseMessages(m)[0]]).join());
+  });
+
   it('honours QI_MAX_MESSAGE_PAYLOAD like libqi', () => {
     const old = process.env.QI_MAX_MESSAGE_PAYLOAD;
     process.env.QI_MAX_MESSAGE_PAYLOAD = '1000';

@@ -46,6 +46,57 @@ function roundTrip(s: MessageStream, n: number): Promise<string[]> {
 
 const expected = (n: number) => Array.from({ length: n }, (_, i) => `msg ${i}`);
 
+/** Messages of every size class, written by a bare server in ragged pieces; a dialled stream must read them intact. */
+async function raggedDelivery(listenOn: { port: number; host: string } | { path: string }, url: string): Promise<void> {
+  const sizes = [0, 10, 5000, 20_000, 70_000, 1024 * 1024, 3 * 1024 * 1024 + 7, 100, 0, 2 * 1024 * 1024];
+  const bodies = sizes.map((n, k) => Buffer.alloc(n, k + 1));
+  const wire = Buffer.concat(bodies.flatMap((b, k) => encodeMessage({ id: k + 1, type: MessageType.Event, service: 2, object: 1, action: 100 }, 'r', b)));
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const server = net.createServer(async (sock) => {
+    for (let p = 0; p < wire.length; ) {
+      const n = Math.min(wire.length - p, 1 + Math.floor(rand() ** 3 * 300_000));
+      if (!sock.write(wire.subarray(p, p + n))) await new Promise((r) => sock.once('drain', r));
+      p += n;
+      if (rand() < 0.1) await new Promise((r) => setTimeout(r, 1));
+    }
+  });
+  await new Promise<void>((r) => server.listen(listenOn, r));
+  try {
+    const s = await connect(url);
+    const got = await new Promise<Message[]>((resolve, reject) => {
+      const out: Message[] = [];
+      s.start({
+        onMessage: (m) => {
+          out.push(m);
+          if (out.length === sizes.length) resolve(out);
+        },
+        onClose: (e) => reject(e ?? new Error('closed early')),
+      });
+    });
+    s.close();
+    assert.deepEqual(got.map((m) => m.id), sizes.map((_, k) => k + 1));
+    got.forEach((m, k) => assert.ok((m.decode('r') as Buffer).equals(bodies[k]), `message ${k + 1} (${sizes[k]} bytes) intact`));
+  } finally {
+    server.close();
+  }
+}
+
+describe('reading', () => {
+  it('delivers messages of every size intact when they arrive in ragged pieces (tcp)', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    await raggedDelivery({ port, host: '127.0.0.1' }, `tcp://127.0.0.1:${port}`);
+  });
+
+  it('delivers messages of every size intact when they arrive in ragged pieces (unix)', async () => {
+    const path = join(tmpdir(), `qi-ragged-${process.pid}.sock`);
+    await raggedDelivery({ path }, `unix:${path}`);
+  });
+});
+
 describe('tcp', () => {
   it('listens on an IPv4 port chosen by the system and carries 1000 messages in order', async () => {
     const l = await echoServer('tcp://127.0.0.1:0');
