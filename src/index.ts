@@ -13,3 +13,4 @@ export * from './channel/index.js';
 export * from './object/index.js';
 export * from './session/index.js';
 export * from './sd/index.js';
+export * from './gateway/index.js';

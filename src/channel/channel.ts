@@ -39,7 +39,12 @@ export function newMessageId(): number {
   return lastId;
 }
 
+/** Receives the raw answer (Reply, Error or Canceled) of a forwarded call, or why none will come. */
+export type RawAnswer = (answer: Message | undefined, error?: Error) => void;
+
 interface Pending {
+  /** Set for forwarded calls: the answer is handed over as it came, undecoded. */
+  raw?: RawAnswer;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   codec: Codec;
@@ -55,6 +60,7 @@ function cleanup(p: Pending): void {
   if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort);
 }
 
+const noop = (): void => {};
 const ERROR_CODEC = compile('m');
 const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
@@ -78,6 +84,7 @@ export class Channel {
   private readonly pending = new Map<number, Pending>();
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly serviceHandlers = new Map<number, MessageHandler>();
+  private fallback: MessageHandler | undefined;
   private readonly eventHandlers = new Map<number, Set<(m: Message) => void>>();
   private readonly closeListeners = new Set<(error?: Error) => void>();
   private writer = new Writer({}, 1024);
@@ -190,6 +197,42 @@ export class Channel {
     });
   }
 
+  /**
+   * Sends a Call (or Post) whose payload is already encoded, under a fresh id, and hands its answer
+   * over undecoded: how a gateway forwards without knowing signatures. Returns the id used.
+   */
+  forward(address: Address, type: number, flags: number, payload: Buffer, onAnswer: RawAnswer): number {
+    if (this.isClosed) {
+      onAnswer(undefined, this.closedError(`{${address.service}.${address.object}.${address.action}}`));
+      return 0;
+    }
+    const id = newMessageId();
+    this.stream.sendMessage({ id, type, flags, service: address.service, object: address.object, action: address.action }, payload);
+    if (type === MessageType.Call) {
+      this.pending.set(id, { raw: onAnswer, resolve: noop, reject: noop, codec: VOID_CODEC, name: '', address, timer: undefined, signal: undefined, onAbort: undefined });
+    }
+    return id;
+  }
+
+  /** Sends a message whose payload is already encoded, with the header fields given (id included). */
+  sendRaw(fields: Address & { id: number; type: number; flags?: number }, payload: Buffer): boolean {
+    return this.stream.sendMessage(fields, payload);
+  }
+
+  /**
+   * Asks the peer to cancel a forwarded call. Its answer (Canceled, or the result if it was already
+   * done) still comes through, unless `forget` drops the call here too. Returns false when the peer
+   * cannot cancel calls (the answer, if any, will be the normal one).
+   */
+  cancelForwarded(id: number, forget = false): boolean {
+    const p = this.pending.get(id);
+    if (p === undefined || p.raw === undefined) return false;
+    if (forget) this.pending.delete(id);
+    if (this.isClosed || !this.shared(Capability.RemoteCancelableCalls)) return false;
+    this.send({ service: p.address.service, object: p.address.object, action: 0, id: newMessageId(), type: MessageType.Cancel }, 'I', id);
+    return true;
+  }
+
   /** Gives up a pending call locally and asks the peer to cancel it (when the peer can). */
   private abandon(id: number, error: Error): void {
     const p = this.pending.get(id);
@@ -245,6 +288,11 @@ export class Channel {
     };
   }
 
+  /** Routes Calls/Posts/Cancels that no object or service binding claims to `handler` (a gateway's forwarder). */
+  bindFallback(handler: MessageHandler | undefined): void {
+    this.fallback = handler;
+  }
+
   /** Receives Events from the peer's object (service, object). Returns a function that stops. */
   onEvent(service: number, object: number, handler: (m: Message) => void): () => void {
     // Several proxies of one remote object may share a connection: each gets every event.
@@ -293,6 +341,10 @@ export class Channel {
       this.closeError = error;
       const why = error ? ` (${error.message})` : '';
       for (const [, p] of this.pending) {
+        if (p.raw !== undefined) {
+          p.raw(undefined, new QiClosedError(`The connection to ${this.remote} closed while a call was waiting for its answer${why}.`, error));
+          continue;
+        }
         cleanup(p);
         p.reject(new QiClosedError(`The connection to ${this.remote} closed while ${p.name} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`, error));
       }
@@ -302,6 +354,7 @@ export class Channel {
       this.handlers.clear();
       this.serviceHandlers.clear();
       this.eventHandlers.clear();
+      this.fallback = undefined;
     },
   };
 
@@ -320,7 +373,7 @@ export class Channel {
       case MessageType.Call:
       case MessageType.Post:
       case MessageType.Cancel: {
-        const h = this.handlers.get(key(m.service, m.object)) ?? this.serviceHandlers.get(m.service);
+        const h = this.handlers.get(key(m.service, m.object)) ?? this.serviceHandlers.get(m.service) ?? this.fallback;
         if (h !== undefined) return h.onMessage(m, this);
         if (m.type === MessageType.Call) {
           this.replyError(m, `No object ${m.service}.${m.object} on this connection (${m.toString()}): the service is not registered here, or the object was released.`);
@@ -343,6 +396,7 @@ export class Channel {
     const p = this.pending.get(m.id);
     if (p === undefined) return; // late answer to a call that timed out or was canceled
     this.pending.delete(m.id);
+    if (p.raw !== undefined) return p.raw(m);
     cleanup(p);
     try {
       if (m.type === MessageType.Reply) {

@@ -30,7 +30,9 @@ export type QiErrorCode =
   /** No answer within the time allowed. */
   | 'ERR_QI_TIMEOUT'
   /** The call was canceled. */
-  | 'ERR_QI_CANCELED';
+  | 'ERR_QI_CANCELED'
+  /** A configuration (file or options) that cannot be used as given. */
+  | 'ERR_QI_CONFIG';
 
 /** Base class of all qimessaging errors. */
 export class QiError extends Error {

@@ -224,6 +224,19 @@ export class Session {
     return createProxy<D>(await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options));
   }
 
+  /**
+   * A connection to the process of a service, over a socket even when it runs in this process, shared
+   * with every other user of that endpoint. For code that forwards raw messages, such as a gateway.
+   */
+  channelFor(info: ServiceInfo): Promise<Channel> {
+    return connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
+  }
+
+  /** The connection to the ServiceDirectory, when connected to a remote one (to watch it close). */
+  get directoryConnection(): Channel | undefined {
+    return this.directoryChannel;
+  }
+
   private inProcess(info: ServiceInfo): LocalObject | undefined {
     if (info.machineId !== this.machineId || info.processId !== process.pid) return undefined;
     if (info.serviceId === 1 && this.hostsDirectory) return this.registered.get(1)?.object;

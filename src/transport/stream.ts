@@ -3,7 +3,7 @@
  * through a FrameReader; outgoing messages written in the same tick leave in one vectored write.
  */
 import type { Duplex } from 'node:stream';
-import { FrameReader, QiProtocolError, type Message } from '../message/index.js';
+import { FrameReader, HEADER_SIZE, PROTOCOL_VERSION, QiProtocolError, writeHeader, type Message, type MessageFields } from '../message/index.js';
 import type { DirectRead } from './direct-read.js';
 import { QiClosedError } from './errors.js';
 
@@ -130,6 +130,33 @@ export class MessageStream {
     }
     bytes.copy(this.acc, this.accLen, start, end);
     this.accLen += n;
+    this.queuedBytes += n;
+    return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
+  }
+
+  /**
+   * Queues a message made of header fields and a payload already encoded (what a gateway forwards):
+   * a small payload is copied next to its header in the tick's shared buffer, a large one is sent as is.
+   */
+  sendMessage(fields: MessageFields, payload: Buffer): boolean {
+    this.checkOpen();
+    this.schedule();
+    const n = HEADER_SIZE + payload.length;
+    const h = { id: fields.id, size: payload.length, version: PROTOCOL_VERSION, type: fields.type, flags: fields.flags ?? 0, service: fields.service, object: fields.object, action: fields.action };
+    if (payload.length >= ACC_SIZE) {
+      this.cut();
+      const head = Buffer.allocUnsafe(HEADER_SIZE);
+      writeHeader(head, 0, h);
+      this.queued.push(head, payload);
+    } else {
+      if (this.acc === null || this.accLen + n > this.acc.length) {
+        this.cut();
+        this.acc = Buffer.allocUnsafe(ACC_SIZE);
+      }
+      writeHeader(this.acc, this.accLen, h);
+      payload.copy(this.acc, this.accLen + HEADER_SIZE);
+      this.accLen += n;
+    }
     this.queuedBytes += n;
     return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
   }

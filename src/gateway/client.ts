@@ -1,0 +1,292 @@
+/**
+ * One outside client of the gateway: a ServiceDirectory of its own (the services its permissions let
+ * it see, each reachable only through the gateway), and a forwarder for every other service. Calls go
+ * upstream under fresh ids and their answers come back under the client's ids; payloads are passed
+ * through as bytes, decoded only where a permission needs a name (signal ids, property names).
+ */
+import { Capability, type Channel, type MessageHandler } from '../channel/index.js';
+import { MessageType, type Message } from '../message/index.js';
+import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
+import { ServiceDirectoryDefinition } from '../sd/index.js';
+import type { ServiceInfo } from '../session/index.js';
+import { compile, Dynamic, type MetaObject } from '../type/index.js';
+import type { Identity } from './access.js';
+import type { MemberKind } from './policy.js';
+import type { EventSink, Upstream } from './upstream.js';
+
+const REGISTER = compile<[number, number, bigint]>('(IIL)');
+const REGISTER_SIG = compile<[number, number, bigint, string]>('(IILs)');
+const CANCEL = compile<number>('I');
+const PROPERTY = compile<[Dynamic]>('(m)');
+
+/** What a client connection needs from its gateway. */
+export interface GatewayContext {
+  readonly upstream: Upstream;
+  readonly machineId: string;
+  readonly sessionId: string;
+  /** Bytes queued to one client beyond which its signals are dropped (or it is disconnected). */
+  readonly maxQueueBytes: number;
+  readonly slowClient: 'drop-signals' | 'disconnect';
+  readonly metrics: GatewayMetrics;
+  /** Public URLs to advertise instead of the address the client reached, if configured. */
+  readonly advertise: string[] | undefined;
+}
+
+/** Counters of a gateway, for monitoring. */
+export interface GatewayMetrics {
+  /** Outside clients connected now. */
+  clients: number;
+  /** Calls and posts forwarded upstream. */
+  forwarded: number;
+  /** Calls refused by a permission rule. */
+  denied: number;
+  /** Signal emissions not sent to a client whose queue was full. */
+  droppedEvents: number;
+  /** Clients disconnected because they did not read fast enough. */
+  slowDisconnects: number;
+  /** Clients refused at authentication. */
+  refused: number;
+}
+
+interface Forwarded {
+  channel: Channel;
+  id: number;
+}
+
+/** One outside connection; see the module comment. */
+export class ClientConnection implements MessageHandler, EventSink {
+  /** This client's view of the ServiceDirectory. */
+  readonly directory: LocalObject<typeof ServiceDirectoryDefinition>;
+  private readonly pending = new Map<number, Forwarded>();
+  private closed = false;
+
+  constructor(
+    private readonly gw: GatewayContext,
+    readonly channel: Channel,
+    readonly identity: Identity,
+  ) {
+    const self = this;
+    const notHere = (what: string) => () => {
+      throw new Error(`${what} is not available through this gateway: services are registered on the robot's internal ServiceDirectory.`);
+    };
+    this.directory = new LocalObject(ServiceDirectoryDefinition, {
+      service: (name) => self.present(self.find(name)),
+      services: () => self.visible().map((i) => self.present(i)),
+      registerService: notHere('registerService'),
+      unregisterService: notHere('unregisterService'),
+      serviceReady: notHere('serviceReady'),
+      updateServiceInfo: notHere('updateServiceInfo'),
+      machineId: () => gw.machineId,
+      _socketOfService: notHere('_socketOfService'),
+    });
+    new ObjectServer(this.directory, channel, 1, 1, 'ServiceDirectory');
+    channel.bindFallback(this);
+    gw.metrics.clients++;
+    channel.onClose(() => this.close());
+  }
+
+  /** Who the client is, for messages: `user "alice"` or `an anonymous client`. */
+  get who(): string {
+    return this.identity.user === undefined ? 'an anonymous client' : `user "${this.identity.user}"`;
+  }
+
+  private visible(): ServiceInfo[] {
+    const own: ServiceInfo = { name: 'ServiceDirectory', serviceId: 1, machineId: this.gw.machineId, processId: process.pid, endpoints: [], sessionId: this.gw.sessionId, objectUid: '' };
+    const list = [own, ...[...this.gw.upstream.services.values()].filter((i) => i.serviceId !== 1 && this.identity.policy.sees(i.name))];
+    return list.sort((a, b) => a.serviceId - b.serviceId);
+  }
+
+  private find(name: string): ServiceInfo {
+    const info = this.visible().find((i) => i.name === name);
+    // The same words as libqi's SD: a hidden service is indistinguishable from a missing one.
+    if (info === undefined) throw new Error(`Cannot find service '${name}' in index`);
+    return info;
+  }
+
+  /** A service as this client sees it: hosted by the gateway, reachable only through it. */
+  private present(info: ServiceInfo): ServiceInfo {
+    const endpoints: string[] = [];
+    if (this.channel.shared(Capability.RelativeEndpointURI)) endpoints.push('qi:ServiceDirectory');
+    endpoints.push(...(this.gw.advertise ?? [this.channel.stream.local]));
+    return { ...info, endpoints, machineId: this.gw.machineId, processId: process.pid, sessionId: this.gw.sessionId };
+  }
+
+  /** Tells the client about a service that appeared inside (when it may see it). */
+  added(info: ServiceInfo): void {
+    if (this.identity.policy.sees(info.name)) this.directory.emit('serviceAdded', info.serviceId, info.name);
+  }
+
+  /** Tells the client about a service that went away (when it could see it). */
+  removed(id: number, name: string): void {
+    if (this.identity.policy.sees(name)) this.directory.emit('serviceRemoved', id, name);
+  }
+
+  onMessage(m: Message): void {
+    if (this.closed) return;
+    if (m.type === MessageType.Cancel) return this.cancel(m);
+    const info = this.gw.upstream.services.get(m.service);
+    if (info === undefined || !this.identity.policy.sees(info.name)) {
+      if (m.type === MessageType.Call) this.fail(m, `Service #${m.service} is not available through this gateway: it stopped, or was never registered, or is not visible to ${this.who}. List what is available with \`qi services\`.`);
+      return;
+    }
+    const meta = this.gw.upstream.metaNow(m.service, m.object);
+    if (meta !== undefined) return this.route(m, info, meta);
+    this.gw.upstream.meta(m.service, m.object).then(
+      (mo) => this.route(m, info, mo),
+      (e: Error) => m.type === MessageType.Call && this.fail(m, `${info.name}: the gateway could not reach the service (${e.message}).`),
+    );
+  }
+
+  /** Checks permissions by member kind, then forwards or handles the built-in action. */
+  private route(m: Message, info: ServiceInfo, meta: MetaObject): void {
+    if (this.closed) return;
+    try {
+      switch (m.action) {
+        case Builtin.registerEvent:
+        case Builtin.registerEventWithSignature:
+          return this.subscribe(m, info, meta);
+        case Builtin.unregisterEvent: {
+          const [, signal, link] = m.decode(REGISTER);
+          this.gw.upstream.unsubscribe(m.service, m.object, signal, this, link);
+          return this.channel.reply(m, 'v', undefined);
+        }
+        case Builtin.metaObject:
+        case Builtin.properties:
+        case Builtin.terminate:
+          return this.forward(m);
+        case Builtin.property:
+        case Builtin.setProperty: {
+          const [key] = m.decode(PROPERTY);
+          const k = key.value;
+          const name = typeof k === 'string' ? k : meta.properties.get(Number(k))?.name ?? `#${String(k)}`;
+          if (!this.check(m, info, 'property', name)) return;
+          return this.forward(m);
+        }
+        default: {
+          const method = meta.methods.get(m.action);
+          if (method === undefined) {
+            // A Post to a signal emits it: that needs the signal's permission.
+            const sig = meta.signals.get(m.action);
+            if (m.type === MessageType.Post && sig !== undefined && this.allowed('signal', info, sig.name)) this.forward(m);
+            else if (m.type === MessageType.Call) this.fail(m, `${info.name} has no method #${m.action} (its MetaObject does not list it).`);
+            return;
+          }
+          if (!this.check(m, info, 'method', method.name)) return;
+          return this.forward(m);
+        }
+      }
+    } catch (e) {
+      if (m.type === MessageType.Call) this.fail(m, `${info.name}: malformed arguments for action #${m.action} (${(e as Error).message}).`);
+    }
+  }
+
+  private allowed(kind: MemberKind, info: ServiceInfo, member: string): boolean {
+    return this.identity.policy.allows(kind, info.name, member);
+  }
+
+  private check(m: Message, info: ServiceInfo, kind: MemberKind, member: string): boolean {
+    if (this.allowed(kind, info, member)) return true;
+    this.gw.metrics.denied++;
+    if (m.type === MessageType.Call) {
+      this.fail(m, `Permission denied: ${this.who} may not use ${kind} ${info.name}.${member} through this gateway. Ask the robot's administrator to allow "${kind}:${info.name}.${member}" for this user in the gateway configuration.`);
+    }
+    return false;
+  }
+
+  private subscribe(m: Message, info: ServiceInfo, meta: MetaObject): void {
+    // The first argument is the service id in libqi clients, and ignored by servers: the header addresses the object.
+    const [, signal, link] = m.action === Builtin.registerEvent ? m.decode(REGISTER) : m.decode(REGISTER_SIG);
+    const object = m.object;
+    const prop = meta.properties.get(signal);
+    const sig = meta.signals.get(signal);
+    const kind: MemberKind = prop !== undefined && sig === undefined ? 'property' : 'signal';
+    const name = sig?.name ?? prop?.name;
+    if (name === undefined) return this.fail(m, `${info.name} has no signal or property #${signal}.`);
+    if (!this.check(m, info, kind, name)) return;
+    this.gw.upstream.subscribe(m.service, object, signal, this, link).then(
+      () => !this.closed && this.channel.reply(m, 'L', link),
+      (e: Error) => {
+        if (this.closed) return;
+        this.gw.upstream.unsubscribe(m.service, object, signal, this, link);
+        this.fail(m, `Could not subscribe to ${info.name}.${name}: ${e.message}`);
+      },
+    );
+  }
+
+  private forward(m: Message): void {
+    const ch = this.gw.upstream.channelNow(m.service);
+    if (ch !== undefined && !ch.closed) return this.send(ch, m);
+    this.gw.upstream.channel(m.service).then(
+      (c) => this.send(c, m),
+      (e: Error) => m.type === MessageType.Call && this.fail(m, `The gateway could not reach service #${m.service}: ${e.message}`),
+    );
+  }
+
+  private send(ch: Channel, m: Message): void {
+    if (this.closed) return;
+    this.gw.metrics.forwarded++;
+    const address = { service: m.service, object: m.object, action: m.action };
+    if (m.type !== MessageType.Call) {
+      ch.forward(address, m.type, m.flags, m.payload, () => {});
+      return;
+    }
+    const id = ch.forward(address, m.type, m.flags, m.payload, (answer, error) => {
+      if (this.pending.get(m.id)?.id === id) this.pending.delete(m.id);
+      if (this.closed) return;
+      if (answer === undefined) {
+        const name = this.gw.upstream.services.get(m.service)?.name ?? `service #${m.service}`;
+        return this.fail(m, `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`);
+      }
+      if (this.overQueue(4)) return this.slow();
+      this.channel.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
+    });
+    if (id !== 0) this.pending.set(m.id, { channel: ch, id });
+  }
+
+  private cancel(m: Message): void {
+    let target: number;
+    try {
+      target = m.decode(CANCEL);
+    } catch {
+      return; // a malformed Cancel changes nothing, as in libqi
+    }
+    const f = this.pending.get(target);
+    if (f === undefined) return;
+    // When the service cannot cancel, its normal answer still comes back in due course.
+    f.channel.cancelForwarded(f.id);
+  }
+
+  /** One upstream emission of a signal this client subscribed to. */
+  event(m: Message, _link: bigint): void {
+    if (this.closed) return;
+    if (this.overQueue(1)) {
+      if (this.gw.slowClient === 'disconnect') return this.slow();
+      this.gw.metrics.droppedEvents++;
+      return;
+    }
+    this.channel.sendRaw({ id: m.id, type: MessageType.Event, flags: m.flags, service: m.service, object: m.object, action: m.action }, m.payload);
+  }
+
+  private overQueue(factor: number): boolean {
+    return this.channel.stream.bufferedBytes > this.gw.maxQueueBytes * factor;
+  }
+
+  private slow(): void {
+    this.gw.metrics.slowDisconnects++;
+    this.channel.stream.destroy(new Error(`the client did not read its messages fast enough (over ${this.gw.maxQueueBytes} bytes queued)`));
+  }
+
+  private fail(m: Message, text: string): void {
+    if (!this.channel.closed) this.channel.replyError(m, text);
+  }
+
+  /** Releases what the client held upstream: its pending calls are canceled, its subscriptions dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.gw.metrics.clients--;
+    for (const f of this.pending.values()) f.channel.cancelForwarded(f.id, true);
+    this.pending.clear();
+    this.gw.upstream.unsubscribeAll(this);
+  }
+}

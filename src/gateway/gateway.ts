@@ -1,0 +1,138 @@
+/**
+ * The gateway: one public address for every service of a (multi-computer) robot. Outside clients see
+ * a ServiceDirectory whose services all live at the gateway's address; their calls, cancels and
+ * subscriptions are forwarded over one shared connection per internal endpoint, with ids remapped,
+ * signals fanned out, and every message checked against the client's permissions. Internal traffic
+ * never passes through it.
+ */
+import { acceptChannel } from '../channel/index.js';
+import { Session, type SessionOptions } from '../session/index.js';
+import { listen, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
+import { Access, type AccessConfig, type Identity } from './access.js';
+import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
+import { Upstream } from './upstream.js';
+
+/** Options of {@link Gateway.start}. */
+export interface GatewayOptions {
+  /** The internal ServiceDirectory, e.g. `tcp://10.0.0.2:9559`. */
+  sd: string;
+  /** Outside endpoints to listen on: `tcp://`, `tcps://`, `tcpsm://` (port 0 lets the system choose). */
+  listen: string | string[];
+  /**
+   * Who may connect and what each may do. Without it nobody outside may use anything (deny by
+   * default); `{ anonymous: { allow: ['*'] } }` opens everything to everyone, for trusted networks.
+   */
+  access?: AccessConfig | Access;
+  /** Certificate and key of `tcps`/`tcpsm` listeners (and the client CA for `tcpsm`). */
+  tls?: TlsServerOptions;
+  /** How the gateway itself connects inside (credentials, TLS trust, timeouts). */
+  upstream?: SessionOptions;
+  /** Public URLs given to clients for every service, when clients reach the gateway through NAT or a
+   * port forward under another address. By default a client is given the address it reached. */
+  advertise?: string[];
+  /** Bytes queued to one slow client beyond which its signals are dropped (default 8 MiB). */
+  maxQueueBytes?: number;
+  /** What to do with a client that does not read fast enough: drop its signals (default) or disconnect it. */
+  slowClient?: 'drop-signals' | 'disconnect';
+  /** Drop an outside client that has not authenticated after this long (default 10,000 ms). */
+  handshakeTimeoutMs?: number;
+  /** Wait between attempts to reach the internal SD again after losing it (default 500 ms). */
+  reconnectMs?: number;
+}
+
+/** A running gateway; see the module comment. Start one with {@link Gateway.start}. */
+export class Gateway {
+  /** Counters for monitoring: clients, forwarded and denied calls, dropped signals… */
+  readonly metrics: GatewayMetrics = { clients: 0, forwarded: 0, denied: 0, droppedEvents: 0, slowDisconnects: 0, refused: 0 };
+  private readonly listeners: Listener[] = [];
+  private readonly clients = new Set<ClientConnection>();
+  private readonly access: Access;
+  private readonly context: GatewayContext;
+  private closed = false;
+
+  private constructor(
+    readonly options: GatewayOptions,
+    private readonly session: Session,
+    private readonly upstream: Upstream,
+  ) {
+    this.access = options.access instanceof Access ? options.access : new Access(options.access ?? {});
+    this.context = {
+      upstream,
+      machineId: session.machineId,
+      sessionId: session.id,
+      maxQueueBytes: options.maxQueueBytes ?? 8 * 1024 * 1024,
+      slowClient: options.slowClient ?? 'drop-signals',
+      metrics: this.metrics,
+      advertise: options.advertise,
+    };
+  }
+
+  /** Connects to the internal SD, then listens outside. */
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const session = new Session({ ...options.upstream, ipc: false });
+    let gw: Gateway | undefined;
+    const upstream = new Upstream(
+      session,
+      options.sd,
+      {
+        added: (info) => gw?.clients.forEach((c) => c.added(info)),
+        removed: (id, name) => gw?.clients.forEach((c) => c.removed(id, name)),
+        directory: () => {},
+      },
+      options.reconnectMs,
+    );
+    gw = new Gateway(options, session, upstream);
+    try {
+      await upstream.start();
+      for (const url of Array.isArray(options.listen) ? options.listen : [options.listen]) {
+        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls }));
+      }
+    } catch (e) {
+      await gw.close();
+      throw e;
+    }
+    return gw;
+  }
+
+  /** The outside endpoints, as bound (real ports filled in). */
+  get endpoints(): string[] {
+    return this.listeners.flatMap((l) => l.endpoints);
+  }
+
+  /** The first outside endpoint, handy for tests and logs. */
+  get url(): string {
+    return this.listeners[0]?.url ?? '';
+  }
+
+  /** Number of live upstream signal subscriptions (one per signal, however many clients watch it). */
+  get upstreamSubscriptions(): number {
+    return this.upstream.subscriptions;
+  }
+
+  private accept(stream: MessageStream): void {
+    let identity: Identity | undefined;
+    const ch = acceptChannel(stream, {
+      authenticator: this.access.authenticator((id) => (identity = id)),
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
+      onReady: (c) => {
+        if (identity === undefined || this.closed) return c.close();
+        const client = new ClientConnection(this.context, c, identity);
+        this.clients.add(client);
+        c.onClose(() => this.clients.delete(client));
+      },
+    });
+    ch.onClose(() => {
+      if (identity === undefined) this.metrics.refused++;
+    });
+  }
+
+  /** Disconnects every client, stops listening and leaves the internal SD. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstream.stop();
+    for (const c of this.clients) c.channel.close();
+    await Promise.allSettled(this.listeners.map((l) => l.close()));
+    await this.session.close();
+  }
+}

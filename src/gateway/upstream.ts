@@ -1,0 +1,260 @@
+/**
+ * The gateway's inside: one client session to the internal ServiceDirectory, the list of services it
+ * knows (kept fresh by serviceAdded/serviceRemoved, re-read after the SD comes back), one connection
+ * per internal endpoint shared by every outside client, MetaObjects cached for permission checks, and
+ * signal subscriptions made once upstream and fanned out to every subscribed client.
+ */
+import type { Channel } from '../channel/index.js';
+import { Builtin } from '../object/index.js';
+import type { Message } from '../message/index.js';
+import type { ServiceInfo, Session } from '../session/index.js';
+import { METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
+
+/** Receives the events of a subscription (an outside client). */
+export interface EventSink {
+  /** One upstream emission, to forward under the client's own link. */
+  event(m: Message, link: bigint): void;
+}
+
+interface Subscription {
+  service: number;
+  object: number;
+  signal: number;
+  channel: Channel;
+  /** The link id the gateway registered upstream. */
+  link: bigint;
+  /** Subscribers and the link ids they chose. */
+  sinks: Map<EventSink, Set<bigint>>;
+  ready: Promise<void>;
+  off: () => void;
+}
+
+/** What the gateway reports about its inside. */
+export interface UpstreamEvents {
+  added(info: ServiceInfo): void;
+  removed(id: number, name: string): void;
+  /** The ServiceDirectory connection was lost (`true`) or is back (`false`). */
+  directory(lost: boolean, error?: Error): void;
+}
+
+const skey = (s: number, o: number, sig: number) => `${s}.${o}.${sig}`;
+
+/** The inside of a gateway; see the module comment. */
+export class Upstream {
+  /** Ready services by id, as the internal SD announces them. */
+  readonly services = new Map<number, ServiceInfo>();
+  private readonly channels = new Map<number, Promise<Channel>>();
+  private readonly metas = new Map<string, Promise<MetaObject>>();
+  /** Channels and MetaObjects already resolved, so the hot path needs no promise. */
+  private readonly channelsNow = new Map<number, Channel>();
+  private readonly metasNow = new Map<string, MetaObject>();
+  private readonly subs = new Map<string, Subscription>();
+  private nextLink = 1n;
+  private stopped = false;
+  private retry: NodeJS.Timeout | undefined;
+  /** Upstream registerEvent calls made (fan-out makes this one per signal, not one per client). */
+  upstreamSubscriptions = 0;
+
+  constructor(
+    readonly session: Session,
+    readonly sdUrl: string,
+    private readonly events: UpstreamEvents,
+    private readonly retryMs = 500,
+  ) {}
+
+  /** Connects to the SD and reads its services. */
+  async start(): Promise<void> {
+    await this.session.connect(this.sdUrl);
+    await this.attach();
+  }
+
+  private async attach(): Promise<void> {
+    const sd = this.session;
+    await sd.serviceAdded.connect((id, name) => void this.learn(id, name));
+    await sd.serviceRemoved.connect((id, name) => this.forget(id, name));
+    const now = await sd.services();
+    const seen = new Set<number>();
+    for (const info of now) {
+      seen.add(info.serviceId);
+      const before = this.services.get(info.serviceId);
+      this.services.set(info.serviceId, info);
+      if (before === undefined || before.name !== info.name) {
+        if (before !== undefined) this.forget(before.serviceId, before.name);
+        this.services.set(info.serviceId, info);
+        this.events.added(info);
+      }
+    }
+    for (const [id, info] of [...this.services]) if (!seen.has(id)) this.forget(id, info.name);
+    sd.directoryConnection?.onClose((e) => this.lost(e));
+  }
+
+  private lost(error?: Error): void {
+    if (this.stopped) return;
+    this.events.directory(true, error);
+    const attempt = async () => {
+      this.retry = undefined;
+      if (this.stopped) return;
+      try {
+        await this.session.connect(this.sdUrl);
+        await this.attach();
+        this.events.directory(false);
+      } catch {
+        if (!this.stopped) this.retry = setTimeout(attempt, this.retryMs);
+      }
+    };
+    this.retry = setTimeout(attempt, this.retryMs);
+  }
+
+  private async learn(id: number, name: string): Promise<void> {
+    try {
+      const info = await this.session.serviceInfo(name);
+      if (info.serviceId !== id || this.services.get(id)?.name === info.name) return;
+      this.services.set(id, info);
+      this.events.added(info);
+    } catch {
+      // The SD went away meanwhile; the list is read again when it is back.
+    }
+  }
+
+  private forget(id: number, name: string): void {
+    if (!this.services.delete(id)) return;
+    this.channels.delete(id);
+    this.channelsNow.delete(id);
+    this.forgetMetas(id);
+    for (const [k, s] of this.subs) if (s.service === id) this.drop(k, s);
+    this.events.removed(id, name);
+  }
+
+  /** The shared connection to the process of service `id`. */
+  channel(id: number): Promise<Channel> {
+    let p = this.channels.get(id);
+    if (p === undefined) {
+      const info = this.services.get(id);
+      if (info === undefined) return Promise.reject(new Error(`no service #${id}`));
+      p = this.session.channelFor(info);
+      this.channels.set(id, p);
+      p.then(
+        (ch) => {
+          if (this.channels.get(id) === p) this.channelsNow.set(id, ch);
+          ch.onClose(() => {
+            if (this.channels.get(id) === p) {
+              this.channels.delete(id);
+              this.channelsNow.delete(id);
+            }
+            for (const [k, s] of this.subs) if (s.channel === ch) this.drop(k, s);
+            this.forgetMetas(id);
+          });
+        },
+        () => {
+          if (this.channels.get(id) === p) this.channels.delete(id);
+        },
+      );
+    }
+    return p;
+  }
+
+  private forgetMetas(service: number): void {
+    for (const k of [...this.metas.keys()]) {
+      if (k.startsWith(`${service}.`)) {
+        this.metas.delete(k);
+        this.metasNow.delete(k);
+      }
+    }
+  }
+
+  /** The connection to service `id` if it is already open. */
+  channelNow(id: number): Channel | undefined {
+    return this.channelsNow.get(id);
+  }
+
+  /** The MetaObject of (service, object) if it is already known. */
+  metaNow(service: number, object: number): MetaObject | undefined {
+    return this.metasNow.get(`${service}.${object}`);
+  }
+
+  /** The MetaObject of object `object` of service `service` (fetched once, then cached). */
+  meta(service: number, object: number): Promise<MetaObject> {
+    const k = `${service}.${object}`;
+    let p = this.metas.get(k);
+    if (p === undefined) {
+      const name = this.services.get(service)?.name ?? `#${service}`;
+      p = this.channel(service).then((ch) => ch.call({ service, object, action: Builtin.metaObject }, '(I)', [0], METAOBJECT_SIGNATURE, { name: `${name}.metaObject` }) as Promise<MetaObject>);
+      this.metas.set(k, p);
+      p.then(
+        (m) => this.metas.get(k) === p && this.metasNow.set(k, m),
+        () => this.metas.get(k) === p && this.metas.delete(k),
+      );
+    }
+    return p;
+  }
+
+  /** Adds `sink` (under its own `link`) to the subscription of a signal, subscribing upstream if it is the first. */
+  async subscribe(service: number, object: number, signal: number, sink: EventSink, link: bigint): Promise<void> {
+    const k = skey(service, object, signal);
+    let s = this.subs.get(k);
+    if (s === undefined) {
+      const ch = await this.channel(service);
+      s = this.subs.get(k); // another client may have subscribed while we connected
+      if (s === undefined) {
+        const sub: Subscription = { service, object, signal, channel: ch, link: this.nextLink++, sinks: new Map(), ready: Promise.resolve(), off: () => {} };
+        sub.off = ch.onEvent(service, object, (m) => {
+          if (m.action !== signal) return;
+          for (const [to, links] of sub.sinks) for (const l of links) to.event(m, l);
+        });
+        sub.ready = ch.call({ service, object, action: Builtin.registerEvent }, '(IIL)', [service, signal, sub.link], 'L', { name: `registerEvent ${k}` }).then(() => {
+          this.upstreamSubscriptions++;
+        });
+        this.subs.set(k, sub);
+        sub.ready.catch(() => this.drop(k, sub));
+        s = sub;
+      }
+    }
+    let links = s.sinks.get(sink);
+    if (links === undefined) s.sinks.set(sink, (links = new Set()));
+    links.add(link);
+    try {
+      await s.ready;
+    } catch (e) {
+      links.delete(link);
+      throw e;
+    }
+  }
+
+  /** Removes one link of `sink`; the upstream subscription ends with its last subscriber. */
+  unsubscribe(service: number, object: number, signal: number, sink: EventSink, link?: bigint): void {
+    const k = skey(service, object, signal);
+    const s = this.subs.get(k);
+    const links = s?.sinks.get(sink);
+    if (s === undefined || links === undefined) return;
+    if (link === undefined) links.clear();
+    else links.delete(link);
+    if (links.size === 0) s.sinks.delete(sink);
+    if (s.sinks.size > 0) return;
+    this.drop(k, s);
+    if (!s.channel.closed) {
+      s.channel.call({ service, object, action: Builtin.unregisterEvent }, '(IIL)', [service, signal, s.link], 'v').catch(() => {});
+    }
+  }
+
+  /** Removes every subscription of `sink` (a client that went away). */
+  unsubscribeAll(sink: EventSink): void {
+    for (const s of [...this.subs.values()]) if (s.sinks.has(sink)) this.unsubscribe(s.service, s.object, s.signal, sink);
+  }
+
+  private drop(k: string, s: Subscription): void {
+    if (this.subs.get(k) !== s) return;
+    this.subs.delete(k);
+    s.off();
+  }
+
+  /** Number of live upstream subscriptions. */
+  get subscriptions(): number {
+    return this.subs.size;
+  }
+
+  /** Stops reconnecting; the session is closed by its owner. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retry !== undefined) clearTimeout(this.retry);
+  }
+}
