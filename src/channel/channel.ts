@@ -342,7 +342,7 @@ export class Channel {
       const why = error ? ` (${error.message})` : '';
       for (const [, p] of this.pending) {
         if (p.raw !== undefined) {
-          p.raw(undefined, new QiClosedError(`The connection to ${this.remote} closed while a call was waiting for its answer${why}.`, error));
+          p.raw(undefined, new QiClosedError(`The connection to ${this.remote} closed while a call was waiting for its answer${why}`, error));
           continue;
         }
         cleanup(p);

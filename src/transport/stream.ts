@@ -124,11 +124,8 @@ export class MessageStream {
     this.checkOpen();
     this.schedule();
     const n = end - start;
-    if (this.acc === null || this.accLen + n > this.acc.length) {
-      this.cut();
-      this.acc = Buffer.allocUnsafe(Math.max(ACC_SIZE, n));
-    }
-    bytes.copy(this.acc, this.accLen, start, end);
+    const acc = this.acc === null || this.accLen + n > this.acc.length ? this.newAcc(n) : this.acc;
+    bytes.copy(acc, this.accLen, start, end);
     this.accLen += n;
     this.queuedBytes += n;
     return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
@@ -149,12 +146,9 @@ export class MessageStream {
       writeHeader(head, 0, h);
       this.queued.push(head, payload);
     } else {
-      if (this.acc === null || this.accLen + n > this.acc.length) {
-        this.cut();
-        this.acc = Buffer.allocUnsafe(ACC_SIZE);
-      }
-      writeHeader(this.acc, this.accLen, h);
-      payload.copy(this.acc, this.accLen + HEADER_SIZE);
+      const acc = this.acc === null || this.accLen + n > this.acc.length ? this.newAcc(n) : this.acc;
+      writeHeader(acc, this.accLen, h);
+      payload.copy(acc, this.accLen + HEADER_SIZE);
       this.accLen += n;
     }
     this.queuedBytes += n;
@@ -170,6 +164,13 @@ export class MessageStream {
       this.scheduled = true;
       process.nextTick(this.flush);
     }
+  }
+
+  /** Queues what the shared buffer holds and starts a new one with room for at least `n` bytes. */
+  private newAcc(n: number): Buffer {
+    this.cut();
+    this.accLen = this.accStart = 0;
+    return (this.acc = Buffer.allocUnsafe(Math.max(ACC_SIZE, n)));
   }
 
   /** Ends the current shared buffer: what it holds is queued before anything sent after. */

@@ -107,6 +107,27 @@ describe('tcp', () => {
     s.close();
   });
 
+  it('keeps every message intact when one tick sends more small messages than one shared buffer holds', async () => {
+    const l = await echoServer('tcp://127.0.0.1:0');
+    const s = await connect(l.url);
+    const n = 300; // 300 x ~1.9 KB: several 16 KiB shared buffers in one tick
+    const got = new Promise<Message[]>((resolve, reject) => {
+      const out: Message[] = [];
+      s.start({ onMessage: (m) => out.push(m) === n && resolve(out), onClose: (e) => reject(e ?? new Error('closed early')) });
+    });
+    for (let i = 0; i < n; i++) {
+      const m = Buffer.concat(encodeMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', Buffer.alloc(1876 + (i % 7), i % 251)));
+      if (i % 2 === 0) s.sendCopy(m, 0, m.length);
+      else s.sendMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, m.subarray(28));
+    }
+    const out = await got;
+    out.forEach((m, i) => {
+      assert.equal(m.id, i + 1);
+      assert.ok((m.decode('r') as Buffer).equals(Buffer.alloc(1876 + (i % 7), i % 251)), `message ${i + 1} intact`);
+    });
+    s.close();
+  });
+
   it('works over IPv6 loopback', async () => {
     const l = await echoServer('tcp://[::1]:0');
     assert.match(l.url, /^tcp:\/\/\[::1\]:\d+$/);
