@@ -85,7 +85,9 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
   server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     socket.setNoDelay?.(true);
     const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.remoteAddress), port: socket.remotePort ?? 0 });
-    onConnection(new MessageStream(socket, remote, formatEndpoint(ep), options));
+    // This side as the client reached it (the real port, and the interface address behind 0.0.0.0).
+    const local = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress).replace(/^::ffff:(?=\d+\.)/, ''), port: socket.localPort ?? 0 });
+    onConnection(new MessageStream(socket, remote, local, options));
   });
   if (ep.scheme === 'unix') await removeStaleSocket(ep.path);
   await new Promise<void>((resolve, reject) => {
