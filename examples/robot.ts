@@ -1,8 +1,10 @@
 /**
- * A robot's bus in one process: a ServiceDirectory and demo services (text-to-speech, battery,
- * camera). `npm start` runs it. Listens on QI_LISTEN (default tcp://127.0.0.1:9559); Ctrl-C stops it.
+ * A robot's bus in one process: a ServiceDirectory, demo services (text-to-speech, battery, camera)
+ * and a gateway in front of them. `npm start` runs it. The SD listens on QI_LISTEN (default
+ * tcp://127.0.0.1:9559), the gateway on QI_GATEWAY (default tcp://127.0.0.1:9560, `off` for none),
+ * open to anonymous clients for the demo services only. Ctrl-C stops it.
  */
-import { listenStandalone } from '../src/index.js';
+import { Gateway, listenStandalone } from '../src/index.js';
 import { battery, camera, textToSpeech } from './demo-services.js';
 
 const listen = process.env.QI_LISTEN ?? 'tcp://127.0.0.1:9559';
@@ -12,13 +14,19 @@ await sd.registerService('Battery', battery());
 await sd.registerService('Camera', camera());
 
 const url = sd.endpoints.find((e) => e.startsWith('tcp')) ?? sd.endpoints[0];
+const gatewayAt = process.env.QI_GATEWAY ?? 'tcp://127.0.0.1:9560';
+const gw = gatewayAt === 'off'
+  ? undefined
+  : await Gateway.start({ sd: url, listen: gatewayAt.split(','), access: { anonymous: { allow: ['TextToSpeech', 'Battery', 'Camera'] } } });
 console.log(`qimessaging demo robot: a ServiceDirectory with TextToSpeech, Battery and Camera`);
 console.log(`listening ${sd.endpoints.join(' ')}`);
+if (gw) console.log(`gateway   ${gw.endpoints.join(' ')} (what outside clients use; anonymous, demo services only)`);
 console.log(`try it:   node dist/examples/client.js ${url}`);
 console.log(`          npx qi --url ${url} services | info TextToSpeech | call TextToSpeech.say hello | watch Battery.charge`);
 console.log('stop it:  Ctrl-C');
 
 const stop = async () => {
+  await gw?.close();
   await sd.close();
   process.exit(0);
 };

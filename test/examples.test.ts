@@ -6,25 +6,24 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const example = (name: string) => fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
-const robot = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
 after(() => {
   robot.kill('SIGINT');
 });
 
-function robotUrl(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`robot did not start: ${out}`)), 10_000);
-    robot.stdout!.on('data', (d) => {
-      out += d;
-      const m = /node dist\/examples\/client\.js (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
+let robotOut = '';
+const robotReady = new Promise<string>((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`robot did not start: ${robotOut}`)), 10_000);
+  robot.stdout!.on('data', (d) => {
+    robotOut += d;
+    if (/stop it/.test(robotOut)) {
+      clearTimeout(timer);
+      resolve(robotOut);
+    }
   });
-}
+});
+const robotUrl = async () => /node dist\/examples\/client\.js (\S+)/.exec(await robotReady)![1];
+const gatewayUrl = async () => /gateway +(tcp:\S+)/.exec(await robotReady)![1];
 
 describe('examples', () => {
   it('the client talks to the demo robot: speech, signal, battery, camera, timeout, cancel', async () => {
@@ -38,6 +37,15 @@ describe('examples', () => {
     assert.match(stdout, /interrupted: true/);
   });
 
+  it('the same client works through the gateway of the demo robot', async () => {
+    const url = await gatewayUrl();
+    assert.notEqual(url, await robotUrl());
+    const { stdout } = await promisify(execFile)(process.execPath, [example('client'), url], { timeout: 20_000 });
+    assert.match(stdout, /said: Hello, I am a TypeScript robot {2}\(language English/);
+    assert.match(stdout, /image: 320x240 grey8, 76800 bytes/);
+    assert.match(stdout, /interrupted: true/);
+  });
+
   it('the codec tour runs', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [example('codec-tour')], { timeout: 10_000 });
     assert.match(stdout, /framed +Call \{1\.1\.100, id:2\} \(18 bytes\)/);
@@ -47,7 +55,7 @@ describe('examples', () => {
 describe('npm start (the demo robot)', () => {
   it('stops cleanly on Ctrl-C: exit code 0 and its IPC socket file removed', async () => {
     const { existsSync } = await import('node:fs');
-    const child = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     await new Promise<void>((resolve) => child.stdout!.on('data', (d) => ((out += d), /stop it/.test(out) && resolve())));
     const socket = /unix:(\S+)/.exec(out)![1];

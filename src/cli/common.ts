@@ -106,7 +106,7 @@ export async function run(o: GlobalOptions, body: () => Promise<void>): Promise<
     await body();
     process.exitCode = Exit.Ok;
   } catch (e) {
-    const code = e instanceof UsageError || (e instanceof QiError && (e.code === 'ERR_QI_VALUE' || e.code === 'ERR_QI_URL')) || e instanceof TypeError
+    const code = e instanceof UsageError || (e instanceof QiError && (e.code === 'ERR_QI_VALUE' || e.code === 'ERR_QI_URL' || e.code === 'ERR_QI_CONFIG')) || e instanceof TypeError
       ? Exit.Usage
       : e instanceof QiError && ['ERR_QI_CONNECT', 'ERR_QI_TLS', 'ERR_QI_AUTH'].includes(e.code)
         ? Exit.Connect

@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { call } from './call.js';
 import type { GlobalOptions } from './common.js';
+import { gateway, type GatewayVerbOptions } from './gateway.js';
 import { info } from './info.js';
 import { property } from './property.js';
 import { sd } from './sd.js';
@@ -76,5 +77,19 @@ program
   .description('run a standalone ServiceDirectory until Ctrl-C')
   .option('--listen <url...>', 'URLs to listen on', ['tcp://127.0.0.1:9559'])
   .action((_o, cmd: Command) => sd(globals(cmd) as GlobalOptions & { listen: string[] }));
+
+program
+  .command('gateway')
+  .description('serve every service of an internal ServiceDirectory on one public address, with users and permissions')
+  .option('--sd <url>', 'the internal ServiceDirectory (default: --url)')
+  .option('--listen <url...>', 'public URLs to listen on (tcp, tcps, tcpsm)', ['tcp://0.0.0.0:9560'])
+  .option('--config <file>', 'JSON file of users, tokens and permission rules (see docs/gateway.md)')
+  .option('--allow <pattern...>', 'let anonymous clients use these services or members, e.g. "TextToSpeech.*"')
+  .option('--cert <file>', 'TLS certificate (PEM) for tcps/tcpsm listeners')
+  .option('--key <file>', 'TLS private key (PEM)')
+  .option('--ca <file>', 'CA (PEM) that signs client certificates, for tcpsm')
+  .option('--advertise <url...>', 'public URLs to give clients, when they reach the gateway through NAT or a port forward')
+  .option('--slow-client <policy>', 'drop-signals (default) or disconnect a client that does not keep up')
+  .action((_o, cmd: Command) => gateway(globals(cmd) as GatewayVerbOptions));
 
 await program.parseAsync();

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
 let url = '';
-const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
 after(() => {
   robot.kill('SIGINT');
 });

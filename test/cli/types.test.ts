@@ -16,7 +16,7 @@ import { sharedFile } from '../helpers/shared.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const QI = join(root, 'dist/src/cli/main.js');
 const dir = join(root, 'dist/typegen-check');
-const robot = spawn(process.execPath, [join(root, 'dist/examples/robot.js')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = spawn(process.execPath, [join(root, 'dist/examples/robot.js')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
 after(() => {
   robot.kill('SIGINT');
 });

@@ -1,0 +1,59 @@
+/**
+ * `qi gateway`: one public address for every service behind an internal ServiceDirectory, until
+ * Ctrl-C. Who may use what comes from `--config FILE` (users, tokens, rules) and/or `--allow` patterns
+ * for anonymous clients; with neither, every outside client is refused (deny by default).
+ */
+import { readFileSync } from 'node:fs';
+import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
+import { UsageError, run, sessionOptions, type GlobalOptions } from './common.js';
+
+/** Options of the verb. */
+export interface GatewayVerbOptions extends GlobalOptions {
+  sd?: string;
+  listen: string[];
+  config?: string;
+  allow?: string[];
+  cert?: string;
+  key?: string;
+  ca?: string;
+  advertise?: string[];
+  slowClient?: string;
+}
+
+function file(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot read the ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+export async function gateway(o: GatewayVerbOptions): Promise<void> {
+  await run(o, async () => {
+    const access: AccessConfig = o.config ? loadAccessConfig(o.config) : {};
+    if (o.allow?.length) access.anonymous = { allow: [...(access.anonymous?.allow ?? []), ...o.allow], deny: access.anonymous?.deny };
+    const secure = o.listen.some((u) => /^tcpsm?:/.test(u));
+    if (secure && (!o.cert || !o.key)) throw new UsageError('a tcps:// or tcpsm:// listener needs --cert FILE and --key FILE (PEM)');
+    if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect') throw new UsageError('--slow-client is drop-signals or disconnect');
+    const gw = await Gateway.start({
+      sd: o.sd ?? o.url,
+      listen: o.listen,
+      access,
+      tls: o.cert && o.key ? { cert: file(o.cert, 'certificate'), key: file(o.key, 'key'), ca: o.ca ? file(o.ca, 'CA file') : undefined } : undefined,
+      upstream: sessionOptions(o),
+      advertise: o.advertise,
+      slowClient: o.slowClient as 'drop-signals' | 'disconnect' | undefined,
+    });
+    const nobody = !access.anonymous && Object.keys(access.users ?? {}).length === 0;
+    if (o.json) console.log(JSON.stringify({ endpoints: gw.endpoints, sd: o.sd ?? o.url }));
+    else {
+      console.log(`Gateway for ${o.sd ?? o.url} listening on ${gw.endpoints.join(' ')}`);
+      if (nobody) console.error('qi: warning: no --config and no --allow: every outside client will be refused. Add users with --config FILE, or --allow PATTERN for anonymous clients.');
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await gw.close();
+  });
+}

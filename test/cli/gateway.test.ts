@@ -1,0 +1,76 @@
+/** `qi gateway`, spawned for real in front of a demo robot, used by `qi` itself from outside. */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
+const kids: ChildProcess[] = [];
+after(() => kids.forEach((k) => k.kill('SIGKILL')));
+
+function firstLine(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 10_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) resolve((clearTimeout(timer), m[1]));
+    });
+  });
+}
+
+function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+let sd = '';
+let gw = '';
+const dir = mkdtempSync(join(tmpdir(), 'qi-gw-'));
+
+before(async () => {
+  const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(robot);
+  sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
+  const config = join(dir, 'access.json');
+  writeFileSync(config, JSON.stringify({ users: { alice: { token: 'wonderland', allow: ['TextToSpeech', 'Battery.charge'] } } }));
+  const g = spawn(process.execPath, [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(g);
+  gw = JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints[0];
+});
+
+describe('qi gateway', () => {
+  it('serves the robot to an authenticated user, with only what the rules allow', async () => {
+    const r = await qi('--url', gw, '--user', 'alice', '--token', 'wonderland', '--json', 'services');
+    assert.equal(r.code, 0, r.stderr);
+    const list = JSON.parse(r.stdout) as { name: string; endpoints: string[] }[];
+    assert.deepEqual(list.map((s) => s.name), ['ServiceDirectory', 'TextToSpeech', 'Battery']);
+    assert.ok(list.every((s) => !s.endpoints.some((e) => e.includes(new URL(sd).port))), 'no internal endpoint');
+    const get = await qi('--url', gw, '--user', 'alice', '--token', 'wonderland', 'get', 'Battery.charge');
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /^\d+$/m);
+    const set = await qi('--url', gw, '--user', 'alice', '--token', 'wonderland', 'set', 'Battery.charging', 'true');
+    assert.equal(set.code, 1);
+    assert.match(set.stderr, /Permission denied: user "alice" may not use property Battery.charging/);
+  });
+
+  it('refuses a wrong token (exit 3) and says why', async () => {
+    const r = await qi('--url', gw, '--user', 'alice', '--token', 'nope', 'services');
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /invalid user or token/);
+  });
+
+  it('rejects a bad configuration before starting (exit 2)', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ users: { bob: { token: 'x', allow: ['frobnicate:Foo'] } } }));
+    const r = await qi('gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', bad);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown kind "frobnicate"/);
+  });
+});
