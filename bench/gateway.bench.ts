@@ -1,0 +1,581 @@
+/**
+ * Gateway benchmark: what the gateway hop costs. A qi call `Echo.echo(s)` (32-char string) from a client
+ * process to a service process over TCP loopback, directly and through a Gateway running in a third
+ * process, against a raw-socket "floor" round trip (same 28-byte framing, same payload size) measured in
+ * the same run; then the memory of a gateway process per connected idle client (1000 by default) against
+ * the same figure for a bare `net` server and for a plain qi server (the SD) in the same run.
+ * Run with `npm run bench:gateway` (about 45 s on a 2-core machine).
+ *
+ * Processes: this one is the client (and the floor's client); `bench/gateway-server.ts` is spawned as `service`
+ * (the SD, on tcp://127.0.0.1:0 with ipc: false, hosting "Echo" itself), `gateway <sdUrl>` (run with --expose-gc),
+ * and, for the memory rows, `hold` / `service` / `gateway` again (fresh processes) plus `clients` processes holding
+ * the idle clients; `bench/rpc-server.ts floor` is the raw-socket echo server of rpc.bench.ts. Children exit when
+ * their stdin closes (also when the benchmark dies) and are SIGKILLed after 5 s, and on any error or signal.
+ *
+ * Method: the cells of an RPC row (floor, direct, via gateway) warm up, then run in interleaved rounds (order
+ * rotating); the table shows the median calls/s (± half of (max - min) / median) and 1e6 / that as µs per call.
+ * The gateway hop is latency(via gateway) - latency(direct) and its size in raw round trips, each computed per
+ * round (the three cells ran back to back) and then the median taken. Memory: each server in a fresh process;
+ * 20 clients connect and leave first (lazy initialisation, JIT), then GC + `process.memoryUsage()`, then n idle
+ * clients connect (from processes of <= --clients-per-process each, so none needs many fds), GC + reading, then
+ * they all leave, GC + reading (what a client leaves behind). Figures per client = difference / n.
+ *
+ * Options: --rows=seq,inflight,mem, --rounds=N, --round-ms=N, --warmup-ms=N, --in-flight=N, --idle-clients=N,
+ * --clients-per-process=N, --gateway-cpu-prof[=DIR] (the RPC rows' gateway process runs with --cpu-prof; read the
+ * profile with `node dist/bench/cpuprofile-top.js DIR/*.cpuprofile`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Session, compile, defineObject, method, t } from '../src/index.js';
+
+const Echo = defineObject({
+  methods: {
+    echo: method([t.string], t.string),
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+function flag(name: string): string | undefined {
+  const a = process.argv.find((x) => x === `--${name}` || x.startsWith(`--${name}=`));
+  if (a === undefined) return undefined;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
+}
+const num = (name: string, dflt: number) => (flag(name) !== undefined ? Number(flag(name)) : dflt);
+
+const OPTS = {
+  warmupMs: num('warmup-ms', 400),
+  rounds: num('rounds', 9),
+  roundMs: num('round-ms', 600),
+  inFlight: num('in-flight', 64),
+  idleClients: num('idle-clients', 1000),
+  clientsPerProcess: num('clients-per-process', 400),
+  rows: new Set((flag('rows') ?? 'seq,inflight,mem').split(',')),
+  gatewayCpuProf: flag('gateway-cpu-prof'),
+};
+
+const STRING = 'qi echo payload, 32 chars long..'; // 32 ASCII chars
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is killed at the end, also on error or signal.
+
+const children = new Set<ChildProcess>();
+const SOCK_PATH = join(tmpdir(), `qi-bench-gw-floor-${process.pid}.sock`);
+function killAll(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(SOCK_PATH, { force: true });
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const GW_SERVER_JS = join(HERE, 'gateway-server.js');
+const RPC_SERVER_JS = join(HERE, 'rpc-server.js'); // its `floor` mode: the raw-socket echo server of rpc.bench
+
+interface Child {
+  child: ChildProcess;
+  ready: Record<string, unknown>;
+  /** Sends a command line and resolves with the JSON of the first reply line starting with `prefix`. */
+  ask(cmd: string, prefix: string): Promise<Record<string, unknown>>;
+}
+
+function spawnChild(script: string, args: string[], execArgv: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...execArgv, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const waiting: Array<{ prefix: string; resolve: (j: Record<string, unknown>) => void }> = [];
+  const what = `${script.split('/').pop()} ${args[0]}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} not ready after 30 s`)), 30_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited before ready (code ${code}, signal ${signal})`));
+    });
+    child.once('error', reject);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.startsWith('READY ')) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          ready: JSON.parse(line.slice(6)),
+          ask: (cmd, prefix) =>
+            new Promise((res, rej) => {
+              if (child.exitCode !== null || child.signalCode !== null) return rej(new Error(`${what} has exited`));
+              waiting.push({ prefix, resolve: res });
+              child.stdin!.write(`${cmd}\n`);
+            }),
+        });
+        return;
+      }
+      const i = waiting.findIndex((w) => line.startsWith(`${w.prefix} `));
+      if (i >= 0) {
+        const [w] = waiting.splice(i, 1);
+        return w.resolve(JSON.parse(line.slice(w.prefix.length + 1)));
+      }
+      process.stdout.write(`[${what}] ${line}\n`);
+    });
+  });
+}
+
+/** Asks a child to exit (closing its stdin: it exits cleanly, so --cpu-prof writes), SIGKILL after 5 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor's client side (as in rpc.bench.ts, small frames only): same 28-byte header, writes of one tick
+// joined into one write, replies counted by parsing the header only. Callbacks, no promises, no decoding.
+
+const HEADER = 28;
+
+class FloorClient {
+  private readonly queue: Array<() => void> = [];
+  private pending: Buffer[] = [];
+  private id = 0;
+  private readonly head = Buffer.allocUnsafe(HEADER);
+  private headLen = 0;
+  private need = 0;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (c: Buffer) => this.onData(c));
+    socket.on('error', () => {});
+  }
+
+  static connect(url: string): Promise<FloorClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port: Number(new URL(url).port) });
+      s.setNoDelay(true);
+      s.once('error', reject);
+      s.once('connect', () => {
+        s.removeListener('error', reject);
+        resolve(new FloorClient(s));
+      });
+    });
+  }
+
+  private readonly flush = () => {
+    const out = this.pending;
+    this.pending = [];
+    this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+  };
+
+  call(payload: Buffer, done: () => void): void {
+    const b = Buffer.allocUnsafe(HEADER + payload.length);
+    b.writeUInt32BE(0x42dead42, 0);
+    b.writeUInt32LE(++this.id >>> 0, 4);
+    b.writeUInt32LE(payload.length, 8);
+    b.writeUInt16LE(0, 12);
+    b[14] = 1; // Call
+    b[15] = 0;
+    b.writeUInt32LE(2, 16);
+    b.writeUInt32LE(1, 20);
+    b.writeUInt32LE(100, 24);
+    payload.copy(b, HEADER);
+    if (this.pending.length === 0) process.nextTick(this.flush);
+    this.pending.push(b);
+    this.queue.push(done);
+  }
+
+  private onData(chunk: Buffer): void {
+    const n = chunk.length;
+    let p = 0;
+    while (p < n) {
+      if (this.need > 0) {
+        const take = Math.min(this.need, n - p);
+        this.need -= take;
+        p += take;
+        if (this.need === 0) this.queue.shift()!();
+        continue;
+      }
+      if (this.headLen === 0 && n - p >= HEADER) {
+        const size = chunk.readUInt32LE(p + 8);
+        p += HEADER;
+        if (n - p >= size) {
+          p += size;
+          this.queue.shift()!();
+        } else {
+          this.need = size - (n - p);
+          p = n;
+        }
+        continue;
+      }
+      const take = Math.min(HEADER - this.headLen, n - p);
+      chunk.copy(this.head, this.headLen, p, p + take);
+      this.headLen += take;
+      p += take;
+      if (this.headLen === HEADER) {
+        this.headLen = 0;
+        this.need = this.head.readUInt32LE(8);
+        if (this.need === 0) this.queue.shift()!();
+      }
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing (as rpc.bench.ts): each runner runs for ~ms and returns [calls completed, elapsed ns]; the runners of
+// a row warm up, then run in interleaved rounds with the order rotating. bench/harness.ts's `measure` is for
+// synchronous functions only, hence this asynchronous twin.
+
+type Runner = (ms: number) => Promise<[number, number]>;
+const now = process.hrtime.bigint;
+const deadline = (ms: number) => now() + BigInt(Math.round(ms * 1e6));
+
+function sequential(call: () => Promise<unknown>): Runner {
+  return async (ms) => {
+    const t0 = now();
+    const end = t0 + BigInt(Math.round(ms * 1e6));
+    let n = 0;
+    let t: bigint;
+    do {
+      await call();
+      n++;
+    } while ((t = now()) < end);
+    return [n, Number(t - t0)];
+  };
+}
+
+function inFlight(call: () => Promise<unknown>, k: number): Runner {
+  return async (ms) => {
+    const t0 = now();
+    const end = deadline(ms);
+    let n = 0;
+    const worker = async () => {
+      do {
+        await call();
+        n++;
+      } while (now() < end);
+    };
+    await Promise.all(Array.from({ length: k }, worker));
+    return [n, Number(now() - t0)];
+  };
+}
+
+function floorRunner(c: FloorClient, payload: Buffer, k: number): Runner {
+  return (ms) =>
+    new Promise((resolve) => {
+      const t0 = now();
+      const end = deadline(ms);
+      let n = 0;
+      let outstanding = 0;
+      let stopped = false;
+      const done = () => {
+        n++;
+        outstanding--;
+        if (!stopped && now() >= end) stopped = true;
+        if (!stopped) {
+          outstanding++;
+          c.call(payload, done);
+        } else if (outstanding === 0) {
+          resolve([n, Number(now() - t0)]);
+        }
+      };
+      for (let i = 0; i < k; i++) {
+        outstanding++;
+        c.call(payload, done);
+      }
+    });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+interface Measured {
+  /** Median calls/s over the rounds. */
+  ops: number;
+  /** (max - min) / median of the per-round calls/s. */
+  spread: number;
+  /** Calls/s of each round, in round order (so that runners of one row can be paired by round). */
+  samples: number[];
+}
+
+async function measure(runners: Runner[]): Promise<Measured[]> {
+  for (const r of runners) await r(OPTS.warmupMs);
+  const samples: number[][] = runners.map(() => []);
+  for (let round = 0; round < OPTS.rounds; round++) {
+    for (let k = 0; k < runners.length; k++) {
+      const j = (k + round) % runners.length;
+      const [n, ns] = await runners[j](OPTS.roundMs);
+      samples[j].push((n * 1e9) / ns);
+    }
+  }
+  return samples.map((s) => {
+    const m = median(s);
+    return { ops: m, spread: (Math.max(...s) - Math.min(...s)) / m, samples: s };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function printTable(head: string[], right: boolean[], rows: string[][]): void {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(line(w.map((n) => '-'.repeat(n))));
+  for (const r of rows) console.log(line(r));
+}
+
+const rpcRows: string[][] = [];
+function rpcRow(row: string, path: string, m: Measured | undefined, vs: string, target = '', ok = ''): void {
+  rpcRows.push([row, path, m ? `${fmt(m.ops)} ±${fmt(m.spread * 50)}%` : '-', m ? fmt(1e6 / m.ops, 1) : '-', vs, target, ok]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory of a server process per idle client
+
+/** Soft limit of open files of this process (children inherit it), from /proc (Linux); undefined elsewhere. */
+function openFilesLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m === null ? undefined : m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+interface Mem {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  conns: number;
+  gc: boolean;
+}
+
+/** Polls the server's `mem` until its connection count is `want` (when it knows it), for at most 10 s. */
+async function memAt(server: Child, want: number): Promise<Mem> {
+  const t0 = Date.now();
+  for (;;) {
+    const m = (await server.ask('mem', 'MEM')) as unknown as Mem;
+    if (m.conns < 0 || m.conns === want) return m;
+    if (Date.now() - t0 > 10_000) throw new Error(`server reports ${m.conns} connections, expected ${want}`);
+    await sleep(50);
+  }
+}
+
+interface MemResult {
+  server: string;
+  clients: number;
+  connectMs: number;
+  before: Mem;
+  after: Mem;
+  closed: Mem;
+}
+
+/**
+ * Starts `server`, connects and disconnects a few clients (lazy initialisation and JIT out of the way), reads
+ * its memory, connects `n` idle clients from child processes of at most `clientsPerProcess` each, reads its
+ * memory again once it has them all, then disconnects them and reads it a third time (a leak check).
+ */
+async function idleMemory(label: string, start: () => Promise<Child>, urlOf: (c: Child) => string, kind: 'qi' | 'raw', n: number): Promise<MemResult> {
+  const server = await start();
+  const groups: Child[] = [];
+  try {
+    const url = urlOf(server);
+    const warm = await spawnChild(GW_SERVER_JS, ['clients', kind, url, '20']);
+    await stopChild(warm.child);
+    await memAt(server, 0);
+    const before = await memAt(server, 0);
+    const per = Math.ceil(n / Math.ceil(n / OPTS.clientsPerProcess));
+    const t0 = Date.now();
+    const counts: number[] = [];
+    for (let left = n; left > 0; left -= per) counts.push(Math.min(per, left));
+    groups.push(...(await Promise.all(counts.map((c) => spawnChild(GW_SERVER_JS, ['clients', kind, url, String(c)])))));
+    const connected = groups.reduce((a, g) => a + Number(g.ready.connected), 0);
+    if (connected !== n) throw new Error(`${label}: ${connected} clients connected, expected ${n}`);
+    const after = await memAt(server, n);
+    const connectMs = Date.now() - t0;
+    await Promise.all(groups.map((g) => g.ask('close', 'CLOSED')));
+    await Promise.all(groups.splice(0).map((g) => stopChild(g.child)));
+    await sleep(200); // the server sees the last closes (its count, when it has one, is awaited too)
+    const closed = await memAt(server, 0);
+    return { server: label, clients: n, connectMs, before, after, closed };
+  } finally {
+    await Promise.all(groups.map((g) => stopChild(g.child)));
+    await stopChild(server.child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Closes a session, but never waits more than `ms` for it (reported on stderr). */
+async function closeWithin(what: string, s: Session | undefined, ms: number): Promise<void> {
+  if (s === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    s.close().then(() => false, () => false),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms))),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) console.error(`warning: ${what}.close() did not finish within ${ms} ms`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const strSize = compile('(s)').encode([STRING]).length;
+  const strPayload = randomBytes(strSize);
+  const fdLimit = openFilesLimit();
+  console.log(`Gateway benchmark: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}`);
+  console.log(`payload: echo(string ${STRING.length} chars) = ${strSize} B each way; header 28 B; open files limit (soft) ${fdLimit ?? '?'}`);
+  console.log(`each RPC cell: warm-up ${OPTS.warmupMs} ms, ${OPTS.rounds} rounds x ${OPTS.roundMs} ms interleaved with the other cells of its row, median (± half the spread)`);
+
+  let direct: Session | undefined;
+  let viaGw: Session | undefined;
+  let floorClient: FloorClient | undefined;
+  const kids: ChildProcess[] = [];
+  const memResults: MemResult[] = [];
+  try {
+    const gwExec = ['--expose-gc', ...(OPTS.gatewayCpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${OPTS.gatewayCpuProf || '.'}`] : [])];
+    const service = await spawnChild(GW_SERVER_JS, ['service'], ['--expose-gc']);
+    kids.push(service.child);
+    const sdUrl = service.ready.sd as string;
+
+    if (OPTS.rows.has('seq') || OPTS.rows.has('inflight')) {
+      const [gw, floor] = await Promise.all([spawnChild(GW_SERVER_JS, ['gateway', sdUrl], gwExec), spawnChild(RPC_SERVER_JS, ['floor', SOCK_PATH])]);
+      kids.push(gw.child, floor.child);
+      const gwUrl = gw.ready.url as string;
+      console.log(`client pid ${process.pid}; service + SD pid ${service.child.pid} ${sdUrl}; gateway pid ${gw.child.pid} ${gwUrl}; floor server pid ${floor.child.pid} ${floor.ready.tcp}`);
+
+      direct = await Session.connect(sdUrl, { ipc: false });
+      viaGw = await Session.connect(gwUrl, { ipc: false });
+      const pDirect = await direct.service<typeof Echo>('Echo');
+      const pGw = await viaGw.service<typeof Echo>('Echo');
+      const routeOf = (p: unknown) => Session.route(p) ?? '?';
+      const gwPort = new URL(gwUrl).port;
+      const sdPort = new URL(sdUrl).port;
+      // The direct proxy must reach the service's own address; the gateway's proxy the gateway (its SD channel, reached
+      // by the relative `qi:ServiceDirectory` endpoint, or its address), never the service's.
+      if (!routeOf(pDirect).startsWith('tcp://') || !routeOf(pDirect).endsWith(`:${sdPort}`)) throw new Error(`direct Echo route is ${routeOf(pDirect)}, expected ${sdUrl}`);
+      if (routeOf(pGw) !== 'qi:ServiceDirectory' && !routeOf(pGw).endsWith(`:${gwPort}`)) throw new Error(`gateway Echo route is ${routeOf(pGw)}, expected the gateway ${gwUrl}`);
+      for (const p of [pDirect, pGw]) if ((await p.echo(STRING)) !== STRING) throw new Error('echo returned something else');
+      console.log(`routes: direct ${routeOf(pDirect)}; via gateway ${routeOf(pGw)} (on the session connected to ${gwUrl})`);
+      floorClient = await FloorClient.connect(floor.ready.tcp as string);
+      const f = floorClient;
+
+      if (OPTS.rows.has('seq')) {
+        const [fl, d, g] = await measure([floorRunner(f, strPayload, 1), sequential(() => pDirect.echo(STRING)), sequential(() => pGw.echo(STRING))]);
+        // The hop, paired by round (the three ran back to back in each round): latency(gateway) - latency(direct).
+        const hops = g.samples.map((x, i) => 1e6 / x - 1e6 / d.samples[i]);
+        const hopRt = g.samples.map((x, i) => (1e6 / x - 1e6 / d.samples[i]) / (1e6 / fl.samples[i]));
+        const hop = median(hops);
+        const inRt = median(hopRt);
+        rpcRow('sequential echo(s)', 'raw socket floor', fl, '-');
+        rpcRow('sequential echo(s)', 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
+        rpcRow('sequential echo(s)', 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct`);
+        rpcRows.push([
+          'gateway hop (added)', 'gateway - direct', '-', `+${fmt(hop, 1)}`,
+          `${fmt(inRt, 2)} raw round trips (1 = ${fmt(1e6 / fl.ops, 1)} µs)`, 'gateway hop <= 1 raw round trip', inRt <= 1 ? 'yes' : 'NO',
+        ]);
+      }
+      if (OPTS.rows.has('inflight')) {
+        const k = OPTS.inFlight;
+        const [fl, d, g] = await measure([floorRunner(f, strPayload, k), inFlight(() => pDirect.echo(STRING), k), inFlight(() => pGw.echo(STRING), k)]);
+        const row = `${k} in flight echo(s)`;
+        rpcRow(row, 'raw socket floor', fl, '-');
+        rpcRow(row, 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
+        rpcRow(row, 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct (${fmt((g.ops / fl.ops) * 100)}% of floor)`);
+      }
+      floorClient.close();
+      floorClient = undefined;
+      await closeWithin('direct client session', direct, 3000);
+      await closeWithin('gateway client session', viaGw, 3000);
+      direct = viaGw = undefined;
+      await Promise.all([stopChild(gw.child), stopChild(floor.child)]);
+    }
+
+    if (OPTS.rows.has('mem')) {
+      let n = OPTS.idleClients;
+      // The server under test holds every client socket in one process (the clients are spread over children).
+      if (fdLimit !== undefined && fdLimit < n + 100) {
+        n = Math.max(10, fdLimit - 100);
+        console.log(`note: open files limit ${fdLimit}: measuring ${n} idle clients instead of ${OPTS.idleClients}`);
+      }
+      const groups = Math.ceil(n / OPTS.clientsPerProcess);
+      console.log(`memory: ${n} idle clients in ${groups} child process(es) of <= ${Math.ceil(n / groups)}; each server in a fresh process run with --expose-gc, GC forced before each reading`);
+      memResults.push(await idleMemory('raw socket floor (net server)', () => spawnChild(GW_SERVER_JS, ['hold'], ['--expose-gc']), (c) => c.ready.url as string, 'raw', n));
+      memResults.push(await idleMemory('direct (qi SD + Echo)', () => spawnChild(GW_SERVER_JS, ['service'], ['--expose-gc']), (c) => c.ready.sd as string, 'qi', n));
+      memResults.push(await idleMemory('gateway', () => spawnChild(GW_SERVER_JS, ['gateway', sdUrl], ['--expose-gc']), (c) => c.ready.url as string, 'qi', n));
+    }
+
+    console.log('');
+    if (rpcRows.length > 0) {
+      printTable(['row', 'path', 'calls/s', 'µs/call', 'vs', 'target', 'ok'], [false, false, true, true, false, false, false], rpcRows);
+      console.log('');
+    }
+    if (memResults.length > 0) {
+      const floorRes = memResults[0];
+      const directRes = memResults.find((r) => r.server.startsWith('direct'));
+      const perClient = (r: MemResult, k: 'rss' | 'heapUsed' | 'external', from: Mem = r.before, to: Mem = r.after) => (to[k] - from[k]) / r.clients;
+      const kib = (b: number) => `${fmt(b / 1024, 1)} KiB`;
+      const mib = (b: number) => `${fmt(b / 1048576, 1)}`;
+      const rows = memResults.map((r) => [
+        r.server,
+        fmt(r.clients),
+        `${mib(r.before.rss)} -> ${mib(r.after.rss)}`,
+        kib(perClient(r, 'rss')),
+        kib(perClient(r, 'heapUsed')),
+        kib(perClient(r, 'external')),
+        r === floorRes ? '-' : `x${fmt(perClient(r, 'heapUsed') / perClient(floorRes, 'heapUsed'), 1)}`,
+        r === directRes || directRes === undefined || r === floorRes ? '-' : `${fmt((perClient(r, 'rss') / perClient(directRes, 'rss')) * 100)}% / ${fmt((perClient(r, 'heapUsed') / perClient(directRes, 'heapUsed')) * 100)}%`,
+        kib(perClient(r, 'heapUsed', r.before, r.closed)),
+        `${fmt(r.connectMs)} ms`,
+      ]);
+      printTable(
+        ['idle clients: server', 'clients', 'rss MiB before -> after', 'rss/client', 'heap/client', 'external/client', 'heap vs floor', 'rss / heap vs direct', 'heap left/client after close', 'connect'],
+        [false, true, true, true, true, true, true, true, true, true],
+        rows,
+      );
+      if (!memResults.every((r) => r.before.gc)) console.log('warning: a server ran without --expose-gc: no GC forced before readings');
+    }
+    console.log(
+      `\nµs/call = 1e6 / calls/s (mean latency at the median round). gateway hop = µs/call via gateway - µs/call direct, and its size in raw` +
+        `\nround trips, both paired by round then the median. memory: (after - before) / clients, process.memoryUsage() of the server` +
+        `\nprocess (rss moves by a few MiB on its own: compare heap); "heap left after close" = heapUsed after every client
+disconnected - before (a leak shows here). Total ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
+  } finally {
+    floorClient?.close();
+    await closeWithin('direct client session', direct, 3000);
+    await closeWithin('gateway client session', viaGw, 3000);
+    await Promise.all(kids.map(stopChild));
+    killAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    killAll();
+    process.exit(1);
+  },
+);
