@@ -18,13 +18,7 @@ const gatewayAt = process.env.QI_GATEWAY ?? 'tcp://127.0.0.1:9560';
 const gw = gatewayAt === 'off'
   ? undefined
   : await Gateway.start({ sd: url, listen: gatewayAt.split(','), access: { anonymous: { allow: ['TextToSpeech', 'Battery', 'Camera'] } } });
-console.log(`qimessaging demo robot: a ServiceDirectory with TextToSpeech, Battery and Camera`);
-console.log(`listening ${sd.endpoints.join(' ')}`);
-if (gw) console.log(`gateway   ${gw.endpoints.join(' ')} (what outside clients use; anonymous, demo services only)`);
-console.log(`try it:   node dist/examples/client.js ${url}`);
-console.log(`          npx qi --url ${url} services | info TextToSpeech | call TextToSpeech.say hello | watch Battery.charge`);
-console.log('stop it:  Ctrl-C');
-
+// Handlers first: whoever reads the banner below may press Ctrl-C at once.
 const stop = async () => {
   await gw?.close();
   await sd.close();
@@ -32,3 +26,11 @@ const stop = async () => {
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+
+console.log(`qimessaging demo robot: a ServiceDirectory with TextToSpeech, Battery and Camera`);
+console.log(`listening ${sd.endpoints.join(' ')}`);
+if (gw) console.log(`gateway   ${gw.endpoints.join(' ')} (what outside clients use; anonymous, demo services only)`);
+console.log(`try it:   node dist/examples/client.js ${url}`);
+console.log(`          npx qi --url ${url} services | info TextToSpeech | call TextToSpeech.say hello | watch Battery.charge`);
+console.log('stop it:  Ctrl-C');
+
