@@ -19,6 +19,8 @@ export interface GlobalOptions {
   timeout?: string;
   /** Wait up to this many seconds for services that are not there yet. */
   wait?: string;
+  /** HTTP proxy to connect through. */
+  proxy?: string;
 }
 
 /** A usage error: bad arguments, unknown member… (exit code 2). */
@@ -31,6 +33,7 @@ export function sessionOptions(o: GlobalOptions): SessionOptions {
     auth: user !== undefined && token !== undefined ? { user, token } : undefined,
     tls: { fingerprint: o.fingerprint, insecure: o.insecure },
     connectTimeoutMs: o.timeout === undefined ? undefined : Number(o.timeout),
+    proxy: o.proxy,
   };
 }
 

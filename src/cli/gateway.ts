@@ -32,8 +32,8 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
   await run(o, async () => {
     const access: AccessConfig = o.config ? loadAccessConfig(o.config) : {};
     if (o.allow?.length) access.anonymous = { allow: [...(access.anonymous?.allow ?? []), ...o.allow], deny: access.anonymous?.deny };
-    const secure = o.listen.some((u) => /^tcpsm?:/.test(u));
-    if (secure && (!o.cert || !o.key)) throw new UsageError('a tcps:// or tcpsm:// listener needs --cert FILE and --key FILE (PEM)');
+    const secure = o.listen.some((u) => /^(tcpsm?|wss):/.test(u));
+    if (secure && (!o.cert || !o.key)) throw new UsageError('a tcps://, tcpsm:// or wss:// listener needs --cert FILE and --key FILE (PEM)');
     if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect') throw new UsageError('--slow-client is drop-signals or disconnect');
     const gw = await Gateway.start({
       sd: o.sd ?? o.url,

@@ -16,14 +16,14 @@ import { Upstream } from './upstream.js';
 export interface GatewayOptions {
   /** The internal ServiceDirectory, e.g. `tcp://10.0.0.2:9559`. */
   sd: string;
-  /** Outside endpoints to listen on: `tcp://`, `tcps://`, `tcpsm://` (port 0 lets the system choose). */
+  /** Outside endpoints to listen on: `tcp://`, `tcps://`, `tcpsm://`, `ws://`, `wss://` (port 0 lets the system choose). */
   listen: string | string[];
   /**
    * Who may connect and what each may do. Without it nobody outside may use anything (deny by
    * default); `{ anonymous: { allow: ['*'] } }` opens everything to everyone, for trusted networks.
    */
   access?: AccessConfig | Access;
-  /** Certificate and key of `tcps`/`tcpsm` listeners (and the client CA for `tcpsm`). */
+  /** Certificate and key of `tcps`/`tcpsm`/`wss` listeners (and the client CA for `tcpsm`). */
   tls?: TlsServerOptions;
   /** How the gateway itself connects inside (credentials, TLS trust, timeouts). */
   upstream?: SessionOptions;

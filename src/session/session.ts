@@ -34,6 +34,8 @@ export interface SessionOptions {
   ipc?: boolean;
   /** Largest message payload accepted (default `QI_MAX_MESSAGE_PAYLOAD` or 50,000,000). */
   maxPayload?: number;
+  /** Reach every endpoint through this HTTP proxy (`http://[user:password@]host:port`; default `QI_PROXY`). */
+  proxy?: string;
 }
 
 /** Options of a service lookup. */
@@ -161,7 +163,7 @@ export class Session {
     const known = this.connections.get(url);
     if (known !== undefined) return known;
     const p = (async () => {
-      const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload });
+      const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy });
       const ch = await openChannel(stream, { auth: this.options.auth });
       this.track(ch);
       ch.onClose(() => {

@@ -5,7 +5,9 @@ import { QiConnectError, QiTlsError } from './errors.js';
 import { DirectRead } from './direct-read.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions } from './tls.js';
-import { QiUrlError, formatEndpoint, parseEndpoint, socketHost, type Endpoint } from './url.js';
+import { tunnel } from './proxy.js';
+import { QiUrlError, formatEndpoint, isWebSocket, parseEndpoint, socketHost, type Endpoint } from './url.js';
+import { connectWebSocket } from './websocket.js';
 
 /** Options of {@link connect}. */
 export interface ConnectOptions extends MessageStreamOptions {
@@ -15,19 +17,33 @@ export interface ConnectOptions extends MessageStreamOptions {
   timeoutMs?: number;
   /** Abort the attempt. */
   signal?: AbortSignal;
+  /**
+   * Reach the endpoint through this HTTP proxy (`http://[user:password@]host:port`, HTTP CONNECT).
+   * Default: `QI_PROXY`. Never used for `unix` endpoints.
+   */
+  proxy?: string;
 }
 
 /**
- * Connects to a `tcp`, `tcps`, `tcpsm` or `unix` endpoint.
+ * Connects to a `tcp`, `tcps`, `tcpsm`, `ws`, `wss` or `unix` endpoint, through an HTTP proxy when
+ * one is configured.
  * @throws {@link QiConnectError} (refused, unreachable, timed out…), {@link QiTlsError} (untrusted
  * certificate, failed handshake) or {@link QiUrlError}.
  */
-export function connect(url: string | Endpoint, options: ConnectOptions = {}): Promise<MessageStream> {
+export async function connect(url: string | Endpoint, options: ConnectOptions = {}): Promise<MessageStream> {
   const ep = typeof url === 'string' ? parseEndpoint(url) : url;
   const text = formatEndpoint(ep);
-  if (ep.scheme === 'qi') return Promise.reject(new QiUrlError(text, 'a relative qi: endpoint is reached through an existing connection, never dialled'));
+  if (ep.scheme === 'qi') throw new QiUrlError(text, 'a relative qi: endpoint is reached through an existing connection, never dialled');
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const proxy = ep.scheme === 'unix' ? undefined : options.proxy ?? (process.env.QI_PROXY || undefined);
+  const tunnelled = proxy !== undefined && ep.scheme !== 'unix' ? await tunnel(proxy, socketHost(ep), ep.port, timeoutMs, text) : undefined;
+  if (isWebSocket(ep)) return connectWebSocket(ep, { ...options, timeoutMs, socket: tunnelled });
+  return connectSocket(ep, text, options, timeoutMs, tunnelled);
+}
+
+function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, timeoutMs: number, tunnelled: net.Socket | undefined): Promise<MessageStream> {
   return new Promise<MessageStream>((resolve, reject) => {
+    if (ep.scheme === 'qi' || isWebSocket(ep)) throw new Error('unreachable');
     let socket: net.Socket;
     // Plain sockets read straight into message buffers; TLS sockets cannot (Node has no onread for them).
     const directRead = new DirectRead();
@@ -42,6 +58,7 @@ export function connect(url: string | Endpoint, options: ConnectOptions = {}): P
       }
       const host = socketHost(ep);
       socket = tls.connect({
+        socket: tunnelled,
         host,
         port: ep.port,
         servername: t.servername ?? (net.isIP(ep.host) ? undefined : ep.host),
@@ -52,6 +69,9 @@ export function connect(url: string | Endpoint, options: ConnectOptions = {}): P
         // Verification is done by checkServer so that its error can carry the fingerprint to pin.
         rejectUnauthorized: false,
       });
+    } else if (tunnelled !== undefined) {
+      socket = tunnelled;
+      setImmediate(() => socket.emit('connect')); // the tunnel is already open
     } else {
       socket = net.connect({ host: socketHost(ep), port: ep.port, onread: directRead.option });
     }
@@ -83,7 +103,7 @@ export function connect(url: string | Endpoint, options: ConnectOptions = {}): P
       }
       cleanup();
       const local = ep.scheme === 'unix' ? text : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress), port: socket.localPort ?? 0 });
-      resolve(new MessageStream(socket, text, local, secure ? options : { ...options, directRead }));
+      resolve(new MessageStream(socket, text, local, secure || tunnelled ? options : { ...options, directRead }));
     });
   });
 }

@@ -10,7 +10,8 @@ import tls from 'node:tls';
 import { QiConnectError } from './errors.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import type { TlsServerOptions } from './tls.js';
-import { QiUrlError, formatEndpoint, isLoopbackHost, parseEndpoint, socketHost, type Endpoint } from './url.js';
+import { QiUrlError, formatEndpoint, isLoopbackHost, isWebSocket, parseEndpoint, socketHost, type Endpoint } from './url.js';
+import { listenWebSocket } from './websocket.js';
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends MessageStreamOptions {
@@ -45,7 +46,7 @@ export class Listener {
       for (const a of addrs ?? []) {
         if (a.family === 'IPv6' && ep.host === '0.0.0.0') continue;
         const zone = a.family === 'IPv6' && a.address.startsWith('fe80') ? name : undefined;
-        out.push(formatEndpoint({ scheme: ep.scheme, host: a.address, port: ep.port, ...(zone ? { zone } : {}) }));
+        out.push(formatEndpoint({ scheme: ep.scheme, host: a.address, port: ep.port, path: ep.path, ...(zone ? { zone } : {}) }));
       }
     }
     const host = (u: string) => parseEndpoint(u) as { host: string };
@@ -64,17 +65,19 @@ export class Listener {
 }
 
 /**
- * Listens on a `tcp`, `tcps`, `tcpsm` or `unix` endpoint; `onConnection` gets each accepted
+ * Listens on a `tcp`, `tcps`, `tcpsm`, `ws`, `wss` or `unix` endpoint; `onConnection` gets each accepted
  * connection (after the TLS handshake for secure schemes).
  * @throws {@link QiConnectError} (address in use, not available…) or {@link QiUrlError}.
  */
 export async function listen(url: string, onConnection: (stream: MessageStream) => void, options: ListenOptions = {}): Promise<Listener> {
   const ep = parseEndpoint(url);
   if (ep.scheme === 'qi') throw new QiUrlError(url, 'cannot listen on a relative qi: endpoint');
-  const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm';
+  const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm' || ep.scheme === 'wss';
+  if (secure && options.tls === undefined) throw new QiUrlError(url, `a ${ep.scheme} endpoint needs { tls: { cert, key } }`);
   let server: net.Server;
-  if (secure) {
-    if (options.tls === undefined) throw new QiUrlError(url, 'a tcps/tcpsm endpoint needs { tls: { cert, key } }');
+  if (isWebSocket(ep)) {
+    server = listenWebSocket(ep, onConnection, options);
+  } else if (secure) {
     const mutual = ep.scheme === 'tcpsm';
     server = tls.createServer({ ...options.tls, minVersion: 'TLSv1.2', requestCert: mutual, rejectUnauthorized: mutual });
     // A failed handshake concerns that client only.
@@ -82,7 +85,7 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
   } else {
     server = net.createServer();
   }
-  server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+  if (!isWebSocket(ep)) server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     socket.setNoDelay?.(true);
     const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.remoteAddress), port: socket.remotePort ?? 0 });
     // This side as the client reached it (the real port, and the interface address behind 0.0.0.0).

@@ -1,6 +1,7 @@
 /**
- * Endpoint URLs: `tcp://host:port`, `tcps://…` (TLS), `tcpsm://…` (mutual TLS), `unix:/path` (IPC on
- * the same machine) and the relative `qi:ServiceName` that libqi's ServiceDirectory may return.
+ * Endpoint URLs: `tcp://host:port`, `tcps://…` (TLS), `tcpsm://…` (mutual TLS), `ws://host:port/path`
+ * and `wss://…` (qi messages over WebSocket, for browsers and HTTP proxies), `unix:/path` (IPC on the
+ * same machine) and the relative `qi:ServiceName` that libqi's ServiceDirectory may return.
  *
  * Parsing follows libqi where libqi is defined (a missing scheme is `tcp`, a missing port is 9559) and
  * RFC 3986 for IPv6 literals, which libqi's own parser never handled: `tcp://[::1]:9559`, with a zone
@@ -13,7 +14,7 @@ import { QiError } from '../errors/index.js';
 export const DEFAULT_PORT = 9559;
 
 /** Network schemes that are dialled; `unix` is local IPC, `qi` is relative and never dialled. */
-export type Scheme = 'tcp' | 'tcps' | 'tcpsm' | 'unix' | 'qi';
+export type Scheme = 'tcp' | 'tcps' | 'tcpsm' | 'ws' | 'wss' | 'unix' | 'qi';
 
 /** A parsed endpoint. */
 export type Endpoint = NetworkEndpoint
@@ -22,10 +23,17 @@ export type Endpoint = NetworkEndpoint
 
 /** A host and port reached over TCP, with an IPv6 zone for link-local addresses. */
 export interface NetworkEndpoint {
-  readonly scheme: 'tcp' | 'tcps' | 'tcpsm';
+  readonly scheme: 'tcp' | 'tcps' | 'tcpsm' | 'ws' | 'wss';
   readonly host: string;
   readonly port: number;
   readonly zone?: string;
+  /** The HTTP path of a `ws`/`wss` endpoint (default `/`). */
+  readonly path?: string;
+}
+
+/** True for the WebSocket schemes. */
+export function isWebSocket(e: Endpoint): e is NetworkEndpoint & { scheme: 'ws' | 'wss' } {
+  return e.scheme === 'ws' || e.scheme === 'wss';
 }
 
 
@@ -36,7 +44,7 @@ export class QiUrlError extends QiError {
   }
 }
 
-const SCHEMES = new Set(['tcp', 'tcps', 'tcpsm', 'unix', 'qi']);
+const SCHEMES = new Set(['tcp', 'tcps', 'tcpsm', 'ws', 'wss', 'unix', 'qi']);
 
 /**
  * Parses an endpoint URL.
@@ -52,7 +60,7 @@ export function parseEndpoint(url: string): Endpoint {
     scheme = m[1].toLowerCase();
     rest = text.slice(m[0].length);
   }
-  if (!SCHEMES.has(scheme)) throw new QiUrlError(url, `unknown scheme "${scheme}" (known: tcp, tcps, tcpsm, unix, qi)`);
+  if (!SCHEMES.has(scheme)) throw new QiUrlError(url, `unknown scheme "${scheme}" (known: tcp, tcps, tcpsm, ws, wss, unix, qi)`);
   if (scheme === 'qi') {
     if (rest.startsWith('//') || rest.length === 0) throw new QiUrlError(url, 'a relative endpoint is qi:ServiceName');
     return { scheme, service: rest };
@@ -63,6 +71,15 @@ export function parseEndpoint(url: string): Endpoint {
     return { scheme, path: decodeURIComponent(path) };
   }
   if (rest.startsWith('//')) rest = rest.slice(2);
+  let path: string | undefined;
+  if (scheme === 'ws' || scheme === 'wss') {
+    const slash = rest.indexOf('/');
+    if (slash >= 0) {
+      path = rest.slice(slash);
+      rest = rest.slice(0, slash);
+    }
+    path = path === undefined || path === '' ? '/' : path;
+  }
   rest = rest.replace(/\/+$/, '');
   let host: string;
   let portText: string | undefined;
@@ -89,12 +106,12 @@ export function parseEndpoint(url: string): Endpoint {
     if (host.length === 0) throw new QiUrlError(url, 'the host is missing');
     if (/[\s/?#@]/.test(host)) throw new QiUrlError(url, `"${host}" is not a host name`);
   }
-  let port = DEFAULT_PORT;
+  let port = scheme === 'ws' ? 80 : scheme === 'wss' ? 443 : DEFAULT_PORT;
   if (portText !== undefined) {
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new QiUrlError(url, `"${portText}" is not a port (0-65535)`);
     port = Number(portText);
   }
-  return zone === undefined ? { scheme: scheme as 'tcp', host, port } : { scheme: scheme as 'tcp', host, port, zone };
+  return { scheme: scheme as 'tcp', host, port, ...(zone === undefined ? {} : { zone }), ...(path === undefined ? {} : { path }) };
 }
 
 /** Prints an endpoint as a URL; `formatEndpoint(parseEndpoint(u))` is the canonical form of `u`. */
@@ -106,7 +123,7 @@ export function formatEndpoint(e: Endpoint): string {
       return `unix:${e.path}`;
     default: {
       const host = isIP(e.host) === 6 ? `[${e.host}${e.zone === undefined ? '' : `%${e.zone}`}]` : e.host;
-      return `${e.scheme}://${host}:${e.port}`;
+      return `${e.scheme}://${host}:${e.port}${e.path !== undefined && e.path !== '/' ? e.path : ''}`;
     }
   }
 }

@@ -32,7 +32,7 @@ before(async () => {
   await inside.registerService('Secret', counter(41));
   gw = await Gateway.start({
     sd: sd.endpoints[0],
-    listen: `tcp://${OUTSIDE}:0`,
+    listen: [`tcp://${OUTSIDE}:0`, `ws://${OUTSIDE}:0/qi`],
     access: {
       users: {
         alice: { token: 's3cret', allow: ['Calculator', 'Secret.value', 'Added*'], deny: ['method:Calculator.fail'] },
@@ -161,6 +161,19 @@ describe('gateway: the outside view', () => {
     assert.deepEqual(await removedP, [id, 'Added1']);
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(anonSaw, [], 'a hidden service is never announced');
+  });
+
+  it('serves clients over WebSocket too, with the ws endpoint advertised to them', async () => {
+    const wsUrl = gw.endpoints.find((e) => e.startsWith('ws:'))!;
+    assert.match(wsUrl, /^ws:\/\/127\.0\.0\.3:\d+\/qi$/);
+    const s = await Session.connect(wsUrl, { auth: { user: 'root', token: 'r00t' }, ipc: false });
+    clients.push(s);
+    const info = await s.serviceInfo('Calculator');
+    assert.ok(info.endpoints.includes(wsUrl), `endpoints ${info.endpoints.join(' ')} include ${wsUrl}`);
+    const c = (await s.service('Calculator')) as AnyProxy;
+    assert.equal(await c.add(20, 22), 42);
+    const big = Buffer.alloc(1024 * 1024, 3);
+    assert.ok(((await c.echoRaw(big)) as Buffer).equals(big));
   });
 
   it('never shows an internal address in any byte a client receives', async () => {

@@ -1,0 +1,92 @@
+/**
+ * qi messages over WebSocket (`ws://`, `wss://`), for browsers and for networks that only let HTTP
+ * through. Binary WebSocket messages carry the qi byte stream: a WebSocket message holds one or more
+ * qi messages or pieces of one, and the receiver reassembles them as over TCP. Text messages are a
+ * protocol error. The `ws` library does the WebSocket part.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
+import { QiConnectError, QiTlsError } from './errors.js';
+import { MessageStream, type MessageStreamOptions } from './stream.js';
+import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
+import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
+
+/** A WebSocket as a byte stream for MessageStream, with text frames refused. */
+function streamOf(ws: WebSocket, remote: string, local: string, options: MessageStreamOptions): MessageStream {
+  const duplex = createWebSocketStream(ws, { allowHalfOpen: false });
+  ws.on('message', (_data, isBinary) => {
+    if (!isBinary) duplex.destroy(new Error(`${remote} sent a WebSocket text message; qi messages travel in binary messages only`));
+  });
+  return new MessageStream(duplex, remote, local, options);
+}
+
+/** The HTTP(S) server and WebSocket server of a `ws`/`wss` listener. */
+export function listenWebSocket(
+  ep: NetworkEndpoint,
+  onConnection: (stream: MessageStream) => void,
+  options: MessageStreamOptions & { tls?: TlsServerOptions },
+): http.Server {
+  const server = ep.scheme === 'wss' ? https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }) : http.createServer();
+  // Plain HTTP requests get a short explanation rather than a hang.
+  server.on('request', (_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+    res.end('This is a qimessaging WebSocket endpoint: connect with a WebSocket client (qi binary frames).\n');
+  });
+  const wss = new WebSocketServer({ server, path: ep.path ?? '/', perMessageDeflate: false, maxPayload: 0x7fff_ffff });
+  wss.on('connection', (ws, req) => {
+    const sock = req.socket as net.Socket;
+    const addr = (a: string | undefined) => String(a).replace(/^::ffff:(?=\d+\.)/, '');
+    const remote = formatEndpoint({ scheme: ep.scheme, host: addr(sock.remoteAddress), port: sock.remotePort ?? 0 });
+    const local = formatEndpoint({ scheme: ep.scheme, host: addr(sock.localAddress), port: sock.localPort ?? 0, path: ep.path });
+    sock.setNoDelay?.(true);
+    onConnection(streamOf(ws, remote, local, options));
+  });
+  server.on('close', () => wss.close());
+  return server;
+}
+
+/** Opens a `ws`/`wss` connection; `socket` is an already open tunnel (HTTP CONNECT) to use, if any. */
+export function connectWebSocket(
+  ep: NetworkEndpoint,
+  options: MessageStreamOptions & { tls?: TlsClientOptions; timeoutMs: number; socket?: net.Socket },
+): Promise<MessageStream> {
+  const text = formatEndpoint(ep);
+  const host = socketHost(ep).includes(':') ? `[${socketHost(ep)}]` : ep.host;
+  const url = `${ep.scheme}://${host}:${ep.port}${ep.path ?? '/'}`;
+  const t = options.tls ?? {};
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      maxPayload: 0x7fff_ffff,
+      handshakeTimeout: options.timeoutMs,
+      ca: t.ca,
+      cert: t.cert,
+      key: t.key,
+      // Verified by checkServer, so that its error can carry the fingerprint to pin.
+      rejectUnauthorized: false,
+      // The tunnel comes paused (so that no byte is lost); the HTTP client reads it from here on.
+      ...(options.socket ? { createConnection: () => options.socket!.resume() } : {}),
+    });
+    let upgraded: net.Socket | undefined;
+    ws.once('upgrade', (res) => (upgraded = res.socket as net.Socket));
+    ws.once('unexpected-response', (_req, res) => {
+      ws.terminate();
+      reject(new QiConnectError(text, 'connect to', new Error(`the server answered HTTP ${res.statusCode} instead of a WebSocket upgrade (wrong path, or not a qi WebSocket endpoint?)`)));
+    });
+    ws.once('error', (e) => reject(new QiConnectError(text, 'connect to', e)));
+    ws.once('open', () => {
+      try {
+        if (ep.scheme === 'wss') checkServer(upgraded as tls.TLSSocket, text, t);
+      } catch (e) {
+        ws.terminate();
+        return reject(e instanceof QiTlsError ? e : new QiTlsError(String(e)));
+      }
+      upgraded?.setNoDelay?.(true);
+      const local = formatEndpoint({ scheme: ep.scheme, host: String(upgraded?.localAddress), port: upgraded?.localPort ?? 0 });
+      resolve(streamOf(ws, text, local, options));
+    });
+  });
+}
