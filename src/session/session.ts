@@ -149,13 +149,20 @@ export class Session {
     enableObjectReferences(ch);
     this.channels.add(ch);
     ch.onClose(() => this.channels.delete(ch));
-    for (const [id, r] of this.registered) r.servers.add(new ObjectServer(r.object, ch, id, 1, r.name));
+    for (const [id, r] of this.registered) this.bindServer(r, ch, id);
+  }
+
+  /** Serves a registered object on a connection, forgetting it when the connection closes. */
+  private bindServer(r: Registered, ch: Channel, id: number): void {
+    const server = new ObjectServer(r.object, ch, id, 1, r.name);
+    r.servers.add(server);
+    ch.onClose(() => r.servers.delete(server));
   }
 
   private serve(id: number, name: string, object: LocalObject): void {
     const r: Registered = { name, object, servers: new Set() };
     this.registered.set(id, r);
-    for (const ch of this.channels) r.servers.add(new ObjectServer(object, ch, id, 1, name));
+    for (const ch of this.channels) this.bindServer(r, ch, id);
   }
 
   /** Opens (or reuses) an authenticated connection to an endpoint. */

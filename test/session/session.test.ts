@@ -102,3 +102,20 @@ describe('closing', () => {
     assert.ok(Date.now() - t0 < 1000, `close took ${Date.now() - t0} ms`);
   });
 });
+
+describe('connections that come and go', () => {
+  it('releases what served a closed connection (no growth per client)', async () => {
+    const sd = keep(await listenStandalone('tcp://127.0.0.1:0', { ipc: false }));
+    await sd.registerService('Calc', calculator());
+    // Internal bookkeeping, read on purpose: one server per registered object and open connection.
+    const servers = () => [...(sd as unknown as { registered: Map<number, { servers: Set<unknown> }> }).registered.values()].reduce((n, r) => n + r.servers.size, 0);
+    const base = servers();
+    for (let i = 0; i < 20; i++) {
+      const c = await Session.connect(sd.endpoints[0], { ipc: false });
+      assert.equal(await (await c.service<typeof Calculator>('Calc')).add(i, 1), i + 1);
+      await c.close();
+    }
+    for (let t = 0; t < 100 && servers() > base; t++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(servers(), base);
+  });
+});
