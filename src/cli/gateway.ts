@@ -43,6 +43,10 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       upstream: sessionOptions(o),
       advertise: o.advertise,
       slowClient: o.slowClient as 'drop-signals' | 'disconnect' | undefined,
+      // A robot's gateway may start before its SD: wait for it, and say so.
+      waitForSd: true,
+      onDirectory: (up, error) =>
+        console.error(up ? `qi: the internal ServiceDirectory ${o.sd ?? o.url} is reachable` : `qi: waiting for the internal ServiceDirectory ${o.sd ?? o.url}: ${error?.message ?? 'connection lost'}`),
     });
     const nobody = !access.anonymous && Object.keys(access.users ?? {}).length === 0;
     if (o.json) console.log(JSON.stringify({ endpoints: gw.endpoints, sd: o.sd ?? o.url }));

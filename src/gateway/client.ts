@@ -46,6 +46,8 @@ export interface GatewayMetrics {
   slowDisconnects: number;
   /** Clients refused at authentication. */
   refused: number;
+  /** Whether the internal ServiceDirectory is reachable now. */
+  sdConnected: boolean;
 }
 
 interface Forwarded {

@@ -38,12 +38,19 @@ export interface GatewayOptions {
   handshakeTimeoutMs?: number;
   /** Wait between attempts to reach the internal SD again after losing it (default 500 ms). */
   reconnectMs?: number;
+  /**
+   * Start even when the internal SD cannot be reached yet, and keep trying (default false: `start`
+   * fails with the connection error). Outside clients then see no services until the SD is up.
+   */
+  waitForSd?: boolean;
+  /** Told when the internal SD is lost (`error` says why) and when it is back. */
+  onDirectory?(connected: boolean, error?: Error): void;
 }
 
 /** A running gateway; see the module comment. Start one with {@link Gateway.start}. */
 export class Gateway {
   /** Counters for monitoring: clients, forwarded and denied calls, dropped signals… */
-  readonly metrics: GatewayMetrics = { clients: 0, forwarded: 0, denied: 0, droppedEvents: 0, slowDisconnects: 0, refused: 0 };
+  readonly metrics: GatewayMetrics = { clients: 0, forwarded: 0, denied: 0, droppedEvents: 0, slowDisconnects: 0, refused: 0, sdConnected: false };
   private readonly listeners: Listener[] = [];
   private readonly clients = new Set<ClientConnection>();
   private readonly access: Access;
@@ -77,13 +84,17 @@ export class Gateway {
       {
         added: (info) => gw?.clients.forEach((c) => c.added(info)),
         removed: (id, name) => gw?.clients.forEach((c) => c.removed(id, name)),
-        directory: () => {},
+        directory: (lost, error) => {
+          if (gw) gw.metrics.sdConnected = !lost;
+          options.onDirectory?.(!lost, error);
+        },
       },
       options.reconnectMs,
     );
     gw = new Gateway(options, session, upstream);
     try {
-      await upstream.start();
+      await upstream.start(options.waitForSd);
+      if (upstream.session.isConnected) gw.metrics.sdConnected = true;
       for (const url of Array.isArray(options.listen) ? options.listen : [options.listen]) {
         gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls }));
       }

@@ -62,10 +62,18 @@ export class Upstream {
     private readonly retryMs = 500,
   ) {}
 
-  /** Connects to the SD and reads its services. */
-  async start(): Promise<void> {
-    await this.session.connect(this.sdUrl);
-    await this.attach();
+  /**
+   * Connects to the SD and reads its services. With `wait`, an SD that cannot be reached yet is not an
+   * error: the gateway keeps trying in the background (a robot's gateway may start before its SD).
+   */
+  async start(wait = false): Promise<void> {
+    try {
+      await this.session.connect(this.sdUrl);
+      await this.attach();
+    } catch (e) {
+      if (!wait) throw e;
+      this.lost(e as Error);
+    }
   }
 
   private async attach(): Promise<void> {
@@ -75,6 +83,7 @@ export class Upstream {
     const now = await sd.services();
     const seen = new Set<number>();
     for (const info of now) {
+      if (info.serviceId === 1) continue; // the SD itself: clients have the gateway's own
       seen.add(info.serviceId);
       const before = this.services.get(info.serviceId);
       this.services.set(info.serviceId, info);

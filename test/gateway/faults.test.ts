@@ -103,6 +103,23 @@ describe('gateway: load and faults', () => {
     await sd.kill('SIGKILL');
   });
 
+  it('starts before the internal SD when asked to, and serves its services once it is up', async () => {
+    const url = `tcp://127.0.0.1:${await freePort()}`;
+    await assert.rejects(Gateway.start({ sd: url, listen: 'tcp://127.0.0.1:0', access: ALL }), /Cannot connect to .*nothing listens there/);
+    const states: boolean[] = [];
+    const gw = track(await Gateway.start({ sd: url, listen: 'tcp://127.0.0.1:0', access: ALL, waitForSd: true, reconnectMs: 50, onDirectory: (up) => states.push(up) }));
+    assert.equal(gw.metrics.sdConnected, false);
+    const client = track(await Session.connect(gw.url, { ipc: false }));
+    assert.deepEqual((await client.services()).map((s) => s.name), ['ServiceDirectory']);
+    const added = client.serviceAdded.once();
+    const sd = track(await listenStandalone(url, { ipc: false }));
+    await sd.registerService('Late', new LocalObject(Counter, { increment: () => 1, value: () => 3 }));
+    assert.equal((await added)[1], 'Late');
+    assert.equal(await ((await client.service('Late')) as AnyProxy).value(), 3);
+    assert.equal(gw.metrics.sdConnected, true);
+    assert.deepEqual(states, [false, true]);
+  });
+
   it('drops signals for a client that does not read, and keeps serving the others', async () => {
     const sd = track(await listenStandalone('tcp://127.0.0.1:0', { ipc: false }));
     const calc = calculator();
