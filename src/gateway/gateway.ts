@@ -5,7 +5,8 @@
  * signals fanned out, and every message checked against the client's permissions. Internal traffic
  * never passes through it.
  */
-import { acceptChannel } from '../channel/index.js';
+import { Capability, acceptChannel, defaultCapabilities } from '../channel/index.js';
+import { Dynamic } from '../type/index.js';
 import { Session, type SessionOptions } from '../session/index.js';
 import { listen, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
 import { Access, type AccessConfig, type Identity } from './access.js';
@@ -47,6 +48,18 @@ export interface GatewayOptions {
   onDirectory?(connected: boolean, error?: Error): void;
 }
 
+/**
+ * What the gateway advertises on both sides. Payloads pass through as bytes, so every capability that
+ * changes how a value is laid out must be the same on both legs: object references go without the
+ * ObjectPtrUID field (and without the MetaObject cache), which every libqi generation understands.
+ */
+function gatewayCapabilities() {
+  const caps = defaultCapabilities();
+  caps.set(Capability.ObjectPtrUID, new Dynamic('b', false));
+  caps.set(Capability.MetaObjectCache, new Dynamic('b', false));
+  return caps;
+}
+
 /** A running gateway; see the module comment. Start one with {@link Gateway.start}. */
 export class Gateway {
   /** Counters for monitoring: clients, forwarded and denied calls, dropped signals… */
@@ -76,7 +89,7 @@ export class Gateway {
 
   /** Connects to the internal SD, then listens outside. */
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const session = new Session({ ...options.upstream, ipc: false });
+    const session = new Session({ ...options.upstream, ipc: false, capabilities: gatewayCapabilities() });
     let gw: Gateway | undefined;
     const upstream = new Upstream(
       session,
@@ -125,6 +138,7 @@ export class Gateway {
     const ch = acceptChannel(stream, {
       authenticator: this.access.authenticator((id) => (identity = id)),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
+      capabilities: gatewayCapabilities(),
       onReady: (c) => {
         if (identity === undefined || this.closed) return c.close();
         const client = new ClientConnection(this.context, c, identity);

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  QiTimeoutError, acceptChannel, openChannel, type Authenticator, type Channel, type ClientAuthenticator, type Credentials,
+  QiTimeoutError, acceptChannel, openChannel, type Authenticator, type CapabilityMap, type Channel, type ClientAuthenticator, type Credentials,
 } from '../channel/index.js';
 import {
   InProcessBackend, LocalObject, ObjectServer, RemoteBackend, backendOf, createProxy, enableObjectReferences, type AnyProxy, type ObjectDefinition, type ProxyOf, type QiSignal,
@@ -34,6 +34,8 @@ export interface SessionOptions {
   ipc?: boolean;
   /** Largest message payload accepted (default `QI_MAX_MESSAGE_PAYLOAD` or 50,000,000). */
   maxPayload?: number;
+  /** Capabilities to advertise on every connection (default: libqi 4.x's set). */
+  capabilities?: CapabilityMap;
   /** Reach every endpoint through this HTTP proxy (`http://[user:password@]host:port`; default `QI_PROXY`). */
   proxy?: string;
 }
@@ -141,7 +143,7 @@ export class Session {
   }
 
   private accept(stream: MessageStream): void {
-    this.track(acceptChannel(stream, { authenticator: this.options.authenticator }));
+    this.track(acceptChannel(stream, { authenticator: this.options.authenticator, capabilities: this.options.capabilities }));
   }
 
   /** Makes a new connection able to carry objects and to reach every service of this session. */
@@ -171,7 +173,7 @@ export class Session {
     if (known !== undefined) return known;
     const p = (async () => {
       const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy });
-      const ch = await openChannel(stream, { auth: this.options.auth });
+      const ch = await openChannel(stream, { auth: this.options.auth, capabilities: this.options.capabilities });
       this.track(ch);
       ch.onClose(() => {
         if (this.connections.get(url) === p) this.connections.delete(url);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, LocalObject, QiAuthError, QiCallError, QiCanceledError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { Capability, Dynamic, Gateway, LocalObject, defaultCapabilities, QiAuthError, QiCallError, QiCanceledError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { Counter, calculator, counter, type CalcState } from '../object/fixtures.js';
 
 const INSIDE = '127.0.0.2';
@@ -26,7 +26,11 @@ async function client(auth?: { user: string; token: string }): Promise<Session> 
 
 before(async () => {
   sd = await listenStandalone(`tcp://${INSIDE}:0`, { ipc: false });
-  inside = await Session.connect(sd.endpoints[0], { ipc: false });
+  // The inside speaks like an older libqi (no ObjectPtrUID), the outside clients like libqi 4: the
+  // gateway must keep object references readable on both legs.
+  const oldCaps = defaultCapabilities();
+  oldCaps.set(Capability.ObjectPtrUID, new Dynamic('b', false));
+  inside = await Session.connect(sd.endpoints[0], { ipc: false, capabilities: oldCaps });
   await inside.listen(`tcp://${INSIDE}:0`);
   await inside.registerService('Calculator', calc);
   await inside.registerService('Secret', counter(41));
@@ -145,6 +149,18 @@ describe('gateway: the outside view', () => {
     const anon = await client();
     const ac = (await anon.service('Calculator')) as AnyProxy;
     await assert.rejects((ac.volume as { get(): Promise<number> }).get(), /Permission denied: an anonymous client may not use property Calculator.volume/);
+  });
+
+  it('passes object references between peers whose capabilities differ (an old client without ObjectPtrUID)', async () => {
+    for (const uid of [false, true]) {
+      const caps = defaultCapabilities();
+      caps.set(Capability.ObjectPtrUID, new Dynamic('b', uid));
+      const s = await Session.connect(gw.url, { auth: { user: 'root', token: 'r00t' }, ipc: false, capabilities: caps });
+      clients.push(s);
+      const c = (await s.service('Calculator')) as AnyProxy;
+      const k = (await c.makeCounter(100)) as AnyProxy;
+      assert.equal(await k.increment(), 101, `ObjectPtrUID ${uid}`);
+    }
   });
 
   it('announces services that appear and disappear inside, to the clients that may see them', async () => {
