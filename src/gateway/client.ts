@@ -11,6 +11,7 @@ import { ServiceDirectoryDefinition } from '../sd/index.js';
 import type { ServiceInfo } from '../session/index.js';
 import { compile, Dynamic, type MetaObject } from '../type/index.js';
 import type { Identity } from './access.js';
+import { ClientObjects, mayHoldObjects } from './callbacks.js';
 import type { MemberKind } from './policy.js';
 import type { EventSink, Upstream } from './upstream.js';
 
@@ -60,6 +61,8 @@ export class ClientConnection implements MessageHandler, EventSink {
   /** This client's view of the ServiceDirectory. */
   readonly directory: LocalObject<typeof ServiceDirectoryDefinition>;
   private readonly pending = new Map<number, Forwarded>();
+  /** Objects this client passed to services, relayed under gateway ids. */
+  private readonly objects: ClientObjects;
   private closed = false;
 
   constructor(
@@ -82,6 +85,7 @@ export class ClientConnection implements MessageHandler, EventSink {
       _socketOfService: notHere('_socketOfService'),
     });
     new ObjectServer(this.directory, channel, 1, 1, 'ServiceDirectory');
+    this.objects = new ClientObjects(channel);
     channel.bindFallback(this);
     gw.metrics.clients++;
     channel.onClose(() => this.close());
@@ -174,7 +178,7 @@ export class ClientConnection implements MessageHandler, EventSink {
             return;
           }
           if (!this.check(m, info, 'method', method.name)) return;
-          return this.forward(m);
+          return this.forward(m, mayHoldObjects(method.parametersSignature) ? method.parametersSignature : undefined);
         }
       }
     } catch (e) {
@@ -215,24 +219,34 @@ export class ClientConnection implements MessageHandler, EventSink {
     );
   }
 
-  private forward(m: Message): void {
+  /** Forwards upstream; `argsSignature` is given when the arguments may hold objects of this client. */
+  private forward(m: Message, argsSignature?: string): void {
     const ch = this.gw.upstream.channelNow(m.service);
-    if (ch !== undefined && !ch.closed) return this.send(ch, m);
+    if (ch !== undefined && !ch.closed) return this.send(ch, m, argsSignature);
     this.gw.upstream.channel(m.service).then(
-      (c) => this.send(c, m),
+      (c) => this.send(c, m, argsSignature),
       (e: Error) => m.type === MessageType.Call && this.fail(m, `The gateway could not reach service #${m.service}: ${e.message}`),
     );
   }
 
-  private send(ch: Channel, m: Message): void {
+  private send(ch: Channel, m: Message, argsSignature?: string): void {
     if (this.closed) return;
+    let payload = m.payload;
+    if (argsSignature !== undefined) {
+      try {
+        payload = this.objects.rewrite(m, argsSignature, ch);
+      } catch (e) {
+        if (m.type === MessageType.Call) this.fail(m, `Arguments that do not match ${argsSignature}: ${(e as Error).message}`);
+        return;
+      }
+    }
     this.gw.metrics.forwarded++;
     const address = { service: m.service, object: m.object, action: m.action };
     if (m.type !== MessageType.Call) {
-      ch.forward(address, m.type, m.flags, m.payload, () => {});
+      ch.forward(address, m.type, m.flags, payload, () => {});
       return;
     }
-    const id = ch.forward(address, m.type, m.flags, m.payload, (answer, error) => {
+    const id = ch.forward(address, m.type, m.flags, payload, (answer, error) => {
       if (this.pending.get(m.id)?.id === id) this.pending.delete(m.id);
       if (this.closed) return;
       if (answer === undefined) {
@@ -290,5 +304,6 @@ export class ClientConnection implements MessageHandler, EventSink {
     for (const f of this.pending.values()) f.channel.cancelForwarded(f.id, true);
     this.pending.clear();
     this.gw.upstream.unsubscribeAll(this);
+    this.objects.close();
   }
 }

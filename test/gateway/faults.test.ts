@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Gateway, LocalObject, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
-import { Counter, calculator } from '../object/fixtures.js';
+import { Counter, calculator, counter } from '../object/fixtures.js';
 import { startFixture } from '../helpers/processes.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -101,6 +101,23 @@ describe('gateway: load and faults', () => {
     assert.deepEqual(names, ['ServiceDirectory', 'AfterRestart']);
     assert.equal(await ((await client.service('AfterRestart')) as AnyProxy).value(), 2);
     await sd.kill('SIGKILL');
+  });
+
+  it('relays objects that clients pass to services, keeping apart clients that number them alike', async () => {
+    const sd = track(await listenStandalone('tcp://127.0.0.1:0', { ipc: false }));
+    const inside = track(await Session.connect(sd.endpoints[0], { ipc: false }));
+    await inside.registerService('Calculator', calculator());
+    const gw = track(await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: ALL }));
+    const local = track(await Session.connect(gw.url, { ipc: false }));
+    const c = (await local.service('Calculator')) as AnyProxy;
+    assert.equal(await c.useCounter(counter(5)), 7, 'the service called the client object twice, through the gateway');
+    // Two processes: each numbers its first objects the same way.
+    const [a, b] = await Promise.all([
+      startFixture<{ result: number[] }>('gateway/fixtures/callback-client', [gw.url, '100']),
+      startFixture<{ result: number[] }>('gateway/fixtures/callback-client', [gw.url, '200']),
+    ]);
+    assert.deepEqual(a.ready.result, [102, 102, 102]);
+    assert.deepEqual(b.ready.result, [202, 202, 202]);
   });
 
   it('starts before the internal SD when asked to, and serves its services once it is up', async () => {
