@@ -6,28 +6,12 @@
  */
 import type { Channel } from '../channel/index.js';
 import { Builtin } from '../object/index.js';
-import type { Message } from '../message/index.js';
 import type { ServiceInfo, Session } from '../session/index.js';
 import { METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
+import { SignalHub, type EventSink } from './fanout.js';
 
-/** Receives the events of a subscription (an outside client). */
-export interface EventSink {
-  /** One upstream emission, to forward under the client's own link. */
-  event(m: Message, link: bigint): void;
-}
+export type { EventSink } from './fanout.js';
 
-interface Subscription {
-  service: number;
-  object: number;
-  signal: number;
-  channel: Channel;
-  /** The link id the gateway registered upstream. */
-  link: bigint;
-  /** Subscribers and the link ids they chose. */
-  sinks: Map<EventSink, Set<bigint>>;
-  ready: Promise<void>;
-  off: () => void;
-}
 
 /** What the gateway reports about its inside. */
 export interface UpstreamEvents {
@@ -37,7 +21,6 @@ export interface UpstreamEvents {
   directory(lost: boolean, error?: Error): void;
 }
 
-const skey = (s: number, o: number, sig: number) => `${s}.${o}.${sig}`;
 
 /** The inside of a gateway; see the module comment. */
 export class Upstream {
@@ -48,12 +31,10 @@ export class Upstream {
   /** Channels and MetaObjects already resolved, so the hot path needs no promise. */
   private readonly channelsNow = new Map<number, Channel>();
   private readonly metasNow = new Map<string, MetaObject>();
-  private readonly subs = new Map<string, Subscription>();
-  private nextLink = 1n;
+  /** Signal subscriptions made upstream, shared by every client that watches them. */
+  private readonly hub = new SignalHub();
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
-  /** Upstream registerEvent calls made (fan-out makes this one per signal, not one per client). */
-  upstreamSubscriptions = 0;
 
   constructor(
     readonly session: Session,
@@ -130,7 +111,7 @@ export class Upstream {
     this.channels.delete(id);
     this.channelsNow.delete(id);
     this.forgetMetas(id);
-    for (const [k, s] of this.subs) if (s.service === id) this.drop(k, s);
+    this.hub.dropService(id);
     this.events.removed(id, name);
   }
 
@@ -150,7 +131,7 @@ export class Upstream {
               this.channels.delete(id);
               this.channelsNow.delete(id);
             }
-            for (const [k, s] of this.subs) if (s.channel === ch) this.drop(k, s);
+            this.hub.dropChannel(ch);
             this.forgetMetas(id);
           });
         },
@@ -197,68 +178,26 @@ export class Upstream {
     return p;
   }
 
-  /** Adds `sink` (under its own `link`) to the subscription of a signal, subscribing upstream if it is the first. */
+  /** Adds `sink` (under its own `link`) to a signal's subscription, subscribing upstream if it is the first. */
   async subscribe(service: number, object: number, signal: number, sink: EventSink, link: bigint): Promise<void> {
-    const k = skey(service, object, signal);
-    let s = this.subs.get(k);
-    if (s === undefined) {
-      const ch = await this.channel(service);
-      s = this.subs.get(k); // another client may have subscribed while we connected
-      if (s === undefined) {
-        const sub: Subscription = { service, object, signal, channel: ch, link: this.nextLink++, sinks: new Map(), ready: Promise.resolve(), off: () => {} };
-        sub.off = ch.onEvent(service, object, (m) => {
-          if (m.action !== signal) return;
-          for (const [to, links] of sub.sinks) for (const l of links) to.event(m, l);
-        });
-        sub.ready = ch.call({ service, object, action: Builtin.registerEvent }, '(IIL)', [service, signal, sub.link], 'L', { name: `registerEvent ${k}` }).then(() => {
-          this.upstreamSubscriptions++;
-        });
-        this.subs.set(k, sub);
-        sub.ready.catch(() => this.drop(k, sub));
-        s = sub;
-      }
-    }
-    let links = s.sinks.get(sink);
-    if (links === undefined) s.sinks.set(sink, (links = new Set()));
-    links.add(link);
-    try {
-      await s.ready;
-    } catch (e) {
-      links.delete(link);
-      throw e;
-    }
+    const known = this.hub.find(service, object, signal);
+    const ch = known?.channel ?? (await this.channel(service));
+    await this.hub.subscribe(ch, service, object, signal, sink, link);
   }
 
-  /** Removes one link of `sink`; the upstream subscription ends with its last subscriber. */
+  /** Removes one link of `sink` (all of them without `link`); the upstream subscription ends with its last subscriber. */
   unsubscribe(service: number, object: number, signal: number, sink: EventSink, link?: bigint): void {
-    const k = skey(service, object, signal);
-    const s = this.subs.get(k);
-    const links = s?.sinks.get(sink);
-    if (s === undefined || links === undefined) return;
-    if (link === undefined) links.clear();
-    else links.delete(link);
-    if (links.size === 0) s.sinks.delete(sink);
-    if (s.sinks.size > 0) return;
-    this.drop(k, s);
-    if (!s.channel.closed) {
-      s.channel.call({ service, object, action: Builtin.unregisterEvent }, '(IIL)', [service, signal, s.link], 'v').catch(() => {});
-    }
+    this.hub.unsubscribe(service, object, signal, sink, link);
   }
 
   /** Removes every subscription of `sink` (a client that went away). */
   unsubscribeAll(sink: EventSink): void {
-    for (const s of [...this.subs.values()]) if (s.sinks.has(sink)) this.unsubscribe(s.service, s.object, s.signal, sink);
-  }
-
-  private drop(k: string, s: Subscription): void {
-    if (this.subs.get(k) !== s) return;
-    this.subs.delete(k);
-    s.off();
+    this.hub.unsubscribeAll(sink);
   }
 
   /** Number of live upstream subscriptions. */
   get subscriptions(): number {
-    return this.subs.size;
+    return this.hub.size;
   }
 
   /** Stops reconnecting; the session is closed by its owner. */
