@@ -8,11 +8,12 @@ import { Capability, type Channel, type MessageHandler } from '../channel/index.
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
 import { ServiceDirectoryDefinition } from '../sd/index.js';
-import type { ServiceInfo } from '../session/index.js';
+import { normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
 import { compile, Dynamic, type MetaObject } from '../type/index.js';
 import type { Identity } from './access.js';
 import { ClientObjects, mayHoldObjects } from './callbacks.js';
 import type { MemberKind } from './policy.js';
+import type { OutsideServices } from './outside.js';
 import type { EventSink, Upstream } from './upstream.js';
 
 const REGISTER = compile<[number, number, bigint]>('(IIL)');
@@ -23,6 +24,8 @@ const PROPERTY = compile<[Dynamic]>('(m)');
 /** What a client connection needs from its gateway. */
 export interface GatewayContext {
   readonly upstream: Upstream;
+  /** Services registered by outside clients, served to the inside. */
+  readonly outside: OutsideServices;
   readonly machineId: string;
   readonly sessionId: string;
   /** Bytes queued to one client beyond which its signals are dropped (or it is disconnected). */
@@ -71,18 +74,24 @@ export class ClientConnection implements MessageHandler, EventSink {
     readonly identity: Identity,
   ) {
     const self = this;
-    const notHere = (what: string) => () => {
-      throw new Error(`${what} is not available through this gateway: services are registered on the robot's internal ServiceDirectory.`);
-    };
     this.directory = new LocalObject(ServiceDirectoryDefinition, {
       service: (name) => self.present(self.find(name)),
       services: () => self.visible().map((i) => self.present(i)),
-      registerService: notHere('registerService'),
-      unregisterService: notHere('unregisterService'),
-      serviceReady: notHere('serviceReady'),
-      updateServiceInfo: notHere('updateServiceInfo'),
+      registerService: (info) => {
+        const name = String((info as { name?: unknown }).name ?? '');
+        if (!identity.policy.allows('register', name, '*')) {
+          gw.metrics.denied++;
+          throw new Error(`Permission denied: ${self.who} may not register a service named "${name}" through this gateway. Ask the robot's administrator to allow "register:${name}" for this user in the gateway configuration.`);
+        }
+        return gw.outside.register(normalizeServiceInfo(info), channel);
+      },
+      unregisterService: (id) => gw.outside.unregister(id, channel),
+      serviceReady: (id) => gw.outside.ready(id, channel),
+      updateServiceInfo: (info) => gw.outside.update(normalizeServiceInfo(info), channel),
       machineId: () => gw.machineId,
-      _socketOfService: notHere('_socketOfService'),
+      _socketOfService: () => {
+        throw new Error('_socketOfService is internal to libqi and cannot be called remotely');
+      },
     });
     new ObjectServer(this.directory, channel, 1, 1, 'ServiceDirectory');
     this.objects = new ClientObjects(channel);

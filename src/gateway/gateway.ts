@@ -11,6 +11,7 @@ import { Session, type SessionOptions } from '../session/index.js';
 import { listen, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
 import { Access, type AccessConfig, type Identity } from './access.js';
 import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
+import { OutsideServices } from './outside.js';
 import { Upstream } from './upstream.js';
 
 /** Options of {@link Gateway.start}. */
@@ -44,6 +45,12 @@ export interface GatewayOptions {
    * fails with the connection error). Outside clients then see no services until the SD is up.
    */
   waitForSd?: boolean;
+  /**
+   * Where the gateway listens for inside callers of services registered from outside (default: the
+   * address it reaches the internal SD from, port chosen by the system). Opened at the first such
+   * registration.
+   */
+  insideListen?: string[];
   /** Told when the internal SD is lost (`error` says why) and when it is back. */
   onDirectory?(connected: boolean, error?: Error): void;
 }
@@ -78,6 +85,7 @@ export class Gateway {
     this.access = options.access instanceof Access ? options.access : new Access(options.access ?? {});
     this.context = {
       upstream,
+      outside: new OutsideServices(upstream, gatewayCapabilities, options.insideListen),
       machineId: session.machineId,
       sessionId: session.id,
       maxQueueBytes: options.maxQueueBytes ?? 8 * 1024 * 1024,
@@ -157,6 +165,7 @@ export class Gateway {
     this.closed = true;
     this.upstream.stop();
     for (const c of this.clients) c.channel.close();
+    await this.context.outside.close();
     await Promise.allSettled(this.listeners.map((l) => l.close()));
     await this.session.close();
   }

@@ -39,7 +39,7 @@ before(async () => {
     listen: [`tcp://${OUTSIDE}:0`, `ws://${OUTSIDE}:0/qi`],
     access: {
       users: {
-        alice: { token: 's3cret', allow: ['Calculator', 'Secret.value', 'Added*'], deny: ['method:Calculator.fail'] },
+        alice: { token: 's3cret', allow: ['Calculator', 'Secret.value', 'Added*', 'register:Phone*'], deny: ['method:Calculator.fail'] },
         root: { token: 'sha256:' + (await import('node:crypto')).createHash('sha256').update('r00t').digest('hex'), allow: ['*'] },
       },
       anonymous: { allow: ['method:Calculator.add', 'signal:Calculator.fired'] },
@@ -190,6 +190,32 @@ describe('gateway: the outside view', () => {
     assert.equal(await c.add(20, 22), 42);
     const big = Buffer.alloc(1024 * 1024, 3);
     assert.ok(((await c.echoRaw(big)) as Buffer).equals(big));
+  });
+
+  it('makes services registered by an outside client reachable from inside, and removes them when it leaves', async () => {
+    const phone = await Session.connect(gw.url, { auth: { user: 'alice', token: 's3cret' }, ipc: false });
+    const served = calculator();
+    const id = await phone.registerService('PhoneCalc', served);
+    // From inside: found through the internal SD, at the gateway's internal endpoint, and callable.
+    const info = await inside.serviceInfo('PhoneCalc');
+    assert.equal(info.serviceId, id);
+    assert.ok(info.endpoints.some((e) => e.startsWith('tcp:')) && info.endpoints.every((e) => e.startsWith('qi:') || !e.includes(OUTSIDE)), `internal endpoints ${info.endpoints.join(' ')}`);
+    const pc = (await inside.service('PhoneCalc')) as AnyProxy;
+    assert.equal(await pc.add(40, 2), 42);
+    const got = (pc.fired as { once(): Promise<unknown[]> }).once();
+    await new Promise((r) => setTimeout(r, 100));
+    served.emit('fired', 3, 'from the phone');
+    assert.deepEqual(await got, [3, 'from the phone']);
+    // Another outside client reaches it through the gateway too.
+    const root = await client({ user: 'root', token: 'r00t' });
+    assert.equal(await ((await root.service('PhoneCalc')) as AnyProxy).add(1, 1), 2);
+    // Registering is a permission of its own.
+    const anon = await client();
+    await assert.rejects(anon.registerService('Intruder', calculator()), /Permission denied: an anonymous client may not register a service named "Intruder"/);
+    const gone = inside.serviceRemoved.once();
+    await phone.close();
+    assert.deepEqual(await gone, [id, 'PhoneCalc']);
+    await assert.rejects(inside.serviceInfo('PhoneCalc'), /Cannot find service/);
   });
 
   it('never shows an internal address in any byte a client receives', async () => {

@@ -1,0 +1,181 @@
+/**
+ * Services that outside clients register through the gateway, made reachable from inside (as libqi's
+ * SD proxy does). The gateway registers them on the internal SD under its own internal endpoints; inside
+ * callers connect there, and their calls, cancels and subscriptions are relayed to the outside client
+ * that serves the service, with ids remapped and signals fanned out. When that client goes away, its
+ * services are unregistered.
+ */
+import type { Channel } from '../channel/index.js';
+import { acceptChannel, type CapabilityMap } from '../channel/index.js';
+import { MessageType, type Message } from '../message/index.js';
+import { Builtin } from '../object/index.js';
+import { SERVICE_INFO_SIGNATURE, normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
+import { listen, parseEndpoint, type Listener, type MessageStream } from '../transport/index.js';
+import { compile } from '../type/index.js';
+import { SignalHub, type EventSink } from './fanout.js';
+import type { Upstream } from './upstream.js';
+
+const SD = { service: 1, object: 1 } as const;
+const INFO = `(${SERVICE_INFO_SIGNATURE})`;
+const REGISTER = compile<[number, number, bigint]>('(IIL)');
+const CANCEL = compile<number>('I');
+
+interface Owner {
+  channel: Channel;
+  name: string;
+}
+
+/** The outside services of a gateway; see the module comment. */
+export class OutsideServices {
+  private readonly owners = new Map<number, Owner>();
+  private readonly hub = new SignalHub();
+  private listeners: Promise<Listener[]> | undefined;
+  private readonly inside = new Set<Channel>();
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly capabilities: () => CapabilityMap,
+    private readonly listenUrls: string[] | undefined,
+  ) {}
+
+  /** The gateway's internal endpoints, listening from the first registration on. */
+  private async endpoints(): Promise<string[]> {
+    this.listeners ??= (async () => {
+      let urls = this.listenUrls;
+      if (urls === undefined) {
+        // By default, the address through which the gateway reaches the SD: the inside can reach it.
+        const local = this.upstream.session.directoryConnection?.stream.local;
+        const ep = local === undefined ? undefined : parseEndpoint(local);
+        urls = [ep !== undefined && 'host' in ep ? `tcp://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:0` : 'tcp://127.0.0.1:0'];
+      }
+      const out: Listener[] = [];
+      for (const u of urls) out.push(await listen(u, (s) => this.accept(s)));
+      return out;
+    })();
+    this.listeners.catch(() => (this.listeners = undefined));
+    return (await this.listeners).flatMap((l) => l.endpoints);
+  }
+
+  private sd(): Channel {
+    const ch = this.upstream.session.directoryConnection;
+    if (ch === undefined || ch.closed) throw new Error('the robot\'s internal ServiceDirectory is not reachable right now; retry in a moment');
+    return ch;
+  }
+
+  /** Registers `info` for `client` on the internal SD; returns the service id. */
+  async register(info: ServiceInfo, client: Channel): Promise<number> {
+    const endpoints = await this.endpoints();
+    const s = this.upstream.session;
+    const inner = { ...normalizeServiceInfo(info), endpoints, machineId: s.machineId, processId: process.pid, sessionId: s.id };
+    const id = (await this.sd().call({ ...SD, action: 102 }, INFO, [inner], 'I', { name: 'ServiceDirectory.registerService' })) as number;
+    const first = ![...this.owners.values()].some((o) => o.channel === client);
+    this.owners.set(id, { channel: client, name: info.name });
+    if (first) client.onClose(() => this.clientGone(client));
+    return id;
+  }
+
+  private owned(id: number, client: Channel): Owner {
+    const o = this.owners.get(id);
+    if (o === undefined || o.channel !== client) throw new Error(`Service #${id} was not registered by this connection`);
+    return o;
+  }
+
+  /** serviceReady, for the client that registered `id`. */
+  async ready(id: number, client: Channel): Promise<void> {
+    this.owned(id, client);
+    await this.sd().call({ ...SD, action: 104 }, '(I)', [id], 'v', { name: 'ServiceDirectory.serviceReady' });
+  }
+
+  /** unregisterService, for the client that registered `id`. */
+  async unregister(id: number, client: Channel): Promise<void> {
+    this.owned(id, client);
+    this.owners.delete(id);
+    this.hub.dropService(id);
+    await this.sd().call({ ...SD, action: 103 }, '(I)', [id], 'v', { name: 'ServiceDirectory.unregisterService' });
+  }
+
+  /** updateServiceInfo: what the client says, with the gateway's internal endpoints. */
+  async update(info: ServiceInfo, client: Channel): Promise<void> {
+    const n = normalizeServiceInfo(info);
+    this.owned(n.serviceId, client);
+    const s = this.upstream.session;
+    await this.sd().call({ ...SD, action: 105 }, INFO, [{ ...n, endpoints: await this.endpoints(), machineId: s.machineId, processId: process.pid, sessionId: s.id }], 'v');
+  }
+
+  /** True when `client` serves service `id` through the gateway. */
+  serves(id: number): boolean {
+    return this.owners.has(id);
+  }
+
+  private clientGone(client: Channel): void {
+    this.hub.dropChannel(client);
+    for (const [id, o] of [...this.owners]) {
+      if (o.channel !== client) continue;
+      this.owners.delete(id);
+      const sd = this.upstream.session.directoryConnection;
+      if (sd !== undefined && !sd.closed) sd.call({ ...SD, action: 103 }, '(I)', [id], 'v').catch(() => {});
+    }
+  }
+
+  private accept(stream: MessageStream): void {
+    // Inside traffic is trusted, as it is between the robot's own processes.
+    const ch = acceptChannel(stream, { capabilities: this.capabilities() });
+    this.inside.add(ch);
+    const pending = new Map<number, { to: Channel; id: number }>();
+    const sink: EventSink = {
+      event: (m) => {
+        if (!ch.closed) ch.sendRaw({ id: m.id, type: MessageType.Event, flags: m.flags, service: m.service, object: m.object, action: m.action }, m.payload);
+      },
+    };
+    ch.bindFallback({ onMessage: (m) => this.fromInside(m, ch, sink, pending) });
+    ch.onClose(() => {
+      this.inside.delete(ch);
+      this.hub.unsubscribeAll(sink);
+      for (const p of pending.values()) p.to.cancelForwarded(p.id, true);
+    });
+  }
+
+  private fromInside(m: Message, ch: Channel, sink: EventSink, pending: Map<number, { to: Channel; id: number }>): void {
+    const owner = this.owners.get(m.service);
+    if (m.type === MessageType.Cancel) {
+      const p = pending.get(m.decode(CANCEL));
+      if (p !== undefined) p.to.cancelForwarded(p.id);
+      return;
+    }
+    if (owner === undefined || owner.channel.closed) {
+      if (m.type === MessageType.Call) ch.replyError(m, `Service #${m.service} is not served through this gateway any more: the outside client that registered it went away.`);
+      return;
+    }
+    if (m.type === MessageType.Call && (m.action === Builtin.registerEvent || m.action === Builtin.registerEventWithSignature || m.action === Builtin.unregisterEvent)) {
+      const [, signal, link] = m.decode(REGISTER);
+      if (m.action === Builtin.unregisterEvent) {
+        this.hub.unsubscribe(m.service, m.object, signal, sink, link);
+        return ch.reply(m, 'v', undefined);
+      }
+      this.hub.subscribe(owner.channel, m.service, m.object, signal, sink, link).then(
+        () => !ch.closed && ch.reply(m, 'L', link),
+        (e: Error) => !ch.closed && ch.replyError(m, `Could not subscribe to ${owner.name} signal #${signal}: ${e.message}`),
+      );
+      return;
+    }
+    const to = { service: m.service, object: m.object, action: m.action };
+    if (m.type !== MessageType.Call) {
+      owner.channel.forward(to, m.type, m.flags, m.payload, () => {});
+      return;
+    }
+    const id = owner.channel.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
+      pending.delete(m.id);
+      if (ch.closed) return;
+      if (answer === undefined) return ch.replyError(m, `${owner.name} (served from outside, through the gateway) stopped answering: ${error?.message ?? 'closed'}`);
+      ch.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
+    });
+    if (id !== 0) pending.set(m.id, { to: owner.channel, id });
+  }
+
+  /** Stops listening inside and drops inside connections. */
+  async close(): Promise<void> {
+    for (const ch of this.inside) ch.close();
+    const ls = this.listeners ? await this.listeners.catch(() => []) : [];
+    await Promise.allSettled(ls.map((l) => l.close()));
+  }
+}
