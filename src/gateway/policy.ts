@@ -62,6 +62,8 @@ function parse(text: string): Pattern {
 export class Policy {
   private readonly allow: Pattern[];
   private readonly deny: Pattern[];
+  /** Decisions already made: every forwarded call asks, and the answer never changes. */
+  private readonly memo = new Map<string, boolean>();
 
   constructor(rules: Rules = {}) {
     this.allow = (rules.allow ?? []).map(parse);
@@ -84,11 +86,26 @@ export class Policy {
 
   /** True when `member` of `service` may be used as `kind`. */
   allows(kind: MemberKind, service: string, member: string): boolean {
-    return this.decide(kind, service, member).allowed;
+    const k = `${kind}\u0000${service}\u0000${member}`;
+    let v = this.memo.get(k);
+    if (v === undefined) this.remember(k, (v = this.decide(kind, service, member).allowed));
+    return v;
   }
 
   /** True when `service` is listed: some allow names it and no deny covers it whole (for every kind). */
   sees(service: string): boolean {
+    const k = `sees\u0000${service}`;
+    let v = this.memo.get(k);
+    if (v === undefined) this.remember(k, (v = this.computeSees(service)));
+    return v;
+  }
+
+  private remember(k: string, v: boolean): void {
+    if (this.memo.size >= 10_000) this.memo.clear(); // names come from peers: keep the table bounded
+    this.memo.set(k, v);
+  }
+
+  private computeSees(service: string): boolean {
     if (service === 'ServiceDirectory') return true;
     if (this.deny.some((p) => p.kind === undefined && p.wholeService && p.service.test(service))) return false;
     return this.allow.some((p) => p.kind !== 'register' && p.service.test(service));
