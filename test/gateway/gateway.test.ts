@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Capability, Dynamic, Gateway, LocalObject, defaultCapabilities, QiAuthError, QiCallError, QiCanceledError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { Capability, Dynamic, Gateway, LocalObject, defaultCapabilities, QiAuthError, QiCallError, QiCanceledError, QiTlsError, Session, certificateFingerprint, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { Counter, calculator, counter, type CalcState } from '../object/fixtures.js';
+import { testCerts } from '../helpers/certs.js';
 
 const INSIDE = '127.0.0.2';
 const OUTSIDE = '127.0.0.3';
@@ -216,6 +217,31 @@ describe('gateway: the outside view', () => {
     await phone.close();
     assert.deepEqual(await gone, [id, 'PhoneCalc']);
     await assert.rejects(inside.serviceInfo('PhoneCalc'), /Cannot find service/);
+  });
+
+  it('serves tcps and mutual-TLS (tcpsm) clients, verifying as configured', async () => {
+    const certs = testCerts();
+    const secure = await Gateway.start({
+      sd: sd.endpoints[0],
+      listen: [`tcps://${OUTSIDE}:0`, `tcpsm://${OUTSIDE}:0`],
+      tls: { ...certs.server, ca: certs.ca },
+      access: { anonymous: { allow: ['method:Calculator.add'] } },
+    });
+    try {
+      const [tcps, tcpsm] = secure.endpoints;
+      await assert.rejects(Session.connect(tcps, { ipc: false }), (e: unknown) => e instanceof QiTlsError && /not trusted/.test(e.message));
+      // The test certificate names 127.0.0.1, not the gateway's 127.0.0.3: pin it, as one pins a robot's.
+      const fingerprint = certificateFingerprint(certs.server.cert);
+      const a = await Session.connect(tcps, { ipc: false, tls: { fingerprint } });
+      clients.push(a);
+      assert.equal(await ((await a.service('Calculator')) as AnyProxy).add(1, 2), 3);
+      await assert.rejects(Session.connect(tcpsm, { ipc: false, tls: { fingerprint } }), /client certificate/);
+      const b = await Session.connect(tcpsm, { ipc: false, tls: { fingerprint, ...certs.client } });
+      clients.push(b);
+      assert.equal(await ((await b.service('Calculator')) as AnyProxy).add(2, 3), 5);
+    } finally {
+      await secure.close();
+    }
   });
 
   it('never shows an internal address in any byte a client receives', async () => {
