@@ -14,8 +14,19 @@ import { Dynamic, ObjectReference, compile } from '../type/index.js';
 let nextId = 0x8000_0000;
 const newObjectId = () => (nextId = nextId >= 0xffff_fff0 ? 0x8000_0000 : nextId + 1);
 
+const holds = new Map<string, boolean>();
+
 /** True when values of `signature` may hold object references (annotations `<…>` hold only names). */
 export function mayHoldObjects(signature: string): boolean {
+  let v = holds.get(signature);
+  if (v === undefined) {
+    if (holds.size > 10_000) holds.clear(); // signatures come from peers: keep the table bounded
+    holds.set(signature, (v = scan(signature)));
+  }
+  return v;
+}
+
+function scan(signature: string): boolean {
   let s = signature;
   for (let prev = ''; prev !== s; ) [prev, s] = [s, s.replace(/<[^<>]*>/g, '')];
   return s.includes('o') || s.includes('m');

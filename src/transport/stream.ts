@@ -10,8 +10,10 @@ import { QiClosedError } from './errors.js';
 /** What a stream reports to its owner. */
 /** Messages sent in one tick are joined into one write up to this many bytes; beyond, they go out as they are. */
 const JOIN_LIMIT = 64 * 1024;
-/** Size of the buffer small messages of one tick are copied into. */
+/** Largest buffer small messages of one tick are copied into. */
 const ACC_SIZE = 16 * 1024;
+/** The first buffer of a tick: small enough to come from Node's buffer pool (most ticks send one small message). */
+const ACC_FIRST = 2 * 1024;
 
 export interface StreamHandlers {
   /** Each whole message, in order. Must not throw. */
@@ -40,6 +42,8 @@ export class MessageStream {
   private acc: Buffer | null = null;
   private accLen = 0;
   private accStart = 0;
+  /** Size of the next shared buffer: doubles within a tick up to ACC_SIZE. */
+  private accNext = ACC_FIRST;
   private closed = false;
   private closeError: Error | undefined;
 
@@ -170,7 +174,9 @@ export class MessageStream {
   private newAcc(n: number): Buffer {
     this.cut();
     this.accLen = this.accStart = 0;
-    return (this.acc = Buffer.allocUnsafe(Math.max(ACC_SIZE, n)));
+    const size = Math.max(this.accNext, n);
+    this.accNext = Math.min(ACC_SIZE, size * 2);
+    return (this.acc = Buffer.allocUnsafe(size));
   }
 
   /** Ends the current shared buffer: what it holds is queued before anything sent after. */
@@ -195,6 +201,7 @@ export class MessageStream {
     // The shared buffer now belongs to the socket; start a fresh one next time.
     this.acc = null;
     this.accLen = this.accStart = 0;
+    this.accNext = ACC_FIRST;
     if (this.closed || queued.length === 0) return;
     if (queued.length === 1) {
       this.socket.write(queued[0]);
