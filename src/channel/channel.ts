@@ -8,7 +8,8 @@ import type { MessageStream } from '../transport/index.js';
 import { QiClosedError } from '../transport/index.js';
 import { Dynamic, Writer, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
-import { QiCallError, QiCanceledError, QiTimeoutError } from './errors.js';
+import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
+import { Heartbeat, resolveLimits, type ChannelLimits } from './limits.js';
 
 /** Where a message goes: service, object, action. */
 export interface Address {
@@ -61,6 +62,7 @@ function cleanup(p: Pending): void {
 }
 
 const noop = (): void => {};
+const EMPTY_MAP = Buffer.alloc(4); // an empty {sm}: a count of 0
 const ERROR_CODEC = compile('m');
 const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
@@ -96,6 +98,15 @@ export class Channel {
   gate: ((m: Message) => boolean) | undefined;
   /** Service id of the message being encoded, for object hooks (references carry it). */
   encodingService = 0;
+  /** The limits in effect on this connection. */
+  readonly limits: Required<ChannelLimits>;
+  /** Signal emissions not sent because the peer did not read (see `limits.slowPeer`). */
+  droppedEvents = 0;
+  /** Ids of the peer's calls running here, not yet answered. */
+  private readonly incoming = new Set<number>();
+  /** Messages received so far (the heartbeat watches it move). */
+  private received = 0;
+  private heartbeat: Heartbeat | undefined;
 
   /**
    * @param stream the connection
@@ -106,8 +117,39 @@ export class Channel {
     readonly stream: MessageStream,
     capabilities: CapabilityMap = defaultCapabilities(),
     readonly side: 'client' | 'server' = 'client',
+    limits?: ChannelLimits,
   ) {
     this.localCapabilities = capabilities;
+    this.limits = resolveLimits(limits);
+    if (side === 'client' && this.limits.heartbeatMs > 0) {
+      this.heartbeat = new Heartbeat(
+        this.limits.heartbeatMs,
+        () => this.received,
+        (ms) => this.probe(ms),
+        (ms) => this.stream.destroy(new QiTimeoutError(`${this.remote} stopped answering: nothing received for ${ms} ms, not even an answer to a keep-alive probe. The network may be down or the peer frozen (heartbeat: limits.heartbeatMs or QI_HEARTBEAT_MS).`)),
+      );
+    }
+  }
+
+  /** Asks the peer for a sign of life: a repeated authenticate call, which libqi answers (any answer will do). */
+  private probe(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let id = 0;
+      const timer = setTimeout(() => {
+        this.pending.delete(id); // dropped quietly: a server object call is never canceled
+        reject(new Error('no answer'));
+      }, timeoutMs);
+      timer.unref();
+      id = this.forward({ service: 0, object: 0, action: 8 }, MessageType.Call, 0, EMPTY_MAP, (answer) => {
+        clearTimeout(timer);
+        if (answer !== undefined) resolve();
+        else reject(new Error('closed'));
+      });
+    });
+  }
+
+  private limitError(what: string): QiLimitError {
+    return new QiLimitError(`${what}: ${this.pending.size} calls to ${this.remote} are already waiting for their answers (limit ${this.limits.maxPendingCalls}). The peer is slow or stuck; wait for answers before sending more, or raise limits.maxPendingCalls (QI_MAX_PENDING_CALLS).`);
   }
 
   /** The peer, as a URL (for messages). */
@@ -153,6 +195,7 @@ export class Channel {
 
   /** Encodes and sends one message. */
   send(fields: Address & { id: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): void {
+    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled) this.incoming.delete(fields.id);
     this.encodingService = fields.service;
     // One writer reused for every message of this connection; the stream copies the bytes out.
     const w = this.writer;
@@ -178,6 +221,7 @@ export class Channel {
       if (this.isClosed) return reject(this.closedError(name));
       const signal = options.signal;
       if (signal?.aborted) return reject(new QiCanceledError(`${name} was canceled before it was sent.`, signal.reason));
+      if (this.pending.size >= this.limits.maxPendingCalls) return reject(this.limitError(`Cannot call ${name}`));
       const id = newMessageId();
       try {
         this.send({ service: address.service, object: address.object, action: address.action, id, type: MessageType.Call }, argsCodec, args, 'args');
@@ -206,6 +250,10 @@ export class Channel {
       onAnswer(undefined, this.closedError(`{${address.service}.${address.object}.${address.action}}`));
       return 0;
     }
+    if (type === MessageType.Call && this.pending.size >= this.limits.maxPendingCalls) {
+      onAnswer(undefined, this.limitError(`Cannot forward a call to {${address.service}.${address.object}.${address.action}}`));
+      return 0;
+    }
     const id = newMessageId();
     this.stream.sendMessage({ id, type, flags, service: address.service, object: address.object, action: address.action }, payload);
     if (type === MessageType.Call) {
@@ -216,6 +264,7 @@ export class Channel {
 
   /** Sends a message whose payload is already encoded, with the header fields given (id included). */
   sendRaw(fields: Address & { id: number; type: number; flags?: number }, payload: Buffer): boolean {
+    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled) this.incoming.delete(fields.id);
     return this.stream.sendMessage(fields, payload);
   }
 
@@ -253,7 +302,16 @@ export class Channel {
 
   /** Sends an Event (a signal emission) to the peer. */
   emit(address: Address, argsCodec: Codec | string, args: unknown): void {
+    if (this.stream.bufferedBytes > this.limits.maxQueueBytes) {
+      if (this.limits.slowPeer === 'disconnect' || this.stream.bufferedBytes > 4 * this.limits.maxQueueBytes) return this.slowPeer();
+      this.droppedEvents++;
+      return;
+    }
     this.send({ ...address, id: newMessageId(), type: MessageType.Event }, argsCodec, args, 'args');
+  }
+
+  private slowPeer(): void {
+    this.stream.destroy(new QiLimitError(`${this.remote} did not read what was sent to it: over ${this.limits.maxQueueBytes} bytes were waiting (limits.maxQueueBytes, QI_MAX_QUEUE_BYTES), so the connection was closed.`));
   }
 
   /** Answers a Call with a value. */
@@ -339,6 +397,8 @@ export class Channel {
       if (this.isClosed) return;
       this.isClosed = true;
       this.closeError = error;
+      this.heartbeat?.stop();
+      this.incoming.clear();
       const why = error ? ` (${error.message})` : '';
       for (const [, p] of this.pending) {
         if (p.raw !== undefined) {
@@ -359,6 +419,7 @@ export class Channel {
   };
 
   private dispatch(m: Message): void {
+    this.received++;
     if (this.gate !== undefined && !this.gate(m)) return;
     switch (m.type) {
       case MessageType.Reply:
@@ -373,6 +434,12 @@ export class Channel {
       case MessageType.Call:
       case MessageType.Post:
       case MessageType.Cancel: {
+        if (m.type === MessageType.Call) {
+          if (this.incoming.size >= this.limits.maxIncomingCalls) {
+            return this.replyError(m, `Too many calls in flight on this connection: ${this.incoming.size} are still running (limit ${this.limits.maxIncomingCalls}, maxIncomingCalls / QI_MAX_INCOMING_CALLS). Wait for answers before sending more.`);
+          }
+          this.incoming.add(m.id);
+        }
         const h = this.handlers.get(key(m.service, m.object)) ?? this.serviceHandlers.get(m.service) ?? this.fallback;
         if (h !== undefined) return h.onMessage(m, this);
         if (m.type === MessageType.Call) {

@@ -33,3 +33,10 @@ export class QiCanceledError extends QiError {
     super('ERR_QI_CANCELED', message, cause === undefined ? undefined : { cause });
   }
 }
+
+/** A limit of the connection was reached; the message names the limit and how to raise it. */
+export class QiLimitError extends QiError {
+  constructor(message: string) {
+    super('ERR_QI_LIMIT', message);
+  }
+}

@@ -12,6 +12,7 @@ import { credentialsAuthenticator, type Authenticator, type ClientAuthenticator,
 import { defaultCapabilities, type CapabilityMap } from './capabilities.js';
 import { CAPS_CODEC, Channel, errorText, newMessageId } from './channel.js';
 import { QiAuthError, QiTimeoutError } from './errors.js';
+import type { ChannelLimits } from './limits.js';
 
 const AUTH_STATE = '__qi_auth_state';
 const AUTH = { service: 0, object: 0, action: 8 } as const;
@@ -29,6 +30,8 @@ export interface OpenOptions {
   capabilities?: CapabilityMap;
   /** Fail when the handshake takes longer (default 10,000 ms). */
   timeoutMs?: number;
+  /** Limits of the connection (pending calls, queues, heartbeat). */
+  limits?: ChannelLimits;
 }
 
 /** Options of the server side of a connection. */
@@ -41,6 +44,8 @@ export interface AcceptOptions {
   handshakeTimeoutMs?: number;
   /** Called once the client may reach objects. */
   onReady?(channel: Channel): void;
+  /** Limits of the connection (incoming calls, queues). */
+  limits?: ChannelLimits;
 }
 
 function toMap(entries: Record<string, unknown>, prefix: string): CapabilityMap {
@@ -67,7 +72,7 @@ function stateOf(d: Dynamic | undefined): number {
  * {@link QiTimeoutError} when the server does not answer.
  */
 export async function openChannel(stream: MessageStream, options: OpenOptions = {}): Promise<Channel> {
-  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities());
+  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities(), 'client', options.limits);
   stream.start({ onMessage: ch.internals.deliver, onClose: ch.internals.closed });
   const auth: ClientAuthenticator | undefined =
     options.auth === undefined ? undefined : 'initial' in options.auth ? options.auth : credentialsAuthenticator(options.auth);
@@ -143,7 +148,7 @@ function awaitAnswer(ch: Channel, id: number, timeoutMs: number): Promise<Messag
  * authenticator if there is one) and holds back every other message until the client is let in.
  */
 export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}): Channel {
-  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities(), 'server');
+  const ch = new Channel(stream, options.capabilities ?? defaultCapabilities(), 'server', options.limits);
   const enforced = options.authenticator !== undefined;
   let bound = false;
   let capsSent = false;

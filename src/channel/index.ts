@@ -9,4 +9,5 @@ export { Channel, newMessageId, errorText, CAPS_CODEC, type RawAnswer, type Addr
 export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
 export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 export { credentialsAuthenticator, userTokenAuthenticator, type Authenticator, type AuthResult, type ClientAuthenticator, type Credentials } from './auth.js';
-export { QiAuthError, QiCallError, QiTimeoutError, QiCanceledError } from './errors.js';
+export { QiAuthError, QiCallError, QiTimeoutError, QiCanceledError, QiLimitError } from './errors.js';
+export { resolveLimits, type ChannelLimits } from './limits.js';

@@ -32,7 +32,9 @@ export type QiErrorCode =
   /** The call was canceled. */
   | 'ERR_QI_CANCELED'
   /** A configuration (file or options) that cannot be used as given. */
-  | 'ERR_QI_CONFIG';
+  | 'ERR_QI_CONFIG'
+  /** A limit of the connection was reached (pending calls, queued bytes…). */
+  | 'ERR_QI_LIMIT';
 
 /** Base class of all qimessaging errors. */
 export class QiError extends Error {

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  QiTimeoutError, acceptChannel, openChannel, type Authenticator, type CapabilityMap, type Channel, type ClientAuthenticator, type Credentials,
+  QiTimeoutError, acceptChannel, openChannel, type Authenticator, type CapabilityMap, type Channel, type ChannelLimits, type ClientAuthenticator, type Credentials,
 } from '../channel/index.js';
 import {
   InProcessBackend, LocalObject, ObjectServer, RemoteBackend, backendOf, createProxy, enableObjectReferences, type AnyProxy, type ObjectDefinition, type ProxyOf, type QiSignal,
@@ -34,6 +34,17 @@ export interface SessionOptions {
   ipc?: boolean;
   /** Largest message payload accepted (default `QI_MAX_MESSAGE_PAYLOAD` or 50,000,000). */
   maxPayload?: number;
+  /** Limits of every connection: pending and incoming calls, queues for slow peers, heartbeat (docs/reliability.md). */
+  limits?: ChannelLimits;
+  /**
+   * Call services of this process directly, without bytes (default true). `false` always goes through a
+   * socket, as a service in another process would be reached: for tests and measurements.
+   */
+  lpc?: boolean;
+  /** Drop a client that has not completed the handshake after this long (default 20,000 ms). */
+  handshakeTimeoutMs?: number;
+  /** Most connections accepted at once on each listener; more are closed at once (default: no limit). */
+  maxConnections?: number;
   /** Capabilities to advertise on every connection (default: libqi 4.x's set). */
   capabilities?: CapabilityMap;
   /** Reach every endpoint through this HTTP proxy (`http://[user:password@]host:port`; default `QI_PROXY`). */
@@ -126,7 +137,7 @@ export class Session {
    */
   async listen(urls: string | string[]): Promise<string[]> {
     for (const url of Array.isArray(urls) ? urls : [urls]) {
-      const l = await listen(url, (s) => this.accept(s), { tls: this.options.listenTls, maxPayload: this.options.maxPayload });
+      const l = await listen(url, (s) => this.accept(s), { tls: this.options.listenTls, maxPayload: this.options.maxPayload, maxConnections: this.options.maxConnections });
       this.listeners.push(l);
       if (l.endpoint.scheme !== 'unix' && this.options.ipc !== false && !this.listeners.some((x) => x.endpoint.scheme === 'unix')) {
         const dir = join(tmpdir(), `qi-${process.getuid?.() ?? 'user'}`);
@@ -136,14 +147,14 @@ export class Session {
           swept = true;
           void sweepStaleSockets(dir);
         }
-        this.listeners.push(await listen(`unix:${join(dir, `${this.id}.sock`)}`, (s) => this.accept(s), { maxPayload: this.options.maxPayload }));
+        this.listeners.push(await listen(`unix:${join(dir, `${this.id}.sock`)}`, (s) => this.accept(s), { maxPayload: this.options.maxPayload, maxConnections: this.options.maxConnections }));
       }
     }
     return this.endpoints;
   }
 
   private accept(stream: MessageStream): void {
-    this.track(acceptChannel(stream, { authenticator: this.options.authenticator, capabilities: this.options.capabilities }));
+    this.track(acceptChannel(stream, { authenticator: this.options.authenticator, capabilities: this.options.capabilities, limits: this.options.limits, handshakeTimeoutMs: this.options.handshakeTimeoutMs }));
   }
 
   /** Makes a new connection able to carry objects and to reach every service of this session. */
@@ -173,7 +184,7 @@ export class Session {
     if (known !== undefined) return known;
     const p = (async () => {
       const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy });
-      const ch = await openChannel(stream, { auth: this.options.auth, capabilities: this.options.capabilities });
+      const ch = await openChannel(stream, { auth: this.options.auth, capabilities: this.options.capabilities, limits: this.options.limits });
       this.track(ch);
       ch.onClose(() => {
         if (this.connections.get(url) === p) this.connections.delete(url);
@@ -229,7 +240,7 @@ export class Session {
    */
   async service<D extends ObjectDefinition = ObjectDefinition>(name: string, options: ServiceOptions = {}): Promise<ProxyOf<D> & AnyProxy> {
     const info = await this.serviceInfo(name, options);
-    const inProcess = this.inProcess(info);
+    const inProcess = this.options.lpc === false ? undefined : this.inProcess(info);
     if (inProcess !== undefined) return createProxy<D>(new InProcessBackend(inProcess, info.name));
     const ch = await connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
     return createProxy<D>(await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options));
@@ -241,6 +252,12 @@ export class Session {
    */
   channelFor(info: ServiceInfo): Promise<Channel> {
     return connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
+  }
+
+  /** The connection a remote proxy uses (to watch it close, or read its limits); `undefined` in-process. */
+  static channelOf(proxy: unknown): Channel | undefined {
+    const b = backendOf(proxy);
+    return b instanceof RemoteBackend ? b.channel : undefined;
   }
 
   /** The connection to the ServiceDirectory, when connected to a remote one (to watch it close). */

@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { QiConnectError, QiTlsError } from './errors.js';
 import { DirectRead } from './direct-read.js';
+import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions } from './tls.js';
 import { tunnel } from './proxy.js';
@@ -76,6 +77,7 @@ function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, time
       socket = net.connect({ host: socketHost(ep), port: ep.port, onread: directRead.option });
     }
     socket.setNoDelay?.(true);
+    if (ep.scheme !== 'unix') keepAlive(socket);
     const timer = setTimeout(() => fail(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
     const onAbort = () => fail(options.signal?.reason ?? new Error('aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import { QiConnectError } from './errors.js';
+import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import type { TlsServerOptions } from './tls.js';
 import { QiUrlError, formatEndpoint, isLoopbackHost, isWebSocket, parseEndpoint, socketHost, type Endpoint } from './url.js';
@@ -17,6 +18,8 @@ import { listenWebSocket } from './websocket.js';
 export interface ListenOptions extends MessageStreamOptions {
   /** Certificate and key for `tcps` / `tcpsm` (and the client CA for `tcpsm`). */
   tls?: TlsServerOptions;
+  /** Most connections open at once; more are closed as soon as they arrive (default: no limit). */
+  maxConnections?: number;
 }
 
 /** A listening endpoint. */
@@ -87,6 +90,7 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
   }
   if (!isWebSocket(ep)) server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     socket.setNoDelay?.(true);
+    keepAlive(socket);
     const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.remoteAddress), port: socket.remotePort ?? 0 });
     // This side as the client reached it (the real port, and the interface address behind 0.0.0.0).
     const local = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress).replace(/^::ffff:(?=\d+\.)/, ''), port: socket.localPort ?? 0 });
@@ -99,6 +103,7 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
     else server.listen({ host: socketHost(ep), port: ep.port, ipv6Only: false }, resolve);
   });
   server.on('error', () => {}); // after binding, errors belong to connections
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections; // Node closes the extra ones
   if (ep.scheme === 'unix') {
     return new Listener(server, ep, () => {
       if (existsSync(ep.path)) unlinkSync(ep.path);

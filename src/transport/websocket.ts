@@ -10,6 +10,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { QiConnectError, QiTlsError } from './errors.js';
+import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
@@ -42,6 +43,7 @@ export function listenWebSocket(
     const remote = formatEndpoint({ scheme: ep.scheme, host: addr(sock.remoteAddress), port: sock.remotePort ?? 0 });
     const local = formatEndpoint({ scheme: ep.scheme, host: addr(sock.localAddress), port: sock.localPort ?? 0, path: ep.path });
     sock.setNoDelay?.(true);
+    keepAlive(sock);
     onConnection(streamOf(ws, remote, local, options));
   });
   server.on('close', () => wss.close());
