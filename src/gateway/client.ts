@@ -52,6 +52,8 @@ export interface GatewayMetrics {
   refused: number;
   /** Whether the internal ServiceDirectory is reachable now. */
   sdConnected: boolean;
+  /** Connections closed on arrival because an address (or the gateway) had too many. */
+  overLimit: number;
 }
 
 interface Forwarded {

@@ -5,7 +5,7 @@
  * signals fanned out, and every message checked against the client's permissions. Internal traffic
  * never passes through it.
  */
-import { Capability, acceptChannel, defaultCapabilities } from '../channel/index.js';
+import { Capability, acceptChannel, defaultCapabilities, type ChannelLimits } from '../channel/index.js';
 import { Dynamic } from '../type/index.js';
 import { Session, type SessionOptions } from '../session/index.js';
 import { listen, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
@@ -36,6 +36,12 @@ export interface GatewayOptions {
   maxQueueBytes?: number;
   /** What to do with a client that does not read fast enough: drop its signals (default) or disconnect it. */
   slowClient?: 'drop-signals' | 'disconnect';
+  /** Most outside connections at once (default 10,000); more are closed as they arrive. */
+  maxConnections?: number;
+  /** Most outside connections at once from one remote address (default 64); more are closed as they arrive. */
+  maxConnectionsPerAddress?: number;
+  /** Limits of each outside connection (incoming calls, pending calls); see docs/reliability.md. */
+  limits?: ChannelLimits;
   /** Drop an outside client that has not authenticated after this long (default 10,000 ms). */
   handshakeTimeoutMs?: number;
   /** Wait between attempts to reach the internal SD again after losing it (default 500 ms). */
@@ -70,7 +76,9 @@ function gatewayCapabilities() {
 /** A running gateway; see the module comment. Start one with {@link Gateway.start}. */
 export class Gateway {
   /** Counters for monitoring: clients, forwarded and denied calls, dropped signals… */
-  readonly metrics: GatewayMetrics = { clients: 0, forwarded: 0, denied: 0, droppedEvents: 0, slowDisconnects: 0, refused: 0, sdConnected: false };
+  readonly metrics: GatewayMetrics = { clients: 0, forwarded: 0, denied: 0, droppedEvents: 0, slowDisconnects: 0, refused: 0, sdConnected: false, overLimit: 0 };
+  /** Open outside connections per remote address. */
+  private readonly perAddress = new Map<string, number>();
   private readonly listeners: Listener[] = [];
   private readonly clients = new Set<ClientConnection>();
   private readonly access: Access;
@@ -117,7 +125,7 @@ export class Gateway {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
       for (const url of Array.isArray(options.listen) ? options.listen : [options.listen]) {
-        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls }));
+        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls, maxConnections: options.maxConnections ?? 10_000 }));
       }
     } catch (e) {
       await gw.close();
@@ -142,11 +150,26 @@ export class Gateway {
   }
 
   private accept(stream: MessageStream): void {
+    // One address may not take every slot: count connections per remote host.
+    const address = stream.remote.replace(/^[a-z]+:\/\//, '').replace(/:\d+(\/.*)?$/, '');
+    const n = (this.perAddress.get(address) ?? 0) + 1;
+    if (n > (this.options.maxConnectionsPerAddress ?? 64)) {
+      this.metrics.overLimit++;
+      stream.destroy();
+      return;
+    }
+    this.perAddress.set(address, n);
+    stream.socket.once('close', () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    });
     let identity: Identity | undefined;
     const ch = acceptChannel(stream, {
       authenticator: this.access.authenticator((id) => (identity = id)),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       capabilities: gatewayCapabilities(),
+      limits: this.options.limits,
       onReady: (c) => {
         if (identity === undefined || this.closed) return c.close();
         const client = new ClientConnection(this.context, c, identity);

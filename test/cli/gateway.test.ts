@@ -31,6 +31,7 @@ function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: 
 }
 
 let sd = '';
+let gatewayOutput = '';
 let gw = '';
 const dir = mkdtempSync(join(tmpdir(), 'qi-gw-'));
 
@@ -40,8 +41,10 @@ before(async () => {
   sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
   const config = join(dir, 'access.json');
   writeFileSync(config, JSON.stringify({ users: { alice: { token: 'wonderland', allow: ['TextToSpeech', 'Battery.charge'] } } }));
-  const g = spawn(process.execPath, [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const g = spawn(process.execPath, [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   kids.push(g);
+  g.stdout!.on('data', (d) => (gatewayOutput += d));
+  g.stderr!.on('data', (d) => (gatewayOutput += d));
   gw = JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints[0];
 });
 
@@ -64,6 +67,14 @@ describe('qi gateway', () => {
     const r = await qi('--url', gw, '--user', 'alice', '--token', 'nope', 'services');
     assert.equal(r.code, 3);
     assert.match(r.stderr, /invalid user or token/);
+  });
+
+  it('never prints a token, right or wrong', async () => {
+    await qi('--url', gw, '--user', 'alice', '--token', 'wrong-token-5f1c', 'services');
+    await qi('--url', gw, '--user', 'alice', '--token', 'wonderland', 'services');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(gatewayOutput.length > 0);
+    assert.ok(!gatewayOutput.includes('wrong-token-5f1c') && !gatewayOutput.includes('wonderland'), gatewayOutput);
   });
 
   it('rejects a bad configuration before starting (exit 2)', async () => {
