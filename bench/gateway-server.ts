@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     await sd.registerService('Echo', new LocalObject(Echo, { echo: (s: string) => s }));
     out(`READY ${JSON.stringify({ sd: sd.endpoints.find((e) => e.startsWith('tcp://')) })}`);
   } else if (mode === 'gateway') {
-    const gw = await Gateway.start({ sd: args[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } } });
+    const gw = await Gateway.start({ sd: args[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } }, maxConnectionsPerAddress: 100_000, maxConnections: 100_000 }); // every bench client comes from 127.0.0.1
     cleanups.push(() => gw.close());
     conns = () => gw.metrics.clients;
     out(`READY ${JSON.stringify({ url: gw.url })}`);

@@ -15,6 +15,7 @@ import {
 } from '../object/index.js';
 import { connect, listen, sweepStaleSockets, type Listener, type MessageStream, type TlsClientOptions, type TlsServerOptions } from '../transport/index.js';
 import { machineId } from './machine.js';
+import { ResilientBackend, type ReconnectOptions } from './resilient.js';
 import { connectService } from './routes.js';
 import { normalizeServiceInfo, sortEndpoints, type ServiceInfo } from './serviceinfo.js';
 
@@ -36,6 +37,12 @@ export interface SessionOptions {
   maxPayload?: number;
   /** Limits of every connection: pending and incoming calls, queues for slow peers, heartbeat (docs/reliability.md). */
   limits?: ChannelLimits;
+  /**
+   * Reconnect by itself (default on): when the ServiceDirectory or a service connection is lost, calls
+   * wait for a new connection (within their timeout), signal subscriptions are made again, and services
+   * this session registered are registered again (they get new ids). `false` turns it off.
+   */
+  reconnect?: boolean | ReconnectOptions;
   /**
    * Call services of this process directly, without bytes (default true). `false` always goes through a
    * socket, as a service in another process would be reached: for tests and measurements.
@@ -85,6 +92,7 @@ export class Session {
   private readonly registered = new Map<number, Registered>();
   private readonly connections = new Map<string, Promise<Channel>>();
   private closed = false;
+  private sdUrl: string | undefined;
 
   constructor(readonly options: SessionOptions = {}) {
     sessions.set(this.id, this);
@@ -104,10 +112,45 @@ export class Session {
 
   /** Connects this session to a ServiceDirectory. */
   async connect(url: string = process.env.QI_URL ?? 'tcp://127.0.0.1:9559'): Promise<void> {
-    const ch = await this.open(url);
+    this.sdUrl = url;
+    const first = await this.openDirectory();
+    const r = this.reconnectOptions();
+    this.directory = createProxy(r ? new ResilientBackend(first, () => this.reopenDirectory(), () => !this.closed, r, undefined, () => this.registered.size > 0) : first);
+  }
+
+  private reconnectOptions(): ReconnectOptions | undefined {
+    const r = this.options.reconnect ?? true;
+    return r === false ? undefined : r === true ? {} : r;
+  }
+
+  private async openDirectory(): Promise<RemoteBackend> {
+    const ch = await this.open(this.sdUrl!);
     this.connections.set('qi:ServiceDirectory', Promise.resolve(ch));
     this.directoryChannel = ch;
-    this.directory = createProxy(await RemoteBackend.fetch(ch, 1, 1, 'ServiceDirectory'));
+    return RemoteBackend.fetch(ch, 1, 1, 'ServiceDirectory');
+  }
+
+  /** The ServiceDirectory again, after losing it: the services of this session are registered anew. */
+  private async reopenDirectory(): Promise<RemoteBackend> {
+    const sd = await this.openDirectory();
+    for (const [oldId, r] of [...this.registered]) {
+      const info: ServiceInfo = { name: r.name, serviceId: 0, machineId: this.machineId, processId: process.pid, endpoints: this.endpoints, sessionId: this.id, objectUid: r.object.uid };
+      const id = (await sd.call('registerService', [info])) as number;
+      if (id !== oldId) {
+        // Connections made before keep the old id (their clients address it); new ones get the new one.
+        this.registered.delete(oldId);
+        this.registered.set(id, r);
+        for (const ch of this.channels) this.bindServer(r, ch, id);
+      }
+      await sd.call('serviceReady', [id]);
+    }
+    return sd;
+  }
+
+  /** The id a service registered by this session has now (it changes when the session registers it again after losing the SD). */
+  serviceId(name: string): number | undefined {
+    for (const [id, r] of this.registered) if (r.name === name) return id;
+    return undefined;
   }
 
   /**
@@ -243,7 +286,15 @@ export class Session {
     const inProcess = this.options.lpc === false ? undefined : this.inProcess(info);
     if (inProcess !== undefined) return createProxy<D>(new InProcessBackend(inProcess, info.name));
     const ch = await connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
-    return createProxy<D>(await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options));
+    const first = await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options);
+    const r = this.reconnectOptions();
+    if (r === undefined) return createProxy<D>(first);
+    const again = async (budgetMs: number) => {
+      const now = await this.serviceInfo(name, { timeoutMs: budgetMs });
+      const c = await connectService(now, now.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
+      return RemoteBackend.fetch(c, now.serviceId, 1, now.name);
+    };
+    return createProxy<D>(new ResilientBackend(first, again, () => !this.closed, r));
   }
 
   /**
@@ -257,7 +308,7 @@ export class Session {
   /** The connection a remote proxy uses (to watch it close, or read its limits); `undefined` in-process. */
   static channelOf(proxy: unknown): Channel | undefined {
     const b = backendOf(proxy);
-    return b instanceof RemoteBackend ? b.channel : undefined;
+    return b instanceof RemoteBackend || b instanceof ResilientBackend ? b.channel : undefined;
   }
 
   /** The connection to the ServiceDirectory, when connected to a remote one (to watch it close). */
