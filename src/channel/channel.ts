@@ -9,7 +9,7 @@ import { QiClosedError } from '../transport/index.js';
 import { Dynamic, Writer, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
-import { Heartbeat, resolveLimits, type ChannelLimits } from './limits.js';
+import { Heartbeat, probe, resolveLimits, type ChannelLimits } from './limits.js';
 
 /** Where a message goes: service, object, action. */
 export interface Address {
@@ -62,7 +62,6 @@ function cleanup(p: Pending): void {
 }
 
 const noop = (): void => {};
-const EMPTY_MAP = Buffer.alloc(4); // an empty {sm}: a count of 0
 const ERROR_CODEC = compile('m');
 const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
@@ -125,27 +124,10 @@ export class Channel {
       this.heartbeat = new Heartbeat(
         this.limits.heartbeatMs,
         () => this.received,
-        (ms) => this.probe(ms),
+        (ms) => probe(this, ms),
         (ms) => this.stream.destroy(new QiTimeoutError(`${this.remote} stopped answering: nothing received for ${ms} ms, not even an answer to a keep-alive probe. The network may be down or the peer frozen (heartbeat: limits.heartbeatMs or QI_HEARTBEAT_MS).`)),
       );
     }
-  }
-
-  /** Asks the peer for a sign of life: a repeated authenticate call, which libqi answers (any answer will do). */
-  private probe(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let id = 0;
-      const timer = setTimeout(() => {
-        this.pending.delete(id); // dropped quietly: a server object call is never canceled
-        reject(new Error('no answer'));
-      }, timeoutMs);
-      timer.unref();
-      id = this.forward({ service: 0, object: 0, action: 8 }, MessageType.Call, 0, EMPTY_MAP, (answer) => {
-        clearTimeout(timer);
-        if (answer !== undefined) resolve();
-        else reject(new Error('closed'));
-      });
-    });
   }
 
   private limitError(what: string): QiLimitError {
@@ -260,6 +242,11 @@ export class Channel {
       this.pending.set(id, { raw: onAnswer, resolve: noop, reject: noop, codec: VOID_CODEC, name: '', address, timer: undefined, signal: undefined, onAbort: undefined });
     }
     return id;
+  }
+
+  /** Forgets a forwarded call without telling the peer (its answer, if any, is then ignored). */
+  dropForwarded(id: number): void {
+    if (this.pending.get(id)?.raw !== undefined) this.pending.delete(id);
   }
 
   /** Sends a message whose payload is already encoded, with the header fields given (id included). */

@@ -5,6 +5,8 @@
  *
  * Every limit has an option and an environment variable; the defaults are generous for a robot.
  */
+import { MessageType } from '../message/index.js';
+import type { Channel } from './channel.js';
 
 /** Limits of a connection; see each field for its default and environment variable. */
 export interface ChannelLimits {
@@ -38,6 +40,28 @@ export function resolveLimits(l: ChannelLimits = {}): Required<ChannelLimits> {
     slowPeer: l.slowPeer ?? 'drop-signals',
     heartbeatMs: l.heartbeatMs ?? env('QI_HEARTBEAT_MS', 15_000),
   };
+}
+
+const EMPTY_MAP = Buffer.alloc(4); // an empty {sm}: a count of 0
+
+/**
+ * Asks the peer for a sign of life: a repeated authenticate call (service 0, action 8), which libqi 4
+ * answers with state Done and NAOqi 2.1 with an error; any answer will do.
+ */
+export function probe(channel: Channel, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let id = 0;
+    const timer = setTimeout(() => {
+      channel.dropForwarded(id); // never canceled: the server object has nothing to cancel
+      reject(new Error('no answer'));
+    }, timeoutMs);
+    timer.unref();
+    id = channel.forward({ service: 0, object: 0, action: 8 }, MessageType.Call, 0, EMPTY_MAP, (answer) => {
+      clearTimeout(timer);
+      if (answer !== undefined) resolve();
+      else reject(new Error('closed'));
+    });
+  });
 }
 
 /**
