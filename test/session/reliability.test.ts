@@ -161,6 +161,17 @@ describe('faults between client and service', () => {
     assert.equal(await ((await other.service('Calculator')) as AnyProxy).add(1, 2), 3);
   });
 
+  it('a slow, jittery network: every reply reaches its own caller', async () => {
+    const { url } = await host();
+    const relay = await FaultRelay.start(url);
+    relay.mode = 'delay';
+    relay.delayMs = 5;
+    const clients = await Promise.all([0, 1, 2, 3].map(() => Session.connect(relay.url, { ipc: false, lpc: false }).then(keep)));
+    const proxies = await Promise.all(clients.map((c) => c.service('Calculator') as Promise<AnyProxy>));
+    const calls = proxies.flatMap((p, i) => Array.from({ length: 50 }, (_, k) => (p.add(i * 1000, k) as Promise<number>).then((r) => [r, i * 1000 + k])));
+    for (const [got, want] of await Promise.all(calls)) assert.equal(got, want);
+  });
+
   it('leaves no timer or socket behind once its sessions are closed', async () => {
     const before = resources();
     const { sd, url } = await host();
