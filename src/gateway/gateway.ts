@@ -105,7 +105,8 @@ export class Gateway {
 
   /** Connects to the internal SD, then listens outside. */
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const session = new Session({ ...options.upstream, ipc: false, capabilities: gatewayCapabilities() });
+    // The gateway reconnects to its SD itself (Upstream), and forwards raw: no proxy reconnection.
+    const session = new Session({ ...options.upstream, ipc: false, capabilities: gatewayCapabilities(), reconnect: false });
     let gw: Gateway | undefined;
     const upstream = new Upstream(
       session,
