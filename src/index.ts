@@ -14,3 +14,4 @@ export * from './object/index.js';
 export * from './session/index.js';
 export * from './sd/index.js';
 export * from './gateway/index.js';
+export * from './remote/index.js';

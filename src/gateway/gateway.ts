@@ -150,6 +150,19 @@ export class Gateway {
     return this.upstream.subscriptions;
   }
 
+  /** Number of internal services known now (for presence texts and monitoring). */
+  get serviceCount(): number {
+    return this.upstream.services.size;
+  }
+
+  /**
+   * Takes an outside connection that arrived some other way than a listener (XMPP, a tunnel…): it then
+   * goes through authentication and permissions like any other.
+   */
+  acceptStream(stream: MessageStream): void {
+    this.accept(stream);
+  }
+
   private accept(stream: MessageStream): void {
     // One address may not take every slot: count connections per remote host.
     const address = stream.remote.replace(/^[a-z]+:\/\//, '').replace(/:\d+(\/.*)?$/, '');

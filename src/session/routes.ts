@@ -32,6 +32,10 @@ export function candidates(info: ServiceInfo, local: boolean): string[][] {
       if (local) groups[Rank.Ipc].push(url);
       continue;
     }
+    if (e.scheme === 'xmpp') {
+      groups[Rank.Network].push(url); // through the server: the most expensive route, never the first
+      continue;
+    }
     const loop = isLoopbackHost(e.host);
     if (loop && !local) continue; // another machine's loopback is our own machine
     groups[loop ? Rank.Loopback : Rank.Network].push(url);

@@ -52,6 +52,8 @@ export interface SessionOptions {
   handshakeTimeoutMs?: number;
   /** Most connections accepted at once on each listener; more are closed at once (default: no limit). */
   maxConnections?: number;
+  /** Options of plugged-in transports, by scheme, e.g. `{ xmpp: { service, jid, password } }` for `xmpp://` URLs. */
+  transports?: Record<string, unknown>;
   /** Capabilities to advertise on every connection (default: libqi 4.x's set). */
   capabilities?: CapabilityMap;
   /** Reach every endpoint through this HTTP proxy (`http://[user:password@]host:port`; default `QI_PROXY`). */
@@ -226,7 +228,7 @@ export class Session {
     const known = this.connections.get(url);
     if (known !== undefined) return known;
     const p = (async () => {
-      const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy });
+      const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy, transports: this.options.transports });
       const ch = await openChannel(stream, { auth: this.options.auth, capabilities: this.options.capabilities, limits: this.options.limits });
       this.track(ch);
       ch.onClose(() => {

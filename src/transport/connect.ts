@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { QiConnectError, QiTlsError } from './errors.js';
 import { DirectRead } from './direct-read.js';
+import { dialerOf } from './dialers.js';
 import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions } from './tls.js';
@@ -18,6 +19,8 @@ export interface ConnectOptions extends MessageStreamOptions {
   timeoutMs?: number;
   /** Abort the attempt. */
   signal?: AbortSignal;
+  /** Options of plugged-in transports, by scheme (e.g. `xmpp: { service, jid, password }`). */
+  transports?: Record<string, unknown>;
   /**
    * Reach the endpoint through this HTTP proxy (`http://[user:password@]host:port`, HTTP CONNECT).
    * Default: `QI_PROXY`. Never used for `unix` endpoints.
@@ -36,6 +39,11 @@ export async function connect(url: string | Endpoint, options: ConnectOptions = 
   const text = formatEndpoint(ep);
   if (ep.scheme === 'qi') throw new QiUrlError(text, 'a relative qi: endpoint is reached through an existing connection, never dialled');
   const timeoutMs = options.timeoutMs ?? 10_000;
+  if (ep.scheme === 'xmpp') {
+    const dial = dialerOf(ep.scheme);
+    if (dial === undefined) throw new QiUrlError(text, 'the xmpp transport is not loaded (import it from "qimessaging", which loads it)');
+    return dial(ep, { ...options.transports, timeoutMs, signal: options.signal, maxPayload: options.maxPayload });
+  }
   const proxy = ep.scheme === 'unix' ? undefined : options.proxy ?? (process.env.QI_PROXY || undefined);
   const tunnelled = proxy !== undefined && ep.scheme !== 'unix' ? await tunnel(proxy, socketHost(ep), ep.port, timeoutMs, text) : undefined;
   if (isWebSocket(ep)) return connectWebSocket(ep, { ...options, timeoutMs, socket: tunnelled });
@@ -44,7 +52,7 @@ export async function connect(url: string | Endpoint, options: ConnectOptions = 
 
 function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, timeoutMs: number, tunnelled: net.Socket | undefined): Promise<MessageStream> {
   return new Promise<MessageStream>((resolve, reject) => {
-    if (ep.scheme === 'qi' || isWebSocket(ep)) throw new Error('unreachable');
+    if (ep.scheme === 'qi' || ep.scheme === 'xmpp' || isWebSocket(ep)) throw new Error('unreachable');
     let socket: net.Socket;
     // Plain sockets read straight into message buffers; TLS sockets cannot (Node has no onread for them).
     const directRead = new DirectRead();

@@ -42,7 +42,7 @@ export class Listener {
    */
   get endpoints(): string[] {
     const ep = this.endpoint;
-    if (ep.scheme === 'unix' || ep.scheme === 'qi') return [this.url];
+    if (ep.scheme === 'unix' || ep.scheme === 'qi' || ep.scheme === 'xmpp') return [this.url];
     if (ep.host !== '0.0.0.0' && ep.host !== '::') return [this.url];
     const out: string[] = [];
     for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
@@ -75,6 +75,7 @@ export class Listener {
 export async function listen(url: string, onConnection: (stream: MessageStream) => void, options: ListenOptions = {}): Promise<Listener> {
   const ep = parseEndpoint(url);
   if (ep.scheme === 'qi') throw new QiUrlError(url, 'cannot listen on a relative qi: endpoint');
+  if (ep.scheme === 'xmpp') throw new QiUrlError(url, 'an xmpp endpoint is served by an XmppGateway (qi xmpp-gateway), not by a listener');
   const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm' || ep.scheme === 'wss';
   if (secure && options.tls === undefined) throw new QiUrlError(url, `a ${ep.scheme} endpoint needs { tls: { cert, key } }`);
   let server: net.Server;

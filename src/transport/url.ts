@@ -14,12 +14,14 @@ import { QiError } from '../errors/index.js';
 export const DEFAULT_PORT = 9559;
 
 /** Network schemes that are dialled; `unix` is local IPC, `qi` is relative and never dialled. */
-export type Scheme = 'tcp' | 'tcps' | 'tcpsm' | 'ws' | 'wss' | 'unix' | 'qi';
+export type Scheme = 'tcp' | 'tcps' | 'tcpsm' | 'ws' | 'wss' | 'unix' | 'qi' | 'xmpp';
 
 /** A parsed endpoint. */
 export type Endpoint = NetworkEndpoint
   | { readonly scheme: 'unix'; readonly path: string }
-  | { readonly scheme: 'qi'; readonly service: string };
+  | { readonly scheme: 'qi'; readonly service: string }
+  /** A robot reached through an XMPP server (the XMPP transport must be loaded: it is, with the main entry). */
+  | { readonly scheme: 'xmpp'; readonly jid: string };
 
 /** A host and port reached over TCP, with an IPv6 zone for link-local addresses. */
 export interface NetworkEndpoint {
@@ -44,7 +46,7 @@ export class QiUrlError extends QiError {
   }
 }
 
-const SCHEMES = new Set(['tcp', 'tcps', 'tcpsm', 'ws', 'wss', 'unix', 'qi']);
+const SCHEMES = new Set(['tcp', 'tcps', 'tcpsm', 'ws', 'wss', 'unix', 'qi', 'xmpp']);
 
 /**
  * Parses an endpoint URL.
@@ -60,10 +62,15 @@ export function parseEndpoint(url: string): Endpoint {
     scheme = m[1].toLowerCase();
     rest = text.slice(m[0].length);
   }
-  if (!SCHEMES.has(scheme)) throw new QiUrlError(url, `unknown scheme "${scheme}" (known: tcp, tcps, tcpsm, ws, wss, unix, qi)`);
+  if (!SCHEMES.has(scheme)) throw new QiUrlError(url, `unknown scheme "${scheme}" (known: tcp, tcps, tcpsm, ws, wss, unix, qi, xmpp)`);
   if (scheme === 'qi') {
     if (rest.startsWith('//') || rest.length === 0) throw new QiUrlError(url, 'a relative endpoint is qi:ServiceName');
     return { scheme, service: rest };
+  }
+  if (scheme === 'xmpp') {
+    const jid = decodeURIComponent(rest.startsWith('//') ? rest.slice(2) : rest);
+    if (!/^[^@/\s]+@[^@/\s]+(\/.+)?$/.test(jid)) throw new QiUrlError(url, 'an xmpp endpoint names a robot as xmpp://name@server[/resource]');
+    return { scheme, jid };
   }
   if (scheme === 'unix') {
     const path = rest.startsWith('//') ? rest.slice(2) : rest;
@@ -121,6 +128,8 @@ export function formatEndpoint(e: Endpoint): string {
       return `qi:${e.service}`;
     case 'unix':
       return `unix:${e.path}`;
+    case 'xmpp':
+      return `xmpp://${e.jid}`;
     default: {
       const host = isIP(e.host) === 6 ? `[${e.host}${e.zone === undefined ? '' : `%${e.zone}`}]` : e.host;
       return `${e.scheme}://${host}:${e.port}${e.path !== undefined && e.path !== '/' ? e.path : ''}`;

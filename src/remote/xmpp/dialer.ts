@@ -1,0 +1,64 @@
+/**
+ * The client side of `xmpp://robot@server[/resource]`: logs in with the caller's own XMPP account (shared
+ * by every connection of that account), opens an In-Band Bytestream to the robot and speaks qi in it.
+ */
+import { randomUUID } from 'node:crypto';
+import { MessageStream, QiConnectError, QiUrlError, formatEndpoint, type DialOptions, type Endpoint } from '../../transport/index.js';
+import { XmppLink, type XmppAccount } from './link.js';
+
+const links = new Map<string, Promise<XmppLink>>();
+
+function accountOf(options: DialOptions, target: string): XmppAccount {
+  const given = options.xmpp as Partial<XmppAccount> | undefined;
+  const a = {
+    service: given?.service ?? process.env.QI_XMPP_SERVICE,
+    jid: given?.jid ?? process.env.QI_XMPP_JID,
+    password: given?.password ?? process.env.QI_XMPP_PASSWORD,
+    resource: given?.resource,
+  };
+  if (!a.service || !a.jid || a.password === undefined) {
+    throw new QiUrlError(target, 'reaching a robot through XMPP needs your own XMPP account: { transports: { xmpp: { service: "xmpp://server:5222", jid: "you@server", password } } }, or QI_XMPP_SERVICE, QI_XMPP_JID and QI_XMPP_PASSWORD');
+  }
+  return a as XmppAccount;
+}
+
+/** The shared link of an account (logged in once, again after it closed). */
+function linkOf(a: XmppAccount, timeoutMs: number): Promise<XmppLink> {
+  const key = `${a.service} ${a.jid}`;
+  let p = links.get(key);
+  if (p === undefined) {
+    p = XmppLink.open(a, { timeoutMs }, `qi-${randomUUID().slice(0, 8)}`);
+    links.set(key, p);
+    p.then(
+      (l) => l.xmpp.on('offline', () => links.get(key) === p && links.delete(key)),
+      () => links.get(key) === p && links.delete(key),
+    );
+  }
+  return p;
+}
+
+/** The dialer registered for `xmpp:`. */
+export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<MessageStream> {
+  if (ep.scheme !== 'xmpp') throw new Error('not an xmpp endpoint');
+  const text = formatEndpoint(ep);
+  const link = await linkOf(accountOf(options, text), options.timeoutMs);
+  const robot = ep.jid.includes('/') ? ep.jid : `${ep.jid}/qi`;
+  try {
+    const s = await link.ibb.open(robot, options.timeoutMs);
+    return new MessageStream(s, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });
+  } catch (e) {
+    const condition = (e as { condition?: string }).condition ?? (e as Error).message;
+    const why =
+      condition === 'forbidden' ? `the robot refused ${link.jid.split('/')[0]}: it is not in the robot's allowlist`
+      : condition === 'service-unavailable' || condition === 'item-not-found' || condition === 'recipient-unavailable' ? `${robot} is not online (is its xmpp-gateway running and logged in?)`
+      : condition;
+    throw new QiConnectError(text, 'connect to', new Error(why));
+  }
+}
+
+/** Logs out every account the dialer logged in (for tests and clean shutdowns). */
+export async function closeXmppLinks(): Promise<void> {
+  const all = [...links.values()];
+  links.clear();
+  await Promise.allSettled(all.map(async (p) => (await p).close()));
+}

@@ -1,0 +1,69 @@
+/**
+ * The robot side of remote access through XMPP: the robot logs in to an XMPP server as its own JID,
+ * announces its presence, and accepts qi sessions (In-Band Bytestreams) from allowed JIDs only; each
+ * session then goes through a {@link Gateway} like any outside connection (its users, tokens and
+ * permissions apply on top).
+ */
+import type { Gateway } from '../../gateway/index.js';
+import { MessageStream } from '../../transport/index.js';
+import type { IbbOptions, IbbStream } from './ibb.js';
+import { XmppLink, type XmppAccount } from './link.js';
+
+/** Options of {@link XmppGateway.start}. */
+export interface XmppGatewayOptions {
+  /** The robot's XMPP account (its resource defaults to `qi`, which clients address by default). */
+  account: XmppAccount;
+  /** Bare JIDs (`name@server`) allowed to open qi sessions; everyone else is refused. */
+  allow: string[];
+  /** The gateway the sessions go through. */
+  gateway: Gateway;
+  /** Presence status text (default: `qi robot: N services`). */
+  status?: string;
+  ibb?: IbbOptions;
+}
+
+/** A robot reachable through XMPP; see the module comment. */
+export class XmppGateway {
+  /** Sessions accepted, and opening attempts refused (not in the allowlist). */
+  readonly metrics = { sessions: 0, refused: 0 };
+
+  private constructor(
+    readonly link: XmppLink,
+    private readonly options: XmppGatewayOptions,
+  ) {}
+
+  /** Logs in, announces presence and starts accepting sessions. */
+  static async start(options: XmppGatewayOptions): Promise<XmppGateway> {
+    const allowed = new Set(options.allow.map((j) => j.toLowerCase()));
+    let self: XmppGateway | undefined;
+    const accept = (s: IbbStream): boolean => {
+      const bare = s.peer.split('/')[0].toLowerCase();
+      if (self === undefined || !allowed.has(bare)) {
+        if (self) self.metrics.refused++;
+        return false;
+      }
+      self.metrics.sessions++;
+      options.gateway.acceptStream(new MessageStream(s, `xmpp://${s.peer}`, `xmpp://${self.link.jid}`));
+      return true;
+    };
+    // Presence again after every reconnection: the server forgot it.
+    const link = await XmppLink.open(options.account, { accept, ibb: options.ibb, onOnline: (l) => void l.presence(self?.statusText() ?? 'qi robot').catch(() => {}) });
+    self = new XmppGateway(link, options);
+    await link.presence(self.statusText());
+    return self;
+  }
+
+  private statusText(): string {
+    return this.options.status ?? `qi robot: ${this.options.gateway.serviceCount} services`;
+  }
+
+  /** The robot's full JID. */
+  get jid(): string {
+    return this.link.jid;
+  }
+
+  /** Announces absence and logs out (the gateway itself stays up). */
+  close(): Promise<void> {
+    return this.link.close();
+  }
+}

@@ -1,0 +1,176 @@
+/// <reference path="./xmpp-client.d.ts" />
+/**
+ * In-Band Bytestreams (XEP-0047): a reliable, ordered byte stream between two XMPP entities, carried in
+ * `<iq>` stanzas through the server, base64-encoded. Each block is acknowledged; at most `window` blocks
+ * are unacknowledged at a time, and a receiver acknowledges only once its reader has room, so a large
+ * transfer can neither flood the server nor a slow reader.
+ */
+import { randomUUID } from 'node:crypto';
+import { Duplex } from 'node:stream';
+import { xml, type Client, type Element } from '@xmpp/client';
+
+export const IBB_NS = 'http://jabber.org/protocol/ibb';
+
+/** Options of a stream. */
+export interface IbbOptions {
+  /** Bytes per block before base64 (default 24 KiB: a stanza of ~32 KiB, well under server limits). */
+  blockSize?: number;
+  /** Blocks sent and not yet acknowledged (default 8). */
+  window?: number;
+}
+
+/** One IBB session as a Node Duplex. */
+export class IbbStream extends Duplex {
+  private seqOut = 0;
+  private seqIn = 0;
+  private inflight = 0;
+  private waiting: (() => void)[] = [];
+  private readWaiter: (() => void) | undefined;
+  private remoteClosed = false;
+
+  constructor(
+    private readonly xmpp: Client,
+    /** The peer's full JID. */
+    readonly peer: string,
+    readonly sid: string,
+    readonly blockSize: number,
+    private readonly window: number,
+    private readonly onGone: () => void,
+  ) {
+    super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 64 * 1024 });
+  }
+
+  override _read(): void {
+    const w = this.readWaiter;
+    this.readWaiter = undefined;
+    w?.();
+  }
+
+  /** A block from the peer; resolves (acknowledging it) once the reader has room; false for a block out of order. */
+  async received(seq: number, data: Buffer): Promise<boolean> {
+    if (seq !== this.seqIn) {
+      this.destroy(new Error(`IBB stream ${this.sid}: block ${seq} arrived where ${this.seqIn} was expected`));
+      return false;
+    }
+    this.seqIn = (this.seqIn + 1) & 0xffff;
+    if (!this.push(data)) await new Promise<void>((r) => (this.readWaiter = r));
+    return true;
+  }
+
+  /** The peer closed the stream. */
+  closedByPeer(): void {
+    this.remoteClosed = true;
+    this.push(null);
+    this.destroy();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    const sends: Promise<unknown>[] = [];
+    const next = async (at: number): Promise<void> => {
+      if (at >= chunk.length) return;
+      while (this.inflight >= this.window) await new Promise<void>((r) => this.waiting.push(r));
+      const block = chunk.subarray(at, at + this.blockSize);
+      const seq = this.seqOut;
+      this.seqOut = (this.seqOut + 1) & 0xffff;
+      this.inflight++;
+      const sent = this.xmpp.iqCaller
+        .request(xml('iq', { type: 'set', to: this.peer }, xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64'))))
+        .finally(() => {
+          this.inflight--;
+          this.waiting.shift()?.();
+        });
+      sends.push(sent);
+      return next(at + this.blockSize);
+    };
+    next(0)
+      .then(() => Promise.all(sends))
+      .then(
+        () => cb(),
+        (e: Error) => cb(new Error(`IBB stream to ${this.peer} failed: ${e.message}`)),
+      );
+  }
+
+  override _destroy(error: Error | null, cb: (e: Error | null) => void): void {
+    this.onGone();
+    if (!this.remoteClosed && this.xmpp.status === 'online') {
+      this.xmpp.iqCaller.request(xml('iq', { type: 'set', to: this.peer }, xml('close', { xmlns: IBB_NS, sid: this.sid }))).catch(() => {});
+    }
+    cb(error);
+  }
+}
+
+/** Routes the IBB stanzas of one XMPP connection to its streams, and accepts or opens streams. */
+export class IbbEndpoint {
+  private readonly streams = new Map<string, IbbStream>();
+
+  /**
+   * @param accept decides on a stream a peer opens: return false to refuse it (the peer gets an error)
+   */
+  constructor(
+    private readonly xmpp: Client,
+    private readonly options: IbbOptions = {},
+    private readonly accept?: (stream: IbbStream) => boolean,
+  ) {
+    const key = (from: string, sid: string | undefined) => `${from} ${sid ?? ''}`;
+    xmpp.iqCallee.set(IBB_NS, 'open', ({ stanza, from }) => {
+      const open = stanza.getChild('open', IBB_NS)!;
+      const size = Number(open.attrs['block-size']);
+      const sid = open.attrs.sid;
+      if (this.accept === undefined || !sid || !(size > 0 && size <= 65535) || open.attrs.stanza === 'message') return stanzaError('not-acceptable');
+      const peer = from.toString();
+      const k = key(peer, sid);
+      if (this.streams.has(k)) return stanzaError('not-acceptable');
+      const s = this.stream(peer, sid, size);
+      if (!this.accept(s)) {
+        this.streams.delete(k);
+        return stanzaError('forbidden', 'auth');
+      }
+      return true;
+    });
+    xmpp.iqCallee.set(IBB_NS, 'data', async ({ stanza, from }) => {
+      const d = stanza.getChild('data', IBB_NS)!;
+      const s = this.streams.get(key(from.toString(), d.attrs.sid));
+      if (s === undefined) return stanzaError('item-not-found');
+      const ok = await s.received(Number(d.attrs.seq), Buffer.from(d.text(), 'base64'));
+      return ok ? true : stanzaError('unexpected-request');
+    });
+    xmpp.iqCallee.set(IBB_NS, 'close', ({ stanza, from }) => {
+      const c = stanza.getChild('close', IBB_NS)!;
+      const s = this.streams.get(key(from.toString(), c.attrs.sid));
+      if (s === undefined) return stanzaError('item-not-found');
+      s.closedByPeer();
+      return true;
+    });
+  }
+
+  private stream(peer: string, sid: string, blockSize: number): IbbStream {
+    const k = `${peer} ${sid}`;
+    const s = new IbbStream(this.xmpp, peer, sid, blockSize, this.options.window ?? 8, () => this.streams.delete(k));
+    this.streams.set(k, s);
+    return s;
+  }
+
+  /** Opens a stream to `peer` (a full JID). */
+  async open(peer: string, timeoutMs: number): Promise<IbbStream> {
+    const sid = randomUUID();
+    const size = this.options.blockSize ?? 24 * 1024;
+    const s = this.stream(peer, sid, size);
+    try {
+      await this.xmpp.iqCaller.request(xml('iq', { type: 'set', to: peer }, xml('open', { xmlns: IBB_NS, 'block-size': size, sid, stanza: 'iq' })), timeoutMs);
+    } catch (e) {
+      this.streams.delete(`${peer} ${sid}`);
+      throw e;
+    }
+    return s;
+  }
+
+  /** Ends every stream (the XMPP connection went away). */
+  closeAll(error: Error): void {
+    for (const s of [...this.streams.values()]) s.destroy(error);
+  }
+}
+
+/** An `<error>` for an iq answer (the iq callee sends it back as type="error"). */
+function stanzaError(condition: string, type = 'cancel'): Element {
+  return xml('error', { type }, xml(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }));
+}

@@ -1,0 +1,80 @@
+/**
+ * Remote access through a real XMPP server (Prosody on loopback): a robot (SD, services, gateway, XMPP
+ * gateway) logs in as robot@example.test; clients log in with their own accounts and reach it with
+ * `xmpp://robot@example.test`. Nothing is mocked: every byte goes through Prosody as IBB stanzas.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Gateway, QiConnectError, Session, XmppGateway, closeXmppLinks, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { calculator } from '../object/fixtures.js';
+import { DOMAIN, Prosody } from '../helpers/prosody.js';
+
+let server: Prosody | string;
+let sd: Session;
+let gw: Gateway;
+let robot: XmppGateway;
+const calc = calculator();
+const sessions: Session[] = [];
+
+const account = (name: string) => ({ xmpp: { service: (server as Prosody).service, jid: `${name}@${DOMAIN}`, password: `${name}-pw` } });
+const ROBOT = `xmpp://robot@${DOMAIN}`;
+
+before(async () => {
+  server = await Prosody.start();
+  if (typeof server === 'string') return;
+  for (const n of ['robot', 'alice', 'mallory']) server.register(n, `${n}-pw`);
+  sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
+  await sd.registerService('Calculator', calc);
+  gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
+  robot = await XmppGateway.start({ account: { service: server.service, jid: `robot@${DOMAIN}`, password: 'robot-pw' }, allow: [`alice@${DOMAIN}`], gateway: gw });
+});
+
+after(async () => {
+  await Promise.all(sessions.map((s) => s.close()));
+  await closeXmppLinks();
+  await robot?.close();
+  await gw?.close();
+  await sd?.close();
+});
+
+function skipped(t: { skip(m: string): void }): boolean {
+  if (typeof server !== 'string') return false;
+  console.error(`SKIPPED: ${server}`);
+  t.skip(server);
+  return true;
+}
+
+describe('qi through an XMPP server (Prosody)', () => {
+  it('calls a method, gets a signal and a property, and passes 5 MiB through In-Band Bytestreams', async (t) => {
+    if (skipped(t)) return;
+    const s = await Session.connect(ROBOT, { transports: account('alice'), reconnect: false });
+    sessions.push(s);
+    assert.deepEqual((await s.services()).map((i) => i.name), ['ServiceDirectory', 'Calculator']);
+    const c = (await s.service('Calculator')) as AnyProxy;
+    assert.match(Session.route(c)!, /^xmpp:\/\/robot@example\.test\/qi$/);
+    assert.equal(await c.add(40, 2), 42);
+    const got = (c.fired as { once(): Promise<unknown[]> }).once();
+    await new Promise((r) => setTimeout(r, 100));
+    calc.emit('fired', 5, 'over xmpp');
+    assert.deepEqual(await got, [5, 'over xmpp']);
+    assert.equal(await (c.volume as { get(): Promise<number> }).get(), 0.5);
+    const big = Buffer.alloc(5 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+    const t0 = Date.now();
+    const back = (await c.echoRaw(big)) as Buffer;
+    assert.ok(back.equals(big));
+    console.error(`5 MiB each way through Prosody (IBB): ${Date.now() - t0} ms`);
+    assert.equal(robot.metrics.sessions >= 1, true);
+  });
+
+  it('refuses a JID that is not in the robot\'s allowlist, and says so', async (t) => {
+    if (skipped(t)) return;
+    await assert.rejects(Session.connect(ROBOT, { transports: account('mallory'), reconnect: false }), (e: unknown) => e instanceof QiConnectError && /refused mallory@example\.test: it is not in the robot's allowlist/.test(e.message));
+    assert.ok(robot.metrics.refused >= 1);
+  });
+
+  it('says when the robot is not online', async (t) => {
+    if (skipped(t)) return;
+    await assert.rejects(Session.connect(`xmpp://nobody@${DOMAIN}`, { transports: account('alice'), reconnect: false, connectTimeoutMs: 3000 }), (e: unknown) => e instanceof QiConnectError && /is not online/.test(e.message));
+  });
+});
