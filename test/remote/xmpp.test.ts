@@ -73,6 +73,23 @@ describe('qi through an XMPP server (Prosody)', () => {
     assert.ok(robot.metrics.refused >= 1);
   });
 
+  it('recovers when the XMPP server restarts mid-session: robot and client log in again, calls go through', async (t) => {
+    if (skipped(t)) return;
+    const s = await Session.connect(ROBOT, { transports: account('alice'), reconnect: { minMs: 200, maxMs: 1000, callWaitMs: 20_000 } });
+    sessions.push(s);
+    const c = (await s.service('Calculator')) as AnyProxy;
+    assert.equal(await c.add(1, 1), 2);
+    const seen: unknown[][] = [];
+    await (c.fired as { connect(f: (...a: unknown[]) => void): Promise<unknown> }).connect((...a) => seen.push(a));
+    await (server as Prosody).restart();
+    assert.equal(await c.add(2, 2, { timeoutMs: 20_000 }), 4, 'a call after the restart');
+    for (let i = 0; i < 100 && seen.length === 0; i++) {
+      calc.emit('fired', 9, 'after the server restart');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(seen[0], [9, 'after the server restart'], 'the subscription came back');
+  });
+
   it('says when the robot is not online', async (t) => {
     if (skipped(t)) return;
     await assert.rejects(Session.connect(`xmpp://nobody@${DOMAIN}`, { transports: account('alice'), reconnect: false, connectTimeoutMs: 3000 }), (e: unknown) => e instanceof QiConnectError && /is not online/.test(e.message));
