@@ -12,4 +12,5 @@ registerDialer('xmpp', dialXmpp);
 export { XmppGateway, type XmppGatewayOptions } from './xmpp/gateway.js';
 export { XmppLink, type XmppAccount, type XmppLinkOptions } from './xmpp/link.js';
 export { closeXmppLinks } from './xmpp/dialer.js';
+export { RobotWatcher, QI_ROBOT_NS, type RobotPresence } from './xmpp/presence.js';
 export type { IbbOptions } from './xmpp/ibb.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, QiConnectError, Session, XmppGateway, closeXmppLinks, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { Gateway, QiConnectError, RobotWatcher, Session, XmppGateway, closeXmppLinks, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
 import { DOMAIN, Prosody } from '../helpers/prosody.js';
 
@@ -88,6 +88,32 @@ describe('qi through an XMPP server (Prosody)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(seen[0], [9, 'after the server restart'], 'the subscription came back');
+  });
+
+  it('lists the robots that are online and sees one go away and come back (presence)', async (t) => {
+    if (skipped(t)) return;
+    const watcher = await RobotWatcher.start({ ...account('alice').xmpp }, [`robot@${DOMAIN}`]);
+    try {
+      const up = await watcher.waitFor(`robot@${DOMAIN}`, true, 5000);
+      assert.equal(up.address, `robot@${DOMAIN}/qi`);
+      assert.equal(up.services, 1, 'the robot announces its number of services');
+      assert.deepEqual(watcher.list().map((r) => [r.jid, r.online]), [[`robot@${DOMAIN}`, true]]);
+      const gone = watcher.waitFor(`robot@${DOMAIN}`, false, 5000);
+      await robot.close();
+      assert.equal((await gone).online, false);
+      const back = watcher.waitFor(`robot@${DOMAIN}`, true, 5000);
+      robot = await XmppGateway.start({ account: { service: (server as Prosody).service, jid: `robot@${DOMAIN}`, password: 'robot-pw' }, allow: [`alice@${DOMAIN}`], gateway: gw });
+      assert.equal((await back).online, true);
+    } finally {
+      await watcher.close();
+    }
+    // A JID the robot does not allow cannot follow it.
+    const nosy = await RobotWatcher.start({ ...account('mallory').xmpp }, [`robot@${DOMAIN}`]);
+    try {
+      await assert.rejects(nosy.waitFor(`robot@${DOMAIN}`, true, 1000), /not seen online/);
+    } finally {
+      await nosy.close();
+    }
   });
 
   it('says when the robot is not online', async (t) => {

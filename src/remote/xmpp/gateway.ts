@@ -6,8 +6,11 @@
  */
 import type { Gateway } from '../../gateway/index.js';
 import { MessageStream } from '../../transport/index.js';
+/// <reference path="./xmpp-client.d.ts" />
+import { xml, type Element } from '@xmpp/client';
 import type { IbbOptions, IbbStream } from './ibb.js';
 import { XmppLink, type XmppAccount } from './link.js';
+import { robotElement } from './presence.js';
 
 /** Options of {@link XmppGateway.start}. */
 export interface XmppGatewayOptions {
@@ -47,10 +50,22 @@ export class XmppGateway {
       return true;
     };
     // Presence again after every reconnection: the server forgot it.
-    const link = await XmppLink.open(options.account, { accept, ibb: options.ibb, onOnline: (l) => void l.presence(self?.statusText() ?? 'qi robot').catch(() => {}) });
+    const link = await XmppLink.open(options.account, { accept, ibb: options.ibb, onOnline: () => void self?.announce().catch(() => {}) });
     self = new XmppGateway(link, options);
-    await link.presence(self.statusText());
+    // Allowed JIDs may follow the robot's presence; others are told no.
+    link.xmpp.on('stanza', (st: Element) => {
+      if (!st.is('presence') || st.attrs.type !== 'subscribe' || !st.attrs.from) return;
+      const from = st.attrs.from.split('/')[0];
+      const ok = allowed.has(from.toLowerCase());
+      void link.xmpp.send(xml('presence', { type: ok ? 'subscribed' : 'unsubscribed', to: from })).catch(() => {});
+    });
+    await self.announce();
     return self;
+  }
+
+  /** Announces the robot's presence now (with its current number of services). */
+  announce(): Promise<void> {
+    return this.link.presence(this.statusText(), robotElement(this.options.gateway.serviceCount));
   }
 
   private statusText(): string {

@@ -3,7 +3,7 @@
  * One XMPP account logged in to a server, with its In-Band Bytestreams. Robots and clients each use one;
  * the server may be a company's own (any XMPP server: the tests use Prosody).
  */
-import { client, xml, type Client } from '@xmpp/client';
+import { client, xml, type Client, type Element } from '@xmpp/client';
 import { QiAuthError } from '../../channel/index.js';
 import { QiConnectError } from '../../transport/index.js';
 import { IbbEndpoint, type IbbOptions, type IbbStream } from './ibb.js';
@@ -81,9 +81,9 @@ export class XmppLink {
     return this.xmpp.jid?.toString() ?? '';
   }
 
-  /** Announces presence, with a status text. */
-  presence(status: string): Promise<void> {
-    return this.xmpp.send(xml('presence', {}, xml('status', {}, status)));
+  /** Announces presence, with a status text and any extra elements. */
+  presence(status: string, ...extra: Element[]): Promise<void> {
+    return this.xmpp.send(xml('presence', {}, xml('status', {}, status), ...extra));
   }
 
   /** Logs out. */
