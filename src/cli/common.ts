@@ -21,6 +21,10 @@ export interface GlobalOptions {
   wait?: string;
   /** HTTP proxy to connect through. */
   proxy?: string;
+  /** XMPP account for xmpp:// URLs. */
+  xmppService?: string;
+  xmppJid?: string;
+  xmppPassword?: string;
 }
 
 /** A usage error: bad arguments, unknown member… (exit code 2). */
@@ -34,6 +38,7 @@ export function sessionOptions(o: GlobalOptions): SessionOptions {
     tls: { fingerprint: o.fingerprint, insecure: o.insecure },
     connectTimeoutMs: o.timeout === undefined ? undefined : Number(o.timeout),
     proxy: o.proxy,
+    transports: o.xmppService || o.xmppJid ? { xmpp: { service: o.xmppService ?? process.env.QI_XMPP_SERVICE, jid: o.xmppJid ?? process.env.QI_XMPP_JID, password: o.xmppPassword ?? process.env.QI_XMPP_PASSWORD } } : undefined,
   };
 }
 

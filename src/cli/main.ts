@@ -9,6 +9,7 @@ import { call } from './call.js';
 import type { GlobalOptions } from './common.js';
 import { gateway, type GatewayVerbOptions } from './gateway.js';
 import { info } from './info.js';
+import { xmppGateway, xmppRobots, type XmppVerbOptions } from './xmpp.js';
 import { property } from './property.js';
 import { sd } from './sd.js';
 import { services } from './services.js';
@@ -26,6 +27,9 @@ const program = new Command('qi')
   .option('--timeout <ms>', 'give up after this many milliseconds')
   .option('--wait <seconds>', 'wait this long for services that are not there yet')
   .option('--proxy <url>', 'connect through this HTTP proxy, http://[user:password@]host:port (or QI_PROXY)')
+  .option('--xmpp-service <url>', 'XMPP server of your account, for xmpp:// URLs (or QI_XMPP_SERVICE)')
+  .option('--xmpp-jid <jid>', 'your XMPP account, name@server (or QI_XMPP_JID)')
+  .option('--xmpp-password <password>', 'its password (or QI_XMPP_PASSWORD)')
   .showHelpAfterError()
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
@@ -92,5 +96,20 @@ program
   .option('--advertise <url...>', 'public URLs to give clients, when they reach the gateway through NAT or a port forward')
   .option('--slow-client <policy>', 'drop-signals (default) or disconnect a client that does not keep up')
   .action((_o, cmd: Command) => gateway(globals(cmd) as GatewayVerbOptions));
+
+program
+  .command('xmpp-gateway')
+  .description('make the robot behind an SD reachable through an XMPP server (log in as the robot\'s JID) until Ctrl-C')
+  .option('--sd <url>', 'the internal ServiceDirectory (default: --url)')
+  .option('--allow <jid...>', 'XMPP accounts that may open qi sessions', [])
+  .option('--config <file>', 'users, tokens and permission rules, as for qi gateway')
+  .option('--open', 'let every allowed JID use every service (no --config)')
+  .action((_o, cmd: Command) => xmppGateway(globals(cmd) as XmppVerbOptions & { sd?: string; allow: string[]; config?: string; open?: boolean }));
+program
+  .command('xmpp-robots')
+  .description('list the robots your XMPP account follows, online or not')
+  .option('--follow <jid...>', 'ask to follow these robots (each approves the JIDs it allows)', [])
+  .option('--time <seconds>', 'how long to collect presences', '2')
+  .action((_o, cmd: Command) => xmppRobots(globals(cmd) as XmppVerbOptions & { follow: string[]; time: string }));
 
 await program.parseAsync();

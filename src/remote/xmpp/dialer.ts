@@ -7,6 +7,29 @@ import { MessageStream, QiConnectError, QiUrlError, formatEndpoint, type DialOpt
 import { XmppLink, type XmppAccount } from './link.js';
 
 const links = new Map<string, Promise<XmppLink>>();
+/** Streams open per link: a link with none left logs out after a short grace period. */
+const users = new Map<Promise<XmppLink>, { streams: number; timer?: NodeJS.Timeout }>();
+const IDLE_LOGOUT_MS = 1000;
+
+function hold(p: Promise<XmppLink>): void {
+  const u = users.get(p) ?? { streams: 0 };
+  clearTimeout(u.timer);
+  u.streams++;
+  users.set(p, u);
+}
+
+function release(key: string, p: Promise<XmppLink>): void {
+  const u = users.get(p);
+  if (u === undefined) return;
+  u.streams--;
+  if (u.streams > 0) return;
+  u.timer = setTimeout(() => {
+    if (u.streams > 0) return;
+    users.delete(p);
+    if (links.get(key) === p) links.delete(key);
+    void p.then((l) => l.close()).catch(() => {});
+  }, IDLE_LOGOUT_MS);
+}
 
 function accountOf(options: DialOptions, target: string): XmppAccount {
   const given = options.xmpp as Partial<XmppAccount> | undefined;
@@ -41,12 +64,20 @@ function linkOf(a: XmppAccount, timeoutMs: number): Promise<XmppLink> {
 export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<MessageStream> {
   if (ep.scheme !== 'xmpp') throw new Error('not an xmpp endpoint');
   const text = formatEndpoint(ep);
-  const link = await linkOf(accountOf(options, text), options.timeoutMs);
+  const a = accountOf(options, text);
+  const key = `${a.service} ${a.jid}`;
+  const p = linkOf(a, options.timeoutMs);
+  hold(p);
   const robot = ep.jid.includes('/') ? ep.jid : `${ep.jid}/qi`;
   try {
+    const link = await p;
     const s = await link.ibb.open(robot, options.timeoutMs);
+    s.once('close', () => release(key, p));
     return new MessageStream(s, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });
   } catch (e) {
+    release(key, p);
+    const link = await p.catch(() => undefined);
+    if (link === undefined) throw e;
     const condition = (e as { condition?: string }).condition ?? (e as Error).message;
     const why =
       condition === 'forbidden' ? `the robot refused ${link.jid.split('/')[0]}: it is not in the robot's allowlist`
