@@ -72,8 +72,12 @@ data_path = "${dir}/data"
 certificates = "${dir}"
 log = { warn = "${dir}/prosody.log" }
 interfaces = { "127.0.0.1" }
+-- qi traffic is many small stanzas answered at once: no Nagle delay, write at once, read in big chunks
+network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
 c2s_ports = { ${p.port} }
 c2s_interfaces = { "127.0.0.1" }
+-- qi traffic is many small stanzas answered at once: no Nagle delay, write at once, read in big chunks
+network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
 modules_enabled = { "roster", "saslauth", "disco", "ping" }
 modules_disabled = { "s2s" }
 s2s_ports = { }
@@ -81,6 +85,8 @@ http_ports = { }
 https_ports = { }
 proxy65_ports = { ${p.proxyPort} }
 proxy65_interfaces = { "127.0.0.1" }
+-- qi traffic is many small stanzas answered at once: no Nagle delay, write at once, read in big chunks
+network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
 authentication = "internal_hashed"
 c2s_require_encryption = false
 VirtualHost "${DOMAIN}"

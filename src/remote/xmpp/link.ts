@@ -52,6 +52,8 @@ export class XmppLink {
     if (at <= 0) throw new QiConnectError(account.service, 'connect to', new Error(`"${account.jid}" is not an XMPP account (name@domain)`));
     const xmpp = client({ service: account.service, domain: bare.slice(at + 1), username: bare.slice(0, at), password: account.password, resource: account.resource ?? jidResource ?? defaultResource });
     xmpp.on('error', () => {}); // reported through start() or 'offline'
+    // Stanzas are small and answered at once: Nagle's delay would cost tens of ms per round trip.
+    xmpp.on('status', () => (xmpp as unknown as { socket?: { setNoDelay?(b: boolean): void } }).socket?.setNoDelay?.(true));
     const link = new XmppLink(xmpp, options);
     if (options.onOnline) xmpp.on('online', () => options.onOnline!(link));
     const timeoutMs = options.timeoutMs ?? 10_000;
