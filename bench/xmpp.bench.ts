@@ -53,19 +53,26 @@ const gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0
 const robot = await XmppGateway.start({ account: { service: server.service, jid: `robot@${DOMAIN}`, password: 'robot-pw' }, allow: [`alice@${DOMAIN}`], gateway: gw });
 
 const direct = await Session.connect(gw.url, { ipc: false, lpc: false });
-const viaXmpp = await Session.connect(`xmpp://robot@${DOMAIN}`, { transports: { xmpp: { service: server.service, jid: `alice@${DOMAIN}`, password: 'alice-pw' } } });
+const via = (bytestreams: string) => Session.connect(`xmpp://robot@${DOMAIN}`, { transports: { xmpp: { service: server.service, jid: `alice@${DOMAIN}`, password: 'alice-pw', bytestreams } } });
+const viaIbb = await via('ibb');
+const viaSocks = await via('socks5');
 const d = await measure((await direct.service('Calculator')) as AnyProxy);
-const x = await measure((await viaXmpp.service('Calculator')) as AnyProxy);
+const x = await measure((await viaIbb.service('Calculator')) as AnyProxy);
+const y = await measure((await viaSocks.service('Calculator')) as AnyProxy);
 
 const f = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 100 ? 1 : 0 });
-console.log(`XMPP benchmark: node ${process.version}, Prosody on loopback, ${SECONDS} s per cell; both paths go through the same qi gateway`);
-console.log('row                      direct TCP          through Prosody (IBB)   ratio');
-console.log(`sequential add           ${f(d.seq).padStart(8)} calls/s    ${f(x.seq).padStart(8)} calls/s      ${(x.seq / d.seq).toFixed(3)}`);
-console.log(`16 in flight add         ${f(d.par).padStart(8)} calls/s    ${f(x.par).padStart(8)} calls/s      ${(x.par / d.par).toFixed(3)}`);
-console.log(`4 MiB raw echo           ${f(d.mbps).padStart(8)} MB/s       ${f(x.mbps).padStart(8)} MB/s         ${(x.mbps / d.mbps).toFixed(3)}`);
-console.log(`µs per sequential call:  ${f(1e6 / d.seq)} direct, ${f(1e6 / x.seq)} through Prosody`);
+const c = (v: string) => v.padStart(16);
+console.log(`XMPP benchmark: node ${process.version}, Prosody on loopback, ${SECONDS} s per cell; every path goes through the same qi gateway`);
+console.log(`row                 ${c('direct TCP')} ${c('Prosody IBB')} ${c('Prosody SOCKS5')}   IBB/direct  SOCKS5/direct`);
+const row = (name: string, k: 'seq' | 'par' | 'mbps', unit: string) =>
+  console.log(`${name.padEnd(19)} ${c(`${f(d[k])} ${unit}`)} ${c(`${f(x[k])} ${unit}`)} ${c(`${f(y[k])} ${unit}`)}   ${(x[k] / d[k]).toFixed(3).padStart(10)}  ${(y[k] / d[k]).toFixed(3).padStart(13)}`);
+row('sequential add', 'seq', '/s');
+row('16 in flight add', 'par', '/s');
+row('4 MiB raw echo', 'mbps', 'MB/s');
+console.log(`µs per sequential call: ${f(1e6 / d.seq)} direct, ${f(1e6 / x.seq)} IBB, ${f(1e6 / y.seq)} SOCKS5`);
 
-await viaXmpp.close();
+await viaIbb.close();
+await viaSocks.close();
 await direct.close();
 await closeXmppLinks();
 await robot.close();

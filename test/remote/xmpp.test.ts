@@ -16,7 +16,7 @@ let robot: XmppGateway;
 const calc = calculator();
 const sessions: Session[] = [];
 
-const account = (name: string) => ({ xmpp: { service: (server as Prosody).service, jid: `${name}@${DOMAIN}`, password: `${name}-pw` } });
+const account = (name: string, bytestreams: 'auto' | 'ibb' | 'socks5' = 'auto') => ({ xmpp: { service: (server as Prosody).service, jid: `${name}@${DOMAIN}`, password: `${name}-pw`, bytestreams } });
 const ROBOT = `xmpp://robot@${DOMAIN}`;
 
 before(async () => {
@@ -45,27 +45,30 @@ function skipped(t: { skip(m: string): void }): boolean {
 }
 
 describe('qi through an XMPP server (Prosody)', () => {
-  it('calls a method, gets a signal and a property, and passes 5 MiB through In-Band Bytestreams', async (t) => {
-    if (skipped(t)) return;
-    const s = await Session.connect(ROBOT, { transports: account('alice'), reconnect: false });
-    sessions.push(s);
-    assert.deepEqual((await s.services()).map((i) => i.name), ['ServiceDirectory', 'Calculator']);
-    const c = (await s.service('Calculator')) as AnyProxy;
-    assert.match(Session.route(c)!, /^xmpp:\/\/robot@example\.test\/qi$/);
-    assert.equal(await c.add(40, 2), 42);
-    const got = (c.fired as { once(): Promise<unknown[]> }).once();
-    await new Promise((r) => setTimeout(r, 100));
-    calc.emit('fired', 5, 'over xmpp');
-    assert.deepEqual(await got, [5, 'over xmpp']);
-    assert.equal(await (c.volume as { get(): Promise<number> }).get(), 0.5);
-    const big = Buffer.alloc(5 * 1024 * 1024);
-    for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
-    const t0 = Date.now();
-    const back = (await c.echoRaw(big)) as Buffer;
-    assert.ok(back.equals(big));
-    console.error(`5 MiB each way through Prosody (IBB): ${Date.now() - t0} ms`);
-    assert.equal(robot.metrics.sessions >= 1, true);
-  });
+  for (const kind of ['ibb', 'socks5'] as const) {
+    it(`calls a method, gets a signal and a property, and passes 5 MiB through ${kind === 'ibb' ? 'In-Band Bytestreams' : 'the SOCKS5 proxy'}`, async (t) => {
+      if (skipped(t)) return;
+      const before = robot.metrics[kind];
+      const s = await Session.connect(ROBOT, { transports: account('alice', kind), reconnect: false });
+      sessions.push(s);
+      assert.equal(robot.metrics[kind], before + 1, `the session went through ${kind}`);
+      assert.deepEqual((await s.services()).map((i) => i.name), ['ServiceDirectory', 'Calculator']);
+      const c = (await s.service('Calculator')) as AnyProxy;
+      assert.match(Session.route(c)!, /^xmpp:\/\/robot@example\.test\/qi$/);
+      assert.equal(await c.add(40, 2), 42);
+      const got = (c.fired as { once(): Promise<unknown[]> }).once();
+      await new Promise((r) => setTimeout(r, 100));
+      calc.emit('fired', 5, 'over xmpp');
+      assert.deepEqual(await got, [5, 'over xmpp']);
+      assert.equal(await (c.volume as { get(): Promise<number> }).get(), 0.5);
+      const big = Buffer.alloc(5 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+      const t0 = Date.now();
+      const back = (await c.echoRaw(big)) as Buffer;
+      assert.ok(back.equals(big));
+      console.error(`5 MiB each way through Prosody (${kind}): ${Date.now() - t0} ms`);
+    });
+  }
 
   it('refuses a JID that is not in the robot\'s allowlist, and says so', async (t) => {
     if (skipped(t)) return;

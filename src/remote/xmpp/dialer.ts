@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { MessageStream, QiConnectError, QiUrlError, formatEndpoint, type DialOptions, type Endpoint } from '../../transport/index.js';
 import { XmppLink, type XmppAccount } from './link.js';
+import { findProxy, openSocks5, type StreamHost } from './socks5.js';
 
 const links = new Map<string, Promise<XmppLink>>();
 /** Streams open per link: a link with none left logs out after a short grace period. */
@@ -60,6 +61,18 @@ function linkOf(a: XmppAccount, timeoutMs: number): Promise<XmppLink> {
   return p;
 }
 
+const proxies = new WeakMap<XmppLink, Promise<StreamHost | undefined>>();
+
+/** The server's bytestream proxy, asked once per link. */
+function proxyOf(link: XmppLink, timeoutMs: number): Promise<StreamHost | undefined> {
+  let p = proxies.get(link);
+  if (p === undefined) {
+    p = findProxy(link.xmpp, link.jid.split('@')[1].split('/')[0], timeoutMs);
+    proxies.set(link, p);
+  }
+  return p;
+}
+
 /** The dialer registered for `xmpp:`. */
 export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<MessageStream> {
   if (ep.scheme !== 'xmpp') throw new Error('not an xmpp endpoint');
@@ -69,8 +82,24 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
   const p = linkOf(a, options.timeoutMs);
   hold(p);
   const robot = ep.jid.includes('/') ? ep.jid : `${ep.jid}/qi`;
+  const mode = (options.xmpp as { bytestreams?: string } | undefined)?.bytestreams ?? 'auto';
   try {
     const link = await p;
+    if (mode !== 'ibb') {
+      // Raw bytes through the server's SOCKS5 proxy when it has one; In-Band Bytestreams otherwise.
+      const proxy = await proxyOf(link, options.timeoutMs);
+      if (proxy !== undefined) {
+        try {
+          const socket = await openSocks5(link.xmpp, link.jid, robot, proxy, options.timeoutMs);
+          socket.once('close', () => release(key, p));
+          return new MessageStream(socket, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });
+        } catch (e) {
+          if (mode === 'socks5' || /forbidden/.test(String((e as { condition?: string }).condition ?? (e as Error).message))) throw e;
+        }
+      } else if (mode === 'socks5') {
+        throw new Error(`the XMPP server offers no SOCKS5 bytestream proxy (XEP-0065); use bytestreams: 'ibb' or 'auto'`);
+      }
+    }
     const s = await link.ibb.open(robot, options.timeoutMs);
     s.once('close', () => release(key, p));
     return new MessageStream(s, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });

@@ -11,6 +11,7 @@ import { xml, type Element } from '@xmpp/client';
 import type { IbbOptions, IbbStream } from './ibb.js';
 import { XmppLink, type XmppAccount } from './link.js';
 import { robotElement } from './presence.js';
+import { acceptSocks5 } from './socks5.js';
 
 /** Options of {@link XmppGateway.start}. */
 export interface XmppGatewayOptions {
@@ -27,8 +28,8 @@ export interface XmppGatewayOptions {
 
 /** A robot reachable through XMPP; see the module comment. */
 export class XmppGateway {
-  /** Sessions accepted, and opening attempts refused (not in the allowlist). */
-  readonly metrics = { sessions: 0, refused: 0 };
+  /** Sessions accepted (by bytestream kind), and opening attempts refused (not in the allowlist). */
+  readonly metrics = { sessions: 0, ibb: 0, socks5: 0, refused: 0 };
 
   private constructor(
     readonly link: XmppLink,
@@ -46,12 +47,27 @@ export class XmppGateway {
         return false;
       }
       self.metrics.sessions++;
+      self.metrics.ibb++;
       options.gateway.acceptStream(new MessageStream(s, `xmpp://${s.peer}`, `xmpp://${self.link.jid}`));
       return true;
     };
     // Presence again after every reconnection: the server forgot it.
     const link = await XmppLink.open(options.account, { accept, ibb: options.ibb, onOnline: () => void self?.announce().catch(() => {}) });
     self = new XmppGateway(link, options);
+    // Bulk-friendly sessions through the server's SOCKS5 proxy, for the same JIDs.
+    acceptSocks5(
+      link.xmpp,
+      (peer) => {
+        const ok = allowed.has(peer.split('/')[0].toLowerCase());
+        if (!ok) self!.metrics.refused++;
+        return ok;
+      },
+      (peer, socket) => {
+        self!.metrics.sessions++;
+        self!.metrics.socks5++;
+        options.gateway.acceptStream(new MessageStream(socket, `xmpp://${peer}`, `xmpp://${link.jid}`));
+      },
+    );
     // Allowed JIDs may follow the robot's presence; others are told no.
     link.xmpp.on('stanza', (st: Element) => {
       if (!st.is('presence') || st.attrs.type !== 'subscribe' || !st.attrs.from) return;

@@ -18,6 +18,11 @@ export interface XmppAccount {
   password: string;
   /** The resource to bind (default: the one in `jid`, else `qi` for robots and a random one for clients). */
   resource?: string;
+  /**
+   * Clients: how qi bytes travel. `auto` (default): through the server's SOCKS5 proxy (XEP-0065) when it
+   * offers one, else In-Band Bytestreams; `socks5` or `ibb` to insist.
+   */
+  bytestreams?: 'auto' | 'socks5' | 'ibb';
 }
 
 /** Options of a link. */
