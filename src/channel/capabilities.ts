@@ -42,7 +42,8 @@ export function truthy(d: Dynamic | undefined): boolean {
 /** Merges received capabilities the libqi way: a key already known keeps its first value. */
 export function mergeCapabilities(into: CapabilityMap, received: CapabilityMap): void {
   for (const [k, v] of received) {
-    if (k.startsWith('auth_') || k.startsWith('__qi_auth')) continue;
+    // A key that is not UTF-8 decodes to bytes: no capability we know, and nothing to crash on.
+    if (typeof k !== 'string' || k.startsWith('auth_') || k.startsWith('__qi_auth')) continue;
     if (!into.has(k)) into.set(k, v);
   }
 }

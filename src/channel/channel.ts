@@ -303,16 +303,19 @@ export class Channel {
 
   /** Answers a Call with a value. */
   reply(call: Message, codec: Codec | string, value: unknown): void {
+    if (this.stream.isClosed) return; // nobody is left to answer
     this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Reply }, codec, value, 'result');
   }
 
   /** Answers a Call with an error text (sent as a dynamic string, as every libqi expects). */
   replyError(call: Message, text: string): void {
+    if (this.stream.isClosed) return; // nobody is left to answer
     this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Error }, ERROR_CODEC, new Dynamic('s', text));
   }
 
   /** Answers a canceled Call. */
   replyCanceled(call: Message): void {
+    if (this.stream.isClosed) return; // nobody is left to answer
     this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Canceled }, VOID_CODEC, undefined);
   }
 

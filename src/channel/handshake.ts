@@ -56,7 +56,7 @@ function toMap(entries: Record<string, unknown>, prefix: string): CapabilityMap 
 
 function unprefixed(map: CapabilityMap): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of map) if (k.startsWith('auth_')) out[k.slice(5)] = v.value;
+  for (const [k, v] of map) if (typeof k === 'string' && k.startsWith('auth_')) out[k.slice(5)] = v.value;
   return out;
 }
 
@@ -81,6 +81,7 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
     for (let round = 0; round < 8; round++) {
       const id = newMessageId();
       const answer = awaitAnswer(ch, id, options.timeoutMs ?? 10_000);
+      answer.catch(() => {}); // if send() below throws, this promise's rejection is not the one reported
       const map = new Map([...ch.localCapabilities, ...toMap(creds, 'auth_')]);
       ch.send({ ...AUTH, id, type: MessageType.Call }, CAPS_CODEC, map);
       const m = await answer;
@@ -153,6 +154,7 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
   let bound = false;
   let capsSent = false;
   let busy = false;
+  let refused = false;
   const queue: Message[] = [];
   const timer = setTimeout(() => {
     if (!bound) ch.close();
@@ -177,6 +179,10 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
     ch.reply(call, CAPS_CODEC, map);
   };
   const refuse = (call: Message, text: string) => {
+    // One refusal per connection: what follows it (in the same read, or queued) is dropped.
+    if (refused || ch.closed) return;
+    refused = true;
+    queue.length = 0;
     ch.replyError(call, text);
     ch.stream.close(); // flushes the error first, then ends the connection
   };
@@ -210,11 +216,13 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
       }
     } finally {
       busy = false;
-      for (const m of queue.splice(0)) ch.internals.deliver(m);
+      const queued = queue.splice(0);
+      if (!ch.closed && !refused) for (const m of queued) ch.internals.deliver(m);
     }
   }
 
   ch.gate = (m) => {
+    if (refused) return false;
     if (m.type === MessageType.Capability) {
       if (!bound && !enforced) {
         // A NAOqi 2.1 client starts with its capabilities and no authenticate call.

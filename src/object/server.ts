@@ -56,6 +56,8 @@ class IncomingContext {
 /** Serves one {@link LocalObject} on one channel at (service, object); closed with the channel or on `terminate`. */
 export class ObjectServer implements MessageHandler {
   private readonly running = new Map<number, IncomingContext>();
+  /** Every invocation still running (posts and calls, even with an id reused): all canceled on close. */
+  private readonly inFlight = new Set<IncomingContext>();
   /** Remote subscriptions on this channel: client link id → unsubscribe. */
   private readonly links = new Map<bigint, () => void>();
   private readonly name: string;
@@ -88,7 +90,8 @@ export class ObjectServer implements MessageHandler {
     this.unbind = undefined;
     for (const off of this.links.values()) off();
     this.links.clear();
-    for (const c of this.running.values()) c.cancel('the caller went away');
+    for (const c of this.inFlight) c.cancel('the caller went away');
+    this.inFlight.clear();
     this.running.clear();
   }
 
@@ -141,6 +144,11 @@ export class ObjectServer implements MessageHandler {
       return void (answer && ch.replyError(m, errorMessage(e)));
     }
     const async = typeof (result as PromiseLike<unknown> | null)?.then === 'function';
+    if (async) {
+      this.inFlight.add(ctx);
+      const done = () => this.inFlight.delete(ctx);
+      (result as PromiseLike<unknown>).then(done, done);
+    }
     if (!answer) {
       // A Post gets no answer, not even an error; a failure must not go unhandled either.
       if (async) (result as PromiseLike<unknown>).then(undefined, () => {});

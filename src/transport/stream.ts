@@ -45,6 +45,8 @@ export class MessageStream {
   /** Size of the next shared buffer: doubles within a tick up to ACC_SIZE. */
   private accNext = ACC_FIRST;
   private closed = false;
+  /** close() was called: what was queued is flushed, nothing more is accepted. */
+  private ending = false;
   private closeError: Error | undefined;
 
   /**
@@ -73,9 +75,9 @@ export class MessageStream {
     });
   }
 
-  /** True once the stream is closed. */
+  /** True once the stream is closed, or closing (nothing more can be sent). */
   get isClosed(): boolean {
-    return this.closed;
+    return this.closed || this.ending;
   }
 
   /** Bytes queued or handed to the socket and not yet sent (for backpressure decisions). */
@@ -160,7 +162,7 @@ export class MessageStream {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new QiClosedError(`Cannot send to ${this.remote}: the connection is closed.`, this.closeError);
+    if (this.closed || this.ending) throw new QiClosedError(`Cannot send to ${this.remote}: the connection is closed.`, this.closeError);
   }
 
   private schedule(): void {
@@ -202,7 +204,7 @@ export class MessageStream {
     this.acc = null;
     this.accLen = this.accStart = 0;
     this.accNext = ACC_FIRST;
-    if (this.closed || queued.length === 0) return;
+    if (this.closed || queued.length === 0 || this.socket.writableEnded) return;
     if (queued.length === 1) {
       this.socket.write(queued[0]);
     } else if (bytes <= JOIN_LIMIT) {
@@ -216,8 +218,9 @@ export class MessageStream {
 
   /** Closes gracefully: pending writes are flushed first. */
   close(): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     this.flush();
+    this.ending = true;
     this.socket.end();
     // A peer that never reads must not keep us half-open forever.
     setTimeout(() => this.socket.destroy(), 2000).unref();
