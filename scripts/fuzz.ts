@@ -1,9 +1,14 @@
 /**
- * Long-running fuzzer of the codec and the framing: the same targets as test/type/fuzz.test.ts and
- * test/message/fuzz.test.ts, plus structured hostile inputs (deep nesting, multiplying element counts),
- * run round-robin for as long as asked.
+ * Long-running fuzzer of the codec, the framing, the connection handshake and a live server: the same
+ * targets as test/type/fuzz.test.ts, test/message/fuzz.test.ts and test/channel/fuzz.test.ts, plus
+ * structured hostile inputs (deep nesting, multiplying element counts), run round-robin for as long as asked.
  *
- *   npm run fuzz -- [--seconds N] [--seed S] [--hang-ms N] [--target NAME]
+ *   npm run fuzz -- [--seconds N] [--seed S] [--hang-ms N] [--target NAME[,NAME…]]
+ *
+ * `--target` keeps the targets whose name contains one of the given parts (`handshake`, `session`, `type/`…).
+ * The handshake and live-socket targets are asynchronous (streams, timers, a real TCP server in the worker):
+ * each of their inputs must settle within 3 × --hang-ms, and an exception that escapes to the worker's event
+ * loop (uncaught, or an unhandled rejection) is a finding charged to the input running at the time.
  *
  * The targets run in a worker thread. Before each input the worker leaves a description of it in shared
  * memory, so that when an input never finishes (or exhausts memory) this thread can stop the worker and
@@ -12,7 +17,10 @@
  * took longer than --hang-ms (default 1000), a hang, or the worker running out of memory.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Rng, hostileTargets, messageTargets, runTarget, typeTargets, type FuzzTarget } from '../test/helpers/arbitraries.js';
+import {
+  Rng, hostileTargets, isAsyncTarget, messageTargets, runTarget, runTargetAsync, typeTargets, type AnyFuzzTarget,
+} from '../test/helpers/arbitraries.js';
+import { handshakeTargets, liveSocketTargets } from '../test/helpers/fuzz-net.js';
 
 interface Options {
   seconds: number;
@@ -32,6 +40,10 @@ interface Stats {
   target: string;
   inputs: number;
   slowestMs: number;
+  /** Time spent running this target's inputs. */
+  ms: number;
+  /** What an asynchronous target's checkpoints saw (memory, leaks). */
+  note?: string;
 }
 
 type FromWorker = { kind: 'progress'; stats: Stats[] } | { kind: 'finding'; finding: Finding } | { kind: 'done'; stats: Stats[] };
@@ -67,47 +79,64 @@ function parseArgs(argv: string[]): Options {
 
 function usage(problem?: string): never {
   if (problem) console.error(problem);
-  console.error('usage: node dist/scripts/fuzz.js [--seconds N] [--seed S] [--hang-ms N] [--target NAME]');
+  console.error('usage: node dist/scripts/fuzz.js [--seconds N] [--seed S] [--hang-ms N] [--target NAME[,NAME…]]');
   process.exit(problem ? 2 : 0);
 }
 
-function allTargets(seed: number, filter?: string): FuzzTarget[] {
-  const targets = [...typeTargets(seed), ...hostileTargets(), ...messageTargets()];
-  return filter === undefined ? targets : targets.filter((t) => t.name.includes(filter));
+function allTargets(seed: number, filter?: string): AnyFuzzTarget[] {
+  const targets: AnyFuzzTarget[] = [...typeTargets(seed), ...hostileTargets(), ...messageTargets(), ...handshakeTargets(), ...liveSocketTargets()];
+  if (filter === undefined) return targets;
+  const parts = filter.split(',').filter((p) => p !== '');
+  return targets.filter((t) => parts.some((p) => t.name.includes(p)));
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Worker: runs the targets round-robin, in slices, until the time is up.
 // ---------------------------------------------------------------------------------------------------
 
-function workerMain(): void {
+async function workerMain(): Promise<void> {
   const { options, shared } = workerData as { options: Options; shared: SharedArrayBuffer };
   const ctrl = new Int32Array(shared, 0, 4);
   const desc = Buffer.from(shared, 16, DESC_BYTES);
   const targets = allTargets(options.seed, options.target);
   const rngs = targets.map((t, i) => new Rng((options.seed + Math.imul(i + 1, 0x9e3779b1)) >>> 0));
-  const stats: Stats[] = targets.map((t) => ({ target: t.name, inputs: 0, slowestMs: 0 }));
+  const stats: Stats[] = targets.map((t) => ({ target: t.name, inputs: 0, slowestMs: 0, ms: 0 }));
   const post = (m: FromWorker) => parentPort!.postMessage(m);
   const end = performance.now() + options.seconds * 1000;
   let nextRefresh = performance.now() + REFRESH_MS;
   let refreshes = 0;
   let nextProgress = performance.now() + 5000;
+  let current = { target: '?', input: '' };
+
+  // Leave the input where the main thread can read it if this one never returns.
+  const describe = (i: number) => (c: { describe(): string }) => {
+    const text = c.describe();
+    current = { target: targets[i].name, input: text };
+    const n = desc.write(text.length > DESC_BYTES / 3 ? text.slice(0, DESC_BYTES / 3) + '…' : text, 0, 'utf8');
+    Atomics.store(ctrl, 1, i);
+    Atomics.store(ctrl, 2, n);
+    Atomics.add(ctrl, 0, 1);
+  };
+  // Asynchronous targets run servers in this thread: what escapes to the event loop crashes a server
+  // process. Report it against the input running then, and go on.
+  const escaped = (kind: string) => (e: unknown) => {
+    const err = e as Error | undefined;
+    post({ kind: 'finding', finding: { ...current, detail: `${kind}: ${err?.constructor?.name ?? typeof e}: ${err?.message ?? e}`, stack: err?.stack } });
+  };
+  process.on('uncaughtException', escaped('uncaught exception'));
+  process.on('unhandledRejection', escaped('unhandled rejection'));
+  // While an asynchronous input waits, this thread is not stuck: tell the watchdog.
+  const alive = setInterval(() => Atomics.add(ctrl, 3, 1), 100);
 
   while (performance.now() < end) {
     for (let i = 0; i < targets.length && performance.now() < end; i++) {
-      const run = runTarget(
-        targets[i],
-        rngs[i],
-        { maxMs: Math.min(SLICE_MS, end - performance.now()), hangMs: options.hangMs, maxFindings: 50 },
-        (c) => {
-          // Leave the input where the main thread can read it if this one never returns.
-          const text = c.describe();
-          const n = desc.write(text.length > DESC_BYTES / 3 ? text.slice(0, DESC_BYTES / 3) + '…' : text, 0, 'utf8');
-          Atomics.store(ctrl, 1, i);
-          Atomics.store(ctrl, 2, n);
-          Atomics.add(ctrl, 0, 1);
-        },
-      );
+      const target = targets[i];
+      const limits = { maxMs: Math.min(SLICE_MS, end - performance.now()), hangMs: options.hangMs, maxFindings: 50 };
+      const t0 = performance.now();
+      const run = isAsyncTarget(target)
+        ? await runTargetAsync(target, rngs[i], { ...limits, settleMs: 3 * options.hangMs }, describe(i))
+        : runTarget(target, rngs[i], limits, describe(i));
+      stats[i].ms += performance.now() - t0;
       stats[i].inputs += run.inputs;
       stats[i].slowestMs = Math.max(stats[i].slowestMs, run.slowestMs);
       for (const f of run.findings) {
@@ -126,6 +155,12 @@ function workerMain(): void {
       nextProgress = performance.now() + 5000;
     }
   }
+  for (const [i, t] of targets.entries()) {
+    if (!isAsyncTarget(t)) continue;
+    stats[i].note = t.summary?.();
+    await t.teardown?.().catch(escaped('teardown failed'));
+  }
+  clearInterval(alive);
   post({ kind: 'done', stats });
 }
 
@@ -143,11 +178,13 @@ async function main(): Promise<void> {
   const ctrl = new Int32Array(shared, 0, 4);
   const desc = Buffer.from(shared, 16, DESC_BYTES);
   const findings = new Map<string, { count: number; examples: Finding[] }>();
-  let stats: Stats[] = names.map((target) => ({ target, inputs: 0, slowestMs: 0 }));
+  let stats: Stats[] = names.map((target) => ({ target, inputs: 0, slowestMs: 0, ms: 0 }));
   let finished = false;
 
   const record = (f: Finding) => {
-    const kind = `${f.target}: ${f.detail.split('\n')[0].replace(/\d+(\.\d+)? ms/, 'N ms').slice(0, 200)}`;
+    // One kind per cause: times, ports, counts and the details in parentheses vary from one input to the next.
+    const first = f.detail.split('\n')[0].replace(/ \(.*$/, '').replace(/\d+(\.\d+)? ms/g, 'N ms').replace(/:\d{2,5}\b/g, ':PORT').replace(/after \d+ inputs/, 'after N inputs');
+    const kind = `${f.target}: ${first.slice(0, 200)}`;
     let k = findings.get(kind);
     if (!k) findings.set(kind, (k = { count: 0, examples: [] }));
     k.count++;
@@ -163,20 +200,26 @@ async function main(): Promise<void> {
     if (m.kind === 'finding') record(m.finding);
     else {
       stats = m.stats;
-      if (m.kind === 'done') finished = true;
-      else process.stdout.write(`  … ${stats.reduce((s, x) => s + x.inputs, 0)} inputs, ${findings.size} kinds of finding\n`);
+      if (m.kind === 'done') {
+        finished = true;
+        void worker.terminate(); // whatever the targets left behind (sockets closing, timers) is not waited for
+      } else process.stdout.write(`  … ${stats.reduce((s, x) => s + x.inputs, 0)} inputs, ${findings.size} kinds of finding\n`);
     }
   });
 
   // Watchdog: an input that has not returned after this long is reported as a hang and the run stops.
   const stuckMs = Math.max(5 * options.hangMs, 5000);
   let lastCount = -1;
+  let lastAlive = -1;
   let lastChange = performance.now();
   const started = performance.now();
   const watchdog = setInterval(() => {
+    // Progress: a new input, or (asynchronous targets) an event loop still turning while an input waits.
     const count = Atomics.load(ctrl, 0);
-    if (count !== lastCount) {
+    const alive = Atomics.load(ctrl, 3);
+    if (count !== lastCount || alive !== lastAlive) {
       lastCount = count;
+      lastAlive = alive;
       lastChange = performance.now();
     } else if (!finished && performance.now() - lastChange > stuckMs) {
       record({ ...currentInput(), detail: `hang: no result after ${stuckMs} ms (worker stopped)` });
@@ -195,12 +238,13 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
 
   console.log('');
-  console.log(`${'target'.padEnd(24)} ${'inputs'.padStart(10)} ${'inputs/s'.padStart(10)} ${'slowest'.padStart(10)}`);
+  console.log(`${'target'.padEnd(24)} ${'inputs'.padStart(10)} ${'seconds'.padStart(8)} ${'inputs/s'.padStart(10)} ${'slowest'.padStart(10)}`);
   for (const s of stats) {
-    const perSecond = s.inputs / (seconds / stats.length);
-    console.log(`${s.target.padEnd(24)} ${String(s.inputs).padStart(10)} ${perSecond.toFixed(0).padStart(10)} ${(s.slowestMs.toFixed(1) + ' ms').padStart(10)}`);
+    const perSecond = s.ms > 0 ? s.inputs / (s.ms / 1000) : 0;
+    console.log(`${s.target.padEnd(24)} ${String(s.inputs).padStart(10)} ${(s.ms / 1000).toFixed(1).padStart(8)} ${perSecond.toFixed(0).padStart(10)} ${(s.slowestMs.toFixed(1) + ' ms').padStart(10)}`);
   }
   console.log(`${'total'.padEnd(24)} ${String(stats.reduce((a, s) => a + s.inputs, 0)).padStart(10)}   in ${seconds.toFixed(1)} s`);
+  for (const s of stats) if (s.note) console.log(`${s.target}: ${s.note}`);
 
   if (!finished && findings.size === 0) record({ ...currentInput(), detail: `worker exited early (code ${exitCode})` });
   if (findings.size === 0) {
@@ -225,5 +269,9 @@ if (isMainThread) {
     process.exitCode = 1;
   });
 } else {
-  workerMain();
+  workerMain().catch((e) => {
+    // A target that cannot even start (its server does not listen…): say so, and end the run.
+    parentPort!.postMessage({ kind: 'finding', finding: { target: '?', input: '', detail: `the fuzzer failed: ${(e as Error)?.message ?? e}`, stack: (e as Error)?.stack } } satisfies FromWorker);
+    process.exit(1);
+  });
 }

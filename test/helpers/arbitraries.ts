@@ -492,6 +492,40 @@ export interface FuzzTarget {
   refresh?(seed: number): void;
 }
 
+/** One generated input of an asynchronous target (sockets, timers): `run` settles once the input is done with. */
+export interface AsyncFuzzCase {
+  describe(): string;
+  bytes: Buffer;
+  /** Runs the input; may reject with any QiError (accepted) or anything else (a finding). */
+  run(): Promise<void>;
+}
+
+/**
+ * A target whose inputs take event-loop turns: handshakes over in-memory streams, a live server socket.
+ * Run by {@link runTargetAsync}: one input at a time, each bounded in time.
+ */
+export interface AsyncFuzzTarget {
+  name: string;
+  async: true;
+  next(rng: Rng): AsyncFuzzCase;
+  refresh?(seed: number): void;
+  /** Starts what the inputs need (a server…). Called before each run of the target; must be idempotent. */
+  setup?(): Promise<void>;
+  /** Stops what `setup` started. */
+  teardown?(): Promise<void>;
+  /** Checks between inputs (leaks, memory), every `checkpointEvery` inputs; throws an OracleFailure on a finding. */
+  checkpoint?(): Promise<void>;
+  checkpointEvery?: number;
+  /** One line for the report (what the checkpoints saw). */
+  summary?(): string;
+}
+
+export type AnyFuzzTarget = FuzzTarget | AsyncFuzzTarget;
+
+export function isAsyncTarget(t: AnyFuzzTarget): t is AsyncFuzzTarget {
+  return (t as AsyncFuzzTarget).async === true;
+}
+
 /** Fixed signatures that matter for hostile input: dynamics, nesting, objects, the MetaObject. */
 export const HOSTILE_SIGNATURES = [
   'm', '[m]', '{sm}', '(m)', '[v]', '[()]', '[[v]]', '{vv}', '[(v_)]', 's', 'r', '[s]', '{si}', '[[i]]', '#m', '+m', '(ii)<P,x,y>',
@@ -865,6 +899,81 @@ export function runTarget(
     result.inputs++;
     if (ms > result.slowestMs) result.slowestMs = ms;
     if (ms > hangMs) result.findings.push(new FuzzFinding(target.name, c.describe(), `took ${ms.toFixed(0)} ms (> ${hangMs} ms)`));
+  }
+  return result;
+}
+
+const SETTLE_TIMEOUT = Symbol('settle-timeout');
+/** Inputs run per asynchronous target over all its runs (checkpoints count these, not one slice's). */
+const asyncInputs = new WeakMap<AsyncFuzzTarget, number>();
+
+/** Resolves with `p`'s outcome, or with SETTLE_TIMEOUT after `ms` (a later rejection of `p` is then swallowed). */
+async function settleWithin(p: Promise<void>, ms: number): Promise<{ error?: unknown } | typeof SETTLE_TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof SETTLE_TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(SETTLE_TIMEOUT), ms)));
+  const outcome = p.then(
+    () => ({}),
+    (error: unknown) => ({ error }),
+  );
+  try {
+    return await Promise.race([outcome, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The asynchronous counterpart of {@link runTarget}: runs `target`'s inputs one after the other until
+ * `maxInputs` or `maxMs`, awaiting each. Besides what runTarget reports, an input that has not settled
+ * after `settleMs` (default 3 × hangMs) is a finding (a hang), and so is a failed `checkpoint`.
+ */
+export async function runTargetAsync(
+  target: AsyncFuzzTarget,
+  rng: Rng,
+  limits: { maxInputs?: number; maxMs?: number; hangMs?: number; settleMs?: number; maxFindings?: number },
+  beforeRun?: (c: AsyncFuzzCase) => void,
+): Promise<TargetRun> {
+  const maxInputs = limits.maxInputs ?? Infinity;
+  const deadline = performance.now() + (limits.maxMs ?? Infinity);
+  const hangMs = limits.hangMs ?? 1000;
+  const settleMs = limits.settleMs ?? 3 * hangMs;
+  const maxFindings = limits.maxFindings ?? 20;
+  const result: TargetRun = { target: target.name, inputs: 0, findings: [], slowestMs: 0 };
+  const fail = (c: AsyncFuzzCase, e: unknown, prefix = '') => {
+    const what = e instanceof OracleFailure ? `oracle: ${e.message}` : `${(e as Error)?.constructor?.name ?? typeof e}: ${(e as Error)?.message ?? e}`;
+    result.findings.push(new FuzzFinding(target.name, c.describe(), prefix + what, e));
+  };
+  await target.setup?.();
+  while (result.inputs < maxInputs && result.findings.length < maxFindings && performance.now() < deadline) {
+    const c = target.next(rng);
+    beforeRun?.(c);
+    const t0 = performance.now();
+    let p: Promise<void>;
+    try {
+      p = c.run();
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    const outcome = await settleWithin(p, settleMs);
+    const ms = performance.now() - t0;
+    result.inputs++;
+    const total = (asyncInputs.get(target) ?? 0) + 1;
+    asyncInputs.set(target, total);
+    if (ms > result.slowestMs) result.slowestMs = ms;
+    if (outcome === SETTLE_TIMEOUT) {
+      result.findings.push(new FuzzFinding(target.name, c.describe(), `hang: the input had not settled after ${settleMs} ms`));
+      continue;
+    }
+    const e = 'error' in outcome ? outcome.error : undefined;
+    if ('error' in outcome && (!(e instanceof QiError) || e instanceof OracleFailure)) fail(c, e);
+    else if (ms > hangMs) result.findings.push(new FuzzFinding(target.name, c.describe(), `took ${ms.toFixed(0)} ms (> ${hangMs} ms)`));
+    if (target.checkpoint !== undefined && total % (target.checkpointEvery ?? 100) === 0) {
+      try {
+        await target.checkpoint();
+      } catch (e) {
+        fail(c, e, `checkpoint after ${total} inputs (the input shown is only the last one): `);
+      }
+    }
   }
   return result;
 }
