@@ -6,8 +6,8 @@
  *
  *   npm run fuzz -- --seconds 600 --target handshake,session
  *
- * The findings of the long runs follow as regression tests, each with its minimal input. They are marked
- * todo until fixed in src/ (and so is a bounded run that still meets them); remove the todo with the fix.
+ * The findings of the long runs follow as regression tests, each with its minimal input (F1–F6: they were
+ * todo tests until fixed in src/, by 59c3fec; a new finding gets a todo test the same way until its fix).
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -28,11 +28,6 @@ const LIMITS: Record<string, { inputs: number; ms: number }> = {
   'handshake/server': { inputs: 300, ms: 1200 },
   'handshake/client': { inputs: 40, ms: 1000 },
   'session/live-socket': { inputs: 40, ms: 1200 },
-};
-
-/** Bounded runs that still meet open findings (see the regression tests below): todo until fixed. */
-const OPEN: Record<string, string | undefined> = {
-  'handshake/server': 'finding: meets F1 (non-UTF-8 capability key), F3 (answers after refusing) and F4 (queued authenticate call after close); see below',
 };
 
 const vector = (n: number) => specVectors().find((v) => v.name.startsWith(`V${n} `))!.bytes;
@@ -66,10 +61,10 @@ describe('handshake and live-socket fuzzing (bounded, seeded)', () => {
   });
 
   for (const target of handshakeTargets()) {
-    it(`${target.name}: settles in time, only QiErrors, oracles hold`, { todo: OPEN[target.name] }, () => bounded(target));
+    it(`${target.name}: settles in time, only QiErrors, oracles hold`, () => bounded(target));
   }
 
-  it('session/live-socket: the server survives mutated real sessions and keeps serving (the test Calculator)', { todo: OPEN['session/live-socket'] }, async () => {
+  it('session/live-socket: the server survives mutated real sessions and keeps serving (the test Calculator)', async () => {
     const [target] = liveSocketTargets({ service: () => calculator(), checkpointEvery: 25 });
     try {
       await bounded(target);
@@ -137,13 +132,13 @@ async function acceptingServer(options: Parameters<typeof acceptChannel>[1]) {
   return { port: (l.endpoint as { port: number }).port, closes };
 }
 
-describe('fuzz findings (regressions)', () => {
+describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
   // F1. handshake.ts authenticate() → Channel.mergeRemoteCapabilities → mergeCapabilities calls k.startsWith on
   // every key, but a key that is not valid UTF-8 decodes to a Buffer: TypeError inside the async
   // authenticate(), an unhandled rejection, and Node ends the server process. Any client can do it, before
   // authentication, to any server (Session, ServiceDirectory, gateway), with or without an authenticator.
   // Minimal input: one authenticate call (0,0,8) whose payload is {"\xff": true}.
-  it('F1: an authenticate call with a non-UTF-8 capability key does not crash the server', { todo: 'finding F1: TypeError k.startsWith is not a function, unhandled rejection (server process crash)' }, async () => {
+  it('F1: an authenticate call with a non-UTF-8 capability key does not crash the server', async () => {
     const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
     try {
       const serviceId = await sd.registerService('Calculator', calculator());
@@ -164,7 +159,7 @@ describe('fuzz findings (regressions)', () => {
   // F2. The client side of F1: openChannel → mergeRemoteCapabilities on the server's reply. A reply map with
   // a non-UTF-8 key makes openChannel reject with a TypeError instead of a QiError (or connecting: libqi takes
   // keys as bytes). Minimal input: the reply (0,0,8) {"\xff": true, "__qi_auth_state": I 3}.
-  it('F2: a handshake reply with a non-UTF-8 capability key settles openChannel with a QiError or a channel', { todo: 'finding F2: openChannel rejects with TypeError k.startsWith is not a function' }, async () => {
+  it('F2: a handshake reply with a non-UTF-8 capability key settles openChannel with a QiError or a channel', async () => {
     const server = net.createServer((s) => {
       const r = new FrameReader((m) => {
         const payload = Buffer.concat([u32(2), Buffer.from([1, 0, 0, 0, 0xff]), u32(1), Buffer.from('b'), Buffer.from([1]), encode('s', '__qi_auth_state'), encode('m', new Dynamic('I', 3))]);
@@ -191,7 +186,7 @@ describe('fuzz findings (regressions)', () => {
   // gate goes on handling the messages that came in the same read (or were queued during authentication):
   // each is refused again, and writing its Error after end() destroys the socket with ERR_STREAM_WRITE_AFTER_END,
   // which becomes the channel's close reason (not a QiError). Minimal input: services() (V7) twice in one write.
-  it('F3: a server refusing an unauthenticated client stops there and closes cleanly', { todo: 'finding F3: the channel closes with Error ERR_STREAM_WRITE_AFTER_END' }, async () => {
+  it('F3: a server refusing an unauthenticated client stops there and closes cleanly', async () => {
     const { port, closes } = await acceptingServer({ authenticator: userTokenAuthenticator({ nao: 'nao' }) });
     const { messages } = await rawExchange(port, Buffer.concat([vector(7), vector(7)]));
     await delay(50);
@@ -207,7 +202,7 @@ describe('fuzz findings (regressions)', () => {
   // takes the same path through authenticate() → refuse().) Any client can do it before authenticating.
   // Minimal input, one write: the authenticate call V1 (no credentials), services() (V7), then 30 bytes that
   // are not qi (the framing error closes the connection while the first call is being authenticated).
-  it('F4: a message queued during authentication, after the connection failed, does not crash the server', { todo: 'finding F4: QiClosedError from refuse(), unhandled rejection (server process crash)' }, async () => {
+  it('F4: a message queued during authentication, after the connection failed, does not crash the server', async () => {
     const { port } = await acceptingServer({ authenticator: userTokenAuthenticator({ nao: 'nao' }) });
     for (const queued of [vector(7), frame({ id: 2, type: MessageType.Call }, Buffer.from([0xff]))]) {
       const rejections = await rejectionsDuring(async () => void (await rawExchange(port, Buffer.concat([vector(1), queued, NOT_QI]))));
@@ -221,7 +216,7 @@ describe('fuzz findings (regressions)', () => {
   // promise of awaitAnswer() rejects with nobody awaiting it: an unhandled rejection that ends the client
   // process. Minimal input, one write from the server: Reply (0,0,8) {__qi_auth_state: I 2, auth_newToken: s "x"}
   // followed by 30 bytes that are not qi; the client connects with { user, token }.
-  it('F5: a connection lost between two authentication rounds rejects openChannel only (no unhandled rejection)', { todo: 'finding F5: unhandled rejection QiAuthError from awaitAnswer (client process crash)' }, async () => {
+  it('F5: a connection lost between two authentication rounds rejects openChannel only (no unhandled rejection)', async () => {
     const server = net.createServer((s) => {
       const r = new FrameReader((m) => {
         const reply = Buffer.concat(encodeMessage({ id: m.id, type: MessageType.Reply, service: 0, object: 0, action: 8 }, '{sm}', new Map<string, Dynamic>([['__qi_auth_state', new Dynamic('I', 2)], ['auth_newToken', new Dynamic('s', 'x')]])));
@@ -247,7 +242,7 @@ describe('fuzz findings (regressions)', () => {
   // goes on after the client left, with nothing to stop it: a client can post slow(2^31-1) again and again and
   // leave. Found through the timers of slow() outliving the fuzz server. Minimal input: V1, then a Post of
   // Calculator.slow(60000); or two Calls of slow(60000) with the same id; then disconnect.
-  it('F6: work a client started (a Post, a Call whose id was reused) is canceled when it goes away', { todo: 'finding F6: posted calls and calls with a reused id keep running after the client disconnected' }, async () => {
+  it('F6: work a client started (a Post, a Call whose id was reused) is canceled when it goes away', async () => {
     let running = 0;
     const base = calculator();
     const object = new LocalObject(Calculator, {
