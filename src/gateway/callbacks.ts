@@ -98,7 +98,12 @@ export class ClientObjects {
       },
     };
     this.byClientId.set(k, r);
-    upstream.onClose(() => r.release());
+    const offClose = upstream.onClose(() => r.release());
+    const release = r.release;
+    r.release = () => {
+      offClose();
+      release();
+    };
     return r;
   }
 

@@ -167,9 +167,11 @@ export class ClientConnection implements MessageHandler, EventSink {
           this.gw.upstream.unsubscribe(m.service, m.object, signal, this, link);
           return this.channel.reply(m, 'v', undefined);
         }
+        case Builtin.terminate:
+          this.gw.upstream.forgetMeta(m.service, m.object);
+          return this.forward(m);
         case Builtin.metaObject:
         case Builtin.properties:
-        case Builtin.terminate:
           return this.forward(m);
         case Builtin.property:
         case Builtin.setProperty: {

@@ -152,6 +152,13 @@ export class Upstream {
     }
   }
 
+  /** Forgets the MetaObject of an object that was released (terminate): it will not be called again. */
+  forgetMeta(service: number, object: number): void {
+    if (object === 1) return; // a service's main object lives as long as the service
+    this.metas.delete(`${service}.${object}`);
+    this.metasNow.delete(`${service}.${object}`);
+  }
+
   /** The connection to service `id` if it is already open. */
   channelNow(id: number): Channel | undefined {
     return this.channelsNow.get(id);

@@ -17,7 +17,8 @@ import { ObjectServer } from './server.js';
 let serverIds = 2;
 let clientIds = 0x7fff_ffff;
 
-const released = new FinalizationRegistry<{ channel: WeakRef<Channel>; service: number; object: number }>((r) => {
+const released = new FinalizationRegistry<{ channel: WeakRef<Channel>; service: number; object: number; forget: () => void }>((r) => {
+  r.forget();
   const ch = r.channel.deref();
   if (ch !== undefined && !ch.closed) ch.post({ service: r.service, object: r.object, action: Builtin.terminate }, '(I)', [r.service]);
 });
@@ -57,7 +58,10 @@ export function enableObjectReferences(channel: Channel): void {
       const proxy = createProxy(backend) as object;
       proxies.set(key, new WeakRef(proxy));
       received.set(proxy, ref);
-      released.register(proxy, { channel: new WeakRef(channel), service: ref.serviceId, object: ref.objectId });
+      const weak = proxies.get(key)!;
+      // The table entry goes with its proxy (unless a newer proxy took the key meanwhile).
+      const forget = () => proxies.get(key) === weak && proxies.delete(key);
+      released.register(proxy, { channel: new WeakRef(channel), service: ref.serviceId, object: ref.objectId, forget });
       return proxy;
     },
   };

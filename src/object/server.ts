@@ -62,6 +62,7 @@ export class ObjectServer implements MessageHandler {
   private readonly links = new Map<bigint, () => void>();
   private readonly name: string;
   private unbind: (() => void) | undefined;
+  private offClose: (() => void) | undefined;
 
   /**
    * @param object the object to serve
@@ -81,13 +82,16 @@ export class ObjectServer implements MessageHandler {
   ) {
     this.name = name ?? `object ${service}.${objectId}`;
     this.unbind = channel.bindObject(service, objectId, this);
-    channel.onClose(() => this.close());
+    // Removed on close: an object released by the peer must not stay reachable from its channel.
+    this.offClose = channel.onClose(() => this.close());
   }
 
   /** Stops serving: drops the subscriptions of this channel and cancels its running calls. */
   close(): void {
     this.unbind?.();
     this.unbind = undefined;
+    this.offClose?.();
+    this.offClose = undefined;
     for (const off of this.links.values()) off();
     this.links.clear();
     for (const c of this.inFlight) c.cancel('the caller went away');

@@ -1,0 +1,44 @@
+/**
+ * Objects by reference must not outlive their use (found by the soak): once a proxy is collected its
+ * owner is told (terminate) and forgets the object; nothing stays attached to the long-lived connection.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { counter, served } from './fixtures.js';
+import { gc } from '../helpers/gc.js';
+
+const closeListeners = (ch: object) => (ch as unknown as { closeListeners: Set<unknown> }).closeListeners.size;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('objects by reference, many times over one connection', () => {
+  it('returned objects: released proxies release the objects served for them', async () => {
+    const { proxy, servers, client } = await served();
+    await sleep(20);
+    const server = servers[0];
+    const before = closeListeners(server);
+    for (let i = 0; i < 200; i++) {
+      const k = (await proxy.makeCounter(i)) as unknown as { increment(): Promise<number> };
+      assert.equal(await k.increment(), i + 1);
+    }
+    for (let t = 0; t < 50 && closeListeners(server) > before + 5; t++) {
+      gc();
+      await sleep(20);
+    }
+    assert.ok(closeListeners(server) <= before + 5, `close listeners on the server's channel: ${before} before, ${closeListeners(server)} after 200 objects`);
+    const table = (client as unknown as { objectHooks: unknown }).objectHooks;
+    assert.ok(table !== undefined);
+    client.close();
+  });
+
+  it('objects passed as arguments: the service releasing them releases them here', async () => {
+    const { proxy, client } = await served();
+    const before = closeListeners(client);
+    for (let i = 0; i < 200; i++) assert.equal(await proxy.useCounter(counter(i)), i + 2);
+    for (let t = 0; t < 50 && closeListeners(client) > before + 5; t++) {
+      gc();
+      await sleep(20);
+    }
+    assert.ok(closeListeners(client) <= before + 5, `close listeners on the client's channel: ${before} before, ${closeListeners(client)} after 200 objects`);
+    client.close();
+  });
+});
