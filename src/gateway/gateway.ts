@@ -8,7 +8,7 @@
 import { Capability, acceptChannel, defaultCapabilities, type ChannelLimits } from '../channel/index.js';
 import { Dynamic } from '../type/index.js';
 import { Session, type SessionOptions } from '../session/index.js';
-import { listen, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
+import { listen, type HttpHandler, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
 import { Access, type AccessConfig, type Identity } from './access.js';
 import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
 import { OutsideServices } from './outside.js';
@@ -27,6 +27,8 @@ export interface GatewayOptions {
   access?: AccessConfig | Access;
   /** Certificate and key of `tcps`/`tcpsm`/`wss` listeners (and the client CA for `tcpsm`). */
   tls?: TlsServerOptions;
+  /** What the `ws`/`wss` listeners also serve on their port (the web dashboard, the classic browser API). */
+  http?: HttpHandler;
   /** How the gateway itself connects inside (credentials, TLS trust, timeouts). */
   upstream?: SessionOptions;
   /** Public URLs given to clients for every service, when clients reach the gateway through NAT or a
@@ -126,7 +128,7 @@ export class Gateway {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
       for (const url of Array.isArray(options.listen) ? options.listen : [options.listen]) {
-        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls, maxConnections: options.maxConnections ?? 10_000 }));
+        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls, http: options.http, maxConnections: options.maxConnections ?? 10_000 }));
       }
     } catch (e) {
       await gw.close();

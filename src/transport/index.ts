@@ -10,4 +10,5 @@ export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
 export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 export { QiConnectError, QiTlsError, QiClosedError } from './errors.js';
+export type { HttpHandler } from './websocket.js';
 export { registerDialer, dialerOf, type Dialer, type DialOptions } from './dialers.js';

@@ -12,7 +12,7 @@ import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import type { TlsServerOptions } from './tls.js';
 import { QiUrlError, formatEndpoint, isLoopbackHost, isWebSocket, parseEndpoint, socketHost, type Endpoint } from './url.js';
-import { listenWebSocket } from './websocket.js';
+import { listenWebSocket, type HttpHandler } from './websocket.js';
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends MessageStreamOptions {
@@ -20,6 +20,8 @@ export interface ListenOptions extends MessageStreamOptions {
   tls?: TlsServerOptions;
   /** Most connections open at once; more are closed as soon as they arrive (default: no limit). */
   maxConnections?: number;
+  /** What a `ws`/`wss` listener also serves on its port (web pages, other WebSocket paths). */
+  http?: HttpHandler;
 }
 
 /** A listening endpoint. */

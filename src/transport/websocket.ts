@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { QiConnectError, QiTlsError } from './errors.js';
@@ -24,19 +25,39 @@ function streamOf(ws: WebSocket, remote: string, local: string, options: Message
   return new MessageStream(duplex, remote, local, options);
 }
 
+/**
+ * What else a `ws`/`wss` listener serves on its port besides qi WebSocket connections (web pages, other
+ * WebSocket protocols): the higher layers plug in here, this layer knows nothing of them.
+ */
+export interface HttpHandler {
+  /** Answers a plain HTTP request, or returns false to leave it (the listener then answers 426). */
+  request?(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  /** Takes an upgrade to a path other than the qi one, or returns false (the listener answers 400). */
+  upgrade?(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean;
+}
+
 /** The HTTP(S) server and WebSocket server of a `ws`/`wss` listener. */
 export function listenWebSocket(
   ep: NetworkEndpoint,
   onConnection: (stream: MessageStream) => void,
-  options: MessageStreamOptions & { tls?: TlsServerOptions },
+  options: MessageStreamOptions & { tls?: TlsServerOptions; http?: HttpHandler },
 ): http.Server {
   const server = ep.scheme === 'wss' ? https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }) : http.createServer();
   // Plain HTTP requests get a short explanation rather than a hang.
-  server.on('request', (_req, res) => {
+  server.on('request', (req, res) => {
+    if (options.http?.request?.(req, res)) return;
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
     res.end('This is a qimessaging WebSocket endpoint: connect with a WebSocket client (qi binary frames).\n');
   });
-  const wss = new WebSocketServer({ server, path: ep.path ?? '/', perMessageDeflate: false, maxPayload: 0x7fff_ffff });
+  const qiPath = ep.path ?? '/';
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 0x7fff_ffff });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === qiPath) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    else if (!options.http?.upgrade?.(req, socket, head)) {
+      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nno WebSocket endpoint at ${path}; qi messages are at ${qiPath}\n`);
+    }
+  });
   wss.on('connection', (ws, req) => {
     const sock = req.socket as net.Socket;
     const addr = (a: string | undefined) => String(a).replace(/^::ffff:(?=\d+\.)/, '');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import {
   Message, MessageType, QiConnectError, QiTlsError, connect, encodeMessage, listen, parseEndpoint, formatEndpoint, type ListenOptions, type Listener, type MessageStream,
 } from '../../src/index.js';
@@ -86,6 +86,31 @@ describe('ws:// and wss://', () => {
     await assert.rejects(connect(l.url.replace('/qi', '/nope')), (e: unknown) => e instanceof QiConnectError && /HTTP 400|wrong path/.test(e.message));
     const body = await new Promise<string>((resolve) => http.get(l.url.replace('ws:', 'http:'), (res) => { let t = ''; res.on('data', (d) => (t += d)); res.on('end', () => resolve(`${res.statusCode} ${t}`)); }));
     assert.match(body, /^426 This is a qimessaging WebSocket endpoint/);
+  });
+
+  it('shares its port with other HTTP pages and WebSocket paths when given an http handler', async () => {
+    const other = new WebSocketServer({ noServer: true });
+    other.on('connection', (ws) => ws.send('hello from /other'));
+    closers.push(() => other.close());
+    const l = await echo('ws://127.0.0.1:0/qi', {
+      http: {
+        request: (req, res) => req.url === '/page' && (res.end('a page'), true),
+        upgrade: (req, socket, head) => req.url === '/other' && (other.handleUpgrade(req, socket, head, (ws) => other.emit('connection', ws, req)), true),
+      },
+    });
+    const get = (path: string) => new Promise<string>((resolve) => http.get(l.url.replace('ws:', 'http:').replace('/qi', path), (res) => { let t = ''; res.on('data', (d) => (t += d)); res.on('end', () => resolve(`${res.statusCode} ${t}`)); }));
+    assert.equal(await get('/page'), '200 a page');
+    assert.match(await get('/else'), /^426 /);
+    const text = await new Promise<string>((resolve, reject) => {
+      const ws = new WebSocket(l.url.replace('/qi', '/other'));
+      ws.once('message', (d) => (ws.close(), resolve(String(d))));
+      ws.once('error', reject);
+    });
+    assert.equal(text, 'hello from /other');
+    const s = await connect(l.url);
+    check(await roundTrip(s, SIZES));
+    s.close();
+    await assert.rejects(connect(l.url.replace('/qi', '/nope')), (e: unknown) => e instanceof QiConnectError && /HTTP 400/.test(e.message));
   });
 
   it('drops a peer that sends a text message, and only that peer', async () => {
