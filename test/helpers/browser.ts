@@ -1,0 +1,73 @@
+/**
+ * Real-browser tests: launches Debian's chromium (never a downloaded browser) through playwright-core.
+ *
+ *   import { launchBrowser, browserSkip } from '../helpers/browser.js';
+ *   test('page', { skip: browserSkip }, async () => {
+ *     const browser = await launchBrowser();          // closed by an `after` hook
+ *     const page = await browser.newPage();
+ *     ...
+ *   });
+ *
+ * Each browser gets a fresh temporary profile (playwright creates and removes it; passing
+ * `--user-data-dir` to `launch` is refused by playwright, so `launchBrowser` leaves that to it).
+ */
+import { existsSync } from 'node:fs';
+import { after } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** The chromium binary (override with CHROMIUM_PATH). */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** `false` when chromium is installed, else the reason to skip browser tests (for `test(..., { skip })`). */
+export const browserSkip: string | false = existsSync(chromiumPath)
+  ? false
+  : `chromium not found at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
+
+/** Flags for a quiet, sandbox-less, offline-by-default headless chromium. */
+export const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+const open = new Set<Browser>();
+let hooked = false;
+
+/** Launches headless chromium; every browser launched is closed in an `after` hook of the calling test file. */
+export async function launchBrowser(options: { timeoutMs?: number; args?: string[] } = {}): Promise<Browser> {
+  if (browserSkip) throw new Error(browserSkip);
+  if (!hooked) {
+    hooked = true;
+    after(async () => {
+      await Promise.all([...open].map((b) => b.close().catch(() => {})));
+      open.clear();
+    });
+  }
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [...chromiumArgs, ...(options.args ?? [])],
+    timeout: options.timeoutMs ?? 30_000,
+  });
+  open.add(browser);
+  browser.on('disconnected', () => open.delete(browser));
+  return browser;
+}
+
+/**
+ * Collects a page's console errors and uncaught exceptions, to put into assertion messages
+ * (`assert.ok(x, logs.join('\n'))`).
+ */
+export function pageLog(page: Page): string[] {
+  const lines: string[] = [];
+  page.on('console', (m) => lines.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => lines.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  return lines;
+}
