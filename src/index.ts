@@ -15,3 +15,4 @@ export * from './session/index.js';
 export * from './sd/index.js';
 export * from './gateway/index.js';
 export * from './remote/index.js';
+export * from './stream/index.js';
