@@ -14,3 +14,4 @@ export { XmppLink, type XmppAccount, type XmppLinkOptions } from './xmpp/link.js
 export { closeXmppLinks } from './xmpp/dialer.js';
 export { RobotWatcher, QI_ROBOT_NS, type RobotPresence } from './xmpp/presence.js';
 export type { IbbOptions } from './xmpp/ibb.js';
+export * from './ice/index.js';

@@ -1,0 +1,149 @@
+/**
+ * An RTCDataChannel (reliable, ordered) as a Node byte stream, so that a {@link MessageStream} can
+ * carry qi messages in it like in a TCP socket. Writes are cut into DataChannel messages no larger
+ * than the peer accepts; a write completes only while the channel's `bufferedAmount` stays under the
+ * high-water mark, else once it has fallen to `bufferedAmountLowThreshold` (backpressure all the way
+ * to the qi sender). Message boundaries carry no meaning: the reader sees one stream of bytes.
+ */
+import { Duplex } from 'node:stream';
+import type { RTCDataChannel } from 'werift';
+
+/** Options of a {@link DataChannelDuplex}. */
+export interface DataChannelDuplexOptions {
+  /** Largest DataChannel message sent (default 64 KiB, or less when the peer's max-message-size is smaller). */
+  chunkSize?: number;
+  /** Bytes queued in the channel beyond which writes wait (default 1 MiB). */
+  highWaterMark?: number;
+  /** Writes resume once the queue is down to this (default 256 KiB). */
+  lowWaterMark?: number;
+}
+
+interface Subscription {
+  unSubscribe(): void;
+}
+
+/** The size of messages the peer accepts: werift keeps the peer's SDP `max-message-size` (0: no limit). */
+function peerLimit(channel: RTCDataChannel): number {
+  const n = (channel.sctp as unknown as { remoteMaxMessageSize?: number }).remoteMaxMessageSize;
+  return typeof n === 'number' && n > 0 ? n : Infinity;
+}
+
+/** A DataChannel as a Duplex; see the module comment. */
+export class DataChannelDuplex extends Duplex {
+  private readonly subs: Subscription[] = [];
+  private readonly chunkSize: number;
+  private readonly high: number;
+  /** The write waiting for the channel's queue to drain. */
+  private waiting: (() => void) | null = null;
+
+  constructor(
+    readonly channel: RTCDataChannel,
+    options: DataChannelDuplexOptions = {},
+  ) {
+    // allowHalfOpen false: a DataChannel closes both ways at once.
+    super({ allowHalfOpen: false, writableHighWaterMark: 64 * 1024 });
+    this.chunkSize = Math.max(1, Math.min(options.chunkSize ?? 64 * 1024, peerLimit(channel)));
+    this.high = options.highWaterMark ?? 1024 * 1024;
+    channel.bufferedAmountLowThreshold = Math.min(options.lowWaterMark ?? 256 * 1024, this.high);
+    this.subs.push(
+      channel.onMessage.subscribe((data) => {
+        if (typeof data === 'string') {
+          this.destroy(new Error('the peer sent a text message on a qi DataChannel (binary only)'));
+          return;
+        }
+        this.push(data);
+      }),
+      channel.bufferedAmountLow.subscribe(() => this.release()),
+      channel.stateChanged.subscribe((state) => {
+        if (state === 'closed') this.onChannelClosed();
+      }),
+    );
+    if (channel.readyState === 'closed') queueMicrotask(() => this.onChannelClosed());
+  }
+
+  /** The channel closed (by the peer, or with its connection): the stream ends. */
+  private onChannelClosed(): void {
+    this.release();
+    if (!this.readableEnded) this.push(null);
+    // Writes can no longer go anywhere; whatever was queued in Node is lost, as with a reset socket.
+    if (!this.writableFinished) setImmediate(() => this.destroy());
+  }
+
+  private release(): void {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.();
+  }
+
+  override _read(): void {
+    // Data is pushed as it arrives: SCTP has its own flow control.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.send([chunk], callback);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.send(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  /** Sends the bytes of `chunks` in messages of at most chunkSize, small pieces joined. */
+  private send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    if (this.channel.readyState !== 'open') return callback(new Error(`the DataChannel is ${this.channel.readyState}`));
+    try {
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = () => {
+        if (pendingBytes === 0) return;
+        this.channel.send(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
+        pending = [];
+        pendingBytes = 0;
+      };
+      for (const c of chunks) {
+        for (let off = 0; off < c.length; ) {
+          const n = Math.min(c.length - off, this.chunkSize - pendingBytes);
+          pending.push(off === 0 && n === c.length ? c : c.subarray(off, off + n));
+          pendingBytes += n;
+          off += n;
+          if (pendingBytes === this.chunkSize) flush();
+        }
+      }
+      flush();
+    } catch (e) {
+      return callback(e as Error);
+    }
+    if (this.channel.bufferedAmount <= this.high) return callback();
+    this.waiting = () => callback(this.channel.readyState === 'open' ? null : new Error('the DataChannel closed'));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    // Everything written must leave before the channel is closed.
+    const close = () => {
+      if (this.channel.readyState === 'open') this.channel.close();
+      callback();
+    };
+    if (this.channel.bufferedAmount === 0 || this.channel.readyState !== 'open') return close();
+    const check = setInterval(() => {
+      if (this.channel.bufferedAmount === 0 || this.channel.readyState !== 'open') {
+        clearInterval(check);
+        close();
+      }
+    }, 10);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    for (const s of this.subs.splice(0)) s.unSubscribe();
+    this.release();
+    if (this.channel.readyState === 'open' || this.channel.readyState === 'connecting') {
+      try {
+        this.channel.close();
+      } catch {
+        // the connection is already gone
+      }
+    }
+    callback(error);
+  }
+}

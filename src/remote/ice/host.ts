@@ -1,0 +1,182 @@
+/**
+ * The accepting side of direct links: a qi service (`DirectLink` by default) through which a peer that
+ * reaches us some other way (a gateway, XMPP) sends an ICE offer and gets our answer. Each link is
+ * one RTCPeerConnection; each DataChannel the peer opens in it is one qi connection, handed to a
+ * {@link Gateway} (so the link's sessions go through its users, tokens and permissions, as XMPP ones
+ * do) or to any function that serves message streams.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import type { Gateway } from '../../gateway/index.js';
+import { LocalObject, defineObject, method, t } from '../../object/index.js';
+import type { Session } from '../../session/index.js';
+import { MessageStream } from '../../transport/index.js';
+import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
+import { closePeer, createPeer, gathered, localSdp, noDefaultStun, selectedPath, type CandidateInfo, type IcePath } from './peer.js';
+import { parseIceServers, type IceServer } from './servers.js';
+
+/** The signaling service: non-trickle offer/answer, and hang-up. */
+export const DirectLinkDefinition = defineObject({
+  description: 'Signaling of direct ICE links (docs/links.md): offer an SDP, get the answer; hang up when done',
+  methods: {
+    offer: method([t.string, t.string], t.string, { description: 'Takes an ICE offer (all candidates gathered), returns the answer', paramNames: ['link', 'sdp'] }),
+    hangup: method([t.string], undefined, { description: 'Closes a link', paramNames: ['link'] }),
+  },
+});
+
+/** A link as the host sees it. */
+export interface HostedLinkInfo {
+  id: string;
+  /** Once connected: direct or relay, and the selected pair. */
+  path?: IcePath;
+  local?: CandidateInfo;
+  remote?: CandidateInfo;
+}
+
+/** Options of a {@link DirectLinkHost}. */
+export interface DirectLinkHostOptions {
+  /** Where the qi connections of links go: a gateway (its access rules apply), or a function. */
+  accept: Gateway | ((stream: MessageStream, link: HostedLinkInfo) => void);
+  /** STUN/TURN servers as URLs (docs/links.md): `stun:host:port`, `turn:user:password@host:port`. */
+  iceServers?: string[];
+  /** Use TURN only (hides this host's addresses from peers). */
+  relayOnly?: boolean;
+  /** Longest wait for STUN/TURN answers before answering an offer with what was gathered (default 4000 ms). */
+  gatherTimeoutMs?: number;
+  /** A link not connected this long after its offer is dropped (default 20,000 ms). */
+  connectTimeoutMs?: number;
+  /** Most links at once; more offers are refused (default 16). */
+  maxLinks?: number;
+  /** Chunking and backpressure of the DataChannels. */
+  duplex?: DataChannelDuplexOptions;
+}
+
+interface Hosted {
+  info: HostedLinkInfo;
+  pc: RTCPeerConnection;
+  timer?: NodeJS.Timeout;
+}
+
+/** Serves direct links; see the module comment. */
+export class DirectLinkHost {
+  /** Offers answered, links connected (by path), qi connections accepted, links that never connected. */
+  readonly metrics = { offers: 0, refused: 0, connected: 0, direct: 0, relay: 0, streams: 0, failed: 0 };
+  /** The signaling object: register it on any session the peers can reach (see {@link register}). */
+  readonly object: LocalObject<typeof DirectLinkDefinition>;
+  private readonly servers: IceServer[];
+  private readonly links = new Map<string, Hosted>();
+  private closed = false;
+
+  constructor(private readonly options: DirectLinkHostOptions) {
+    this.servers = parseIceServers(options.iceServers);
+    this.object = new LocalObject(DirectLinkDefinition, {
+      offer: (id, sdp) => this.offer(id, sdp),
+      hangup: (id) => this.drop(id),
+    });
+  }
+
+  /**
+   * Registers the signaling service as `name` (default `DirectLink`) on `session`: a session
+   * connected to a gateway registers it there, where peers outside can call it.
+   */
+  static async register(session: Session, options: DirectLinkHostOptions & { name?: string }): Promise<DirectLinkHost> {
+    const host = new DirectLinkHost(options);
+    await session.registerService(options.name ?? 'DirectLink', host.object);
+    return host;
+  }
+
+  /** The links open now. */
+  get active(): HostedLinkInfo[] {
+    return [...this.links.values()].map((l) => l.info);
+  }
+
+  private async offer(id: string, sdp: string): Promise<string> {
+    if (this.closed) throw new Error('this host no longer accepts direct links');
+    if (!/^[\w-]{1,64}$/.test(id)) throw new Error('a link id is 1 to 64 letters, digits, _ or -');
+    if (this.links.has(id)) throw new Error(`link ${id} already exists`);
+    if (this.links.size >= (this.options.maxLinks ?? 16)) {
+      this.metrics.refused++;
+      throw new Error(`too many direct links open (${this.links.size}); try again later`);
+    }
+    this.metrics.offers++;
+    const pc = await createPeer({ servers: this.servers, relayOnly: this.options.relayOnly });
+    const link: Hosted = { info: { id }, pc };
+    this.links.set(id, link);
+    link.timer = setTimeout(() => {
+      this.metrics.failed++;
+      void this.drop(id);
+    }, this.options.connectTimeoutMs ?? 20_000);
+    pc.onDataChannel.subscribe((channel) => this.channel(link, channel));
+    pc.connectionStateChange.subscribe((s) => {
+      if (s === 'connected') this.connected(link);
+      else if (s === 'failed' || s === 'closed') void this.drop(id);
+    });
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      const answer = await pc.createAnswer();
+      noDefaultStun(pc, this.servers);
+      await pc.setLocalDescription(answer);
+      await gathered(pc, this.options.gatherTimeoutMs ?? 4000);
+      return localSdp(pc, this.options.relayOnly);
+    } catch (e) {
+      await this.drop(id);
+      throw new Error(`cannot answer this offer: ${(e as Error).message}`);
+    }
+  }
+
+  private connected(link: Hosted): void {
+    if (link.info.path !== undefined) return;
+    clearTimeout(link.timer);
+    const sel = selectedPath(link.pc);
+    if (sel === undefined) return;
+    Object.assign(link.info, sel);
+    this.metrics.connected++;
+    this.metrics[sel.path]++;
+  }
+
+  /** A DataChannel of a link: once open, a qi connection. */
+  private channel(link: Hosted, channel: RTCDataChannel): void {
+    const go = () => {
+      this.connected(link);
+      this.metrics.streams++;
+      const r = link.info.remote;
+      const l = link.info.local;
+      // Not dialable URLs: they name the link's path for messages and per-address limits.
+      const remote = r ? `ice://${r.address}:${r.port}` : `ice://${link.info.id}`;
+      const local = l ? `ice://${l.address}:${l.port}` : 'ice://local';
+      const stream = new MessageStream(new DataChannelDuplex(channel, this.options.duplex), remote, local);
+      const accept = this.options.accept;
+      if (typeof accept === 'function') accept(stream, link.info);
+      else accept.acceptStream(stream);
+    };
+    if (channel.readyState === 'open') go();
+    else {
+      const sub = channel.stateChanged.subscribe((s) => {
+        if (s === 'open') {
+          sub.unSubscribe();
+          go();
+        } else if (s === 'closed') sub.unSubscribe();
+      });
+    }
+  }
+
+  /** Closes a link (the peer hung up, it failed, or it never connected). */
+  private async drop(id: string): Promise<void> {
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    this.links.delete(id);
+    clearTimeout(link.timer);
+    await closePeer(link.pc);
+  }
+
+  /** Closes every link and refuses new ones (unregister the service yourself if it was registered). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.links.keys()].map((id) => this.drop(id)));
+  }
+}
+
+/** A fresh link id. */
+export function newLinkId(): string {
+  return randomUUID();
+}

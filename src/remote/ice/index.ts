@@ -1,0 +1,12 @@
+/**
+ * Direct links (docs/links.md): two sessions that reach each other only through a gateway (or XMPP)
+ * use it to exchange ICE offers and answers, then move their qi sessions onto a direct path through
+ * their NATs (STUN), or onto a TURN relay, or stay on the signaling path, saying which.
+ *
+ * @packageDocumentation
+ */
+export { DirectLink, type DirectLinkOptions, type LinkPath } from './link.js';
+export { DirectLinkHost, DirectLinkDefinition, type DirectLinkHostOptions, type HostedLinkInfo } from './host.js';
+export { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
+export { parseIceServer, parseIceServers, describeIceServer, toRtcIceServer, QiIceServerError, type IceServer, type RtcIceServer } from './servers.js';
+export { type CandidateInfo, type IcePath } from './peer.js';

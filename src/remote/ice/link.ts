@@ -1,0 +1,198 @@
+/**
+ * The opening side of a direct link. From a session that reaches the peer only through a gateway (or
+ * XMPP), {@link DirectLink.open} asks the peer's `DirectLink` service for an ICE link (offer and
+ * answer travel as qi calls over that path), waits for a DataChannel to open, and gives a
+ * {@link Session} whose connections all run over the link: `direct` through the NATs when a pair of
+ * host/server-reflexive/peer-reflexive candidates works, `relay` through TURN otherwise. When no pair
+ * works within the time allowed, the link falls back to the signaling path itself (`gateway`) and
+ * says why.
+ */
+import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import type { AnyProxy } from '../../object/index.js';
+import { Session, type SessionOptions } from '../../session/index.js';
+import { MessageStream, QiConnectError } from '../../transport/index.js';
+import { listenBridge, type Bridge } from './bridge.js';
+import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
+import { newLinkId } from './host.js';
+import { channelOpen, closePeer, createPeer, explain, gathered, localSdp, noDefaultStun, selectedPath, type CandidateInfo, type IcePath } from './peer.js';
+import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
+
+/** Options of {@link DirectLink.open}. */
+export interface DirectLinkOptions {
+  /** The peer's signaling service (default `DirectLink`). */
+  service?: string;
+  /** STUN/TURN servers as URLs (docs/links.md): `stun:host:port`, `turn:user:password@host:port?transport=udp`. */
+  iceServers?: string[];
+  /** Use TURN only (to test the relay, or to hide this host's addresses from the peer). */
+  relayOnly?: boolean;
+  /** Budget for the whole setup: gathering, offer/answer, connectivity checks (default 10,000 ms). */
+  timeoutMs?: number;
+  /** Longest wait for STUN/TURN answers before offering what was gathered (default 4000 ms, within timeoutMs). */
+  gatherTimeoutMs?: number;
+  /**
+   * When no candidate pair works: `true` (default) gives a link on the signaling path (`path: 'gateway'`,
+   * with the reason); `false` throws.
+   */
+  fallback?: boolean;
+  /** Options of the session opened over the link (credentials for the peer's gateway, limits…). */
+  session?: SessionOptions;
+  /** Chunking and backpressure of the DataChannels. */
+  duplex?: DataChannelDuplexOptions;
+}
+
+/** Which way a link goes: {@link IcePath}, or the signaling path when ICE did not work. */
+export type LinkPath = IcePath | 'gateway';
+
+/** A direct link; see the module comment. */
+export class DirectLink {
+  private closed = false;
+  private readonly closeListeners: ((error?: Error) => void)[] = [];
+
+  private constructor(
+    /** direct, relay, or gateway (the signaling path: ICE did not work, see `reason`). */
+    readonly path: LinkPath,
+    /**
+     * A session over the link (its ServiceDirectory is the one the peer's host serves links with); on
+     * the `gateway` path, the signaling session itself (not closed with the link).
+     */
+    readonly session: Session,
+    /** Why the link is on the gateway path. */
+    readonly reason: string | undefined,
+    /** The selected candidate pair (not on the gateway path). */
+    readonly local: CandidateInfo | undefined,
+    readonly remote: CandidateInfo | undefined,
+    /** The link's id, as the peer knows it. */
+    readonly id: string,
+    private readonly pc: RTCPeerConnection | undefined,
+    private readonly bridge: Bridge | undefined,
+    private readonly signaling: AnyProxy | undefined,
+    private readonly duplex: DataChannelDuplexOptions | undefined,
+    /** Milliseconds the setup took. */
+    readonly setupMs: number,
+  ) {
+    pc?.connectionStateChange.subscribe((s) => {
+      if (s === 'failed' || s === 'closed') void this.shut(new Error(`the direct link ${s === 'failed' ? 'failed' : 'was closed by the peer'}`));
+    });
+  }
+
+  /**
+   * Opens a link to the peer whose signaling service `session` can call.
+   * @throws {@link QiConnectError} when ICE fails and `fallback` is false, or the service is missing
+   */
+  static async open(session: Session, options: DirectLinkOptions = {}): Promise<DirectLink> {
+    const started = Date.now();
+    const budget = options.timeoutMs ?? 10_000;
+    const left = () => budget - (Date.now() - started);
+    const servers = parseIceServers(options.iceServers);
+    const name = options.service ?? 'DirectLink';
+    const id = newLinkId();
+    const signaling = (await session.service(name, { timeoutMs: budget })) as AnyProxy;
+    const pc = await createPeer({ servers, relayOnly: options.relayOnly });
+    // The first DataChannel is created before the offer (so that it carries SCTP); it is the first qi connection.
+    const first = pc.createDataChannel('qi', { ordered: true });
+    let answered = false;
+    let sel: ReturnType<typeof selectedPath>;
+    try {
+      const offer = await pc.createOffer();
+      noDefaultStun(pc, servers);
+      await pc.setLocalDescription(offer);
+      await gathered(pc, Math.min(options.gatherTimeoutMs ?? 4000, left() / 2));
+      const answer = (await signaling.offer(id, localSdp(pc, options.relayOnly), { timeoutMs: Math.max(1, left()) })) as string;
+      answered = true;
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      await channelOpen(pc, first, left(), servers);
+      sel = selectedPath(pc);
+      if (sel === undefined) throw new Error(`connected, but no selected candidate pair (${explain(pc, servers)})`);
+    } catch (e) {
+      await closePeer(pc);
+      if (answered) void Promise.resolve(signaling.hangup(id)).catch(() => {});
+      const why = (e as Error).message;
+      if (options.fallback === false) {
+        throw new QiConnectError(`${name} (direct link)`, 'connect to', new Error(`${why}; servers: ${servers.map(describeIceServer).join(', ') || 'none'}`));
+      }
+      return new DirectLink('gateway', session, why, undefined, undefined, id, undefined, undefined, undefined, options.duplex, Date.now() - started);
+    }
+    // The link works: what fails from here (credentials refused by the peer's gateway…) is an error, not a reason to fall back.
+    let opened = false;
+    const bridge = await listenBridge(id, async () => {
+      if (!opened) {
+        opened = true;
+        return new DataChannelDuplex(first, options.duplex);
+      }
+      return new DataChannelDuplex(await openChannel(pc), options.duplex);
+    });
+    try {
+      const over = await Session.connect(bridge.url, { ...options.session, ipc: false, connectTimeoutMs: Math.max(5000, left()) });
+      return new DirectLink(sel.path, over, undefined, sel.local, sel.remote, id, pc, bridge, signaling, options.duplex, Date.now() - started);
+    } catch (e) {
+      await bridge.close();
+      await closePeer(pc);
+      void Promise.resolve(signaling.hangup(id)).catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * A new qi connection over the link (a DataChannel of its own), for code that speaks to the peer's
+   * host without a Session (e.g. `openChannel(await link.openStream())`).
+   * @throws when the link is on the gateway path or closed
+   */
+  async openStream(): Promise<MessageStream> {
+    if (this.pc === undefined) throw new Error(`this link runs on the gateway path (${this.reason}): it has no streams of its own`);
+    if (this.closed) throw new Error('the link is closed');
+    const ch = await openChannel(this.pc);
+    const sel = selectedPath(this.pc);
+    const remote = sel ? `ice://${sel.remote.address}:${sel.remote.port}` : `ice://${this.id}`;
+    const local = sel ? `ice://${sel.local.address}:${sel.local.port}` : 'ice://local';
+    return new MessageStream(new DataChannelDuplex(ch, this.duplex), remote, local);
+  }
+
+  /** True once closed (by us, by the peer, or by a failure). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Called once when the link closes; `error` says why when it was not closed by {@link close}. */
+  onClose(listener: (error?: Error) => void): void {
+    if (this.closed) queueMicrotask(() => listener());
+    else this.closeListeners.push(listener);
+  }
+
+  private async shut(error?: Error): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pc !== undefined) {
+      await this.session.close().catch(() => {});
+      await this.bridge?.close();
+      await closePeer(this.pc);
+      if (error === undefined) await Promise.resolve(this.signaling?.hangup(this.id, { timeoutMs: 2000 })).catch(() => {});
+    }
+    for (const l of this.closeListeners.splice(0)) l(error);
+  }
+
+  /** Closes the link and its session (on the gateway path, the signaling session stays open). */
+  close(): Promise<void> {
+    return this.shut();
+  }
+}
+
+/** Opens one more DataChannel on a connected peer connection. */
+function openChannel(pc: RTCPeerConnection): Promise<RTCDataChannel> {
+  const ch = pc.createDataChannel('qi', { ordered: true });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (sub.unSubscribe(), reject(new Error('the DataChannel did not open within 10 s'))), 10_000);
+    const sub = ch.stateChanged.subscribe((s) => {
+      if (s === 'open') {
+        clearTimeout(timer);
+        sub.unSubscribe();
+        resolve(ch);
+      } else if (s === 'closed') {
+        clearTimeout(timer);
+        sub.unSubscribe();
+        reject(new Error('the DataChannel closed before opening'));
+      }
+    });
+  });
+}
+
+export type { IceServer };
