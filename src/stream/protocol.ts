@@ -5,7 +5,11 @@
  * ```
  * next(I maxChunks) -> (L[T]bs)<StreamBatch,seq,chunks,end,error>   long poll: 1..maxChunks chunks, or the end
  * close() -> v                                                       the reader is done; the writer stops
+ * finished() -> (Ls)<StreamEnd,chunks,error>                         answers when the stream is over
  * ```
+ *
+ * A reader keeps one `finished` call pending while it reads: when a relay (a gateway) loses the reader,
+ * it cancels that call upstream, which closes the stream even when no `next` was waiting.
  *
  * `maxChunks` is the reader's credit: the writer never answers with more chunks than asked for. `seq` is
  * the number of the batch's first chunk (0 for the first chunk of the stream), so that a lost or
@@ -31,7 +35,16 @@ export function batchSignature(chunk: string): string {
 }
 
 /** Member names of a stream object. */
-export const STREAM_METHODS = { next: 'next', close: 'close' } as const;
+export const STREAM_METHODS = { next: 'next', close: 'close', finished: 'finished' } as const;
+
+/** What `finished` answers: chunks taken by the reader, and the writer's error ('' for a clean end). */
+export interface StreamEnd {
+  chunks: bigint;
+  error: string;
+}
+
+/** Signature of the answer of `finished`. */
+export const STREAM_END_SIGNATURE = '(Ls)<StreamEnd,chunks,error>';
 
 const definitions = new Map<string, ObjectDefinition>();
 
@@ -49,6 +62,10 @@ export function streamDefinition(chunk: string): ObjectDefinition {
           returnDescription: 'seq of the first chunk, the chunks, end of stream, error text',
         }),
         close: method([], t.void, { description: 'The reader is done: pending and future writes fail, the writer stops' }),
+        finished: method([], t.sig<StreamEnd>(STREAM_END_SIGNATURE), {
+          description: 'Answers when the stream is over (ended, failed or closed); canceling this call closes the stream',
+          returnDescription: 'chunks taken by the reader, the error text of the writer (empty for a clean end)',
+        }),
       },
     });
     definitions.set(chunk, d);

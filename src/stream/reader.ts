@@ -50,6 +50,12 @@ export class QiStreamReader<T> implements AsyncIterableIterator<T> {
     if (signal?.aborted) void this.return();
     else signal?.addEventListener('abort', () => void this.return(), { once: true });
     this.pump();
+    // Kept pending while we read: a relay that loses us cancels it (the writer stops), and a connection
+    // lost anywhere on the way fails it, even while we hold our whole credit and ask for nothing.
+    this.backend.call(STREAM_METHODS.finished, []).then(
+      () => {},
+      (e: unknown) => this.lost(e),
+    );
   }
 
   /** Chunks received and not yet read. */
@@ -132,11 +138,15 @@ export class QiStreamReader<T> implements AsyncIterableIterator<T> {
       (e: unknown) => {
         this.requested -= max;
         this.inFlight--;
-        if (this.closed || this.ended) return;
-        const text = e instanceof Error ? e.message : String(e);
-        this.fail(new QiStreamBrokenError(`Lost the stream ${this.name} after ${this.expected} chunks: ${text}`, e));
+        this.lost(e);
       },
     );
+  }
+
+  private lost(e: unknown): void {
+    if (this.closed || this.ended) return;
+    const text = e instanceof Error ? e.message : String(e);
+    this.fail(new QiStreamBrokenError(`Lost the stream ${this.name} after ${this.expected} chunks: ${text}`, e));
   }
 
   private onBatch(b: StreamBatch<T>, max: number): void {
@@ -190,8 +200,8 @@ export function openStream<T>(ref: StreamRef<T> | object, options: OpenStreamOpt
     throw new TypeError(`openStream expects what a method returning a stream gave (a proxy of a stream object, or a QiStream in-process), got ${ref === null ? 'null' : typeof ref}.`);
   }
   const next = backend.type.methodsByName.get(STREAM_METHODS.next)?.[0];
-  if (next === undefined || !next.meta.returnSignature.startsWith('(L[') || !backend.type.methodsByName.has(STREAM_METHODS.close)) {
-    throw new TypeError(`${backend.name} is not a stream: it has no next(I) -> (L[T]bs) and close() methods (its methods: ${[...backend.type.methodsByName.keys()].filter((n) => !(n in Builtin)).join(', ')}).`);
+  if (next === undefined || !next.meta.returnSignature.startsWith('(L[') || !backend.type.methodsByName.has(STREAM_METHODS.close) || !backend.type.methodsByName.has(STREAM_METHODS.finished)) {
+    throw new TypeError(`${backend.name} is not a stream: it has no next(I) -> (L[T]bs), close() and finished() methods (its methods: ${[...backend.type.methodsByName.keys()].filter((n) => !(n in Builtin)).join(', ')}).`);
   }
   return new QiStreamReader<T>(backend, options, ref);
 }

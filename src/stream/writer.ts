@@ -8,7 +8,7 @@ import { LocalObject, type CallContext, type QiType } from '../object/index.js';
 import { QiValueError, type Codec } from '../type/index.js';
 import { QiStreamClosedError } from './errors.js';
 import {
-  DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_BATCH_BYTES, chunkCodec, streamDefinition, type StreamBatch, type StreamRef,
+  DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_BATCH_BYTES, chunkCodec, streamDefinition, type StreamBatch, type StreamEnd, type StreamRef,
 } from './protocol.js';
 
 /** Options of a {@link QiStream}. */
@@ -48,6 +48,9 @@ const streamImplementation = {
     this.owner.watch(ctx.channel);
     this.owner.closeByReader('the reader closed the stream');
   },
+  finished(ctx: CallContext) {
+    return this.owner.whenFinished(ctx);
+  },
 };
 
 /**
@@ -71,6 +74,8 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
   private readonly chunks: T[] = [];
   private readonly writers: WaitingWrite<T>[] = [];
   private readonly readers: WaitingRead[] = [];
+  /** Pending `finished` calls, answered when the stream is over. */
+  private readonly watchers = new Set<() => void>();
   private readonly channels = new Map<Channel, () => void>();
   private readonly controller = new AbortController();
   private state: State = 'open';
@@ -180,7 +185,7 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
         const i = this.readers.indexOf(read);
         if (i < 0) return;
         this.readers.splice(i, 1);
-        this.closeByReader('the reader canceled its read (or went away through a relay)');
+        this.closeByReader(gone(ctx, 'the reader canceled its read (or went away through a relay)'));
         resolve(this.endBatch());
       };
       // The listener goes with the answer: in-process calls share one signal that never aborts.
@@ -188,6 +193,27 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
       this.readers.push(read);
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** `finished()`: answers once the stream is over; its cancellation means the reader went away. */
+  whenFinished(ctx: CallContext): StreamEnd | Promise<StreamEnd> {
+    this.watch(ctx.channel);
+    if (this.state === 'done' || this.state === 'closed') return this.endInfo();
+    return new Promise<StreamEnd>((resolve) => {
+      const signal = ctx.signal;
+      const onAbort = () => {
+        this.watchers.delete(answer);
+        this.closeByReader(gone(ctx, 'the reader went away (its finished() call was canceled)'));
+        resolve(this.endInfo());
+      };
+      const answer = () => (signal.removeEventListener('abort', onAbort), resolve(this.endInfo()));
+      this.watchers.add(answer);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private endInfo(): StreamEnd {
+    return { chunks: this.seq, error: this.state === 'closed' ? (this.closeReason?.message ?? 'closed') : this.errorText };
   }
 
   /** Watches the connection a reader's call came on: its closing closes the stream. */
@@ -270,9 +296,17 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
 
   private release(): void {
     clearTimeout(this.idle);
+    const watchers = [...this.watchers];
+    this.watchers.clear();
+    for (const w of watchers) w();
     for (const off of this.channels.values()) off();
     this.channels.clear();
   }
+}
+
+/** Why a reader's call was canceled: its connection closed, or it (or a relay) canceled it. */
+function gone(ctx: CallContext, otherwise: string): string {
+  return ctx.channel?.closed ? `the reader's connection (${ctx.channel.remote}) closed` : otherwise;
 }
 
 /** Bytes of raw or string data in a chunk (and in the fields of a struct chunk), to bound batches. */

@@ -187,7 +187,7 @@ describe('a stream is an ordinary qi object (libqi compatibility)', () => {
     const ref = await c.frames(3, 2);
     const meta = backendOf(ref)!.type.metaObject;
     const own = [...meta.methods.values()].filter((m) => m.uid >= 100).map((m) => `${m.uid} ${m.name}${m.parametersSignature}${m.returnSignature}`);
-    assert.deepEqual(own, ['100 next(I)(L[(iir)<Frame,index,width,data>]bs)<StreamBatch,seq,chunks,end,error>', '101 close()v']);
+    assert.deepEqual(own, ['100 next(I)(L[(iir)<Frame,index,width,data>]bs)<StreamBatch,seq,chunks,end,error>', '101 close()v', '102 finished()(Ls)<StreamEnd,chunks,error>']);
     assert.equal(meta.signals.size > 0, true, 'the built-in traceObject signal only');
     assert.deepEqual([...meta.signals.values()].filter((s) => s.uid >= 100), []);
     assert.equal(meta.methods.get(2)?.name, 'metaObject', 'libqi built-ins are there');
