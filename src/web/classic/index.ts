@@ -1,0 +1,182 @@
+/**
+ * The classic `qimessaging.js` browser API of NAOqi 1.14 and 2.x, served by the gateway so that tablet
+ * apps which load `/libs/qimessaging/2/qimessaging.js` (or `/1.0/`) keep working: the script itself
+ * (global `QiSession`) and the socket.io endpoint it talks to, which turns each browser connection into
+ * a qi {@link Session} (normally to the gateway's own outside endpoint, so that its access rules apply).
+ *
+ *   const classic = classicQiSession({ url: () => gw.url });
+ *   gw = await Gateway.start({ sd, listen: 'ws://0.0.0.0:8002/qi', http: classic, access });
+ *
+ * Protocol, JSON mapping and limits: docs/web-classic.md.
+ *
+ * @packageDocumentation
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Server as SocketIoServer, type Socket } from 'socket.io';
+import { Session } from '../../session/index.js';
+import type { HttpHandler } from '../../transport/index.js';
+import { ClassicConnection, type ApiVersion, type ClassicLimits } from './bridge.js';
+import { LegacySocketIo } from './legacy.js';
+import { clientScript } from './script.js';
+
+export { ClassicConnection, type ApiVersion, type ClassicLimits, type ClassicPeer } from './bridge.js';
+export { toJson, fromJson, metaObjectJson, type JsonRules } from './json.js';
+
+/** Who is connecting, for {@link ClassicOptions.connect}. */
+export interface ClassicClient {
+  /** The browser's address (as the HTTP server saw it). */
+  address: string;
+  /** HTTP headers of the socket.io handshake (cookies, origin, user agent). */
+  headers: http.IncomingHttpHeaders;
+  /** Query parameters of the handshake. */
+  query: Record<string, string>;
+  /** The API the page loaded. */
+  version: ApiVersion;
+}
+
+/** Options of {@link classicQiSession}. */
+export interface ClassicOptions extends ClassicLimits {
+  /** The qi URL each browser connection opens a session to (normally the gateway's own outside endpoint). */
+  url?: string | (() => string);
+  /** Opens the qi session of a browser connection, instead of `url` (to pass credentials, for instance). */
+  connect?: (client: ClassicClient) => Promise<Session>;
+  /** Where the API lives (default `/libs/qimessaging`, as on the robot). */
+  base?: string;
+  /** Structs as arrays of their fields (the classic API's way, default) or objects by field name. */
+  structs?: 'array' | 'object';
+  /** Browser connections at once (default 256); more are refused. */
+  maxConnections?: number;
+  /** Largest message from a browser, in bytes (default 10 MB). */
+  maxMessageBytes?: number;
+  /**
+   * Web origins whose pages may connect (default: any, like the robot's own endpoint: what a client may
+   * do is decided by the qi side's access rules). Give a list to restrict cross-site use.
+   */
+  origins?: string[];
+  /** Also speak the socket.io 0.9 protocol of the original scripts (copies bundled in apps); default true. */
+  legacy?: boolean;
+}
+
+/** The handler to give to `Gateway.start({ http })` (or any `ws` listener), and its shutdown. */
+export interface ClassicHandler extends HttpHandler {
+  request(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Browser connections open now. */
+  readonly connections: number;
+  /** Live signal subscriptions over all browser connections. */
+  readonly subscriptions: number;
+  /** Closes every browser connection (and its qi session). */
+  close(): Promise<void>;
+}
+
+const VERSIONS: ApiVersion[] = ['2', '1.0'];
+
+/** Creates the classic qimessaging.js API: script, socket.io endpoint and the bridge to qi. */
+export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
+  const base = (options.base ?? '/libs/qimessaging').replace(/\/+$/, '');
+  const connections = new Set<ClassicConnection>();
+  const maxConnections = options.maxConnections ?? 256;
+  const openSession =
+    options.connect ??
+    (() => {
+      const url = typeof options.url === 'function' ? options.url() : options.url;
+      if (!url) return Promise.reject(new Error('the classic API has no qi URL to connect to (option url or connect)'));
+      return Session.connect(url, { ipc: false, reconnect: false });
+    });
+  const originAllowed = (origin: string | undefined) => options.origins === undefined || origin === undefined || options.origins.includes(origin);
+
+  const attach = (version: ApiVersion, address: string, headers: http.IncomingHttpHeaders, query: Record<string, string>, peer: ConstructorParameters<typeof ClassicConnection>[0]) => {
+    if (connections.size >= maxConnections) return undefined;
+    const conn = new ClassicConnection(peer, version, () => openSession({ address, headers, query, version }), options);
+    connections.add(conn);
+    return conn;
+  };
+  const detach = (conn: ClassicConnection) => {
+    connections.delete(conn);
+    return conn.close();
+  };
+
+  const servers = new Map<ApiVersion, SocketIoServer>();
+  for (const version of VERSIONS) {
+    const io = new SocketIoServer({
+      path: `${base}/${version}/socket.io`,
+      serveClient: false,
+      allowEIO3: true, // socket.io 2.x clients (and 1.x, same engine.io protocol 3)
+      maxHttpBufferSize: options.maxMessageBytes ?? 10_000_000,
+      cors: { origin: (origin, cb) => cb(null, originAllowed(origin)), credentials: true },
+      allowRequest: (req, cb) => cb(originAllowed(req.headers.origin) ? null : 'origin not allowed', originAllowed(req.headers.origin)),
+    });
+    // socket.io drives its engine from an HTTP server's events: give it one that never listens, and
+    // hand it the requests of our paths ourselves.
+    io.attach(new http.Server());
+    io.on('connection', (socket: Socket) => {
+      const conn = attach(version, socket.handshake.address, socket.handshake.headers, socket.handshake.query as Record<string, string>, {
+        emit: (event, data) => void socket.emit(event, data),
+        close: () => void socket.disconnect(true),
+      });
+      if (conn === undefined) {
+        socket.emit('error', { result: `Too many browser connections (${maxConnections}); try again later` });
+        socket.disconnect(true);
+        return;
+      }
+      socket.on('call', (payload: unknown) => void conn.call(payload));
+      socket.on('disconnect', () => void detach(conn));
+    });
+    servers.set(version, io);
+  }
+
+  const legacy = options.legacy === false ? undefined : new LegacySocketIo(base, originAllowed, (version, req, peer) => attach(version, req.socket.remoteAddress ?? '', req.headers, Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams), peer), detach);
+
+  const route = (url: string | undefined): { kind: 'script' | 'engine' | 'legacy'; version: ApiVersion } | undefined => {
+    const path = (url ?? '/').split('?')[0];
+    for (const version of VERSIONS) {
+      const dir = `${base}/${version}/`;
+      if (!path.startsWith(dir)) continue;
+      const rest = path.slice(dir.length);
+      if (rest === 'qimessaging.js') return { kind: 'script', version };
+      if (rest === 'socket.io/') return { kind: 'engine', version };
+      if (rest.startsWith('socket.io/1/')) return { kind: 'legacy', version };
+    }
+    return undefined;
+  };
+
+  return {
+    request(req, res) {
+      const r = route(req.url);
+      if (r === undefined) return false;
+      if (r.kind === 'script') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          res.writeHead(405, { allow: 'GET, HEAD' }).end();
+          return true;
+        }
+        const body = clientScript(r.version, base);
+        res.writeHead(200, { 'content-type': 'application/javascript; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      } else if (r.kind === 'engine') servers.get(r.version)!.engine.handleRequest(req as never, res);
+      else if (legacy) legacy.request(r.version, req, res);
+      else return false;
+      return true;
+    },
+    upgrade(req, socket, head) {
+      const r = route(req.url);
+      if (r?.kind === 'engine') servers.get(r.version)!.engine.handleUpgrade(req as never, socket, head);
+      else if (r?.kind === 'legacy' && legacy) legacy.upgrade(r.version, req, socket, head);
+      else return false;
+      return true;
+    },
+    get connections() {
+      return connections.size;
+    },
+    get subscriptions() {
+      let n = 0;
+      for (const c of connections) n += c.subscriptions;
+      return n;
+    },
+    async close() {
+      await Promise.allSettled([...connections].map(detach));
+      legacy?.close();
+      await Promise.allSettled([...servers.values()].map((io) => io.close()));
+    },
+  };
+}

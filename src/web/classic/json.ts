@@ -1,0 +1,101 @@
+/**
+ * qi values ↔ the JSON of the classic browser API, as NAOqi's Python bridge wrote them (its values went
+ * through libqi-python, then `json.dumps`): structs are arrays of their fields (Python tuples), maps are
+ * objects, raw bytes are arrays of byte values (API 2) or base64 text (API 1.0), dynamics are their value,
+ * 64-bit integers are numbers, objects are `{ pyobject, metaobject }`. The rules are in docs/web-classic.md.
+ */
+import { backendOf } from '../../object/index.js';
+import { Dynamic, ObjectReference, type MetaObject, type Signature } from '../../type/index.js';
+
+/** How values are written for one API version. */
+export interface JsonRules {
+  /** Raw bytes as an array of numbers (API 2) or base64 text (API 1.0). */
+  raw: 'array' | 'base64';
+  /** Structs as arrays of their fields (the classic API's way, default) or as objects by field name. */
+  structs: 'array' | 'object';
+  /** Keeps an object (a proxy) for later calls and gives its id (`pyobject`). */
+  keep(proxy: object): number;
+}
+
+/** The MetaObject as libqi-python gave it: members keyed by uid (JSON object keys are text). */
+export function metaObjectJson(meta: MetaObject): Record<string, unknown> {
+  const byUid = <T extends { uid: number }>(m: Map<number, T>) => Object.fromEntries([...m].map(([uid, v]) => [String(uid), { ...v }]));
+  return { methods: byUid(meta.methods), signals: byUid(meta.signals), properties: byUid(meta.properties), description: meta.description };
+}
+
+function isBytes(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array;
+}
+
+/** A qi value (as decoded by this library) in the classic API's JSON. */
+export function toJson(value: unknown, rules: JsonRules): unknown {
+  if (value === undefined || value === null) return null;
+  switch (typeof value) {
+    case 'boolean':
+    case 'string':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'bigint':
+      return Number(value);
+    case 'object':
+      break;
+    default:
+      return null;
+  }
+  if (value instanceof Dynamic) return toJson(value.value, rules);
+  if (isBytes(value)) {
+    // Strings that are not UTF-8 are decoded as bytes too; the classic API only knew text for them.
+    return rules.raw === 'base64' ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : Array.from(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => toJson(v, rules));
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of value) out[typeof k === 'string' ? k : typeof k === 'object' ? JSON.stringify(toJson(k, rules)) : String(k)] = toJson(v, rules);
+    return out;
+  }
+  const backend = backendOf(value);
+  if (backend !== undefined) return { pyobject: rules.keep(value), metaobject: metaObjectJson(backend.type.metaObject) };
+  if (value instanceof ObjectReference) return null; // never reaches here with object references enabled
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
+  // A struct: a plain object whose keys are its fields, in order.
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (rules.structs === 'array') return entries.map(([, v]) => toJson(v, rules));
+  return Object.fromEntries(entries.map(([k, v]) => [k, toJson(v, rules)]));
+}
+
+function bytesOf(v: unknown): unknown {
+  if (typeof v === 'string') return Buffer.from(v, 'base64');
+  if (Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) return Buffer.from(v as number[]);
+  // A Node Buffer as JSON.stringify writes it.
+  if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) return Buffer.from((v as { data: number[] }).data);
+  return v;
+}
+
+/**
+ * A JSON value made fit for `sig` where JSON cannot say it directly: raw bytes from an array of byte
+ * values or base64 text. Everything else is left to the codec, which accepts structs as arrays or
+ * objects, maps as objects, 64-bit integers as safe numbers, and reports what does not fit.
+ */
+export function fromJson(sig: Signature, value: unknown): unknown {
+  switch (sig.kind) {
+    case 'raw':
+      return bytesOf(value);
+    case 'list':
+    case 'varargs':
+      return Array.isArray(value) ? value.map((v) => fromJson(sig.element, v)) : value;
+    case 'optional':
+      return value === null || value === undefined ? value : fromJson(sig.element, value);
+    case 'map':
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromJson(sig.value, v)]));
+    case 'tuple': {
+      if (Array.isArray(value)) return value.length === sig.members.length ? value.map((v, i) => fromJson(sig.members[i], v)) : value;
+      if (typeof value !== 'object' || value === null || sig.fields === undefined) return value;
+      const o = value as Record<string, unknown>;
+      return Object.fromEntries(sig.fields.map((f, i) => [f, fromJson(sig.members[i], o[f])]));
+    }
+    default:
+      return value;
+  }
+}
