@@ -3,7 +3,7 @@
  * reference) that queues at most `highWaterMark` chunks and hands them out to the reader's `next` calls,
  * never more than each call asks for. A slow reader therefore slows the writer: `write()` waits for room.
  */
-import type { Channel } from '../channel/index.js';
+import { QiLimitError, type Channel } from '../channel/index.js';
 import { LocalObject, type CallContext, type QiType } from '../object/index.js';
 import { QiValueError, type Codec } from '../type/index.js';
 import { QiStreamClosedError } from './errors.js';
@@ -139,7 +139,7 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
       return Promise.resolve();
     }
     if (this.writers.length >= this.highWaterMark) {
-      return Promise.reject(new QiStreamClosedError(`${this.label}: ${this.writers.length} writes are already waiting for the reader; await write() before writing more (the queue is bounded by highWaterMark ${this.highWaterMark}).`));
+      return Promise.reject(new QiLimitError(`${this.label}: ${this.writers.length} writes are already waiting for the reader; await write() before writing more (the queue is bounded by highWaterMark ${this.highWaterMark}).`));
     }
     return new Promise<void>((resolve, reject) => this.writers.push({ chunk, resolve, reject }));
   }

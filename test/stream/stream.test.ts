@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  QiStream, QiStreamBrokenError, QiStreamClosedError, QiStreamError, QiValueError, Session, backendOf, listenStandalone, openStream, t, type AnyProxy,
+  QiLimitError, QiStream, QiStreamBrokenError, QiStreamClosedError, QiStreamError, QiValueError, Session, backendOf, listenStandalone, openStream, t, type AnyProxy,
 } from '../../src/index.js';
 import { gc } from '../helpers/gc.js';
 import { FaultRelay } from '../helpers/relay.js';
@@ -212,6 +212,27 @@ describe('a stream is an ordinary qi object (libqi compatibility)', () => {
     await assert.rejects(s.write('seven' as unknown as number), QiValueError);
     await assert.rejects(new QiStream(t.raw).write(7 as unknown as Uint8Array), QiValueError);
     assert.throws(() => new QiStream('[i'), /signature/i);
+  });
+
+  it('bounds a writer that does not await write(), and delivers what it accepted', async () => {
+    const s = new QiStream(t.int32, { highWaterMark: 2 });
+    const accepted = [s.write(1), s.write(2), s.write(3), s.write(4)]; // 2 queued, 2 waiting for room
+    await assert.rejects(s.write(5), QiLimitError);
+    assert.equal(s.buffered, 4);
+    s.end();
+    const got: number[] = [];
+    for await (const i of openStream(s, { credit: 1 })) got.push(i);
+    assert.deepEqual(got, [1, 2, 3, 4]);
+    await Promise.all(accepted);
+    await within(s.finished, 1000, 'finished');
+    assert.equal(s.delivered, 4n);
+  });
+
+  it('destroy() drops queued chunks and fails the reader now', async () => {
+    const s = new QiStream(t.int32);
+    await s.write(1);
+    s.destroy(new Error('camera unplugged'));
+    await assert.rejects(openStream(s).next(), (e: unknown) => e instanceof QiStreamError && e.remoteMessage === 'camera unplugged');
   });
 
   it('closes a stream nobody reads after idleTimeoutMs', async () => {
