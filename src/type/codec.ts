@@ -10,6 +10,7 @@ import { objectNode } from './object-codec.js';
 import type { CodecOptions } from './options.js';
 import { MAX_EMPTY_ELEMENTS, Reader } from './reader.js';
 import { parseSignature, printSignature, type Signature, type TupleSignature } from './signature.js';
+import { SignatureCache } from './signature-cache.js';
 import { Writer } from './writer.js';
 
 
@@ -197,7 +198,7 @@ function unserializable(what: string): Node {
   };
 }
 
-const nodes = new Map<string, Node>();
+const nodes = new SignatureCache<Node>();
 
 /** Builds the node of a type. Subtrees are not cached by text: printing each would make deep types quadratic. */
 function build(sig: Signature): Node {
@@ -226,22 +227,18 @@ function emptyTupleWrite(_w: Writer, v: unknown): void {
   if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) expected('an empty array for tuple ()', v);
 }
 
-function cacheNode(text: string, n: Node): void {
-  if (nodes.size > 10_000) nodes.clear(); // bound the cache against signatures invented by peers
-  nodes.set(text, n);
-}
 
 /** Compiles signature text to its node (cached). @throws {@link QiSignatureError} */
 export function compileNode(text: string): Node {
   let n = nodes.get(text);
   if (n === undefined) {
     n = build(parseSignature(text));
-    cacheNode(text, n);
+    nodes.set(text, n);
   }
   return n;
 }
 
-const codecs = new Map<string, Codec>();
+const codecs = new SignatureCache<Codec>();
 
 /**
  * Compiles a signature for repeated use; compiling the same signature again returns the cached codec.
@@ -285,7 +282,6 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
         return read(bytes, options, false, start, end);
       },
     };
-    if (codecs.size > 10_000) codecs.clear();
     codecs.set(text, codec);
   }
   return codec as Codec<T>;

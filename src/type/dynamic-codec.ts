@@ -3,6 +3,7 @@
  * signature (a {@link Dynamic}); encoding infers one for plain JS values.
  */
 import { compileNode } from './codec.js';
+import { SignatureCache } from './signature-cache.js';
 import { inferSignature } from './infer.js';
 import { SCALAR_NODES, type Node } from './node.js';
 import { QiValueError } from './errors.js';
@@ -87,7 +88,7 @@ export const dynamicNode: Node = {
   },
 };
 
-const depths = new Map<string, number>();
+const depths = new SignatureCache<number>();
 
 /** Nesting depth of a type: 1 for a scalar, one more for each container around it. */
 function depthOf(text: string): number {
@@ -109,7 +110,6 @@ function depthOf(text: string): number {
       }
     };
     d = walk(parseSignature(text));
-    if (depths.size > 10_000) depths.clear();
     depths.set(text, d);
   }
   return d;

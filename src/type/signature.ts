@@ -5,6 +5,7 @@
  * grammar and the meaning of every character follow libqi (see docs/types.md for the table).
  */
 import { QiError } from '../errors/index.js';
+import { SignatureCache } from './signature-cache.js';
 
 /** The leaf kinds, one per signature character. */
 export type ScalarKind =
@@ -193,7 +194,7 @@ function withTupleAnnotation(members: readonly Signature[], annotation: string):
   return { kind: 'tuple', members, annotation, name };
 }
 
-const parsed = new Map<string, Signature>();
+const parsed = new SignatureCache<Signature>();
 
 /**
  * Parses a signature. Results are cached, so parsing the same text twice is a map lookup.
@@ -205,8 +206,7 @@ export function parseSignature(text: string): Signature {
   const p = new Parser(text);
   sig = p.type(0);
   if (p.pos !== text.length) p.fail('the end of the signature (a signature holds exactly one type)');
-  if (parsed.size > 10_000) parsed.clear(); // signatures arriving from peers must not grow this forever
-  parsed.set(text, sig);
+  parsed.set(text, sig); // bounded: signatures arriving from peers must not grow it forever
   return sig;
 }
 
