@@ -11,6 +11,7 @@ import { gateway, type GatewayVerbOptions } from './gateway.js';
 import { info } from './info.js';
 import { xmppGateway, xmppRobots, type XmppVerbOptions } from './xmpp.js';
 import { property } from './property.js';
+import { rosBridge, type RosBridgeVerbOptions } from './ros-bridge.js';
 import { sd } from './sd.js';
 import { services } from './services.js';
 import { types } from './types.js';
@@ -111,5 +112,19 @@ program
   .option('--follow <jid...>', 'ask to follow these robots (each approves the JIDs it allows)', [])
   .option('--time <seconds>', 'how long to collect presences', '2')
   .action((_o, cmd: Command) => xmppRobots(globals(cmd) as XmppVerbOptions & { follow: string[]; time: string }));
+
+program
+  .command('ros-bridge')
+  .description('serve allowlisted qi services to ROS tools over rosbridge v2 (JSON over WebSocket), UNAUTHENTICATED, until Ctrl-C')
+  .option('--sd <url>', 'the ServiceDirectory (default: --url)')
+  .option('--listen <url>', 'WebSocket URL to listen on, ws://host:port[/path]', 'ws://127.0.0.1:9090')
+  .option('--allow <pattern...>', 'what is bridged, e.g. "Calculator.*,method:ALTextToSpeech.say,serve:RosPlanner.*" (default: nothing)')
+  .option('--insecure-unauthenticated', 'required: acknowledge that anyone reaching the port may use what --allow names')
+  .option('--allow-non-loopback', 'required to listen on an address other than loopback')
+  .option('--allow-origin <origin...>', 'web page origins allowed to connect (browsers), e.g. http://localhost:8000')
+  .option('--prefix <prefix>', 'ROS name prefix of qi members', '/qi')
+  .option('--call-timeout <ms>', 'longest wait for a qi method called from ROS (default 60000)')
+  .option('--qi-listen <url>', 'where qi clients reach services served by ROS nodes (default tcp://127.0.0.1:0)')
+  .action((_o, cmd: Command) => rosBridge(globals(cmd) as RosBridgeVerbOptions));
 
 await program.parseAsync();

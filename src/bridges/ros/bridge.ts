@@ -32,6 +32,11 @@ export interface RosBridgeOptions {
   /** Options of the session the bridge connects (credentials, TLS…). */
   sessionOptions?: SessionOptions;
   /**
+   * Where the bridge's session listens for qi clients of the services ROS nodes serve (default
+   * tcp://127.0.0.1:0, enough when the SD and its clients are on this machine).
+   */
+  qiListen?: string;
+  /**
    * Where to listen: `ws://host:port[/path]` (default `ws://127.0.0.1:9090`, rosbridge's port), or
    * `null` for no listener of its own (plug {@link RosBridge.httpHandler} into another HTTP server).
    */
@@ -138,6 +143,7 @@ export class RosBridge implements BridgeCore {
     const session = options.session ?? (await Session.connect(options.sd, options.sessionOptions));
     const bridge = new RosBridge(session, options.session === undefined, options);
     try {
+      if (options.qiListen !== undefined) await session.listen(options.qiListen);
       await bridge.watchDirectory();
       if (ep !== undefined && 'host' in ep) await bridge.listenOn(ep.host, ep.port, ep.path ?? '/');
     } catch (e) {

@@ -1,0 +1,73 @@
+/** `qi ros-bridge`: the real CLI in another process, refusing without the flag, then serving roslib. */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { LocalObject, defineObject, listenStandalone, method, t, type Session } from '../../src/index.js';
+import { Ros, callService, within } from './fixtures.js';
+
+const Adder = defineObject({ methods: { add: method([t.int32, t.int32], t.int32, { paramNames: ['a', 'b'] }) } });
+
+const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe('qi ros-bridge', () => {
+  let sd: Session;
+  let url = '';
+  before(async () => {
+    sd = await listenStandalone('tcp://127.0.0.1:0');
+    url = sd.endpoints.find((e) => e.startsWith('tcp://'))!;
+    await sd.registerService('Calculator', new LocalObject(Adder, { add: (a, b) => a + b }));
+  });
+  after(() => sd.close());
+
+  it('refuses to start without --insecure-unauthenticated, saying why and which flag', async () => {
+    const r = await qi('ros-bridge', '--sd', url, '--listen', 'ws://127.0.0.1:0', '--allow', 'Calculator.*');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /refusing to start\. The ROS bridge has no authentication: any program that can open its WebSocket/);
+    assert.match(r.stderr, /--insecure-unauthenticated/);
+    assert.equal(r.stdout, '');
+  });
+
+  it('refuses a non-loopback address without --allow-non-loopback', async () => {
+    const r = await qi('ros-bridge', '--sd', url, '--listen', 'ws://0.0.0.0:0', '--insecure-unauthenticated');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /refusing to listen on ws:\/\/0\.0\.0\.0:0: it is not a loopback address.*--allow-non-loopback/);
+  });
+
+  it('with the flag, serves a roslib client until SIGINT', async () => {
+    const child = spawn(process.execPath, [QI, '--json', 'ros-bridge', '--sd', url, '--listen', 'ws://127.0.0.1:0', '--insecure-unauthenticated', '--allow', 'Calculator.add,Other.*'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const line = await within(
+        new Promise<string>((resolve) => {
+          let out = '';
+          child.stdout!.on('data', (d) => {
+            out += d;
+            if (out.includes('\n')) resolve(out.split('\n')[0]);
+          });
+        }),
+        `the bridge's first line (stderr: ${stderr})`,
+        10_000,
+      );
+      const info = JSON.parse(line) as { endpoint: string; allow: string[] };
+      assert.deepEqual(info.allow, ['Calculator.add', 'Other.*']);
+      const ros = new Ros({});
+      const open = new Promise((r) => ros.once('connection', r));
+      await ros.connect(info.endpoint);
+      await within(open, 'roslib connection');
+      assert.deepEqual(await callService(ros, '/qi/Calculator/add', { a: 20, b: 22 }), { data: 42 });
+      ros.close();
+    } finally {
+      child.kill('SIGINT');
+      assert.equal(await within(exited, 'the bridge to exit on SIGINT'), 0);
+    }
+  });
+});
