@@ -18,7 +18,7 @@ export { Session, type SessionOptions, type ServiceOptions, type ServiceInfo } f
 export {
   t, method, signal, property, defineObject, LocalObject, QiMethodError, backendOf, ObjectType,
   type QiType, type TypeOf, type TypesOf, type MethodDef, type SignalDef, type PropertyDef, type ObjectDefinition, type Implementation,
-  type CallContext, type ProxyOf, type AnyProxy, type QiSignal, type QiProperty,
+  type CallContext, type ProxyOf, type AnyProxy, type QiSignal, type QiProperty, type ObjectBackend,
 } from '../../object/index.js';
 export {
   Dynamic, ObjectReference, encode, decode, compile, parseSignature, printSignature, inferSignature, QiValueError, QiDecodeError, QiSignatureError,

@@ -67,8 +67,9 @@ async function send(req: http.IncomingMessage, res: http.ServerResponse, path: s
     'content-length': body.length,
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
+    // 'unsafe-eval': the codec generates struct readers (it falls back to slower ones without it).
     ...(file === 'index.html'
-      ? { 'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; frame-ancestors 'self'" }
+      ? { 'content-security-policy': "default-src 'self'; script-src 'self' 'unsafe-eval'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; frame-ancestors 'self'" }
       : {}),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
