@@ -1,7 +1,7 @@
 /** The ROS bridge: ROS publishing into qi, ROS nodes serving qi clients, protocol errors, start-up refusals. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Dynamic, QiError, Session } from '../../src/index.js';
+import { Dynamic, Gateway, QiError, Session } from '../../src/index.js';
 import { RosBridge } from '../../src/bridges/index.js';
 import { Service, Topic, callService, statusOf, subscribe, until, within, world } from './fixtures.js';
 
@@ -196,5 +196,22 @@ describe('ROS bridge: protocol errors and start-up', () => {
     await open.close();
     assert.match(warnings.join('\n'), /WITHOUT AUTHENTICATION/);
     assert.match(warnings.join('\n'), /allows nothing \(deny by default\)/);
+  });
+
+  it('runs on the port of a Gateway\'s ws listener (listen: null and the httpHandler)', async () => {
+    const bridge = await RosBridge.start({ sd: w.url, listen: null, allow: ['method:Calculator.add'], insecureUnauthenticated: true, onWarning: () => {} });
+    const gw = await Gateway.start({ sd: w.url, listen: 'ws://127.0.0.1:0/qi', http: bridge.httpHandler });
+    try {
+      const { Ros } = await import('./fixtures.js');
+      const ros = new Ros({});
+      const open = new Promise((r) => ros.once('connection', r));
+      await ros.connect(`${gw.endpoints[0].replace(/\/qi$/, '')}/rosbridge`);
+      await within(open, 'roslib through the gateway port');
+      assert.deepEqual(await callService(ros, '/qi/Calculator/add', [1, 2]), { data: 3 });
+      ros.close();
+    } finally {
+      await gw.close();
+      await bridge.close();
+    }
   });
 });

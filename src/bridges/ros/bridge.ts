@@ -41,6 +41,8 @@ export interface RosBridgeOptions {
    * `null` for no listener of its own (plug {@link RosBridge.httpHandler} into another HTTP server).
    */
   listen?: string | null;
+  /** The WebSocket path with `listen: null` (default `/rosbridge`); otherwise the path of `listen`. */
+  path?: string;
   /** Required to listen on anything but a loopback address: anyone who can reach it can use it. */
   allowNonLoopback?: boolean;
   /** What is bridged: rules such as `Calculator.*`, `method:ALTextToSpeech.say`, `serve:RosPlanner` (docs/bridges.md). Default: nothing. */
@@ -91,7 +93,7 @@ export class RosBridge implements BridgeCore {
   private readonly backends = new Map<string, Promise<ObjectBackend>>();
   private readonly wss: WebSocketServer;
   private server: http.Server | undefined;
-  private path = '/';
+  private path: string;
   private url: string | undefined;
   private stopWatching: (() => Promise<void>) | undefined;
   private closed = false;
@@ -107,6 +109,7 @@ export class RosBridge implements BridgeCore {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
     this.served = new ServedServices(session, options.serveTimeoutMs ?? 30_000);
+    this.path = options.path ?? '/rosbridge';
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: this.maxMessageBytes });
   }
 
@@ -222,7 +225,7 @@ export class RosBridge implements BridgeCore {
 
   /**
    * The bridge as an {@link HttpHandler}, to serve it on the port of another `ws` listener (e.g. a
-   * Gateway's `http` option) at the path given by `listen` (with `listen: null`, at `/`).
+   * Gateway's `http` option), at `path` (default `/rosbridge`).
    */
   get httpHandler(): HttpHandler {
     return { upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head) };
