@@ -176,6 +176,7 @@ describe('ROS bridge: protocol errors and start-up', () => {
     await until(() => w.bridge.metrics.subscriptions >= 1, 'subscription');
     w.calc.emit('said', 'still here');
     assert.deepEqual(await said.next(), { data: 'still here' });
+    assert.equal(w.bridge.metrics.refused, 6); // the six bad messages above; failed calls are not refusals
   });
 
   it('refuses web pages from origins it was not told to accept', async () => {

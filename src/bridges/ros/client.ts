@@ -82,12 +82,14 @@ export class RosClient implements RosPeer {
   }
 
   private status(level: Exclude<StatusLevel, 'none'>, msg: string, id?: string): void {
-    if (level === 'error') this.core.metrics.refused++;
     if (shown(level, this.level)) this.send(id === undefined ? { op: 'status', level, msg } : { op: 'status', id, level, msg });
   }
 
   private onFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    if (isBinary) return this.status('error', 'binary messages (CBOR, BSON) are not supported by this bridge: send JSON text messages');
+    if (isBinary) {
+      this.core.metrics.refused++;
+      return this.status('error', 'binary messages (CBOR, BSON) are not supported by this bridge: send JSON text messages');
+    }
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     this.onText(text);
   }
@@ -97,9 +99,13 @@ export class RosClient implements RosPeer {
     try {
       m = parseOp(text);
     } catch (e) {
+      this.core.metrics.refused++;
       return this.status('error', (e as Error).message, (e as RosProtocolError).id);
     }
-    this.handle(m).catch((e: unknown) => this.status('error', e instanceof Error ? e.message : String(e), idOf(m)));
+    this.handle(m).catch((e: unknown) => {
+      if (e instanceof Refused || e instanceof RosProtocolError) this.core.metrics.refused++;
+      this.status('error', e instanceof Error ? e.message : String(e), idOf(m));
+    });
   }
 
   private async handle(m: IncomingOp): Promise<void> {
@@ -194,6 +200,7 @@ export class RosClient implements RosPeer {
       }
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
+      if (e instanceof Refused || e instanceof RosProtocolError) this.core.metrics.refused++;
       answer(false, msg);
       this.status('error', msg, id);
     }
