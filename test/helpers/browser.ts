@@ -3,7 +3,7 @@
  *
  *   import { launchBrowser, browserSkip } from '../helpers/browser.js';
  *   test('page', { skip: browserSkip }, async () => {
- *     const browser = await launchBrowser();          // closed by an `after` hook
+ *     const browser = await launchBrowser();          // closed when this test ends
  *     const page = await browser.newPage();
  *     ...
  *   });
@@ -36,27 +36,19 @@ export const chromiumArgs = [
   '--disable-dev-shm-usage',
 ];
 
-const open = new Set<Browser>();
-let hooked = false;
-
-/** Launches headless chromium; every browser launched is closed in an `after` hook of the calling test file. */
+/**
+ * Launches headless chromium, closed by an `after` hook registered where it is called: called in a test,
+ * the browser is closed when that test ends; in a `before` hook or at the top of a file, after the file.
+ */
 export async function launchBrowser(options: { timeoutMs?: number; args?: string[] } = {}): Promise<Browser> {
   if (browserSkip) throw new Error(browserSkip);
-  if (!hooked) {
-    hooked = true;
-    after(async () => {
-      await Promise.all([...open].map((b) => b.close().catch(() => {})));
-      open.clear();
-    });
-  }
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
     args: [...chromiumArgs, ...(options.args ?? [])],
     timeout: options.timeoutMs ?? 30_000,
   });
-  open.add(browser);
-  browser.on('disconnected', () => open.delete(browser));
+  after(() => browser.close().catch(() => {}));
   return browser;
 }
 
