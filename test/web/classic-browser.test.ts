@@ -151,7 +151,7 @@ const text = (page: import('playwright-core').Page, id: string) => page.locator(
 describe('classic QiSession in a browser', { skip: browserSkip }, () => {
   it('a tablet app calls services, receives a signal, sets and reads a property, gets errors as rejected promises', async () => {
     const browser = await launchBrowser();
-    const page = await browser.newPage({ viewport: { width: 900, height: 520 } });
+    const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
     const log = pageLog(page);
     await page.goto(`${origin}/app/`);
     const filled = (id: string) => page.waitForFunction((i) => document.getElementById(i)!.textContent !== '', id, { timeout: 10_000 });
@@ -172,7 +172,7 @@ describe('classic QiSession in a browser', { skip: browserSkip }, () => {
     assert.deepEqual(await page.evaluate(() => (window as unknown as { received: unknown[] }).received), [['hello', pings], ['from the robot', 99]]);
 
     fs.mkdirSync(fileURLToPath(new URL('../../../docs/img/', import.meta.url)), { recursive: true });
-    await page.screenshot({ path: fileURLToPath(new URL('../../../docs/img/classic-qisession.png', import.meta.url)) });
+    await page.screenshot({ path: fileURLToPath(new URL('../../../docs/img/classic-qisession.png', import.meta.url)), fullPage: true });
 
     // Disconnecting the signal from the page stops it; closing the page drops its connection.
     await page.evaluate(() => {
