@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
@@ -273,5 +274,31 @@ describe('classic qimessaging.js: the socket.io 0.9 protocol of the original scr
     // A session id is good for one connection only.
     const again = new WebSocket(`${base.replace(/^http/, 'ws')}/libs/qimessaging/2/socket.io/1/websocket/${sid}`);
     await assert.rejects(new Promise((r, j) => (again.once('open', r), again.once('error', j))), /400/);
+  });
+});
+
+describe('classic qimessaging.js: origins and an unreachable robot', () => {
+  it('refuses pages of other origins when origins are given, and reports a qi side it cannot reach', async () => {
+    const handler = classicQiSession({ url: 'tcp://127.0.0.1:1', origins: ['http://tablet.example'] });
+    const server = http.createServer((req, res) => handler.request(req, res) || res.writeHead(404).end());
+    server.on('upgrade', (req, socket, head) => handler.upgrade(req, socket, head) || socket.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const status = (path: string, origin: string) =>
+        new Promise<number>((resolve, reject) => http.get(at + path, { headers: { origin } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
+      assert.equal(await status('/libs/qimessaging/2/socket.io/?EIO=4&transport=polling', 'http://evil.example'), 403);
+      assert.equal(await status('/libs/qimessaging/2/socket.io/1/?t=1', 'http://evil.example'), 403);
+      assert.equal(await status('/libs/qimessaging/2/socket.io/?EIO=4&transport=polling', 'http://tablet.example'), 200);
+      assert.equal(await status('/libs/qimessaging/2/socket.io/1/?t=1', 'http://tablet.example'), 200);
+      const s = io(at, { path: '/libs/qimessaging/2/socket.io', transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: { origin: 'http://tablet.example' } });
+      sockets.push(s);
+      const gone = new Promise((r) => s.once('disconnect', r));
+      await assert.rejects(call(s, { obj: 'ServiceDirectory', member: 'service', args: ['Calculator'] }), /Cannot reach the robot's services: .*127\.0\.0\.1:1/);
+      await gone;
+    } finally {
+      await handler.close();
+      server.close();
+    }
   });
 });

@@ -85,8 +85,8 @@ export class ClassicConnection {
         throw new Error(`Cannot reach the robot's services: ${(e as Error)?.message ?? e}`);
       },
     );
-    // A failure is reported to each call; the browser connection is closed as well.
-    this.session.catch(() => this.peer.close());
+    // A failure is reported to each waiting call (their handlers run first), then the browser is let go.
+    this.session.catch(() => setTimeout(() => this.peer.close(), 0));
   }
 
   /** Handles one `call` event: `{ idm, params }`. Never throws: failures become `error` events. */
