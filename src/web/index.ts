@@ -9,6 +9,7 @@ import type { HttpHandler } from '../transport/index.js';
 import { dashboardHandler } from './dashboard/handler.js';
 
 export { dashboardHandler, defaultWebRoot, type DashboardOptions } from './dashboard/handler.js';
+export { classicQiSession, type ClassicOptions, type ClassicClient } from './classic/index.js';
 
 /** Options of {@link webHandler}. */
 export interface WebOptions {
