@@ -204,6 +204,20 @@ describe('DirectLink on one host', () => {
     assert.equal(host.active.length, 0, 'the host dropped the link when it was hung up');
   });
 
+  it('leaves out STUN/TURN servers that do not answer, and still opens at once', { timeout: 20_000 }, async () => {
+    const dead = ['stun:198.51.100.1:3478', 'turn:u:p@198.51.100.1:3478'];
+    const link = await DirectLink.open(client, { iceServers: dead, session: { auth: { user: 'bob', token: 'pw' } }, timeoutMs: 8000 });
+    try {
+      assert.equal(link.path, 'direct', link.reason);
+      assert.ok(link.setupMs < 4000, `the setup took ${link.setupMs} ms`);
+      assert.deepEqual(link.warnings, ['stun:198.51.100.1:3478 did not answer within 1500 ms', 'turn:198.51.100.1:3478 did not answer within 1500 ms']);
+      const calc = (await link.session.service('Calculator')) as AnyProxy;
+      assert.equal(await calc.add(2, 3), 5);
+    } finally {
+      await link.close();
+    }
+  });
+
   it('falls back to the signaling path when no candidate pair can work, and says why', { timeout: 20_000 }, async () => {
     // Relay only, and no TURN server: nothing to offer.
     const link = await DirectLink.open(client, { relayOnly: true, timeoutMs: 3000 });

@@ -12,7 +12,8 @@ import { LocalObject, defineObject, method, t } from '../../object/index.js';
 import type { Session } from '../../session/index.js';
 import { MessageStream } from '../../transport/index.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
-import { closePeer, createPeer, gathered, localSdp, noDefaultStun, selectedPath, type CandidateInfo, type IcePath } from './peer.js';
+import { closePeer, createPeer, selectedPath, setLocal, setRemote, type CandidateInfo, type IcePath } from './peer.js';
+import { probeServers } from './probe.js';
 import { parseIceServers, type IceServer } from './servers.js';
 
 /** The signaling service: non-trickle offer/answer, and hang-up. */
@@ -41,7 +42,7 @@ export interface DirectLinkHostOptions {
   iceServers?: string[];
   /** Use TURN only (hides this host's addresses from peers). */
   relayOnly?: boolean;
-  /** Longest wait for STUN/TURN answers before answering an offer with what was gathered (default 4000 ms). */
+  /** Longest wait for STUN/TURN answers before answering an offer with what was gathered (default 3000 ms). */
   gatherTimeoutMs?: number;
   /** A link not connected this long after its offer is dropped (default 20,000 ms). */
   connectTimeoutMs?: number;
@@ -99,7 +100,8 @@ export class DirectLinkHost {
       throw new Error(`too many direct links open (${this.links.size}); try again later`);
     }
     this.metrics.offers++;
-    const pc = await createPeer({ servers: this.servers, relayOnly: this.options.relayOnly });
+    const { usable } = await probeServers(this.servers);
+    const pc = await createPeer({ servers: usable, relayOnly: this.options.relayOnly });
     const link: Hosted = { info: { id }, pc };
     this.links.set(id, link);
     link.timer = setTimeout(() => {
@@ -112,12 +114,9 @@ export class DirectLinkHost {
       else if (s === 'failed' || s === 'closed') void this.drop(id);
     });
     try {
-      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await setRemote(pc, { type: 'offer', sdp }, 5000);
       const answer = await pc.createAnswer();
-      noDefaultStun(pc, this.servers);
-      await pc.setLocalDescription(answer);
-      await gathered(pc, this.options.gatherTimeoutMs ?? 4000);
-      return localSdp(pc, this.options.relayOnly);
+      return await setLocal(pc, { type: 'answer', sdp: answer.sdp }, usable, this.options.gatherTimeoutMs ?? 3000, this.options.relayOnly);
     } catch (e) {
       await this.drop(id);
       throw new Error(`cannot answer this offer: ${(e as Error).message}`);

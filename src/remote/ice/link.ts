@@ -14,7 +14,8 @@ import { MessageStream, QiConnectError } from '../../transport/index.js';
 import { listenBridge, type Bridge } from './bridge.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
 import { newLinkId } from './host.js';
-import { channelOpen, closePeer, createPeer, explain, gathered, localSdp, noDefaultStun, selectedPath, type CandidateInfo, type IcePath } from './peer.js';
+import { channelOpen, closePeer, createPeer, explain, selectedPath, setLocal, setRemote, within, type CandidateInfo, type IcePath } from './peer.js';
+import { probeServers } from './probe.js';
 import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
 
 /** Options of {@link DirectLink.open}. */
@@ -27,7 +28,7 @@ export interface DirectLinkOptions {
   relayOnly?: boolean;
   /** Budget for the whole setup: gathering, offer/answer, connectivity checks (default 10,000 ms). */
   timeoutMs?: number;
-  /** Longest wait for STUN/TURN answers before offering what was gathered (default 4000 ms, within timeoutMs). */
+  /** Longest wait for STUN/TURN answers before offering what was gathered (default 3000 ms, within timeoutMs). */
   gatherTimeoutMs?: number;
   /**
    * When no candidate pair works: `true` (default) gives a link on the signaling path (`path: 'gateway'`,
@@ -69,6 +70,8 @@ export class DirectLink {
     private readonly duplex: DataChannelDuplexOptions | undefined,
     /** Milliseconds the setup took. */
     readonly setupMs: number,
+    /** STUN/TURN servers that did not answer and were left out. */
+    readonly warnings: string[],
   ) {
     pc?.connectionStateChange.subscribe((s) => {
       if (s === 'failed' || s === 'closed') void this.shut(new Error(`the direct link ${s === 'failed' ? 'failed' : 'was closed by the peer'}`));
@@ -87,22 +90,21 @@ export class DirectLink {
     const name = options.service ?? 'DirectLink';
     const id = newLinkId();
     const signaling = (await session.service(name, { timeoutMs: budget })) as AnyProxy;
-    const pc = await createPeer({ servers, relayOnly: options.relayOnly });
+    const probe = await probeServers(servers, Math.min(1500, budget / 4));
+    const pc = await createPeer({ servers: probe.usable, relayOnly: options.relayOnly });
     // The first DataChannel is created before the offer (so that it carries SCTP); it is the first qi connection.
     const first = pc.createDataChannel('qi', { ordered: true });
     let answered = false;
     let sel: ReturnType<typeof selectedPath>;
     try {
       const offer = await pc.createOffer();
-      noDefaultStun(pc, servers);
-      await pc.setLocalDescription(offer);
-      await gathered(pc, Math.min(options.gatherTimeoutMs ?? 4000, left() / 2));
-      const answer = (await signaling.offer(id, localSdp(pc, options.relayOnly), { timeoutMs: Math.max(1, left()) })) as string;
+      const sdp = await setLocal(pc, { type: 'offer', sdp: offer.sdp }, probe.usable, Math.min(options.gatherTimeoutMs ?? 3000, left() / 2), options.relayOnly);
+      const answer = (await within(signaling.offer(id, sdp, { timeoutMs: Math.max(1, left()) }), left(), `${name}.offer got no answer within ${budget} ms of the start`)) as string;
       answered = true;
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      await channelOpen(pc, first, left(), servers);
+      await setRemote(pc, { type: 'answer', sdp: answer }, left());
+      await channelOpen(pc, first, left(), servers, probe.unreachable);
       sel = selectedPath(pc);
-      if (sel === undefined) throw new Error(`connected, but no selected candidate pair (${explain(pc, servers)})`);
+      if (sel === undefined) throw new Error(`connected, but no selected candidate pair (${explain(pc, servers, probe.unreachable)})`);
     } catch (e) {
       await closePeer(pc);
       if (answered) void Promise.resolve(signaling.hangup(id)).catch(() => {});
@@ -110,7 +112,7 @@ export class DirectLink {
       if (options.fallback === false) {
         throw new QiConnectError(`${name} (direct link)`, 'connect to', new Error(`${why}; servers: ${servers.map(describeIceServer).join(', ') || 'none'}`));
       }
-      return new DirectLink('gateway', session, why, undefined, undefined, id, undefined, undefined, undefined, options.duplex, Date.now() - started);
+      return new DirectLink('gateway', session, why, undefined, undefined, id, undefined, undefined, undefined, options.duplex, Date.now() - started, probe.unreachable);
     }
     // The link works: what fails from here (credentials refused by the peer's gateway…) is an error, not a reason to fall back.
     let opened = false;
@@ -123,7 +125,7 @@ export class DirectLink {
     });
     try {
       const over = await Session.connect(bridge.url, { ...options.session, ipc: false, connectTimeoutMs: Math.max(5000, left()) });
-      return new DirectLink(sel.path, over, undefined, sel.local, sel.remote, id, pc, bridge, signaling, options.duplex, Date.now() - started);
+      return new DirectLink(sel.path, over, undefined, sel.local, sel.remote, id, pc, bridge, signaling, options.duplex, Date.now() - started, probe.unreachable);
     } catch (e) {
       await bridge.close();
       await closePeer(pc);

@@ -54,21 +54,47 @@ export function noDefaultStun(pc: RTCPeerConnection, servers: IceServer[]): void
   for (const t of pc.iceTransports) (t.connection as unknown as { stunServer?: unknown }).stunServer = undefined;
 }
 
+/** The SDPs exchanged on each peer connection, for messages (werift's own may still be pending). */
+const exchanged = new WeakMap<RTCPeerConnection, { local?: string; remote?: string }>();
+
+/** Applies the peer's offer or answer, within `ms`. */
+export async function setRemote(pc: RTCPeerConnection, description: { type: 'offer' | 'answer'; sdp: string }, ms: number): Promise<void> {
+  exchanged.set(pc, { ...exchanged.get(pc), remote: description.sdp });
+  const p = pc.setRemoteDescription(description);
+  p.catch(() => {});
+  await within(p, ms, `the ${description.type} could not be applied within ${ms} ms`);
+}
+
 /**
- * Resolves once gathering is complete, or after `timeoutMs` with what was gathered by then (a STUN or
- * TURN server that does not answer would otherwise hold the offer for seconds).
+ * Applies a local offer or answer and gives the SDP to send, with every candidate: all of them once
+ * gathering is complete, or after `timeoutMs` those gathered so far (a server that is slow to answer
+ * would otherwise hold the offer; werift only puts candidates in its description once gathering ends).
  */
-export function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, Math.max(0, timeoutMs));
-    const sub = pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && done());
-    function done() {
-      clearTimeout(timer);
-      sub.unSubscribe();
-      resolve();
-    }
-  });
+export async function setLocal(pc: RTCPeerConnection, description: { type: 'offer' | 'answer'; sdp: string }, servers: IceServer[], timeoutMs: number, relayOnly = false): Promise<string> {
+  const gatheredSoFar: string[] = [];
+  const sub = pc.onIceCandidate.subscribe((c) => c && gatheredSoFar.push(c.candidate));
+  noDefaultStun(pc, servers);
+  const setting = pc.setLocalDescription(description);
+  setting.catch(() => {}); // awaited below, or left to finish in the background
+  let timer: NodeJS.Timeout | undefined;
+  const complete = await Promise.race([setting.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, timeoutMs))))]);
+  clearTimeout(timer);
+  sub.unSubscribe();
+  const sent = complete ? localSdp(pc, relayOnly) : withCandidates(description.sdp, gatheredSoFar, relayOnly);
+  exchanged.set(pc, { ...exchanged.get(pc), local: sent });
+  return sent;
+}
+
+/** An SDP with candidate lines added at its end (its only media section: the DataChannel one). */
+function withCandidates(sdp: string, candidates: string[], relayOnly: boolean): string {
+  const lines = candidates.map((c) => `a=${c.startsWith('candidate:') ? c : `candidate:${c}`}`).filter((l) => !relayOnly || parseCandidate(l)?.type === 'relay');
+  return (sdp.endsWith('\n') ? sdp : `${sdp}\r\n`) + lines.map((l) => `${l}\r\n`).join('');
+}
+
+/** Rejects with `what` after `ms` unless `p` settles first. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), Math.max(0, ms))))]).finally(() => clearTimeout(timer));
 }
 
 /** The local description's SDP (with the candidates gathered so far; relay ones only with `relayOnly`). */
@@ -117,7 +143,7 @@ export function selectedPath(pc: RTCPeerConnection): { path: IcePath; local: Can
  * Resolves once `channel` is open; rejects when the connection fails or closes, or after `timeoutMs`,
  * with a message saying what was tried.
  */
-export function channelOpen(pc: RTCPeerConnection, channel: RTCDataChannel, timeoutMs: number, servers: IceServer[]): Promise<void> {
+export function channelOpen(pc: RTCPeerConnection, channel: RTCDataChannel, timeoutMs: number, servers: IceServer[], notes: string[] = []): Promise<void> {
   if (channel.readyState === 'open') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(`no candidate pair worked within ${timeoutMs} ms`), Math.max(0, timeoutMs));
@@ -139,22 +165,25 @@ export function channelOpen(pc: RTCPeerConnection, channel: RTCDataChannel, time
     }
     function fail(why: string) {
       cleanup();
-      reject(new Error(`${why} (${explain(pc, servers)})`));
+      reject(new Error(`${why} (${explain(pc, servers, notes)})`));
     }
   });
 }
 
 /** What was gathered and offered, and which servers were configured: the facts behind a failure. */
-export function explain(pc: RTCPeerConnection, servers: IceServer[]): string {
-  const local = pc.localDescription ? candidatesOf(pc.localDescription.sdp) : [];
-  const remote = pc.remoteDescription ? candidatesOf(pc.remoteDescription.sdp) : [];
+export function explain(pc: RTCPeerConnection, servers: IceServer[], notes: string[] = []): string {
+  const sdps = exchanged.get(pc);
+  const local = candidatesOf(sdps?.local ?? pc.localDescription?.sdp ?? '');
+  const remote = candidatesOf(sdps?.remote ?? pc.remoteDescription?.sdp ?? '');
   const parts = [`local candidates: ${local.join(', ') || 'none'}`, `remote candidates: ${remote.join(', ') || 'none'}`];
+  // What the probe already said about a server is not guessed again.
+  const noted = (s: IceServer) => notes.some((n) => n.startsWith(`${describeIceServer(s)} `));
   const turn = servers.find((s) => s.kind !== 'stun');
   if (turn === undefined) parts.push('no TURN server configured');
-  else if (!local.some((c) => c.startsWith('relay '))) parts.push(`${describeIceServer(turn)} gave no relay address (unreachable, or it refused the credentials)`);
+  else if (!local.some((c) => c.startsWith('relay ')) && !noted(turn)) parts.push(`${describeIceServer(turn)} gave no relay address (it refused the credentials?)`);
   const stun = servers.find((s) => s.kind === 'stun');
-  if (stun !== undefined && !local.some((c) => c.startsWith('srflx ') || c.startsWith('relay '))) parts.push(`${describeIceServer(stun)} did not answer`);
-  return parts.join('; ');
+  if (stun !== undefined && !local.some((c) => c.startsWith('srflx ') || c.startsWith('relay ')) && !noted(stun)) parts.push(`${describeIceServer(stun)} gave no server-reflexive address`);
+  return [...parts, ...notes].join('; ');
 }
 
 /** Closes a peer connection without throwing or waiting forever. */
