@@ -106,7 +106,8 @@ export class NatLab {
         lab.created.push(ns);
       } catch (e) {
         lab.killNow();
-        return `network namespaces are not available here (ip netns add: ${(e as Error).message.split('\n')[0]})`;
+        const why = String((e as { stderr?: Buffer }).stderr ?? '').trim() || (e as Error).message.split('\n')[0];
+        return `network namespaces are not available here (ip netns add ${ns}: ${why})`;
       }
     }
     try {
