@@ -4,6 +4,7 @@
  * for anonymous clients; with neither, every outside client is refused (deny by default).
  */
 import { readFileSync } from 'node:fs';
+import { RosBridge, UNAUTHENTICATED_REFUSAL } from '../bridges/index.js';
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { UsageError, run, sessionOptions, type GlobalOptions } from './common.js';
 
@@ -18,6 +19,11 @@ export interface GatewayVerbOptions extends GlobalOptions {
   ca?: string;
   advertise?: string[];
   slowClient?: string;
+  /** Also run the ROS bridge on this ws:// URL (off by default; needs insecureUnauthenticated). */
+  rosBridge?: string;
+  rosAllow?: string[];
+  insecureUnauthenticated?: boolean;
+  allowNonLoopback?: boolean;
 }
 
 function file(path: string, what: string): Buffer {
@@ -35,6 +41,8 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
     const secure = o.listen.some((u) => /^(tcpsm?|wss):/.test(u));
     if (secure && (!o.cert || !o.key)) throw new UsageError('a tcps://, tcpsm:// or wss:// listener needs --cert FILE and --key FILE (PEM)');
     if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect') throw new UsageError('--slow-client is drop-signals or disconnect');
+    // Checked before anything opens: the bridge has no authentication of its own.
+    if (o.rosBridge !== undefined && o.insecureUnauthenticated !== true) throw new UsageError(`refusing to start the ROS bridge. ${UNAUTHENTICATED_REFUSAL}`);
     const gw = await Gateway.start({
       sd: o.sd ?? o.url,
       listen: o.listen,
@@ -48,16 +56,29 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       onDirectory: (up, error) =>
         console.error(up ? `qi: the internal ServiceDirectory ${o.sd ?? o.url} is reachable` : `qi: waiting for the internal ServiceDirectory ${o.sd ?? o.url}: ${error?.message ?? 'connection lost'}`),
     });
+    const ros = o.rosBridge === undefined ? undefined : await RosBridge.start({
+      insecureUnauthenticated: true,
+      sd: o.sd ?? o.url,
+      sessionOptions: sessionOptions(o),
+      listen: o.rosBridge,
+      allowNonLoopback: o.allowNonLoopback === true,
+      allow: o.rosAllow ?? [],
+    }).catch(async (e: unknown) => {
+      await gw.close();
+      throw e;
+    });
     const nobody = !access.anonymous && Object.keys(access.users ?? {}).length === 0;
-    if (o.json) console.log(JSON.stringify({ endpoints: gw.endpoints, sd: o.sd ?? o.url }));
+    if (o.json) console.log(JSON.stringify({ endpoints: gw.endpoints, sd: o.sd ?? o.url, ...(ros ? { rosBridge: ros.endpoint } : {}) }));
     else {
       console.log(`Gateway for ${o.sd ?? o.url} listening on ${gw.endpoints.join(' ')}`);
+      if (ros) console.log(`ROS bridge (rosbridge v2, unauthenticated) on ${ros.endpoint}, bridging ${ros.allow.patterns.join(', ') || 'nothing'}`);
       if (nobody) console.error('qi: warning: no --config and no --allow: every outside client will be refused. Add users with --config FILE, or --allow PATTERN for anonymous clients.');
     }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    await ros?.close();
     await gw.close();
   });
 }

@@ -96,6 +96,10 @@ program
   .option('--ca <file>', 'CA (PEM) that signs client certificates, for tcpsm')
   .option('--advertise <url...>', 'public URLs to give clients, when they reach the gateway through NAT or a port forward')
   .option('--slow-client <policy>', 'drop-signals (default) or disconnect a client that does not keep up')
+  .option('--ros-bridge <url>', 'also serve ROS clients (rosbridge v2) on this ws:// URL; unauthenticated, see docs/bridges.md')
+  .option('--ros-allow <pattern...>', 'what the ROS bridge offers, e.g. "Calculator.*" (default: nothing)')
+  .option('--insecure-unauthenticated', 'required with --ros-bridge: anyone reaching its port may use what --ros-allow names')
+  .option('--allow-non-loopback', 'required for a --ros-bridge address other than loopback')
   .action((_o, cmd: Command) => gateway(globals(cmd) as GatewayVerbOptions));
 
 program

@@ -70,4 +70,39 @@ describe('qi ros-bridge', () => {
       assert.equal(await within(exited, 'the bridge to exit on SIGINT'), 0);
     }
   });
+
+  it('qi gateway --ros-bridge: refused without the flag, else the gateway serves ROS clients beside qi clients', async () => {
+    const refused = await qi('gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', '*', '--ros-bridge', 'ws://127.0.0.1:0');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /refusing to start the ROS bridge\. The ROS bridge has no authentication/);
+    assert.match(refused.stderr, /--insecure-unauthenticated/);
+    const child = spawn(process.execPath, [QI, '--json', 'gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', '*', '--ros-bridge', 'ws://127.0.0.1:0', '--ros-allow', 'Calculator.add', '--insecure-unauthenticated'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const line = await within(
+        new Promise<string>((resolve) => {
+          let out = '';
+          child.stdout!.on('data', (d) => {
+            out += d;
+            if (out.includes('\n')) resolve(out.split('\n')[0]);
+          });
+        }),
+        `the gateway's first line (stderr: ${stderr})`,
+        10_000,
+      );
+      const info = JSON.parse(line) as { endpoints: string[]; rosBridge: string };
+      assert.match(info.rosBridge, /^ws:\/\/127\.0\.0\.1:\d+/);
+      const ros = new Ros({});
+      const open = new Promise((r) => ros.once('connection', r));
+      await ros.connect(info.rosBridge);
+      await within(open, 'roslib connection');
+      assert.deepEqual(await callService(ros, '/qi/Calculator/add', { a: 1, b: 2 }), { data: 3 });
+      ros.close();
+    } finally {
+      child.kill('SIGINT');
+      assert.equal(await within(exited, 'the gateway to exit on SIGINT'), 0);
+    }
+  });
 });
