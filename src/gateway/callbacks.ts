@@ -9,6 +9,7 @@ import type { Channel } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin } from '../object/index.js';
 import { Dynamic, ObjectReference, compile } from '../type/index.js';
+import { stripAnnotations } from './held.js';
 
 /** Ids the gateway gives to client objects on upstream connections: the client range of libqi (2^31 up). */
 let nextId = 0x8000_0000;
@@ -27,8 +28,7 @@ export function mayHoldObjects(signature: string): boolean {
 }
 
 function scan(signature: string): boolean {
-  let s = signature;
-  for (let prev = ''; prev !== s; ) [prev, s] = [s, s.replace(/<[^<>]*>/g, '')];
+  const s = stripAnnotations(signature);
   return s.includes('o') || s.includes('m');
 }
 

@@ -12,6 +12,7 @@ import { normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
 import { compile, Dynamic, type MetaObject } from '../type/index.js';
 import type { Identity } from './access.js';
 import { ClientObjects, mayHoldObjects } from './callbacks.js';
+import { ClientHeld, type HeldObjects } from './held.js';
 import type { MemberKind } from './policy.js';
 import type { OutsideServices } from './outside.js';
 import type { EventSink, Upstream } from './upstream.js';
@@ -26,6 +27,8 @@ export interface GatewayContext {
   readonly upstream: Upstream;
   /** Services registered by outside clients, served to the inside. */
   readonly outside: OutsideServices;
+  /** Which clients hold which objects that services returned to them. */
+  readonly held: HeldObjects;
   readonly machineId: string;
   readonly sessionId: string;
   /** Bytes queued to one client beyond which its signals are dropped (or it is disconnected). */
@@ -68,6 +71,8 @@ export class ClientConnection implements MessageHandler, EventSink {
   private readonly pending = new Map<number, Forwarded>();
   /** Objects this client passed to services, relayed under gateway ids. */
   private readonly objects: ClientObjects;
+  /** Objects services returned to this client, terminated upstream when it leaves without releasing them. */
+  private readonly held: ClientHeld;
   private closed = false;
 
   constructor(
@@ -97,6 +102,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     });
     new ObjectServer(this.directory, channel, 1, 1, 'ServiceDirectory');
     this.objects = new ClientObjects(channel);
+    this.held = new ClientHeld(gw.held);
     channel.bindFallback(this);
     gw.metrics.clients++;
     channel.onClose(() => this.close());
@@ -168,6 +174,11 @@ export class ClientConnection implements MessageHandler, EventSink {
           return this.channel.reply(m, 'v', undefined);
         }
         case Builtin.terminate:
+          if (!this.held.terminated(m.service, m.object)) {
+            // Another client still holds this object: the service must keep it.
+            if (m.type === MessageType.Call) this.channel.reply(m, 'v', undefined);
+            return;
+          }
           this.gw.upstream.forgetMeta(m.service, m.object);
           return this.forward(m);
         case Builtin.metaObject:
@@ -191,7 +202,8 @@ export class ClientConnection implements MessageHandler, EventSink {
             return;
           }
           if (!this.check(m, info, 'method', method.name)) return;
-          return this.forward(m, mayHoldObjects(method.parametersSignature) ? method.parametersSignature : undefined);
+          const holds = (sig: string) => (mayHoldObjects(sig) ? sig : undefined);
+          return this.forward(m, holds(method.parametersSignature), holds(method.returnSignature));
         }
       }
     } catch (e) {
@@ -232,17 +244,20 @@ export class ClientConnection implements MessageHandler, EventSink {
     );
   }
 
-  /** Forwards upstream; `argsSignature` is given when the arguments may hold objects of this client. */
-  private forward(m: Message, argsSignature?: string): void {
+  /**
+   * Forwards upstream; `argsSignature` is given when the arguments may hold objects of this client,
+   * `returnSignature` when the answer may hold objects of the service.
+   */
+  private forward(m: Message, argsSignature?: string, returnSignature?: string): void {
     const ch = this.gw.upstream.channelNow(m.service);
-    if (ch !== undefined && !ch.closed) return this.send(ch, m, argsSignature);
+    if (ch !== undefined && !ch.closed) return this.send(ch, m, argsSignature, returnSignature);
     this.gw.upstream.channel(m.service).then(
-      (c) => this.send(c, m, argsSignature),
+      (c) => this.send(c, m, argsSignature, returnSignature),
       (e: Error) => m.type === MessageType.Call && this.fail(m, `The gateway could not reach service #${m.service}: ${e.message}`),
     );
   }
 
-  private send(ch: Channel, m: Message, argsSignature?: string): void {
+  private send(ch: Channel, m: Message, argsSignature?: string, returnSignature?: string): void {
     if (this.closed) return;
     let payload = m.payload;
     if (argsSignature !== undefined) {
@@ -266,6 +281,7 @@ export class ClientConnection implements MessageHandler, EventSink {
         const name = this.gw.upstream.services.get(m.service)?.name ?? `service #${m.service}`;
         return this.fail(m, `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`);
       }
+      if (returnSignature !== undefined && answer.type === MessageType.Reply) this.held.answered(ch, returnSignature, answer.payload, ch.codecOptions());
       if (this.overQueue(4)) return this.slow();
       this.channel.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
     });
@@ -318,5 +334,6 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.pending.clear();
     this.gw.upstream.unsubscribeAll(this);
     this.objects.close();
+    for (const o of this.held.close()) this.gw.upstream.forgetMeta(o.service, o.object);
   }
 }

@@ -11,6 +11,7 @@ import { Session, type SessionOptions } from '../session/index.js';
 import { listen, type HttpHandler, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
 import { Access, type AccessConfig, type Identity } from './access.js';
 import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
+import { HeldObjects } from './held.js';
 import { OutsideServices } from './outside.js';
 import { Upstream } from './upstream.js';
 
@@ -79,6 +80,11 @@ function gatewayCapabilities() {
 export class Gateway {
   /** Counters for monitoring: clients, forwarded and denied calls, dropped signals… */
   readonly metrics: GatewayMetrics = { clients: 0, forwarded: 0, denied: 0, droppedEvents: 0, slowDisconnects: 0, refused: 0, sdConnected: false, overLimit: 0 };
+
+  /** Objects that services returned to outside clients and that some client still holds. */
+  get heldObjects(): number {
+    return this.context.held.size;
+  }
   /** Open outside connections per remote address. */
   private readonly perAddress = new Map<string, number>();
   private readonly listeners: Listener[] = [];
@@ -96,6 +102,7 @@ export class Gateway {
     this.context = {
       upstream,
       outside: new OutsideServices(upstream, gatewayCapabilities, options.insideListen),
+      held: new HeldObjects(),
       machineId: session.machineId,
       sessionId: session.id,
       maxQueueBytes: options.maxQueueBytes ?? 8 * 1024 * 1024,
