@@ -8,9 +8,10 @@ import { randomBytes, createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import {
-  DataChannelDuplex, DirectLink, DirectLinkHost, Gateway, QiConnectError, QiIceServerError, Session, describeIceServer, listenStandalone, openChannel, parseIceServer, toRtcIceServer, type AnyProxy,
+  DataChannelDuplex, DirectLink, openStream, DirectLinkHost, Gateway, QiConnectError, QiIceServerError, Session, describeIceServer, listenStandalone, openChannel, parseIceServer, toRtcIceServer, type AnyProxy,
 } from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
+import { camera } from '../stream/fixtures.js';
 
 describe('ICE server URLs', () => {
   it('reads stun:, turn: and turns: with their defaults', () => {
@@ -171,7 +172,8 @@ describe('DirectLink on one host', () => {
   before(async () => {
     sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
     await sd.registerService('Calculator', calculator());
-    gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { users: { bob: { token: 'pw', allow: ['Calculator'] } } } });
+    await sd.registerService('Camera', camera().object);
+    gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { users: { bob: { token: 'pw', allow: ['Calculator', 'Camera'] } } } });
     host = await DirectLinkHost.register(sd, { accept: gw });
     client = await Session.connect(sd.endpoints[0], { lpc: false });
   });
@@ -202,6 +204,24 @@ describe('DirectLink on one host', () => {
     }
     for (let i = 0; i < 50 && host.active.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(host.active.length, 0, 'the host dropped the link when it was hung up');
+  });
+
+  it('carries a stream of typed frames with backpressure over the link, complete and in order', { timeout: 20_000 }, async () => {
+    const link = await DirectLink.open(client, { session: { auth: { user: 'bob', token: 'pw' } }, timeoutMs: 8000 });
+    try {
+      assert.equal(link.path, 'direct', link.reason);
+      const cam = (await link.session.service('Camera')) as AnyProxy;
+      const reader = openStream<{ index: number; width: number; data: Buffer }>((await cam.frames(200, 16 * 1024)) as object, { credit: 8 });
+      let next = 0;
+      for await (const f of reader) {
+        assert.equal(f.index, next++, 'frames in order');
+        assert.ok(f.data.length === 16 * 1024 && f.data[0] === (f.index & 255) && f.data[f.data.length - 1] === (f.index & 255), `frame ${f.index} intact`);
+      }
+      assert.equal(next, 200, 'every frame arrived');
+      assert.ok(reader.peakBuffered <= 8, `the reader held at most its credit (${reader.peakBuffered})`);
+    } finally {
+      await link.close();
+    }
   });
 
   it('leaves out STUN/TURN servers that do not answer, and still opens at once', { timeout: 20_000 }, async () => {
