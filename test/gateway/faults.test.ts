@@ -76,7 +76,8 @@ describe('gateway: load and faults', () => {
     const port = await freePort();
     const url = `tcp://127.0.0.1:${port}`;
     let sd = await startFixture<{ url: string }>('session/fixtures/sd-process', [url]);
-    const first = track(await Session.connect(url, { ipc: false }));
+    // Without reconnection: a session that registered would register again on the new SD by itself.
+    const first = track(await Session.connect(url, { ipc: false, reconnect: false }));
     await first.registerService('BeforeRestart', new LocalObject(Counter, { increment: () => 1, value: () => 1 }));
     const gw = track(await Gateway.start({ sd: url, listen: 'tcp://127.0.0.1:0', access: ALL, reconnectMs: 100 }));
     const client = track(await Session.connect(gw.url, { ipc: false }));
