@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { Gateway, Session, listenStandalone, type HttpHandler } from '../../src/index.js';
+import { Gateway, Session, type HttpHandler } from '../../src/index.js';
 import { webHandler } from '../../src/web/index.js';
-import { battery, camera, textToSpeech } from '../../examples/demo-services.js';
-import { calculator } from '../object/fixtures.js';
+import { demoBus } from './fixtures.js';
 import { browserSkip, launchBrowser, pageLog } from '../helpers/browser.js';
 
 /** A bare page that loads the bundle as an application would, and hands it to the test. */
@@ -40,7 +39,7 @@ function inPage<T, A = undefined>(page: Page, url: string, fn: (qi: Qi, url: str
 const browserReady = browserSkip ? undefined : launchBrowser();
 
 describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => {
-  let sd: Awaited<ReturnType<typeof listenStandalone>>;
+  let sd: Session;
   let gw: Gateway;
   let base: string;
   let qiUrl: string;
@@ -48,11 +47,7 @@ describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => 
   let log: string[];
 
   before(async () => {
-    sd = await listenStandalone(['tcp://127.0.0.1:0'], { ipc: false });
-    await sd.registerService('TextToSpeech', textToSpeech());
-    await sd.registerService('Battery', battery(60_000));
-    await sd.registerService('Camera', camera());
-    await sd.registerService('Calculator', calculator());
+    sd = await demoBus();
     gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'ws://127.0.0.1:0/qi', http: webHandler({ extra: [testPage] }), access: { anonymous: { allow: ['*'] } } });
     qiUrl = gw.endpoints[0];
     base = qiUrl.replace(/^ws/, 'http').replace(/\/qi$/, '');

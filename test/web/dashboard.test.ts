@@ -10,10 +10,9 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { Gateway, Session, listenStandalone } from '../../src/index.js';
+import { Gateway, Session } from '../../src/index.js';
 import { webHandler } from '../../src/web/index.js';
-import { battery, camera, textToSpeech } from '../../examples/demo-services.js';
-import { calculator } from '../object/fixtures.js';
+import { demoBus } from './fixtures.js';
 import { browserSkip, launchBrowser, pageLog } from '../helpers/browser.js';
 
 /** docs/img of the repository (this file runs from <out>/test/web). */
@@ -28,7 +27,7 @@ const browserReady = browserSkip ? undefined : launchBrowser();
 const WAIT = { timeout: 10_000 };
 
 describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
-  let sd: Awaited<ReturnType<typeof listenStandalone>>;
+  let sd: Session;
   let gw: Gateway;
   let base: string;
   let page: Page;
@@ -38,11 +37,7 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
     Gateway.start({ sd: sd.endpoints[0], listen, http: webHandler(), access: { anonymous: { allow: ['TextToSpeech', 'Battery', 'Camera', 'Calculator'] } } });
 
   before(async () => {
-    sd = await listenStandalone(['tcp://127.0.0.1:0'], { ipc: false });
-    await sd.registerService('TextToSpeech', textToSpeech());
-    await sd.registerService('Battery', battery(60_000));
-    await sd.registerService('Camera', camera());
-    await sd.registerService('Calculator', calculator());
+    sd = await demoBus();
     gw = await startGateway('ws://127.0.0.1:0/qi');
     base = gw.endpoints[0].replace(/^ws/, 'http').replace(/\/qi$/, '');
     node = await Session.connect(gw.endpoints[0]);
