@@ -50,6 +50,11 @@ describe('examples', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [example('codec-tour')], { timeout: 10_000 });
     assert.match(stdout, /framed +Call \{1\.1\.100, id:2\} \(18 bytes\)/);
   });
+
+  it('the ROS bridge example runs: roslib calls a qi service and hears its signal', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [example('ros-bridge')], { timeout: 15_000 });
+    assert.match(stdout, /ROS called TextToSpeech\.say; the done topic said: hello from ROS/);
+  });
 });
 
 describe('npm start (the demo robot)', () => {
