@@ -1,6 +1,6 @@
 /** `qi ros-bridge`: the real CLI in another process, refusing without the flag, then serving roslib. */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LocalObject, defineObject, listenStandalone, method, t, type Session } from '../../src/index.js';
@@ -14,6 +14,18 @@ function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: 
   return new Promise((resolve) => {
     execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
+}
+
+/** The first line a child prints (its --json summary), within 10 s. */
+function firstLine(child: ChildProcess, what: () => string): Promise<string> {
+  let out = '';
+  const line = new Promise<string>((resolve) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+  });
+  return within(line, what(), 10_000);
 }
 
 describe('qi ros-bridge', () => {
@@ -46,17 +58,7 @@ describe('qi ros-bridge', () => {
     child.stderr!.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const line = await within(
-        new Promise<string>((resolve) => {
-          let out = '';
-          child.stdout!.on('data', (d) => {
-            out += d;
-            if (out.includes('\n')) resolve(out.split('\n')[0]);
-          });
-        }),
-        `the bridge's first line (stderr: ${stderr})`,
-        10_000,
-      );
+      const line = await firstLine(child, () => `the bridge's first line (stderr: ${stderr})`);
       const info = JSON.parse(line) as { endpoint: string; allow: string[] };
       assert.deepEqual(info.allow, ['Calculator.add', 'Other.*']);
       const ros = new Ros({});
@@ -81,17 +83,7 @@ describe('qi ros-bridge', () => {
     child.stderr!.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const line = await within(
-        new Promise<string>((resolve) => {
-          let out = '';
-          child.stdout!.on('data', (d) => {
-            out += d;
-            if (out.includes('\n')) resolve(out.split('\n')[0]);
-          });
-        }),
-        `the gateway's first line (stderr: ${stderr})`,
-        10_000,
-      );
+      const line = await firstLine(child, () => `the gateway's first line (stderr: ${stderr})`);
       const info = JSON.parse(line) as { endpoints: string[]; rosBridge: string };
       assert.match(info.rosBridge, /^ws:\/\/127\.0\.0\.1:\d+/);
       const ros = new Ros({});
