@@ -63,6 +63,8 @@ export class ClassicConnection {
   private nextLink = 1;
   private pending = 0;
   private closed = false;
+  /** Set when the qi session could not be made: the browser is let go once told why. */
+  private unreachable = false;
   private readonly session: Promise<Session>;
   private readonly rules: JsonRules;
   private readonly limits: Required<ClassicLimits>;
@@ -85,8 +87,12 @@ export class ClassicConnection {
         throw new Error(`Cannot reach the robot's services: ${(e as Error)?.message ?? e}`);
       },
     );
-    // A failure is reported to each waiting call (their handlers run first), then the browser is let go.
-    this.session.catch(() => setTimeout(() => this.peer.close(), 0));
+    // The reason goes to the calls waiting, or to the first call made soon after (an app calls service()
+    // as soon as it is connected); then the browser is let go, so that it sees the disconnection.
+    this.session.catch(() => {
+      this.unreachable = true;
+      setTimeout(() => this.peer.close(), this.pending > 0 ? 0 : 2000).unref?.();
+    });
   }
 
   /** Handles one `call` event: `{ idm, params }`. Never throws: failures become `error` events. */
@@ -103,6 +109,7 @@ export class ClassicConnection {
       this.peer.emit('reply', json === null ? { idm } : { idm, result: json });
     } catch (e) {
       this.fail(idm, (e as Error)?.message ?? String(e));
+      if (this.unreachable) setTimeout(() => this.peer.close(), 0);
     } finally {
       this.pending--;
     }
