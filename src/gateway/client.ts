@@ -62,6 +62,8 @@ export interface GatewayMetrics {
 interface Forwarded {
   channel: Channel;
   id: number;
+  /** Set when the answer may hold objects of the service. */
+  returnSignature: string | undefined;
 }
 
 /** One outside connection; see the module comment. */
@@ -276,7 +278,13 @@ export class ClientConnection implements MessageHandler, EventSink {
     }
     const id = ch.forward(address, m.type, m.flags, payload, (answer, error) => {
       if (this.pending.get(m.id)?.id === id) this.pending.delete(m.id);
-      if (this.closed) return;
+      if (this.closed) {
+        // The client left while the call was on its way: nobody holds the objects in its answer.
+        if (answer !== undefined && returnSignature !== undefined && answer.type === MessageType.Reply) {
+          for (const o of this.held.orphaned(ch, returnSignature, answer.payload, ch.codecOptions())) this.gw.upstream.forgetMeta(o.service, o.object);
+        }
+        return;
+      }
       if (answer === undefined) {
         const name = this.gw.upstream.services.get(m.service)?.name ?? `service #${m.service}`;
         return this.fail(m, `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`);
@@ -285,7 +293,7 @@ export class ClientConnection implements MessageHandler, EventSink {
       if (this.overQueue(4)) return this.slow();
       this.channel.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
     });
-    if (id !== 0) this.pending.set(m.id, { channel: ch, id });
+    if (id !== 0) this.pending.set(m.id, { channel: ch, id, returnSignature });
   }
 
   private cancel(m: Message): void {
@@ -330,7 +338,8 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (this.closed) return;
     this.closed = true;
     this.gw.metrics.clients--;
-    for (const f of this.pending.values()) f.channel.cancelForwarded(f.id, true);
+    // A call whose answer may hold objects is still listened to: they must be terminated when it comes.
+    for (const f of this.pending.values()) f.channel.cancelForwarded(f.id, f.returnSignature === undefined);
     this.pending.clear();
     this.gw.upstream.unsubscribeAll(this);
     this.objects.close();

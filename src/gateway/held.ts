@@ -50,6 +50,11 @@ export class HeldObjects {
     return true;
   }
 
+  /** True while some client holds (service, object) on `upstream`. */
+  isHeld(upstream: Channel, service: number, object: number): boolean {
+    return (this.holders.get(upstream)?.get(key(service, object)) ?? 0) > 0;
+  }
+
   /** Objects held now, all connections together (for metrics and tests). */
   get size(): number {
     let n = 0;
@@ -69,14 +74,7 @@ export class ClientHeld {
 
   /** Records the objects in an answer (of `signature`) that `upstream` sent to this client. */
   answered(upstream: Channel, signature: string, payload: Buffer, options: CodecOptions): void {
-    if (!/o/.test(stripAnnotations(signature)) && payload.length > MAX_DYNAMIC_SCAN) return;
-    let value: unknown;
-    try {
-      // Plain references, not proxies: the gateway only reads the ids.
-      value = compile(signature).decode(payload, { ...options, objects: undefined });
-    } catch {
-      return; // the client's own decoder will say what is wrong with it
-    }
+    const value = referencesIn(signature, payload, options);
     forEachRef(value, (r) => {
       const k = key(r.serviceId, r.objectId);
       if (this.mine.has(k)) return;
@@ -96,6 +94,22 @@ export class ClientHeld {
     return this.all.release(h.upstream, service, object);
   }
 
+  /**
+   * An answer that came back after the client went away (the call was on its way when it left): the
+   * objects in it that no client holds are terminated in the service, which would serve them forever.
+   */
+  orphaned(upstream: Channel, signature: string, payload: Buffer, options: CodecOptions): Array<{ service: number; object: number }> {
+    const gone = new Map<string, { service: number; object: number }>();
+    forEachRef(referencesIn(signature, payload, options), (r) => {
+      const k = key(r.serviceId, r.objectId);
+      if (gone.has(k) || this.all.isHeld(upstream, r.serviceId, r.objectId)) return;
+      gone.set(k, { service: r.serviceId, object: r.objectId });
+    });
+    if (upstream.closed) return [];
+    for (const o of gone.values()) upstream.post({ service: o.service, object: o.object, action: Builtin.terminate }, '(I)', [o.service]);
+    return [...gone.values()];
+  }
+
   /** The client went away: what only it held is terminated in the services. */
   close(): Array<{ service: number; object: number }> {
     const gone: Array<{ service: number; object: number }> = [];
@@ -107,6 +121,16 @@ export class ClientHeld {
     }
     this.mine.clear();
     return gone;
+  }
+}
+
+/** An answer decoded with plain references (not proxies: the gateway only reads the ids); undefined when not worth scanning or malformed. */
+function referencesIn(signature: string, payload: Buffer, options: CodecOptions): unknown {
+  if (!/o/.test(stripAnnotations(signature)) && payload.length > MAX_DYNAMIC_SCAN) return undefined;
+  try {
+    return compile(signature).decode(payload, { ...options, objects: undefined });
+  } catch {
+    return undefined; // the client's own decoder will say what is wrong with it
   }
 }
 

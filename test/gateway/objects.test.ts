@@ -13,6 +13,8 @@ const Factory = defineObject({
     fresh: method([t.int32], t.object),
     shared: method([], t.object),
     boxed: method([], t.dynamic),
+    /** A new counter, answered after `ms` (whether or not the call was canceled meanwhile). */
+    later: method([t.int32], t.object),
   },
 });
 
@@ -23,9 +25,16 @@ describe('gateway: objects returned to clients', () => {
   let sd: Session;
   let gw: Gateway;
   const one = counter(100);
+  let laterAnswered = 0;
   before(async () => {
     sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    await sd.registerService('Factory', new LocalObject(Factory, { fresh: (n) => counter(n), shared: () => one, boxed: () => new Dynamic('o', counter(7)) }));
+    await sd.registerService('Factory', new LocalObject(Factory, { fresh: (n) => counter(n), shared: () => one, boxed: () => new Dynamic('o', counter(7)),
+      later: async (ms) => {
+        await sleep(ms);
+        laterAnswered++;
+        return counter(ms);
+      },
+    }));
     gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } } });
   });
   after(async () => {
@@ -98,5 +107,25 @@ describe('gateway: objects returned to clients', () => {
     b.s.close();
     a.s.close();
     await settle(base, 'released once both left');
+  });
+
+  it('an object still on its way back when its client leaves is released in the service', async () => {
+    // Found by the soak (abandon): the answer came after the client left, and the gateway dropped it
+    // with the reference inside, so the service served the object forever.
+    const base = served();
+    const a = await client();
+    const before = laterAnswered;
+    const call = a.factory.later(100).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await sleep(30); // the call is at the service
+    a.s.close();
+    assert.equal(await call, 'failed', 'the client saw its call fail with its session');
+    for (let i = 0; i < 100 && laterAnswered === before; i++) await sleep(10);
+    assert.equal(laterAnswered, before + 1, 'the service answered');
+    await sleep(50);
+    await settle(base, 'the object answered to nobody was released');
+    assert.equal(gw.heldObjects, 0);
   });
 });
