@@ -6,7 +6,9 @@
  *
  * Processes (all forked from this file, each with an IPC channel to this one):
  * - `server`: a standalone ServiceDirectory that also registers the test Calculator; it emits `fired`
- *   (seq, "s<seq>") at a steady rate (--signal-hz, default 100);
+ *   (seq, "s<seq>") at a steady rate (--signal-hz, default 100). It also registers `SoakStreams`
+ *   (scripts/soak-streams.ts), whose `frames(count, seed)` returns a stream of typed frames, and counts
+ *   every QiStream it made until it ended or was closed, and the objects it serves by reference;
  * - `gateway`: a Gateway in front of that SD, open to anonymous clients;
  * - `load` × --loads (default 2): each runs, until told to stop, every kind of traffic both directly
  *   (SD and service, over the unix socket unless --no-ipc) and through the gateway (TCP):
@@ -14,7 +16,12 @@
  *   subscribers that check every sequence number (no gap, duplicate or reordering), `volume` sets (load 0
  *   only, numbered) and watches (every load, also checked for gaps), objects by reference (`makeCounter`
  *   and `useCounter` with a client object), sessions that connect, call, subscribe once and close again
- *   and again, and `slow` calls canceled mid-flight (AbortSignal) or timed out.
+ *   and again, `slow` calls canceled mid-flight (AbortSignal) or timed out, and `streams`: streams of
+ *   20–200 frames of 1–64 KiB opened with a random credit and read with every frame checked (index in
+ *   order, size, bytes), read to the end, left early with `break`, or abandoned by closing their whole
+ *   session mid-stream. Through the gateway only, `abandon`: sessions that get 1–5 objects by reference
+ *   (`makeCounter`), sometimes with one more makeCounter call still on its way, and close without
+ *   releasing them (the gateway must terminate them in the service).
  *
  * Every --sample-seconds (default 5, less for short runs) each process runs a full GC and reports its
  * memory (rss, heapUsed, external, arrayBuffers) and `process.getActiveResourcesInfo()` counts; loads
@@ -24,13 +31,19 @@
  *   20% + 10 MiB, or its handle count (median of the last 3) the most seen during the warm-up by more
  *   than 20% + 16;
  * - any call answered a wrong value, any error other than the expected cancellations/timeouts occurred,
- *   a signal or property change was lost, duplicated or reordered, a process crashed or printed a
- *   warning (MaxListenersExceeded…);
+ *   a signal or property change was lost, duplicated or reordered, a stream frame was wrong, missing or
+ *   reordered, a process crashed or printed a warning (MaxListenersExceeded…);
+ * - a stream writer of the service is still open STREAM_RELEASE_MS (30 s) after it was made (its reader
+ *   read to the end, broke off or left: it should have been released), or stopped on an error other
+ *   than its reader closing;
  * and at the end when the service's aborted + completed slow() calls differ from the calls made
  * (cancellations lost or doubled), when more than 1% (at least 5) of the canceled calls still ran to their
  * end on the service or were answered to the client (only a process held up longer than the call, by a
  * heap snapshot or a stall, may see that), or when, all loads gone, the server or the gateway holds more
- * sockets than before the load began (+4: the gateway keeps its shared upstream connection).
+ * sockets than before the load began (+4: the gateway keeps its shared upstream connection), the
+ * service still serves objects by reference (bound on any of its connections, beyond those of before the
+ * load) or the gateway still counts holders of some (`heldObjects`), or a stream is still open, or the
+ * service's streams made ≠ ended + closed or ≠ the streams the loads opened.
  *
  * --snapshots DIR writes a heap snapshot of every process at the end of the warm-up and at the end (or
  * at the failure), to compare in Chrome DevTools (Memory → Comparison). --skip leaves traffic kinds out,
@@ -47,6 +60,7 @@ import { fileURLToPath } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
 import { Gateway, QiError, Session, listenStandalone, type AnyProxy } from '../src/index.js';
 import { gc } from '../test/helpers/gc.js';
+import { emptyStreamStats, streamRound, streamService, type StreamLoadStats, type StreamServiceStats } from './soak-streams.js';
 // The Calculator fixture is imported where it is used, by the server and load processes: its module
 // imports node:test, whose harness the coordinator must not start (it would print to our stdout).
 import type { CalcState } from '../test/object/fixtures.js';
@@ -66,6 +80,8 @@ const HANDLE_SLACK = 16;
 const QUIESCED_SOCKET_SLACK = 4;
 /** Samples whose median is compared (the last ones of the warm-up, the last ones of the run). */
 const MEDIAN_OF = 3;
+/** A stream writer still open this long after it was made was never released. */
+const STREAM_RELEASE_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------------
 // Messages between the coordinator and its children.
@@ -97,6 +113,9 @@ interface LoadStats {
   canceled: number;
   /** slow() calls answered before their cancellation or timeout could happen (this process held up). */
   answeredFirst: number;
+  streams: StreamLoadStats;
+  /** Gateway sessions closed without releasing their objects; the objects they held; those with a makeCounter call still on its way. */
+  abandon: { sessions: number; objects: number; inFlight: number };
 }
 
 interface ServerExtra {
@@ -105,6 +124,9 @@ interface ServerExtra {
   slowCompleted: number;
   channels: number;
   droppedEvents: number;
+  /** Objects served by reference (not a service's main object) on all the server's connections. */
+  objects: number;
+  streams: StreamServiceStats;
 }
 
 type ToChild = { type: 'sample'; id: number } | { type: 'stop' } | { type: 'snapshot'; id: number; file: string };
@@ -229,6 +251,8 @@ async function runServer(args: Map<string, string>): Promise<void> {
   const state: CalcState = { aborted: 0, order: [] };
   const calc = calculator(state);
   await session.registerService('Calculator', calc);
+  const streams = streamService();
+  await session.registerService('SoakStreams', streams.object);
   let emitted = 0;
   let slowCompleted = 0;
   // A steady rate: each tick emits what the clock says is due (timers run late under load), at most
@@ -245,11 +269,18 @@ async function runServer(args: Map<string, string>): Promise<void> {
     // Every completed slow() leaves a line in state.order: count them and keep the array empty.
     slowCompleted += state.order.length;
     state.order.length = 0;
-    // Diagnostics only: how many connections the session holds now, and the signals it dropped on them.
-    const channels = (session as unknown as { channels?: Set<{ droppedEvents?: number }> }).channels;
+    // How many connections the session holds now and the signals it dropped on them (diagnostics), and
+    // the objects it serves by reference on them (checked once every load left).
+    const channels = (session as unknown as { channels?: Set<{ droppedEvents?: number; handlers?: Map<number, unknown> }> }).channels;
     let dropped = 0;
-    for (const c of channels ?? []) dropped += c.droppedEvents ?? 0;
-    return { emitted, aborted: state.aborted, slowCompleted, channels: channels?.size ?? -1, droppedEvents: dropped };
+    // Objects served by reference: every object bound on a connection other than a service's main one
+    // (object id 1; the channel keys its bindings service × 2^32 + object).
+    let objects = 0;
+    for (const c of channels ?? []) {
+      dropped += c.droppedEvents ?? 0;
+      for (const k of c.handlers?.keys() ?? []) if (k % 0x1_0000_0000 !== 1) objects++;
+    }
+    return { emitted, aborted: state.aborted, slowCompleted, channels: channels?.size ?? -1, droppedEvents: dropped, objects, streams: streams.stats(STREAM_RELEASE_MS) };
   };
   child({
     sample: () => ({ sample: takeSample(), extra: { ...extra() } }),
@@ -268,7 +299,7 @@ async function runServer(args: Map<string, string>): Promise<void> {
 
 async function runGateway(args: Map<string, string>): Promise<void> {
   const gw = await Gateway.start({ sd: args.get('sd')!, listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } }, maxConnectionsPerAddress: 10_000 });
-  const extra = () => ({ ...gw.metrics, upstreamSubscriptions: gw.upstreamSubscriptions });
+  const extra = () => ({ ...gw.metrics, upstreamSubscriptions: gw.upstreamSubscriptions, heldObjects: gw.heldObjects });
   child({
     sample: () => ({ sample: takeSample(), extra: extra() }),
     stop: async () => {
@@ -305,6 +336,8 @@ async function runLoad(args: Map<string, string>): Promise<void> {
     objects: 0,
     canceled: 0,
     answeredFirst: 0,
+    streams: emptyStreamStats(),
+    abandon: { sessions: 0, objects: 0, inFlight: 0 },
   };
   const problem = (text: string) => {
     if (stats.problems.length < 20) stats.problems.push(`load ${index}: ${text}`);
@@ -460,7 +493,58 @@ async function runLoad(args: Map<string, string>): Promise<void> {
       }
       await sleep(r.int(10, 40));
     });
+
+    loop(`streams.${route}`, async () => {
+      await streamRound(
+        {
+          stats: stats.streams,
+          r,
+          wrong,
+          session: main[route].session,
+          connect: () => connect(routes[route]),
+          close: (s) => withTimeout(s.close(), SESSION_TIMEOUT_MS, 'closing a stream session'),
+          lookupTimeoutMs: SESSION_TIMEOUT_MS,
+          callTimeoutMs: CALL_TIMEOUT_MS,
+        },
+        `streams.${route}`,
+      );
+      count(`streams.${route}`);
+      await sleep(r.int(0, 30));
+    });
   }
+
+  // Sessions through the gateway that take objects by reference and leave without releasing them: the
+  // gateway must terminate them in the service (checked at the end: the service serves none).
+  loop('abandon', async () => {
+    const s = await connect(gwUrl);
+    const held: Calc[] = [];
+    let onItsWay: Promise<unknown> | undefined;
+    try {
+      const c = await calcOf(s);
+      const n = r.int(1, 6);
+      for (let i = 0; i < n; i++) {
+        const start = r.int(0, 1_000_000);
+        const o = (await c.makeCounter(start, opts)) as Calc;
+        const one = await o.increment(opts);
+        if (one !== start + 1) wrong('abandon', `makeCounter(${start}).increment() = ${String(one)}`);
+        held.push(o);
+      }
+      // Now and then one more object is on its way back when the session closes.
+      if (r.next() < 0.3) {
+        onItsWay = c.makeCounter(0, opts).catch(() => undefined);
+        stats.abandon.inFlight++;
+      }
+    } finally {
+      await withTimeout(s.close(), SESSION_TIMEOUT_MS, 'closing an abandoning session');
+    }
+    await onItsWay;
+    count('abandon');
+    stats.abandon.sessions++;
+    // Referenced until after the close: the proxies were not collected (hence not released) before it.
+    stats.abandon.objects += held.length;
+    held.length = 0;
+    await sleep(r.int(10, 50));
+  });
 
   // Continuous subscribers: every sequence number must come, once, in order.
   const offs: (() => Promise<void>)[] = [];
@@ -575,7 +659,7 @@ interface Options {
 }
 
 const MAX_SECONDS = 24 * 3600;
-const TASKS = ['add', 'concurrent', 'large', 'objects', 'cancel', 'churn', 'signals', 'property'];
+const TASKS = ['add', 'concurrent', 'large', 'objects', 'cancel', 'churn', 'signals', 'property', 'streams', 'abandon'];
 
 function usage(problem?: string): never {
   if (problem) console.error(problem);
@@ -776,6 +860,8 @@ function sumStats(all: LoadStats[]) {
     objects: all.reduce((a, s) => a + s.objects, 0),
     canceled: all.reduce((a, s) => a + s.canceled, 0),
     answeredFirst: all.reduce((a, s) => a + s.answeredFirst, 0),
+    streams: add((s) => s.streams),
+    abandon: add((s) => s.abandon),
   };
 }
 
@@ -827,6 +913,7 @@ async function coordinate(o: Options): Promise<number> {
   let finalLoads: LoadStats[] = [];
   let finalServer: ServerExtra | undefined;
   let finalGateway: Record<string, unknown> | undefined;
+  let idleServer: ServerExtra | undefined;
   let loadSeconds = 0;
 
   try {
@@ -836,7 +923,11 @@ async function coordinate(o: Options): Promise<number> {
     const { url: gw } = (await gateway.ready()) as { url: string };
     const daemons = [server, gateway];
     idle = new Map();
-    for (const d of daemons) idle.set(d.name, (await d.sample()).sample);
+    for (const d of daemons) {
+      const m = await d.sample();
+      idle.set(d.name, m.sample);
+      if (d === server) idleServer = m.extra as unknown as ServerExtra;
+    }
 
     const loads = Array.from({ length: o.loads }, (_, i) => spawn(`load ${i}`, ['--role', 'load', '--index', String(i), '--sd', sd, '--gw', gw, '--seed', String(o.seed), ...(o.skip ? ['--skip', o.skip] : [])]));
     await Promise.all(loads.map((l) => l.ready()));
@@ -878,6 +969,11 @@ async function coordinate(o: Options): Promise<number> {
       const s = sumStats(row.loads);
       if (s.wrong > 0 || Object.keys(s.errors).length > 0 || s.signals.gaps + s.signals.duplicates + s.property.gaps + s.property.duplicates > 0) {
         fail(`load: ${s.wrong} wrong values, errors ${JSON.stringify(s.errors)}, signals ${JSON.stringify(s.signals)}, property ${JSON.stringify(s.property)}\n${s.problems.map((p) => `    ${p}`).join('\n')}`);
+        break;
+      }
+      const st = row.server.streams;
+      if (st.overdue > 0 || st.writerErrors > 0) {
+        fail(`sd+service: ${st.overdue} stream writer(s) still open over ${STREAM_RELEASE_MS / 1000} s after they were made (never released; the oldest ${(st.oldestMs / 1000).toFixed(0)} s), ${st.writerErrors} writer error(s) ${JSON.stringify(st.writerProblems)}`);
         break;
       }
       // Memory and handles, once past the warm-up.
@@ -952,6 +1048,22 @@ async function coordinate(o: Options): Promise<number> {
     if (finalServer.slowCompleted > s.answeredFirst + tolerance) fail(`sd+service: ${finalServer.slowCompleted} canceled slow() calls ran to their end (the clients saw ${s.answeredFirst} answered first)`);
     if (s.answeredFirst > tolerance) fail(`load: ${s.answeredFirst} slow() calls were answered although canceled or timed out first (more than ${tolerance})`);
   }
+  if (finalServer !== undefined && finalLoads.length === o.loads) {
+    // Every stream the service made was released: read to its end, or closed by a reader that broke off
+    // or left; the loads opened as many as it made.
+    const st = finalServer.streams;
+    const sl = s.streams;
+    if (st.open > 0) fail(`sd+service: ${st.open} stream writer(s) still open once every load left (the oldest made ${(st.oldestMs / 1000).toFixed(0)} s ago)`);
+    if (st.made !== st.ended + st.closed + st.open) fail(`sd+service: ${st.made} streams made ≠ ${st.ended} ended + ${st.closed} closed + ${st.open} open`);
+    if (st.made !== sl.opened) fail(`sd+service: made ${st.made} streams, the loads opened ${sl.opened}`);
+    if (st.ended < sl.completed || st.ended > sl.completed + sl.brokenOff + sl.sessionClosed) fail(`sd+service: ${st.ended} streams ended, the loads read ${sl.completed} to their end (and left ${sl.brokenOff + sl.sessionClosed} early)`);
+    if (st.writerErrors > 0) fail(`sd+service: ${st.writerErrors} stream writer error(s): ${st.writerProblems.join('; ')}`);
+  }
+  if (finalServer !== undefined && idleServer !== undefined) {
+    // All loads gone: no object by reference is left in the service, nor counted by the gateway.
+    if (finalServer.objects > idleServer.objects) fail(`sd+service: serves ${finalServer.objects} object(s) by reference once every load left (${idleServer.objects} before the load): released by nobody`);
+  }
+  if (finalGateway !== undefined && finalGateway.heldObjects !== 0) fail(`gateway: heldObjects ${String(finalGateway.heldObjects)} once every load left (expected 0)`);
   if (idle && quiesced) {
     for (const [n, before] of idle) {
       const after = quiesced.get(n)!;
@@ -974,8 +1086,8 @@ async function coordinate(o: Options): Promise<number> {
 
 function header(): string {
   return [
-    '    t |  calls/s |  MB/s | sig/s | conn/s | err | sd+svc heap/rss MiB hdl | gateway heap/rss MiB hdl | loads heap(max) hdl(max)',
-    '------+----------+-------+-------+--------+-----+-------------------------+--------------------------+-------------------------',
+    '    t |  calls/s |  MB/s | strm MB/s | sig/s | conn/s | err | sd+svc heap/rss MiB hdl | gateway heap/rss MiB hdl | loads heap(max) hdl(max)',
+    '------+----------+-------+-----------+-------+--------+-----+-------------------------+--------------------------+-------------------------',
   ].join('\n');
 }
 
@@ -994,7 +1106,7 @@ function line(row: Row, prev: Row | undefined): string {
   const lheap = Math.max(...loads.map(([, x]) => x.heapUsed));
   const lhdl = Math.max(...loads.map(([, x]) => totalHandles(x)));
   return (
-    `${row.elapsed.toFixed(0).padStart(5)} | ${rate(s.calls, p?.calls).toFixed(0).padStart(8)} | ${(rate(s.bytes, p?.bytes) / 1e6).toFixed(1).padStart(5)} | ` +
+    `${row.elapsed.toFixed(0).padStart(5)} | ${rate(s.calls, p?.calls).toFixed(0).padStart(8)} | ${(rate(s.bytes, p?.bytes) / 1e6).toFixed(1).padStart(5)} | ${(rate(s.streams.bytes, p?.streams.bytes) / 1e6).toFixed(1).padStart(9)} | ` +
     `${rate(s.signals.received, p?.signals.received).toFixed(0).padStart(5)} | ${rate(conns, p ? p.connects.direct + p.connects.gateway : 0).toFixed(1).padStart(6)} | ${String(errs).padStart(3)} | ` +
     `${d('sd+service').padStart(23)} | ${d('gateway').padStart(24)} | ${mb(lheap).padStart(9)} ${String(lhdl).padStart(9)}`
   );
@@ -1019,6 +1131,13 @@ function summary(
   out.push(`  property   ${s.property.sets} sets, ${s.property.events} watch events (gaps ${s.property.gaps}, duplicates ${s.property.duplicates})`);
   out.push(`  connects   ${s.connects.direct} direct + ${s.connects.gateway} through the gateway (${per(s.connects.direct + s.connects.gateway).toFixed(1)}/s)`);
   out.push(`  objects    ${s.objects} by reference`);
+  const st = server?.streams;
+  out.push(
+    `  streams    ${s.streams.opened} opened: ${s.streams.completed} read to the end, ${s.streams.brokenOff} left with break, ${s.streams.sessionClosed} with their session closed mid-stream; ` +
+      `${s.streams.chunks} frames checked, ${(s.streams.bytes / 1e6).toFixed(0)} MB (${(per(s.streams.bytes) / 1e6).toFixed(1)} MB/s); ` +
+      `the service made ${st?.made ?? '?'}, ended ${st?.ended ?? '?'}, closed ${st?.closed ?? '?'}, open at the end ${st?.open ?? '?'}, writer errors ${st?.writerErrors ?? '?'}`,
+  );
+  out.push(`  abandon    ${s.abandon.sessions} gateway sessions closed holding ${s.abandon.objects} objects (${s.abandon.inFlight} with a makeCounter on its way); at the end the service serves ${server?.objects ?? '?'} object(s) by reference, the gateway counts ${String(gateway?.heldObjects ?? '?')} held`);
   out.push(`  cancel     ${s.canceled} calls canceled or timed out mid-flight, ${s.answeredFirst} answered first; the service aborted ${server?.aborted ?? '?'}, ran ${server?.slowCompleted ?? '?'} to their end`);
   out.push(`  errors     unexpected ${JSON.stringify(s.errors)}, wrong values ${s.wrong}; expected ${JSON.stringify(s.expected)}`);
   if (gateway) out.push(`  gateway    ${JSON.stringify(gateway)}`);

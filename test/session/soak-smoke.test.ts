@@ -1,6 +1,7 @@
 /**
  * The soak (scripts/soak.ts) for a few seconds: an SD + service process, a gateway process and a load
- * process, every kind of traffic, memory and handle checks. It must pass (exit 0) and leave nothing behind.
+ * process, every kind of traffic (streams and abandoned objects among them), memory and handle checks. It
+ * must pass (exit 0) and leave nothing behind.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -25,4 +26,7 @@ it('runs 5 s of mixed load across processes and exits 0', { timeout: 15_000 }, a
   assert.match(out, /^PASS/m);
   assert.match(out, /calls +\d+ \(\d+\/s\)/);
   assert.match(out, /unexpected \{\}, wrong values 0/);
+  // The newer kinds ran too: streams read with every frame checked, sessions that left holding objects.
+  assert.match(out, /streams +[1-9]\d* opened: .* [1-9]\d* frames checked/);
+  assert.match(out, /abandon +[1-9]\d* gateway sessions closed .* the service serves 0 object\(s\) by reference, the gateway counts 0 held/);
 });
