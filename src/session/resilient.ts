@@ -27,22 +27,12 @@ interface Sub {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * The connection outlives most proxies made on it (a session's connection to a service serves every
- * `session.service()` proxy of it): its close listener holds a backend only weakly, and is removed once
- * the backend is collected. Backends that must reconnect on their own (subscriptions) are held here.
- */
-const offCloses = new FinalizationRegistry<() => void>((off) => off());
-const reconnecting = new Set<ResilientBackend>();
-
 /** See the module comment. `resolve` finds the object again (by service name) on a fresh connection. */
 export class ResilientBackend implements ObjectBackend {
   private current: RemoteBackend | undefined;
   private readonly subs = new Set<Sub>();
   private attempt: Promise<RemoteBackend> | undefined;
   private lastError: Error | undefined;
-  /** Removes the close listener of the connection in use. */
-  private offClose: (() => void) | undefined;
   private readonly min: number;
   private readonly max: number;
   private readonly callWait: number;
@@ -80,21 +70,12 @@ export class ResilientBackend implements ObjectBackend {
 
   private attach(b: RemoteBackend): void {
     this.current = b;
-    this.offClose?.();
-    offCloses.unregister(this);
-    // Weakly: a proxy nobody holds any more must not stay reachable from its connection's listeners.
-    const self = new WeakRef(this);
-    const off = b.channel.onClose((e) => self.deref()?.lost(b, e));
-    this.offClose = off;
-    offCloses.register(this, off, this);
-  }
-
-  private lost(b: RemoteBackend, e: Error | undefined): void {
-    if (this.current !== b) return;
-    this.current = undefined;
-    this.offClose = undefined;
-    this.lastError = e;
-    if (this.wanted()) void this.reconnectLoop();
+    b.channel.onClose((e) => {
+      if (this.current !== b) return;
+      this.current = undefined;
+      this.lastError = e;
+      if (this.wanted()) void this.reconnectLoop();
+    });
   }
 
   /** One reconnection attempt at a time, shared by everyone who waits. */
@@ -167,11 +148,8 @@ export class ResilientBackend implements ObjectBackend {
     const b = this.current ?? (await this.live(this.callWait, `subscribe to ${this.name}.${signal}`));
     sub.off = await b.subscribe(signal, listener);
     this.subs.add(sub);
-    // A subscription is made again after a loss even when only its listener is left of the proxy.
-    reconnecting.add(this);
     return async () => {
       this.subs.delete(sub);
-      if (this.subs.size === 0) reconnecting.delete(this);
       await sub.off?.().catch(() => {});
     };
   }
