@@ -68,6 +68,11 @@ export class ResilientBackend implements ObjectBackend {
     return this.current?.channel;
   }
 
+  /** The service id in use, if connected (a service registered again may have a new one). */
+  get serviceId(): number | undefined {
+    return this.current?.service;
+  }
+
   private attach(b: RemoteBackend): void {
     this.current = b;
     b.channel.onClose((e) => {

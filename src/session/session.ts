@@ -93,6 +93,12 @@ export class Session {
   private readonly channels = new Set<Channel>();
   private readonly registered = new Map<number, Registered>();
   private readonly connections = new Map<string, Promise<Channel>>();
+  /**
+   * Proxies handed out by {@link service}, by service name (libqi's session caches them the same way):
+   * asking again for a service that is still the same gives the same proxy, instead of a new one that
+   * would fetch its MetaObject again and stay attached to the connection for its whole life.
+   */
+  private readonly proxies = new Map<string, { proxy: AnyProxy; serviceId: () => number | undefined }>();
   private closed = false;
   private sdUrl: string | undefined;
 
@@ -287,16 +293,25 @@ export class Session {
     const info = await this.serviceInfo(name, options);
     const inProcess = this.options.lpc === false ? undefined : this.inProcess(info);
     if (inProcess !== undefined) return createProxy<D>(new InProcessBackend(inProcess, info.name));
+    const cached = this.proxies.get(info.name);
+    if (cached !== undefined && cached.serviceId() === info.serviceId) return cached.proxy as ProxyOf<D> & AnyProxy;
     const ch = await connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
     const first = await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options);
     const r = this.reconnectOptions();
-    if (r === undefined) return createProxy<D>(first);
+    if (r === undefined) {
+      const proxy = createProxy<D>(first);
+      this.proxies.set(info.name, { proxy, serviceId: () => (first.channel.closed ? undefined : first.service) });
+      return proxy;
+    }
     const again = async (budgetMs: number) => {
       const now = await this.serviceInfo(name, { timeoutMs: budgetMs });
       const c = await connectService(now, now.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
       return RemoteBackend.fetch(c, now.serviceId, 1, now.name);
     };
-    return createProxy<D>(new ResilientBackend(first, again, () => !this.closed, r));
+    const backend = new ResilientBackend(first, again, () => !this.closed, r);
+    const proxy = createProxy<D>(backend);
+    this.proxies.set(info.name, { proxy, serviceId: () => backend.serviceId });
+    return proxy;
   }
 
   /**
@@ -373,6 +388,7 @@ export class Session {
     }
     for (const r of this.registered.values()) for (const s of r.servers) s.close();
     this.registered.clear();
+    this.proxies.clear();
     // Connections first: a listener's close waits until every connection it accepted has ended.
     for (const ch of this.channels) ch.close();
     await Promise.allSettled(this.listeners.map((l) => l.close()));

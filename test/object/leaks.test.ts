@@ -42,3 +42,33 @@ describe('objects by reference, many times over one connection', () => {
     client.close();
   });
 });
+
+describe('session.service() asked again and again', () => {
+  it('gives the same proxy while the service is the same, leaving nothing on the connection', async () => {
+    const { listenStandalone, Session } = await import('../../src/index.js');
+    const { calculator } = await import('./fixtures.js');
+    const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
+    await sd.registerService('Calculator', calculator());
+    const s = await Session.connect(sd.endpoints[0], { lpc: false });
+    try {
+      const first = await s.service('Calculator');
+      const ch = Session.channelOf(first)!;
+      const before = closeListeners(ch);
+      for (let i = 0; i < 200; i++) {
+        const p = await s.service('Calculator');
+        assert.equal(p, first, 'the same proxy');
+        assert.equal(await (p as unknown as { add(a: number, b: number): Promise<number> }).add(i, 1), i + 1);
+      }
+      assert.equal(closeListeners(ch), before, 'no listener left per call');
+      // A service registered again (a new id) gets a new proxy.
+      await sd.unregisterService(sd.serviceId('Calculator')!);
+      await sd.registerService('Calculator', calculator());
+      const again = await s.service('Calculator');
+      assert.notEqual(again, first);
+      assert.equal(await (again as unknown as { add(a: number, b: number): Promise<number> }).add(2, 2), 4);
+    } finally {
+      await s.close();
+      await sd.close();
+    }
+  });
+});
