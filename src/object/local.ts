@@ -4,6 +4,7 @@
  * Transports and proxies reach it through {@link LocalObject.invoke} and {@link LocalObject.subscribe}.
  */
 import { randomBytes } from 'node:crypto';
+import type { Channel } from '../channel/index.js';
 import { QiError } from '../errors/index.js';
 import { ObjectType, type CallContext, type Implementation, type ObjectDefinition } from './definition.js';
 import type { TypeOf, TypesOf } from './schema.js';
@@ -126,6 +127,12 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
       if (set.size === 0) this.listeners.delete(uid);
     };
   }
+
+  /**
+   * Called when a peer released this object (`terminate`) on `channel`: it will not be called from
+   * there again. Objects that hold something for their callers (a stream's queue) free it here.
+   */
+  released(_channel: Channel): void {}
 
   /** Number of subscriptions to a signal (for tests and metrics). */
   subscriberCount(uid: number): number {

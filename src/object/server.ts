@@ -230,6 +230,7 @@ export class ObjectServer implements MessageHandler {
         case Builtin.terminate:
           if (this.objectId !== 1) {
             this.close();
+            this.object.released(this.channel);
             this.onTerminate?.();
           }
           return void reply('v', undefined);

@@ -222,6 +222,11 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
     this.channels.set(channel, channel.onClose(() => this.closeByReader(`the reader's connection (${channel.remote}) closed`)));
   }
 
+  /** The reader released the stream object (`terminate`; a gateway does it for a client that left). */
+  override released(channel: Channel): void {
+    this.closeByReader(`the reader released the stream (${channel.remote})`);
+  }
+
   /** The reader closed the stream or went away: writes fail from now on, queued chunks are dropped. */
   closeByReader(why: string): void {
     if (this.state === 'done' || this.state === 'closed') return;

@@ -91,4 +91,15 @@ describe('streams through a gateway', () => {
     assert.ok(outcome instanceof QiStreamClosedError, String(outcome));
     await assert.rejects(within(reading, 3000, 'the reader to end'));
   });
+
+  it('frees the writer of a client that leaves with no call pending on the stream (a libqi reader between two next calls)', async () => {
+    const s = await client();
+    const c = await s.service<typeof Camera>('Camera');
+    await c.endless(2000, 4); // the stream object, never read: nothing of the client's is pending at the service
+    const p = cam.made.at(-1)!;
+    await sleep(50);
+    await s.close(); // the gateway terminates what the client held; the released stream closes itself
+    const outcome = await within(p.outcome, 3000, 'the writer to be freed (not after its 60 s idle timeout)');
+    assert.ok(outcome instanceof QiStreamClosedError && /released the stream/.test(outcome.message), String(outcome));
+  });
 });
