@@ -11,6 +11,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { finished, ready, type Running } from '../helpers/processes.js';
 
 const NS = { inside: `qi-gwin-${process.pid}`, gw: `qi-gwhost-${process.pid}`, outside: `qi-gwout-${process.pid}` };
 const SD = '10.77.0.2';
@@ -93,12 +94,6 @@ after(async () => {
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 
-interface Running {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-}
-
 /** Starts `dist/test/gateway/fixtures/<name>.js` in namespace `ns`, on the machine `machine`. */
 function run(ns: string, machine: string, name: string, args: string[]): Running {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, fixture(name), ...args], {
@@ -111,43 +106,6 @@ function run(ns: string, machine: string, name: string, args: string[]): Running
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   return { child, out: () => out, err: () => err };
-}
-
-const jsonLines = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-
-/** Resolves with the first JSON line of a long-running fixture; rejects if it exits or takes too long. */
-function ready<T>(p: Running, name: string, timeoutMs = 8000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const fail = (why: string) => (cleanup(), reject(new Error(`${name} ${why}; stdout: ${p.out()} stderr: ${p.err()}`)));
-    const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
-    const onData = () => {
-      const line = jsonLines(p.out())[0];
-      if (line !== undefined) (cleanup(), resolve(line as T));
-    };
-    const onExit = (code: number | null) => fail(`exited (${code}) before being ready`);
-    const cleanup = () => (clearTimeout(timer), p.child.stdout!.off('data', onData), p.child.off('exit', onExit));
-    p.child.stdout!.on('data', onData);
-    p.child.once('exit', onExit);
-  });
-}
-
-/** Resolves with the last JSON line of a fixture that runs to its end. */
-function finished<T>(p: Running, name: string, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (p.child.kill('SIGKILL'), reject(new Error(`${name} not finished after ${timeoutMs} ms; stdout: ${p.out()} stderr: ${p.err()}`))), timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      const last = jsonLines(p.out()).at(-1);
-      if (last === undefined || 'error' in last) reject(new Error(`${name} failed (exit ${p.child.exitCode}): ${String(last?.error ?? p.out())} ${p.err()}`));
-      else resolve(last as T);
-    };
-    if (p.child.exitCode !== null || p.child.signalCode !== null) done();
-    else p.child.once('exit', done);
-  });
 }
 
 interface Info {
