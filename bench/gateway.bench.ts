@@ -23,6 +23,13 @@
  * Options: --rows=seq,inflight,mem, --rounds=N, --round-ms=N, --warmup-ms=N, --in-flight=N, --idle-clients=N,
  * --clients-per-process=N, --gateway-cpu-prof[=DIR] (the RPC rows' gateway process runs with --cpu-prof; read the
  * profile with `node dist/bench/cpuprofile-top.js DIR/*.cpuprofile`).
+ *
+ * Before/after: --against[=<git-ref>] (default 313372f, see gateway-against.ts; then rows default to seq,inflight and
+ * rounds to 21 x 300 ms) builds
+ * that revision in a temporary worktree and runs its `bench/gateway-server.js gateway <sdUrl>` as a second gateway
+ * process, a fourth cell "via gateway (<ref>)" of the seq and inflight rows, interleaved round by round with this
+ * build's gateway; the `new/ref` lines give this build's calls/s over the ref's, paired by round (median, min..max).
+ * --keep-ref keeps the ref's build for the next run; --gateway-ref=PATH uses an already built gateway-server.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +41,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Session, compile, defineObject, method, t } from '../src/index.js';
+import { DEFAULT_REF, buildRef, type RefBuild } from './gateway-against.js';
 
 const Echo = defineObject({
   methods: {
@@ -50,16 +58,29 @@ function flag(name: string): string | undefined {
   return a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
 }
 const num = (name: string, dflt: number) => (flag(name) !== undefined ? Number(flag(name)) : dflt);
+/** `--against=<ref>`, `--against <ref>` or a bare `--against` (the default ref); undefined without the flag. */
+function againstRef(): string | undefined {
+  const i = process.argv.findIndex((x) => x === '--against' || x.startsWith('--against='));
+  if (i < 0) return undefined;
+  if (process.argv[i].includes('=')) return process.argv[i].slice('--against='.length) || DEFAULT_REF;
+  const next = process.argv[i + 1];
+  return next !== undefined && !next.startsWith('--') ? next : DEFAULT_REF;
+}
 
+// A before/after comparison pairs rounds: more, shorter rounds pair better on a busy machine.
+const COMPARING = againstRef() !== undefined || flag('gateway-ref') !== undefined;
 const OPTS = {
   warmupMs: num('warmup-ms', 400),
-  rounds: num('rounds', 9),
-  roundMs: num('round-ms', 600),
+  rounds: num('rounds', COMPARING ? 21 : 9),
+  roundMs: num('round-ms', COMPARING ? 300 : 600),
   inFlight: num('in-flight', 64),
   idleClients: num('idle-clients', 1000),
   clientsPerProcess: num('clients-per-process', 400),
-  rows: new Set((flag('rows') ?? 'seq,inflight,mem').split(',')),
+  rows: new Set((flag('rows') ?? (COMPARING ? 'seq,inflight' : 'seq,inflight,mem')).split(',')),
   gatewayCpuProf: flag('gateway-cpu-prof'),
+  against: againstRef(),
+  keepRef: flag('keep-ref') !== undefined,
+  gatewayRef: flag('gateway-ref'),
 };
 
 const STRING = 'qi echo payload, 32 chars long..'; // 32 ASCII chars
@@ -348,6 +369,13 @@ const rpcRows: string[][] = [];
 function rpcRow(row: string, path: string, m: Measured | undefined, vs: string, target = '', ok = ''): void {
   rpcRows.push([row, path, m ? `${fmt(m.ops)} ±${fmt(m.spread * 50)}%` : '-', m ? fmt(1e6 / m.ops, 1) : '-', vs, target, ok]);
 }
+/** The before/after lines of a row: this build's gateway over the ref's, calls/s paired by round. */
+function refRows(row: string, label: string, d: Measured, g: Measured, r: Measured | undefined): void {
+  if (r === undefined) return;
+  rpcRow(row, `via gateway (${label})`, r, `${fmt((r.ops / d.ops) * 100)}% of direct`);
+  const ratios = g.samples.map((x, i) => x / r.samples[i]);
+  rpcRows.push([row, `new/${label} gateway`, '-', '-', `x${fmt(median(ratios), 3)} calls/s (rounds ${fmt(Math.min(...ratios), 3)}..${fmt(Math.max(...ratios), 3)})`, '', '']);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Memory of a server process per idle client
@@ -450,6 +478,8 @@ async function main(): Promise<void> {
 
   let direct: Session | undefined;
   let viaGw: Session | undefined;
+  let viaRef: Session | undefined;
+  let ref: { label: string; script: string; build?: RefBuild } | undefined;
   let floorClient: FloorClient | undefined;
   const kids: ChildProcess[] = [];
   const memResults: MemResult[] = [];
@@ -460,15 +490,29 @@ async function main(): Promise<void> {
     const sdUrl = service.ready.sd as string;
 
     if (OPTS.rows.has('seq') || OPTS.rows.has('inflight')) {
-      const [gw, floor] = await Promise.all([spawnChild(GW_SERVER_JS, ['gateway', sdUrl], gwExec), spawnChild(RPC_SERVER_JS, ['floor', SOCK_PATH])]);
-      kids.push(gw.child, floor.child);
+      if (OPTS.gatewayRef !== undefined) ref = { label: 'ref', script: OPTS.gatewayRef };
+      else if (OPTS.against !== undefined) {
+        const build = buildRef(join(HERE, '..', '..'), OPTS.against, OPTS.keepRef);
+        ref = { label: OPTS.against, script: build.gatewayServer, build };
+      }
+      const [gw, floor, refGw] = await Promise.all([
+        spawnChild(GW_SERVER_JS, ['gateway', sdUrl], gwExec),
+        spawnChild(RPC_SERVER_JS, ['floor', SOCK_PATH]),
+        ref && spawnChild(ref.script, ['gateway', sdUrl], gwExec),
+      ]);
+      kids.push(gw.child, floor.child, ...(refGw ? [refGw.child] : []));
       const gwUrl = gw.ready.url as string;
       console.log(`client pid ${process.pid}; service + SD pid ${service.child.pid} ${sdUrl}; gateway pid ${gw.child.pid} ${gwUrl}; floor server pid ${floor.child.pid} ${floor.ready.tcp}`);
+      if (ref && refGw) console.log(`gateway (${ref.label}) pid ${refGw.child.pid} ${refGw.ready.url as string}: ${ref.script}`);
 
       direct = await Session.connect(sdUrl, { ipc: false });
       viaGw = await Session.connect(gwUrl, { ipc: false });
       const pDirect = await direct.service<typeof Echo>('Echo');
       const pGw = await viaGw.service<typeof Echo>('Echo');
+      viaRef = refGw && (await Session.connect(refGw.ready.url as string, { ipc: false }));
+      const pRef = await viaRef?.service<typeof Echo>('Echo');
+      if (pRef && (await pRef.echo(STRING)) !== STRING) throw new Error('echo via the ref gateway returned something else');
+      const refCell = (r: (call: () => Promise<unknown>) => Runner) => (pRef ? [r(() => pRef.echo(STRING))] : []);
       const routeOf = (p: unknown) => Session.route(p) ?? '?';
       const gwPort = new URL(gwUrl).port;
       const sdPort = new URL(sdUrl).port;
@@ -482,7 +526,7 @@ async function main(): Promise<void> {
       const f = floorClient;
 
       if (OPTS.rows.has('seq')) {
-        const [fl, d, g] = await measure([floorRunner(f, strPayload, 1), sequential(() => pDirect.echo(STRING)), sequential(() => pGw.echo(STRING))]);
+        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, 1), sequential(() => pDirect.echo(STRING)), sequential(() => pGw.echo(STRING)), ...refCell(sequential)]);
         // The hop, paired by round (the three ran back to back in each round): latency(gateway) - latency(direct).
         const hops = g.samples.map((x, i) => 1e6 / x - 1e6 / d.samples[i]);
         const hopRt = g.samples.map((x, i) => (1e6 / x - 1e6 / d.samples[i]) / (1e6 / fl.samples[i]));
@@ -495,21 +539,24 @@ async function main(): Promise<void> {
           'gateway hop (added)', 'gateway - direct', '-', `+${fmt(hop, 1)}`,
           `${fmt(inRt, 2)} raw round trips (1 = ${fmt(1e6 / fl.ops, 1)} µs)`, 'gateway hop <= 1 raw round trip', inRt <= 1 ? 'yes' : 'NO',
         ]);
+        refRows('sequential echo(s)', ref?.label ?? '', d, g, r);
       }
       if (OPTS.rows.has('inflight')) {
         const k = OPTS.inFlight;
-        const [fl, d, g] = await measure([floorRunner(f, strPayload, k), inFlight(() => pDirect.echo(STRING), k), inFlight(() => pGw.echo(STRING), k)]);
+        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, k), inFlight(() => pDirect.echo(STRING), k), inFlight(() => pGw.echo(STRING), k), ...refCell((c) => inFlight(c, k))]);
         const row = `${k} in flight echo(s)`;
         rpcRow(row, 'raw socket floor', fl, '-');
         rpcRow(row, 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
         rpcRow(row, 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct (${fmt((g.ops / fl.ops) * 100)}% of floor)`);
+        refRows(row, ref?.label ?? '', d, g, r);
       }
       floorClient.close();
       floorClient = undefined;
       await closeWithin('direct client session', direct, 3000);
       await closeWithin('gateway client session', viaGw, 3000);
-      direct = viaGw = undefined;
-      await Promise.all([stopChild(gw.child), stopChild(floor.child)]);
+      await closeWithin('ref gateway client session', viaRef, 3000);
+      direct = viaGw = viaRef = undefined;
+      await Promise.all([stopChild(gw.child), stopChild(floor.child), ...(refGw ? [stopChild(refGw.child)] : [])]);
     }
 
     if (OPTS.rows.has('mem')) {
@@ -566,8 +613,10 @@ disconnected - before (a leak shows here). Total ${((Date.now() - started) / 100
     floorClient?.close();
     await closeWithin('direct client session', direct, 3000);
     await closeWithin('gateway client session', viaGw, 3000);
+    await closeWithin('ref gateway client session', viaRef, 3000);
     await Promise.all(kids.map(stopChild));
     killAll();
+    ref?.build?.remove();
   }
 }
 
