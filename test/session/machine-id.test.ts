@@ -23,9 +23,9 @@ after(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-/** Starts `dist/test/<relative>.js` with this test's home (and no QI_MACHINE_ID). */
-function start(relative: string, args: string[] = []): Running {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+/** Starts `dist/test/<relative>.js` with this test's home, or another one (and no QI_MACHINE_ID). */
+function start(relative: string, args: string[] = [], userHome = home): Running {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: userHome, XDG_CONFIG_HOME: join(userHome, '.config') };
   delete env.QI_MACHINE_ID;
   const script = fileURLToPath(new URL(`../${relative}.js`, import.meta.url));
   const child = spawn(process.execPath, [script, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -43,8 +43,9 @@ function appear(id: string): void {
   writeFileSync(idFile, id);
 }
 
-async function idOf(relative = 'session/fixtures/machine-id'): Promise<string> {
-  const p = start(relative);
+async function idOf(userHome = home): Promise<string> {
+  const relative = 'session/fixtures/machine-id';
+  const p = start(relative, [], userHome);
   const { id } = await ready<{ id: string }>(p, relative);
   p.child.kill('SIGKILL');
   return id;
@@ -66,11 +67,12 @@ describe('machine id: the same for every process of the machine', () => {
         if (lines.length >= 2) (clearTimeout(timer), resolve(String(lines[1].id)));
       });
     });
+    const otherUser = await idOf(mkdtempSync(join(home, 'other-user-'))); // another home, no file
     rmSync(idFile);
     const third = await idOf();
     p1.child.kill('SIGKILL');
     assert.match(first, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    assert.deepEqual({ second, p1Again, third }, { second: first, p1Again: first, third: first }, 'processes started before, after and after removal agree');
+    assert.deepEqual({ second, p1Again, otherUser, third }, { second: first, p1Again: first, otherUser: first, third: first }, 'processes started before, after, by another user and after removal agree');
   });
 
   it('a gateway restarted after the file appeared still reaches a loopback-only service', { timeout: 30_000 }, async () => {
