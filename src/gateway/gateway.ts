@@ -62,6 +62,12 @@ export interface GatewayOptions {
   insideListen?: string[];
   /** Told when the internal SD is lost (`error` says why) and when it is back. */
   onDirectory?(connected: boolean, error?: Error): void;
+  /**
+   * Web origins whose pages may open the qi path of the `ws`/`wss` listeners (`['https://app.example.com']`,
+   * or `['*']` for every page on the web). Default: only pages the gateway serves itself (same origin)
+   * and clients that send no Origin header (Node, libqi, scripts). See docs/web.md.
+   */
+  allowedOrigins?: string[];
 }
 
 /**
@@ -135,7 +141,7 @@ export class Gateway {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
       for (const url of Array.isArray(options.listen) ? options.listen : [options.listen]) {
-        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls, http: options.http, maxConnections: options.maxConnections ?? 10_000 }));
+        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls, http: options.http, maxConnections: options.maxConnections ?? 10_000, allowedOrigins: options.allowedOrigins }));
       }
     } catch (e) {
       await gw.close();

@@ -11,4 +11,5 @@ export { listen, Listener, sweepStaleSockets, type ListenOptions } from './liste
 export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 export { QiConnectError, QiTlsError, QiClosedError } from './errors.js';
 export type { HttpHandler } from './websocket.js';
+export { originRule, originRefusal, type OriginRule } from './origin.js';
 export { registerDialer, dialerOf, type Dialer, type DialOptions } from './dialers.js';

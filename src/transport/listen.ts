@@ -22,6 +22,12 @@ export interface ListenOptions extends MessageStreamOptions {
   maxConnections?: number;
   /** What a `ws`/`wss` listener also serves on its port (web pages, other WebSocket paths). */
   http?: HttpHandler;
+  /**
+   * Web origins (`https://app.example.com`) whose pages may open the qi path of a `ws`/`wss` listener,
+   * besides pages of the listener's own origin and clients that send no Origin (non-browser); `'*'`
+   * for every origin. Default: none besides those. Rule: src/transport/origin.ts.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** A listening endpoint. */

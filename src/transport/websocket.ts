@@ -12,6 +12,7 @@ import type tls from 'node:tls';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { QiConnectError, QiTlsError } from './errors.js';
 import { keepAlive } from './keepalive.js';
+import { originRefusal, originRule } from './origin.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
@@ -40,8 +41,9 @@ export interface HttpHandler {
 export function listenWebSocket(
   ep: NetworkEndpoint,
   onConnection: (stream: MessageStream) => void,
-  options: MessageStreamOptions & { tls?: TlsServerOptions; http?: HttpHandler },
+  options: MessageStreamOptions & { tls?: TlsServerOptions; http?: HttpHandler; allowedOrigins?: readonly string[] },
 ): http.Server {
+  const originAllowed = originRule(options.allowedOrigins);
   const server = ep.scheme === 'wss' ? https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }) : http.createServer();
   // Plain HTTP requests get a short explanation rather than a hang.
   server.on('request', (req, res) => {
@@ -53,7 +55,10 @@ export function listenWebSocket(
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 0x7fff_ffff });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === qiPath) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    if (path === qiPath && !originAllowed(req)) {
+      // Any page the user visits could otherwise drive the robot with the anonymous rules (docs/web.md).
+      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'this qi WebSocket endpoint')}\n`);
+    } else if (path === qiPath) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     else if (!options.http?.upgrade?.(req, socket, head)) {
       socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nno WebSocket endpoint at ${path}; qi messages are at ${qiPath}\n`);
     }

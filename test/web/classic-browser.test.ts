@@ -112,6 +112,7 @@ let inside: Session;
 let gw: Gateway;
 let classic: ClassicHandler;
 let origin: string;
+let otherOrigin: string;
 const others: http.Server[] = [];
 
 before(async () => {
@@ -120,7 +121,12 @@ before(async () => {
   await inside.listen('tcp://127.0.0.1:0');
   await inside.registerService('Calculator', calculator());
   await inside.registerService('Demo', demo);
-  classic = classicQiSession({ url: () => gw.endpoints.find((e) => e.startsWith('tcp://'))! });
+  // The API 1.0 app below is served from another origin, which the API must be told to accept.
+  const other = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(oldApp(new URL(origin).host)));
+  others.push(other);
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  classic = classicQiSession({ url: () => gw.endpoints.find((e) => e.startsWith('tcp://'))!, origins: [otherOrigin] });
   gw = await Gateway.start({
     sd: sd.endpoints[0],
     listen: ['tcp://127.0.0.1:0', 'ws://127.0.0.1:0/qi'],
@@ -190,14 +196,10 @@ describe('classic QiSession in a browser', { skip: browserSkip }, () => {
   });
 
   it('an API 1.0 app on another origin connects with QiSession(host), Deferreds and session.socket()', async () => {
-    const gateway = new URL(origin).host;
-    const other = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(oldApp(gateway)));
-    others.push(other);
-    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     const browser = await launchBrowser();
     const page = await browser.newPage();
     const log = pageLog(page);
-    await page.goto(`http://127.0.0.1:${(other.address() as AddressInfo).port}/`);
+    await page.goto(`${otherOrigin}/`);
     for (const id of ['connected', 'sum', 'signal']) {
       await page.waitForFunction((i) => document.getElementById(i)!.textContent !== '', id, { timeout: 10_000 }).catch(() => assert.fail(`#${id} stays empty; page log:\n${log.join('\n')}`));
     }

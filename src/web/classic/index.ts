@@ -15,7 +15,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server as SocketIoServer, type Socket } from 'socket.io';
 import { Session } from '../../session/index.js';
-import type { HttpHandler } from '../../transport/index.js';
+import { originRefusal, originRule, type HttpHandler } from '../../transport/index.js';
 import { ClassicConnection, type ApiVersion, type ClassicLimits } from './bridge.js';
 import { LegacySocketIo } from './legacy.js';
 import { clientScript } from './script.js';
@@ -50,8 +50,9 @@ export interface ClassicOptions extends ClassicLimits {
   /** Largest message from a browser, in bytes (default 10 MB). */
   maxMessageBytes?: number;
   /**
-   * Web origins whose pages may connect (default: any, like the robot's own endpoint: what a client may
-   * do is decided by the qi side's access rules). Give a list to restrict cross-site use.
+   * Web origins (`http://tablet-app.local:8080`) whose pages may connect, besides pages of the gateway's
+   * own origin (served on the same host and port) and clients that send no Origin header; `['*']` for
+   * every page on the web. Default: none besides those. Same rule as `GatewayOptions.allowedOrigins`.
    */
   origins?: string[];
   /** Also speak the socket.io 0.9 protocol of the original scripts (copies bundled in apps); default true. */
@@ -84,7 +85,7 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
       if (!url) return Promise.reject(new Error('the classic API has no qi URL to connect to (option url or connect)'));
       return Session.connect(url, { ipc: false, reconnect: false });
     });
-  const originAllowed = (origin: string | undefined) => options.origins === undefined || origin === undefined || options.origins.includes(origin);
+  const originAllowed = originRule(options.origins, 'origins');
 
   const attach = (version: ApiVersion, address: string, headers: http.IncomingHttpHeaders, query: Record<string, string>, peer: ConstructorParameters<typeof ClassicConnection>[0]) => {
     if (connections.size >= maxConnections) return undefined;
@@ -104,8 +105,12 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
       serveClient: false,
       allowEIO3: true, // socket.io 2.x clients (and 1.x, same engine.io protocol 3)
       maxHttpBufferSize: options.maxMessageBytes ?? 10_000_000,
-      cors: { origin: (origin, cb) => cb(null, originAllowed(origin)), credentials: true },
-      allowRequest: (req, cb) => cb(originAllowed(req.headers.origin) ? null : 'origin not allowed', originAllowed(req.headers.origin)),
+      // CORS headers (with credentials) only for pages that may connect; the others are refused.
+      cors: (req, cb) => cb(null, { origin: originAllowed(req as http.IncomingMessage), credentials: true }),
+      allowRequest: (req, cb) => {
+        const ok = originAllowed(req);
+        cb(ok ? null : originRefusal(req, 'the classic qimessaging.js API', 'origins'), ok);
+      },
     });
     // socket.io drives its engine from an HTTP server's events: give it one that never listens, and
     // hand it the requests of our paths ourselves.

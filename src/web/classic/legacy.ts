@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { originRefusal, type OriginRule } from '../../transport/index.js';
 import type { ApiVersion, ClassicConnection, ClassicPeer } from './bridge.js';
 
 const HEARTBEAT_S = 60; // advertised: the client closes after this long without a packet
@@ -56,7 +57,7 @@ export class LegacySocketIo {
 
   constructor(
     private readonly base: string,
-    private readonly originAllowed: (origin: string | undefined) => boolean,
+    private readonly originAllowed: OriginRule,
     private readonly attach: (version: ApiVersion, req: http.IncomingMessage, peer: ClassicPeer) => ClassicConnection | undefined,
     private readonly detach: (conn: ClassicConnection) => Promise<void>,
   ) {}
@@ -69,11 +70,11 @@ export class LegacySocketIo {
   request(version: ApiVersion, req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     const origin = req.headers.origin;
-    const cors: Record<string, string> = origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true' } : {};
-    if (!this.originAllowed(origin)) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end('origin not allowed');
+    if (!this.originAllowed(req)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(originRefusal(req, 'the classic qimessaging.js API', 'origins'));
       return;
     }
+    const cors: Record<string, string> = origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : {};
     if (path !== this.resource(version) || (req.method !== 'GET' && req.method !== 'OPTIONS')) {
       res.writeHead(404, { 'content-type': 'text/plain', ...cors }).end('socket.io 0.9: only the WebSocket transport is served here');
       return;
@@ -103,7 +104,11 @@ export class LegacySocketIo {
     const prefix = `${this.resource(version)}websocket/`;
     const sid = path.startsWith(prefix) ? path.slice(prefix.length) : '';
     const hs = this.waiting.get(sid);
-    if (hs === undefined || hs.version !== version || !this.originAllowed(req.headers.origin)) {
+    if (!this.originAllowed(req)) {
+      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'the classic qimessaging.js API', 'origins')}\n`);
+      return;
+    }
+    if (hs === undefined || hs.version !== version) {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nsocket.io 0.9: unknown or expired session id; handshake first\n');
       return;
     }
