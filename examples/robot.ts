@@ -50,7 +50,7 @@ async function startWeb(): Promise<{ endpoints: string[]; close(): Promise<void>
   const qiPath = new URL(at.replace(/^ws/, 'http')).pathname;
   // Tablet apps' classic qimessaging.js: each browser connection becomes a client of this same gateway.
   let gw: Gateway | undefined;
-  const classic = classicQiSession({ url: () => gw!.endpoints[0] });
+  const classic = classicQiSession({ gateway: () => gw });
   try {
     gw = await Gateway.start({ sd: url, listen: at, http: webHandler({ qiPath, extra: [classic] }), access: { anonymous: { allow: ['TextToSpeech', 'Battery', 'Camera'] } } });
     const started = gw;

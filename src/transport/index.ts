@@ -12,4 +12,5 @@ export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, ty
 export { QiConnectError, QiTlsError, QiClosedError } from './errors.js';
 export type { HttpHandler } from './websocket.js';
 export { originRule, originRefusal, type OriginRule } from './origin.js';
+export { plainAddress, socketEndpoints } from './peer.js';
 export { registerDialer, dialerOf, type Dialer, type DialOptions } from './dialers.js';

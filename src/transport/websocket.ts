@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { QiConnectError, QiTlsError } from './errors.js';
 import { keepAlive } from './keepalive.js';
 import { originRefusal, originRule } from './origin.js';
+import { socketEndpoints } from './peer.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
@@ -65,9 +66,7 @@ export function listenWebSocket(
   });
   wss.on('connection', (ws, req) => {
     const sock = req.socket as net.Socket;
-    const addr = (a: string | undefined) => String(a).replace(/^::ffff:(?=\d+\.)/, '');
-    const remote = formatEndpoint({ scheme: ep.scheme, host: addr(sock.remoteAddress), port: sock.remotePort ?? 0 });
-    const local = formatEndpoint({ scheme: ep.scheme, host: addr(sock.localAddress), port: sock.localPort ?? 0, path: ep.path });
+    const { remote, local } = socketEndpoints(sock, ep.scheme, ep.path);
     sock.setNoDelay?.(true);
     keepAlive(sock);
     onConnection(streamOf(ws, remote, local, options));

@@ -126,7 +126,7 @@ before(async () => {
   others.push(other);
   await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
   otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-  classic = classicQiSession({ url: () => gw.endpoints.find((e) => e.startsWith('tcp://'))!, origins: [otherOrigin] });
+  classic = classicQiSession({ gateway: () => gw, origins: [otherOrigin] });
   gw = await Gateway.start({
     sd: sd.endpoints[0],
     listen: ['tcp://127.0.0.1:0', 'ws://127.0.0.1:0/qi'],

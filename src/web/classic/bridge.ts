@@ -11,7 +11,8 @@
  * `pyobject` ids given out in replies.
  */
 import { backendOf, type ObjectBackend } from '../../object/index.js';
-import type { Session } from '../../session/index.js';
+import { QiConnectError } from '../../transport/index.js';
+import type { ClassicQi } from './through-gateway.js';
 import { fromJson, toJson, type JsonRules } from './json.js';
 
 /** The classic API versions: `2` (NAOqi 2.x, promises) and `1.0` (NAOqi 1.14, Deferreds). */
@@ -65,14 +66,14 @@ export class ClassicConnection {
   private closed = false;
   /** Set when the qi session could not be made: the browser is let go once told why. */
   private unreachable = false;
-  private readonly session: Promise<Session>;
+  private readonly session: Promise<ClassicQi>;
   private readonly rules: JsonRules;
   private readonly limits: Required<ClassicLimits>;
 
   constructor(
     private readonly peer: ClassicPeer,
     readonly version: ApiVersion,
-    connect: () => Promise<Session>,
+    connect: () => Promise<ClassicQi>,
     options: { structs?: 'array' | 'object' } & ClassicLimits = {},
   ) {
     this.limits = { maxObjects: options.maxObjects ?? 10_000, maxSubscriptions: options.maxSubscriptions ?? 1_000, maxPendingCalls: options.maxPendingCalls ?? 1_000 };
@@ -84,7 +85,9 @@ export class ClassicConnection {
         return s;
       },
       (e: unknown) => {
-        throw new Error(`Cannot reach the robot's services: ${(e as Error)?.message ?? e}`);
+        // Connection errors name the inside URL, which is not the browser's business: keep only the code.
+        const why = e instanceof QiConnectError ? `they do not answer${e.errno ? ` (${e.errno})` : ''}; try again later, or tell the robot's operator` : (e as Error)?.message ?? String(e);
+        throw new Error(`Cannot reach the robot's services: ${why}`);
       },
     );
     // The reason goes to the calls waiting, or to the first call made soon after (an app calls service()

@@ -13,14 +13,18 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import type net from 'node:net';
 import { Server as SocketIoServer, type Socket } from 'socket.io';
+import type { Credentials } from '../../channel/index.js';
 import { Session } from '../../session/index.js';
-import { originRefusal, originRule, type HttpHandler } from '../../transport/index.js';
+import { originRefusal, originRule, plainAddress, socketEndpoints, type HttpHandler } from '../../transport/index.js';
 import { ClassicConnection, type ApiVersion, type ClassicLimits } from './bridge.js';
 import { LegacySocketIo } from './legacy.js';
 import { clientScript } from './script.js';
+import { qiThroughGateway, type ClassicQi, type StreamAcceptor } from './through-gateway.js';
 
 export { ClassicConnection, type ApiVersion, type ClassicLimits, type ClassicPeer } from './bridge.js';
+export type { ClassicQi, StreamAcceptor } from './through-gateway.js';
 export { toJson, fromJson, metaObjectJson, type JsonRules } from './json.js';
 
 /** Who is connecting, for {@link ClassicOptions.connect}. */
@@ -37,9 +41,20 @@ export interface ClassicClient {
 
 /** Options of {@link classicQiSession}. */
 export interface ClassicOptions extends ClassicLimits {
-  /** The qi URL each browser connection opens a session to (normally the gateway's own outside endpoint). */
+  /**
+   * The gateway serving this API in the same process (or a function giving it, as it is started after
+   * the handler): each browser connection is handed to it as a connection from the browser's own address,
+   * so that its per-address limits and access rules apply to the browser. The recommended setup.
+   */
+  gateway?: StreamAcceptor | (() => StreamAcceptor | undefined);
+  /** Credentials of a browser's qi connection to `gateway` (e.g. from a cookie); default anonymous. */
+  auth?: (client: ClassicClient) => Credentials | undefined;
+  /**
+   * Without `gateway`: the qi URL each browser connection opens a session to. Every browser then reaches
+   * it from this process's address, which counts them all against one address's limits.
+   */
   url?: string | (() => string);
-  /** Opens the qi session of a browser connection, instead of `url` (to pass credentials, for instance). */
+  /** Opens the qi session of a browser connection, instead of `gateway` or `url`. */
   connect?: (client: ClassicClient) => Promise<Session>;
   /** Where the API lives (default `/libs/qimessaging`, as on the robot). */
   base?: string;
@@ -67,6 +82,8 @@ export interface ClassicHandler extends HttpHandler {
   readonly connections: number;
   /** Live signal subscriptions over all browser connections. */
   readonly subscriptions: number;
+  /** socket.io 0.9 handshakes waiting for their WebSocket (at most 32 per address, 1,000 in all, 30 s each). */
+  readonly pendingHandshakes: number;
   /** Closes every browser connection (and its qi session). */
   close(): Promise<void>;
 }
@@ -78,18 +95,23 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
   const base = (options.base ?? '/libs/qimessaging').replace(/\/+$/, '');
   const connections = new Set<ClassicConnection>();
   const maxConnections = options.maxConnections ?? 256;
-  const openSession =
-    options.connect ??
-    (() => {
-      const url = typeof options.url === 'function' ? options.url() : options.url;
-      if (!url) return Promise.reject(new Error('the classic API has no qi URL to connect to (option url or connect)'));
-      return Session.connect(url, { ipc: false, reconnect: false });
-    });
+  const openSession = (client: ClassicClient, req: http.IncomingMessage): Promise<ClassicQi> => {
+    if (options.connect) return options.connect(client);
+    const gateway = typeof options.gateway === 'function' ? options.gateway() : options.gateway;
+    if (gateway) {
+      const { remote, local } = socketEndpoints(req.socket as net.Socket, (req.socket as { encrypted?: boolean }).encrypted ? 'wss' : 'ws');
+      return qiThroughGateway(gateway, remote, local, options.auth?.(client));
+    }
+    const url = typeof options.url === 'function' ? options.url() : options.url;
+    if (!url) return Promise.reject(new Error('the classic API has no qi side to connect to (option gateway, url or connect)'));
+    return Session.connect(url, { ipc: false, reconnect: false });
+  };
   const originAllowed = originRule(options.origins, 'origins');
 
-  const attach = (version: ApiVersion, address: string, headers: http.IncomingHttpHeaders, query: Record<string, string>, peer: ConstructorParameters<typeof ClassicConnection>[0]) => {
+  const attach = (version: ApiVersion, req: http.IncomingMessage, query: Record<string, string>, peer: ConstructorParameters<typeof ClassicConnection>[0]) => {
     if (connections.size >= maxConnections) return undefined;
-    const conn = new ClassicConnection(peer, version, () => openSession({ address, headers, query, version }), options);
+    const client: ClassicClient = { address: plainAddress(req.socket.remoteAddress), headers: req.headers, query, version };
+    const conn = new ClassicConnection(peer, version, () => openSession(client, req), options);
     connections.add(conn);
     return conn;
   };
@@ -116,7 +138,7 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
     // hand it the requests of our paths ourselves.
     io.attach(new http.Server());
     io.on('connection', (socket: Socket) => {
-      const conn = attach(version, socket.handshake.address, socket.handshake.headers, socket.handshake.query as Record<string, string>, {
+      const conn = attach(version, socket.request, socket.handshake.query as Record<string, string>, {
         emit: (event, data) => void socket.emit(event, data),
         close: () => void socket.disconnect(true),
       });
@@ -131,7 +153,7 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
     servers.set(version, io);
   }
 
-  const legacy = options.legacy === false ? undefined : new LegacySocketIo(base, originAllowed, (version, req, peer) => attach(version, req.socket.remoteAddress ?? '', req.headers, Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams), peer), detach);
+  const legacy = options.legacy === false ? undefined : new LegacySocketIo(base, originAllowed, (version, req, peer) => attach(version, req, Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams), peer), detach);
 
   const route = (url: string | undefined): { kind: 'script' | 'engine' | 'legacy'; version: ApiVersion } | undefined => {
     const path = (url ?? '/').split('?')[0];
@@ -172,6 +194,9 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
     },
     get connections() {
       return connections.size;
+    },
+    get pendingHandshakes() {
+      return legacy?.pending ?? 0;
     },
     get subscriptions() {
       let n = 0;

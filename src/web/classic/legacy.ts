@@ -13,13 +13,15 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { originRefusal, type OriginRule } from '../../transport/index.js';
+import { originRefusal, plainAddress, type OriginRule } from '../../transport/index.js';
 import type { ApiVersion, ClassicConnection, ClassicPeer } from './bridge.js';
 
 const HEARTBEAT_S = 60; // advertised: the client closes after this long without a packet
 const SEND_HEARTBEAT_MS = 25_000;
 const HANDSHAKE_TTL_MS = 30_000;
 const MAX_WAITING_HANDSHAKES = 1_000;
+/** A page makes one handshake and uses it at once: one address may not fill the table for the others. */
+const MAX_WAITING_PER_ADDRESS = 32;
 
 interface Packet {
   type: string;
@@ -52,7 +54,9 @@ export function decodeFrame(text: string): Packet[] {
 /** socket.io 0.9 handshakes and WebSocket connections, bridged like the v4 ones. */
 export class LegacySocketIo {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 10_000_000 });
-  private readonly waiting = new Map<string, { version: ApiVersion; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<string, { version: ApiVersion; timer: NodeJS.Timeout; address: string }>();
+  /** Waiting handshakes per browser address. */
+  private readonly perAddress = new Map<string, number>();
   private readonly open = new Set<WebSocket>();
 
   constructor(
@@ -83,14 +87,18 @@ export class LegacySocketIo {
       res.writeHead(204, { ...cors, 'access-control-allow-methods': 'GET' }).end();
       return;
     }
-    if (this.waiting.size >= MAX_WAITING_HANDSHAKES) {
-      res.writeHead(503, { 'content-type': 'text/plain', ...cors }).end('too many pending handshakes');
+    const address = plainAddress(req.socket.remoteAddress);
+    const mine = this.perAddress.get(address) ?? 0;
+    if (mine >= MAX_WAITING_PER_ADDRESS || this.waiting.size >= MAX_WAITING_HANDSHAKES) {
+      const who = mine >= MAX_WAITING_PER_ADDRESS ? `from your address (${MAX_WAITING_PER_ADDRESS})` : `(${MAX_WAITING_HANDSHAKES})`;
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(HANDSHAKE_TTL_MS / 1000), ...cors }).end(`socket.io 0.9: too many handshakes waiting to be used ${who}; use the session ids you have, or try again in ${HANDSHAKE_TTL_MS / 1000} s`);
       return;
     }
     const sid = randomBytes(12).toString('hex');
-    const timer = setTimeout(() => this.waiting.delete(sid), HANDSHAKE_TTL_MS);
+    const timer = setTimeout(() => this.forget(sid), HANDSHAKE_TTL_MS);
     timer.unref();
-    this.waiting.set(sid, { version, timer });
+    this.waiting.set(sid, { version, timer, address });
+    this.perAddress.set(address, mine + 1);
     const body = `${sid}:${HEARTBEAT_S}:${HEARTBEAT_S}:websocket`;
     const jsonp = new URL(req.url ?? '/', 'http://x').searchParams.get('jsonp');
     if (jsonp !== null && /^\d+$/.test(jsonp)) {
@@ -112,9 +120,23 @@ export class LegacySocketIo {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nsocket.io 0.9: unknown or expired session id; handshake first\n');
       return;
     }
+    this.forget(sid);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(version, req, ws));
+  }
+
+  /** Handshakes waiting for their WebSocket (for tests and monitoring). */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  private forget(sid: string): void {
+    const hs = this.waiting.get(sid);
+    if (hs === undefined) return;
     this.waiting.delete(sid);
     clearTimeout(hs.timer);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(version, req, ws));
+    const left = (this.perAddress.get(hs.address) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(hs.address, left);
+    else this.perAddress.delete(hs.address);
   }
 
   private serve(version: ApiVersion, req: http.IncomingMessage, ws: WebSocket): void {
@@ -166,6 +188,7 @@ export class LegacySocketIo {
   close(): void {
     for (const { timer } of this.waiting.values()) clearTimeout(timer);
     this.waiting.clear();
+    this.perAddress.clear();
     for (const ws of this.open) ws.close();
     this.open.clear();
     this.wss.close();
