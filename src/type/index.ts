@@ -33,3 +33,4 @@ export { QiValueError, QiDecodeError, describeValue, annotate } from './errors.j
 export { createMetaObjectCache, type CodecOptions, type MetaObjectCache, type ObjectHooks } from './options.js';
 export { Reader, MAX_EMPTY_ELEMENTS } from './reader.js';
 export { Writer, ZERO_COPY_THRESHOLD } from './writer.js';
+export { scanReferences, mayHoldReferences, QiScanBudgetError, type ReferenceSite } from './ref-scan.js';
