@@ -68,6 +68,11 @@ const VOID_CODEC = compile('v');
 export const CAPS_CODEC = compile('{sm}');
 const key = (service: number, object: number) => service * 0x1_0000_0000 + object;
 
+/** What a connection answers to a call for an object it does not serve (also said by the gateway for objects a client may not reach). */
+export function noObjectText(m: Message): string {
+  return `No object ${m.service}.${m.object} on this connection (${m.toString()}): the service is not registered here, or the object was released.`;
+}
+
 /** What the handshake code needs from a channel; not part of the public API. */
 export interface ChannelInternals {
   deliver(m: Message): void;
@@ -433,7 +438,7 @@ export class Channel {
         const h = this.handlers.get(key(m.service, m.object)) ?? this.serviceHandlers.get(m.service) ?? this.fallback;
         if (h !== undefined) return h.onMessage(m, this);
         if (m.type === MessageType.Call) {
-          this.replyError(m, `No object ${m.service}.${m.object} on this connection (${m.toString()}): the service is not registered here, or the object was released.`);
+          this.replyError(m, noObjectText(m));
         }
         return;
       }

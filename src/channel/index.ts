@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { Channel, newMessageId, errorText, CAPS_CODEC, type RawAnswer, type Address, type CallOptions, type MessageHandler } from './channel.js';
+export { Channel, newMessageId, errorText, noObjectText, CAPS_CODEC, type RawAnswer, type Address, type CallOptions, type MessageHandler } from './channel.js';
 export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
 export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 export { credentialsAuthenticator, userTokenAuthenticator, type Authenticator, type AuthResult, type ClientAuthenticator, type Credentials } from './auth.js';

@@ -8,42 +8,19 @@
 import type { Channel } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin } from '../object/index.js';
-import { Dynamic, ObjectReference, compile } from '../type/index.js';
-import { stripAnnotations } from './held.js';
+import { QiScanBudgetError, mayHoldReferences, scanReferences } from '../type/index.js';
 
 /** Ids the gateway gives to client objects on upstream connections: the client range of libqi (2^31 up). */
 let nextId = 0x8000_0000;
 const newObjectId = () => (nextId = nextId >= 0xffff_fff0 ? 0x8000_0000 : nextId + 1);
 
-const holds = new Map<string, boolean>();
-
-/** True when values of `signature` may hold object references (annotations `<…>` hold only names). */
+/** True when values of `signature` may hold object references (a malformed one too: the scan will say). */
 export function mayHoldObjects(signature: string): boolean {
-  let v = holds.get(signature);
-  if (v === undefined) {
-    if (holds.size > 10_000) holds.clear(); // signatures come from peers: keep the table bounded
-    holds.set(signature, (v = scan(signature)));
+  try {
+    return mayHoldReferences(signature);
+  } catch {
+    return true;
   }
-  return v;
-}
-
-function scan(signature: string): boolean {
-  const s = stripAnnotations(signature);
-  return s.includes('o') || s.includes('m');
-}
-
-/** Rebuilds `v` with every object reference passed through `f`; everything else is kept as it is. */
-function mapRefs(v: unknown, f: (r: ObjectReference) => ObjectReference): unknown {
-  if (v instanceof ObjectReference) return f(v);
-  if (v instanceof Dynamic) return new Dynamic(v.signature, mapRefs(v.value, f));
-  if (Array.isArray(v)) return v.map((x) => mapRefs(x, f));
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [mapRefs(k, f), mapRefs(x, f)]));
-  if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = mapRefs(x, f);
-    return out;
-  }
-  return v;
 }
 
 interface Relayed {
@@ -58,23 +35,35 @@ interface Relayed {
 export class ClientObjects {
   private readonly byClientId = new Map<string, Relayed>();
 
-  constructor(private readonly client: Channel) {}
+  /** @param budget most work spent finding the references in one call's arguments (see {@link scanReferences}) */
+  constructor(
+    private readonly client: Channel,
+    private readonly budget: number,
+  ) {}
 
   /**
-   * Rewrites the object references of a call's arguments for `upstream`. Returns the payload to send:
-   * the same bytes when no reference of the client's was in them.
+   * Rewrites the object references of a call's arguments for `upstream`: each is given an id of the
+   * gateway's, patched into a copy of the bytes (both legs lay references out alike: see
+   * gatewayCapabilities). Returns the payload to send: the same bytes when they hold no reference.
+   * @throws Error with the text to send back: arguments that do not match `signature`, or that take
+   *   more work to search than the budget
    */
   rewrite(m: Message, signature: string, upstream: Channel): Buffer {
-    const codec = compile(signature);
-    const args = m.decode(codec, this.client.codecOptions());
-    let changed = false;
-    const mapped = mapRefs(args, (r) => {
-      if (r.isNull) return r;
-      changed = true;
-      const relay = this.relay(upstream, r.serviceId, r.objectId);
-      return new ObjectReference(r.metaObject, r.serviceId, relay.gatewayId);
-    });
-    return changed ? codec.encode(mapped, upstream.codecOptions()) : m.payload;
+    let sites;
+    try {
+      sites = scanReferences(signature, m.payload, this.client.codecOptions(), this.budget);
+    } catch (e) {
+      if (!(e instanceof QiScanBudgetError)) throw new Error(`Arguments that do not match ${signature}: ${(e as Error).message}`);
+      throw new Error(
+        `The arguments hold too many values for the gateway to search them for objects (more than maxReferenceScan = ${this.budget} steps). ` +
+          'Send bulk data as raw bytes (r) or as lists of numbers or structs of numbers (the search skips those whole), or split the call; ' +
+          "the robot's administrator can raise maxReferenceScan in the gateway's configuration.",
+      );
+    }
+    if (sites.length === 0) return m.payload;
+    const out = Buffer.from(m.payload);
+    for (const s of sites) out.writeUInt32LE(this.relay(upstream, s.serviceId, s.objectId).gatewayId, s.offset + 4);
+    return out;
   }
 
   private relay(upstream: Channel, service: number, clientId: number): Relayed {

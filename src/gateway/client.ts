@@ -4,7 +4,7 @@
  * upstream under fresh ids and their answers come back under the client's ids; payloads are passed
  * through as bytes, decoded only where a permission needs a name (signal ids, property names).
  */
-import { Capability, type Channel, type MessageHandler } from '../channel/index.js';
+import { Capability, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
 import { ServiceDirectoryDefinition } from '../sd/index.js';
@@ -33,6 +33,8 @@ export interface GatewayContext {
   readonly sessionId: string;
   /** Bytes queued to one client beyond which its signals are dropped (or it is disconnected). */
   readonly maxQueueBytes: number;
+  /** Most work spent finding the object references of one message (GatewayOptions.maxReferenceScan). */
+  readonly maxReferenceScan: number;
   readonly slowClient: 'drop-signals' | 'disconnect';
   readonly metrics: GatewayMetrics;
   /** Public URLs to advertise instead of the address the client reached, if configured. */
@@ -103,8 +105,8 @@ export class ClientConnection implements MessageHandler, EventSink {
       },
     });
     new ObjectServer(this.directory, channel, 1, 1, 'ServiceDirectory');
-    this.objects = new ClientObjects(channel);
-    this.held = new ClientHeld(gw.held);
+    this.objects = new ClientObjects(channel, gw.maxReferenceScan);
+    this.held = new ClientHeld(gw.held, gw.maxReferenceScan);
     channel.bindFallback(this);
     gw.metrics.clients++;
     channel.onClose(() => this.close());
@@ -154,6 +156,12 @@ export class ClientConnection implements MessageHandler, EventSink {
       if (m.type === MessageType.Call) this.fail(m, `Service #${m.service} is not available through this gateway: it stopped, or was never registered, or is not visible to ${this.who}. List what is available with \`qi services\`.`);
       return;
     }
+    // Object ids are sequential on the shared upstream connection: besides a service's main object, a
+    // client reaches only the objects it received, and any other answers exactly as a missing one.
+    if (m.object !== 1 && !this.held.reaches(m.service, m.object)) {
+      if (m.type === MessageType.Call) this.fail(m, noObjectText(m));
+      return;
+    }
     const meta = this.gw.upstream.metaNow(m.service, m.object);
     if (meta !== undefined) return this.route(m, info, meta);
     this.gw.upstream.meta(m.service, m.object).then(
@@ -192,7 +200,8 @@ export class ClientConnection implements MessageHandler, EventSink {
           const k = key.value;
           const name = typeof k === 'string' ? k : meta.properties.get(Number(k))?.name ?? `#${String(k)}`;
           if (!this.check(m, info, 'property', name)) return;
-          return this.forward(m);
+          // A property value may hold objects: the client reaches them once it read them.
+          return this.forward(m, undefined, m.action === Builtin.property ? 'm' : undefined);
         }
         default: {
           const method = meta.methods.get(m.action);
@@ -266,7 +275,7 @@ export class ClientConnection implements MessageHandler, EventSink {
       try {
         payload = this.objects.rewrite(m, argsSignature, ch);
       } catch (e) {
-        if (m.type === MessageType.Call) this.fail(m, `Arguments that do not match ${argsSignature}: ${(e as Error).message}`);
+        if (m.type === MessageType.Call) this.fail(m, (e as Error).message);
         return;
       }
     }
@@ -281,7 +290,7 @@ export class ClientConnection implements MessageHandler, EventSink {
       if (this.closed) {
         // The client left while the call was on its way: nobody holds the objects in its answer.
         if (answer !== undefined && returnSignature !== undefined && answer.type === MessageType.Reply) {
-          for (const o of this.held.orphaned(ch, returnSignature, answer.payload, ch.codecOptions())) this.gw.upstream.forgetMeta(o.service, o.object);
+          for (const o of this.held.orphaned(ch, returnSignature, answer, ch.codecOptions())) this.gw.upstream.forgetMeta(o.service, o.object);
         }
         return;
       }
@@ -289,7 +298,7 @@ export class ClientConnection implements MessageHandler, EventSink {
         const name = this.gw.upstream.services.get(m.service)?.name ?? `service #${m.service}`;
         return this.fail(m, `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`);
       }
-      if (returnSignature !== undefined && answer.type === MessageType.Reply) this.held.answered(ch, returnSignature, answer.payload, ch.codecOptions());
+      if (returnSignature !== undefined && answer.type === MessageType.Reply) this.held.received(ch, returnSignature, answer, ch.codecOptions());
       if (this.overQueue(4)) return this.slow();
       this.channel.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
     });
@@ -317,7 +326,18 @@ export class ClientConnection implements MessageHandler, EventSink {
       this.gw.metrics.droppedEvents++;
       return;
     }
+    this.receivedIn(m);
     this.channel.sendRaw({ id: m.id, type: MessageType.Event, flags: m.flags, service: m.service, object: m.object, action: m.action }, m.payload);
+  }
+
+  /** Records the objects a signal emission carries to this client: it reaches them from now on. */
+  private receivedIn(m: Message): void {
+    const meta = this.gw.upstream.metaNow(m.service, m.object);
+    const ch = this.gw.upstream.channelNow(m.service);
+    if (meta === undefined || ch === undefined) return;
+    const property = meta.properties.get(m.action);
+    const signature = meta.signals.get(m.action)?.signature ?? (property === undefined ? undefined : `(${property.signature})`);
+    if (signature !== undefined && mayHoldObjects(signature)) this.held.received(ch, signature, m, ch.codecOptions());
   }
 
   private overQueue(factor: number): boolean {

@@ -43,6 +43,13 @@ export interface GatewayOptions {
   maxConnections?: number;
   /** Most outside connections at once from one remote address (default 64); more are closed as they arrive. */
   maxConnectionsPerAddress?: number;
+  /**
+   * Most work the gateway spends finding the object references in one message (the arguments of a
+   * call whose signature may hold objects, an answer, a signal emission): one step per value visited
+   * (a run of numbers or raw bytes counts as one), plus the characters of dynamic values' signatures.
+   * A call over it is refused with an error saying so. Default 1,000,000 (a few milliseconds of work).
+   */
+  maxReferenceScan?: number;
   /** Limits of each outside connection (incoming calls, pending calls); see docs/reliability.md. */
   limits?: ChannelLimits;
   /** Drop an outside client that has not authenticated after this long (default 10,000 ms). */
@@ -112,6 +119,7 @@ export class Gateway {
       machineId: session.machineId,
       sessionId: session.id,
       maxQueueBytes: options.maxQueueBytes ?? 8 * 1024 * 1024,
+      maxReferenceScan: options.maxReferenceScan ?? 1_000_000,
       slowClient: options.slowClient ?? 'drop-signals',
       metrics: this.metrics,
       advertise: options.advertise,

@@ -1,23 +1,17 @@
 /**
  * Objects that services returned to outside clients through the gateway. All clients share one upstream
- * connection per service, so a service sees the gateway as the only holder of such an object: the gateway
- * counts which clients hold it, passes a client's `terminate` on only when no other client still holds
- * the object, and terminates what a departing client held, so that clients that disconnect without
+ * connection per service, where object ids are sequential: an object is reachable only by the clients
+ * that received it (in an answer, a signal or a property value), and anything else answers as a missing
+ * object would. A service sees the gateway as the only holder of such an object, so the gateway counts
+ * which clients hold it, passes a client's `terminate` on only when no other client still holds the
+ * object, and terminates what a departing client held, so that clients that disconnect without
  * releasing their objects (a closed tablet page, a killed process) leave nothing behind in the services.
+ * References are found by scanning the bytes ({@link scanReferences}), within a budget.
  */
 import type { Channel } from '../channel/index.js';
+import { MessageFlags, type Message } from '../message/index.js';
 import { Builtin } from '../object/index.js';
-import { Dynamic, ObjectReference, compile, type CodecOptions } from '../type/index.js';
-
-/** Calls `f` with every non-null object reference in `v`. */
-export function forEachRef(v: unknown, f: (r: ObjectReference) => void): void {
-  if (v instanceof ObjectReference) {
-    if (!v.isNull) f(v);
-  } else if (v instanceof Dynamic) forEachRef(v.value, f);
-  else if (Array.isArray(v)) for (const x of v) forEachRef(x, f);
-  else if (v instanceof Map) for (const [k, x] of v) (forEachRef(k, f), forEachRef(x, f));
-  else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) for (const x of Object.values(v)) forEachRef(x, f);
-}
+import { scanReferences, type CodecOptions, type ReferenceSite } from '../type/index.js';
 
 const key = (service: number, object: number) => `${service}.${object}`;
 
@@ -63,29 +57,42 @@ export class HeldObjects {
   }
 }
 
-/** Largest dynamic (`m`) answer scanned for references: an object in a dynamic is small, big ones are data. */
-const MAX_DYNAMIC_SCAN = 64 * 1024;
-
-/** The objects one client holds, on top of the gateway-wide {@link HeldObjects}. */
+/** The objects one client may address (besides the main objects of services), and holds. */
 export class ClientHeld {
   private readonly mine = new Map<string, { upstream: Channel; service: number; object: number }>();
 
-  constructor(private readonly all: HeldObjects) {}
+  /** @param budget most work spent finding the references of one message (see {@link scanReferences}) */
+  constructor(
+    private readonly all: HeldObjects,
+    private readonly budget: number,
+  ) {}
 
-  /** Records the objects in an answer (of `signature`) that `upstream` sent to this client. */
-  answered(upstream: Channel, signature: string, payload: Buffer, options: CodecOptions): void {
-    const value = referencesIn(signature, payload, options);
-    forEachRef(value, (r) => {
+  /** True when this client received (service, object) and did not release it since. */
+  reaches(service: number, object: number): boolean {
+    const h = this.mine.get(key(service, object));
+    if (h === undefined) return false;
+    if (!h.upstream.closed) return true;
+    this.mine.delete(key(service, object)); // the service's connection is gone, and the object with it
+    return false;
+  }
+
+  /**
+   * Records the objects in an answer or a signal emission (of `signature`) that `upstream` sent to this
+   * client: it may address them from now on, and holds them until it releases them or leaves.
+   */
+  received(upstream: Channel, signature: string, m: Message, options: CodecOptions): void {
+    for (const r of referencesIn(signature, m, options, this.budget)) {
       const k = key(r.serviceId, r.objectId);
-      if (this.mine.has(k)) return;
+      const known = this.mine.get(k);
+      if (known !== undefined && known.upstream === upstream) continue;
       this.mine.set(k, { upstream, service: r.serviceId, object: r.objectId });
       this.all.hold(upstream, r.serviceId, r.objectId);
-    });
+    }
   }
 
   /**
    * The client terminated (service, object): false when another client still holds it, so the
-   * terminate must not reach the service; true otherwise (also for objects not seen in an answer).
+   * terminate must not reach the service; true otherwise. The client no longer reaches it either way.
    */
   terminated(service: number, object: number): boolean {
     const h = this.mine.get(key(service, object));
@@ -98,13 +105,13 @@ export class ClientHeld {
    * An answer that came back after the client went away (the call was on its way when it left): the
    * objects in it that no client holds are terminated in the service, which would serve them forever.
    */
-  orphaned(upstream: Channel, signature: string, payload: Buffer, options: CodecOptions): Array<{ service: number; object: number }> {
+  orphaned(upstream: Channel, signature: string, answer: Message, options: CodecOptions): Array<{ service: number; object: number }> {
     const gone = new Map<string, { service: number; object: number }>();
-    forEachRef(referencesIn(signature, payload, options), (r) => {
+    for (const r of referencesIn(signature, answer, options, this.budget)) {
       const k = key(r.serviceId, r.objectId);
-      if (gone.has(k) || this.all.isHeld(upstream, r.serviceId, r.objectId)) return;
+      if (gone.has(k) || this.all.isHeld(upstream, r.serviceId, r.objectId)) continue;
       gone.set(k, { service: r.serviceId, object: r.objectId });
-    });
+    }
     if (upstream.closed) return [];
     for (const o of gone.values()) upstream.post({ service: o.service, object: o.object, action: Builtin.terminate }, '(I)', [o.service]);
     return [...gone.values()];
@@ -124,19 +131,24 @@ export class ClientHeld {
   }
 }
 
-/** An answer decoded with plain references (not proxies: the gateway only reads the ids); undefined when not worth scanning or malformed. */
-function referencesIn(signature: string, payload: Buffer, options: CodecOptions): unknown {
-  if (!/o/.test(stripAnnotations(signature)) && payload.length > MAX_DYNAMIC_SCAN) return undefined;
-  try {
-    return compile(signature).decode(payload, { ...options, objects: undefined });
-  } catch {
-    return undefined; // the client's own decoder will say what is wrong with it
-  }
-}
+/** Scans of signal emissions, shared by the clients they are fanned out to (one scan per emission). */
+const scanned = new WeakMap<Message, readonly ReferenceSite[]>();
+const NONE: readonly ReferenceSite[] = [];
 
-/** A signature without its `<…>` annotations (they hold only names). */
-export function stripAnnotations(signature: string): string {
-  let s = signature;
-  for (let prev = ''; prev !== s; ) [prev, s] = [s, s.replace(/<[^<>]*>/g, '')];
-  return s;
+/**
+ * The references in a message from a service; none when the bytes are malformed (the client's own
+ * decoder will say what is wrong) or over the budget (the objects then stay unreachable, and the
+ * service keeps them until its connection closes).
+ */
+function referencesIn(signature: string, m: Message, options: CodecOptions, budget: number): readonly ReferenceSite[] {
+  let sites = scanned.get(m);
+  if (sites === undefined) {
+    try {
+      sites = scanReferences(m.flags & MessageFlags.DynamicPayload ? 'm' : signature, m.payload, options, budget);
+    } catch {
+      sites = NONE;
+    }
+    scanned.set(m, sites);
+  }
+  return sites;
 }
