@@ -251,6 +251,31 @@ describe('slots: the classic bridge counts browsers by their own address', () =>
   });
 });
 
+describe('slots: the address the gateway is told', () => {
+  it("is the browser's, over WebSocket and over long polling, with the endpoint it reached", async () => {
+    let gw: Gateway | undefined;
+    const seen: string[][] = [];
+    const classic = classicQiSession({ gateway: () => ({ acceptStream: (s) => (seen.push([s.remote, s.local]), gw!.acceptStream(s)) }) });
+    closing.push(classic);
+    gw = await gateway({ http: classic });
+    const base = wsUrl(gw).replace(/^ws/, 'http').replace(/\/qi$/, '');
+    for (const transport of ['websocket', 'polling']) {
+      const s = io(base, { path: '/libs/qimessaging/2/socket.io', transports: [transport], forceNew: true, reconnection: false, timeout: 3000 });
+      sockets.push(s);
+      await new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)));
+      const reply = new Promise((resolve) => s.once('reply', resolve));
+      s.emit('call', { idm: 1, params: { obj: 'ServiceDirectory', member: 'service', args: ['Calculator'] } });
+      await reply;
+      s.disconnect();
+    }
+    assert.equal(seen.length, 2);
+    for (const [remote, local] of seen) {
+      assert.match(remote, /^ws:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(local, `ws://${new URL(base).host}`);
+    }
+  });
+});
+
 describe('slots: the socket.io 0.9 handshake table', () => {
   it('10,000 handshakes from one address stay within its bound, and another address still gets a session', async () => {
     let gw: Gateway | undefined;

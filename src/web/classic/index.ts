@@ -95,11 +95,23 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
   const base = (options.base ?? '/libs/qimessaging').replace(/\/+$/, '');
   const connections = new Set<ClassicConnection>();
   const maxConnections = options.maxConnections ?? 256;
+  // Both ends of the browser's connection, read while its socket is open (a polling handshake's socket
+  // may be gone by the time socket.io reports the connection).
+  const peers = new WeakMap<http.IncomingMessage, { remote: string; local: string; address: string }>();
+  const peerOf = (req: http.IncomingMessage) => {
+    let p = peers.get(req);
+    if (p === undefined) {
+      const socket = req.socket as net.Socket & { encrypted?: boolean };
+      p = { ...socketEndpoints(socket, socket.encrypted ? 'wss' : 'ws'), address: plainAddress(socket.remoteAddress) };
+      peers.set(req, p);
+    }
+    return p;
+  };
   const openSession = (client: ClassicClient, req: http.IncomingMessage): Promise<ClassicQi> => {
     if (options.connect) return options.connect(client);
     const gateway = typeof options.gateway === 'function' ? options.gateway() : options.gateway;
     if (gateway) {
-      const { remote, local } = socketEndpoints(req.socket as net.Socket, (req.socket as { encrypted?: boolean }).encrypted ? 'wss' : 'ws');
+      const { remote, local } = peerOf(req);
       return qiThroughGateway(gateway, remote, local, options.auth?.(client));
     }
     const url = typeof options.url === 'function' ? options.url() : options.url;
@@ -110,7 +122,7 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
 
   const attach = (version: ApiVersion, req: http.IncomingMessage, query: Record<string, string>, peer: ConstructorParameters<typeof ClassicConnection>[0]) => {
     if (connections.size >= maxConnections) return undefined;
-    const client: ClassicClient = { address: plainAddress(req.socket.remoteAddress), headers: req.headers, query, version };
+    const client: ClassicClient = { address: peerOf(req).address, headers: req.headers, query, version };
     const conn = new ClassicConnection(peer, version, () => openSession(client, req), options);
     connections.add(conn);
     return conn;
@@ -130,6 +142,7 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
       // CORS headers (with credentials) only for pages that may connect; the others are refused.
       cors: (req, cb) => cb(null, { origin: originAllowed(req as http.IncomingMessage), credentials: true }),
       allowRequest: (req, cb) => {
+        peerOf(req);
         const ok = originAllowed(req);
         cb(ok ? null : originRefusal(req, 'the classic qimessaging.js API', 'origins'), ok);
       },
