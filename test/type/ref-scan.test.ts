@@ -113,6 +113,21 @@ describe('type: scanning for object references', () => {
     assert.throws(() => scanReferences('X', Buffer.alloc(4), {}, BIG), QiDecodeError);
   });
 
+  it('counts the signatures of dynamics against the budget: fresh deep signatures cannot make it parse for long', () => {
+    const items: Buffer[] = [Buffer.from([3, 0, 0, 0, 0x5b, 0x6d, 0x5d, 0xe8, 3, 0, 0])]; // [m] of 1000
+    for (let i = 0; i < 1000; i++) {
+      const sig = Buffer.from(`${'['.repeat(600)}m<N${i}>${']'.repeat(600)}`);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(sig.length);
+      items.push(len, sig, Buffer.alloc(4)); // an empty outer list
+    }
+    const bytes = Buffer.concat(items);
+    const t0 = performance.now();
+    assert.throws(() => scanReferences('m', bytes, {}, 1_000_000), QiScanBudgetError);
+    assert.ok(performance.now() - t0 < 2000, `refused in ${(performance.now() - t0).toFixed(0)} ms`);
+    assert.deepEqual(scanReferences('m', bytes, {}, 2_000_000), [], 'within a larger budget it is only data');
+  });
+
   it('refuses the MetaObject cache layout, and tells which signatures may hold references', () => {
     assert.throws(() => scanReferences('o', Buffer.alloc(40), { metaObjectCache: createMetaObjectCache() }, BIG), QiError);
     for (const s of ['o', 'm', '[(so)]', '{sm}', '+o', '(i(s[o]))<A,x,y>']) assert.equal(mayHoldReferences(s), true, s);
