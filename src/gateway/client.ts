@@ -4,7 +4,7 @@
  * upstream under fresh ids and their answers come back under the client's ids; payloads are passed
  * through as bytes, decoded only where a permission needs a name (signal ids, property names).
  */
-import { Capability, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
+import { Capability, QiCallError, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
 import { ServiceDirectoryDefinition } from '../sd/index.js';
@@ -166,7 +166,12 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (meta !== undefined) return this.route(m, info, meta);
     this.gw.upstream.meta(m.service, m.object).then(
       (mo) => this.route(m, info, mo),
-      (e: Error) => m.type === MessageType.Call && this.fail(m, `${info.name}: the gateway could not reach the service (${e.message}).`),
+      (e: Error) => {
+        if (m.type !== MessageType.Call) return;
+        // The service no longer serves the object: its answer names the gateway's own call, so say it as a missing object.
+        if (m.object !== 1 && e instanceof QiCallError) return this.fail(m, noObjectText(m));
+        this.fail(m, `${info.name}: the gateway could not reach the service (${e.message}).`);
+      },
     );
   }
 

@@ -161,6 +161,21 @@ describe('gateway: objects are reachable only by their holders', () => {
     const none = await failure(a.ch.call({ service, object: object + 1000, action }, '()', [], 'i'), object + 1000);
     assert.equal(gone, none);
   });
+
+  it('an object the service released by itself answers as missing, without naming the gateway\'s own upstream call', async () => {
+    const a = await client();
+    const k = (await a.factory.fresh(70)) as unknown as CounterProxy;
+    const { service, object, action } = address(k);
+    // The service stops serving it (as a stream closes itself), before the client first used it.
+    const channels = (sd as unknown as { channels: Set<Channel> }).channels;
+    const servers = [...channels].map((ch) => (ch as unknown as { handlers: Map<number, { close(): void }> }).handlers.get(service * 0x1_0000_0000 + object));
+    const server = servers.find((x) => x !== undefined);
+    assert.ok(server !== undefined, 'the service serves the object');
+    server.close();
+    const gone = await failure(a.ch.call({ service, object, action }, '()', [], 'i'), object);
+    const none = await failure(a.ch.call({ service, object: object + 1000, action }, '()', [], 'i'), object + 1000);
+    assert.equal(gone, none);
+  });
 });
 
 describe('gateway: references in arguments are found within a budget', () => {
