@@ -8,8 +8,10 @@ import type { MessageStream } from '../transport/index.js';
 import { QiClosedError } from '../transport/index.js';
 import { Dynamic, Writer, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
+import { ERROR_CODEC, errorText } from './error-text.js';
 import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
 import { Heartbeat, probe, resolveLimits, type ChannelLimits } from './limits.js';
+import { OutputBound } from './output.js';
 
 /** Where a message goes: service, object, action. */
 export interface Address {
@@ -62,7 +64,6 @@ function cleanup(p: Pending): void {
 }
 
 const noop = (): void => {};
-const ERROR_CODEC = compile('m');
 const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
 export const CAPS_CODEC = compile('{sm}');
@@ -104,8 +105,8 @@ export class Channel {
   encodingService = 0;
   /** The limits in effect on this connection. */
   readonly limits: Required<ChannelLimits>;
-  /** Signal emissions not sent because the peer did not read (see `limits.slowPeer`). */
-  droppedEvents = 0;
+  /** The bound on what is queued for the peer (see output.ts). */
+  private readonly output: OutputBound;
   /** Ids of the peer's calls running here, not yet answered. */
   private readonly incoming = new Set<number>();
   /** Messages received so far (the heartbeat watches it move). */
@@ -125,6 +126,7 @@ export class Channel {
   ) {
     this.localCapabilities = capabilities;
     this.limits = resolveLimits(limits);
+    this.output = new OutputBound(stream, this.limits, side);
     if (side === 'client' && this.limits.heartbeatMs > 0) {
       this.heartbeat = new Heartbeat(
         this.limits.heartbeatMs,
@@ -142,6 +144,11 @@ export class Channel {
   /** The peer, as a URL (for messages). */
   get remote(): string {
     return this.stream.remote;
+  }
+
+  /** Signal emissions not sent because the peer did not read (see `limits.slowPeer`). */
+  get droppedEvents(): number {
+    return this.output.dropped;
   }
 
   /** True once closed. */
@@ -194,6 +201,7 @@ export class Channel {
     } else {
       this.stream.sendCopy(w.buf, 0, w.pos);
     }
+    this.output.queued();
   }
 
   /**
@@ -246,6 +254,7 @@ export class Channel {
     if (type === MessageType.Call) {
       this.pending.set(id, { raw: onAnswer, resolve: noop, reject: noop, codec: VOID_CODEC, name: '', address, timer: undefined, signal: undefined, onAbort: undefined });
     }
+    this.output.queued();
     return id;
   }
 
@@ -255,9 +264,20 @@ export class Channel {
   }
 
   /** Sends a message whose payload is already encoded, with the header fields given (id included). */
-  sendRaw(fields: Address & { id: number; type: number; flags?: number }, payload: Buffer): boolean {
+  sendRaw(fields: Address & { id: number; type: number; flags?: number }, payload: Buffer): void {
     if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled) this.incoming.delete(fields.id);
-    return this.stream.sendMessage(fields, payload);
+    this.stream.sendMessage(fields, payload);
+    this.output.queued();
+  }
+
+  /**
+   * Relays an Event whose payload is already encoded (an emission forwarded from elsewhere), under the
+   * same rule as {@link emit} for a peer that does not read. Returns false when it was dropped.
+   */
+  relayEvent(fields: Address & { id: number; flags?: number }, payload: Buffer): boolean {
+    if (!this.output.mayEmit()) return false;
+    this.sendRaw({ ...fields, type: MessageType.Event }, payload);
+    return true;
   }
 
   /**
@@ -294,16 +314,7 @@ export class Channel {
 
   /** Sends an Event (a signal emission) to the peer. */
   emit(address: Address, argsCodec: Codec | string, args: unknown): void {
-    if (this.stream.bufferedBytes > this.limits.maxQueueBytes) {
-      if (this.limits.slowPeer === 'disconnect' || this.stream.bufferedBytes > 4 * this.limits.maxQueueBytes) return this.slowPeer();
-      this.droppedEvents++;
-      return;
-    }
-    this.send({ ...address, id: newMessageId(), type: MessageType.Event }, argsCodec, args, 'args');
-  }
-
-  private slowPeer(): void {
-    this.stream.destroy(new QiLimitError(`${this.remote} did not read what was sent to it: over ${this.limits.maxQueueBytes} bytes were waiting (limits.maxQueueBytes, QI_MAX_QUEUE_BYTES), so the connection was closed.`));
+    if (this.output.mayEmit()) this.send({ ...address, id: newMessageId(), type: MessageType.Event }, argsCodec, args, 'args');
   }
 
   /** Answers a Call with a value. */
@@ -430,6 +441,13 @@ export class Channel {
       case MessageType.Post:
       case MessageType.Cancel: {
         if (m.type === MessageType.Call) {
+          if (this.incoming.has(m.id)) {
+            // Answers go by id: a second call under the id of one still running could never be told
+            // apart from it (and would slip past the limit below). The first call keeps running.
+            this.replyError(m, `Protocol error: message id ${m.id} is already in use by a pending call on this connection; this call was not run. Give every call its own id (ids may be reused only once answered).`);
+            this.incoming.add(m.id);
+            return;
+          }
           if (this.incoming.size >= this.limits.maxIncomingCalls) {
             return this.replyError(m, `Too many calls in flight on this connection: ${this.incoming.size} are still running (limit ${this.limits.maxIncomingCalls}, maxIncomingCalls / QI_MAX_INCOMING_CALLS). Wait for answers before sending more.`);
           }
@@ -472,16 +490,5 @@ export class Channel {
     } catch (e) {
       p.reject(e);
     }
-  }
-}
-
-/** The text of an Error message (a dynamic string; anything else is shown as best we can). */
-export function errorText(m: Message): string {
-  try {
-    const d = m.decode(ERROR_CODEC) as Dynamic;
-    if (typeof d.value === 'string') return d.value;
-    return `${JSON.stringify(d.value, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} (an error value of signature ${d.signature})`;
-  } catch {
-    return `an unreadable error (${m.payload.length} bytes that are not a dynamic string)`;
   }
 }

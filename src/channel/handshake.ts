@@ -10,7 +10,8 @@ import type { MessageStream } from '../transport/index.js';
 import { Dynamic, toDynamic } from '../type/index.js';
 import { credentialsAuthenticator, type Authenticator, type ClientAuthenticator, type Credentials } from './auth.js';
 import { defaultCapabilities, type CapabilityMap } from './capabilities.js';
-import { CAPS_CODEC, Channel, errorText, newMessageId } from './channel.js';
+import { CAPS_CODEC, Channel, newMessageId } from './channel.js';
+import { errorText } from './error-text.js';
 import { QiAuthError, QiTimeoutError } from './errors.js';
 import type { ChannelLimits } from './limits.js';
 

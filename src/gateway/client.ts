@@ -4,7 +4,7 @@
  * upstream under fresh ids and their answers come back under the client's ids; payloads are passed
  * through as bytes, decoded only where a permission needs a name (signal ids, property names).
  */
-import { Capability, QiCallError, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
+import { Capability, QiCallError, QiLimitError, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
 import { ServiceDirectoryDefinition } from '../sd/index.js';
@@ -15,6 +15,7 @@ import { ClientObjects, mayHoldObjects } from './callbacks.js';
 import { ClientHeld, type HeldObjects } from './held.js';
 import type { MemberKind } from './policy.js';
 import type { OutsideServices } from './outside.js';
+import { overBytes } from './quotas.js';
 import type { EventSink, Upstream } from './upstream.js';
 
 const REGISTER = compile<[number, number, bigint]>('(IIL)');
@@ -39,6 +40,8 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   /** Public URLs to advertise instead of the address the client reached, if configured. */
   readonly advertise: string[] | undefined;
+  /** Bytes of arguments one client may have forwarded and not yet answered. */
+  readonly maxPendingBytes: number;
 }
 
 /** Counters of a gateway, for monitoring. */
@@ -66,13 +69,18 @@ interface Forwarded {
   id: number;
   /** Set when the answer may hold objects of the service. */
   returnSignature: string | undefined;
+  /** Bytes of arguments forwarded, counted in the client's quota until the answer. */
+  bytes: number;
 }
 
 /** One outside connection; see the module comment. */
 export class ClientConnection implements MessageHandler, EventSink {
   /** This client's view of the ServiceDirectory. */
   readonly directory: LocalObject<typeof ServiceDirectoryDefinition>;
+  /** Calls forwarded upstream, by the client's id (the channel refuses a second call under an id still pending). */
   private readonly pending = new Map<number, Forwarded>();
+  /** Bytes of arguments of `pending` calls. */
+  private pendingBytes = 0;
   /** Objects this client passed to services, relayed under gateway ids. */
   private readonly objects: ClientObjects;
   /** Objects services returned to this client, terminated upstream when it leaves without releasing them. */
@@ -109,7 +117,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.held = new ClientHeld(gw.held, gw.maxReferenceScan);
     channel.bindFallback(this);
     gw.metrics.clients++;
-    channel.onClose(() => this.close());
+    channel.onClose((e) => this.close(e));
   }
 
   /** Who the client is, for messages: `user "alice"` or `an anonymous client`. */
@@ -284,6 +292,10 @@ export class ClientConnection implements MessageHandler, EventSink {
         return;
       }
     }
+    if (m.type === MessageType.Call) {
+      const over = overBytes(this.pendingBytes, payload.length, this.gw.maxPendingBytes);
+      if (over !== undefined) return this.fail(m, over);
+    }
     this.gw.metrics.forwarded++;
     const address = { service: m.service, object: m.object, action: m.action };
     if (m.type !== MessageType.Call) {
@@ -291,7 +303,11 @@ export class ClientConnection implements MessageHandler, EventSink {
       return;
     }
     const id = ch.forward(address, m.type, m.flags, payload, (answer, error) => {
-      if (this.pending.get(m.id)?.id === id) this.pending.delete(m.id);
+      const f = this.pending.get(m.id);
+      if (f?.id === id) {
+        this.pending.delete(m.id);
+        this.pendingBytes -= f.bytes;
+      }
       if (this.closed) {
         // The client left while the call was on its way: nobody holds the objects in its answer.
         if (answer !== undefined && returnSignature !== undefined && answer.type === MessageType.Reply) {
@@ -304,10 +320,13 @@ export class ClientConnection implements MessageHandler, EventSink {
         return this.fail(m, `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`);
       }
       if (returnSignature !== undefined && answer.type === MessageType.Reply) this.held.received(ch, returnSignature, answer, ch.codecOptions());
-      if (this.overQueue(4)) return this.slow();
+      // A client 4x over its output bound is disconnected by the channel.
       this.channel.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
     });
-    if (id !== 0) this.pending.set(m.id, { channel: ch, id, returnSignature });
+    if (id !== 0) {
+      this.pending.set(m.id, { channel: ch, id, returnSignature, bytes: payload.length });
+      this.pendingBytes += payload.length;
+    }
   }
 
   private cancel(m: Message): void {
@@ -326,13 +345,12 @@ export class ClientConnection implements MessageHandler, EventSink {
   /** One upstream emission of a signal this client subscribed to. */
   event(m: Message, _link: bigint): void {
     if (this.closed) return;
-    if (this.overQueue(1)) {
-      if (this.gw.slowClient === 'disconnect') return this.slow();
+    // Dropped (or the client disconnected, with slowClient 'disconnect') when it does not read.
+    if (!this.channel.relayEvent({ id: m.id, flags: m.flags, service: m.service, object: m.object, action: m.action }, m.payload)) {
       this.gw.metrics.droppedEvents++;
       return;
     }
     this.receivedIn(m);
-    this.channel.sendRaw({ id: m.id, type: MessageType.Event, flags: m.flags, service: m.service, object: m.object, action: m.action }, m.payload);
   }
 
   /** Records the objects a signal emission carries to this client: it reaches them from now on. */
@@ -345,27 +363,23 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (signature !== undefined && mayHoldObjects(signature)) this.held.received(ch, signature, m, ch.codecOptions());
   }
 
-  private overQueue(factor: number): boolean {
-    return this.channel.stream.bufferedBytes > this.gw.maxQueueBytes * factor;
-  }
-
-  private slow(): void {
-    this.gw.metrics.slowDisconnects++;
-    this.channel.stream.destroy(new Error(`the client did not read its messages fast enough (over ${this.gw.maxQueueBytes} bytes queued)`));
-  }
-
   private fail(m: Message, text: string): void {
     if (!this.channel.closed) this.channel.replyError(m, text);
   }
 
-  /** Releases what the client held upstream: its pending calls are canceled, its subscriptions dropped. */
-  close(): void {
+  /**
+   * Releases what the client held upstream: its pending calls are canceled, its subscriptions dropped.
+   * `error` is why the connection closed (a QiLimitError: the client did not read fast enough).
+   */
+  close(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
     this.gw.metrics.clients--;
+    if (error instanceof QiLimitError) this.gw.metrics.slowDisconnects++;
     // A call whose answer may hold objects is still listened to: they must be terminated when it comes.
     for (const f of this.pending.values()) f.channel.cancelForwarded(f.id, f.returnSignature === undefined);
     this.pending.clear();
+    this.pendingBytes = 0;
     this.gw.upstream.unsubscribeAll(this);
     this.objects.close();
     for (const o of this.held.close()) this.gw.upstream.forgetMeta(o.service, o.object);

@@ -13,6 +13,7 @@ import { Access, type AccessConfig, type Identity } from './access.js';
 import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
 import { HeldObjects } from './held.js';
 import { OutsideServices } from './outside.js';
+import { clientQuotas, type ClientQuotas } from './quotas.js';
 import { Upstream } from './upstream.js';
 
 /** Options of {@link Gateway.start}. */
@@ -35,7 +36,11 @@ export interface GatewayOptions {
   /** Public URLs given to clients for every service, when clients reach the gateway through NAT or a
    * port forward under another address. By default a client is given the address it reached. */
   advertise?: string[];
-  /** Bytes queued to one slow client beyond which its signals are dropped (default 8 MiB). */
+  /**
+   * Bytes queued to one client beyond which it is not read from until it catches up, and its signals
+   * are dropped (default 8 MiB). Every byte counts, whoever made it (answers, the gateway's own
+   * answers and errors, signals); a client four times over is disconnected.
+   */
   maxQueueBytes?: number;
   /** What to do with a client that does not read fast enough: drop its signals (default) or disconnect it. */
   slowClient?: 'drop-signals' | 'disconnect';
@@ -50,7 +55,11 @@ export interface GatewayOptions {
    * A call over it is refused with an error saying so. Default 1,000,000 (a few milliseconds of work).
    */
   maxReferenceScan?: number;
-  /** Limits of each outside connection (incoming calls, pending calls); see docs/reliability.md. */
+  /**
+   * Limits of each outside connection; see docs/reliability.md. `maxIncomingCalls` is each client's
+   * quota of calls not yet answered: by default 1,000 (or a tenth of the upstream limits if lower), and it
+   * must stay below the upstream limits (`upstream.limits`), so that no client alone can fill a service.
+   */
   limits?: ChannelLimits;
   /** Drop an outside client that has not authenticated after this long (default 10,000 ms). */
   handshakeTimeoutMs?: number;
@@ -75,6 +84,11 @@ export interface GatewayOptions {
    * and clients that send no Origin header (Node, libqi, scripts). See docs/web.md.
    */
   allowedOrigins?: string[];
+  /**
+   * Bytes of arguments one client may have forwarded and not yet answered (default 64 MiB); a call
+   * beyond gets an error at once, naming this option.
+   */
+  maxPendingBytesPerClient?: number;
 }
 
 /**
@@ -110,6 +124,7 @@ export class Gateway {
     readonly options: GatewayOptions,
     private readonly session: Session,
     private readonly upstream: Upstream,
+    private readonly quotas: ClientQuotas,
   ) {
     this.access = options.access instanceof Access ? options.access : new Access(options.access ?? {});
     this.context = {
@@ -118,16 +133,18 @@ export class Gateway {
       held: new HeldObjects(),
       machineId: session.machineId,
       sessionId: session.id,
-      maxQueueBytes: options.maxQueueBytes ?? 8 * 1024 * 1024,
+      maxQueueBytes: quotas.maxQueueBytes,
       maxReferenceScan: options.maxReferenceScan ?? 1_000_000,
       slowClient: options.slowClient ?? 'drop-signals',
       metrics: this.metrics,
       advertise: options.advertise,
+      maxPendingBytes: quotas.maxPendingBytes,
     };
   }
 
   /** Connects to the internal SD, then listens outside. */
   static async start(options: GatewayOptions): Promise<Gateway> {
+    const quotas = clientQuotas(options);
     // The gateway reconnects to its SD itself (Upstream), and forwards raw: no proxy reconnection.
     const session = new Session({ ...options.upstream, ipc: false, capabilities: gatewayCapabilities(), reconnect: false });
     let gw: Gateway | undefined;
@@ -144,7 +161,7 @@ export class Gateway {
       },
       options.reconnectMs,
     );
-    gw = new Gateway(options, session, upstream);
+    gw = new Gateway(options, session, upstream, quotas);
     try {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
@@ -206,7 +223,7 @@ export class Gateway {
       authenticator: this.access.authenticator((id) => (identity = id)),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       capabilities: gatewayCapabilities(),
-      limits: this.options.limits,
+      limits: this.quotas.limits,
       onReady: (c) => {
         if (identity === undefined || this.closed) return c.close();
         const client = new ClientConnection(this.context, c, identity);

@@ -48,6 +48,8 @@ export class MessageStream {
   /** close() was called: what was queued is flushed, nothing more is accepted. */
   private ending = false;
   private closeError: Error | undefined;
+  /** Reading is held until what is queued for the peer drains (see holdReading). */
+  private holding = false;
 
   /**
    * @param socket the connected byte stream (already past any TLS handshake)
@@ -65,6 +67,7 @@ export class MessageStream {
     socket.pause();
     socket.on('error', (e) => this.finish(e));
     socket.on('close', () => this.finish(undefined));
+    socket.on('drain', () => this.release());
     socket.on('end', () => {
       try {
         this.reader.end();
@@ -83,6 +86,22 @@ export class MessageStream {
   /** Bytes queued or handed to the socket and not yet sent (for backpressure decisions). */
   get bufferedBytes(): number {
     return this.socket.writableLength + this.queuedBytes;
+  }
+
+  /**
+   * Stops reading from the peer until what is queued for it has drained (the socket's buffer is back
+   * under its high-water mark): backpressure on a peer that asks for more than it reads.
+   */
+  holdReading(): void {
+    if (this.holding || this.closed || this.handlers === null) return;
+    this.holding = true;
+    this.socket.pause();
+  }
+
+  private release(): void {
+    if (!this.holding || this.closed) return;
+    this.holding = false;
+    this.socket.resume();
   }
 
   /** Starts delivering messages. Call once. */
@@ -205,15 +224,18 @@ export class MessageStream {
     this.accLen = this.accStart = 0;
     this.accNext = ACC_FIRST;
     if (this.closed || queued.length === 0 || this.socket.writableEnded) return;
+    let below = true;
     if (queued.length === 1) {
-      this.socket.write(queued[0]);
+      below = this.socket.write(queued[0]);
     } else if (bytes <= JOIN_LIMIT) {
-      this.socket.write(Buffer.concat(queued, bytes));
+      below = this.socket.write(Buffer.concat(queued, bytes));
     } else {
       this.socket.cork();
-      for (const c of queued) this.socket.write(c);
+      for (const c of queued) below = this.socket.write(c);
       this.socket.uncork();
     }
+    // Under the high-water mark, no 'drain' will come: reading resumes now.
+    if (below && this.holding) this.release();
   };
 
   /** Closes gracefully: pending writes are flushed first. */
