@@ -1,10 +1,14 @@
 /**
  * Permissions of an outside client: allow and deny patterns over services and their members.
  *
- * A pattern is `[kind:]Service[.member]`, where `kind` is `method`, `signal`, `property` or `register`
- * (any kind when left out), `*` matches any run of characters and `?` one character, and a bare
- * `Service` means the whole service (`Service.*`). A deny that matches wins over any allow; what no
- * allow matches is denied. A service is listed to a client only when some member of it may be used.
+ * A pattern is `[kind:]Name`, where `kind` is `method`, `signal`, `property` or `register` (when left
+ * out: any kind but `register`, which must be named), `*` matches any run of characters (dots too) and
+ * `?` one character. Service names may hold dots (`My.Secret`), so `Name` is read every way its dots
+ * allow: it applies to a whole service when it matches the service's name, and to member `m` of a
+ * service when, at some dot, the part before matches the service's name and the part after matches
+ * `m` (a part after that is only `*`, or empty, means every member). `register:Name` is about whole
+ * names only. A deny that matches wins over any allow; what no allow matches is denied. A service is
+ * listed to a client only when some member of it may be used.
  */
 import { QiError } from '../errors/index.js';
 
@@ -21,12 +25,16 @@ export interface Rules {
   deny?: string[];
 }
 
+/** One way of reading a pattern: a service name and a member (`undefined`: every member). */
+interface Reading {
+  service: RegExp;
+  member: RegExp | undefined;
+}
+
 interface Pattern {
   text: string;
   kind: MemberKind | undefined;
-  service: RegExp;
-  member: RegExp;
-  wholeService: boolean;
+  readings: Reading[];
 }
 
 /** A pattern or configuration that cannot be used, with what is wrong. */
@@ -51,11 +59,19 @@ function parse(text: string): Pattern {
     kind = k;
     rest = rest.slice(colon + 1);
   }
-  if (rest === '') throw new QiConfigError(`Permission pattern "${text}" names no service (write e.g. "ALTextToSpeech.say" or "ALMemory.*").`);
-  const dot = rest.indexOf('.');
-  const service = dot < 0 ? rest : rest.slice(0, dot);
-  const member = dot < 0 ? '*' : rest.slice(dot + 1);
-  return { text, kind, service: glob(service), member: glob(member === '' ? '*' : member), wholeService: member === '*' || member === '' };
+  if (rest === '' || rest.startsWith('.')) throw new QiConfigError(`Permission pattern "${text}" names no service (write e.g. "ALTextToSpeech.say" or "ALMemory.*").`);
+  // The whole text as a service name, then every split at a dot: service before, member after.
+  const readings: Reading[] = [{ service: glob(rest), member: undefined }];
+  for (let dot = rest.indexOf('.'); dot >= 0; dot = rest.indexOf('.', dot + 1)) {
+    const member = rest.slice(dot + 1);
+    readings.push({ service: glob(rest.slice(0, dot)), member: /^\**$/.test(member) ? undefined : glob(member) });
+  }
+  return { text, kind, readings };
+}
+
+/** True when `p` covers `member` of `service` (`undefined`: the whole service). */
+function covers(p: Pattern, service: string, member: string | undefined): boolean {
+  return p.readings.some((r) => r.service.test(service) && (r.member === undefined || (member !== undefined && r.member.test(member))));
 }
 
 /** The permissions of one client, compiled once. */
@@ -72,15 +88,16 @@ export class Policy {
 
   /** A policy allowing everything (for trusted networks and in-process use). */
   static allowAll(): Policy {
-    return new Policy({ allow: ['*'] });
+    return new Policy({ allow: ['*', 'register:*'] });
   }
 
   /** The pattern that decides whether `member` of `service` may be used as `kind`: `undefined` means denied by default. */
   decide(kind: MemberKind, service: string, member: string): { allowed: boolean; by?: string } {
-    const hit = (p: Pattern) => (p.kind === undefined || p.kind === kind) && p.service.test(service) && p.member.test(member);
-    const denied = this.deny.find(hit);
+    // Registering is granted by register: rules only; a deny without a kind still covers it.
+    const target = kind === 'register' ? undefined : member;
+    const denied = this.deny.find((p) => (p.kind === undefined || p.kind === kind) && covers(p, service, target));
     if (denied) return { allowed: false, by: denied.text };
-    const allowed = this.allow.find(hit);
+    const allowed = this.allow.find((p) => (p.kind === kind || (p.kind === undefined && kind !== 'register')) && covers(p, service, target));
     return allowed ? { allowed: true, by: allowed.text } : { allowed: false };
   }
 
@@ -107,7 +124,7 @@ export class Policy {
 
   private computeSees(service: string): boolean {
     if (service === 'ServiceDirectory') return true;
-    if (this.deny.some((p) => p.kind === undefined && p.wholeService && p.service.test(service))) return false;
-    return this.allow.some((p) => p.kind !== 'register' && p.service.test(service));
+    if (this.deny.some((p) => p.kind === undefined && covers(p, service, undefined))) return false;
+    return this.allow.some((p) => p.kind !== 'register' && p.readings.some((r) => r.service.test(service)));
   }
 }

@@ -25,7 +25,7 @@ describe('Policy', () => {
     ['method', 'Camxra', 'getImage', true],
     ['method', 'Caamera', 'getImage', false],
     ['method', 'ALTextToSpeechX', 'say', false],
-    ['register', 'ALTextToSpeech', '*', true],
+    ['register', 'ALTextToSpeech', '*', false], // registering needs an explicit register: rule
     ['method', 'Unknown', 'x', false],
   ];
   for (const [kind, service, member, expected] of table) {
