@@ -23,6 +23,18 @@ const REGISTER_SIG = compile<[number, number, bigint, string]>('(IILs)');
 const CANCEL = compile<number>('I');
 const PROPERTY = compile<[Dynamic]>('(m)');
 
+/**
+ * The member behind an event id. A property and its change signal share one id (in libqi's MetaObject
+ * too): such a member is a `property`, whichever list names it, so one rule covers watching it,
+ * emitting it and reading or writing it.
+ */
+function eventMember(meta: MetaObject, id: number): { kind: MemberKind; name: string } | undefined {
+  const prop = meta.properties.get(id);
+  if (prop !== undefined) return { kind: 'property', name: prop.name };
+  const sig = meta.signals.get(id);
+  return sig === undefined ? undefined : { kind: 'signal', name: sig.name };
+}
+
 /** What a client connection needs from its gateway. */
 export interface GatewayContext {
   readonly upstream: Upstream;
@@ -219,10 +231,11 @@ export class ClientConnection implements MessageHandler, EventSink {
         default: {
           const method = meta.methods.get(m.action);
           if (method === undefined) {
-            // A Post to a signal emits it: that needs the signal's permission.
-            const sig = meta.signals.get(m.action);
-            if (m.type === MessageType.Post && sig !== undefined && this.allowed('signal', info, sig.name)) this.forward(m);
-            else if (m.type === MessageType.Call) this.fail(m, `${info.name} has no method #${m.action} (its MetaObject does not list it).`);
+            // A Post to a signal (or to a property's id) emits it: that needs the member's permission.
+            const ev = eventMember(meta, m.action);
+            if (m.type === MessageType.Post && ev !== undefined) {
+              if (this.check(m, info, ev.kind, ev.name)) this.forward(m);
+            } else if (m.type === MessageType.Call) this.fail(m, `${info.name} has no method #${m.action} (its MetaObject does not list it).`);
             return;
           }
           if (!this.check(m, info, 'method', method.name)) return;
@@ -252,12 +265,10 @@ export class ClientConnection implements MessageHandler, EventSink {
     // The first argument is the service id in libqi clients, and ignored by servers: the header addresses the object.
     const [, signal, link] = m.action === Builtin.registerEvent ? m.decode(REGISTER) : m.decode(REGISTER_SIG);
     const object = m.object;
-    const prop = meta.properties.get(signal);
-    const sig = meta.signals.get(signal);
-    const kind: MemberKind = prop !== undefined && sig === undefined ? 'property' : 'signal';
-    const name = sig?.name ?? prop?.name;
-    if (name === undefined) return this.fail(m, `${info.name} has no signal or property #${signal}.`);
-    if (!this.check(m, info, kind, name)) return;
+    const ev = eventMember(meta, signal);
+    if (ev === undefined) return this.fail(m, `${info.name} has no signal or property #${signal}.`);
+    const name = ev.name;
+    if (!this.check(m, info, ev.kind, name)) return;
     this.gw.upstream.subscribe(m.service, object, signal, this, link).then(
       () => !this.closed && this.channel.reply(m, 'L', link),
       (e: Error) => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, SERVICE_INFO_SIGNATURE, Session, listenStandalone, type AnyProxy, type ServiceInfo } from '../../src/index.js';
+import { Builtin, Gateway, SERVICE_INFO_SIGNATURE, Session, listenStandalone, type AnyProxy, type ServiceInfo } from '../../src/index.js';
 import { calculator, counter } from '../object/fixtures.js';
 
 const INFO = `(${SERVICE_INFO_SIGNATURE})`;
@@ -184,8 +184,8 @@ describe('gateway: a property is checked as a property on every path', () => {
     const s = await client('noprop');
     const c = (await s.service('Calculator')) as AnyProxy;
     await assert.rejects((c.volume as { watch(l: () => void): Promise<unknown> }).watch(() => {}), /Permission denied: user "noprop" may not use property Calculator.volume/);
-    await assert.rejects(dir(s).call({ service: calcId, object: 1, action: 0 }, '(IIL)', [calcId, VOLUME, 99n], 'L'), /Permission denied/);
-    await assert.rejects(dir(s).call({ service: calcId, object: 1, action: 1 }, '(IILs)', [calcId, VOLUME, 98n, '(f)'], 'L'), /Permission denied/);
+    await assert.rejects(dir(s).call({ service: calcId, object: 1, action: Builtin.registerEvent }, '(IIL)', [calcId, VOLUME, 99n], 'L'), /Permission denied/);
+    await assert.rejects(dir(s).call({ service: calcId, object: 1, action: Builtin.registerEventWithSignature }, '(IILs)', [calcId, VOLUME, 98n, '(f)'], 'L'), /Permission denied/);
   });
 
   it('deny property:X.p stops forging its changes (a Post to its id)', async () => {
