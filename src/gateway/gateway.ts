@@ -76,6 +76,11 @@ export interface GatewayOptions {
    * registration.
    */
   insideListen?: string[];
+  /**
+   * Most services one outside client may have registered through the gateway at once (default 32);
+   * more registrations are refused until it unregisters one.
+   */
+  maxRegistrationsPerClient?: number;
   /** Told when the internal SD is lost (`error` says why) and when it is back. */
   onDirectory?(connected: boolean, error?: Error): void;
   /**
@@ -129,7 +134,7 @@ export class Gateway {
     this.access = options.access instanceof Access ? options.access : new Access(options.access ?? {});
     this.context = {
       upstream,
-      outside: new OutsideServices(upstream, gatewayCapabilities, options.insideListen),
+      outside: new OutsideServices(upstream, gatewayCapabilities, options.insideListen, options.maxRegistrationsPerClient ?? 32),
       held: new HeldObjects(),
       machineId: session.machineId,
       sessionId: session.id,

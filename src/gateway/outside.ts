@@ -9,6 +9,7 @@ import type { Channel } from '../channel/index.js';
 import { acceptChannel, type CapabilityMap } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin } from '../object/index.js';
+import { keepName } from '../sd/index.js';
 import { SERVICE_INFO_SIGNATURE, normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
 import { listen, parseEndpoint, type Listener, type MessageStream } from '../transport/index.js';
 import { compile } from '../type/index.js';
@@ -22,7 +23,8 @@ const CANCEL = compile<number>('I');
 
 interface Owner {
   channel: Channel;
-  name: string;
+  /** What the internal SD was given at registration: the name never changes after it. */
+  info: ServiceInfo;
 }
 
 /** The outside services of a gateway; see the module comment. */
@@ -31,11 +33,15 @@ export class OutsideServices {
   private readonly hub = new SignalHub();
   private listeners: Promise<Listener[]> | undefined;
   private readonly inside = new Set<Channel>();
+  /** Registrations per outside client, those on their way to the SD included. */
+  private readonly counts = new Map<Channel, number>();
 
   constructor(
     private readonly upstream: Upstream,
     private readonly capabilities: () => CapabilityMap,
     private readonly listenUrls: string[] | undefined,
+    /** Most services one outside client may have registered at once. */
+    private readonly maxPerClient = 32,
   ) {}
 
   /** The gateway's internal endpoints, listening from the first registration on. */
@@ -64,14 +70,36 @@ export class OutsideServices {
 
   /** Registers `info` for `client` on the internal SD; returns the service id. */
   async register(info: ServiceInfo, client: Channel): Promise<number> {
-    const endpoints = await this.endpoints();
-    const s = this.upstream.session;
-    const inner = { ...normalizeServiceInfo(info), endpoints, machineId: s.machineId, processId: process.pid, sessionId: s.id };
-    const id = (await this.sd().call({ ...SD, action: 102 }, INFO, [inner], 'I', { name: 'ServiceDirectory.registerService' })) as number;
-    const first = ![...this.owners.values()].some((o) => o.channel === client);
-    this.owners.set(id, { channel: client, name: info.name });
-    if (first) client.onClose(() => this.clientGone(client));
+    const count = this.counts.get(client);
+    if (count === undefined) client.onClose(() => this.clientGone(client));
+    else if (count >= this.maxPerClient) {
+      throw new Error(`A client may register at most ${this.maxPerClient} services through this gateway, and this connection has ${count} (or on their way): unregister one first, or ask the robot's administrator to raise maxRegistrationsPerClient.`);
+    }
+    this.counts.set(client, (count ?? 0) + 1);
+    let id: number;
+    let inner: ServiceInfo;
+    try {
+      const endpoints = await this.endpoints();
+      const s = this.upstream.session;
+      inner = { ...normalizeServiceInfo(info), endpoints, machineId: s.machineId, processId: process.pid, sessionId: s.id };
+      id = (await this.sd().call({ ...SD, action: 102 }, INFO, [inner], 'I', { name: 'ServiceDirectory.registerService' })) as number;
+    } catch (e) {
+      this.release(client);
+      throw e;
+    }
+    if (client.closed) {
+      // It left while the SD answered: nobody would ever unregister this name.
+      this.sd().call({ ...SD, action: 103 }, '(I)', [id], 'v').catch(() => {});
+      throw new Error('the client went away during its registration');
+    }
+    this.owners.set(id, { channel: client, info: { ...inner, serviceId: id } });
     return id;
+  }
+
+  private release(client: Channel): void {
+    const n = (this.counts.get(client) ?? 1) - 1;
+    if (client.closed) this.counts.delete(client);
+    else this.counts.set(client, n);
   }
 
   private owned(id: number, client: Channel): Owner {
@@ -90,16 +118,19 @@ export class OutsideServices {
   async unregister(id: number, client: Channel): Promise<void> {
     this.owned(id, client);
     this.owners.delete(id);
+    this.release(client);
     this.hub.dropService(id);
     await this.sd().call({ ...SD, action: 103 }, '(I)', [id], 'v', { name: 'ServiceDirectory.unregisterService' });
   }
 
-  /** updateServiceInfo: what the client says, with the gateway's internal endpoints. */
+  /**
+   * updateServiceInfo: the registration again, with the gateway's internal endpoints (the only part
+   * that may change). A rename is refused here, whatever the internal SD would accept.
+   */
   async update(info: ServiceInfo, client: Channel): Promise<void> {
-    const n = normalizeServiceInfo(info);
-    this.owned(n.serviceId, client);
-    const s = this.upstream.session;
-    await this.sd().call({ ...SD, action: 105 }, INFO, [{ ...n, endpoints: await this.endpoints(), machineId: s.machineId, processId: process.pid, sessionId: s.id }], 'v');
+    const o = this.owned(normalizeServiceInfo(info).serviceId, client);
+    keepName(o.info, normalizeServiceInfo(info));
+    await this.sd().call({ ...SD, action: 105 }, INFO, [{ ...o.info, endpoints: await this.endpoints() }], 'v');
   }
 
   /** True when `client` serves service `id` through the gateway. */
@@ -108,6 +139,7 @@ export class OutsideServices {
   }
 
   private clientGone(client: Channel): void {
+    this.counts.delete(client);
     this.hub.dropChannel(client);
     for (const [id, o] of [...this.owners]) {
       if (o.channel !== client) continue;
@@ -154,7 +186,7 @@ export class OutsideServices {
       }
       this.hub.subscribe(owner.channel, m.service, m.object, signal, sink, link).then(
         () => !ch.closed && ch.reply(m, 'L', link),
-        (e: Error) => !ch.closed && ch.replyError(m, `Could not subscribe to ${owner.name} signal #${signal}: ${e.message}`),
+        (e: Error) => !ch.closed && ch.replyError(m, `Could not subscribe to ${owner.info.name} signal #${signal}: ${e.message}`),
       );
       return;
     }
@@ -166,7 +198,7 @@ export class OutsideServices {
     const id = owner.channel.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
       pending.delete(m.id);
       if (ch.closed) return;
-      if (answer === undefined) return ch.replyError(m, `${owner.name} (served from outside, through the gateway) stopped answering: ${error?.message ?? 'closed'}`);
+      if (answer === undefined) return ch.replyError(m, `${owner.info.name} (served from outside, through the gateway) stopped answering: ${error?.message ?? 'closed'}`);
       ch.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
     });
     if (id !== 0) pending.set(m.id, { to: owner.channel, id });

@@ -27,6 +27,17 @@ export const ServiceDirectoryDefinition = defineObject({
   },
 });
 
+/**
+ * Refuses an update that would rename a service: a service keeps the name it was registered with
+ * (libqi's SD keys its name index at registration, so a rename there leaves the index stale).
+ * @throws Error naming both names and what to do instead
+ */
+export function keepName(registered: ServiceInfo, update: ServiceInfo): void {
+  if (update.name !== registered.name) {
+    throw new Error(`updateServiceInfo: service #${registered.serviceId} "${registered.name}" cannot be renamed to "${update.name}": a service keeps the name it was registered with. Unregister it and register the new name instead.`);
+  }
+}
+
 /** Options of a ServiceDirectory. */
 export interface DirectoryOptions {
   /** This machine's id. */
@@ -136,6 +147,7 @@ export class ServiceDirectory {
   private update(info: ServiceInfo): void {
     const map = this.ready.has(info.serviceId) ? this.ready : this.pending.has(info.serviceId) ? this.pending : undefined;
     if (map === undefined) throw new Error(`updateServiceInfo: Can't find service #${info.serviceId}`);
+    keepName(map.get(info.serviceId)!, info);
     map.set(info.serviceId, info);
     for (const [id, other] of this.ready) {
       if (id !== info.serviceId && other.sessionId === info.sessionId) this.ready.set(id, { ...other, endpoints: info.endpoints });

@@ -4,5 +4,5 @@
  *
  * @packageDocumentation
  */
-export { ServiceDirectory, ServiceDirectoryDefinition, type DirectoryOptions } from './directory.js';
+export { ServiceDirectory, ServiceDirectoryDefinition, keepName, type DirectoryOptions } from './directory.js';
 export { listenStandalone } from './standalone.js';
