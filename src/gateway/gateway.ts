@@ -24,7 +24,8 @@ export interface GatewayOptions {
   listen: string | string[];
   /**
    * Who may connect and what each may do. Without it nobody outside may use anything (deny by
-   * default); `{ anonymous: { allow: ['*'] } }` opens every service to everyone, for trusted networks (add `'register:*'` to let them register services too).
+   * default); `{ anonymous: { allow: ['*'] } }` opens every service to everyone, for trusted networks
+   * (add `'register:*'` to let them register services too).
    */
   access?: AccessConfig | Access;
   /** Certificate and key of `tcps`/`tcpsm`/`wss` listeners (and the client CA for `tcpsm`). */
