@@ -28,7 +28,8 @@
  * rounds to 21 x 300 ms) builds
  * that revision in a temporary worktree and runs its `bench/gateway-server.js gateway <sdUrl>` as a second gateway
  * process, a fourth cell "via gateway (<ref>)" of the seq and inflight rows, interleaved round by round with this
- * build's gateway; the `new/ref` lines give this build's calls/s over the ref's, paired by round (median, min..max).
+ * build's gateway; the `new/ref` lines give this build's calls/s over the ref's, paired by round (median, and the
+ * quartiles of the rounds).
  * --keep-ref keeps the ref's build for the next run; --gateway-ref=PATH uses an already built gateway-server.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -373,8 +374,9 @@ function rpcRow(row: string, path: string, m: Measured | undefined, vs: string, 
 function refRows(row: string, label: string, d: Measured, g: Measured, r: Measured | undefined): void {
   if (r === undefined) return;
   rpcRow(row, `via gateway (${label})`, r, `${fmt((r.ops / d.ops) * 100)}% of direct`);
-  const ratios = g.samples.map((x, i) => x / r.samples[i]);
-  rpcRows.push([row, `new/${label} gateway`, '-', '-', `x${fmt(median(ratios), 3)} calls/s (rounds ${fmt(Math.min(...ratios), 3)}..${fmt(Math.max(...ratios), 3)})`, '', '']);
+  const ratios = g.samples.map((x, i) => x / r.samples[i]).sort((a, b) => a - b);
+  const q = (p: number) => ratios[Math.round(p * (ratios.length - 1))];
+  rpcRows.push([row, `new/${label} gateway`, '-', '-', `x${fmt(median(ratios), 3)} calls/s (middle half of rounds ${fmt(q(0.25), 2)}..${fmt(q(0.75), 2)})`, '', '']);
 }
 
 // ---------------------------------------------------------------------------------------------
