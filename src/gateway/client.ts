@@ -108,8 +108,9 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.directory = new LocalObject(ServiceDirectoryDefinition, {
       service: (name) => self.present(self.find(name)),
       services: () => self.visible().map((i) => self.present(i)),
-      registerService: async (info) => {
-        const name = String((info as { name?: unknown }).name ?? '');
+      registerService: async (raw) => {
+        const info = normalizeServiceInfo(raw);
+        const name = info.name;
         // One answer for a name not allowed and for a hidden name that is taken: nothing about it leaks.
         const refusal = () => new Error(`Permission denied: ${self.who} may not register a service named "${name}" through this gateway (the name is not allowed for this user, or is taken). Choose another name, or ask the robot's administrator to allow "register:${name}" for this user in the gateway configuration.`);
         if (!identity.policy.allows('register', name, '*')) {
@@ -119,7 +120,7 @@ export class ClientConnection implements MessageHandler, EventSink {
         const hidden = !identity.policy.sees(name);
         if (hidden && [...gw.upstream.services.values()].some((i) => i.name === name)) throw refusal();
         try {
-          return await gw.outside.register(normalizeServiceInfo(info), channel);
+          return await gw.outside.register(info, channel);
         } catch (e) {
           // The SD's refusal names the service and its id (e.g. one registered but not ready yet).
           throw hidden && e instanceof QiCallError ? refusal() : e;

@@ -46,7 +46,7 @@ export class QiConfigError extends QiError {
 
 function glob(text: string): RegExp {
   const body = text.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
+  return new RegExp(`^${body}$`, 's'); // 's': names may hold line breaks, and `*` covers them too
 }
 
 function parse(text: string): Pattern {
@@ -103,7 +103,7 @@ export class Policy {
 
   /** True when `member` of `service` may be used as `kind`. */
   allows(kind: MemberKind, service: string, member: string): boolean {
-    const k = `${kind}\u0000${service}\u0000${member}`;
+    const k = `${kind}:${service.length}:${service}:${member}`; // the length keeps two pairs apart whatever names hold
     let v = this.memo.get(k);
     if (v === undefined) this.remember(k, (v = this.decide(kind, service, member).allowed));
     return v;
@@ -111,7 +111,7 @@ export class Policy {
 
   /** True when `service` is listed: some allow names it and no deny covers it whole (for every kind). */
   sees(service: string): boolean {
-    const k = `sees\u0000${service}`;
+    const k = `sees:${service}`;
     let v = this.memo.get(k);
     if (v === undefined) this.remember(k, (v = this.computeSees(service)));
     return v;

@@ -76,3 +76,18 @@ describe('listing with dotted names', () => {
     assert.throws(() => new Policy({ deny: ['.Secret'] }), /names no service/);
   });
 });
+
+describe('names with unusual characters', () => {
+  it('globs match line breaks too: deny Secret* covers "Secret\\nCopy"', () => {
+    const p = new Policy({ allow: ['*'], deny: ['Secret*'] });
+    assert.ok(!p.allows('method', 'Secret\nCopy', 'read'));
+    assert.ok(!p.sees('Secret\nCopy'));
+    assert.ok(new Policy({ allow: ['*'] }).allows('method', 'Line\nBreak', 'x'));
+  });
+
+  it('a remembered decision is never reused for another (service, member) pair', () => {
+    const p = new Policy({ allow: ['method:Open.*'] });
+    assert.ok(p.allows('method', 'Open', 'Secret\u0000x'));
+    assert.ok(!p.allows('method', 'Open\u0000Secret', 'x'));
+  });
+});
