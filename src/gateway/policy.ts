@@ -15,6 +15,9 @@ import { QiError } from '../errors/index.js';
 /** What a member is, for the permission check. `register` governs registering a service of that name. */
 export type MemberKind = 'method' | 'signal' | 'property' | 'register';
 
+/** Longest names (service and member together) whose decisions are remembered. */
+const MEMO_NAME_CHARS = 512;
+
 const KINDS = new Set<MemberKind>(['method', 'signal', 'property', 'register']);
 
 /** Allow and deny patterns of one user (or of anonymous clients). */
@@ -103,6 +106,8 @@ export class Policy {
 
   /** True when `member` of `service` may be used as `kind`. */
   allows(kind: MemberKind, service: string, member: string): boolean {
+    // A client may send any name (a property's, by text): long ones are decided each time, not kept.
+    if (service.length + member.length > MEMO_NAME_CHARS) return this.decide(kind, service, member).allowed;
     const k = `${kind}:${service.length}:${service}:${member}`; // the length keeps two pairs apart whatever names hold
     let v = this.memo.get(k);
     if (v === undefined) this.remember(k, (v = this.decide(kind, service, member).allowed));
@@ -111,6 +116,7 @@ export class Policy {
 
   /** True when `service` is listed: some allow names it and no deny covers it whole (for every kind). */
   sees(service: string): boolean {
+    if (service.length > MEMO_NAME_CHARS) return this.computeSees(service);
     const k = `sees:${service}`;
     let v = this.memo.get(k);
     if (v === undefined) this.remember(k, (v = this.computeSees(service)));

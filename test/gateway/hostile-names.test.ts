@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Builtin, Gateway, SERVICE_INFO_SIGNATURE, Session, listenStandalone, type AnyProxy, type ServiceInfo } from '../../src/index.js';
+import { Builtin, Dynamic, Gateway, SERVICE_INFO_SIGNATURE, Session, listenStandalone, type AnyProxy, type ServiceInfo } from '../../src/index.js';
 import { calculator, counter } from '../object/fixtures.js';
+import { gc } from '../helpers/gc.js';
 
 const INFO = `(${SERVICE_INFO_SIGNATURE})`;
 const SD = { service: 1, object: 1 } as const;
@@ -226,6 +227,17 @@ describe('gateway: a property is checked as a property on every path', () => {
     const deadline = Date.now() + 3000;
     while (witness.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(witness.slice(0, 1), [0.75], `root saw ${JSON.stringify(witness)}`);
+  });
+  it('property names sent by a client are not remembered: 48 distinct 1 MB names leave the heap where it was', async () => {
+    const s = await client('watcher');
+    const ask = (key: string) => dir(s).call({ service: calcId, object: 1, action: Builtin.property }, '(m)', [new Dynamic('s', key)], 'm').catch(() => undefined);
+    await ask('warm-up');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 48; i++) await ask(String(i).padStart(4, '0').repeat(256 * 1024));
+    gc();
+    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    assert.ok(grown < 16, `the heap grew by ${grown.toFixed(1)} MiB`);
   });
 });
 
