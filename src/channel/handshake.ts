@@ -166,6 +166,7 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
     if (bound) return;
     bound = true;
     clearTimeout(timer);
+    stream.authenticated();
     options.onReady?.(ch);
   };
   const sendCapabilities = () => {

@@ -8,12 +8,13 @@
 import { Capability, acceptChannel, defaultCapabilities, type ChannelLimits } from '../channel/index.js';
 import { Dynamic } from '../type/index.js';
 import { Session, type SessionOptions } from '../session/index.js';
-import { listen, type HttpHandler, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
+import { AddressSlots, listen, remoteHost, type HttpHandler, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
 import { Access, type AccessConfig, type Identity } from './access.js';
 import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
 import { HeldObjects } from './held.js';
 import { OutsideServices } from './outside.js';
 import { clientQuotas, type ClientQuotas } from './quotas.js';
+import { AuthThrottle, type AuthThrottleOptions } from './throttle.js';
 import { Upstream } from './upstream.js';
 
 /** Options of {@link Gateway.start}. */
@@ -45,9 +46,13 @@ export interface GatewayOptions {
   maxQueueBytes?: number;
   /** What to do with a client that does not read fast enough: drop its signals (default) or disconnect it. */
   slowClient?: 'drop-signals' | 'disconnect';
-  /** Most outside connections at once (default 10,000); more are closed as they arrive. */
+  /** Most outside connections at once on each listener (default 10,000); more are closed as they arrive. */
   maxConnections?: number;
-  /** Most outside connections at once from one remote address (default 64); more are closed as they arrive. */
+  /**
+   * Most outside connections at once from one remote address, over all listeners and streams given to
+   * {@link Gateway.acceptStream} (default 64). Counted from the TCP accept, before any TLS handshake or
+   * WebSocket upgrade; more are closed as they arrive.
+   */
   maxConnectionsPerAddress?: number;
   /**
    * Most work the gateway spends finding the object references in one message (the arguments of a
@@ -62,8 +67,21 @@ export interface GatewayOptions {
    * must stay below the upstream limits (`upstream.limits`), so that no client alone can fill a service.
    */
   limits?: ChannelLimits;
-  /** Drop an outside client that has not authenticated after this long (default 10,000 ms). */
+  /**
+   * Drop an outside client that has not authenticated this long after its TCP accept, TLS handshake
+   * and HTTP upgrade included (default 10,000 ms).
+   */
   handshakeTimeoutMs?: number;
+  /**
+   * Bytes an outside client may send before it has authenticated (default 65,536; an authenticate call
+   * is a few KiB). More closes the connection: a huge message before authentication costs nothing.
+   */
+  maxBytesBeforeAuth?: number;
+  /**
+   * How failed authentications slow their address down (defaults in {@link AuthThrottleOptions}:
+   * 3 free failures, then 250 ms between attempts doubling up to 5 s, forgotten after 10 minutes).
+   */
+  authThrottle?: AuthThrottleOptions;
   /** Wait between attempts to reach the internal SD again after losing it (default 500 ms). */
   reconnectMs?: number;
   /**
@@ -118,8 +136,9 @@ export class Gateway {
   get heldObjects(): number {
     return this.context.held.size;
   }
-  /** Open outside connections per remote address. */
-  private readonly perAddress = new Map<string, number>();
+  /** Open outside connections per remote address, shared by the listeners and {@link acceptStream}. */
+  private readonly slots: AddressSlots;
+  private readonly throttle: AuthThrottle;
   private readonly listeners: Listener[] = [];
   private readonly clients = new Set<ClientConnection>();
   private readonly access: Access;
@@ -133,6 +152,8 @@ export class Gateway {
     private readonly quotas: ClientQuotas,
   ) {
     this.access = options.access instanceof Access ? options.access : new Access(options.access ?? {});
+    this.slots = new AddressSlots(options.maxConnectionsPerAddress ?? 64, () => this.metrics.overLimit++);
+    this.throttle = new AuthThrottle(options.authThrottle);
     this.context = {
       upstream,
       outside: new OutsideServices(upstream, gatewayCapabilities, options.insideListen, options.maxRegistrationsPerClient ?? 32),
@@ -172,7 +193,7 @@ export class Gateway {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
       for (const url of Array.isArray(options.listen) ? options.listen : [options.listen]) {
-        gw.listeners.push(await listen(url, (s) => gw!.accept(s), { tls: options.tls, http: options.http, maxConnections: options.maxConnections ?? 10_000, allowedOrigins: options.allowedOrigins }));
+        gw.listeners.push(await listen(url, (s) => gw!.accept(s), gw.listenOptions()));
       }
     } catch (e) {
       await gw.close();
@@ -202,31 +223,37 @@ export class Gateway {
   }
 
   /**
-   * Takes an outside connection that arrived some other way than a listener (XMPP, a tunnel…): it then
-   * goes through authentication and permissions like any other.
+   * Takes an outside connection that arrived some other way than a listener (XMPP, a tunnel, the classic
+   * web bridge…): it then goes through authentication and permissions like any other, and takes a
+   * connection slot of the address in `stream.remote` (its host part: `ws://1.2.3.4:5/…` counts for
+   * 1.2.3.4), from the same per-address budget as the listeners. Over the budget, it is closed at once.
    */
   acceptStream(stream: MessageStream): void {
+    const release = this.slots.take(remoteHost(stream.remote));
+    if (release === undefined) return stream.destroy();
+    stream.socket.once('close', release);
     this.accept(stream);
   }
 
+  /** What every outside listener enforces before authentication (one per-address table for all). */
+  private listenOptions() {
+    const o = this.options;
+    return {
+      tls: o.tls,
+      http: o.http,
+      maxConnections: o.maxConnections ?? 10_000,
+      slots: this.slots,
+      handshakeTimeoutMs: o.handshakeTimeoutMs ?? 10_000,
+      maxBytesBeforeAuth: o.maxBytesBeforeAuth ?? 64 * 1024,
+      allowedOrigins: o.allowedOrigins,
+    };
+  }
+
+  /** A connection already counted (by its listener, or by {@link acceptStream}): authentication, then a client. */
   private accept(stream: MessageStream): void {
-    // One address may not take every slot: count connections per remote host.
-    const address = stream.remote.replace(/^[a-z]+:\/\//, '').replace(/:\d+(\/.*)?$/, '');
-    const n = (this.perAddress.get(address) ?? 0) + 1;
-    if (n > (this.options.maxConnectionsPerAddress ?? 64)) {
-      this.metrics.overLimit++;
-      stream.destroy();
-      return;
-    }
-    this.perAddress.set(address, n);
-    stream.socket.once('close', () => {
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(address, left);
-      else this.perAddress.delete(address);
-    });
     let identity: Identity | undefined;
     const ch = acceptChannel(stream, {
-      authenticator: this.access.authenticator((id) => (identity = id)),
+      authenticator: this.throttle.guard(this.access.authenticator((id) => (identity = id)), remoteHost(stream.remote)),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       capabilities: gatewayCapabilities(),
       limits: this.quotas.limits,

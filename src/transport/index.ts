@@ -8,6 +8,7 @@ export { parseEndpoint, formatEndpoint, isLoopbackHost, QiUrlError, DEFAULT_PORT
 export { MessageStream, type StreamHandlers, type MessageStreamOptions } from './stream.js';
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
+export { AddressSlots, remoteHost, type AdmissionOptions } from './admission.js';
 export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 export { QiConnectError, QiTlsError, QiClosedError } from './errors.js';
 export type { HttpHandler } from './websocket.js';

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
+import { AddressSlots, Admissions, type AdmissionOptions } from './admission.js';
 import { QiConnectError } from './errors.js';
 import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
@@ -15,11 +16,17 @@ import { QiUrlError, formatEndpoint, isLoopbackHost, isWebSocket, parseEndpoint,
 import { listenWebSocket, type HttpHandler } from './websocket.js';
 
 /** Options of {@link listen}. */
-export interface ListenOptions extends MessageStreamOptions {
+export interface ListenOptions extends MessageStreamOptions, AdmissionOptions {
   /** Certificate and key for `tcps` / `tcpsm` (and the client CA for `tcpsm`). */
   tls?: TlsServerOptions;
   /** Most connections open at once; more are closed as soon as they arrive (default: no limit). */
   maxConnections?: number;
+  /**
+   * Most connections open at once from one remote address, counted from the TCP accept (before TLS or
+   * the WebSocket upgrade); more are closed as they arrive (default: no limit). To share one budget
+   * among several listeners, give them the same `slots` table instead.
+   */
+  maxConnectionsPerAddress?: number;
   /** What a `ws`/`wss` listener also serves on its port (web pages, other WebSocket paths). */
   http?: HttpHandler;
   /**
@@ -86,9 +93,16 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
   if (ep.scheme === 'xmpp') throw new QiUrlError(url, 'an xmpp endpoint is served by an XmppGateway (qi xmpp-gateway), not by a listener');
   const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm' || ep.scheme === 'wss';
   if (secure && options.tls === undefined) throw new QiUrlError(url, `a ${ep.scheme} endpoint needs { tls: { cert, key } }`);
+  const slots = options.slots ?? (options.maxConnectionsPerAddress === undefined ? undefined : new AddressSlots(options.maxConnectionsPerAddress));
+  const gated = slots !== undefined || options.handshakeTimeoutMs !== undefined || options.maxBytesBeforeAuth !== undefined;
+  const admissions = gated ? new Admissions({ ...options, slots }) : undefined;
+  const admitted = (stream: MessageStream, carrier: net.Socket) => {
+    admissions?.of(carrier)?.watch(stream, carrier);
+    onConnection(stream);
+  };
   let server: net.Server;
   if (isWebSocket(ep)) {
-    server = listenWebSocket(ep, onConnection, options);
+    server = listenWebSocket(ep, admitted, options, admissions);
   } else if (secure) {
     const mutual = ep.scheme === 'tcpsm';
     server = tls.createServer({ ...options.tls, minVersion: 'TLSv1.2', requestCert: mutual, rejectUnauthorized: mutual });
@@ -98,13 +112,17 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
     server = net.createServer();
   }
   if (!isWebSocket(ep)) server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+    if (socket.destroyed) return; // refused by the admission above
     socket.setNoDelay?.(true);
     keepAlive(socket);
     const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.remoteAddress), port: socket.remotePort ?? 0 });
     // This side as the client reached it (the real port, and the interface address behind 0.0.0.0).
     const local = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress).replace(/^::ffff:(?=\d+\.)/, ''), port: socket.localPort ?? 0 });
-    onConnection(new MessageStream(socket, remote, local, options));
+    admitted(new MessageStream(socket, remote, local, options), socket);
   });
+  // Counted from the TCP accept, before any TLS handshake or HTTP upgrade: registered before the
+  // listener above, so that a refused plain TCP connection never becomes a stream.
+  if (admissions) server.prependListener('connection', (raw: net.Socket) => admissions.accept(raw));
   if (ep.scheme === 'unix') await removeStaleSocket(ep.path);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new QiConnectError(url, 'listen on', e)));

@@ -50,6 +50,7 @@ export class MessageStream {
   private closeError: Error | undefined;
   /** Reading is held until what is queued for the peer drains (see holdReading). */
   private holding = false;
+  private authHook: (() => void) | undefined;
 
   /**
    * @param socket the connected byte stream (already past any TLS handshake)
@@ -237,6 +238,21 @@ export class MessageStream {
     // Under the high-water mark, no 'drain' will come: reading resumes now.
     if (below && this.holding) this.release();
   };
+
+  /**
+   * Says that the peer has authenticated (the server side of a channel calls it once the client is let
+   * in): what a listener set with {@link onAuthenticated} runs then, once.
+   */
+  authenticated(): void {
+    const f = this.authHook;
+    this.authHook = undefined;
+    f?.();
+  }
+
+  /** Sets what runs when the peer authenticates: a listener lifts its pre-authentication bounds. */
+  onAuthenticated(f: () => void): void {
+    this.authHook = f;
+  }
 
   /** Closes gracefully: pending writes are flushed first. */
   close(): void {

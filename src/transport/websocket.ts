@@ -10,6 +10,8 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
+import { HEADER_SIZE, defaultMaxPayload } from '../message/index.js';
+import type { Admissions } from './admission.js';
 import { QiConnectError, QiTlsError } from './errors.js';
 import { keepAlive } from './keepalive.js';
 import { originRefusal, originRule } from './origin.js';
@@ -17,6 +19,14 @@ import { socketEndpoints } from './peer.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
+
+/**
+ * Largest WebSocket message taken: one qi message of the largest payload accepted with its header
+ * (our senders never put more in one WebSocket message). Bigger is refused at the frame header (1009).
+ */
+function maxMessage(options: MessageStreamOptions): number {
+  return (options.maxPayload ?? defaultMaxPayload()) + HEADER_SIZE;
+}
 
 /** A WebSocket as a byte stream for MessageStream, with text frames refused. */
 function streamOf(ws: WebSocket, remote: string, local: string, options: MessageStreamOptions): MessageStream {
@@ -38,29 +48,35 @@ export interface HttpHandler {
   upgrade?(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean;
 }
 
-/** The HTTP(S) server and WebSocket server of a `ws`/`wss` listener. */
+/**
+ * The HTTP(S) server and WebSocket server of a `ws`/`wss` listener. `onConnection` gets each qi
+ * connection and the socket under it; `admissions` (the listener's pre-authentication bounds) lets
+ * go of the connections that an {@link HttpHandler} takes.
+ */
 export function listenWebSocket(
   ep: NetworkEndpoint,
-  onConnection: (stream: MessageStream) => void,
+  onConnection: (stream: MessageStream, socket: net.Socket) => void,
   options: MessageStreamOptions & { tls?: TlsServerOptions; http?: HttpHandler; allowedOrigins?: readonly string[] },
+  admissions?: Admissions,
 ): http.Server {
   const originAllowed = originRule(options.allowedOrigins);
   const server = ep.scheme === 'wss' ? https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }) : http.createServer();
   // Plain HTTP requests get a short explanation rather than a hang.
   server.on('request', (req, res) => {
-    if (options.http?.request?.(req, res)) return;
+    if (options.http?.request?.(req, res)) return void admissions?.of(req.socket)?.lift();
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
     res.end('This is a qimessaging WebSocket endpoint: connect with a WebSocket client (qi binary frames).\n');
   });
   const qiPath = ep.path ?? '/';
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 0x7fff_ffff });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: maxMessage(options) });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === qiPath && !originAllowed(req)) {
       // Any page the user visits could otherwise drive the robot with the anonymous rules (docs/web.md).
       socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'this qi WebSocket endpoint')}\n`);
     } else if (path === qiPath) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    else if (!options.http?.upgrade?.(req, socket, head)) {
+    else if (options.http?.upgrade?.(req, socket, head)) admissions?.of(req.socket)?.lift();
+    else {
       socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nno WebSocket endpoint at ${path}; qi messages are at ${qiPath}\n`);
     }
   });
@@ -69,7 +85,7 @@ export function listenWebSocket(
     const { remote, local } = socketEndpoints(sock, ep.scheme, ep.path);
     sock.setNoDelay?.(true);
     keepAlive(sock);
-    onConnection(streamOf(ws, remote, local, options));
+    onConnection(streamOf(ws, remote, local, options), sock);
   });
   server.on('close', () => wss.close());
   return server;
@@ -87,7 +103,7 @@ export function connectWebSocket(
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
-      maxPayload: 0x7fff_ffff,
+      maxPayload: maxMessage(options),
       handshakeTimeout: options.timeoutMs,
       ca: t.ca,
       cert: t.cert,
