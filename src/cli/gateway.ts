@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { RosBridge, UNAUTHENTICATED_REFUSAL } from '../bridges/index.js';
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { UsageError, run, sessionOptions, type GlobalOptions } from './common.js';
+import { gatewayLimits, type GatewayLimitFlags } from './gateway-limits.js';
 
 /** Options of the verb. */
-export interface GatewayVerbOptions extends GlobalOptions {
+export interface GatewayVerbOptions extends GlobalOptions, GatewayLimitFlags {
   sd?: string;
   listen: string[];
   config?: string;
@@ -41,6 +42,7 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
     const secure = o.listen.some((u) => /^(tcpsm?|wss):/.test(u));
     if (secure && (!o.cert || !o.key)) throw new UsageError('a tcps://, tcpsm:// or wss:// listener needs --cert FILE and --key FILE (PEM)');
     if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect') throw new UsageError('--slow-client is drop-signals or disconnect');
+    const limits = gatewayLimits(o);
     // Checked before anything opens: the bridge has no authentication of its own.
     if (o.rosBridge !== undefined && o.insecureUnauthenticated !== true) throw new UsageError(`refusing to start the ROS bridge. ${UNAUTHENTICATED_REFUSAL}`);
     const gw = await Gateway.start({
@@ -51,6 +53,7 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       upstream: sessionOptions(o),
       advertise: o.advertise,
       slowClient: o.slowClient as 'drop-signals' | 'disconnect' | undefined,
+      ...limits,
       // A robot's gateway may start before its SD: wait for it, and say so.
       waitForSd: true,
       onDirectory: (up, error) =>

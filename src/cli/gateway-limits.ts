@@ -1,0 +1,42 @@
+/**
+ * The limit flags of `qi gateway` (connection slots, handshake deadline, queue bound, authentication
+ * throttle), checked and turned into {@link GatewayOptions} fields. Defaults are the gateway's own
+ * (docs/gateway.md, "Limits and flags").
+ */
+import type { GatewayOptions } from '../index.js';
+import { UsageError } from './common.js';
+
+/** The limit flags, as commander gives them (strings). */
+export interface GatewayLimitFlags {
+  maxConnections?: string;
+  maxConnectionsPerAddress?: string;
+  handshakeTimeout?: string;
+  maxQueueBytes?: string;
+  authDelay?: string;
+  authMaxDelay?: string;
+  authFreeFailures?: string;
+}
+
+/** A whole number of at least `min`, or a usage error naming the flag and an example. */
+function whole(value: string | undefined, flag: string, example: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} is a whole number${min > 0 ? ` of at least ${min}` : ''}, e.g. ${flag} ${example} (got "${value}")`);
+  return n;
+}
+
+/** The GatewayOptions fields the flags set; absent flags leave the gateway's defaults. */
+export function gatewayLimits(o: GatewayLimitFlags): Partial<GatewayOptions> {
+  const throttle = {
+    delayMs: whole(o.authDelay, '--auth-delay', '250', 0),
+    maxDelayMs: whole(o.authMaxDelay, '--auth-max-delay', '5000'),
+    freeFailures: whole(o.authFreeFailures, '--auth-free-failures', '3', 0),
+  };
+  return {
+    maxConnections: whole(o.maxConnections, '--max-connections', '10000'),
+    maxConnectionsPerAddress: whole(o.maxConnectionsPerAddress, '--max-connections-per-address', '64'),
+    handshakeTimeoutMs: whole(o.handshakeTimeout, '--handshake-timeout', '10000'),
+    maxQueueBytes: whole(o.maxQueueBytes, '--max-queue-bytes', '8388608'),
+    authThrottle: Object.values(throttle).some((v) => v !== undefined) ? throttle : undefined,
+  };
+}

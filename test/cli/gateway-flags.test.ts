@@ -1,0 +1,129 @@
+/**
+ * The limit flags of `qi gateway`, run as a user runs it (a child process in front of the demo robot),
+ * attacked over real sockets from other loopback addresses.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { MessageStream, QiAuthError, openChannel } from '../../src/index.js';
+
+const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
+const kids: ChildProcess[] = [];
+const sockets: net.Socket[] = [];
+after(() => {
+  sockets.forEach((s) => s.destroy());
+  kids.forEach((k) => k.kill('SIGKILL'));
+});
+
+function firstLine(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 10_000);
+    const take = (d: Buffer) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) resolve((clearTimeout(timer), m[1]));
+    };
+    child.stdout!.on('data', take);
+    child.stderr?.on('data', (d) => (out += d));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${out}`)));
+  });
+}
+
+function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/** Starts `qi gateway` with `flags`; resolves with its first outside endpoint. */
+async function gateway(...flags: string[]): Promise<string> {
+  const g = spawn(process.execPath, [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  kids.push(g);
+  return JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints[0];
+}
+
+function rawSocket(url: string, localAddress: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port: Number(new URL(url.replace(/^tcp:/, 'http:')).port), host: '127.0.0.1', localAddress }, () => resolve(s));
+    sockets.push(s);
+    s.once('error', (e) => (s.connecting ? reject(e) : undefined));
+    s.on('error', () => {});
+  });
+}
+
+/** Resolves with the time it took `s` to close, or rejects after `ms`. */
+function closesWithin(s: net.Socket, ms: number): Promise<number> {
+  const t0 = Date.now();
+  if (s.closed) return Promise.resolve(0);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms);
+    s.once('close', () => (clearTimeout(timer), resolve(Date.now() - t0)));
+  });
+}
+
+/** A login with a wrong token from `localAddress`: resolves with how long the refusal took. */
+async function wrongLogin(url: string, localAddress: string): Promise<number> {
+  const s = await rawSocket(url, localAddress);
+  const t0 = Date.now();
+  await assert.rejects(openChannel(new MessageStream(s, url, `tcp://${localAddress}:${s.localPort}`), { auth: { user: 'alice', token: 'nope' }, timeoutMs: 5000 }), (e) => e instanceof QiAuthError && /invalid user or token/.test(e.message));
+  return Date.now() - t0;
+}
+
+let sd = '';
+let config = '';
+
+before(async () => {
+  const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(robot);
+  sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
+  config = join(mkdtempSync(join(tmpdir(), 'qi-gw-flags-')), 'access.json');
+  writeFileSync(config, JSON.stringify({ users: { alice: { token: 'wonderland', allow: ['*'] } } }));
+});
+
+describe('qi gateway limit flags', () => {
+  it('--max-connections-per-address and --handshake-timeout: idle connections from one address take 2 slots, for 600 ms', async () => {
+    const gw = await gateway('--max-connections-per-address', '2', '--handshake-timeout', '600');
+    const two = [await rawSocket(gw, '127.0.0.2'), await rawSocket(gw, '127.0.0.2')];
+    const third = await rawSocket(gw, '127.0.0.2');
+    assert.ok((await closesWithin(third, 1000)) < 1000, 'the third connection from the address is closed at once');
+    const r = await qi('--url', gw, '--user', 'alice', '--token', 'wonderland', '--json', 'services');
+    assert.equal(r.code, 0, r.stderr);
+    for (const s of two) {
+      const took = await closesWithin(s, 5000);
+      assert.ok(s.closed && took < 5000, `idle connection closed (${took} ms after the check began)`);
+    }
+  });
+
+  it('--max-connections: the fourth connection on the listener is closed at once', async () => {
+    const gw = await gateway('--max-connections', '3', '--max-queue-bytes', '1048576');
+    const three = await Promise.all(['127.0.0.4', '127.0.0.5', '127.0.0.6'].map((a) => rawSocket(gw, a)));
+    const fourth = await rawSocket(gw, '127.0.0.7');
+    assert.ok((await closesWithin(fourth, 1000)) < 1000);
+    three.forEach((s) => s.destroy());
+  });
+
+  it('--auth-free-failures 0 --auth-delay 800: a second wrong token from the address waits, another address does not', async () => {
+    const gw = await gateway('--auth-free-failures', '0', '--auth-delay', '800', '--auth-max-delay', '800');
+    const first = await wrongLogin(gw, '127.0.0.8');
+    const second = await wrongLogin(gw, '127.0.0.8');
+    const other = await wrongLogin(gw, '127.0.0.9');
+    assert.ok(first < 500, `first refusal in ${first} ms`);
+    assert.ok(second >= 500, `second refusal from the same address in ${second} ms`);
+    assert.ok(other < 500, `first refusal from another address in ${other} ms`);
+  });
+
+  it('refuses a bad value with a usage error (exit 2) naming the flag', async () => {
+    for (const [flag, value] of [['--max-connections-per-address', 'zero'], ['--handshake-timeout', '-5'], ['--auth-delay', '1.5'], ['--max-queue-bytes', '0']]) {
+      const r = await qi('gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', flag, value);
+      assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${flag} is a whole number`));
+    }
+  });
+});
