@@ -7,17 +7,13 @@
  */
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { plainAddress } from './peer.js';
 import type { MessageStream } from './stream.js';
 
 /** The host part of a peer URL (`tcp://1.2.3.4:5` → `1.2.3.4`, `ws://[::1]:80/qi` → `::1`, `xmpp://a@b` → `a@b`). */
 export function remoteHost(remote: string): string {
   const host = remote.replace(/^[a-z]+:\/\//, '').replace(/(:\d+)?(\/.*)?$/, '');
   return plainAddress(host.replace(/^\[(.*)\]$/, '$1'));
-}
-
-/** An IPv4 address reached through a dual-stack socket (`::ffff:1.2.3.4`) is that IPv4 address. */
-function plainAddress(a: string): string {
-  return a.replace(/^::ffff:(?=\d+\.)/i, '');
 }
 
 /**
@@ -83,6 +79,8 @@ class Admission {
   constructor(
     private readonly raw: net.Socket,
     private readonly options: AdmissionOptions,
+    /** Gives the connection's slot back (idempotent). */
+    readonly release: () => void = () => {},
   ) {
     if (options.handshakeTimeoutMs !== undefined) {
       this.timer = setTimeout(() => raw.destroy(), options.handshakeTimeoutMs);
@@ -110,7 +108,17 @@ class Admission {
     stream.onAuthenticated(() => this.lift());
   }
 
-  /** No deadline nor byte bound any more: the peer authenticated, or the connection left qi (an HTTP handler took it). */
+  /**
+   * The connection left qi: an HTTP handler took its upgrade (another WebSocket protocol, e.g. the
+   * classic bridge, which accounts for what it serves itself through `acceptStream`). No deadline,
+   * bound or slot any more.
+   */
+  handOver(): void {
+    this.lift();
+    this.release();
+  }
+
+  /** No deadline nor byte bound any more: the peer authenticated, or an HTTP handler answers its requests. */
   lift(): void {
     clearTimeout(this.timer);
     this.unwatch?.();
@@ -133,13 +141,12 @@ export class Admissions {
       raw.destroy();
       return false;
     }
-    const admission = new Admission(raw, this.options);
+    const admission = new Admission(raw, this.options, release);
     this.byRaw.set(raw, admission);
     const key = raw.remotePort === undefined ? undefined : `${raw.remoteAddress}|${raw.remotePort}`;
     if (key !== undefined) this.byPeer.set(key, admission);
     raw.once('close', () => {
-      admission.lift();
-      release?.();
+      admission.handOver();
       if (key !== undefined && this.byPeer.get(key) === admission) this.byPeer.delete(key);
     });
     return true;

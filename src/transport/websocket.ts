@@ -75,7 +75,7 @@ export function listenWebSocket(
       // Any page the user visits could otherwise drive the robot with the anonymous rules (docs/web.md).
       socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'this qi WebSocket endpoint')}\n`);
     } else if (path === qiPath) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    else if (options.http?.upgrade?.(req, socket, head)) admissions?.of(req.socket)?.lift();
+    else if (options.http?.upgrade?.(req, socket, head)) admissions?.of(req.socket)?.handOver();
     else {
       socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nno WebSocket endpoint at ${path}; qi messages are at ${qiPath}\n`);
     }

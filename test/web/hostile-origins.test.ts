@@ -241,7 +241,9 @@ describe('slots: the classic bridge counts browsers by their own address', () =>
     const base = wsUrl(gw).replace(/^ws/, 'http').replace(/\/qi$/, '');
     const three: Socket[] = [];
     for (let i = 0; i < 3; i++) three.push(await classicCall(base, '127.0.0.1'));
-    await assert.rejects(classicCall(base, '127.0.0.1'), /127\.0\.0\.1: Cannot reach the robot's services: the gateway did not take this page's connection: too many connections from your address/);
+    // The address's budget is one for its TCP connections and its qi sessions: the 4th browser is refused
+    // by the bridge (its session over the budget) or already at the TCP accept of its WebSocket.
+    await assert.rejects(classicCall(base, '127.0.0.1'), /127\.0\.0\.1: Cannot reach the robot's services: the gateway did not take this page's connection: too many connections from your address|websocket error/);
     assert.ok(gw.metrics.overLimit >= 1);
     await classicCall(base, '127.0.0.2');
     // A browser that leaves gives its slot back.
