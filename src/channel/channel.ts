@@ -8,7 +8,7 @@ import type { MessageStream } from '../transport/index.js';
 import { QiClosedError } from '../transport/index.js';
 import { Dynamic, Writer, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
-import { ERROR_CODEC, errorText } from './error-text.js';
+import { ERROR_CODEC, errorText, noObjectText, payloadErrorText } from './error-text.js';
 import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
 import { Heartbeat, probe, resolveLimits, type ChannelLimits } from './limits.js';
 import { OutputBound } from './output.js';
@@ -69,11 +69,6 @@ const VOID_CODEC = compile('v');
 export const CAPS_CODEC = compile('{sm}');
 const key = (service: number, object: number) => service * 0x1_0000_0000 + object;
 
-/** What a connection answers to a call for an object it does not serve (also said by the gateway for objects a client may not reach). */
-export function noObjectText(m: Message): string {
-  return `No object ${m.service}.${m.object} on this connection (${m.toString()}): the service is not registered here, or the object was released.`;
-}
-
 /** What the handshake code needs from a channel; not part of the public API. */
 export interface ChannelInternals {
   deliver(m: Message): void;
@@ -112,6 +107,12 @@ export class Channel {
   /** Messages received so far (the heartbeat watches it move). */
   private received = 0;
   private heartbeat: Heartbeat | undefined;
+  /**
+   * Rewrites the text of every Error answer sent to the peer, made here or relayed, given the id of the
+   * call it answers (a gateway sets it on its outside connections so that no internal address reaches
+   * them). None by default.
+   */
+  errorFilter: ((text: string, id: number) => string) | undefined;
 
   /**
    * @param stream the connection
@@ -265,6 +266,9 @@ export class Channel {
 
   /** Sends a message whose payload is already encoded, with the header fields given (id included). */
   sendRaw(fields: Address & { id: number; type: number; flags?: number }, payload: Buffer): void {
+    if (fields.type === MessageType.Error && this.errorFilter !== undefined) {
+      return this.send(fields, ERROR_CODEC, new Dynamic('s', this.errorFilter(payloadErrorText(payload), fields.id)));
+    }
     if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled) this.incoming.delete(fields.id);
     this.stream.sendMessage(fields, payload);
     this.output.queued();
@@ -326,7 +330,8 @@ export class Channel {
   /** Answers a Call with an error text (sent as a dynamic string, as every libqi expects). */
   replyError(call: Message, text: string): void {
     if (this.stream.isClosed) return; // nobody is left to answer
-    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Error }, ERROR_CODEC, new Dynamic('s', text));
+    const t = this.errorFilter === undefined ? text : this.errorFilter(text, call.id);
+    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Error }, ERROR_CODEC, new Dynamic('s', t));
   }
 
   /** Answers a canceled Call. */
@@ -455,9 +460,7 @@ export class Channel {
         }
         const h = this.handlers.get(key(m.service, m.object)) ?? this.serviceHandlers.get(m.service) ?? this.fallback;
         if (h !== undefined) return h.onMessage(m, this);
-        if (m.type === MessageType.Call) {
-          this.replyError(m, noObjectText(m));
-        }
+        if (m.type === MessageType.Call) this.replyError(m, noObjectText(m));
         return;
       }
       case MessageType.Capability:

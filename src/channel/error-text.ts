@@ -10,6 +10,11 @@ export function errorText(m: Message): string {
   return payloadErrorText(m.payload);
 }
 
+/** What a connection answers to a call for an object it does not serve (also said by the gateway for objects a client may not reach). */
+export function noObjectText(m: Message): string {
+  return `No object ${m.service}.${m.object} on this connection (${m.toString()}): the service is not registered here, or the object was released.`;
+}
+
 /** The text of an Error message's payload; see {@link errorText}. */
 export function payloadErrorText(payload: Buffer): string {
   try {

@@ -4,7 +4,7 @@
  * upstream under fresh ids and their answers come back under the client's ids; payloads are passed
  * through as bytes, decoded only where a permission needs a name (signal ids, property names).
  */
-import { Capability, QiCallError, QiLimitError, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
+import { Capability, QiCallError, QiLimitError, errorText, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
 import { ServiceDirectoryDefinition } from '../sd/index.js';
@@ -12,6 +12,7 @@ import { normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
 import { compile, Dynamic, type MetaObject } from '../type/index.js';
 import type { Identity } from './access.js';
 import { ClientObjects, mayHoldObjects } from './callbacks.js';
+import { asClientSees, hideInside } from './errors.js';
 import { ClientHeld, type HeldObjects } from './held.js';
 import type { MemberKind } from './policy.js';
 import type { OutsideServices } from './outside.js';
@@ -54,6 +55,8 @@ export interface GatewayContext {
   readonly advertise: string[] | undefined;
   /** Bytes of arguments one client may have forwarded and not yet answered. */
   readonly maxPendingBytes: number;
+  /** Where full error texts go when what a client was sent had to be rewritten. */
+  readonly log: (line: string) => void;
 }
 
 /** Counters of a gateway, for monitoring. */
@@ -138,6 +141,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.objects = new ClientObjects(channel, gw.maxReferenceScan);
     this.held = new ClientHeld(gw.held, gw.maxReferenceScan);
     channel.bindFallback(this);
+    channel.errorFilter = hideInside(gw.log, () => `${this.who} at ${channel.remote}`);
     gw.metrics.clients++;
     channel.onClose((e) => this.close(e));
   }
@@ -341,6 +345,8 @@ export class ClientConnection implements MessageHandler, EventSink {
         return this.fail(m, `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`);
       }
       if (returnSignature !== undefined && answer.type === MessageType.Reply) this.held.received(ch, returnSignature, answer, ch.codecOptions());
+      // A service's error quotes the call under the gateway's id: the client reads its own (then hideInside).
+      if (answer.type === MessageType.Error) return this.fail(m, asClientSees(errorText(answer), id, m.id));
       // A client 4x over its output bound is disconnected by the channel.
       this.channel.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
     });

@@ -113,6 +113,11 @@ export interface GatewayOptions {
    * beyond gets an error at once, naming this option.
    */
   maxPendingBytesPerClient?: number;
+  /**
+   * Where the gateway writes what it hides from clients: the full text of an error whose internal
+   * addresses or upstream ids were rewritten before it was sent (default `console.error`).
+   */
+  log?(line: string): void;
 }
 
 /**
@@ -166,6 +171,7 @@ export class Gateway {
       metrics: this.metrics,
       advertise: options.advertise,
       maxPendingBytes: quotas.maxPendingBytes,
+      log: options.log ?? ((line) => console.error(line)),
     };
   }
 

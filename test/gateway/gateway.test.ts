@@ -3,10 +3,10 @@
  * public side on 127.0.0.3. Clients connect to the gateway only.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Capability, Dynamic, Gateway, LocalObject, defaultCapabilities, QiAuthError, QiCallError, QiCanceledError, QiTlsError, Session, certificateFingerprint, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { Counter, calculator, counter, type CalcState } from '../object/fixtures.js';
+import { captureRelay } from '../helpers/capture.js';
 import { testCerts } from '../helpers/certs.js';
 
 const INSIDE = '127.0.0.2';
@@ -246,31 +246,21 @@ describe('gateway: the outside view', () => {
 
   it('never shows an internal address in any byte a client receives', async () => {
     // A relay between the client and the gateway records everything the gateway sends.
-    const received: Buffer[] = [];
-    const relay = net.createServer((down) => {
-      const up = net.connect(Number(new URL(gw.url).port), OUTSIDE);
-      down.pipe(up);
-      up.on('data', (d) => received.push(d));
-      up.pipe(down);
-      up.on('error', () => down.destroy());
-      down.on('error', () => up.destroy());
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const relay = await captureRelay(OUTSIDE, Number(new URL(gw.url).port));
     try {
-      const url = `tcp://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
-      const s = await Session.connect(url, { auth: { user: 'root', token: 'r00t' }, ipc: false });
+      const s = await Session.connect(relay.url, { auth: { user: 'root', token: 'r00t' }, ipc: false });
       const infos = await s.services();
       for (const i of infos) await s.serviceInfo(i.name);
       const c = (await s.service('Calculator')) as AnyProxy;
       await c.add(1, 1);
       await ((await c.makeCounter(1)) as AnyProxy).value();
       await s.close();
-      const all = Buffer.concat(received);
+      const all = relay.bytes();
       assert.ok(all.length > 1000);
       assert.equal(all.indexOf(INSIDE), -1, 'the inside address appears in what the gateway sent');
       assert.equal(all.indexOf(String(new URL(sd.endpoints[0]).port)), -1, 'the inside SD port appears in what the gateway sent');
     } finally {
-      relay.close();
+      await relay.close();
     }
   });
 });
