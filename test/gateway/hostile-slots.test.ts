@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { AuthThrottle, Gateway, MessageStream, QiAuthError, Session, listenStandalone, openChannel, type AnyProxy, type Channel } from '../../src/index.js';
@@ -51,13 +52,22 @@ function rawSocket(port: number, localAddress: string): Promise<net.Socket> {
 }
 
 function closed(s: net.Socket): Promise<void> {
-  return s.destroyed || s.closed ? Promise.resolve() : once(s, 'close').then(() => undefined);
+  return s.closed ? Promise.resolve() : new Promise((resolve) => s.once('close', () => resolve()));
 }
 
 /** Races `p` against a deadline, so that no test can hang. */
 function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+function tlsSocket(port: number, ca: string): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ port, host: '127.0.0.1', ca }, () => resolve(s));
+    sockets.push(s);
+    s.once('error', reject);
+    s.on('error', () => {});
+  });
 }
 
 /** Opens a qi channel over TCP from `localAddress`, authenticating with `auth`. */
@@ -67,9 +77,9 @@ async function login(port: number, localAddress: string, auth: { user: string; t
   return openChannel(stream, { auth, timeoutMs });
 }
 
-/** A WebSocket opened by hand (HTTP upgrade over a raw socket), to send frames no library would. */
-async function rawWebSocket(port: number, path: string): Promise<net.Socket> {
-  const s = await rawSocket(port, '127.0.0.1');
+/** A WebSocket opened by hand (HTTP upgrade over a raw socket, or TLS with `ca`), to send frames no library would. */
+async function rawWebSocket(port: number, path: string, ca?: string): Promise<net.Socket> {
+  const s = ca === undefined ? await rawSocket(port, '127.0.0.1') : await tlsSocket(port, ca);
   s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
   let head = '';
   await within(3000, new Promise<void>((resolve, reject) => {
@@ -96,12 +106,14 @@ async function hugeMessage(s: net.Socket, size: number): Promise<number> {
   head.writeBigUInt64BE(BigInt(size), 2); // mask key: the last four bytes, zero
   const chunk = Buffer.alloc(64 * 1024);
   let sent = 0;
+  const gone = closed(s);
   s.write(head);
   while (sent < size && !s.destroyed) {
     const n = Math.min(chunk.length, size - sent);
     sent += n;
     if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-      await Promise.race([once(s, 'drain').catch(() => undefined), closed(s)]);
+      const drained = new Promise<void>((r) => s.once('drain', r));
+      await Promise.race([drained, gone]);
     }
   }
   return sent;
@@ -176,6 +188,15 @@ describe('gateway: WebSocket messages before and after authentication', () => {
     } finally {
       clearInterval(sampler);
     }
+  });
+
+  it('over wss too: a message before authentication is cut off long before it is whole', async () => {
+    const certs = testCerts();
+    const gw = await gateway({ listen: 'wss://127.0.0.1:0/qi', tls: certs.server, access: { users: USERS } });
+    const s = await rawWebSocket(portOf(gw.url), '/qi', certs.ca);
+    const sent = await within(20_000, hugeMessage(s, 40 * MiB), 'huge message');
+    await within(3000, closed(s), 'closed');
+    assert.ok(sent < 40 * MiB, `${(sent / MiB).toFixed(1)} MiB written before the close`);
   });
 
   it('after authentication a WebSocket message is bounded by the qi payload limit, and a 10 MiB call still works', async () => {
