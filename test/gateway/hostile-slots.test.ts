@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, createWebSocketStream } from 'ws';
@@ -154,6 +155,24 @@ describe('gateway: connection slots before authentication', () => {
     // Every half-open connection is gone by the deadline (plus a wide margin), counted from TCP accept.
     await within(1500 + 2500 - (Date.now() - t0), Promise.all(idle.map(closed)), 'half-open connections closed');
     assert.ok(gw.metrics.overLimit >= 500, `refused over the per-address limit: ${gw.metrics.overLimit}`);
+  });
+
+  it('connections from listeners and streams given to acceptStream share one budget per address', async () => {
+    const gw = await gateway({ listen: 'tcp://127.0.0.1:0', access: { users: USERS }, maxConnectionsPerAddress: 2, handshakeTimeoutMs: 5000 });
+    const first = await rawSocket(portOf(gw.url), '127.0.0.5');
+    const duplex = () => new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    const bridged = duplex();
+    gw.acceptStream(new MessageStream(bridged, 'ws://127.0.0.5:4242', 'ws://gateway'));
+    const refused = duplex();
+    gw.acceptStream(new MessageStream(refused, 'ws://127.0.0.5:4243', 'ws://gateway'));
+    assert.ok(!bridged.destroyed && refused.destroyed, 'the third connection of the address (second stream) is refused');
+    const third = await rawSocket(portOf(gw.url), '127.0.0.5');
+    await within(1000, closed(third), 'a TCP connection over the budget closed at once');
+    bridged.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const again = await rawSocket(portOf(gw.url), '127.0.0.5');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!again.closed && !first.closed, 'the slot given back by the stream is taken again');
   });
 
   it('an accepted connection that never authenticates is closed at the deadline, not before', async () => {
