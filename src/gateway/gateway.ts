@@ -259,7 +259,7 @@ export class Gateway {
   private accept(stream: MessageStream): void {
     let identity: Identity | undefined;
     const ch = acceptChannel(stream, {
-      authenticator: this.throttle.guard(this.access.authenticator((id) => (identity = id)), remoteHost(stream.remote)),
+      authenticator: this.throttle.guard(this.access.authenticator((id) => (identity = id)), remoteHost(stream.remote), () => !stream.isClosed),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       capabilities: gatewayCapabilities(),
       limits: this.quotas.limits,

@@ -28,6 +28,9 @@ interface Entry {
   last: number;
   /** Earliest time the next attempt may be checked. */
   next: number;
+  /** Attempts waiting their turn, first first; each resolves true when it may be checked, false when its connection left. */
+  waiting: { alive: () => boolean; go: (ok: boolean) => void }[];
+  timer?: NodeJS.Timeout;
 }
 
 /** The throttle of one gateway; see the module comment. */
@@ -52,13 +55,17 @@ export class AuthThrottle {
     return this.table.size;
   }
 
-  /** `authenticator`, with the attempts of `address` waiting their turn and its refusals counted. */
-  guard(authenticator: Authenticator, address: string): Authenticator {
+  /**
+   * `authenticator`, with the attempts of `address` waiting their turn and its refusals counted.
+   * `alive` tells whether the attempt's connection is still open: one that left while waiting is
+   * dropped when its turn comes, costing the address no time.
+   */
+  guard(authenticator: Authenticator, address: string, alive: () => boolean = () => true): Authenticator {
     if (this.delayMs <= 0) return authenticator;
     const key = keyOf(address);
     return {
       authenticate: async (credentials, peer) => {
-        await this.turn(key);
+        if (!(await this.turn(key, alive))) return { outcome: 'refused', reason: 'the connection closed while waiting its turn' };
         const result = await authenticator.authenticate(credentials, peer);
         if (result.outcome === 'refused') this.failed(key);
         return result;
@@ -72,31 +79,60 @@ export class AuthThrottle {
     return over <= 0 ? 0 : Math.min(this.maxDelayMs, this.delayMs * 2 ** Math.min(over - 1, 30));
   }
 
-  /** Resolves when the next attempt of `key` may be checked, and reserves the slot after it. */
-  private turn(key: string): Promise<void> {
+  /** Resolves true when the attempt may be checked (after those before it), false if its connection left meanwhile. */
+  private turn(key: string, alive: () => boolean): Promise<boolean> {
     const e = this.table.get(key);
-    const now = Date.now();
-    if (e === undefined) return Promise.resolve();
-    if (now - e.last > this.forgetMs) {
+    if (e === undefined) return Promise.resolve(true);
+    if (Date.now() - e.last > this.forgetMs && e.waiting.length === 0) {
       this.table.delete(key);
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    const at = Math.max(now, e.next);
-    e.next = at + this.spacing(e.failures);
-    if (at <= now) return Promise.resolve();
-    return new Promise((resolve) => setTimeout(resolve, at - now).unref());
+    return new Promise((go) => {
+      e.waiting.push({ alive, go });
+      this.pump(e);
+    });
+  }
+
+  /** Lets the waiting attempts of an entry through, one per spacing; those whose connection left go for free. */
+  private pump(e: Entry): void {
+    if (e.timer !== undefined) return;
+    while (e.waiting.length > 0) {
+      const w = e.waiting[0];
+      if (!w.alive()) {
+        e.waiting.shift();
+        w.go(false);
+        continue;
+      }
+      const now = Date.now();
+      if (e.next > now) {
+        e.timer = setTimeout(() => ((e.timer = undefined), this.pump(e)), e.next - now);
+        e.timer.unref();
+        return;
+      }
+      e.waiting.shift();
+      e.next = now + this.spacing(e.failures);
+      w.go(true);
+    }
   }
 
   private failed(key: string): void {
     const now = Date.now();
-    const e = this.table.get(key) ?? { failures: 0, last: now, next: now };
+    const e = this.table.get(key) ?? { failures: 0, last: now, next: now, waiting: [] };
     e.failures++;
     e.last = now;
     e.next = Math.max(e.next, now + this.spacing(e.failures));
     // Most recent failure last: the first entry is the one to forget when the table is full.
     this.table.delete(key);
     this.table.set(key, e);
-    while (this.table.size > this.maxAddresses) this.table.delete(this.table.keys().next().value as string);
+    while (this.table.size > this.maxAddresses) this.forgetOldest();
+  }
+
+  /** Drops the entry that failed longest ago; its waiting attempts go on at once (as from a new address). */
+  private forgetOldest(): void {
+    const [key, e] = this.table.entries().next().value as [string, Entry];
+    this.table.delete(key);
+    clearTimeout(e.timer);
+    for (const w of e.waiting.splice(0)) w.go(w.alive());
   }
 }
 

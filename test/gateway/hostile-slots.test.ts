@@ -271,6 +271,21 @@ describe('gateway: guessing tokens', () => {
     assert.ok(other >= 0 && other < 1000, `the other address waited ${other} ms`);
   });
 
+  it('attempts whose connection left while waiting cost their address no time', async () => {
+    const gw = await gateway({ listen: 'tcp://127.0.0.1:0', access: { users: USERS }, authThrottle: { freeFailures: 0, delayMs: 500, maxDelayMs: 500 } });
+    const port = portOf(gw.url);
+    const attempts = Array.from({ length: 20 }, () => login(port, '127.0.0.6', { user: 'alice', token: 'guess' }, 20_000).catch(() => undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    // The guesser gives up: its 19 queued attempts leave with their connections.
+    for (const s of sockets) if (s.localAddress === '127.0.0.6') s.destroy();
+    await within(3000, Promise.all(attempts), 'attempts settled');
+    const t0 = Date.now();
+    const ch = await login(port, '127.0.0.6', { user: 'alice', token: 'wonderland' }, 5000);
+    const took = Date.now() - t0;
+    ch.close();
+    assert.ok(took < 1500, `a right token from the same address waited ${took} ms`);
+  });
+
   it('remembers a bounded number of addresses, and an IPv6 /64 as one', async () => {
     const throttle = new AuthThrottle({ freeFailures: 0, delayMs: 1000, maxAddresses: 100 });
     const refuse = { authenticate: () => ({ outcome: 'refused' as const, reason: 'no' }) };
