@@ -63,7 +63,7 @@ export class AddressSlots {
 
 /** What a listener enforces before authentication; see the module comment. */
 export interface AdmissionOptions {
-  /** The per-address table (shared by the listeners of a server). */
+  /** The per-address table, shared by the listeners of a server (default: none; `ListenOptions.maxConnectionsPerAddress` makes one for its listener). */
   slots?: AddressSlots;
   /** Close a connection that has not authenticated this long after its TCP accept (default: never). */
   handshakeTimeoutMs?: number;
