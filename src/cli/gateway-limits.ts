@@ -1,6 +1,6 @@
 /**
  * The limit flags of `qi gateway` (connection slots, handshake deadline, queue bound, authentication
- * throttle), checked and turned into {@link GatewayOptions} fields. Defaults are the gateway's own
+ * throttle, per-client quotas, origins), checked and turned into {@link GatewayOptions} fields. Defaults are the gateway's own
  * (docs/gateway.md, "Limits and flags").
  */
 import type { GatewayOptions } from '../index.js';
@@ -15,6 +15,13 @@ export interface GatewayLimitFlags {
   authDelay?: string;
   authMaxDelay?: string;
   authFreeFailures?: string;
+  maxBytesBeforeAuth?: string;
+  maxCallsPerClient?: string;
+  maxPendingBytes?: string;
+  maxRegistrations?: string;
+  maxReferenceScan?: string;
+  /** Web origins that may open the WebSocket listeners (besides the gateway's own pages). */
+  allowOrigin?: string[];
 }
 
 /** A whole number of at least `min`, or a usage error naming the flag and an example. */
@@ -38,5 +45,11 @@ export function gatewayLimits(o: GatewayLimitFlags): Partial<GatewayOptions> {
     handshakeTimeoutMs: whole(o.handshakeTimeout, '--handshake-timeout', '10000'),
     maxQueueBytes: whole(o.maxQueueBytes, '--max-queue-bytes', '8388608'),
     authThrottle: Object.values(throttle).some((v) => v !== undefined) ? throttle : undefined,
+    maxBytesBeforeAuth: whole(o.maxBytesBeforeAuth, '--max-bytes-before-auth', '65536'),
+    limits: o.maxCallsPerClient === undefined ? undefined : { maxIncomingCalls: whole(o.maxCallsPerClient, '--max-calls-per-client', '1000') },
+    maxPendingBytesPerClient: whole(o.maxPendingBytes, '--max-pending-bytes', '67108864'),
+    maxRegistrationsPerClient: whole(o.maxRegistrations, '--max-registrations', '32', 0),
+    maxReferenceScan: whole(o.maxReferenceScan, '--max-reference-scan', '1000000'),
+    allowedOrigins: o.allowOrigin,
   };
 }

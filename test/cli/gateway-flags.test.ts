@@ -7,10 +7,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import http from 'node:http';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { MessageStream, QiAuthError, openChannel } from '../../src/index.js';
+import { LocalObject, MessageStream, QiAuthError, Session, defineObject, method, openChannel, t, type AnyProxy } from '../../src/index.js';
 
 const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
@@ -42,12 +43,15 @@ function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: 
   });
 }
 
-/** Starts `qi gateway` with `flags`; resolves with its first outside endpoint. */
-async function gateway(...flags: string[]): Promise<string> {
+/** Starts `qi gateway` with `flags`; resolves with its outside endpoints. */
+async function gatewayEndpoints(...flags: string[]): Promise<string[]> {
   const g = spawn(process.execPath, [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   kids.push(g);
-  return JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints[0];
+  return JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints;
 }
+
+/** Starts `qi gateway` with `flags`; resolves with its first outside endpoint. */
+const gateway = async (...flags: string[]) => (await gatewayEndpoints(...flags))[0];
 
 function rawSocket(url: string, localAddress: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -78,6 +82,7 @@ async function wrongLogin(url: string, localAddress: string): Promise<number> {
 
 let sd = '';
 let config = '';
+let registerConfig = '';
 
 before(async () => {
   const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -85,6 +90,8 @@ before(async () => {
   sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
   config = join(mkdtempSync(join(tmpdir(), 'qi-gw-flags-')), 'access.json');
   writeFileSync(config, JSON.stringify({ users: { alice: { token: 'wonderland', allow: ['*'] } } }));
+  registerConfig = join(dirname(config), 'register.json');
+  writeFileSync(registerConfig, JSON.stringify({ users: { phone: { token: 'pw', allow: ['register:Phone*'] } } }));
 });
 
 describe('qi gateway limit flags', () => {
@@ -119,8 +126,48 @@ describe('qi gateway limit flags', () => {
     assert.ok(other < 500, `first refusal from another address in ${other} ms`);
   });
 
+  it('--max-calls-per-client 1: a second call while one is pending is refused at once, naming the quota', async () => {
+    const gw = await gateway('--max-calls-per-client', '1');
+    const s = await Session.connect(gw, { ipc: false, auth: { user: 'alice', token: 'wonderland' } });
+    try {
+      const tts = (await s.service('TextToSpeech')) as AnyProxy;
+      const long = tts.say('a long sentence that takes the demo a few seconds to say, '.repeat(4));
+      await assert.rejects(tts.say('hi'), /Too many calls in flight[^]*maxIncomingCalls/);
+      long.catch(() => {});
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('--max-registrations 1: a second registration through the gateway is refused, naming the option', async () => {
+    const gw = await gateway('--max-registrations', '1', '--config', registerConfig);
+    const s = await Session.connect(gw, { ipc: false, auth: { user: 'phone', token: 'pw' } });
+    try {
+      const obj = () => new LocalObject(defineObject({ methods: { ping: method([], t.string) } }), { ping: () => 'pong' });
+      await s.registerService('Phone1', obj());
+      await assert.rejects(s.registerService('Phone2', obj()), /at most 1 services[^]*maxRegistrationsPerClient/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('--allow-origin: a listed page origin may open the ws listener, another is refused with 403', async () => {
+    const ws = (await gatewayEndpoints('--listen', 'ws://127.0.0.1:0/qi', '--allow-origin', 'http://app.test')).find((u) => u.startsWith('ws:'))!;
+    const upgrade = (origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(ws.replace(/^ws:/, 'http:'));
+        const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', Origin: origin } });
+        req.on('upgrade', (res, socket) => (socket.destroy(), resolve(res.statusCode ?? 0)));
+        req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await upgrade('http://app.test'), 101);
+    assert.equal(await upgrade('http://evil.test'), 403);
+  });
+
   it('refuses a bad value with a usage error (exit 2) naming the flag', async () => {
-    for (const [flag, value] of [['--max-connections-per-address', 'zero'], ['--handshake-timeout', '-5'], ['--auth-delay', '1.5'], ['--max-queue-bytes', '0']]) {
+    for (const [flag, value] of [['--max-calls-per-client', '0'], ['--max-pending-bytes', 'lots'], ['--max-reference-scan', '-1'], ['--max-bytes-before-auth', '1e3x'], ['--max-connections-per-address', 'zero'], ['--handshake-timeout', '-5'], ['--auth-delay', '1.5'], ['--max-queue-bytes', '0']]) {
       const r = await qi('gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', flag, value);
       assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`${flag} is a whole number`));
