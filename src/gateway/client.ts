@@ -53,7 +53,7 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   /** Public URLs to advertise instead of the address the client reached, if configured. */
   readonly advertise: string[] | undefined;
-  /** Bytes of arguments one client may have forwarded and not yet answered. */
+  /** Bytes of arguments one client may have in calls not yet answered (forwarded or waiting). */
   readonly maxPendingBytes: number;
   /** Where full error texts go when what a client was sent had to be rewritten. */
   readonly log: (line: string) => void;
@@ -96,6 +96,8 @@ export class ClientConnection implements MessageHandler, EventSink {
   private readonly pending = new Map<number, Forwarded>();
   /** Bytes of arguments of `pending` calls. */
   private pendingBytes = 0;
+  /** Bytes of arguments of calls waiting for a MetaObject or a connection before they can be forwarded. */
+  private waitingBytes = 0;
   /** Objects this client passed to services, relayed under gateway ids. */
   private readonly objects: ClientObjects;
   /** Objects services returned to this client, terminated upstream when it leaves without releasing them. */
@@ -185,6 +187,7 @@ export class ClientConnection implements MessageHandler, EventSink {
   onMessage(m: Message): void {
     if (this.closed) return;
     if (m.type === MessageType.Cancel) return this.cancel(m);
+    if (this.overQuota(m, this.pendingBytes + this.waitingBytes)) return;
     const info = this.gw.upstream.services.get(m.service);
     if (info === undefined || !this.identity.policy.sees(info.name)) {
       if (m.type === MessageType.Call) this.fail(m, `Service #${m.service} is not available through this gateway: it stopped, or was never registered, or is not visible to ${this.who}. List what is available with \`qi services\`.`);
@@ -198,7 +201,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     }
     const meta = this.gw.upstream.metaNow(m.service, m.object);
     if (meta !== undefined) return this.route(m, info, meta);
-    this.gw.upstream.meta(m.service, m.object).then(
+    this.waiting(m, this.gw.upstream.meta(m.service, m.object)).then(
       (mo) => this.route(m, info, mo),
       (e: Error) => {
         if (m.type !== MessageType.Call) return;
@@ -300,7 +303,7 @@ export class ClientConnection implements MessageHandler, EventSink {
   private forward(m: Message, argsSignature?: string, returnSignature?: string): void {
     const ch = this.gw.upstream.channelNow(m.service);
     if (ch !== undefined && !ch.closed) return this.send(ch, m, argsSignature, returnSignature);
-    this.gw.upstream.channel(m.service).then(
+    this.waiting(m, this.gw.upstream.channel(m.service)).then(
       (c) => this.send(c, m, argsSignature, returnSignature),
       (e: Error) => m.type === MessageType.Call && this.fail(m, `The gateway could not reach service #${m.service}: ${e.message}`),
     );
@@ -317,10 +320,7 @@ export class ClientConnection implements MessageHandler, EventSink {
         return;
       }
     }
-    if (m.type === MessageType.Call) {
-      const over = overBytes(this.pendingBytes, payload.length, this.gw.maxPendingBytes);
-      if (over !== undefined) return this.fail(m, over);
-    }
+    if (this.overQuota(m, this.pendingBytes, payload.length)) return;
     this.gw.metrics.forwarded++;
     const address = { service: m.service, object: m.object, action: m.action };
     if (m.type !== MessageType.Call) {
@@ -354,6 +354,23 @@ export class ClientConnection implements MessageHandler, EventSink {
       this.pending.set(m.id, { channel: ch, id, returnSignature, bytes: payload.length });
       this.pendingBytes += payload.length;
     }
+  }
+
+  /** Refuses a call whose arguments would take the client over its quota of bytes (`held` already counted). */
+  private overQuota(m: Message, held: number, bytes = m.payload.length): boolean {
+    if (m.type !== MessageType.Call) return false;
+    const over = overBytes(held, bytes, this.gw.maxPendingBytes);
+    if (over !== undefined) this.fail(m, over);
+    return over !== undefined;
+  }
+
+  /** `p`, with the arguments of `m` counted in the client's quota until it settles. */
+  private waiting<T>(m: Message, p: Promise<T>): Promise<T> {
+    if (m.type !== MessageType.Call) return p;
+    this.waitingBytes += m.payload.length;
+    const done = () => void (this.waitingBytes -= m.payload.length);
+    p.then(done, done);
+    return p;
   }
 
   private cancel(m: Message): void {

@@ -109,8 +109,8 @@ export interface GatewayOptions {
    */
   allowedOrigins?: string[];
   /**
-   * Bytes of arguments one client may have forwarded and not yet answered (default 64 MiB); a call
-   * beyond gets an error at once, naming this option.
+   * Bytes of arguments one client may have in calls not yet answered, forwarded or waiting for the
+   * service to be reached (default 64 MiB); a call beyond gets an error at once, naming this option.
    */
   maxPendingBytesPerClient?: number;
   /**

@@ -6,7 +6,8 @@
  *
  * - calls: the outside connection's `limits.maxIncomingCalls` (calls of the client not yet answered,
  *   whatever answers them); by default 1,000, or a tenth of the upstream limits when that is lower;
- * - bytes: arguments forwarded upstream and not yet answered (`maxPendingBytesPerClient`, 64 MiB);
+ * - bytes: arguments of calls not yet answered, forwarded or waiting for the service to be reached
+ *   (`maxPendingBytesPerClient`, 64 MiB);
  * - output: bytes queued towards the client (`maxQueueBytes`, 8 MiB), see `Channel`'s slow-peer rule.
  */
 import { resolveLimits, type ChannelLimits } from '../channel/index.js';
@@ -71,5 +72,5 @@ function positive(name: string, n: number): number {
  */
 export function overBytes(held: number, adding: number, max: number): string | undefined {
   if (held + adding <= max) return undefined;
-  return `Too much data in flight through the gateway: this client already has ${held} bytes of arguments forwarded and not yet answered, and this call adds ${adding} (limit ${max} per client, gateway option maxPendingBytesPerClient). Wait for answers before sending more.`;
+  return `Too much data in flight through the gateway: this client already has ${held} bytes of arguments in calls not yet answered, and this call adds ${adding} (limit ${max} per client, gateway option maxPendingBytesPerClient). Wait for answers before sending more.`;
 }

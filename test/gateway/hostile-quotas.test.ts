@@ -5,6 +5,7 @@
  * running after it left, or to grow the gateway by asking for answers it never reads.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Dynamic, FrameReader, Gateway, LocalObject, MessageType, ObjectType, Session, defineObject, encodeMessage, listenStandalone, method, t, type AnyProxy, type CallContext, type GatewayOptions } from '../../src/index.js';
 import { calculator, counter } from '../object/fixtures.js';
@@ -165,6 +166,34 @@ describe('gateway: fair sharing of the upstream between clients', { timeout: 60_
     assert.ok(await until(() => state.release.length > 0, 3000), 'a new call goes through once the others are answered');
     await releaseAll();
     assert.equal(await small, 5);
+  });
+
+  it('calls waiting for a service that does not answer its handshake count in the quota of bytes too', async () => {
+    // An endpoint that accepts and never says a word: the gateway waits for its handshake.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((sock) => sockets.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const closeSilent = () => {
+      for (const sock of sockets) sock.destroy();
+      return new Promise<void>((r) => silent.close(() => r()));
+    };
+    track({ close: closeSilent });
+    const inside = track(await Session.connect(sd.endpoints[0], { ipc: false }));
+    const sdp = (await inside.service('ServiceDirectory')) as AnyProxy;
+    const url = `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const hung = (await sdp.registerService({ name: 'Hung', serviceId: 0, machineId: inside.machineId, processId: process.pid, endpoints: [url], sessionId: inside.id, objectUid: '' })) as number;
+    await sdp.serviceReady(hung);
+    const gw = await gateway({ maxPendingBytesPerClient: 4 * 1024 * 1024 });
+    const peer = await rawClient(gw);
+    const big = 'z'.repeat(1024 * 1024);
+    peer.socket.write(Buffer.concat(Array.from({ length: 8 }, (_, i) => frame(100 + i, hung, 100, '(s)', [big]))));
+    const got = await peer.waitFor(4, 5000).catch((e: Error) => assert.fail(`${e.message}: the calls wait without bound, holding their bytes`));
+    for (const m of got) {
+      assert.equal(m.type, MessageType.Error);
+      assert.match(text(m), /bytes of arguments .*not yet answered.*maxPendingBytesPerClient/);
+    }
+    peer.socket.destroy();
+    await sdp.unregisterService(hung);
   });
 
   it('rejects a per-client quota that would let one client reach the upstream limits', async () => {
