@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Channel } from '../channel/index.js';
 import { QiError } from '../errors/index.js';
-import { ObjectType, type CallContext, type Implementation, type ObjectDefinition } from './definition.js';
+import { Builtin } from './builtins.js';
+import { ObjectType, type CallContext, type MethodInfo, type Implementation, type ObjectDefinition } from './definition.js';
+import { ObjectMonitor } from './monitor.js';
 import type { TypeOf, TypesOf } from './schema.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers.js';
 
@@ -48,6 +50,8 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   private queue: Promise<unknown> = Promise.resolve();
   /** The worker pool of CPU-heavy methods, if any. */
   readonly pool: WorkerPool | undefined;
+  /** Statistics and trace (built-ins 80–86): made when a peer first turns one on. */
+  private monitor: ObjectMonitor | undefined;
 
   /**
    * @param definition the object's members and types
@@ -79,6 +83,7 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
 
   /** Emits by member id (a remote Post to a signal lands here). */
   emitUid(uid: number, args: unknown[]): void {
+    if (this.monitor?.traceEnabled && uid !== Builtin.traceObject) this.monitor.signal(uid, this.type.signals.get(uid)?.params.type, args);
     const set = this.listeners.get(uid);
     if (set === undefined) return;
     for (const l of set) {
@@ -122,10 +127,43 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
     let set = this.listeners.get(uid);
     if (set === undefined) this.listeners.set(uid, (set = new Set()));
     set.add(listener);
+    // As in libqi, the first subscriber of traceObject turns tracing on and the last one off.
+    if (uid === Builtin.traceObject) this.monitored().traceEnabled = true;
     return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(uid);
+      if (!set.delete(listener) || set.size > 0) return;
+      this.listeners.delete(uid);
+      if (uid === Builtin.traceObject) this.monitored().traceEnabled = false;
     };
+  }
+
+  private monitored(): ObjectMonitor {
+    return (this.monitor ??= new ObjectMonitor((event) => this.emitUid(Builtin.traceObject, [event])));
+  }
+
+  /**
+   * The statistics and trace built-ins (80–85) with decoded arguments: isStatsEnabled, enableStats,
+   * stats, clearStats, isTraceEnabled, enableTrace. Other ids below 100 belong to the connection.
+   */
+  builtin(uid: number, args: unknown[]): unknown {
+    const m = this.monitor;
+    switch (uid) {
+      case Builtin.isStatsEnabled:
+        return m?.statsEnabled ?? false;
+      case Builtin.enableStats:
+        this.monitored().statsEnabled = args[0] === true;
+        return undefined;
+      case Builtin.stats:
+        return m?.snapshot() ?? new Map();
+      case Builtin.clearStats:
+        return void m?.clear();
+      case Builtin.isTraceEnabled:
+        return m?.traceEnabled ?? false;
+      case Builtin.enableTrace:
+        this.monitored().traceEnabled = args[0] === true;
+        return undefined;
+      default:
+        throw new QiMethodError(`Member #${uid} is a built-in of connections, not of this object.`);
+    }
   }
 
   /**
@@ -159,6 +197,13 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   invokeRaw(uid: number, args: unknown[], ctx: CallContext): unknown {
     const m = this.type.methods.get(uid);
     if (m === undefined) throw new QiMethodError(`No such method #${uid} on this object.`);
+    if (uid < 100) return this.builtin(uid, args);
+    // Measured and traced only while someone asked for it: otherwise one check per call.
+    if (this.monitor?.active) return this.monitor.run(m, args, () => this.run(m, args, ctx));
+    return this.run(m, args, ctx);
+  }
+
+  private run(m: MethodInfo, args: unknown[], ctx: CallContext): unknown {
     const fn = (this.implementation as unknown as Record<string, (...a: unknown[]) => unknown>)[m.name];
     const pool = this.pool?.methods.has(m.name) ? this.pool : undefined;
     // Runs now, so it cannot have been canceled yet; reading ctx.signal here would build a controller per call.

@@ -1,12 +1,12 @@
 /**
  * Serves a {@link LocalObject} on one channel at (service, object): decodes calls, runs them
  * concurrently, answers with the result, the error text or Canceled, and implements libqi's built-in
- * members (events, introspection, properties, statistics stubs) as libqi peers expect them.
+ * members (events, introspection, properties, statistics and trace) as libqi peers expect them.
  */
 import type { Channel, MessageHandler } from '../channel/index.js';
 import { MessageFlags, MessageType, type Message } from '../message/index.js';
 import { Dynamic, METAOBJECT_SIGNATURE, compile, type Codec } from '../type/index.js';
-import { Builtin, STATS_SIGNATURE } from './builtins.js';
+import { Builtin } from './builtins.js';
 import type { MethodInfo } from './definition.js';
 import type { LocalObject } from './local.js';
 
@@ -249,14 +249,14 @@ export class ObjectServer implements MessageHandler {
         case Builtin.properties:
           return void reply('[s]', [...o.type.properties.values()].map((p) => p.name));
         case Builtin.isStatsEnabled:
-        case Builtin.isTraceEnabled:
-          return void reply('b', false);
         case Builtin.enableStats:
-        case Builtin.enableTrace:
-        case Builtin.clearStats:
-          return void reply('v', undefined);
         case Builtin.stats:
-          return void reply(STATS_SIGNATURE, new Map());
+        case Builtin.clearStats:
+        case Builtin.isTraceEnabled:
+        case Builtin.enableTrace: {
+          const member = o.type.methods.get(m.action)!;
+          return void reply(member.returns, o.builtin(m.action, this.decodeArgs(m, ch, member.params)));
+        }
         default:
           return void (answer && ch.replyError(m, `No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`));
       }
