@@ -2,7 +2,7 @@
  * Error texts that cross the gateway to an outside client say what failed, never where inside: the
  * gateway's own errors often embed an upstream error (`Cannot connect to tcp://10.0.0.5:41234…`), and
  * services' errors may name their peers. Internal endpoints (`scheme://host:port/…`, `unix:` paths,
- * socket files), IP addresses, `host:port` pairs and upstream message ids (`id:123`) are rewritten; the
+ * socket files), IP addresses (v4, v6 with or without brackets), `host:port` pairs and upstream message ids (`id:123`) are rewritten; the
  * full text goes to the gateway's log. Service ids (`#5`) and names are what clients see anyway and stay,
  * and so does the id of the client's own call: a service's answer quoting the call it got (`No object
  * 2.7 on this connection (Call {2.7.100, id:N} …)`) reads as if the client had called it directly.
@@ -18,6 +18,8 @@ const RULES: [RegExp, string][] = [
   [/(?:\/[\w.@-]+)+\.sock(?:et)?\b/g, 'an internal socket'],
   // Addresses: [IPv6]:port, IPv4[:port], host:port.
   [/\[[0-9a-z:.%]*:[0-9a-z:.%]*\](?::\d+)?/gi, 'an internal address'],
+  // IPv6 as Node prints it, unbracketed (`connect ECONNREFUSED ::1:9559`, `fe80::1%eth0`): two colons or more.
+  [/(?<![\w:.])(?:[0-9a-f]{0,4}:){2,8}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{1,4})(?:%[\w.-]+)?(?![\w:])/gi, 'an internal address'],
   [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, 'an internal address'],
   [/\b(?!id:)[a-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b/gi, 'an internal address'],
 ];
@@ -32,14 +34,33 @@ export function scrubError(text: string, ownId?: number): string {
   return out;
 }
 
+/** Full texts logged per client and minute at most: a client making errors by the thousand must not flood the log. */
+const LOG_PER_MINUTE = 10;
+
 /**
  * The error filter of one client's connection (see `Channel.errorFilter`): texts are scrubbed, and
- * when that changed them the full text is logged with the client it was meant for.
+ * when that changed them the full text is logged with the client it was meant for (at most
+ * LOG_PER_MINUTE a minute; how many more were not logged is said with the next one).
  */
 export function hideInside(log: (line: string) => void, client: () => string): (text: string, id: number) => string {
+  let since = 0;
+  let logged = 0;
+  let skipped = 0;
   return (text, id) => {
     const out = scrubError(text, id);
-    if (out !== text) log(`gateway: an error sent to ${client()} was rewritten to hide internal addresses; full text: ${text}`);
+    if (out === text) return out;
+    const now = Date.now();
+    if (now - since >= 60_000) {
+      since = now;
+      logged = 0;
+    }
+    if (logged++ >= LOG_PER_MINUTE) {
+      skipped++;
+      return out;
+    }
+    const more = skipped > 0 ? ` (${skipped} more for this client were not logged)` : '';
+    skipped = 0;
+    log(`gateway: an error sent to ${client()} was rewritten to hide internal addresses${more}; full text: ${text}`);
     return out;
   };
 }

@@ -115,7 +115,8 @@ export interface GatewayOptions {
   maxPendingBytesPerClient?: number;
   /**
    * Where the gateway writes what it hides from clients: the full text of an error whose internal
-   * addresses or upstream ids were rewritten before it was sent (default `console.error`).
+   * addresses or upstream ids were rewritten before it was sent, at most 10 a minute per client
+   * (default `console.error`).
    */
   log?(line: string): void;
 }

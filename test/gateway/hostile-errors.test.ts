@@ -26,7 +26,7 @@ const track = <T extends { close(): Promise<void> }>(x: T): T => (open.push(x), 
 const portOf = (url: string) => Number(new URL(url).port);
 
 /** A service that asks other services inside and passes their errors on, as services do. */
-const Relay = defineObject({ methods: { wait: method([], t.int32), askGhost: method([], t.int32), askMissingObject: method([], t.int32) } });
+const Relay = defineObject({ methods: { wait: method([], t.int32), askGhost: method([], t.int32), askIpv6: method([], t.int32), askMissingObject: method([], t.int32) } });
 
 /** Registers `name` on the internal SD at `endpoint`, where nothing qi listens. */
 async function registerAt(inside: Session, name: string, endpoint: string): Promise<void> {
@@ -71,6 +71,9 @@ before(async () => {
       askGhost: async () => {
         await inside.service('Ghost', { timeoutMs: 2000 });
         return 0;
+      },
+      askIpv6: () => {
+        throw new Error('connect ECONNREFUSED ::1:9559 (then fe80::1%eth0 and 2001:db8::7)');
       },
       askMissingObject: async () => {
         // An object Calculator does not serve: its answer quotes this process's message (with its id).
@@ -131,7 +134,7 @@ describe('gateway: errors that cross it name no internal address', { timeout: 60
     const dying = track(await Session.connect(sd.endpoints[0], { ipc: false }));
     await dying.listen(`tcp://${INSIDE}:0`);
     insidePorts.push(...dying.endpoints.map(portOf));
-    await dying.registerService('Dying', new LocalObject(Relay, { wait: () => new Promise<number>(() => {}), askGhost: () => 0, askMissingObject: () => 0 }));
+    await dying.registerService('Dying', new LocalObject(Relay, { wait: () => new Promise<number>(() => {}), askGhost: () => 0, askIpv6: () => 0, askMissingObject: () => 0 }));
     const s = await client();
     const d = (await s.waitForService('Dying', 5000)) as AnyProxy;
     const pending = failure(d.wait() as Promise<unknown>);
@@ -150,5 +153,21 @@ describe('gateway: errors that cross it name no internal address', { timeout: 60
     assert.match(missing, /No object \d+\.99 on this connection/);
     assert.doesNotMatch(missing, /id:/);
     assertNothingInside();
+  });
+
+  it('IPv6 addresses as Node prints them (no brackets)', async () => {
+    const s = await client();
+    const r = (await s.service('Relay')) as AnyProxy;
+    const text = await failure(r.askIpv6() as Promise<unknown>);
+    assert.match(text, /connect ECONNREFUSED an internal address \(then an internal address and an internal address\)/);
+  });
+
+  it('a client making errors by the thousand does not flood the log', async () => {
+    const s = await client();
+    const r = (await s.service('Relay')) as AnyProxy;
+    const before = logged.length;
+    await Promise.all(Array.from({ length: 500 }, () => (r.askIpv6() as Promise<unknown>).catch(() => {})));
+    const lines = logged.length - before;
+    assert.ok(lines >= 1 && lines <= 25, `${lines} log lines for 500 rewritten errors of one client`);
   });
 });
