@@ -21,7 +21,7 @@ export {
   type CallContext, type ProxyOf, type AnyProxy, type QiSignal, type QiProperty, type ObjectBackend,
 } from '../../object/index.js';
 export {
-  Dynamic, ObjectReference, encode, decode, compile, parseSignature, printSignature, inferSignature, QiValueError, QiDecodeError, QiSignatureError,
+  Dynamic, ObjectReference, encode, decode, compile, parseSignature, printSignature, inferSignature, QiValueError, QiDecodeError, QiSignatureError, shortestFloat32,
   type Signature, type MetaObject, type MetaMethod, type MetaSignal, type MetaProperty,
 } from '../../type/index.js';
 export { QiAuthError, QiCallError, QiTimeoutError, QiCanceledError, QiLimitError, type CallOptions, type Credentials } from '../../channel/index.js';

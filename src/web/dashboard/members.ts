@@ -4,7 +4,7 @@
  * a signal with its live stream (timestamped, bounded), a property with its live value and a field to
  * set it.
  */
-import { parseSignature, type MetaMethod, type MetaProperty, type MetaSignal, type ObjectBackend } from '../browser/index.js';
+import { parseSignature, shortestFloat32, type MetaMethod, type MetaProperty, type MetaSignal, type ObjectBackend } from '../browser/index.js';
 import { clock, h, replace } from './dom.js';
 import { formatShort, formatValue, imageOf } from './format.js';
 import { fieldFor, parameters } from './inputs.js';
@@ -16,7 +16,7 @@ let ids = 0;
 
 /** A float32 as it was written (0.8, not 0.800000011920929). */
 export function tidy(v: unknown, signature: string): unknown {
-  return signature === 'f' && typeof v === 'number' ? Number(v.toPrecision(7)) : v;
+  return signature === 'f' && typeof v === 'number' ? shortestFloat32(v) : v;
 }
 
 /** One line for an error: its class, then its message. */
