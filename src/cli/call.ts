@@ -1,6 +1,8 @@
 /** `qi call SERVICE.METHOD ARGS...` and `qi post …`: arguments are JSON-like literals, converted to the method's signature. */
-import { backendOf } from '../index.js';
-import { serviceOf, connectSession, parseArg, print, run, splitTarget, UsageError, type GlobalOptions } from './common.js';
+import { backendOf, resolveMethod } from '../index.js';
+import { serviceOf, connectSession, parseArg, print, run, splitTarget, type GlobalOptions } from './common.js';
+import { checkArgs } from './fit.js';
+import { checkMember } from './names.js';
 
 export async function call(spec: string, args: string[], o: GlobalOptions, post = false): Promise<void> {
   await run(o, async () => {
@@ -8,17 +10,27 @@ export async function call(spec: string, args: string[], o: GlobalOptions, post 
     const session = await connectSession(o);
     try {
       const proxy = await serviceOf(session, service, o);
+      const backend = backendOf(proxy)!;
+      const type = backend.type;
+      checkMember(type, service, method, post ? 'post' : 'call');
       const values = args.map(parseArg);
-      if (post) {
-        // A post reaches a method (its result is dropped) or a signal (the owner emits it).
-        backendOf(proxy)!.post(method, values);
+      const signal = type.signalsByName.get(method);
+      if (post && signal !== undefined && !type.methodsByName.has(method)) {
+        // A post to a signal: the owner emits it.
+        checkArgs(signal.params, values, args, `${service}.${method}`);
+        backend.post(method, values);
         return;
       }
-      const fn = proxy[method] as unknown;
-      if (typeof fn !== 'function') throw new UsageError(`${service} has no method "${method}" (see: qi info ${service})`);
+      const m = resolveMethod(type, service, method, values);
+      checkArgs(m.params, values, args, `${service}.${method}`, m.meta.parameters.map((p) => p.name));
+      if (post) {
+        // A post to a method: its result is dropped.
+        backend.post(method, values);
+        return;
+      }
       const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout);
-      const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...values, ...(timeoutMs ? [{ timeoutMs }] : []));
-      print(o, result);
+      const result = await backend.call(method, values, timeoutMs ? { timeoutMs } : undefined);
+      print(o, result, m.returns.type);
     } finally {
       await session.close();
     }

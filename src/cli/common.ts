@@ -2,8 +2,12 @@
  * What every `qi` verb shares: global options, connecting, printing values, and exit codes that
  * scripts can rely on.
  */
-import { inspect } from 'node:util';
-import { Dynamic, QiError, Session, type AnyProxy, type SessionOptions } from '../index.js';
+import { QiError, Session, type AnyProxy, type SessionOptions, type Signature } from '../index.js';
+import { explainLookup } from './names.js';
+import { UsageError } from './usage-error.js';
+import { toJson, toText } from './values.js';
+
+export { UsageError, toJson };
 
 /** Exit codes: 0 ok, 1 the remote side failed, 2 bad usage or arguments, 3 cannot connect or authenticate. */
 export const Exit = { Ok: 0, Remote: 1, Usage: 2, Connect: 3 } as const;
@@ -26,9 +30,6 @@ export interface GlobalOptions {
   xmppJid?: string;
   xmppPassword?: string;
 }
-
-/** A usage error: bad arguments, unknown member… (exit code 2). */
-export class UsageError extends Error {}
 
 export function sessionOptions(o: GlobalOptions): SessionOptions {
   const user = o.user ?? process.env.QI_USER;
@@ -55,7 +56,7 @@ export async function connectSession(o: GlobalOptions): Promise<Session> {
 
 /** A proxy of `name`; with `--wait`, waits for the service to appear, showing progress on a terminal. */
 export async function serviceOf(session: Session, name: string, o: GlobalOptions): Promise<AnyProxy> {
-  if (o.wait === undefined) return session.service(name);
+  if (o.wait === undefined) return session.service(name).catch(async (e: unknown) => Promise.reject(await explainLookup(session, name, e)));
   const tty = process.stderr.isTTY && !o.json;
   if (tty) process.stderr.write(`waiting for ${name}…`);
   try {
@@ -71,22 +72,11 @@ export function matches(name: string, pattern: string): boolean {
   return re.test(name);
 }
 
-/** A value as JSON can carry it: bigints as strings, Maps as objects, bytes as base64, dynamics unwrapped. */
-export function toJson(v: unknown): unknown {
-  if (v instanceof Dynamic) return toJson(v.value);
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (v instanceof Uint8Array) return { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
-  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toJson(x)]));
-  if (Array.isArray(v)) return v.map(toJson);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
-  return v === undefined ? null : v;
-}
-
-/** Prints a result: JSON with `--json`, else a readable form. */
-export function print(o: GlobalOptions, value: unknown): void {
-  if (o.json) console.log(JSON.stringify(toJson(value)));
+/** Prints a result of qi type `sig` (when known): JSON with `--json`, else a readable form. */
+export function print(o: GlobalOptions, value: unknown, sig?: Signature): void {
+  if (o.json) console.log(JSON.stringify(toJson(value, sig)));
   else if (value === undefined) return; // a void result prints nothing
-  else console.log(typeof value === 'string' ? value : inspect(toJson(value), { depth: 6, colors: process.stdout.isTTY, breakLength: 100 }));
+  else console.log(toText(value, sig, { colors: process.stdout.isTTY }));
 }
 
 /**

@@ -1,6 +1,7 @@
 /** `qi info [SERVICE...]`: methods, signals and properties of services, with signatures and descriptions. */
-import { connectSession, matches, print, run, serviceOf, UsageError, type GlobalOptions } from './common.js';
+import { connectSession, matches, print, run, serviceOf, type GlobalOptions } from './common.js';
 import { backendOf } from '../index.js';
+import { noService } from './names.js';
 
 export async function info(names: string[], o: GlobalOptions & { hidden?: boolean }): Promise<void> {
   await run(o, async () => {
@@ -8,8 +9,12 @@ export async function info(names: string[], o: GlobalOptions & { hidden?: boolea
     try {
       const all = (await session.services()).map((s) => s.name);
       // Names may be patterns (`AL*`); a plain name that is not listed yet is looked up (or waited for).
-      const targets = names.length === 0 ? all : names.flatMap((n) => (/[*?]/.test(n) ? all.filter((s) => matches(s, n)) : [n]));
-      if (targets.length === 0) throw new UsageError(`no service matches ${names.join(' ')}`);
+      const targets = names.length === 0 ? all : names.flatMap((n) => {
+        if (!/[*?]/.test(n)) return [n];
+        const found = all.filter((s) => matches(s, n));
+        if (found.length === 0) throw noService(n, all);
+        return found;
+      });
       const out: unknown[] = [];
       for (const name of targets) {
         const meta = backendOf(await serviceOf(session, name, o))!.type.metaObject;

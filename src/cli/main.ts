@@ -16,6 +16,8 @@ import { sd } from './sd.js';
 import { services } from './services.js';
 import { types } from './types.js';
 import { watch } from './watch.js';
+import { unknownVerb } from './names.js';
+import { packageVersion } from './version.js';
 
 const program = new Command('qi')
   .description('Talk to a qimessaging (NAOqi) bus: list services, call methods, run a ServiceDirectory')
@@ -31,6 +33,7 @@ const program = new Command('qi')
   .option('--xmpp-service <url>', 'XMPP server of your account, for xmpp:// URLs (or QI_XMPP_SERVICE)')
   .option('--xmpp-jid <jid>', 'your XMPP account, name@server (or QI_XMPP_JID)')
   .option('--xmpp-password <password>', 'its password (or QI_XMPP_PASSWORD)')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
@@ -143,5 +146,8 @@ program
   .option('--call-timeout <ms>', 'longest wait for a qi method called from ROS (default 60000)')
   .option('--qi-listen <url>', 'where qi clients reach services served by ROS nodes (default tcp://127.0.0.1:0)')
   .action((_o, cmd: Command) => rosBridge(globals(cmd) as RosBridgeVerbOptions));
+
+// An unknown verb: one line with the closest verbs, not the whole help.
+program.on('command:*', ([verb]: string[]) => unknownVerb(verb, program.commands.map((c) => c.name()), program.opts().json === true));
 
 await program.parseAsync();

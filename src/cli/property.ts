@@ -1,16 +1,21 @@
 /** `qi get SERVICE.PROPERTY` and `qi set SERVICE.PROPERTY VALUE`. */
-import { serviceOf, connectSession, parseArg, print, run, splitTarget, UsageError, type GlobalOptions } from './common.js';
+import { backendOf } from '../index.js';
+import { serviceOf, connectSession, parseArg, print, run, splitTarget, type GlobalOptions } from './common.js';
+import { checkValue } from './fit.js';
+import { checkMember } from './names.js';
 
 export async function property(spec: string, value: string | undefined, o: GlobalOptions): Promise<void> {
   await run(o, async () => {
     const [service, name] = splitTarget(spec, 'SERVICE.PROPERTY', 'qi get ALAudioDevice.outputVolume');
     const session = await connectSession(o);
     try {
-      const proxy = await serviceOf(session, service, o);
-      const p = proxy[name] as unknown as { get?: () => Promise<unknown>; set?: (v: unknown) => Promise<void> } | undefined;
-      if (p?.get === undefined || p.set === undefined) throw new UsageError(`${service} has no property "${name}" (see: qi info ${service})`);
-      if (value === undefined) print(o, await p.get());
-      else await p.set(parseArg(value));
+      const backend = backendOf(await serviceOf(session, service, o))!;
+      checkMember(backend.type, service, name, value === undefined ? 'get' : 'set');
+      const type = backend.type.propertiesByName.get(name)!.type;
+      if (value === undefined) return print(o, await backend.getProperty(name), type.type);
+      const parsed = parseArg(value);
+      checkValue(type, parsed, value, `${service}.${name}`);
+      await backend.setProperty(name, parsed);
     } finally {
       await session.close();
     }

@@ -1,6 +1,6 @@
 /** `qi types [SERVICE...] [--import MODULE]`: TypeScript declarations from the live MetaObjects. */
 import { backendOf } from '../index.js';
-import { connectSession, run, type GlobalOptions } from './common.js';
+import { connectSession, run, serviceOf, type GlobalOptions } from './common.js';
 import { declarations } from './typegen.js';
 
 export async function types(names: string[], o: GlobalOptions & { import?: string }): Promise<void> {
@@ -9,7 +9,7 @@ export async function types(names: string[], o: GlobalOptions & { import?: strin
     try {
       const targets = names.length > 0 ? names : (await session.services()).map((s) => s.name).filter((n) => n !== 'ServiceDirectory');
       const services = [];
-      for (const name of targets) services.push({ name, meta: backendOf(await session.service(name))!.type.metaObject });
+      for (const name of targets) services.push({ name, meta: backendOf(await serviceOf(session, name, o))!.type.metaObject });
       process.stdout.write(declarations(services, o.import ?? 'qimessaging', o.url));
     } finally {
       await session.close();

@@ -95,7 +95,7 @@ describe('qi', () => {
   it('exits 2 on bad usage or arguments that do not fit, with a message that says why', async () => {
     const wrong = await qi('--url', url, 'call', 'TextToSpeech.say', '42');
     assert.equal(wrong.code, 2);
-    assert.match(wrong.stderr, /^qi: Cannot encode args\[0\] \(signature \(s\)\): expected a string/);
+    assert.match(wrong.stderr, /^qi: TextToSpeech\.say argument 1 \(text\) is a string \(signature s\): expected a string/);
     const nope = await qi('--url', url, 'call', 'TextToSpeech.shout', 'x');
     assert.equal(nope.code, 2);
     assert.match(nope.stderr, /TextToSpeech has no method "shout"/);
@@ -103,10 +103,10 @@ describe('qi', () => {
     assert.equal((await qi('frobnicate')).code, 2);
   });
 
-  it('exits 1 when the remote side fails (unknown service)', async () => {
+  it('exits 2 for an unknown service, as for any unknown name (more in output.test.ts)', async () => {
     const r = await qi('--url', url, '--json', 'call', 'Nope.x');
-    assert.equal(r.code, 1);
-    assert.deepEqual(JSON.parse(r.stderr), { error: "ServiceDirectory.service failed: Cannot find service 'Nope' in index", code: 'ERR_QI_CALL' });
+    assert.equal(r.code, 2);
+    assert.deepEqual(JSON.parse(r.stderr), { error: 'no service "Nope" (qi services lists them)', code: 'ERR_QI_USAGE' });
   });
 
   it('exits 3 when it cannot connect, and says what to try', async () => {
