@@ -45,11 +45,8 @@ export interface GatewayContext {
   readonly held: HeldObjects;
   readonly machineId: string;
   readonly sessionId: string;
-  /** Bytes queued to one client beyond which its signals are dropped (or it is disconnected). */
-  readonly maxQueueBytes: number;
   /** Most work spent finding the object references of one message (GatewayOptions.maxReferenceScan). */
   readonly maxReferenceScan: number;
-  readonly slowClient: 'drop-signals' | 'disconnect';
   readonly metrics: GatewayMetrics;
   /** Public URLs to advertise instead of the address the client reached, if configured. */
   readonly advertise: string[] | undefined;

@@ -98,7 +98,10 @@ export class Upstream {
   private async learn(id: number, name: string): Promise<void> {
     try {
       const info = await this.session.serviceInfo(name);
-      if (info.serviceId !== id || this.services.get(id)?.name === info.name) return;
+      const before = this.services.get(id);
+      if (info.serviceId !== id || before?.name === info.name) return;
+      // A restarted SD numbers from 2 again: the service that had this id is gone, and must be announced so.
+      if (before !== undefined) this.forget(id, before.name);
       this.services.set(id, info);
       this.events.added(info);
     } catch {
