@@ -1,0 +1,162 @@
+/**
+ * The demo robot as a user meets it: `npm start` and `node dist/examples/robot.js` in child processes,
+ * its banner's commands run one by one, its battery and camera watched through a real Session.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Session } from '../../src/index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
+const quiet = { QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off' };
+
+interface Started {
+  child: ChildProcess;
+  out: () => string;
+  /** Resolves with all output once `pattern` appears; rejects after `ms` with what was printed. */
+  waitFor(pattern: RegExp, ms: number): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+const started: ChildProcess[] = [];
+after(() => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+});
+
+/** Starts a command in its own process group (as a terminal does), so that a Ctrl-C reaches all of it. */
+function run(command: string, args: string[], env: Record<string, string>): Started {
+  const child = spawn(command, args, { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let out = '';
+  const listeners = new Set<() => void>();
+  const add = (d: Buffer) => ((out += d), listeners.forEach((l) => l()));
+  child.stdout!.on('data', add);
+  child.stderr!.on('data', add);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    out: () => out,
+    exited,
+    waitFor: (pattern, ms) =>
+      new Promise((resolve, reject) => {
+        const check = () => pattern.test(out) && (listeners.delete(check), clearTimeout(timer), resolve(out));
+        const timer = setTimeout(() => (listeners.delete(check), reject(new Error(`no ${pattern} after ${ms} ms; printed:\n${out}`))), ms);
+        listeners.add(check);
+        void exited.then(() => setTimeout(() => listeners.has(check) && (listeners.delete(check), clearTimeout(timer), reject(new Error(`exited without ${pattern}; printed:\n${out}`))), 50));
+        check();
+      }),
+  };
+}
+
+/** Ctrl-C in a terminal: SIGINT to the whole process group. */
+function ctrlC(s: Started) {
+  process.kill(-s.child.pid!, 'SIGINT');
+  return s.exited;
+}
+
+describe('the demo robot', () => {
+  it('keeps its battery alive: charge cycles between 20 and 100 (charging flips both ways), lowBattery each cycle', async () => {
+    // 10 ms a step: a whole cycle (120 steps) in about 1.2 s.
+    const robot = run(process.execPath, [ROBOT], { ...quiet, QI_DEMO_BATTERY_TICK_MS: '10' });
+    const url = /client\.js (\S+)/.exec(await robot.waitFor(/stop it/, 15_000))![1];
+    const session = await Session.connect(url);
+    try {
+      const battery = await session.service('Battery');
+      const charges: number[] = [];
+      const flips: boolean[] = [];
+      let lows = 0;
+      await battery.charge.watch((v) => charges.push(v as number));
+      await battery.charging.watch((v) => flips.push(v as boolean));
+      await battery.lowBattery.connect(() => lows++);
+      const deadline = Date.now() + 8_000;
+      const cycled = () => flips.includes(true) && flips.lastIndexOf(false) > flips.indexOf(true) && lows > 0;
+      while (!cycled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const seen = `charges seen: ${charges.slice(0, 40).join(' ')}${charges.length > 40 ? ' ...' : ''}; charging: ${flips.join(' ')}; lowBattery: ${lows}`;
+      assert.ok(cycled(), `the battery went low, charged and stopped charging within 8 s (${seen})`);
+      assert.ok(charges.every((c) => Number.isInteger(c) && c >= 0 && c <= 100), seen);
+      assert.ok(Math.min(...charges) <= 20 && Math.min(...charges) >= 18, seen);
+      assert.equal(Math.max(...charges.slice(charges.indexOf(Math.min(...charges)))), 100, seen);
+    } finally {
+      await session.close();
+      await ctrlC(robot);
+    }
+  });
+
+  it('shows a visible, moving test pattern on its camera', async () => {
+    const robot = run(process.execPath, [ROBOT], quiet);
+    const url = /client\.js (\S+)/.exec(await robot.waitFor(/stop it/, 15_000))![1];
+    const session = await Session.connect(url);
+    try {
+      const camera = await session.service('Camera');
+      const first = (await camera.getImage()) as { width: number; height: number; format: string; data: Buffer };
+      assert.deepEqual([first.width, first.height, first.format, first.data.length], [320, 240, 'grey8', 320 * 240]);
+      const mean = first.data.reduce((a, b) => a + b, 0) / first.data.length;
+      const sd = Math.sqrt(first.data.reduce((a, b) => a + (b - mean) ** 2, 0) / first.data.length);
+      assert.ok(sd > 50, `the frame has contrast: standard deviation ${sd.toFixed(1)} of 255 (mean ${mean.toFixed(1)})`);
+      assert.ok(new Set(first.data).size >= 8, `the frame has ${new Set(first.data).size} grey levels`);
+      await new Promise((r) => setTimeout(r, 300));
+      const second = (await camera.getImage()) as { data: Buffer };
+      assert.ok(!second.data.equals(first.data), 'something moves: two frames 300 ms apart differ');
+    } finally {
+      await session.close();
+      await ctrlC(robot);
+    }
+  });
+
+  it('its banner gives one command per line, and each one works as pasted', async () => {
+    const robot = run(process.execPath, [ROBOT], quiet);
+    try {
+      const banner = await robot.waitFor(/stop it/, 15_000);
+      const tryIt = banner.slice(banner.indexOf('try it'), banner.indexOf('stop it')).split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+      assert.ok(tryIt.length >= 4, banner);
+      for (const line of tryIt) assert.doesNotMatch(line, /[|;&]/, `one command per line: ${line}`);
+      const qiLines = tryIt.filter((l) => l.startsWith('npx qi '));
+      assert.deepEqual(qiLines.map((l) => l.split(' ')[4]), ['services', 'info', 'call', 'watch'], banner);
+      for (const line of qiLines) {
+        const args = line.split(' ').slice(2); // `npx qi` is this package's bin, dist/src/cli/main.js
+        if (args[2] === 'watch') {
+          const watch = run(process.execPath, [QI, ...args], {});
+          await watch.waitFor(/\d/, 10_000);
+          await ctrlC(watch);
+          continue;
+        }
+        const r = await new Promise<{ code: number; out: string }>((resolve) =>
+          execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
+        );
+        assert.equal(r.code, 0, `${line}\n${r.out}`);
+      }
+    } finally {
+      await ctrlC(robot);
+    }
+  });
+});
+
+describe('npm start', () => {
+  it('skips the build when dist is up to date and exits 0 on Ctrl-C', async () => {
+    const start = run('npm', ['start'], { ...quiet, QI_GATEWAY: 'tcp://127.0.0.1:0' });
+    const t0 = Date.now();
+    const out = await start.waitFor(/stop it/, 60_000);
+    const ms = Date.now() - t0;
+    assert.match(out, /not rebuilding/, `the build is skipped (started in ${ms} ms)`);
+    assert.equal(ms < 15_000, true, `started in ${ms} ms`);
+    assert.deepEqual(await ctrlC(start), { code: 0, signal: null }, start.out());
+  });
+
+  it('says in one line that the port is taken, without a stack trace, and exits non-zero', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    after(() => busy.close());
+    const at = `tcp://127.0.0.1:${(busy.address() as AddressInfo).port}`;
+    const start = run('npm', ['start'], { ...quiet, QI_LISTEN: at });
+    const { code } = await Promise.race([start.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after 60 s: ${start.out()}`)), 60_000))]);
+    // What npm itself prints (`> qimessaging start`, `npm error ...`) is not the robot's.
+    const lines = start.out().split('\n').filter((l) => l.trim() !== '' && !/^> |^npm (error|ERR!)|not rebuilding/.test(l));
+    assert.notEqual(code, 0);
+    assert.equal(lines.length, 1, start.out());
+    assert.match(lines[0], new RegExp(`${at.replace(/\./g, '\\.')}.*already in use.*QI_LISTEN`), start.out());
+    assert.doesNotMatch(start.out(), /^\s+at /m);
+  });
+});
