@@ -2,6 +2,11 @@
  * `npm start`: builds only when a source is newer than the build (a full build takes ~15-30 s), then
  * runs the demo robot (examples/robot.ts) in this very process, so that Ctrl-C is the robot's own
  * clean stop (exit code 0). `npm run build` forces a build.
+ *
+ * package.json runs it as `exec node scripts/start.mjs || node scripts/start.mjs`: npm runs scripts
+ * through `sh -c`, and a Ctrl-C kills that shell (and so makes npm exit 130) before the robot has
+ * stopped; `exec` puts node in the shell's place. Windows' cmd has no `exec`: it says so and runs
+ * the second command.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -10,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** What the robot's build is made of, and files every build rewrites (their oldest is the build's time). */
-const inputs = ['src', 'examples', 'tsconfig.json', 'package.json', 'scripts/build-web.mjs'];
+const inputs = ['src', 'examples', 'tsconfig.json', 'scripts/build-web.mjs'];
 const outputs = ['dist/src/index.js', 'dist/examples/robot.js', 'dist/web/dashboard.js', 'dist/web/qimessaging.mjs'];
 
 /** The latest modification time under `path` (a file or a folder), 0 if it does not exist. */

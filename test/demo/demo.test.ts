@@ -151,7 +151,10 @@ describe('npm start', () => {
     after(() => busy.close());
     const at = `tcp://127.0.0.1:${(busy.address() as AddressInfo).port}`;
     const start = run('npm', ['start'], { ...quiet, QI_LISTEN: at });
-    const { code } = await Promise.race([start.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after 60 s: ${start.out()}`)), 60_000))]);
+    const timer = setTimeout(() => process.kill(-start.child.pid!, 'SIGKILL'), 60_000);
+    const { code, signal } = await start.exited;
+    clearTimeout(timer);
+    assert.equal(signal, null, `still running after 60 s: ${start.out()}`);
     // What npm itself prints (`> qimessaging start`, `npm error ...`) is not the robot's.
     const lines = start.out().split('\n').filter((l) => l.trim() !== '' && !/^> |^npm (error|ERR!)|not rebuilding/.test(l));
     assert.notEqual(code, 0);
