@@ -1,20 +1,13 @@
 /** `qi info [SERVICE...]`: methods, signals and properties of services, with signatures and descriptions. */
-import { connectSession, matches, print, run, serviceOf, type GlobalOptions } from './common.js';
+import { connectSession, print, run, serviceOf, type GlobalOptions } from './common.js';
+import { serviceTargets } from './targets.js';
 import { backendOf } from '../index.js';
-import { noService } from './names.js';
 
 export async function info(names: string[], o: GlobalOptions & { hidden?: boolean }): Promise<void> {
   await run(o, async () => {
     const session = await connectSession(o);
     try {
-      const all = (await session.services()).map((s) => s.name);
-      // Names may be patterns (`AL*`); a plain name that is not listed yet is looked up (or waited for).
-      const targets = names.length === 0 ? all : names.flatMap((n) => {
-        if (!/[*?]/.test(n)) return [n];
-        const found = all.filter((s) => matches(s, n));
-        if (found.length === 0) throw noService(n, all);
-        return found;
-      });
+      const targets = await serviceTargets(session, names);
       const out: unknown[] = [];
       for (const name of targets) {
         const meta = backendOf(await serviceOf(session, name, o))!.type.metaObject;

@@ -14,6 +14,8 @@ import { property } from './property.js';
 import { rosBridge, type RosBridgeVerbOptions } from './ros-bridge.js';
 import { sd } from './sd.js';
 import { services } from './services.js';
+import { top, type TopOptions } from './top.js';
+import { trace, type TraceOptions } from './trace.js';
 import { types } from './types.js';
 import { watch } from './watch.js';
 import { unknownVerb } from './names.js';
@@ -75,6 +77,22 @@ program
   .argument('<SERVICE.SIGNAL...>')
   .option('--time <seconds>', 'stop after this many seconds')
   .action((specs: string[], _o, cmd: Command) => watch(specs, globals(cmd) as GlobalOptions & { time?: string }));
+program
+  .command('top')
+  .description('calls per method and their time (min/mean/max), refreshed every interval (libqi statistics)')
+  .argument('[services...]', 'service names or patterns such as AL* (default: all)')
+  .option('--interval <seconds>', 'time between samples (default 1)')
+  .option('--sort <key>', 'time (total wall time, default) or calls')
+  .option('--count <n>', 'stop after this many samples (default: until Ctrl-C; --json: 1)')
+  .action((names: string[], _o, cmd: Command) => top(names, globals(cmd) as TopOptions));
+program
+  .command('trace')
+  .description('print every call, reply, error and signal of services as they happen, until Ctrl-C (libqi trace)')
+  .argument('[services...]', 'service names or patterns such as AL* (default: all)')
+  .option('--count <n>', 'stop after this many events')
+  .option('--time <seconds>', 'stop after this many seconds')
+  .option('--full', 'print arguments whole (default: abbreviated)')
+  .action((names: string[], _o, cmd: Command) => trace(names, globals(cmd) as TraceOptions));
 program
   .command('types')
   .description('print TypeScript declarations of services, for typed proxies')

@@ -63,9 +63,10 @@ function traceable(s: Signature): boolean {
   }
 }
 
+/** Wall-clock time as libqi's timeval, to the microsecond. */
 function now(): { tv_sec: number; tv_usec: number } {
-  const ms = Date.now();
-  return { tv_sec: Math.floor(ms / 1000), tv_usec: (ms % 1000) * 1000 };
+  const us = Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return { tv_sec: Math.floor(us / 1e6), tv_usec: us % 1e6 };
 }
 
 function push(m: MinMaxSum, v: number, first: boolean): void {
