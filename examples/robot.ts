@@ -7,7 +7,7 @@
  * QI_DEMO_BATTERY_TICK_MS (default 1000) is the battery's step: a charge cycle is 120 steps.
  * Ctrl-C stops it (exit code 0). An address that cannot be used is one line on stderr, exit code 1.
  */
-import { Gateway, listenStandalone } from '../src/index.js';
+import { Gateway, createLogger, listenStandalone, serveLogManager } from '../src/index.js';
 import { classicQiSession, webHandler } from '../src/web/index.js';
 import { battery, camera, textToSpeech } from './demo-services.js';
 
@@ -31,6 +31,9 @@ const sd = await start('QI_LISTEN', () => listenStandalone(listen.split(',')));
 await sd.registerService('TextToSpeech', textToSpeech());
 await sd.registerService('Battery', battery(Number(process.env.QI_DEMO_BATTERY_TICK_MS ?? 1000)));
 await sd.registerService('Camera', camera());
+await serveLogManager(sd); // `qi log` shows the records of the bus's processes; the battery logs its charge:
+const batteryLog = createLogger(sd, 'demo.battery');
+await (await sd.service('Battery')).charge.watch((c) => batteryLog[(c as number) < 20 ? 'warning' : 'info'](`charge ${String(c)}%`));
 
 const url = sd.endpoints.find((e) => e.startsWith('tcp')) ?? sd.endpoints[0];
 const gatewayAt = process.env.QI_GATEWAY ?? 'tcp://127.0.0.1:9560';

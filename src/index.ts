@@ -16,3 +16,4 @@ export * from './sd/index.js';
 export * from './gateway/index.js';
 export * from './remote/index.js';
 export * from './stream/index.js';
+export * from './log/index.js';

@@ -9,6 +9,7 @@ import { call } from './call.js';
 import type { GlobalOptions } from './common.js';
 import { gateway, type GatewayVerbOptions } from './gateway.js';
 import { info } from './info.js';
+import { log, logSend, type LogSendVerbOptions, type LogVerbOptions } from './log.js';
 import { xmppGateway, xmppRobots, type XmppVerbOptions } from './xmpp.js';
 import { property } from './property.js';
 import { rosBridge, type RosBridgeVerbOptions } from './ros-bridge.js';
@@ -93,6 +94,21 @@ program
   .option('--time <seconds>', 'stop after this many seconds')
   .option('--full', 'print arguments whole (default: abbreviated)')
   .action((names: string[], _o, cmd: Command) => trace(names, globals(cmd) as TraceOptions));
+program
+  .command('log')
+  .description("print the bus's log records (its LogManager) until Ctrl-C, --count or --time")
+  .option('--level <level>', 'most verbose level shown: fatal, error, warning, info, verbose or debug', 'info')
+  .option('--category <pattern...>', 'only these categories; * is a wildcard, e.g. "audio.*" (default: all)')
+  .option('--count <n>', 'stop after this many records')
+  .option('--time <seconds>', 'stop after this many seconds')
+  .action((_o, cmd: Command) => log(globals(cmd) as LogVerbOptions));
+program
+  .command('log-send')
+  .description("send one record to the bus's LogManager")
+  .argument('<message>')
+  .option('--level <level>', 'fatal, error, warning, info, verbose or debug', 'info')
+  .option('--category <category>', 'category of the record', 'qi.cli')
+  .action((message: string, _o, cmd: Command) => logSend(message, globals(cmd) as LogSendVerbOptions));
 program
   .command('types')
   .description('print TypeScript declarations of services, for typed proxies')

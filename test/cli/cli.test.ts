@@ -40,7 +40,7 @@ describe('qi', () => {
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^ {2}2 TextToSpeech/m);
     const json = await qi('--url', url, '--json', 'services');
-    assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory', 'TextToSpeech', 'Battery', 'Camera']);
+    assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory', 'TextToSpeech', 'Battery', 'Camera', 'LogManager']);
   });
 
   it('shows members with signatures and descriptions; --hidden adds the built-ins', async () => {
@@ -165,7 +165,7 @@ describe('qi', () => {
       const line = await new Promise<string>((resolve) => sd.stdout!.once('data', (d) => resolve(String(d))));
       const endpoint = (JSON.parse(line) as { endpoints: string[] }).endpoints.find((e) => e.startsWith('tcp:'))!;
       const r = await qi('--url', endpoint, '--json', 'services');
-      assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory']);
+      assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory', 'LogManager']);
     } finally {
       sd.kill('SIGINT');
     }

@@ -53,7 +53,7 @@ describe('qi over XMPP', () => {
     assert.equal(r.code, 0, r.stderr);
     const list = await qi(...as, 'xmpp-robots', '--follow', `pepper@${DOMAIN}`, '--time', '1.5');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`^online  pepper@${DOMAIN.replace('.', '\\.')}  3 services  xmpp://pepper@${DOMAIN.replace('.', '\\.')}/qi$`, 'm'));
+    assert.match(list.stdout, new RegExp(`^online  pepper@${DOMAIN.replace('.', '\\.')}  4 services  xmpp://pepper@${DOMAIN.replace('.', '\\.')}/qi$`, 'm'));
     const noAccount = await qi('--url', `xmpp://pepper@${DOMAIN}`, 'services');
     assert.equal(noAccount.code, 2);
     assert.match(noAccount.stderr, /needs your own XMPP account/);

@@ -1,0 +1,131 @@
+/**
+ * `qi log` and `qi log-send` as a user runs them: child processes against the demo robot in another
+ * process, whose LogManager also carries the robot's own records.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { listenStandalone } from '../../src/index.js';
+
+const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
+let url = '';
+const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+after(() => {
+  robot.kill('SIGINT');
+});
+before(async () => {
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('robot did not start')), 10_000);
+    robot.stdout!.on('data', (d) => {
+      out += d;
+      const m = /client\.js (\S+)/.exec(out);
+      if (m) resolve((clearTimeout(timer), m[1]));
+    });
+  });
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function qi(...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [QI, ...args], { timeout: 20_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/** Runs `qi log …` while sending records with `qi log-send` (again and again, until the viewer has seen them). */
+async function viewWhileSending(view: string[], sends: string[][]): Promise<Result> {
+  const viewing = qi('--url', url, ...view);
+  let done = false;
+  void viewing.then(() => (done = true));
+  for (let round = 0; round < 40 && !done; round++) {
+    for (const s of sends) if (!done) assert.equal((await qi('--url', url, 'log-send', ...s)).code, 0);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return viewing;
+}
+
+const lines = (r: Result) => r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('qi log', () => {
+  it('shows a record sent by qi log-send, with its level, category, location and time (--json, --count)', async () => {
+    const before = Date.now();
+    const r = await viewWhileSending(['--json', 'log', '--category', 'test.*', '--count', '1', '--time', '15'], [['--level', 'warning', '--category', 'test.cli', 'hello from the test']]);
+    assert.equal(r.code, 0, r.stderr);
+    const [rec, ...more] = lines(r);
+    assert.equal(more.length, 0);
+    assert.equal(rec.level, 'warning');
+    assert.equal(rec.levelNumber, 3);
+    assert.equal(rec.category, 'test.cli');
+    assert.equal(rec.message, 'hello from the test');
+    assert.equal(rec.source, 'qi log-send');
+    assert.match(String(rec.location), /^[0-9a-f-]+:\d+$/);
+    assert.ok(Date.parse(String(rec.time)) >= before - 1000 && Date.parse(String(rec.time)) <= Date.now() + 1000, String(rec.time));
+  });
+
+  it('filters by level: --level error shows errors, not warnings', async () => {
+    const r = await viewWhileSending(['--json', 'log', '--level', 'error', '--category', 'lvl.*', '--count', '2', '--time', '15'], [
+      ['--level', 'warning', '--category', 'lvl.a', 'a warning'],
+      ['--level', 'error', '--category', 'lvl.a', 'an error'],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const recs = lines(r);
+    assert.equal(recs.length, 2);
+    for (const rec of recs) assert.deepEqual([rec.level, rec.message], ['error', 'an error']);
+  });
+
+  it('filters by category pattern: other categories are not shown', async () => {
+    const r = await viewWhileSending(['--json', 'log', '--category', 'cat.keep.*', '--count', '2', '--time', '15'], [
+      ['--category', 'cat.other', 'not this'],
+      ['--category', 'cat.keep.x', 'this one'],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r).map((x) => `${x.category} ${x.message}`), ['cat.keep.x this one', 'cat.keep.x this one']);
+  });
+
+  it("shows the robot's own services' records (the logger API, in the SD's process)", async () => {
+    const r = await qi('--url', url, '--json', 'log', '--category', 'demo.*', '--count', '1', '--time', '15');
+    assert.equal(r.code, 0, r.stderr);
+    const [rec] = lines(r);
+    assert.equal(rec.category, 'demo.battery');
+    assert.match(String(rec.message), /charge \d+%/);
+  });
+
+  it('prints text lines without colors or raw control characters when not on a terminal', async () => {
+    const r = await viewWhileSending(['log', '--category', 'txt', '--count', '1', '--time', '15'], [['--level', 'error', '--category', 'txt', 'red \x1b[31malert']]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} E txt: red \\x1b\[31malert \[qi log-send\]\n$/);
+    assert.doesNotMatch(r.stdout, /\x1b/);
+  });
+
+  it('stops after --time with nothing to show, exit code 0', async () => {
+    const r = await qi('--url', url, 'log', '--category', 'nothing.here', '--time', '0.5');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+  });
+
+  it('rejects an unknown level with exit code 2, naming the levels', async () => {
+    for (const verb of [['log', '--level', 'loud'], ['log-send', '--level', 'loud', 'x']]) {
+      const r = await qi('--url', url, ...verb);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /unknown log level "loud": use one of silent, fatal, error, warning, info, verbose, debug/);
+    }
+  });
+
+  it('says so, exit code 1, when the bus has no LogManager', async () => {
+    const bare = await listenStandalone('tcp://127.0.0.1:0');
+    try {
+      const r = await qi('--url', bare.endpoints[0], 'log', '--time', '1');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /this bus has no LogManager service/);
+      assert.doesNotMatch(r.stderr, /127\.0\.0\.1:\d+/);
+    } finally {
+      await bare.close();
+    }
+  });
+});
