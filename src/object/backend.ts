@@ -7,6 +7,7 @@ import type { Channel, CallOptions } from '../channel/index.js';
 import { QiCallError, QiCanceledError, QiTimeoutError } from '../channel/index.js';
 import { MessageFlags, type Message } from '../message/index.js';
 import { Dynamic, METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
+import { QiError } from '../errors/index.js';
 import { Builtin } from './builtins.js';
 import { ObjectType, type MethodInfo } from './definition.js';
 import type { LocalObject, SignalListener } from './local.js';
@@ -27,6 +28,24 @@ export interface ObjectBackend {
   setProperty(name: string, value: unknown): Promise<void>;
 }
 
+/**
+ * A call with a number of arguments that no overload of the method takes (code `ERR_QI_VALUE`),
+ * found before anything is sent. The message names the method, its signatures and the count given.
+ */
+export class QiArgumentsError extends QiError {
+  constructor(
+    /** `Service.method` */
+    readonly method: string,
+    /** Its parameter signatures, e.g. `['(s)']` */
+    readonly signatures: string[],
+    /** How many arguments the call had */
+    readonly given: number,
+    counts: number[],
+  ) {
+    super('ERR_QI_VALUE', `${method} takes ${counts.join(' or ')} argument(s), got ${given} (${signatures.map((sig) => method.slice(method.lastIndexOf('.') + 1) + sig).join(', ')}).`);
+  }
+}
+
 /** Picks the overload of `name` that `args` fit: by count first, then by trying each signature. */
 export function resolveMethod(type: ObjectType, objectName: string, name: string, args: unknown[]): MethodInfo {
   const all = type.methodsByName.get(name);
@@ -45,8 +64,7 @@ export function resolveMethod(type: ObjectType, objectName: string, name: string
       // try the next overload
     }
   }
-  const sigs = all.map((m) => `${name}${m.meta.parametersSignature}`).join(', ');
-  if (byCount.length === 0) throw new TypeError(`${objectName}.${name} takes ${[...new Set(all.map((m) => m.arity))].join(' or ')} argument(s), got ${args.length} (${sigs}).`);
+  if (byCount.length === 0) throw new QiArgumentsError(`${objectName}.${name}`, all.map((m) => m.meta.parametersSignature), args.length, [...new Set(all.map((m) => m.arity))]);
   return byCount[0]; // none fits: let the codec report which argument is wrong
 }
 

@@ -13,7 +13,7 @@ export {
 export { Builtin, builtinMetaObject } from './builtins.js';
 export { LocalObject, QiMethodError, type LocalObjectOptions, type SignalListener } from './local.js';
 export { ObjectServer } from './server.js';
-export { RemoteBackend, InProcessBackend, resolveMethod, type ObjectBackend } from './backend.js';
-export { createProxy, backendOf, type ProxyOf, type AnyProxy, type QiSignal, type QiProperty } from './proxy.js';
+export { RemoteBackend, InProcessBackend, QiArgumentsError, resolveMethod, type ObjectBackend } from './backend.js';
+export { createProxy, backendOf, type ProxyOf, type ProxyFor, type AnyProxy, type QiSignal, type QiProperty } from './proxy.js';
 export { enableObjectReferences } from './refs.js';
 export { WorkerPool, inWorker, type WorkerPoolOptions } from './workers.js';

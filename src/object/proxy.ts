@@ -46,6 +46,12 @@ export type ProxyOf<D extends ObjectDefinition> = { readonly [K in keyof Methods
 /** A proxy of an object whose type is only known at run time. */
 export type AnyProxy = Record<string, ((...args: unknown[]) => Promise<unknown>) & QiSignal & QiProperty>;
 
+/**
+ * The proxy type for a definition `D`: {@link ProxyOf} `D` when one is given (only its members, with
+ * their argument types, so `tts.sya()` does not compile), else the open {@link AnyProxy}.
+ */
+export type ProxyFor<D extends ObjectDefinition> = ObjectDefinition extends D ? AnyProxy : ProxyOf<D>;
+
 const BACKEND = Symbol('qi.backend');
 
 /** The backend behind a proxy (its type, name and route), or undefined for other values. */
@@ -149,7 +155,7 @@ function propertyOf<T>(b: ObjectBackend, name: string): QiProperty<T> {
 }
 
 /** Builds the proxy of the object behind `backend`. */
-export function createProxy<D extends ObjectDefinition = ObjectDefinition>(backend: ObjectBackend): D extends ObjectDefinition ? ProxyOf<D> & AnyProxy : never {
+export function createProxy<D extends ObjectDefinition = ObjectDefinition>(backend: ObjectBackend): ProxyFor<D> {
   const type = backend.type;
   const cache = new Map<string, unknown>();
   const target = Object.create(null) as Record<string | symbol, unknown>;

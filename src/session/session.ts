@@ -11,7 +11,7 @@ import {
   QiTimeoutError, acceptChannel, openChannel, type Authenticator, type CapabilityMap, type Channel, type ChannelLimits, type ClientAuthenticator, type Credentials,
 } from '../channel/index.js';
 import {
-  InProcessBackend, LocalObject, ObjectServer, RemoteBackend, backendOf, createProxy, enableObjectReferences, type AnyProxy, type ObjectDefinition, type ProxyOf, type QiSignal,
+  InProcessBackend, LocalObject, ObjectServer, RemoteBackend, backendOf, createProxy, enableObjectReferences, type AnyProxy, type ObjectDefinition, type ProxyFor, type QiSignal,
 } from '../object/index.js';
 import { connect, listen, sweepStaleSockets, type Listener, type MessageStream, type TlsClientOptions, type TlsServerOptions } from '../transport/index.js';
 import { machineId } from './machine.js';
@@ -289,12 +289,12 @@ export class Session {
    * A proxy of the service `name`, reached over the cheapest route. Pass the service's definition as
    * type parameter for a typed proxy: `session.service<typeof TextToSpeech>('ALTextToSpeech')`.
    */
-  async service<D extends ObjectDefinition = ObjectDefinition>(name: string, options: ServiceOptions = {}): Promise<ProxyOf<D> & AnyProxy> {
+  async service<D extends ObjectDefinition = ObjectDefinition>(name: string, options: ServiceOptions = {}): Promise<ProxyFor<D>> {
     const info = await this.serviceInfo(name, options);
     const inProcess = this.options.lpc === false ? undefined : this.inProcess(info);
     if (inProcess !== undefined) return createProxy<D>(new InProcessBackend(inProcess, info.name));
     const cached = this.proxies.get(info.name);
-    if (cached !== undefined && cached.serviceId() === info.serviceId) return cached.proxy as ProxyOf<D> & AnyProxy;
+    if (cached !== undefined && cached.serviceId() === info.serviceId) return cached.proxy as ProxyFor<D>;
     const ch = await connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
     const first = await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options);
     const r = this.reconnectOptions();
@@ -353,7 +353,7 @@ export class Session {
    * Resolves with the proxy of `name` once the service is ready (at once if it already is).
    * @throws {@link QiTimeoutError} after `timeoutMs` (default 10,000)
    */
-  async waitForService<D extends ObjectDefinition = ObjectDefinition>(name: string, timeoutMs = 10_000): Promise<ProxyOf<D> & AnyProxy> {
+  async waitForService<D extends ObjectDefinition = ObjectDefinition>(name: string, timeoutMs = 10_000): Promise<ProxyFor<D>> {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new QiTimeoutError(`Service "${name}" did not appear within ${timeoutMs} ms. Is the process that provides it running and connected to the same ServiceDirectory?`)), timeoutMs);
     try {
