@@ -233,6 +233,15 @@ export class ClientConnection implements MessageHandler, EventSink {
         case Builtin.metaObject:
         case Builtin.properties:
           return this.forward(m);
+        case Builtin.isStatsEnabled:
+        case Builtin.enableStats:
+        case Builtin.stats:
+        case Builtin.clearStats:
+        case Builtin.isTraceEnabled:
+        case Builtin.enableTrace:
+          // Statistics and traces show every caller's calls: they take a monitor: rule.
+          if (this.check(m, info, 'monitor', meta.methods.get(m.action)?.name ?? `#${m.action}`)) this.forward(m);
+          return;
         case Builtin.property:
         case Builtin.setProperty: {
           const [key] = m.decode(PROPERTY);
@@ -282,7 +291,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     const ev = eventMember(meta, signal);
     if (ev === undefined) return this.fail(m, `${info.name} has no signal or property #${signal}.`);
     const name = ev.name;
-    if (!this.check(m, info, ev.kind, name)) return;
+    if (!this.check(m, info, signal === Builtin.traceObject ? 'monitor' : ev.kind, name)) return;
     this.gw.upstream.subscribe(m.service, object, signal, this, link).then(
       () => !this.closed && this.channel.reply(m, 'L', link),
       (e: Error) => {

@@ -26,7 +26,8 @@ export interface GatewayOptions {
   /**
    * Who may connect and what each may do. Without it nobody outside may use anything (deny by
    * default); `{ anonymous: { allow: ['*'] } }` opens every service to everyone, for trusted networks
-   * (add `'register:*'` to let them register services too).
+   * (add `'register:*'` to let them register services too, `'monitor:*'` to let them read statistics and
+   * traces, which show every caller's calls).
    */
   access?: AccessConfig | Access;
   /** Certificate and key of `tcps`/`tcpsm`/`wss` listeners (and the client CA for `tcpsm`). */

@@ -1,8 +1,9 @@
 /**
  * Permissions of an outside client: allow and deny patterns over services and their members.
  *
- * A pattern is `[kind:]Name`, where `kind` is `method`, `signal`, `property` or `register` (when left
- * out: any kind but `register`, which must be named), `*` matches any run of characters (dots too) and
+ * A pattern is `[kind:]Name`, where `kind` is `method`, `signal`, `property`, `register` or `monitor`
+ * (when left out: any kind but `register` and `monitor`, which must be named; `monitor` is the statistics
+ * and trace built-ins, which show every caller's calls), `*` matches any run of characters (dots too) and
  * `?` one character. Service names may hold dots (`My.Secret`), so `Name` is read every way its dots
  * allow: it applies to a whole service when it matches the service's name, and to member `m` of a
  * service when, at some dot, the part before matches the service's name and the part after matches
@@ -12,13 +13,18 @@
  */
 import { QiError } from '../errors/index.js';
 
-/** What a member is, for the permission check. `register` governs registering a service of that name. */
-export type MemberKind = 'method' | 'signal' | 'property' | 'register';
+/**
+ * What a member is, for the permission check. `register` governs registering a service of that name;
+ * `monitor` the statistics and trace built-ins of a service (ids 80–86), which show all its callers' calls.
+ */
+export type MemberKind = 'method' | 'signal' | 'property' | 'register' | 'monitor';
 
 /** Longest names (service and member together) whose decisions are remembered. */
 const MEMO_NAME_CHARS = 512;
 
-const KINDS = new Set<MemberKind>(['method', 'signal', 'property', 'register']);
+const KINDS = new Set<MemberKind>(['method', 'signal', 'property', 'register', 'monitor']);
+/** Kinds a pattern without a kind does not grant: they must be named. */
+const NAMED_ONLY = new Set<MemberKind>(['register', 'monitor']);
 
 /** Allow and deny patterns of one user (or of anonymous clients). */
 export interface Rules {
@@ -58,7 +64,7 @@ function parse(text: string): Pattern {
   const colon = rest.indexOf(':');
   if (colon >= 0) {
     const k = rest.slice(0, colon) as MemberKind;
-    if (!KINDS.has(k)) throw new QiConfigError(`Permission pattern "${text}": unknown kind "${k}" (use method:, signal:, property: or register:, or none for all).`);
+    if (!KINDS.has(k)) throw new QiConfigError(`Permission pattern "${text}": unknown kind "${k}" (use method:, signal:, property:, register: or monitor:, or none for all but register and monitor).`);
     kind = k;
     rest = rest.slice(colon + 1);
   }
@@ -91,7 +97,7 @@ export class Policy {
 
   /** A policy allowing everything (for trusted networks and in-process use). */
   static allowAll(): Policy {
-    return new Policy({ allow: ['*', 'register:*'] });
+    return new Policy({ allow: ['*', 'register:*', 'monitor:*'] });
   }
 
   /** The pattern that decides whether `member` of `service` may be used as `kind`: `undefined` means denied by default. */
@@ -100,7 +106,7 @@ export class Policy {
     const target = kind === 'register' ? undefined : member;
     const denied = this.deny.find((p) => (p.kind === undefined || p.kind === kind) && covers(p, service, target));
     if (denied) return { allowed: false, by: denied.text };
-    const allowed = this.allow.find((p) => (p.kind === kind || (p.kind === undefined && kind !== 'register')) && covers(p, service, target));
+    const allowed = this.allow.find((p) => (p.kind === kind || (p.kind === undefined && !NAMED_ONLY.has(kind))) && covers(p, service, target));
     return allowed ? { allowed: true, by: allowed.text } : { allowed: false };
   }
 
