@@ -37,7 +37,7 @@ const program = new Command('qi')
   .option('--xmpp-jid <jid>', 'your XMPP account, name@server (or QI_XMPP_JID)')
   .option('--xmpp-password <password>', 'its password (or QI_XMPP_PASSWORD)')
   .version(packageVersion(), '-V, --version', 'print the version')
-  .showHelpAfterError()
+  .showHelpAfterError('(add --help for usage)')
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;

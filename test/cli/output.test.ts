@@ -103,7 +103,7 @@ describe('qi names, values and output', () => {
     assert.equal(Buffer.from(json.data.base64, 'base64').length, 76_800);
   });
 
-  it('--version and -V print the version; an unknown verb prints one line with close names', async () => {
+  it('--version and -V print the version; an unknown verb or option is told in a line or two with close names, not the whole help', async () => {
     const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
     assert.deepEqual(await run('--version'), { code: 0, stdout: `${version}\n`, stderr: '' });
     assert.deepEqual(await run('-V'), { code: 0, stdout: `${version}\n`, stderr: '' });
@@ -111,6 +111,10 @@ describe('qi names, values and output', () => {
     assert.equal(verb.code, 2);
     assert.equal(verb.stdout, '');
     assert.match(verb.stderr, /^qi: unknown verb "servics"; did you mean: services\? \(qi --help lists the verbs\)\n$/);
+    const option = await run('--verison');
+    assert.equal(option.code, 2);
+    assert.match(option.stderr, /unknown option '--verison'\n\(Did you mean --version\?\)/);
+    assert.doesNotMatch(option.stderr, /Usage:/, 'a hint, not the whole help');
     const far = await run('frobnicate');
     assert.equal(far.code, 2);
     assert.match(far.stderr, /^qi: unknown verb "frobnicate" \(qi --help lists the verbs\)\n$/);
