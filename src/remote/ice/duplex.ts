@@ -6,7 +6,6 @@
  * to the qi sender). Message boundaries carry no meaning: the reader sees one stream of bytes.
  */
 import { Duplex } from 'node:stream';
-import type { RTCDataChannel } from 'werift';
 
 /** Options of a {@link DataChannelDuplex}. */
 export interface DataChannelDuplexOptions {
@@ -22,8 +21,30 @@ interface Subscription {
   unSubscribe(): void;
 }
 
+/** One of the channel's events, werift style: `subscribe` gives a handle to unsubscribe. */
+interface ChannelEvent<A extends unknown[]> {
+  subscribe(handler: (...args: A) => void): Subscription;
+}
+
+/**
+ * The part of an RTCDataChannel (werift's) that a {@link DataChannelDuplex} uses. Declared here so that
+ * the package's types do not pull in werift's own declarations (and theirs) into an app's compilation.
+ */
+export interface DataChannelLike {
+  readonly readyState: string;
+  readonly bufferedAmount: number;
+  bufferedAmountLowThreshold: number;
+  /** werift's SCTP transport: its `remoteMaxMessageSize`, when there, bounds the messages sent. */
+  readonly sctp: object;
+  readonly onMessage: ChannelEvent<[string | Buffer]>;
+  readonly bufferedAmountLow: ChannelEvent<unknown[]>;
+  readonly stateChanged: ChannelEvent<[string]>;
+  send(data: Buffer): void;
+  close(): void;
+}
+
 /** The size of messages the peer accepts: werift keeps the peer's SDP `max-message-size` (0: no limit). */
-function peerLimit(channel: RTCDataChannel): number {
+function peerLimit(channel: DataChannelLike): number {
   const n = (channel.sctp as unknown as { remoteMaxMessageSize?: number }).remoteMaxMessageSize;
   return typeof n === 'number' && n > 0 ? n : Infinity;
 }
@@ -37,7 +58,7 @@ export class DataChannelDuplex extends Duplex {
   private waiting: (() => void) | null = null;
 
   constructor(
-    readonly channel: RTCDataChannel,
+    readonly channel: DataChannelLike,
     options: DataChannelDuplexOptions = {},
   ) {
     // allowHalfOpen false: a DataChannel closes both ways at once.

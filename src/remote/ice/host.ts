@@ -12,7 +12,8 @@ import { LocalObject, defineObject, method, t } from '../../object/index.js';
 import type { Session } from '../../session/index.js';
 import { MessageStream } from '../../transport/index.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
-import { closePeer, createPeer, selectedPath, setLocal, setRemote, type CandidateInfo, type IcePath } from './peer.js';
+import { closePeer, createPeer, selectedPath, setLocal, setRemote } from './peer.js';
+import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { parseIceServers, type IceServer } from './servers.js';
 

@@ -14,7 +14,8 @@ import { MessageStream, QiConnectError } from '../../transport/index.js';
 import { listenBridge, type Bridge } from './bridge.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
 import { newLinkId } from './host.js';
-import { channelOpen, closePeer, createPeer, explain, selectedPath, setLocal, setRemote, within, type CandidateInfo, type IcePath } from './peer.js';
+import { channelOpen, closePeer, createPeer, explain, selectedPath, setLocal, setRemote, within } from './peer.js';
+import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
 

@@ -4,19 +4,8 @@
  * open, and which path the selected candidate pair takes.
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import type { CandidateInfo, IcePath } from './path.js';
 import { describeIceServer, toRtcIceServer, type IceServer } from './servers.js';
-
-/** Which way a link's bytes go: straight between the two hosts (through their NATs), or through TURN. */
-export type IcePath = 'direct' | 'relay';
-
-/** One end of the selected candidate pair. */
-export interface CandidateInfo {
-  /** host, srflx (address seen by STUN), prflx (address seen by the peer) or relay (TURN). */
-  type: string;
-  address: string;
-  port: number;
-  protocol: string;
-}
 
 /** Options common to both ends. */
 export interface PeerOptions {

@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Duplex } from 'node:stream';
-import { xml, type Client, type Element } from '@xmpp/client';
+import { xml } from '@xmpp/client';
+import type { Client, Element } from './xmpp-types.js';
 
 export const IBB_NS = 'http://jabber.org/protocol/ibb';
 

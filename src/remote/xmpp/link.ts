@@ -3,7 +3,8 @@
  * One XMPP account logged in to a server, with its In-Band Bytestreams. Robots and clients each use one;
  * the server may be a company's own (any XMPP server: the tests use Prosody).
  */
-import { client, xml, type Client, type Element } from '@xmpp/client';
+import { client, xml } from '@xmpp/client';
+import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
 import { QiConnectError } from '../../transport/index.js';
 import { IbbEndpoint, type IbbOptions, type IbbStream } from './ibb.js';

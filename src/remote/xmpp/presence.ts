@@ -5,7 +5,8 @@
  */
 /// <reference path="./xmpp-client.d.ts" />
 import { EventEmitter } from 'node:events';
-import { xml, type Element } from '@xmpp/client';
+import { xml } from '@xmpp/client';
+import type { Element } from './xmpp-types.js';
 import { XmppLink, type XmppAccount } from './link.js';
 
 /** The namespace of the element robots put in their presence. */

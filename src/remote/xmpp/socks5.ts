@@ -6,7 +6,8 @@
 /// <reference path="./xmpp-client.d.ts" />
 import { createHash, randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { xml, type Client, type Element } from '@xmpp/client';
+import { xml } from '@xmpp/client';
+import type { Client, Element } from './xmpp-types.js';
 
 export const BYTESTREAMS_NS = 'http://jabber.org/protocol/bytestreams';
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
