@@ -31,6 +31,25 @@ const blocks = allBlocks(REPO);
 const code = blocks.filter((b) => CODE.has(b.lang) && !b.notRun);
 const shell = blocks.filter((b) => ['sh', 'bash', 'shell'].includes(b.lang) && !b.notRun);
 const json = blocks.filter((b) => b.lang === 'json' && !b.notRun);
+const transcripts = blocks.filter((b) => b.lang === 'console' && !b.notRun);
+
+/** A `qi` command line (`qi …` or `npx qi …`, no shell syntax), without its trailing comment; or undefined. */
+function qiCommand(line: string): string[] | undefined {
+  const text = line.replace(/\s+#.*$/, '').trim();
+  if (!/^(npx )?qi\s[^;&|`$()<>]*$/.test(text)) return undefined;
+  return [...text.replace(/^(npx )?qi\s+/, '').matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+/** Runs `qi args` against the demo robot (in a temporary folder); exit code and everything it printed. */
+async function qi(args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(REPO, 'dist/src/cli/main.js'), ...args], { cwd: app.dir, timeout: RUNS_MS, env: { ...process.env, QI_URL: demoUrl } });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, out: (err.stdout ?? '') + (err.stderr ?? '') };
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -78,7 +97,7 @@ after(() => {
 
 describe('code blocks of README.md and docs/*.md', () => {
   it('every block is run, or marked <!-- not run: why --> in the markdown', (t) => {
-    const runnable = new Set(['ts', 'typescript', 'js', 'javascript', 'sh', 'bash', 'shell', 'json']);
+    const runnable = new Set(['ts', 'typescript', 'js', 'javascript', 'sh', 'bash', 'shell', 'json', 'console']);
     const unmarked = blocks.filter((b) => !b.notRun && !runnable.has(b.lang)).map((b) => `${where(b)} (${b.lang || 'no language'})`);
     assert.deepEqual(unmarked, [], 'blocks that nothing runs: give them a language that runs, or a <!-- not run: why --> line before them');
     for (const b of blocks.filter((x) => x.notRun)) t.diagnostic(`not run: ${where(b)} (${b.lang || 'no language'}): ${b.notRun}`);
@@ -125,17 +144,31 @@ describe('code blocks of README.md and docs/*.md', () => {
   it('sh blocks are qi commands, and run against the demo robot and exit 0', { timeout: 60_000 }, async () => {
     // Only `qi` commands are ever run (in a temporary folder): any other shell block (npm, servers…)
     // must be marked not run. A test running `npm ci` once emptied the node_modules it links to.
-    const isQi = (line: string) => /^\s*(npx )?qi\s[^;&|`$()<>]*$/.test(line.replace(/\s+#.*$/, ''));
-    const others = shell.filter((b) => !b.code.split('\n').every((l) => l.trim() === '' || l.trim().startsWith('#') || isQi(l)));
+    const others = shell.filter((b) => !b.code.split('\n').every((l) => l.trim() === '' || l.trim().startsWith('#') || qiCommand(l)));
     assert.deepEqual(others.map(where), [], 'shell blocks with commands other than qi: mark them <!-- not run: why -->');
-    const qi = [process.execPath, join(REPO, 'dist/src/cli/main.js')];
     for (const b of shell) {
       for (const line of substitute(b.code, demoUrl, demoUrl).split('\n')) {
-        if (!isQi(line)) continue;
-        const args = [...line.replace(/\s+#.*$/, '').trim().replace(/^(npx )?qi\s+/, '').matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
-        await run(qi[0], [qi[1], ...args], { cwd: app.dir, timeout: RUNS_MS, env: { ...process.env, QI_URL: demoUrl } }).catch((e: Error) => {
-          throw new Error(`${where(b)}: qi ${args.join(' ')} failed: ${e.message}`);
-        });
+        const args = qiCommand(line);
+        if (!args) continue;
+        const { code, out } = await qi(args);
+        assert.equal(code, 0, `${where(b)}: qi ${args.join(' ')} exited ${code}: ${out}`);
+      }
+    }
+  });
+
+  it('console transcripts: each `$ qi …` run against the demo robot prints the lines shown after it', { timeout: 60_000 }, async () => {
+    const squash = (text: string) => text.replace(/\s+/g, ' ').trim();
+    for (const b of transcripts) {
+      const lines = substitute(b.code, demoUrl, demoUrl).split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        if (!lines[i].startsWith('$ ')) continue;
+        const args = qiCommand(lines[i].slice(2));
+        assert.ok(args, `${where(b)}: only qi commands run in a transcript (${lines[i]}); or mark it <!-- not run: why -->`);
+        const { out } = await qi(args);
+        for (let j = i + 1; j < lines.length && !lines[j].startsWith('$ '); j++) {
+          if (lines[j].trim() === '') continue;
+          assert.ok(squash(out).includes(squash(lines[j])), `${where(b)}: qi ${args.join(' ')} did not print\n  ${lines[j]}\nbut\n${out}`);
+        }
       }
     }
   });
