@@ -1,6 +1,7 @@
 /**
- * The fenced code blocks of README.md and docs/*.md, with where they are and whether the markdown says
- * not to run them: an HTML comment `<!-- not run: why -->` on the line before the opening fence.
+ * The fenced code blocks of README.md and docs/*.md, with where they are and what the markdown says of
+ * them in an HTML comment on the line before the opening fence: `<!-- not run: why -->` (nothing runs
+ * it), or `<!-- in a browser: what -->` (it runs in a page of a gateway, not in Node).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ export interface Block {
   code: string;
   /** The reason given by a `<!-- not run: … -->` marker, if the block has one. */
   notRun?: string;
+  /** The text of an `<!-- in a browser: … -->` marker, if the block has one. */
+  browser?: string;
 }
 
 /** The markdown files whose blocks are tested. */
@@ -33,8 +36,9 @@ export function blocksOf(file: string, text: string): Block[] {
     while (end < lines.length && !lines[end].startsWith(open[1])) end++;
     let before = i - 1;
     while (before >= 0 && lines[before].trim() === '') before--;
-    const marker = before >= 0 ? /^<!--\s*not run:\s*(.+?)\s*-->$/.exec(lines[before].trim()) : null;
-    found.push({ file, line: i + 1, lang: open[2].toLowerCase(), code: lines.slice(i + 1, end).join('\n') + '\n', ...(marker ? { notRun: marker[1] } : {}) });
+    const marker = before >= 0 ? /^<!--\s*(not run|in a browser):\s*(.+?)\s*-->$/.exec(lines[before].trim()) : null;
+    const said = marker ? { [marker[1] === 'not run' ? 'notRun' : 'browser']: marker[2] } : {};
+    found.push({ file, line: i + 1, lang: open[2].toLowerCase(), code: lines.slice(i + 1, end).join('\n') + '\n', ...said });
     i = end;
   }
   return found;

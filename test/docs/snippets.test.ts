@@ -1,6 +1,7 @@
 /**
  * Every code block of README.md and docs/*.md runs and exits, or says in the markdown why not
- * (`<!-- not run: why -->` just before it). ts/js blocks are compiled together in one tsc run with the
+ * (`<!-- not run: why -->` just before it); blocks marked `<!-- in a browser: … -->` run in Chromium
+ * (browser-snippets.test.ts). ts/js blocks are compiled together in one tsc run with the
  * package's types (an app whose node_modules/qimessaging is this repository), then each runs with node
  * against the demo robot (examples/robot.js) and must exit 0 within seconds. sh blocks run their `qi`
  * commands against the demo robot. json blocks parse; gateway access configurations pass checkAccessConfig.
@@ -28,7 +29,7 @@ const CODE = new Set(['ts', 'typescript', 'js', 'javascript']);
 const RUNS_MS = 10_000;
 
 const blocks = allBlocks(REPO);
-const code = blocks.filter((b) => CODE.has(b.lang) && !b.notRun);
+const code = blocks.filter((b) => CODE.has(b.lang) && !b.notRun && !b.browser);
 const shell = blocks.filter((b) => ['sh', 'bash', 'shell'].includes(b.lang) && !b.notRun);
 const json = blocks.filter((b) => b.lang === 'json' && !b.notRun);
 const transcripts = blocks.filter((b) => b.lang === 'console' && !b.notRun);
@@ -98,7 +99,7 @@ after(() => {
 describe('code blocks of README.md and docs/*.md', () => {
   it('every block is run, or marked <!-- not run: why --> in the markdown', (t) => {
     const runnable = new Set(['ts', 'typescript', 'js', 'javascript', 'sh', 'bash', 'shell', 'json', 'console']);
-    const unmarked = blocks.filter((b) => !b.notRun && !runnable.has(b.lang)).map((b) => `${where(b)} (${b.lang || 'no language'})`);
+    const unmarked = blocks.filter((b) => !b.notRun && !b.browser && !runnable.has(b.lang)).map((b) => `${where(b)} (${b.lang || 'no language'})`);
     assert.deepEqual(unmarked, [], 'blocks that nothing runs: give them a language that runs, or a <!-- not run: why --> line before them');
     for (const b of blocks.filter((x) => x.notRun)) t.diagnostic(`not run: ${where(b)} (${b.lang || 'no language'}): ${b.notRun}`);
     assert.ok(code.length >= 5, `found only ${code.length} runnable ts/js blocks`);
