@@ -4,10 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Session } from '../../src/index.js';
+import { browserSkip } from '../helpers/browser.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -161,5 +165,25 @@ describe('npm start', () => {
     assert.equal(lines.length, 1, start.out());
     assert.match(lines[0], new RegExp(`${at.replace(/\./g, '\\.')}.*already in use.*QI_LISTEN`), start.out());
     assert.doesNotMatch(start.out(), /^\s+at /m);
+  });
+});
+
+describe('screenshots', () => {
+  it('a test run leaves the tracked docs/img pictures alone and saves its screenshots in a temporary folder', { skip: browserSkip }, async () => {
+    const img = join(root, 'docs/img');
+    const before = readdirSync(img).map((f) => `${f} ${statSync(join(img, f)).mtimeMs}`);
+    const tmp = mkdtempSync(join(tmpdir(), 'qi-demo-test-'));
+    after(() => rmSync(tmp, { recursive: true, force: true }));
+    const env: Record<string, string | undefined> = { ...process.env, TMPDIR: tmp };
+    delete env.QI_SCREENSHOTS_DIR;
+    delete env.NODE_TEST_CONTEXT; // else the child runner reports to this one instead of running
+    const dashboard = fileURLToPath(new URL('../web/dashboard.test.js', import.meta.url));
+    const r = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(process.execPath, ['--test', dashboard], { env, timeout: 100_000 }, (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(readdirSync(img).map((f) => `${f} ${statSync(join(img, f)).mtimeMs}`), before, 'docs/img is untouched');
+    const saved = readdirSync(tmp).filter((d) => d.startsWith('qi-screenshots-')).flatMap((d) => readdirSync(join(tmp, d)));
+    assert.deepEqual(saved.sort(), ['dashboard-forms.png', 'dashboard.png']);
   });
 });

@@ -11,7 +11,9 @@
  * Each browser gets a fresh temporary profile (playwright creates and removes it; passing
  * `--user-data-dir` to `launch` is refused by playwright, so `launchBrowser` leaves that to it).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -62,4 +64,16 @@ export function pageLog(page: Page): string[] {
   page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
   page.on('requestfailed', (r) => lines.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
   return lines;
+}
+
+let screenshots: string | undefined;
+/**
+ * Where a test saves the screenshot `name` (e.g. `dashboard.png`): QI_SCREENSHOTS_DIR when set (what
+ * `npm run screenshots` does, to regenerate docs/img on purpose), else a temporary folder, so that a test
+ * run never rewrites the tracked pictures.
+ */
+export function screenshotPath(name: string): string {
+  screenshots ??= process.env.QI_SCREENSHOTS_DIR ?? mkdtempSync(join(tmpdir(), 'qi-screenshots-'));
+  mkdirSync(screenshots, { recursive: true });
+  return join(screenshots, name);
 }

@@ -1,17 +1,15 @@
 /**
  * Pages written against the classic QiSession API, in a real browser (Debian's chromium through
  * playwright-core), loading /libs/qimessaging/2/qimessaging.js (and /1.0/) from the gateway exactly as
- * a tablet app does: a call, a signal, a property, an error. Screenshot: docs/img/classic-qisession.png.
+ * a tablet app does: a call, a signal, a property, an error. Screenshot: classic-qisession.png (see screenshotPath).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, property, signal, t } from '../../src/index.js';
 import { classicQiSession, type ClassicHandler } from '../../src/web/classic/index.js';
-import { browserSkip, launchBrowser, pageLog } from '../helpers/browser.js';
+import { browserSkip, launchBrowser, pageLog, screenshotPath } from '../helpers/browser.js';
 import { calculator } from '../object/fixtures.js';
 
 const Demo = defineObject({
@@ -177,8 +175,7 @@ describe('classic QiSession in a browser', { skip: browserSkip }, () => {
     await page.waitForFunction(() => (window as unknown as { received: unknown[] }).received.length === 2, undefined, { timeout: 5000 });
     assert.deepEqual(await page.evaluate(() => (window as unknown as { received: unknown[] }).received), [['hello', pings], ['from the robot', 99]]);
 
-    fs.mkdirSync(fileURLToPath(new URL('../../../docs/img/', import.meta.url)), { recursive: true });
-    await page.screenshot({ path: fileURLToPath(new URL('../../../docs/img/classic-qisession.png', import.meta.url)), fullPage: true });
+    await page.screenshot({ path: screenshotPath('classic-qisession.png'), fullPage: true });
 
     // Disconnecting the signal from the page stops it; closing the page drops its connection.
     await page.evaluate(() => {

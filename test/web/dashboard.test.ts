@@ -2,26 +2,16 @@
  * The web dashboard in a real chromium, served by a gateway in front of the demo robot's services (and
  * a calculator with richer signatures): the service list, a method called through its generated form,
  * errors in red, a signal stream, properties set from the page and changed by a Node client, and the
- * connection badge through a gateway restart. Screenshots go to docs/img for the README.
+ * connection badge through a gateway restart. Screenshots: see screenshotPath (`npm run screenshots`
+ * puts them in docs/img for the README).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { Gateway, Session } from '../../src/index.js';
 import { webHandler } from '../../src/web/index.js';
 import { demoBus } from './fixtures.js';
-import { browserSkip, launchBrowser, pageLog } from '../helpers/browser.js';
-
-/** docs/img of the repository (this file runs from <out>/test/web). */
-function imgDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  mkdirSync(join(dir, 'docs/img'), { recursive: true });
-  return join(dir, 'docs/img');
-}
+import { browserSkip, launchBrowser, pageLog, screenshotPath } from '../helpers/browser.js';
 
 const browserReady = browserSkip ? undefined : launchBrowser();
 const WAIT = { timeout: 10_000 };
@@ -95,7 +85,7 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
     await add.locator('.result pre.value').waitFor(WAIT);
     await page.setViewportSize({ width: 1280, height: 1400 });
     await page.locator('main').evaluate((e) => e.scrollTo(0, 0));
-    await page.screenshot({ path: join(imgDir(), 'dashboard-forms.png') });
+    await page.screenshot({ path: screenshotPath('dashboard-forms.png') });
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 
@@ -112,7 +102,7 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-signal="done"] .stream li:not(.empty)').length === 2, undefined, WAIT);
     assert.match((await stream.first().textContent()) ?? '', /^\d\d:\d\d:\d\d\.\d{3}"I am a TypeScript robot"$/);
     assert.equal(await card('signal', 'done').locator('.badge').textContent(), '2');
-    await page.screenshot({ path: join(imgDir(), 'dashboard.png') });
+    await page.screenshot({ path: screenshotPath('dashboard.png') });
 
     await page.click('a[data-service="Camera"]');
     await card('method', 'getImage').locator('button[type="submit"]').click();
