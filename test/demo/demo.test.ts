@@ -187,3 +187,20 @@ describe('screenshots', () => {
     assert.deepEqual(saved.sort(), ['dashboard-forms.png', 'dashboard.png']);
   });
 });
+
+describe('the package', () => {
+  it('ships the Apache-2.0 LICENSE its package.json names, and says where its repository is', async () => {
+    const r = await new Promise<{ code: number; out: string; err: string }>((resolve) =>
+      execFile('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, timeout: 60_000, maxBuffer: 16 << 20 }, (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: stdout, err: stderr })),
+    );
+    assert.equal(r.code, 0, r.err);
+    const [pack] = JSON.parse(r.out) as { files: { path: string }[] }[];
+    assert.ok(pack.files.some((f) => f.path === 'LICENSE'), `LICENSE in the package (files: ${pack.files.filter((f) => !f.path.startsWith('dist/')).map((f) => f.path).join(', ')})`);
+    const { readFileSync } = await import('node:fs');
+    assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004/);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { license: string; repository?: { type: string; url: string } };
+    assert.equal(pkg.license, 'Apache-2.0');
+    assert.equal(pkg.repository?.type, 'git');
+    assert.match(pkg.repository?.url ?? '', /^git\+https:\/\/.+\.git$/);
+  });
+});
