@@ -7,7 +7,7 @@ const ADVICE: Record<string, string> = {
   ETIMEDOUT: 'no answer from that address. Check the robot is on and on this network, and that no firewall drops the port',
   EHOSTUNREACH: 'no route to that host. Check the address and the network link (Wi-Fi, cable, VPN)',
   ENETUNREACH: 'this machine has no route to that network. Check the address and the network link',
-  ENOTFOUND: 'that host name does not resolve. Check the spelling, or use the robot\'s IP address (say "hello" to the robot: it tells its IP)',
+  ENOTFOUND: 'that host name does not resolve. Check the spelling, or use the robot\'s IP address (press its chest button once: NAO and Pepper say it)',
   EAI_AGAIN: 'the host name could not be resolved right now (DNS). Retry, or use the IP address',
   ECONNRESET: 'the peer reset the connection. A plain tcp client on a tcps port (or the reverse) does that: check the scheme',
   ENOENT: 'no socket file at that path: the service is not running, or uses another path',

@@ -204,3 +204,36 @@ describe('the package', () => {
     assert.match(pkg.repository?.url ?? '', /^git\+https:\/\/.+\.git$/);
   });
 });
+
+describe('the docs a new user reads', () => {
+  const read = (file: string) => import('node:fs').then((fs) => fs.readFileSync(join(root, file), 'utf8'));
+  const qi = (...args: string[]) =>
+    new Promise<{ code: number; out: string; err: string }>((resolve) =>
+      execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr })),
+    );
+
+  it('docs/cli.md lists every global option of qi --help', async () => {
+    const help = (await qi('--help')).out;
+    const options = [...help.slice(0, help.indexOf('Commands:')).matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]).filter((o) => o !== '--help');
+    assert.ok(options.length >= 8, help);
+    const table = (await read('docs/cli.md')).split('\n| verb |')[0];
+    assert.deepEqual(options.filter((o) => !new RegExp(`^\\|.*${o}(?![\\w-])`, 'm').test(table)), [], 'options missing from the table of docs/cli.md');
+  });
+
+  it('docs/web.md does not say webHandler is not exported: it is, from qimessaging/web', async () => {
+    const web = (await import('qimessaging/web' as string)) as { webHandler?: unknown };
+    assert.equal(typeof web.webHandler, 'function');
+    assert.doesNotMatch(await read('docs/web.md'), /not (yet )?an export/);
+  });
+
+  it('docs/sessions.md speaks of qi sd as it is, not as it will be', async () => {
+    assert.doesNotMatch(await read('docs/sessions.md'), /qi sd` will/);
+  });
+
+  it('an unknown host name says how to find the robot\'s address (its chest button), not to say hello', async () => {
+    const r = await qi('--url', 'tcp://no-such-robot.invalid:9559', '--timeout', '5000', 'services');
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /chest button/, r.err);
+    assert.doesNotMatch(r.err, /say "hello"/, r.err);
+  });
+});
