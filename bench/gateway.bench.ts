@@ -31,6 +31,8 @@
  * build's gateway; the `new/ref` lines give this build's calls/s over the ref's, paired by round (median, and the
  * quartiles of the rounds).
  * --keep-ref keeps the ref's build for the next run; --gateway-ref=PATH uses an already built gateway-server.js.
+ * On Linux each gateway's CPU time per call (user + system from /proc/<pid>/stat over the whole row, divided by the
+ * calls it carried) is shown too, and its new/ref ratio: far less sensitive to a busy machine than calls/s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -335,21 +337,44 @@ interface Measured {
   spread: number;
   /** Calls/s of each round, in round order (so that runners of one row can be paired by round). */
   samples: number[];
+  /**
+   * CPU time (µs, user + system, every thread) the runner's watched process used per call over the whole row,
+   * warm-up included; undefined without a watched process or off Linux. Scheduling noise barely moves it.
+   */
+  cpuPerCall?: number;
 }
 
-async function measure(runners: Runner[]): Promise<Measured[]> {
-  for (const r of runners) await r(OPTS.warmupMs);
+/** CPU time a process has used so far (µs, user + system, every thread), from /proc/<pid>/stat (Linux; USER_HZ 100). */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state): utime is field 14, stime 15
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a row's runners; `watch[j]` is the pid whose CPU time per call of runner j is reported (the gateway's). */
+async function measure(runners: Runner[], watch: Array<number | undefined> = []): Promise<Measured[]> {
+  const cpu0 = runners.map((_, j) => cpuMicros(watch[j]));
+  const calls = runners.map(() => 0);
+  for (let j = 0; j < runners.length; j++) calls[j] += (await runners[j](OPTS.warmupMs))[0];
   const samples: number[][] = runners.map(() => []);
   for (let round = 0; round < OPTS.rounds; round++) {
     for (let k = 0; k < runners.length; k++) {
       const j = (k + round) % runners.length;
       const [n, ns] = await runners[j](OPTS.roundMs);
       samples[j].push((n * 1e9) / ns);
+      calls[j] += n;
     }
   }
-  return samples.map((s) => {
+  return samples.map((s, j) => {
     const m = median(s);
-    return { ops: m, spread: (Math.max(...s) - Math.min(...s)) / m, samples: s };
+    const c0 = cpu0[j];
+    const c1 = cpuMicros(watch[j]);
+    return { ops: m, spread: (Math.max(...s) - Math.min(...s)) / m, samples: s, cpuPerCall: c0 !== undefined && c1 !== undefined ? (c1 - c0) / calls[j] : undefined };
   });
 }
 
@@ -370,13 +395,18 @@ const rpcRows: string[][] = [];
 function rpcRow(row: string, path: string, m: Measured | undefined, vs: string, target = '', ok = ''): void {
   rpcRows.push([row, path, m ? `${fmt(m.ops)} ±${fmt(m.spread * 50)}%` : '-', m ? fmt(1e6 / m.ops, 1) : '-', vs, target, ok]);
 }
+/** The gateway process's CPU time per call, when known. */
+const cpuNote = (m: Measured) => (m.cpuPerCall === undefined ? '' : `; gateway CPU ${fmt(m.cpuPerCall, 1)} µs/call`);
 /** The before/after lines of a row: this build's gateway over the ref's, calls/s paired by round. */
 function refRows(row: string, label: string, d: Measured, g: Measured, r: Measured | undefined): void {
   if (r === undefined) return;
-  rpcRow(row, `via gateway (${label})`, r, `${fmt((r.ops / d.ops) * 100)}% of direct`);
+  rpcRow(row, `via gateway (${label})`, r, `${fmt((r.ops / d.ops) * 100)}% of direct${cpuNote(r)}`);
   const ratios = g.samples.map((x, i) => x / r.samples[i]).sort((a, b) => a - b);
   const q = (p: number) => ratios[Math.round(p * (ratios.length - 1))];
   rpcRows.push([row, `new/${label} gateway`, '-', '-', `x${fmt(median(ratios), 3)} calls/s (middle half of rounds ${fmt(q(0.25), 2)}..${fmt(q(0.75), 2)})`, '', '']);
+  if (g.cpuPerCall !== undefined && r.cpuPerCall !== undefined) {
+    rpcRows.push([row, `new/${label} gateway CPU`, '-', '-', `x${fmt(g.cpuPerCall / r.cpuPerCall, 3)} CPU per call (${fmt(g.cpuPerCall, 2)} vs ${fmt(r.cpuPerCall, 2)} µs)`, '', '']);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,6 +545,7 @@ async function main(): Promise<void> {
       const pRef = await viaRef?.service<typeof Echo>('Echo');
       if (pRef && (await pRef.echo(STRING)) !== STRING) throw new Error('echo via the ref gateway returned something else');
       const refCell = (r: (call: () => Promise<unknown>) => Runner) => (pRef ? [r(() => pRef.echo(STRING))] : []);
+      const watched = [undefined, undefined, gw.child.pid, refGw?.child.pid]; // the gateways' CPU per call
       const routeOf = (p: unknown) => Session.route(p) ?? '?';
       const gwPort = new URL(gwUrl).port;
       const sdPort = new URL(sdUrl).port;
@@ -528,7 +559,7 @@ async function main(): Promise<void> {
       const f = floorClient;
 
       if (OPTS.rows.has('seq')) {
-        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, 1), sequential(() => pDirect.echo(STRING)), sequential(() => pGw.echo(STRING)), ...refCell(sequential)]);
+        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, 1), sequential(() => pDirect.echo(STRING)), sequential(() => pGw.echo(STRING)), ...refCell(sequential)], watched);
         // The hop, paired by round (the three ran back to back in each round): latency(gateway) - latency(direct).
         const hops = g.samples.map((x, i) => 1e6 / x - 1e6 / d.samples[i]);
         const hopRt = g.samples.map((x, i) => (1e6 / x - 1e6 / d.samples[i]) / (1e6 / fl.samples[i]));
@@ -536,7 +567,7 @@ async function main(): Promise<void> {
         const inRt = median(hopRt);
         rpcRow('sequential echo(s)', 'raw socket floor', fl, '-');
         rpcRow('sequential echo(s)', 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
-        rpcRow('sequential echo(s)', 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct`);
+        rpcRow('sequential echo(s)', 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct${cpuNote(g)}`);
         rpcRows.push([
           'gateway hop (added)', 'gateway - direct', '-', `+${fmt(hop, 1)}`,
           `${fmt(inRt, 2)} raw round trips (1 = ${fmt(1e6 / fl.ops, 1)} µs)`, 'gateway hop <= 1 raw round trip', inRt <= 1 ? 'yes' : 'NO',
@@ -545,11 +576,11 @@ async function main(): Promise<void> {
       }
       if (OPTS.rows.has('inflight')) {
         const k = OPTS.inFlight;
-        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, k), inFlight(() => pDirect.echo(STRING), k), inFlight(() => pGw.echo(STRING), k), ...refCell((c) => inFlight(c, k))]);
+        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, k), inFlight(() => pDirect.echo(STRING), k), inFlight(() => pGw.echo(STRING), k), ...refCell((c) => inFlight(c, k))], watched);
         const row = `${k} in flight echo(s)`;
         rpcRow(row, 'raw socket floor', fl, '-');
         rpcRow(row, 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
-        rpcRow(row, 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct (${fmt((g.ops / fl.ops) * 100)}% of floor)`);
+        rpcRow(row, 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct (${fmt((g.ops / fl.ops) * 100)}% of floor)${cpuNote(g)}`);
         refRows(row, ref?.label ?? '', d, g, r);
       }
       floorClient.close();
