@@ -18,7 +18,7 @@ import { services } from './services.js';
 import { top, type TopOptions } from './top.js';
 import { trace, type TraceOptions } from './trace.js';
 import { types } from './types.js';
-import { watch } from './watch.js';
+import { watch, type WatchOptions } from './watch.js';
 import { unknownVerb } from './names.js';
 import { packageVersion } from './version.js';
 
@@ -30,7 +30,7 @@ const program = new Command('qi')
   .option('--token <token>', 'password or token (or QI_TOKEN)')
   .option('--fingerprint <sha256>', 'trust the TLS certificate with this fingerprint (or QI_TLS_FINGERPRINT)')
   .option('--insecure', 'accept any TLS certificate (as libqi does)')
-  .option('--timeout <ms>', 'give up after this many milliseconds')
+  .option('--timeout <ms>', 'give up connecting (exit 3), then each call (exit 1), after this many milliseconds')
   .option('--wait <seconds>', 'wait this long for services that are not there yet')
   .option('--proxy <url>', 'connect through this HTTP proxy, http://[user:password@]host:port (or QI_PROXY)')
   .option('--xmpp-service <url>', 'XMPP server of your account, for xmpp:// URLs (or QI_XMPP_SERVICE)')
@@ -77,7 +77,8 @@ program
   .description('print signal emissions until Ctrl-C (or --time)')
   .argument('<SERVICE.SIGNAL...>')
   .option('--time <seconds>', 'stop after this many seconds')
-  .action((specs: string[], _o, cmd: Command) => watch(specs, globals(cmd) as GlobalOptions & { time?: string }));
+  .option('--reconnect', 'when the robot or a service goes away, wait for it and go on (default: exit 1)')
+  .action((specs: string[], _o, cmd: Command) => watch(specs, globals(cmd) as WatchOptions));
 program
   .command('top')
   .description('calls per method and their time (min/mean/max), refreshed every interval (libqi statistics)')

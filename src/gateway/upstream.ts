@@ -35,6 +35,10 @@ export class Upstream {
   private readonly hub = new SignalHub();
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
+  /** The SD connection is lost (nobody can announce that a service went away). */
+  private sdLost = false;
+  /** Services whose process connection closed and was not opened again. */
+  private readonly unreachable = new Set<number>();
 
   constructor(
     readonly session: Session,
@@ -75,11 +79,16 @@ export class Upstream {
       }
     }
     for (const [id, info] of [...this.services]) if (!seen.has(id)) this.forget(id, info.name);
+    this.sdLost = false;
     sd.directoryConnection?.onClose((e) => this.lost(e));
   }
 
   private lost(error?: Error): void {
     if (this.stopped) return;
+    // Without the SD, a service whose process connection is gone cannot be announced as removed by
+    // anyone: announce it here (the robot died with its SD), so that clients do not wait forever.
+    this.sdLost = true;
+    for (const id of [...this.unreachable]) this.forget(id, this.services.get(id)?.name ?? `#${id}`);
     this.events.directory(true, error);
     const attempt = async () => {
       this.retry = undefined;
@@ -110,6 +119,7 @@ export class Upstream {
   }
 
   private forget(id: number, name: string): void {
+    this.unreachable.delete(id);
     if (!this.services.delete(id)) return;
     this.channels.delete(id);
     this.channelsNow.delete(id);
@@ -129,13 +139,16 @@ export class Upstream {
       p.then(
         (ch) => {
           if (this.channels.get(id) === p) this.channelsNow.set(id, ch);
+          this.unreachable.delete(id);
           ch.onClose(() => {
             if (this.channels.get(id) === p) {
               this.channels.delete(id);
               this.channelsNow.delete(id);
+              if (this.services.has(id)) this.unreachable.add(id);
             }
             this.hub.dropChannel(ch);
             this.forgetMetas(id);
+            if (this.sdLost) this.forget(id, this.services.get(id)?.name ?? `#${id}`);
           });
         },
         () => {
