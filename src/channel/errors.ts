@@ -1,9 +1,14 @@
 /** Errors of a connection's life: authentication, calls, timeouts, cancellation. */
 import { QiError } from '../errors/index.js';
+import type { Advice } from '../transport/index.js';
 
 /** The peer refused our credentials, or the authentication handshake failed. */
 export class QiAuthError extends QiError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The problem and what to do, for front ends that word the advice their own way. */
+    readonly advice?: Advice,
+  ) {
     super('ERR_QI_AUTH', message);
   }
 }

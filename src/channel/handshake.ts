@@ -6,7 +6,7 @@
  * authenticator, also lets older clients in that start with a Capability message or a plain call.
  */
 import { Message, MessageType } from '../message/index.js';
-import type { MessageStream } from '../transport/index.js';
+import { explainNotQi, type MessageStream } from '../transport/index.js';
 import { Dynamic, toDynamic } from '../type/index.js';
 import { credentialsAuthenticator, type Authenticator, type ClientAuthenticator, type Credentials } from './auth.js';
 import { defaultCapabilities, type CapabilityMap } from './capabilities.js';
@@ -29,8 +29,13 @@ export interface OpenOptions {
   auth?: Credentials | ClientAuthenticator;
   /** Capabilities to advertise (default: libqi 4.x's set). */
   capabilities?: CapabilityMap;
-  /** Fail when the handshake takes longer (default 10,000 ms). */
+  /** Fail when the handshake takes longer (default 10,000 ms), counted from `startedAt`. */
   timeoutMs?: number;
+  /**
+   * When connecting began (`Date.now()`; default: when the handshake begins). A caller that passes the
+   * time it started dialling gets one budget for the TCP/TLS connection and the handshake together.
+   */
+  startedAt?: number;
   /** Limits of the connection (pending calls, queues, heartbeat). */
   limits?: ChannelLimits;
 }
@@ -78,21 +83,29 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
   const auth: ClientAuthenticator | undefined =
     options.auth === undefined ? undefined : 'initial' in options.auth ? options.auth : credentialsAuthenticator(options.auth);
   let creds = auth?.initial() ?? {};
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = (options.startedAt ?? Date.now()) + timeoutMs;
   try {
     for (let round = 0; round < 8; round++) {
       const id = newMessageId();
-      const answer = awaitAnswer(ch, id, options.timeoutMs ?? 10_000);
+      const answer = awaitAnswer(ch, id, deadline, timeoutMs);
       answer.catch(() => {}); // if send() below throws, this promise's rejection is not the one reported
       const map = new Map([...ch.localCapabilities, ...toMap(creds, 'auth_')]);
       ch.send({ ...AUTH, id, type: MessageType.Call }, CAPS_CODEC, map);
-      const m = await answer;
+      const m = await answer.catch(async (e: unknown) => {
+        if (!(e instanceof PeerClosed)) throw e;
+        // Say what the port speaks instead, when it is not qi (TLS, HTTP): that is the usual cause.
+        throw (await explainNotQi(stream, e.cause, Math.max(500, Math.min(2000, deadline - Date.now())))) ?? e.error;
+      });
       if (m.type === MessageType.Error) {
         const text = errorText(m);
         if (auth !== undefined) {
-          throw new QiAuthError(`${ch.remote} refused the connection: ${text}. Check the user and token (password); NAOqi 2.9 robots expect the user "nao" and the robot's password.`);
+          const problem = `${ch.remote} refused the connection: ${text}.`;
+          throw new QiAuthError(`${problem} Check the user and token (password); NAOqi 2.9 robots expect the user "nao" and the robot's password.`, { problem, hint: { kind: 'credentials-refused' } });
         }
         if (/authenticat/i.test(text)) {
-          throw new QiAuthError(`${ch.remote} requires authentication (${text}). Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`);
+          const problem = `${ch.remote} requires authentication (${text}).`;
+          throw new QiAuthError(`${problem} Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`, { problem, hint: { kind: 'credentials' } });
         }
         // A server without the authenticate member (NAOqi 2.1): tell it our capabilities and go on.
         ch.send({ ...AUTH, action: 0, id: newMessageId(), type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
@@ -107,19 +120,32 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
       }
       const next = auth === undefined ? undefined : auth.next?.(unprefixed(reply));
       if (next === undefined) {
-        throw new QiAuthError(`${ch.remote} requires authentication. Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`);
+        const problem = `${ch.remote} requires authentication.`;
+        throw new QiAuthError(`${problem} Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`, { problem, hint: { kind: 'credentials' } });
       }
       creds = next;
     }
     throw new QiAuthError(`${ch.remote} kept asking for more authentication rounds; giving up.`);
   } catch (e) {
-    ch.close();
+    // A peer that did not answer in time gets no 2-second graceful close: nothing more is owed to it.
+    if (e instanceof QiTimeoutError) stream.destroy(e);
+    else ch.close();
     throw e;
   }
 }
 
+/** The peer closed during the handshake: `error` is what to report, unless the cause says more. */
+class PeerClosed extends Error {
+  constructor(
+    readonly error: QiAuthError,
+    override readonly cause: Error | undefined,
+  ) {
+    super(error.message);
+  }
+}
+
 /** Resolves with the server's answer to our authenticate call `id`, intercepting it before dispatch. */
-function awaitAnswer(ch: Channel, id: number, timeoutMs: number): Promise<Message> {
+function awaitAnswer(ch: Channel, id: number, deadline: number, timeoutMs: number): Promise<Message> {
   return new Promise((resolve, reject) => {
     const done = () => {
       clearTimeout(timer);
@@ -129,10 +155,11 @@ function awaitAnswer(ch: Channel, id: number, timeoutMs: number): Promise<Messag
     const timer = setTimeout(() => {
       done();
       reject(new QiTimeoutError(`${ch.remote} did not answer the connection handshake within ${timeoutMs} ms. Is it a qi endpoint (a ServiceDirectory or a service), and is the scheme (tcp/tcps) right?`));
-    }, timeoutMs);
+    }, Math.max(1, deadline - Date.now()));
     const off = ch.onClose((e) => {
       done();
-      reject(new QiAuthError(`${ch.remote} closed the connection during the handshake${e ? ` (${e.message})` : ''}. It may require TLS (tcps://) or refuse this client.`));
+      const why = e ? `: ${e.message.replace(/\.$/, '')}` : '';
+      reject(new PeerClosed(new QiAuthError(`${ch.remote} closed the connection during the handshake${why}. It may require TLS (tcps://) or refuse this client.`), e));
     });
     ch.gate = (m) => {
       if ((m.type === MessageType.Reply || m.type === MessageType.Error) && m.id === id && m.service === 0 && m.action === AUTH.action) {

@@ -3,13 +3,17 @@
  * scripts can rely on.
  */
 import { QiError, Session, type AnyProxy, type SessionOptions, type Signature } from '../index.js';
+import { cliMessage } from './hints.js';
 import { explainLookup } from './names.js';
 import { UsageError } from './usage-error.js';
 import { toJson, toText } from './values.js';
 
 export { UsageError, toJson };
 
-/** Exit codes: 0 ok, 1 the remote side failed, 2 bad usage or arguments, 3 cannot connect or authenticate. */
+/**
+ * Exit codes: 0 ok, 1 the remote side failed (or a watched connection was lost), 2 bad usage or
+ * arguments, 3 cannot connect or authenticate (whatever the reason: refused, silent, TLS, timed out).
+ */
 export const Exit = { Ok: 0, Remote: 1, Usage: 2, Connect: 3 } as const;
 
 /** Global options of every verb. */
@@ -20,6 +24,7 @@ export interface GlobalOptions {
   token?: string;
   fingerprint?: string;
   insecure?: boolean;
+  /** Milliseconds: bounds connecting (TCP, TLS and the qi handshake together), then each call (default: 10,000 to connect, calls unbounded). */
   timeout?: string;
   /** Wait up to this many seconds for services that are not there yet. */
   wait?: string;
@@ -31,24 +36,36 @@ export interface GlobalOptions {
   xmppPassword?: string;
 }
 
-export function sessionOptions(o: GlobalOptions): SessionOptions {
+export function sessionOptions(o: GlobalOptions, reconnect?: boolean): SessionOptions {
   const user = o.user ?? process.env.QI_USER;
   const token = o.token ?? process.env.QI_TOKEN;
   return {
     auth: user !== undefined && token !== undefined ? { user, token } : undefined,
     tls: { fingerprint: o.fingerprint, insecure: o.insecure },
     connectTimeoutMs: o.timeout === undefined ? undefined : Number(o.timeout),
+    ...(reconnect === undefined ? {} : { reconnect }),
     proxy: o.proxy,
     transports: o.xmppService || o.xmppJid ? { xmpp: { service: o.xmppService ?? process.env.QI_XMPP_SERVICE, jid: o.xmppJid ?? process.env.QI_XMPP_JID, password: o.xmppPassword ?? process.env.QI_XMPP_PASSWORD } } : undefined,
   };
 }
 
-/** Connects to the ServiceDirectory named by the options, showing progress only on a terminal. */
-export async function connectSession(o: GlobalOptions): Promise<Session> {
+/** Errors of reaching the robot, whatever their type (a silent port times out): they exit with code 3. */
+const unreachable = new WeakSet<object>();
+
+/**
+ * Connects to the ServiceDirectory named by the options, showing progress only on a terminal. Any
+ * failure here is a failure to reach the robot (exit code 3). `reconnect: false` turns the library's
+ * reconnection off (for verbs that watch the connection themselves).
+ */
+export async function connectSession(o: GlobalOptions, reconnect?: boolean): Promise<Session> {
   const tty = process.stderr.isTTY && !o.json;
   if (tty) process.stderr.write(`connecting to ${o.url}…`);
   try {
-    return await Session.connect(o.url, sessionOptions(o));
+    return await Session.connect(o.url, sessionOptions(o, reconnect));
+  } catch (e) {
+    const usage = e instanceof QiError && (e.code === 'ERR_QI_URL' || e.code === 'ERR_QI_CONFIG');
+    if (!usage && e !== null && typeof e === 'object') unreachable.add(e);
+    throw e;
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');
   }
@@ -56,7 +73,8 @@ export async function connectSession(o: GlobalOptions): Promise<Session> {
 
 /** A proxy of `name`; with `--wait`, waits for the service to appear, showing progress on a terminal. */
 export async function serviceOf(session: Session, name: string, o: GlobalOptions): Promise<AnyProxy> {
-  if (o.wait === undefined) return session.service(name).catch(async (e: unknown) => Promise.reject(await explainLookup(session, name, e)));
+  const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout);
+  if (o.wait === undefined) return session.service(name, { timeoutMs }).catch(async (e: unknown) => Promise.reject(await explainLookup(session, name, e)));
   const tty = process.stderr.isTTY && !o.json;
   if (tty) process.stderr.write(`waiting for ${name}…`);
   try {
@@ -106,10 +124,10 @@ export async function run(o: GlobalOptions, body: () => Promise<void>): Promise<
   } catch (e) {
     const code = e instanceof UsageError || (e instanceof QiError && (e.code === 'ERR_QI_VALUE' || e.code === 'ERR_QI_URL' || e.code === 'ERR_QI_CONFIG')) || e instanceof TypeError
       ? Exit.Usage
-      : e instanceof QiError && ['ERR_QI_CONNECT', 'ERR_QI_TLS', 'ERR_QI_AUTH'].includes(e.code)
+      : unreachable.has(e as object) || (e instanceof QiError && ['ERR_QI_CONNECT', 'ERR_QI_TLS', 'ERR_QI_AUTH'].includes(e.code))
         ? Exit.Connect
         : Exit.Remote;
-    const message = (e as Error).message;
+    const message = cliMessage(e);
     if (o.json) console.error(JSON.stringify({ error: message, code: (e as QiError).code ?? 'ERR_QI_USAGE' }));
     else console.error(`qi: ${message}`);
     process.exitCode = code;

@@ -12,10 +12,13 @@ export class QiProtocolError extends QiError {
   readonly fault: ProtocolFault;
   /** Offset of the offending message's header in the stream, counted from the first byte received. */
   readonly streamOffset: number;
+  /** The first bytes of what was received instead of a message header (`bad-magic`): lets a client say what the peer speaks. */
+  readonly received?: Buffer;
 
-  constructor(fault: ProtocolFault, message: string, streamOffset: number) {
+  constructor(fault: ProtocolFault, message: string, streamOffset: number, received?: Buffer) {
     super('ERR_QI_PROTOCOL', message);
     this.fault = fault;
     this.streamOffset = streamOffset;
+    this.received = received;
   }
 }

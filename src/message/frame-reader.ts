@@ -190,7 +190,7 @@ export class FrameReader {
   private validate(b: Buffer, at: number): Header {
     if (!hasMagic(b, at)) {
       const got = b.subarray(at, at + 4).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-      this.fail('bad-magic', `Not a qi message: expected magic 42 de ad 42, got ${got}. The peer does not speak qimessaging (wrong port, or TLS on one side only?).`, this.offset);
+      this.fail('bad-magic', `Not a qi message: expected magic 42 de ad 42, got ${got}. The peer does not speak qimessaging (wrong port, or TLS on one side only?).`, this.offset, Buffer.from(b.subarray(at, at + 8)));
     }
     const h = readHeader(b, at);
     if (h.version !== PROTOCOL_VERSION) {
@@ -209,8 +209,8 @@ export class FrameReader {
     this.onMessage(new Message(h.id, h.type, h.flags, h.service, h.object, h.action, bytes, start, end));
   }
 
-  private fail(fault: QiProtocolError['fault'], message: string, offset: number): never {
-    this.failed = new QiProtocolError(fault, message, offset);
+  private fail(fault: QiProtocolError['fault'], message: string, offset: number, received?: Buffer): never {
+    this.failed = new QiProtocolError(fault, message, offset, received);
     this.header = null;
     this.parts = [];
     this.stage = null;

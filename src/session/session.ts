@@ -29,7 +29,7 @@ export interface SessionOptions {
   authenticator?: Authenticator;
   /** Certificate and key for `tcps`/`tcpsm` listeners. */
   listenTls?: TlsServerOptions;
-  /** Give up connecting to an endpoint after this long (default 10,000 ms). */
+  /** Give up connecting to an endpoint after this long: TCP, TLS and the qi handshake together (default 10,000 ms). */
   connectTimeoutMs?: number;
   /** Also listen on a unix socket for same-machine clients when listening on TCP (default true). */
   ipc?: boolean;
@@ -234,8 +234,11 @@ export class Session {
     const known = this.connections.get(url);
     if (known !== undefined) return known;
     const p = (async () => {
-      const stream = await connect(url, { tls: this.options.tls, timeoutMs: this.options.connectTimeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy, transports: this.options.transports });
-      const ch = await openChannel(stream, { auth: this.options.auth, capabilities: this.options.capabilities, limits: this.options.limits });
+      // One budget for the TCP/TLS connection and the qi handshake: a port that accepts and stays silent fails in time.
+      const startedAt = Date.now();
+      const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+      const stream = await connect(url, { tls: this.options.tls, timeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy, transports: this.options.transports });
+      const ch = await openChannel(stream, { auth: this.options.auth, capabilities: this.options.capabilities, limits: this.options.limits, timeoutMs, startedAt });
       this.track(ch);
       ch.onClose(() => {
         if (this.connections.get(url) === p) this.connections.delete(url);

@@ -5,6 +5,7 @@ import { QiConnectError, QiTlsError } from './errors.js';
 import { DirectRead } from './direct-read.js';
 import { dialerOf } from './dialers.js';
 import { keepAlive } from './keepalive.js';
+import { rememberDialled } from './sniff.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import { checkServer, type TlsClientOptions } from './tls.js';
 import { tunnel } from './proxy.js';
@@ -113,7 +114,9 @@ function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, time
       }
       cleanup();
       const local = ep.scheme === 'unix' ? text : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress), port: socket.localPort ?? 0 });
-      resolve(new MessageStream(socket, text, local, secure || tunnelled ? options : { ...options, directRead }));
+      const stream = new MessageStream(socket, text, local, secure || tunnelled ? options : { ...options, directRead });
+      if (tunnelled === undefined) rememberDialled(stream, ep); // so that a failed handshake can say what the port speaks
+      resolve(stream);
     });
   });
 }

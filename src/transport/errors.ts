@@ -17,21 +17,49 @@ const ADVICE: Record<string, string> = {
   EINVAL: 'the address is not valid for listening here (an IPv6 zone that does not exist?)',
 };
 
+/**
+ * What the user can do about a connection error, for front ends that word it their own way (the `qi`
+ * command line names its flags). The error's message already holds the library's wording.
+ */
+export type ConnectHint =
+  /** The peer wants a user and token (password). */
+  | { readonly kind: 'credentials' }
+  /** The peer refused the user and token given. */
+  | { readonly kind: 'credentials-refused' }
+  /** The peer's certificate is not trusted: pin it (its fingerprint, when it sent one) or trust its CA. */
+  | { readonly kind: 'pin'; readonly fingerprint?: string };
+
+/** An error's problem without the library's advice, and what to do about it; see {@link ConnectHint}. */
+export interface Advice {
+  /** What went wrong, as one or more sentences. */
+  readonly problem: string;
+  readonly hint: ConnectHint;
+}
+
+/** What answered on a port that does not speak qi messages (see {@link QiConnectError.found}). */
+export type FoundProtocol = 'tls' | 'http';
+
 /** Could not connect to, or listen on, an endpoint. `cause` holds the system error. */
 export class QiConnectError extends QiError {
   /** The endpoint URL. */
   readonly url: string;
   /** The system error code (`ECONNREFUSED`, …), if any. */
   readonly errno?: string;
+  /** What the port speaks instead of qi messages, when that is why the connection failed. */
+  readonly found?: FoundProtocol;
+  /** The URL to use instead, when it is known (`tcps://…` for a TLS port, `ws://…/path` for a qi WebSocket). */
+  readonly suggestedUrl?: string;
 
-  constructor(url: string, action: 'connect to' | 'listen on', cause: unknown) {
+  constructor(url: string, action: 'connect to' | 'listen on', cause: unknown, wrong?: { found: FoundProtocol; suggestedUrl?: string; advice: string }) {
     const errno = (cause as { code?: unknown })?.code;
     const code = typeof errno === 'string' ? errno : undefined;
-    const advice = code !== undefined ? ADVICE[code] : undefined;
+    const advice = wrong?.advice ?? (code !== undefined ? ADVICE[code] : undefined);
     const what = (cause as Error)?.message ?? String(cause);
-    super('ERR_QI_CONNECT', `Cannot ${action} ${url}: ${advice ?? what}${advice ? ` (${code})` : ''}.`, { cause });
+    super('ERR_QI_CONNECT', `Cannot ${action} ${url}: ${advice ?? what}${advice && !wrong ? ` (${code})` : ''}.`, { cause });
     this.url = url;
     this.errno = code;
+    this.found = wrong?.found;
+    this.suggestedUrl = wrong?.suggestedUrl;
   }
 }
 
@@ -39,10 +67,13 @@ export class QiConnectError extends QiError {
 export class QiTlsError extends QiError {
   /** The peer certificate's SHA-256 fingerprint (`AB:CD:…`), when the peer sent one. */
   readonly fingerprint?: string;
+  /** The problem and what to do, for front ends that word the advice their own way. */
+  readonly advice?: Advice;
 
-  constructor(message: string, fingerprint?: string, cause?: unknown) {
+  constructor(message: string, fingerprint?: string, cause?: unknown, advice?: Advice) {
     super('ERR_QI_TLS', message, { cause });
     this.fingerprint = fingerprint;
+    this.advice = advice;
   }
 }
 

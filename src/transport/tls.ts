@@ -79,12 +79,15 @@ export function checkServer(socket: TLSSocket, url: string, options: TlsClientOp
   }
   if (socket.authorized) return;
   const why = String(socket.authorizationError ?? 'unknown reason');
+  const problem = `The certificate of ${url} is not trusted (${why}).`;
   throw new QiTlsError(
-    `The certificate of ${url} is not trusted (${why}). Robots use self-signed certificates: if this is ` +
+    `${problem} Robots use self-signed certificates: if this is ` +
       `your robot, pin its certificate with { tls: { fingerprint: '${fingerprint ?? '<none sent>'}' } } ` +
       '(or QI_TLS_FINGERPRINT), or trust its CA with { tls: { ca } }. ' +
       'Check the fingerprint on the robot itself before pinning it.',
     fingerprint,
+    undefined,
+    { problem, hint: { kind: 'pin', fingerprint } },
   );
 }
 
