@@ -90,7 +90,9 @@ function qiPathOf(ep: Direct, hostPort: string, timeoutMs: number): Promise<stri
     });
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
-      if (got.length > 4096 || /qi messages are at \S+\n/.test(got)) done();
+      // A qi listener answers 400 with the path in its body; any other answer has said enough with its head.
+      const headDone = got.includes('\r\n\r\n') && !/^HTTP\/1\.[01] 400/.test(got);
+      if (headDone || got.length > 4096 || /qi messages are at \S+\n/.test(got)) done();
     });
     s.once('error', done);
     s.once('close', done);

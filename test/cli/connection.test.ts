@@ -171,7 +171,7 @@ describe('qi watch when the robot goes away', () => {
 
 describe('qi --timeout and connection failures', () => {
   it('gives up on a port that accepts and never answers within --timeout, with exit code 3', async () => {
-    const silent = await serve(net.createServer(() => {}));
+    const silent = await serve(net.createServer((s) => s.resume())); // reads, never answers
     const r = await qi('--url', `tcp://127.0.0.1:${portOf(silent)}`, '--timeout', '500', 'services');
     assert.equal(r.code, 3, r.stderr);
     assert.ok(r.ms < 5000, `took ${r.ms} ms with --timeout 500`);
