@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Session } from '../../src/index.js';
+import { Session, certificateFingerprint, listenStandalone, userTokenAuthenticator } from '../../src/index.js';
+import { testCerts } from '../helpers/certs.js';
 import { browserSkip } from '../helpers/browser.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -235,5 +236,60 @@ describe('the docs a new user reads', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.err, /chest button/, r.err);
     assert.doesNotMatch(r.err, /say "hello"/, r.err);
+  });
+});
+
+describe('docs/robot.md, against a robot-like ServiceDirectory (tcps, self-signed, user nao)', () => {
+  const read = () => import('node:fs').then((fs) => fs.readFileSync(join(root, 'docs/robot.md'), 'utf8'));
+  // A shell without a robot configured.
+  const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['QI_URL', 'QI_USER', 'QI_TOKEN', 'QI_TLS_FINGERPRINT', 'QI_TLS_INSECURE'].includes(k)));
+  const qi = (...args: string[]) =>
+    new Promise<{ code: number; err: string; out: string }>((resolve) =>
+      execFile(process.execPath, [QI, '--timeout', '5000', ...args], { timeout: 15_000, env: userEnv }, (e, stdout, stderr) =>
+        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
+      ),
+    );
+
+  it('walks a user through what a Pepper 2.9 answers: untrusted certificate, its fingerprint, authentication', async () => {
+    const doc = await read();
+    assert.match(doc, /tcp:\/\/<address>:9559/);
+    assert.match(doc, /tcps:\/\/<address>:9503/);
+    assert.match(doc, /chest button/);
+    const certs = testCerts();
+    const pepper = await listenStandalone('tcps://127.0.0.1:0', { listenTls: certs.robot, authenticator: userTokenAuthenticator({ nao: 'robot-password' }), ipc: false });
+    after(() => pepper.close());
+    const url = pepper.endpoints[0];
+    const fingerprint = certificateFingerprint(certs.robot.cert);
+    const untrusted = await qi('--url', url, 'services');
+    assert.notEqual(untrusted.code, 0);
+    assert.ok(untrusted.err.includes(fingerprint), untrusted.err);
+    // The command robot.md gives to read the fingerprint on the robot (here: the test robot's port).
+    const command = /^openssl s_client .*$/m.exec(doc)![0].replace(':9503', `:${new URL(url).port}`);
+    const printed = await new Promise<string>((resolve) => execFile('sh', ['-c', command], { timeout: 15_000 }, (_e, stdout) => resolve(stdout)));
+    assert.ok(printed.includes(fingerprint), `${command} printed: ${printed}`);
+    const noUser = await qi('--url', url, '--fingerprint', fingerprint, 'services');
+    const wrong = await qi('--url', url, '--fingerprint', fingerprint, '--user', 'nao', '--token', 'guess', 'services');
+    const right = await qi('--url', url, '--fingerprint', fingerprint, '--user', 'nao', '--token', 'robot-password', 'services');
+    assert.equal(right.code, 0, right.err);
+    assert.match(right.out, /ServiceDirectory/);
+    for (const [r, phrase] of [[untrusted, 'is not trusted'], [noUser, 'requires authentication'], [wrong, 'refused the connection']] as const) {
+      assert.notEqual(r.code, 0);
+      assert.ok(r.err.includes(phrase), `qi says "${phrase}": ${r.err}`);
+      assert.ok(doc.includes(phrase), `docs/robot.md explains "${phrase}"`);
+    }
+  });
+
+  it('explains the connection errors as qi words them', async () => {
+    const doc = await read();
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    for (const [url, phrase] of [['tcp://no-such-robot.invalid:9559', 'that host name does not resolve'], [`tcp://127.0.0.1:${port}`, 'nothing listens there']]) {
+      const r = await qi('--url', url, 'services');
+      assert.ok(r.err.includes(phrase), `qi says "${phrase}": ${r.err}`);
+      assert.ok(doc.includes(phrase), `docs/robot.md explains "${phrase}"`);
+    }
+    assert.match(await import('node:fs').then((fs) => fs.readFileSync(join(root, 'README.md'), 'utf8')), /\(docs\/robot\.md\)/);
   });
 });
