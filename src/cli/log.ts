@@ -4,7 +4,7 @@
  * pattern; send one record. Text output is one line per record (level colored on a terminal only);
  * `--json` prints one JSON object per line.
  */
-import { LogLevel, categoryMatches, levelName, parseLevel, type LogRecord } from '../index.js';
+import { LogLevel, categoryMatches, levelName, parseLevel, wireRecord, type LogRecord } from '../index.js';
 import { connectSession, run, serviceOf, UsageError, type GlobalOptions } from './common.js';
 import { formatRecord, recordJson } from './log-format.js';
 
@@ -87,7 +87,7 @@ export async function logSend(message: string, o: LogSendVerbOptions): Promise<v
         date: process.hrtime.bigint(),
         systemDate: BigInt(Date.now()) * 1_000_000n,
       };
-      await manager.log([record]);
+      await manager.log([wireRecord(record)]);
     } finally {
       await session.close();
     }

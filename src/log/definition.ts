@@ -55,3 +55,13 @@ export const LogManagerDefinition = defineObject({
     removeProvider: method([t.int32], t.void, { description: 'Unregisters a LogProvider', paramNames: ['providerId'] }),
   },
 });
+
+/**
+ * A record as sent: with, besides the dates, the `timestamp` {tv_sec, tv_usec} (from `systemDate`)
+ * that LogManagers of libqicore before 2015 expect in its place. Fields are encoded by name for the
+ * receiver's signature, so each takes the fields it knows.
+ */
+export function wireRecord(record: LogRecord): LogRecord & { timestamp: { tv_sec: bigint; tv_usec: bigint } } {
+  const us = record.systemDate / 1000n;
+  return { ...record, timestamp: { tv_sec: us / 1_000_000n, tv_usec: us % 1_000_000n } };
+}

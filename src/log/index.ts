@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { LogMessage, LogListenerDefinition, LogManagerDefinition, type LogRecord } from './definition.js';
+export { LogMessage, LogListenerDefinition, LogManagerDefinition, wireRecord, type LogRecord } from './definition.js';
 export { LogLevel, levelName, parseLevel, type LogLevelName } from './levels.js';
 export { LogFilter, categoryMatches, MAX_FILTERS } from './filter.js';
 export { LogManager, type LogManagerOptions } from './manager.js';

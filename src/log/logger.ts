@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { AnyProxy } from '../object/index.js';
 import type { Session } from '../session/index.js';
-import type { LogRecord } from './definition.js';
+import { wireRecord, type LogRecord } from './definition.js';
 import { LogLevel } from './levels.js';
 
 /** Options of {@link createLogger}; the first logger of a session sets them for all its loggers. */
@@ -102,7 +102,7 @@ export function createLogger(session: Session, category: string, options: Logger
   const at = (level: number) => (message: string) => {
     if (level > logger.level) return;
     const systemDate = BigInt(Date.now()) * 1_000_000n;
-    s.push({ source: s.source, level, category, location: s.location, message: String(message), id: (sequence = (sequence + 1) >>> 0), date: process.hrtime.bigint() - steadyStart, systemDate });
+    s.push(wireRecord({ source: s.source, level, category, location: s.location, message: String(message), id: (sequence = (sequence + 1) >>> 0), date: process.hrtime.bigint() - steadyStart, systemDate }));
   };
   const logger: Logger = {
     category,

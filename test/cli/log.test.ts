@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { listenStandalone } from '../../src/index.js';
+import { LocalObject, defineObject, listenStandalone, method, property, signal, t } from '../../src/index.js';
 
 const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
@@ -126,6 +126,55 @@ describe('qi log', () => {
       assert.doesNotMatch(r.stderr, /127\.0\.0\.1:\d+/);
     } finally {
       await bare.close();
+    }
+  });
+});
+
+/**
+ * LogMessage of libqicore before its dates (2014-2015: `qi::os::timeval timestamp` after the level,
+ * qicore/logmessage.hpp at 76f581c), as older NAOqi serve it; the interface is the same.
+ */
+const OldMessage = t.sig<{ source: string; level: number; timestamp: { tv_sec: bigint; tv_usec: bigint }; category: string; location: string; message: string; id: number }>(
+  '(si(ll)<timeval,tv_sec,tv_usec>sssI)<LogMessage,source,level,timestamp,category,location,message,id>',
+);
+const OldListener = defineObject({
+  methods: { setLevel: method([t.int32]), addFilter: method([t.string, t.int32]), clearFilters: method([]) },
+  signals: { onLogMessage: signal([OldMessage]), onLogMessages: signal([t.list(OldMessage)]), onLogMessagesWithBacklog: signal([t.list(OldMessage)]) },
+  properties: { logLevel: property(t.int32, { initial: 4 }) },
+});
+const OldManager = defineObject({
+  methods: { log: method([t.list(OldMessage)]), createListener: method([], t.object), getListener: method([], t.object), addProvider: method([t.object], t.int32), removeProvider: method([t.int32]) },
+});
+
+describe('qi log against an older NAOqi LogManager (records with a timeval timestamp)', () => {
+  it('qi log-send sends a record it accepts, and qi log prints its records with their time', async () => {
+    const sd = await listenStandalone('tcp://127.0.0.1:0');
+    const received: { message: string; timestamp: { tv_sec: bigint } }[] = [];
+    const listener = new LocalObject(OldListener, { setLevel: () => {}, addFilter: () => {}, clearFilters: () => {} });
+    await sd.registerService('LogManager', new LocalObject(OldManager, {
+      log: (records) => void received.push(...records),
+      createListener: () => listener,
+      getListener: () => listener,
+      addProvider: () => 1,
+      removeProvider: () => {},
+    }));
+    try {
+      const sent = await qi('--url', sd.endpoints[0], 'log-send', '--category', 'old.robot', 'to an old robot');
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.equal(received[0]?.message, 'to an old robot');
+      assert.ok(Math.abs(Number(received[0].timestamp.tv_sec) - Date.now() / 1000) < 60, String(received[0].timestamp.tv_sec));
+      const viewing = qi('--url', sd.endpoints[0], '--json', 'log', '--count', '1', '--time', '15');
+      const old = { source: 'ALMotion', level: 3, timestamp: { tv_sec: 1_700_000_000n, tv_usec: 250_000n }, category: 'ALMotion.x', location: 'nao:1', message: 'stiffness off', id: 9 };
+      for (let i = 0; i < 100; i++) {
+        listener.emit('onLogMessage', old);
+        if (await Promise.race([viewing.then(() => true), new Promise((r) => setTimeout(() => r(false), 100))])) break;
+      }
+      const r = await viewing;
+      assert.equal(r.code, 0, r.stderr);
+      const [rec] = lines(r);
+      assert.deepEqual([rec.time, rec.level, rec.category, rec.message, rec.source], ['2023-11-14T22:13:20.250Z', 'warning', 'ALMotion.x', 'stiffness off', 'ALMotion']);
+    } finally {
+      await sd.close();
     }
   });
 });
