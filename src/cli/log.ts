@@ -55,6 +55,8 @@ export async function log(o: LogVerbOptions): Promise<void> {
       const timer = o.time === undefined ? undefined : setTimeout(finish, Number(o.time) * 1000);
       process.once('SIGINT', finish);
       await finished;
+      // Used after the wait on purpose: a listener proxy that is garbage-collected is released, and the LogManager forgets it.
+      void listener;
       clearTimeout(timer);
       if (gone) throw new Error('the LogManager service went away while its records were shown');
     } finally {

@@ -17,6 +17,8 @@ export interface LoggerOptions {
   flushMs?: number;
   /** Milliseconds before looking for a LogManager again after it was missing or failed. Default 5000. */
   retryMs?: number;
+  /** Most records in one `log` call (a bigger backlog goes in several calls, one after the other). Default 500. */
+  maxBatch?: number;
   /** `source` of the records (libqi puts `file:function:line` there). Default: the script's file name. */
   source?: string;
 }
@@ -77,17 +79,17 @@ class Sink {
   }
 
   private async send(): Promise<void> {
-    if (this.buffer.length === 0 || Date.now() < this.retryAt) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    try {
-      this.manager ??= await this.session.service('LogManager');
-      await this.manager.log(batch);
-    } catch {
-      // No LogManager, or it went away: the batch is lost (counted), and we look again later.
-      this.manager = undefined;
-      this.dropped += batch.length;
-      this.retryAt = Date.now() + (this.options.retryMs ?? 5000);
+    while (this.buffer.length > 0 && Date.now() >= this.retryAt) {
+      const batch = this.buffer.splice(0, this.options.maxBatch ?? 500);
+      try {
+        this.manager ??= await this.session.service('LogManager');
+        await this.manager.log(batch);
+      } catch {
+        // No LogManager, or it went away: the batch is lost (counted), and we look again later.
+        this.manager = undefined;
+        this.dropped += batch.length;
+        this.retryAt = Date.now() + (this.options.retryMs ?? 5000);
+      }
     }
   }
 }

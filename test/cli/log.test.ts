@@ -53,6 +53,22 @@ async function viewWhileSending(view: string[], sends: string[][]): Promise<Resu
 const lines = (r: Result) => r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('qi log', () => {
+  it('keeps showing records after garbage collections (it holds its listener; a dropped one is released)', async () => {
+    const GC = fileURLToPath(new URL('../log/gc-often.js', import.meta.url));
+    const viewing = new Promise<Result>((resolve) => {
+      execFile(process.execPath, ['--import', GC, QI, '--url', url, '--json', 'log', '--category', 'gc.*', '--count', '3', '--time', '12'], { timeout: 20_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    let done = false;
+    void viewing.then(() => (done = true));
+    for (let i = 0; i < 30 && !done; i++) {
+      assert.equal((await qi('--url', url, 'log-send', '--category', 'gc.test', `record ${i}`)).code, 0);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const r = await viewing;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(lines(r).length, 3, `records shown: ${r.stdout}`);
+  });
+
   it('shows a record sent by qi log-send, with its level, category, location and time (--json, --count)', async () => {
     const before = Date.now();
     const r = await viewWhileSending(['--json', 'log', '--category', 'test.*', '--count', '1', '--time', '15'], [['--level', 'warning', '--category', 'test.cli', 'hello from the test']]);

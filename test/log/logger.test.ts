@@ -43,6 +43,29 @@ describe('createLogger', () => {
     }
   });
 
+  it('sends a backlog in calls of at most maxBatch records, one after the other', async () => {
+    const sd = await listenStandalone('tcp://127.0.0.1:0');
+    await serveLogManager(sd);
+    const service = await Session.connect(sd.endpoints[0], { lpc: false });
+    const viewer = await Session.connect(sd.endpoints[0], { lpc: false });
+    try {
+      const listener = (await (await viewer.service('LogManager')).createListener()) as AnyProxy;
+      const batches: string[][] = [];
+      await listener.onLogMessages.connect((b) => void batches.push((b as LogRecord[]).map((r) => r.message)));
+      const log = createLogger(service, 'svc.batch', { maxBatch: 2 });
+      for (const m of ['a', 'b', 'c', 'd', 'e']) log.info(m);
+      await log.flush();
+      const deadline = Date.now() + 5000;
+      while (batches.flat().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(batches, [['a', 'b'], ['c', 'd'], ['e']]);
+      assert.ok(listener, 'held until here: a collected listener proxy is released');
+    } finally {
+      await service.close();
+      await viewer.close();
+      await sd.close();
+    }
+  });
+
   it('never throws and keeps at most maxBuffered records when the bus has no LogManager', async () => {
     const sd = await listenStandalone('tcp://127.0.0.1:0');
     const service = await Session.connect(sd.endpoints[0], { lpc: false });
