@@ -167,6 +167,28 @@ describe('qi watch when the robot goes away', () => {
     assert.equal(end?.code, 0);
     await robot.kill();
   });
+  it('with --reconnect through a qi gateway, waits while the robot behind it is away, then resumes', async () => {
+    const url = `tcp://127.0.0.1:${await freePort()}`;
+    let robot = await startRobot(url);
+    const g = spawn(process.execPath, [QI, 'gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    kids.add(g);
+    let gout = '';
+    g.stdout!.on('data', (d) => (gout += d));
+    await until(() => gout, /"endpoints":\["[^"]+"/, 10_000, 'qi gateway');
+    const gw = (JSON.parse(gout.split('\n')[0]) as { endpoints: string[] }).endpoints[0];
+    const w = qiRunning('--url', gw, 'watch', '--reconnect', 'Battery.charge');
+    await until(w.out, /Battery\.charge \d+/, 10_000, 'qi watch --reconnect through qi gateway');
+    await robot.kill();
+    await until(w.err, /Battery went away.*waiting/i, 8000, 'qi watch --reconnect through qi gateway after the kill');
+    const printed = w.out().length;
+    robot = await startRobot(url);
+    await until(w.err, /watching .*again/i, 15_000, 'qi watch --reconnect through qi gateway after the restart');
+    await until(() => w.out().slice(printed), /Battery\.charge \d+/, 10_000, 'qi watch --reconnect through qi gateway, new emissions');
+    w.child.kill('SIGINT');
+    assert.equal((await exitWithin(w, 5000))?.code, 0);
+    g.kill('SIGKILL');
+    await robot.kill();
+  });
 });
 
 describe('qi --timeout and connection failures', () => {
