@@ -33,7 +33,8 @@ export async function watch(specs: string[], o: WatchOptions): Promise<void> {
       for (let again = false; session !== undefined; again = true) {
         const lost = await watchOnce(session, targets, o, again, stopped);
         if (lost === undefined) return;
-        if (!o.reconnect) throw new Error(`${lost}. The robot (or its ServiceDirectory) stopped, or the network dropped; --reconnect waits for it instead`);
+        const why = lost.startsWith('lost the connection') ? ' The robot (or its ServiceDirectory) stopped, or the network dropped;' : '';
+        if (!o.reconnect) throw new Error(`${lost}.${why} --reconnect waits for it instead`);
         status(o, 'reconnecting', `${lost}; waiting for it to come back (--reconnect)…`);
         session = await reach(o, stopped);
       }
