@@ -4,7 +4,7 @@
  * pattern; send one record. Text output is one line per record (level colored on a terminal only);
  * `--json` prints one JSON object per line.
  */
-import { LogLevel, categoryMatches, levelName, parseLevel, wireRecord, type LogRecord } from '../index.js';
+import { LogLevel, Session, categoryMatches, levelName, parseLevel, wireRecord, type Channel, type LogRecord } from '../index.js';
 import { connectSession, run, serviceOf, UsageError, type GlobalOptions } from './common.js';
 import { formatRecord, recordJson } from './log-format.js';
 
@@ -30,13 +30,23 @@ export async function log(o: LogVerbOptions): Promise<void> {
     if (!(count > 0)) throw new UsageError(`--count takes a positive number, got "${o.count}"`);
     const session = await connectSession(o);
     let shown = 0;
-    let gone = false;
+    let lost: string | undefined;
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
     const stops: (() => Promise<void>)[] = [];
     try {
       const manager = await serviceOf(session, 'LogManager', o).catch((e: unknown) => Promise.reject(noManager(e)));
-      stops.push(await session.serviceRemoved.connect((_id, name) => name === 'LogManager' && ((gone = true), finish())));
+      stops.push(await session.serviceRemoved.connect((_id, name) => name === 'LogManager' && ((lost ??= 'the LogManager service went away'), finish())));
+      // A robot that stops closes these connections: end, saying so, rather than wait in silence.
+      const channels = new Map<Channel, string>();
+      const sd = session.directoryConnection;
+      if (sd !== undefined) channels.set(sd, `the ServiceDirectory at ${o.url}`);
+      const own = Session.channelOf(manager);
+      if (own !== undefined && !channels.has(own)) channels.set(own, 'the LogManager');
+      for (const [ch, what] of channels) {
+        const off = ch.onClose(() => ((lost ??= `lost the connection to ${what}`), finish()));
+        stops.push(async () => off());
+      }
       const listener = (await manager.createListener()) as Record<string, ((...a: unknown[]) => Promise<unknown>) & { connect(l: (r: LogRecord) => void): Promise<() => Promise<void>> }>;
       // Ask the LogManager to filter (less traffic), and filter again here: every LogManager then shows the same.
       if (patterns.length === 0) await listener.setLevel(level);
@@ -58,7 +68,7 @@ export async function log(o: LogVerbOptions): Promise<void> {
       // Used after the wait on purpose: a listener proxy that is garbage-collected is released, and the LogManager forgets it.
       void listener;
       clearTimeout(timer);
-      if (gone) throw new Error('the LogManager service went away while its records were shown');
+      if (lost !== undefined) throw new Error(`${lost} while its records were shown. The robot (or its ServiceDirectory) stopped, or the network dropped`);
     } finally {
       await Promise.allSettled(stops.map((s) => s()));
       await session.close();

@@ -3,7 +3,7 @@
  * process, whose LogManager also carries the robot's own records.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LocalObject, defineObject, listenStandalone, method, property, signal, t } from '../../src/index.js';
@@ -130,6 +130,39 @@ describe('qi log', () => {
       const r = await qi('--url', url, ...verb);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /unknown log level "loud": use one of silent, fatal, error, warning, info, verbose, debug/);
+    }
+  });
+
+  it('ends with exit code 1, saying what was lost, when the robot stops (qi sd and its LogManager)', async () => {
+    const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let viewer: ChildProcess | undefined;
+    try {
+      const sdUrl = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('qi sd did not start')), 10_000);
+        sd.stdout!.once('data', (d) => resolve((clearTimeout(timer), (JSON.parse(String(d)) as { endpoints: string[] }).endpoints[0])));
+      });
+      const started = Date.now();
+      viewer = spawn(process.execPath, [QI, '--url', sdUrl, 'log', '--time', '15'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const v = viewer;
+      let out = '';
+      let err = '';
+      v.stdout!.on('data', (d) => (out += d));
+      v.stderr!.on('data', (d) => (err += d));
+      const viewing = new Promise<Result>((resolve) => v.once('exit', (code) => resolve({ code: code ?? 1, stdout: out, stderr: err })));
+      // Stop the robot once qi log is reading: it has shown a record.
+      for (let i = 0; i < 40 && out === ''; i++) {
+        await qi('--url', sdUrl, 'log-send', 'are you there');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(out, /are you there/);
+      sd.kill('SIGKILL');
+      const r = await viewing;
+      assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
+      assert.match(r.stderr, /lost the connection to the ServiceDirectory/);
+      assert.ok(Date.now() - started < 14_000, 'ended when the robot stopped, not at --time');
+    } finally {
+      sd.kill('SIGKILL');
+      viewer?.kill('SIGKILL');
     }
   });
 
