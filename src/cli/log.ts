@@ -68,7 +68,7 @@ export async function log(o: LogVerbOptions): Promise<void> {
       // Used after the wait on purpose: a listener proxy that is garbage-collected is released, and the LogManager forgets it.
       void listener;
       clearTimeout(timer);
-      if (lost !== undefined) throw new Error(`${lost} while its records were shown. The robot (or its ServiceDirectory) stopped, or the network dropped`);
+      if (lost !== undefined) throw new Error(`${lost} while its records were shown${lost.startsWith('lost') ? '. The robot (or its ServiceDirectory) stopped, or the network dropped' : ''}`);
     } finally {
       await Promise.allSettled(stops.map((s) => s()));
       await session.close();
