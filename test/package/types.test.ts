@@ -41,14 +41,13 @@ const init = {
 const defaults = { compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', noEmit: true } };
 const dom = { compilerOptions: { ...defaults.compilerOptions, lib: ['dom', 'es2022'] } };
 
-/**
- * werift depends on mediabunny, which pins @types/dom-webcodecs 0.1.13; npm hoists it to the app's
- * node_modules/@types, where tsc includes it by default, and under TypeScript 5.9 it clashes with
- * lib.dom (DefinitelyTyped#74157, fixed in 0.1.19). No declaration of ours loads it: these are its
- * errors, and the matching ones of lib.dom.
+/*
+ * werift depends on mediabunny, which pins @types/dom-webcodecs 0.1.13; that version clashes with
+ * TypeScript 5.9's lib.dom (DefinitelyTyped#74157, fixed in 0.1.19), and tsc loads every
+ * node_modules/@types package by default. Our package.json depends on 0.1.19 exactly so that npm hoists
+ * that one to the app's node_modules/@types (mediabunny's copy stays nested, unseen): the two tests
+ * with default settings check it.
  */
-const UPSTREAM = /^\S*node_modules\/(@types\/dom-webcodecs\/|typescript\/lib\/lib\.dom\.d\.ts)/;
-const TODO = 'needs @types/dom-webcodecs >= 0.1.19 hoisted in apps (a dependency of ours: the lead decides)';
 
 let app: App;
 before(async () => {
@@ -70,21 +69,11 @@ describe('the packed package in a strict app (no skipLibCheck)', () => {
     assert.deepEqual(await errorsWith(init), []);
   });
 
-  it('default settings: no error from qimessaging or from any declaration its own load', async () => {
-    const errors = await errorsWith(defaults);
-    assert.deepEqual(errors.filter((e) => !UPSTREAM.test(e)), []);
-  });
-
-  it('lib dom + es2022: no error from qimessaging or from any declaration its own load', async () => {
-    const errors = await errorsWith(dom);
-    assert.deepEqual(errors.filter((e) => !UPSTREAM.test(e)), []);
-  });
-
-  it('default settings: zero errors', { todo: TODO }, async () => {
+  it('default settings (no lib, every @types package): zero errors', async () => {
     assert.deepEqual(await errorsWith(defaults), []);
   });
 
-  it('lib dom + es2022: zero errors', { todo: TODO }, async () => {
+  it('lib dom + es2022: zero errors', async () => {
     assert.deepEqual(await errorsWith(dom), []);
   });
 });
