@@ -7,36 +7,19 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LocalObject, defineObject, listenStandalone, method, property, signal, t } from '../../src/index.js';
+import { QI, runQi, startDemoRobot, type QiResult } from '../helpers/demo-robot.js';
 
-const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
 let url = '';
-const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = startDemoRobot();
 after(() => {
-  robot.kill('SIGINT');
+  robot.stop();
 });
 before(async () => {
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('robot did not start')), 10_000);
-    robot.stdout!.on('data', (d) => {
-      out += d;
-      const m = /client\.js (\S+)/.exec(out);
-      if (m) resolve((clearTimeout(timer), m[1]));
-    });
-  });
+  url = await robot.url;
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function qi(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 20_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+type Result = QiResult;
+const qi = (...args: string[]): Promise<Result> => runQi(args, 20000);
 
 /** Runs `qi log …` while sending records with `qi log-send` (again and again, until the viewer has seen them). */
 async function viewWhileSending(view: string[], sends: string[][]): Promise<Result> {

@@ -4,40 +4,22 @@
  * type, float32 values at float32 precision, raw bytes summarized, `--version`, unknown verbs.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runQi, startDemoRobot, type QiResult } from '../helpers/demo-robot.js';
 
-const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
-const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = startDemoRobot();
 let url = '';
 after(() => {
-  robot.kill('SIGINT');
+  robot.stop();
 });
 before(async () => {
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('robot did not start')), 10_000);
-    robot.stdout!.on('data', (d) => {
-      out += d;
-      const m = /client\.js (\S+)/.exec(out);
-      if (m) resolve((clearTimeout(timer), m[1]));
-    });
-  });
+  url = await robot.url;
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function run(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+type Result = QiResult;
+const run = (...args: string[]): Promise<Result> => runQi(args, 15000);
 const qi = (...args: string[]) => run('--url', url, ...args);
 
 describe('qi names, values and output', () => {

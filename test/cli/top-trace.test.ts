@@ -3,45 +3,25 @@
  * demo robot in another process, while this process calls the robot's services.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { AnyProxy, Session as SessionType } from '../../src/index.js';
+import { runQi, startDemoRobot, type QiResult } from '../helpers/demo-robot.js';
 
-const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
 let url = '';
 let session: SessionType;
-const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = startDemoRobot();
 after(async () => {
   await session?.close();
-  robot.kill('SIGINT');
+  robot.stop();
 });
 before(async () => {
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('robot did not start')), 10_000);
-    robot.stdout!.on('data', (d) => {
-      out += d;
-      const m = /client\.js (\S+)/.exec(out);
-      if (m) resolve((clearTimeout(timer), m[1]));
-    });
-  });
+  url = await robot.url;
   const { Session } = await import('../../src/index.js');
   session = await Session.connect(url);
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-/** Starts `qi …`; resolves when it exits (killed after 20 s: a test never hangs). */
-function qi(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [QI, '--url', url, ...args], { timeout: 20_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+type Result = QiResult;
+const qi = (...args: string[]): Promise<Result> => runQi(['--url', url, ...args], 20000);
 
 /** Waits until `check` is true for every service (the CLI has turned its built-in on), at most 10 s. */
 async function until(names: string[], check: (p: AnyProxy) => Promise<unknown>): Promise<void> {
