@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { QiConnectError, Session, listen, listenStandalone, userTokenAuthenticator } from '../../src/index.js';
 import { testCerts } from '../helpers/certs.js';
+import { freePort } from '../helpers/net.js';
 
 const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
@@ -89,14 +90,6 @@ async function startRobot(listenAt = 'tcp://127.0.0.1:0', gateway = 'off'): Prom
   const gw = /gateway +(tcp:\S+)/.exec(out)?.[1];
   const kill = () => new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGKILL'))));
   return { child, url, gateway: gw, kill };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function portOf(server: net.Server): number {

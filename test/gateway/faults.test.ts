@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { Gateway, LocalObject, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { Counter, calculator, counter } from '../object/fixtures.js';
 import { startFixture } from '../helpers/processes.js';
+import { freePort } from '../helpers/net.js';
 
 const open: { close(): Promise<void> }[] = [];
 after(async () => {
@@ -17,14 +18,6 @@ after(async () => {
 const track = <T extends { close(): Promise<void> }>(x: T): T => (open.push(x), x);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ALL = { anonymous: { allow: ['*'] } };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('gateway: load and faults', () => {
   it('serves 200 clients at once, each getting only its own replies, one upstream subscription for all', async () => {

@@ -73,3 +73,12 @@ export async function rawServer(script: (peer: RawPeer) => void): Promise<{ port
   const port = (server.address() as net.AddressInfo).port;
   return { port, url: `tcp://127.0.0.1:${port}` };
 }
+
+/** A loopback TCP port that was free a moment ago (for servers that must be restarted on the same port). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}

@@ -11,6 +11,7 @@ import { Session, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
 import { startFixture } from '../helpers/processes.js';
 import { FaultRelay } from '../helpers/relay.js';
+import { freePort } from '../helpers/net.js';
 
 const open: Session[] = [];
 after(async () => {
@@ -25,14 +26,6 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 50
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
     await sleep(25);
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 type Fired = { connect(f: (...a: unknown[]) => void): Promise<unknown> };
