@@ -15,7 +15,7 @@
  *   only qi commands run: any other shell block must be marked not run.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { checkAccessConfig } from '../../src/index.js';
 import { linkedApp, REPO, type App } from '../helpers/app.js';
 import { allBlocks, where, type Block } from './blocks.js';
+import { startDemoRobot } from '../helpers/demo-robot.js';
 
 const run = promisify(execFile);
 const CODE = new Set(['ts', 'typescript', 'js', 'javascript']);
@@ -72,27 +73,15 @@ function substitute(text: string, demo: string, own: string): string {
 }
 
 /** The demo robot, as `npm start` runs it, on free ports. */
-let robot: ReturnType<typeof spawn>;
+const robot = startDemoRobot();
 let demoUrl = '';
 let app: App;
 before(async () => {
-  robot = spawn(process.execPath, [join(REPO, 'dist/examples/robot.js')], {
-    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  demoUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the demo robot did not start: ${out}`)), 10_000);
-    robot.stdout!.on('data', (d) => {
-      out += d;
-      const m = /client\.js (\S+)/.exec(out);
-      if (m) resolve((clearTimeout(timer), m[1]));
-    });
-  });
+  demoUrl = await robot.url;
   app = linkedApp();
 });
 after(() => {
-  robot?.kill('SIGINT');
+  robot.stop();
   app?.remove();
 });
 
