@@ -42,21 +42,57 @@ const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[randInt(0, 3)]}${hex
 const ascii = (n: number) => Array.from({ length: n }, () => String.fromCharCode(randInt(0x21, 0x7e))).join('');
 
 const SERVICE_NAMES = [
-  'ServiceDirectory', 'LogManager', 'PackageManager', 'ALMemory', 'ALMotion', 'ALTextToSpeech', 'ALAnimatedSpeech',
-  'ALAudioDevice', 'ALAudioPlayer', 'ALVideoDevice', 'ALRobotPosture', 'ALLeds', 'ALBattery', 'ALBodyTemperature',
-  'ALAutonomousLife', 'ALBasicAwareness', 'ALDialog', 'ALSpeechRecognition', 'ALTracker', 'ALNavigation',
-  'ALBehaviorManager', 'ALConnectionManager', 'ALPreferenceManager', 'ALResourceManager', 'ALSystem',
-  'ALTabletService', 'ALTouch', 'ALSonar', 'ALPeoplePerception', 'ALFaceDetection', 'ALMood', 'ALUserSession',
+  'ServiceDirectory',
+  'LogManager',
+  'PackageManager',
+  'ALMemory',
+  'ALMotion',
+  'ALTextToSpeech',
+  'ALAnimatedSpeech',
+  'ALAudioDevice',
+  'ALAudioPlayer',
+  'ALVideoDevice',
+  'ALRobotPosture',
+  'ALLeds',
+  'ALBattery',
+  'ALBodyTemperature',
+  'ALAutonomousLife',
+  'ALBasicAwareness',
+  'ALDialog',
+  'ALSpeechRecognition',
+  'ALTracker',
+  'ALNavigation',
+  'ALBehaviorManager',
+  'ALConnectionManager',
+  'ALPreferenceManager',
+  'ALResourceManager',
+  'ALSystem',
+  'ALTabletService',
+  'ALTouch',
+  'ALSonar',
+  'ALPeoplePerception',
+  'ALFaceDetection',
+  'ALMood',
+  'ALUserSession',
 ];
 const SERVICE_INFO_SIG = '[(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>]';
 
 interface ServiceInfo {
-  name: string; serviceId: number; machineId: string; processId: number; endpoints: string[]; sessionId: string; objectUid: string;
+  name: string;
+  serviceId: number;
+  machineId: string;
+  processId: number;
+  endpoints: string[];
+  sessionId: string;
+  objectUid: string;
 }
 function serviceInfos(n: number): ServiceInfo[] {
   const machineId = uuid();
   return Array.from({ length: n }, (_, i) => ({
-    name: i < SERVICE_NAMES.length ? SERVICE_NAMES[i] : `com.aldebaran.app${i}.${pick(['Planner', 'Monitor', 'Bridge', 'Store'])}Service`,
+    name:
+      i < SERVICE_NAMES.length
+        ? SERVICE_NAMES[i]
+        : `com.aldebaran.app${i}.${pick(['Planner', 'Monitor', 'Bridge', 'Store'])}Service`,
     serviceId: i + 1,
     machineId,
     processId: randInt(900, 32000),
@@ -66,17 +102,32 @@ function serviceInfos(n: number): ServiceInfo[] {
   }));
 }
 
-const WORDS = 'the robot moves its head arm joint to a target angle speed fraction using stiffness and returns when the motion is done or interrupted by a new command value sensor memory key event'.split(' ');
+const WORDS =
+  'the robot moves its head arm joint to a target angle speed fraction using stiffness and returns when the motion is done or interrupted by a new command value sensor memory key event'.split(
+    ' ',
+  );
 const sentence = (lo: number, hi: number) => {
   const s = Array.from({ length: randInt(lo, hi) }, () => pick(WORDS)).join(' ');
   return s[0].toUpperCase() + s.slice(1) + '.';
 };
-const ident = () => pick(WORDS) + pick(WORDS)[0].toUpperCase() + pick(WORDS).slice(1) + (randInt(0, 3) === 0 ? 'Async' : '');
+const ident = () =>
+  pick(WORDS) + pick(WORDS)[0].toUpperCase() + pick(WORDS).slice(1) + (randInt(0, 3) === 0 ? 'Async' : '');
 const SIG_PIECES = ['s', 'i', 'f', 'd', 'b', 'm', '[s]', '[f]', '{sm}', 'I', 'L', '(ff)'];
 
 function metaObject() {
   const methods = new Map<number, unknown>();
-  const STANDARD = ['registerEvent', 'unregisterEvent', 'metaObject', 'terminate', 'property', 'setProperty', 'properties', 'registerEventWithSignature', 'isStatsEnabled', 'enableStats'];
+  const STANDARD = [
+    'registerEvent',
+    'unregisterEvent',
+    'metaObject',
+    'terminate',
+    'property',
+    'setProperty',
+    'properties',
+    'registerEventWithSignature',
+    'isStatsEnabled',
+    'enableStats',
+  ];
   for (let k = 0; k < 40; k++) {
     const uid = k < STANDARD.length ? k : 100 + k;
     const nParams = randInt(0, 4);
@@ -92,7 +143,8 @@ function metaObject() {
     });
   }
   const signals = new Map<number, unknown>();
-  for (let k = 0; k < 10; k++) signals.set(200 + k, { uid: 200 + k, name: `${ident()}Changed`, signature: `(${pick(SIG_PIECES)})` });
+  for (let k = 0; k < 10; k++)
+    signals.set(200 + k, { uid: 200 + k, name: `${ident()}Changed`, signature: `(${pick(SIG_PIECES)})` });
   const properties = new Map<number, unknown>();
   for (let k = 0; k < 5; k++) properties.set(300 + k, { uid: 300 + k, name: ident(), signature: pick(SIG_PIECES) });
   return { methods, signals, properties, description: sentence(10, 20) };
@@ -106,15 +158,40 @@ function rawBytes(n: number): Buffer {
 
 /** ALMemory-like map, keys in ascending order (as libqi sends them). Values: int32, string, non-integer double, bool. */
 function memoryMap(n: number): Map<string, unknown> {
-  const joints = ['HeadYaw', 'HeadPitch', 'LShoulderPitch', 'LShoulderRoll', 'LElbowYaw', 'LElbowRoll', 'LWristYaw', 'LHand', 'RShoulderPitch', 'RShoulderRoll', 'RElbowYaw', 'RElbowRoll', 'RWristYaw', 'RHand', 'HipRoll', 'HipPitch', 'KneePitch'];
+  const joints = [
+    'HeadYaw',
+    'HeadPitch',
+    'LShoulderPitch',
+    'LShoulderRoll',
+    'LElbowYaw',
+    'LElbowRoll',
+    'LWristYaw',
+    'LHand',
+    'RShoulderPitch',
+    'RShoulderRoll',
+    'RElbowYaw',
+    'RElbowRoll',
+    'RWristYaw',
+    'RHand',
+    'HipRoll',
+    'HipPitch',
+    'KneePitch',
+  ];
   const entries: [string, unknown][] = [];
   for (let i = 0; i < n; i++) {
     const j = joints[i % joints.length];
     switch (i % 4) {
-      case 0: entries.push([`Device/SubDeviceList/${j}/Position/Sensor/Value#${i}`, (rand() - 0.5) * 4]); break;
-      case 1: entries.push([`Device/SubDeviceList/${j}/Temperature/Sensor/Value#${i}`, randInt(-2_000_000, 2_000_000)]); break;
-      case 2: entries.push([`Device/SubDeviceList/${j}/Hardness/Actuator/Name#${i}`, `${j} ${sentence(1, 4)}`]); break;
-      default: entries.push([`Device/SubDeviceList/${j}/Fault/Sensor/Active#${i}`, rand() < 0.5]);
+      case 0:
+        entries.push([`Device/SubDeviceList/${j}/Position/Sensor/Value#${i}`, (rand() - 0.5) * 4]);
+        break;
+      case 1:
+        entries.push([`Device/SubDeviceList/${j}/Temperature/Sensor/Value#${i}`, randInt(-2_000_000, 2_000_000)]);
+        break;
+      case 2:
+        entries.push([`Device/SubDeviceList/${j}/Hardness/Actuator/Name#${i}`, `${j} ${sentence(1, 4)}`]);
+        break;
+      default:
+        entries.push([`Device/SubDeviceList/${j}/Fault/Sensor/Active#${i}`, rand() < 0.5]);
     }
   }
   entries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
@@ -128,7 +205,8 @@ function toJsonForm(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   if (Array.isArray(v)) return v.map(toJsonForm);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonForm(x)]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonForm(x)]));
   return v;
 }
 
@@ -138,7 +216,11 @@ function toJsonForm(v: unknown): unknown {
 const mpMap = new Packr({ useRecords: false, mapsAsObjects: false });
 const mpObj = new Packr({ useRecords: false });
 
-interface Lib { enc: () => unknown; dec: () => unknown; size: number }
+interface Lib {
+  enc: () => unknown;
+  dec: () => unknown;
+  size: number;
+}
 interface Case {
   name: string;
   qiSize: number;
@@ -146,7 +228,13 @@ interface Case {
   libs: [qi: Lib, msgpackr: Lib, json: Lib];
 }
 
-function structured(name: string, sig: string, value: unknown, mp: Packr, check: (c: Codec, bytes: Buffer) => void): Case {
+function structured(
+  name: string,
+  sig: string,
+  value: unknown,
+  mp: Packr,
+  check: (c: Codec, bytes: Buffer) => void,
+): Case {
   const codec = compile(sig);
   const qiBytes = codec.encode(value);
   check(codec, qiBytes);
@@ -183,7 +271,11 @@ function rawCase(label: string, n: number, ops: Case['ops']): Case {
     libs: [
       { enc: () => codec.encode(value), dec: () => codec.decode(qiBytes), size: qiBytes.length },
       { enc: () => mpObj.pack(value), dec: () => mpObj.unpack(mpBytes), size: mpBytes.length },
-      { enc: () => JSON.stringify(value.toString('base64')), dec: () => Buffer.from(JSON.parse(jsonText) as string, 'base64'), size: Buffer.byteLength(jsonText) },
+      {
+        enc: () => JSON.stringify(value.toString('base64')),
+        dec: () => Buffer.from(JSON.parse(jsonText) as string, 'base64'),
+        size: Buffer.byteLength(jsonText),
+      },
     ],
   };
 }
@@ -194,17 +286,34 @@ function buildCases(only?: string): Case[] {
   const ints = Array.from({ length: 10_000 }, () => randInt(-2_147_483_648, 2_147_483_647));
   const mem = memoryMap(100);
   const all: [string, () => Case][] = [
-    ['services', () => structured('100 ServiceInfo', SERVICE_INFO_SIG, infos, mpObj, (c, b) => assert.deepEqual(c.decode(b), infos))],
-    ['meta', () => structured('MetaObject 40/10/5', METAOBJECT_SIGNATURE, meta, mpMap, (c, b) => assert.deepEqual(c.decode(b), meta))],
+    [
+      'services',
+      () =>
+        structured('100 ServiceInfo', SERVICE_INFO_SIG, infos, mpObj, (c, b) => assert.deepEqual(c.decode(b), infos)),
+    ],
+    [
+      'meta',
+      () =>
+        structured('MetaObject 40/10/5', METAOBJECT_SIGNATURE, meta, mpMap, (c, b) =>
+          assert.deepEqual(c.decode(b), meta),
+        ),
+    ],
     ['raw', () => rawCase('1 MiB', 1 << 20, ['encode', 'decode'])],
     ['raw64k', () => rawCase('64 KiB', 64 << 10, ['decode'])],
     ['raw16m', () => rawCase('16 MiB', 16 << 20, ['decode'])],
     ['ints', () => structured('[i] x 10k', '[i]', ints, mpObj, (c, b) => assert.deepEqual(c.decode(b), ints))],
-    ['map', () => structured('{sm} x 100', '{sm}', mem, mpMap, (c, b) => {
-      const d = c.decode(b) as Map<string, Dynamic>;
-      assert.deepEqual([...d].map(([k, x]) => [k, x.value]), [...mem]);
-      assert.ok(c.encode(d).equals(b));
-    })],
+    [
+      'map',
+      () =>
+        structured('{sm} x 100', '{sm}', mem, mpMap, (c, b) => {
+          const d = c.decode(b) as Map<string, Dynamic>;
+          assert.deepEqual(
+            [...d].map(([k, x]) => [k, x.value]),
+            [...mem],
+          );
+          assert.ok(c.encode(d).equals(b));
+        }),
+    ],
   ];
   return all.filter(([k]) => only === undefined || only.split(',').includes(k)).map(([, f]) => f());
 }
@@ -217,14 +326,23 @@ function msgpackrNative(): string {
   try {
     createRequire(import.meta.url)('msgpackr-extract');
     loadable = true;
-  } catch { /* optional */ }
+  } catch {
+    /* optional */
+  }
   const disabled = process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED?.toLowerCase() === 'true';
   return isNativeAccelerationEnabled
     ? 'msgpackr: native addon msgpackr-extract LOADED (string extraction in unpack is native)'
     : `msgpackr: native addon msgpackr-extract NOT loaded (${disabled ? 'disabled by env' : loadable ? 'loadable but not enabled' : 'not installed/loadable'}): pure-JS unpack`;
 }
 
-const fmtOps = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const fmtOps = (x: number) =>
+  x >= 1e6
+    ? `${(x / 1e6).toFixed(2)}M`
+    : x >= 1e4
+      ? `${(x / 1e3).toFixed(1)}k`
+      : x >= 100
+        ? x.toFixed(0)
+        : x.toFixed(1);
 const fmtMB = (x: number) => (x >= 1e5 ? x.toExponential(1).replace('+', '') : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const fmtRatio = (x: number) => (x >= 100 ? `${x.toFixed(0)}x` : `${x.toFixed(2)}x`);
 const pad = (s: string, n: number) => s.padStart(n);
@@ -247,8 +365,12 @@ function main(): void {
   const t0 = Date.now();
   console.log(`node ${process.version} (${process.platform}/${process.arch}, V8 ${process.versions.v8})`);
   console.log(msgpackrNative());
-  console.log(`method: per row, ${DEFAULTS.warmupMs} ms warm-up each, then ${DEFAULTS.rounds} interleaved rounds x ${DEFAULTS.roundMs} ms; MEDIAN ops/s.`);
-  console.log('MB/s = ops/s x qi encoded size / 1e6 for all three (same logical work). ratio = qi ops/s / other ops/s (>1: qi faster).');
+  console.log(
+    `method: per row, ${DEFAULTS.warmupMs} ms warm-up each, then ${DEFAULTS.rounds} interleaved rounds x ${DEFAULTS.roundMs} ms; MEDIAN ops/s.`,
+  );
+  console.log(
+    'MB/s = ops/s x qi encoded size / 1e6 for all three (same logical work). ratio = qi ops/s / other ops/s (>1: qi faster).',
+  );
   const cases = buildCases(only);
 
   console.log('\nencoded sizes (bytes)');
@@ -273,7 +395,8 @@ function main(): void {
           `${pad(fmtOps(m.opsPerSec), 9)}${pad(mb(m), 7)} |${pad(fmtOps(j.opsPerSec), 11)}${pad(mb(j), 7)} |` +
           `${pad(fmtRatio(q.opsPerSec / m.opsPerSec), 8)}${pad(fmtRatio(q.opsPerSec / j.opsPerSec), 9)}`,
       );
-      if (op === 'decode' && q.opsPerSec < m.opsPerSec) slower.push(`${c.name} decode (qi/mp ${fmtRatio(q.opsPerSec / m.opsPerSec)})`);
+      if (op === 'decode' && q.opsPerSec < m.opsPerSec)
+        slower.push(`${c.name} decode (qi/mp ${fmtRatio(q.opsPerSec / m.opsPerSec)})`);
       if (op === 'decode' && c.name.startsWith('raw')) rawDecodeNs.push([c.name.slice(6), q.nsPerOp]);
     }
   }
@@ -281,9 +404,15 @@ function main(): void {
   console.log(`spr = (max-min)/median of qi's rounds; worst spread over all cells: ${Math.round(worstSpread * 100)}%`);
   if (rawDecodeNs.length > 1) {
     const [, base] = rawDecodeNs.reduce((a, b) => (a[1] < b[1] ? a : b));
-    console.log(`qi raw decode ns/op: ${rawDecodeNs.map(([k, ns]) => `${k} ${ns.toFixed(0)}`).join(', ')} (max/min ${(Math.max(...rawDecodeNs.map((x) => x[1])) / base).toFixed(2)}: zero copy, O(1) in size)`);
+    console.log(
+      `qi raw decode ns/op: ${rawDecodeNs.map(([k, ns]) => `${k} ${ns.toFixed(0)}`).join(', ')} (max/min ${(Math.max(...rawDecodeNs.map((x) => x[1])) / base).toFixed(2)}: zero copy, O(1) in size)`,
+    );
   }
-  console.log(slower.length ? `qi decode slower than msgpackr unpack: ${slower.join('; ')}` : 'qi decode is not slower than msgpackr unpack in any row');
+  console.log(
+    slower.length
+      ? `qi decode slower than msgpackr unpack: ${slower.join('; ')}`
+      : 'qi decode is not slower than msgpackr unpack in any row',
+  );
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 

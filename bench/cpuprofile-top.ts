@@ -32,7 +32,9 @@ const parent = new Map<number, number>();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const keyOf = (n: Node) => {
   const cf = n.callFrame;
-  return cf.url === '' ? cf.functionName || '(anonymous)' : `${cf.url.replace(/^file:\/\//, '')}:${cf.functionName || '(anonymous)'}:${cf.lineNumber + 1}`;
+  return cf.url === ''
+    ? cf.functionName || '(anonymous)'
+    : `${cf.url.replace(/^file:\/\//, '')}:${cf.functionName || '(anonymous)'}:${cf.lineNumber + 1}`;
 };
 const self = new Map<string, number>();
 const charged = new Map<string, number>();
@@ -60,10 +62,17 @@ for (let i = 0; i < p.samples.length; i++) {
 }
 const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
 const pct = (x: number) => `${((100 * x) / total).toFixed(1).padStart(5)}%`;
-const short = (k: string) => (k.includes(filter) ? k.slice(k.indexOf(filter) + filter.length) : k.includes('/dist/') ? k.slice(k.indexOf('/dist/') + 1) : k.replace(/^.*node:/, 'node:'));
+const short = (k: string) =>
+  k.includes(filter)
+    ? k.slice(k.indexOf(filter) + filter.length)
+    : k.includes('/dist/')
+      ? k.slice(k.indexOf('/dist/') + 1)
+      : k.replace(/^.*node:/, 'node:');
 const rows = sorted(self);
 const ours = rows.filter(([k]) => k.includes(filter));
-console.log(`${file}: busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms; % below are of busy time`);
+console.log(
+  `${file}: busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms; % below are of busy time`,
+);
 console.log(`self time in *${filter}*: ${pct(ours.reduce((s, r) => s + r[1], 0))}; top ${top}:`);
 for (const [k, v] of ours.slice(0, top)) console.log(`  ${pct(v)}  ${short(k)}`);
 console.log(`self + non-${filter} callees, top ${top}:`);

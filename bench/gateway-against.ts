@@ -25,7 +25,8 @@ export interface RefBuild {
   remove(): void;
 }
 
-const git = (root: string, args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const git = (root: string, args: string[]) =>
+  execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 
 /** Checks out and builds `ref` of the repository at `root` (the checkout running the benchmark). */
 export function buildRef(root: string, ref: string, keep: boolean): RefBuild {
@@ -55,9 +56,21 @@ export function buildRef(root: string, ref: string, keep: boolean): RefBuild {
   created = true;
   try {
     symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
-    writeFileSync(join(dir, 'tsconfig.bench-ref.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { declaration: false, sourceMap: false }, include: ['src', 'bench'] }));
-    execFileSync(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bench-ref.json'], { cwd: dir, stdio: 'inherit' });
-    if (!existsSync(gatewayServer)) throw new Error(`${ref} has no bench/gateway-server.ts: nothing to compare against`);
+    writeFileSync(
+      join(dir, 'tsconfig.bench-ref.json'),
+      JSON.stringify({
+        extends: './tsconfig.json',
+        compilerOptions: { declaration: false, sourceMap: false },
+        include: ['src', 'bench'],
+      }),
+    );
+    execFileSync(
+      process.execPath,
+      [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bench-ref.json'],
+      { cwd: dir, stdio: 'inherit' },
+    );
+    if (!existsSync(gatewayServer))
+      throw new Error(`${ref} has no bench/gateway-server.ts: nothing to compare against`);
   } catch (e) {
     remove();
     throw e;

@@ -39,7 +39,14 @@ async function memory(conns: number): Promise<string> {
     }
   }
   const m = process.memoryUsage();
-  return JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, conns, gc: gc !== undefined });
+  return JSON.stringify({
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    conns,
+    gc: gc !== undefined,
+  });
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -61,7 +68,10 @@ async function main(): Promise<void> {
   });
   lines.on('close', async () => {
     const timer = setTimeout(() => process.exit(0), 3000);
-    for (const c of cleanups) await Promise.resolve().then(c).catch(() => {});
+    for (const c of cleanups)
+      await Promise.resolve()
+        .then(c)
+        .catch(() => {});
     clearTimeout(timer);
     process.exit(0);
   });
@@ -72,7 +82,13 @@ async function main(): Promise<void> {
     await sd.registerService('Echo', new LocalObject(Echo, { echo: (s: string) => s }));
     out(`READY ${JSON.stringify({ sd: sd.endpoints.find((e) => e.startsWith('tcp://')) })}`);
   } else if (mode === 'gateway') {
-    const gw = await Gateway.start({ sd: args[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } }, maxConnectionsPerAddress: 100_000, maxConnections: 100_000 }); // every bench client comes from 127.0.0.1
+    const gw = await Gateway.start({
+      sd: args[0],
+      listen: 'tcp://127.0.0.1:0',
+      access: { anonymous: { allow: ['*'] } },
+      maxConnectionsPerAddress: 100_000,
+      maxConnections: 100_000,
+    }); // every bench client comes from 127.0.0.1
     cleanups.push(() => gw.close());
     conns = () => gw.metrics.clients;
     out(`READY ${JSON.stringify({ url: gw.url })}`);
@@ -131,7 +147,9 @@ async function main(): Promise<void> {
     );
     out(`READY ${JSON.stringify({ connected: conns(), ms: Date.now() - t0 })}`);
   } else {
-    throw new Error(`usage: gateway-server.js service | gateway <sdUrl> | hold | clients qi|raw <url> <n> (got ${mode})`);
+    throw new Error(
+      `usage: gateway-server.js service | gateway <sdUrl> | hold | clients qi|raw <url> <n> (got ${mode})`,
+    );
   }
 }
 

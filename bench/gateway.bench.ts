@@ -129,7 +129,7 @@ function spawnChild(script: string, args: string[], execArgv: string[] = []): Pr
       reject(new Error(`${what} exited before ready (code ${code}, signal ${signal})`));
     });
     child.once('error', reject);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (line.startsWith('READY ')) {
         clearTimeout(timer);
@@ -140,7 +140,7 @@ function spawnChild(script: string, args: string[], execArgv: string[] = []): Pr
             new Promise((res, rej) => {
               if (child.exitCode !== null || child.signalCode !== null) return rej(new Error(`${what} has exited`));
               waiting.push({ prefix, resolve: res });
-              child.stdin!.write(`${cmd}\n`);
+              child.stdin.write(`${cmd}\n`);
             }),
         });
         return;
@@ -374,18 +374,28 @@ async function measure(runners: Runner[], watch: Array<number | undefined> = [])
     const m = median(s);
     const c0 = cpu0[j];
     const c1 = cpuMicros(watch[j]);
-    return { ops: m, spread: (Math.max(...s) - Math.min(...s)) / m, samples: s, cpuPerCall: c0 !== undefined && c1 !== undefined ? (c1 - c0) / calls[j] : undefined };
+    return {
+      ops: m,
+      spread: (Math.max(...s) - Math.min(...s)) / m,
+      samples: s,
+      cpuPerCall: c0 !== undefined && c1 !== undefined ? (c1 - c0) / calls[j] : undefined,
+    };
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (x: number, digits = 0) =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function printTable(head: string[], right: boolean[], rows: string[][]): void {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   console.log(line(head));
   console.log(line(w.map((n) => '-'.repeat(n))));
   for (const r of rows) console.log(line(r));
@@ -393,7 +403,15 @@ function printTable(head: string[], right: boolean[], rows: string[][]): void {
 
 const rpcRows: string[][] = [];
 function rpcRow(row: string, path: string, m: Measured | undefined, vs: string, target = '', ok = ''): void {
-  rpcRows.push([row, path, m ? `${fmt(m.ops)} ±${fmt(m.spread * 50)}%` : '-', m ? fmt(1e6 / m.ops, 1) : '-', vs, target, ok]);
+  rpcRows.push([
+    row,
+    path,
+    m ? `${fmt(m.ops)} ±${fmt(m.spread * 50)}%` : '-',
+    m ? fmt(1e6 / m.ops, 1) : '-',
+    vs,
+    target,
+    ok,
+  ]);
 }
 /** The gateway process's CPU time per call, when known. */
 const cpuNote = (m: Measured) => (m.cpuPerCall === undefined ? '' : `; gateway CPU ${fmt(m.cpuPerCall, 1)} µs/call`);
@@ -403,9 +421,25 @@ function refRows(row: string, label: string, d: Measured, g: Measured, r: Measur
   rpcRow(row, `via gateway (${label})`, r, `${fmt((r.ops / d.ops) * 100)}% of direct${cpuNote(r)}`);
   const ratios = g.samples.map((x, i) => x / r.samples[i]).sort((a, b) => a - b);
   const q = (p: number) => ratios[Math.round(p * (ratios.length - 1))];
-  rpcRows.push([row, `new/${label} gateway`, '-', '-', `x${fmt(median(ratios), 3)} calls/s (middle half of rounds ${fmt(q(0.25), 2)}..${fmt(q(0.75), 2)})`, '', '']);
+  rpcRows.push([
+    row,
+    `new/${label} gateway`,
+    '-',
+    '-',
+    `x${fmt(median(ratios), 3)} calls/s (middle half of rounds ${fmt(q(0.25), 2)}..${fmt(q(0.75), 2)})`,
+    '',
+    '',
+  ]);
   if (g.cpuPerCall !== undefined && r.cpuPerCall !== undefined) {
-    rpcRows.push([row, `new/${label} gateway CPU`, '-', '-', `x${fmt(g.cpuPerCall / r.cpuPerCall, 3)} CPU per call (${fmt(g.cpuPerCall, 2)} vs ${fmt(r.cpuPerCall, 2)} µs)`, '', '']);
+    rpcRows.push([
+      row,
+      `new/${label} gateway CPU`,
+      '-',
+      '-',
+      `x${fmt(g.cpuPerCall / r.cpuPerCall, 3)} CPU per call (${fmt(g.cpuPerCall, 2)} vs ${fmt(r.cpuPerCall, 2)} µs)`,
+      '',
+      '',
+    ]);
   }
 }
 
@@ -456,7 +490,13 @@ interface MemResult {
  * its memory, connects `n` idle clients from child processes of at most `clientsPerProcess` each, reads its
  * memory again once it has them all, then disconnects them and reads it a third time (a leak check).
  */
-async function idleMemory(label: string, start: () => Promise<Child>, urlOf: (c: Child) => string, kind: 'qi' | 'raw', n: number): Promise<MemResult> {
+async function idleMemory(
+  label: string,
+  start: () => Promise<Child>,
+  urlOf: (c: Child) => string,
+  kind: 'qi' | 'raw',
+  n: number,
+): Promise<MemResult> {
   const server = await start();
   const groups: Child[] = [];
   try {
@@ -492,7 +532,10 @@ async function closeWithin(what: string, s: Session | undefined, ms: number): Pr
   if (s === undefined) return;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
-    s.close().then(() => false, () => false),
+    s.close().then(
+      () => false,
+      () => false,
+    ),
     new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms))),
   ]);
   clearTimeout(timer);
@@ -505,8 +548,12 @@ async function main(): Promise<void> {
   const strPayload = randomBytes(strSize);
   const fdLimit = openFilesLimit();
   console.log(`Gateway benchmark: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}`);
-  console.log(`payload: echo(string ${STRING.length} chars) = ${strSize} B each way; header 28 B; open files limit (soft) ${fdLimit ?? '?'}`);
-  console.log(`each RPC cell: warm-up ${OPTS.warmupMs} ms, ${OPTS.rounds} rounds x ${OPTS.roundMs} ms interleaved with the other cells of its row, median (± half the spread)`);
+  console.log(
+    `payload: echo(string ${STRING.length} chars) = ${strSize} B each way; header 28 B; open files limit (soft) ${fdLimit ?? '?'}`,
+  );
+  console.log(
+    `each RPC cell: warm-up ${OPTS.warmupMs} ms, ${OPTS.rounds} rounds x ${OPTS.roundMs} ms interleaved with the other cells of its row, median (± half the spread)`,
+  );
 
   let direct: Session | undefined;
   let viaGw: Session | undefined;
@@ -516,7 +563,10 @@ async function main(): Promise<void> {
   const kids: ChildProcess[] = [];
   const memResults: MemResult[] = [];
   try {
-    const gwExec = ['--expose-gc', ...(OPTS.gatewayCpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${OPTS.gatewayCpuProf || '.'}`] : [])];
+    const gwExec = [
+      '--expose-gc',
+      ...(OPTS.gatewayCpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${OPTS.gatewayCpuProf || '.'}`] : []),
+    ];
     const service = await spawnChild(GW_SERVER_JS, ['service'], ['--expose-gc']);
     kids.push(service.child);
     const sdUrl = service.ready.sd as string;
@@ -534,8 +584,11 @@ async function main(): Promise<void> {
       ]);
       kids.push(gw.child, floor.child, ...(refGw ? [refGw.child] : []));
       const gwUrl = gw.ready.url as string;
-      console.log(`client pid ${process.pid}; service + SD pid ${service.child.pid} ${sdUrl}; gateway pid ${gw.child.pid} ${gwUrl}; floor server pid ${floor.child.pid} ${floor.ready.tcp}`);
-      if (ref && refGw) console.log(`gateway (${ref.label}) pid ${refGw.child.pid} ${refGw.ready.url as string}: ${ref.script}`);
+      console.log(
+        `client pid ${process.pid}; service + SD pid ${service.child.pid} ${sdUrl}; gateway pid ${gw.child.pid} ${gwUrl}; floor server pid ${floor.child.pid} ${floor.ready.tcp}`,
+      );
+      if (ref && refGw)
+        console.log(`gateway (${ref.label}) pid ${refGw.child.pid} ${refGw.ready.url as string}: ${ref.script}`);
 
       direct = await Session.connect(sdUrl, { ipc: false });
       viaGw = await Session.connect(gwUrl, { ipc: false });
@@ -543,7 +596,8 @@ async function main(): Promise<void> {
       const pGw = await viaGw.service<typeof Echo>('Echo');
       viaRef = refGw && (await Session.connect(refGw.ready.url as string, { ipc: false }));
       const pRef = await viaRef?.service<typeof Echo>('Echo');
-      if (pRef && (await pRef.echo(STRING)) !== STRING) throw new Error('echo via the ref gateway returned something else');
+      if (pRef && (await pRef.echo(STRING)) !== STRING)
+        throw new Error('echo via the ref gateway returned something else');
       const refCell = (r: (call: () => Promise<unknown>) => Runner) => (pRef ? [r(() => pRef.echo(STRING))] : []);
       const watched = [undefined, undefined, gw.child.pid, refGw?.child.pid]; // the gateways' CPU per call
       const routeOf = (p: unknown) => Session.route(p) ?? '?';
@@ -551,15 +605,28 @@ async function main(): Promise<void> {
       const sdPort = new URL(sdUrl).port;
       // The direct proxy must reach the service's own address; the gateway's proxy the gateway (its SD channel, reached
       // by the relative `qi:ServiceDirectory` endpoint, or its address), never the service's.
-      if (!routeOf(pDirect).startsWith('tcp://') || !routeOf(pDirect).endsWith(`:${sdPort}`)) throw new Error(`direct Echo route is ${routeOf(pDirect)}, expected ${sdUrl}`);
-      if (routeOf(pGw) !== 'qi:ServiceDirectory' && !routeOf(pGw).endsWith(`:${gwPort}`)) throw new Error(`gateway Echo route is ${routeOf(pGw)}, expected the gateway ${gwUrl}`);
-      for (const p of [pDirect, pGw]) if ((await p.echo(STRING)) !== STRING) throw new Error('echo returned something else');
-      console.log(`routes: direct ${routeOf(pDirect)}; via gateway ${routeOf(pGw)} (on the session connected to ${gwUrl})`);
+      if (!routeOf(pDirect).startsWith('tcp://') || !routeOf(pDirect).endsWith(`:${sdPort}`))
+        throw new Error(`direct Echo route is ${routeOf(pDirect)}, expected ${sdUrl}`);
+      if (routeOf(pGw) !== 'qi:ServiceDirectory' && !routeOf(pGw).endsWith(`:${gwPort}`))
+        throw new Error(`gateway Echo route is ${routeOf(pGw)}, expected the gateway ${gwUrl}`);
+      for (const p of [pDirect, pGw])
+        if ((await p.echo(STRING)) !== STRING) throw new Error('echo returned something else');
+      console.log(
+        `routes: direct ${routeOf(pDirect)}; via gateway ${routeOf(pGw)} (on the session connected to ${gwUrl})`,
+      );
       floorClient = await FloorClient.connect(floor.ready.tcp as string);
       const f = floorClient;
 
       if (OPTS.rows.has('seq')) {
-        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, 1), sequential(() => pDirect.echo(STRING)), sequential(() => pGw.echo(STRING)), ...refCell(sequential)], watched);
+        const [fl, d, g, r] = await measure(
+          [
+            floorRunner(f, strPayload, 1),
+            sequential(() => pDirect.echo(STRING)),
+            sequential(() => pGw.echo(STRING)),
+            ...refCell(sequential),
+          ],
+          watched,
+        );
         // The hop, paired by round (the three ran back to back in each round): latency(gateway) - latency(direct).
         const hops = g.samples.map((x, i) => 1e6 / x - 1e6 / d.samples[i]);
         const hopRt = g.samples.map((x, i) => (1e6 / x - 1e6 / d.samples[i]) / (1e6 / fl.samples[i]));
@@ -569,18 +636,36 @@ async function main(): Promise<void> {
         rpcRow('sequential echo(s)', 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
         rpcRow('sequential echo(s)', 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct${cpuNote(g)}`);
         rpcRows.push([
-          'gateway hop (added)', 'gateway - direct', '-', `+${fmt(hop, 1)}`,
-          `${fmt(inRt, 2)} raw round trips (1 = ${fmt(1e6 / fl.ops, 1)} µs)`, 'gateway hop <= 1 raw round trip', inRt <= 1 ? 'yes' : 'NO',
+          'gateway hop (added)',
+          'gateway - direct',
+          '-',
+          `+${fmt(hop, 1)}`,
+          `${fmt(inRt, 2)} raw round trips (1 = ${fmt(1e6 / fl.ops, 1)} µs)`,
+          'gateway hop <= 1 raw round trip',
+          inRt <= 1 ? 'yes' : 'NO',
         ]);
         refRows('sequential echo(s)', ref?.label ?? '', d, g, r);
       }
       if (OPTS.rows.has('inflight')) {
         const k = OPTS.inFlight;
-        const [fl, d, g, r] = await measure([floorRunner(f, strPayload, k), inFlight(() => pDirect.echo(STRING), k), inFlight(() => pGw.echo(STRING), k), ...refCell((c) => inFlight(c, k))], watched);
+        const [fl, d, g, r] = await measure(
+          [
+            floorRunner(f, strPayload, k),
+            inFlight(() => pDirect.echo(STRING), k),
+            inFlight(() => pGw.echo(STRING), k),
+            ...refCell((c) => inFlight(c, k)),
+          ],
+          watched,
+        );
         const row = `${k} in flight echo(s)`;
         rpcRow(row, 'raw socket floor', fl, '-');
         rpcRow(row, 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
-        rpcRow(row, 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct (${fmt((g.ops / fl.ops) * 100)}% of floor)${cpuNote(g)}`);
+        rpcRow(
+          row,
+          'via gateway',
+          g,
+          `${fmt((g.ops / d.ops) * 100)}% of direct (${fmt((g.ops / fl.ops) * 100)}% of floor)${cpuNote(g)}`,
+        );
         refRows(row, ref?.label ?? '', d, g, r);
       }
       floorClient.close();
@@ -600,21 +685,52 @@ async function main(): Promise<void> {
         console.log(`note: open files limit ${fdLimit}: measuring ${n} idle clients instead of ${OPTS.idleClients}`);
       }
       const groups = Math.ceil(n / OPTS.clientsPerProcess);
-      console.log(`memory: ${n} idle clients in ${groups} child process(es) of <= ${Math.ceil(n / groups)}; each server in a fresh process run with --expose-gc, GC forced before each reading`);
-      memResults.push(await idleMemory('raw socket floor (net server)', () => spawnChild(GW_SERVER_JS, ['hold'], ['--expose-gc']), (c) => c.ready.url as string, 'raw', n));
-      memResults.push(await idleMemory('direct (qi SD + Echo)', () => spawnChild(GW_SERVER_JS, ['service'], ['--expose-gc']), (c) => c.ready.sd as string, 'qi', n));
-      memResults.push(await idleMemory('gateway', () => spawnChild(GW_SERVER_JS, ['gateway', sdUrl], ['--expose-gc']), (c) => c.ready.url as string, 'qi', n));
+      console.log(
+        `memory: ${n} idle clients in ${groups} child process(es) of <= ${Math.ceil(n / groups)}; each server in a fresh process run with --expose-gc, GC forced before each reading`,
+      );
+      memResults.push(
+        await idleMemory(
+          'raw socket floor (net server)',
+          () => spawnChild(GW_SERVER_JS, ['hold'], ['--expose-gc']),
+          (c) => c.ready.url as string,
+          'raw',
+          n,
+        ),
+      );
+      memResults.push(
+        await idleMemory(
+          'direct (qi SD + Echo)',
+          () => spawnChild(GW_SERVER_JS, ['service'], ['--expose-gc']),
+          (c) => c.ready.sd as string,
+          'qi',
+          n,
+        ),
+      );
+      memResults.push(
+        await idleMemory(
+          'gateway',
+          () => spawnChild(GW_SERVER_JS, ['gateway', sdUrl], ['--expose-gc']),
+          (c) => c.ready.url as string,
+          'qi',
+          n,
+        ),
+      );
     }
 
     console.log('');
     if (rpcRows.length > 0) {
-      printTable(['row', 'path', 'calls/s', 'µs/call', 'vs', 'target', 'ok'], [false, false, true, true, false, false, false], rpcRows);
+      printTable(
+        ['row', 'path', 'calls/s', 'µs/call', 'vs', 'target', 'ok'],
+        [false, false, true, true, false, false, false],
+        rpcRows,
+      );
       console.log('');
     }
     if (memResults.length > 0) {
       const floorRes = memResults[0];
       const directRes = memResults.find((r) => r.server.startsWith('direct'));
-      const perClient = (r: MemResult, k: 'rss' | 'heapUsed' | 'external', from: Mem = r.before, to: Mem = r.after) => (to[k] - from[k]) / r.clients;
+      const perClient = (r: MemResult, k: 'rss' | 'heapUsed' | 'external', from: Mem = r.before, to: Mem = r.after) =>
+        (to[k] - from[k]) / r.clients;
       const kib = (b: number) => `${fmt(b / 1024, 1)} KiB`;
       const mib = (b: number) => `${fmt(b / 1048576, 1)}`;
       const rows = memResults.map((r) => [
@@ -625,16 +741,30 @@ async function main(): Promise<void> {
         kib(perClient(r, 'heapUsed')),
         kib(perClient(r, 'external')),
         r === floorRes ? '-' : `x${fmt(perClient(r, 'heapUsed') / perClient(floorRes, 'heapUsed'), 1)}`,
-        r === directRes || directRes === undefined || r === floorRes ? '-' : `${fmt((perClient(r, 'rss') / perClient(directRes, 'rss')) * 100)}% / ${fmt((perClient(r, 'heapUsed') / perClient(directRes, 'heapUsed')) * 100)}%`,
+        r === directRes || directRes === undefined || r === floorRes
+          ? '-'
+          : `${fmt((perClient(r, 'rss') / perClient(directRes, 'rss')) * 100)}% / ${fmt((perClient(r, 'heapUsed') / perClient(directRes, 'heapUsed')) * 100)}%`,
         kib(perClient(r, 'heapUsed', r.before, r.closed)),
         `${fmt(r.connectMs)} ms`,
       ]);
       printTable(
-        ['idle clients: server', 'clients', 'rss MiB before -> after', 'rss/client', 'heap/client', 'external/client', 'heap vs floor', 'rss / heap vs direct', 'heap left/client after close', 'connect'],
+        [
+          'idle clients: server',
+          'clients',
+          'rss MiB before -> after',
+          'rss/client',
+          'heap/client',
+          'external/client',
+          'heap vs floor',
+          'rss / heap vs direct',
+          'heap left/client after close',
+          'connect',
+        ],
         [false, true, true, true, true, true, true, true, true, true],
         rows,
       );
-      if (!memResults.every((r) => r.before.gc)) console.log('warning: a server ran without --expose-gc: no GC forced before readings');
+      if (!memResults.every((r) => r.before.gc))
+        console.log('warning: a server ran without --expose-gc: no GC forced before readings');
     }
     console.log(
       `\nµs/call = 1e6 / calls/s (mean latency at the median round). gateway hop = µs/call via gateway - µs/call direct, and its size in raw` +

@@ -14,22 +14,29 @@ import { fileURLToPath } from 'node:url';
 import { DirectLink, DirectLinkHost, Gateway, Session, listenStandalone, type AnyProxy } from '../src/index.js';
 import { calculator } from '../test/object/fixtures.js';
 
-const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
+const arg = (name: string, def: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const SECONDS = arg('seconds', 2);
 
 if (process.argv.includes('--serve')) {
   const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
   await sd.registerService('Calculator', calculator());
-  const gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } } });
+  const gw = await Gateway.start({
+    sd: sd.endpoints[0],
+    listen: 'tcp://127.0.0.1:0',
+    access: { anonymous: { allow: ['*'] } },
+  });
   await DirectLinkHost.register(sd, { accept: gw });
   console.log(JSON.stringify({ sd: sd.endpoints[0], gateway: gw.url }));
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 } else {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const urls = await new Promise<{ sd: string; gateway: string }>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       // (the test fixtures it imports load node:test, which prints a TAP header first)
       const line = out.split('\n').find((l) => l.startsWith('{') && l.endsWith('}'));
@@ -54,8 +61,8 @@ if (process.argv.includes('--serve')) {
 
   async function measure(p: AnyProxy) {
     await p.add(1, 1);
-    const seq = await rate(() => p.add(1, 2) as Promise<unknown>, 1);
-    const par = await rate(() => p.add(1, 2) as Promise<unknown>, 16);
+    const seq = await rate(() => p.add(1, 2), 1);
+    const par = await rate(() => p.add(1, 2), 16);
     const big = Buffer.alloc(4 * 1024 * 1024, 7);
     const t0 = process.hrtime.bigint();
     const rounds = 3;
@@ -73,10 +80,17 @@ if (process.argv.includes('--serve')) {
 
   const f = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 100 ? 1 : 0 });
   const c = (v: string) => v.padStart(16);
-  console.log(`ICE link benchmark: node ${process.version}, two processes on one machine, ${SECONDS} s per cell; both paths end at the same qi gateway`);
-  console.log(`link: ${link.path}, ${link.local?.type} ${link.local?.address} ↔ ${link.remote?.type} ${link.remote?.address}, set up in ${link.setupMs} ms`);
+  console.log(
+    `ICE link benchmark: node ${process.version}, two processes on one machine, ${SECONDS} s per cell; both paths end at the same qi gateway`,
+  );
+  console.log(
+    `link: ${link.path}, ${link.local?.type} ${link.local?.address} ↔ ${link.remote?.type} ${link.remote?.address}, set up in ${link.setupMs} ms`,
+  );
   console.log(`row                 ${c('gateway TCP')} ${c('direct link')}   link/gateway`);
-  const row = (name: string, k: 'seq' | 'par' | 'mbps', unit: string) => console.log(`${name.padEnd(19)} ${c(`${f(g[k])} ${unit}`)} ${c(`${f(l[k])} ${unit}`)}   ${(l[k] / g[k]).toFixed(3).padStart(12)}`);
+  const row = (name: string, k: 'seq' | 'par' | 'mbps', unit: string) =>
+    console.log(
+      `${name.padEnd(19)} ${c(`${f(g[k])} ${unit}`)} ${c(`${f(l[k])} ${unit}`)}   ${(l[k] / g[k]).toFixed(3).padStart(12)}`,
+    );
   row('sequential add', 'seq', '/s');
   row('16 in flight add', 'par', '/s');
   row('4 MiB raw echo', 'mbps', 'MB/s');
@@ -85,6 +99,6 @@ if (process.argv.includes('--serve')) {
   await link.close();
   await signaling.close();
   await viaGateway.close();
-  child.stdin!.end();
+  child.stdin.end();
   process.exit(0);
 }

@@ -21,7 +21,7 @@ import { attack } from '../test/gateway/fixtures/hostile.js';
 const flag = (name: string) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.split('=')[1];
 const parallel = Number(flag('parallel') ?? 6);
 const elements = Number(flag('elements') ?? 9_000_000);
-const against = process.argv.some((a) => a.startsWith('--against')) ? flag('against') ?? DEFAULT_REF : undefined;
+const against = process.argv.some((a) => a.startsWith('--against')) ? (flag('against') ?? DEFAULT_REF) : undefined;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const NODE_SCRIPT = join(HERE, '..', 'test', 'gateway', 'fixtures', 'refscan-node.js');
 
@@ -34,7 +34,10 @@ function start(args: string[]): Promise<string> {
   children.add(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args[0]} not ready after 10 s`)), 10_000);
-    createInterface({ input: child.stdout! }).once('line', (l) => (clearTimeout(timer), resolve((JSON.parse(l) as { url: string }).url)));
+    createInterface({ input: child.stdout }).once(
+      'line',
+      (l) => (clearTimeout(timer), resolve((JSON.parse(l) as { url: string }).url)),
+    );
     child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code})`)));
   });
 }
@@ -43,9 +46,15 @@ async function run(label: string, index?: string): Promise<void> {
   const sd = await start(['service']);
   const gw = await start(['gateway', sd, ...(index === undefined ? [] : [index])]);
   const r = await attack(gw, parallel, elements);
-  const kinds = r.answers.map((a) => (a.type === 3 ? `error: ${a.text.slice(0, 60)}…` : a.type === 2 ? 'reply' : `type ${a.type}`));
-  console.log(`${label}: ${parallel} x ${((elements * 5) / 1e6).toFixed(0)} MB calls answered in ${r.wallMs.toFixed(0)} ms (${[...new Set(kinds)].join('; ')}), ${r.taken} reached the service`);
-  console.log(`${label}: other client during the attack: ${r.probe.calls} calls, p50 ${r.probe.p50.toFixed(1)} ms, p99 ${r.probe.p99.toFixed(1)} ms, max ${r.probe.max.toFixed(1)} ms`);
+  const kinds = r.answers.map((a) =>
+    a.type === 3 ? `error: ${a.text.slice(0, 60)}…` : a.type === 2 ? 'reply' : `type ${a.type}`,
+  );
+  console.log(
+    `${label}: ${parallel} x ${((elements * 5) / 1e6).toFixed(0)} MB calls answered in ${r.wallMs.toFixed(0)} ms (${[...new Set(kinds)].join('; ')}), ${r.taken} reached the service`,
+  );
+  console.log(
+    `${label}: other client during the attack: ${r.probe.calls} calls, p50 ${r.probe.p50.toFixed(1)} ms, p99 ${r.probe.p99.toFixed(1)} ms, max ${r.probe.max.toFixed(1)} ms`,
+  );
   for (const c of children) c.kill('SIGKILL');
   children.clear();
 }

@@ -104,7 +104,10 @@ async function main(): Promise<void> {
   const cleanups: Array<() => unknown> = [];
   process.stdin.on('end', async () => {
     const t = setTimeout(() => process.exit(0), 1000);
-    for (const c of cleanups) await Promise.resolve().then(c).catch(() => {});
+    for (const c of cleanups)
+      await Promise.resolve()
+        .then(c)
+        .catch(() => {});
     clearTimeout(t);
     process.exit(0);
   });
@@ -126,7 +129,10 @@ async function main(): Promise<void> {
   } else if (mode === 'floor') {
     const tcp = createServer(echoFrames);
     const unix = createServer(echoFrames);
-    cleanups.push(() => tcp.close(), () => unix.close());
+    cleanups.push(
+      () => tcp.close(),
+      () => unix.close(),
+    );
     await listenNet(tcp, { host: '127.0.0.1', port: 0 });
     if (existsSync(arg)) unlinkSync(arg);
     await listenNet(unix, { path: arg });

@@ -64,7 +64,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 const SERVER_JS = join(dirname(fileURLToPath(import.meta.url)), 'rpc-server.js');
 
-function spawnServer(args: string[], execArgv: string[] = []): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+function spawnServer(
+  args: string[],
+  execArgv: string[] = [],
+): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
   const child = spawn(process.execPath, [...execArgv, SERVER_JS, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
@@ -75,7 +78,7 @@ function spawnServer(args: string[], execArgv: string[] = []): Promise<{ child: 
       reject(new Error(`rpc-server ${args[0]} exited before ready (code ${code}, signal ${signal})`));
     });
     child.once('error', reject);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (!line.startsWith('READY ')) return process.stdout.write(`[rpc-server] ${line}\n`);
       clearTimeout(timer);
@@ -316,21 +319,36 @@ interface Row {
   ok: string;
 }
 const rows: Row[] = [];
-const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (x: number, digits = 0) =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function printTable(): void {
   const cols: Array<[keyof Row, string, 'l' | 'r']> = [
-    ['row', 'row', 'l'], ['route', 'route', 'l'], ['ours', 'ours', 'r'], ['floor', 'floor', 'r'],
-    ['ratio', 'ratio', 'r'], ['target', 'target', 'l'], ['ok', 'ok', 'l'],
+    ['row', 'row', 'l'],
+    ['route', 'route', 'l'],
+    ['ours', 'ours', 'r'],
+    ['floor', 'floor', 'r'],
+    ['ratio', 'ratio', 'r'],
+    ['target', 'target', 'l'],
+    ['ok', 'ok', 'l'],
   ];
   const w = cols.map(([k, h]) => Math.max(h.length, ...rows.map((r) => r[k].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (cols[i][2] === 'r' ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (cols[i][2] === 'r' ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
   console.log(line(cols.map((c) => c[1])));
   console.log(line(w.map((n) => '-'.repeat(n))));
   for (const r of rows) console.log(line(cols.map(([k]) => r[k])));
 }
 
-function addRow(row: string, route: string, unit: 'ops/s' | 'MB/s', ours: { ops: number; spread: number }, floor: { ops: number } | undefined, scale: number, target: number): void {
+function addRow(
+  row: string,
+  route: string,
+  unit: 'ops/s' | 'MB/s',
+  ours: { ops: number; spread: number },
+  floor: { ops: number } | undefined,
+  scale: number,
+  target: number,
+): void {
   const o = ours.ops * scale;
   const f = floor ? floor.ops * scale : undefined;
   const ratio = f ? o / f : undefined;
@@ -352,7 +370,10 @@ async function closeWithin(what: string, s: Session | undefined, ms: number): Pr
   if (s === undefined) return;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
-    s.close().then(() => false, () => false),
+    s.close().then(
+      () => false,
+      () => false,
+    ),
     new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms))),
   ]);
   clearTimeout(timer);
@@ -366,8 +387,12 @@ async function main(): Promise<void> {
   const strPayload = randomBytes(strSize);
   const rawPayload = randomBytes(rawSize);
   console.log(`RPC benchmark: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}`);
-  console.log(`payloads: echo(string ${STRING.length} chars) = ${strSize} B each way; echoRaw(1 MiB) = ${rawSize} B each way; header 28 B`);
-  console.log(`each cell: warm-up ${OPTS.warmupMs} ms, ${OPTS.rounds} rounds x ${OPTS.roundMs} ms interleaved with its floor, median (± half the spread)`);
+  console.log(
+    `payloads: echo(string ${STRING.length} chars) = ${strSize} B each way; echoRaw(1 MiB) = ${rawSize} B each way; header 28 B`,
+  );
+  console.log(
+    `each cell: warm-up ${OPTS.warmupMs} ms, ${OPTS.rounds} rounds x ${OPTS.roundMs} ms interleaved with its floor, median (± half the spread)`,
+  );
 
   let sd: Session | undefined;
   let client: Session | undefined;
@@ -378,14 +403,17 @@ async function main(): Promise<void> {
     const sdUrl = sd.endpoints.find((e) => e.startsWith('tcp://'))!;
     await sd.registerService('Echo', new LocalObject(Echo, { echo: (s) => s, echoRaw: (r) => r }));
 
-    const profArgs = OPTS.serverCpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${OPTS.serverCpuProf || '.'}`] : [];
+    const profArgs =
+      OPTS.serverCpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${OPTS.serverCpuProf || '.'}`] : [];
     const [qi, floor] = await Promise.all([
       spawnServer(['qi', sdUrl], profArgs),
       OPTS.oursOnly ? undefined : spawnServer(['floor', SOCK_PATH]),
     ]);
     kids.push(qi.child);
     if (floor) kids.push(floor.child);
-    console.log(`SD ${sdUrl} (pid ${process.pid}, also the client); qi server pid ${qi.child.pid}${floor ? `, floor server pid ${floor.child.pid} ${floor.ready.tcp} ${floor.ready.unix}` : ''}`);
+    console.log(
+      `SD ${sdUrl} (pid ${process.pid}, also the client); qi server pid ${qi.child.pid}${floor ? `, floor server pid ${floor.child.pid} ${floor.ready.tcp} ${floor.ready.unix}` : ''}`,
+    );
 
     client = await Session.connect(sdUrl);
     const local = await sd.service<typeof Echo>('Echo');
@@ -395,8 +423,10 @@ async function main(): Promise<void> {
     };
     const routeOf = (p: unknown) => Session.route(p) ?? '?';
     if (routeOf(local) !== 'local') throw new Error(`in-process proxy route is ${routeOf(local)}, expected local`);
-    if (!routeOf(remote.tcp).startsWith('tcp://')) throw new Error(`EchoTcp route is ${routeOf(remote.tcp)}, expected tcp://`);
-    if (!routeOf(remote.ipc).startsWith('unix:')) throw new Error(`EchoIpc route is ${routeOf(remote.ipc)}, expected unix:`);
+    if (!routeOf(remote.tcp).startsWith('tcp://'))
+      throw new Error(`EchoTcp route is ${routeOf(remote.tcp)}, expected tcp://`);
+    if (!routeOf(remote.ipc).startsWith('unix:'))
+      throw new Error(`EchoIpc route is ${routeOf(remote.ipc)}, expected unix:`);
     for (const p of [local, remote.tcp, remote.ipc]) {
       if ((await p.echo(STRING)) !== STRING) throw new Error('echo returned something else');
       if (!Buffer.from(await p.echoRaw(RAW)).equals(RAW)) throw new Error('echoRaw returned something else');
@@ -435,7 +465,10 @@ async function main(): Promise<void> {
       for (const r of routes) {
         const p = remote[r];
         const f = floorOf[r];
-        const res = await measure([inFlight(() => p.echo(STRING), OPTS.inFlight), ...(f ? [floorRunner(f, strPayload, OPTS.inFlight)] : [])]);
+        const res = await measure([
+          inFlight(() => p.echo(STRING), OPTS.inFlight),
+          ...(f ? [floorRunner(f, strPayload, OPTS.inFlight)] : []),
+        ]);
         addRow(`${OPTS.inFlight} in flight echo(s)`, routeOf(p), 'ops/s', res[0], res[1], 1, 0.4);
       }
     }
@@ -448,7 +481,9 @@ async function main(): Promise<void> {
       }
     }
     printTable();
-    console.log(`\nratio = ours / floor. MB/s = 1 MiB payload bytes (each way) per second, 1 MB = 1e6 B. Total ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    console.log(
+      `\nratio = ours / floor. MB/s = 1 MiB payload bytes (each way) per second, 1 MB = 1e6 B. Total ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
   } finally {
     // Children first: they unregister their services while the SD is still up, and a session's close()
     // waits for its listeners, which wait for every peer connection to end.

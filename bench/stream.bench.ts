@@ -14,7 +14,20 @@ import net from 'node:net';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { LocalObject, QiStream, Session, backendOf, defineObject, listenStandalone, method, openStream, signal, stream, t, type AnyProxy } from '../src/index.js';
+import {
+  LocalObject,
+  QiStream,
+  Session,
+  backendOf,
+  defineObject,
+  listenStandalone,
+  method,
+  openStream,
+  signal,
+  stream,
+  t,
+  type AnyProxy,
+} from '../src/index.js';
 
 const Source = defineObject({
   methods: {
@@ -23,7 +36,10 @@ const Source = defineObject({
     push: method([t.int32], t.object),
   },
 });
-const PushSource = defineObject({ methods: { grant: method([t.uint32]) }, signals: { data: signal([t.uint64, t.raw]) } });
+const PushSource = defineObject({
+  methods: { grant: method([t.uint32]) },
+  signals: { data: signal([t.uint64, t.raw]) },
+});
 
 function flag(name: string, dflt: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -41,36 +57,39 @@ async function child(): Promise<void> {
   const chunks = new Map<number, Buffer>();
   const chunkOf = (size: number) => chunks.get(size) ?? (chunks.set(size, Buffer.alloc(size, 7)), chunks.get(size)!);
   const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-  await sd.registerService('Source', new LocalObject(Source, {
-    stream: (size) => {
-      const s = new QiStream(t.raw);
-      const c = chunkOf(size);
-      void (async () => {
-        for (;;) await s.write(c);
-      })().catch(() => {});
-      return s;
-    },
-    chunk: (size) => chunkOf(size),
-    push: (size) => {
-      const c = chunkOf(size);
-      let credit = 0;
-      let wake: (() => void) | undefined;
-      const o: LocalObject<typeof PushSource> = new LocalObject(PushSource, {
-        grant: (n) => {
-          credit += n;
-          wake?.();
-        },
-      });
-      void (async () => {
-        for (let seq = 0n; ; seq++) {
-          while (credit === 0) await new Promise<void>((r) => (wake = r));
-          credit--;
-          o.emit('data', seq, c);
-        }
-      })();
-      return o;
-    },
-  }));
+  await sd.registerService(
+    'Source',
+    new LocalObject(Source, {
+      stream: (size) => {
+        const s = new QiStream(t.raw);
+        const c = chunkOf(size);
+        void (async () => {
+          for (;;) await s.write(c);
+        })().catch(() => {});
+        return s;
+      },
+      chunk: (size) => chunkOf(size),
+      push: (size) => {
+        const c = chunkOf(size);
+        let credit = 0;
+        let wake: (() => void) | undefined;
+        const o: LocalObject<typeof PushSource> = new LocalObject(PushSource, {
+          grant: (n) => {
+            credit += n;
+            wake?.();
+          },
+        });
+        void (async () => {
+          for (let seq = 0n; ; seq++) {
+            while (credit === 0) await new Promise<void>((r) => (wake = r));
+            credit--;
+            o.emit('data', seq, c);
+          }
+        })();
+        return o;
+      },
+    }),
+  );
   const floor = net.createServer((sock) => {
     sock.setNoDelay(true);
     sock.on('error', () => {});
@@ -152,19 +171,21 @@ async function pushRun(src: AnyProxy, size: number, ms: number, credit: number):
   let expected = 0n;
   let off: (() => Promise<void>) | undefined;
   const run = await new Promise<Run>((resolve, reject) => {
-    void o.data.connect((seq: unknown, c: unknown) => {
-      const now = performance.now();
-      if (seq !== expected++ || (c as Uint8Array).length !== size) return reject(new Error('lost or bad chunk'));
-      if (++n === 0) t0 = now;
-      else if (now - t0 >= ms) return resolve({ chunks: n, seconds: (now - t0) / 1000 });
-      if (++consumed === half) {
-        consumed = 0;
-        b.post('grant', [half]);
-      }
-    }).then((f) => {
-      off = f;
-      b.post('grant', [credit]);
-    }, reject);
+    void o.data
+      .connect((seq: unknown, c: unknown) => {
+        const now = performance.now();
+        if (seq !== expected++ || (c as Uint8Array).length !== size) return reject(new Error('lost or bad chunk'));
+        if (++n === 0) t0 = now;
+        else if (now - t0 >= ms) return resolve({ chunks: n, seconds: (now - t0) / 1000 });
+        if (++consumed === half) {
+          consumed = 0;
+          b.post('grant', [half]);
+        }
+      })
+      .then((f) => {
+        off = f;
+        b.post('grant', [credit]);
+      }, reject);
   });
   await off?.();
   return run;
@@ -184,12 +205,15 @@ async function callsRun(src: AnyProxy, size: number, ms: number): Promise<Run> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmtRate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+const fmtRate = (x: number) =>
+  x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0);
 const fmtMB = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const sizeName = (s: number) => (s >= 1048576 ? `${s / 1048576} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
 
 async function main(): Promise<void> {
-  const proc: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const killChild = () => proc.exitCode === null && proc.kill('SIGKILL');
   process.on('exit', killChild);
   const ready = await new Promise<{ sd: string; floor: number }>((resolve, reject) => {
@@ -202,9 +226,13 @@ async function main(): Promise<void> {
     });
   });
   const session = await Session.connect(ready.sd, { ipc: false, lpc: false });
-  const src = (await session.service('Source')) as unknown as AnyProxy;
-  console.log(`Stream benchmark: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}; service in another process, TCP loopback`);
-  console.log(`each cell: median of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms (after a warm-up round); chunk payload only in MB/s (1 MB = 10^6 B)`);
+  const src = await session.service('Source');
+  console.log(
+    `Stream benchmark: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}; service in another process, TCP loopback`,
+  );
+  console.log(
+    `each cell: median of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms (after a warm-up round); chunk payload only in MB/s (1 MB = 10^6 B)`,
+  );
   const subjects: [string, (size: number, ms: number) => Promise<Run>][] = [
     ['floor', (size, ms) => floorRun(ready.floor, size, ms)],
     ['stream', (size, ms) => pullRun(src, size, ms, 16)],
@@ -227,7 +255,13 @@ async function main(): Promise<void> {
     const cell = (name: string) => `${fmtRate(m.get(name)!)}/s ${fmtMB((m.get(name)! * size) / 1e6)} MB/s`;
     const pct = (a: string, b: string) => `${((m.get(a)! / m.get(b)!) * 100).toFixed(0)}%`;
     const times = (a: string, b: string) => `${(m.get(a)! / m.get(b)!).toFixed(1)}x`;
-    rows.push([sizeName(size), ...subjects.map(([n]) => cell(n)), pct('stream', 'floor'), times('stream', 'calls'), pct('push', 'stream')]);
+    rows.push([
+      sizeName(size),
+      ...subjects.map(([n]) => cell(n)),
+      pct('stream', 'floor'),
+      times('stream', 'calls'),
+      pct('push', 'stream'),
+    ]);
     console.log(`  ${sizeName(size)} done`);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -235,7 +269,9 @@ async function main(): Promise<void> {
     console.log(r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join(' | '));
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   }
-  console.log('stream = openStream, credit 16 (c=256: credit 256); push = signal + grant prototype, window 16; calls = sequential chunk(size) calls');
+  console.log(
+    'stream = openStream, credit 16 (c=256: credit 256); push = signal + grant prototype, window 16; calls = sequential chunk(size) calls',
+  );
   await session.close();
   proc.stdin!.end();
   setTimeout(killChild, 2000).unref();

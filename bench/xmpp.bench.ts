@@ -11,7 +11,8 @@ import { Gateway, Session, XmppGateway, closeXmppLinks, listenStandalone, type A
 import { calculator } from '../test/object/fixtures.js';
 import { DOMAIN, Prosody } from '../test/helpers/prosody.js';
 
-const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
+const arg = (name: string, def: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const SECONDS = arg('seconds', 2);
 
 async function rate(fn: () => Promise<unknown>, parallel: number): Promise<number> {
@@ -30,8 +31,8 @@ async function rate(fn: () => Promise<unknown>, parallel: number): Promise<numbe
 
 async function measure(p: AnyProxy) {
   await p.add(1, 1);
-  const seq = await rate(() => p.add(1, 2) as Promise<unknown>, 1);
-  const par = await rate(() => p.add(1, 2) as Promise<unknown>, 16);
+  const seq = await rate(() => p.add(1, 2), 1);
+  const par = await rate(() => p.add(1, 2), 16);
   const big = Buffer.alloc(4 * 1024 * 1024, 7);
   const t0 = process.hrtime.bigint();
   const rounds = 3;
@@ -49,11 +50,22 @@ server.register('robot', 'robot-pw');
 server.register('alice', 'alice-pw');
 const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
 await sd.registerService('Calculator', calculator());
-const gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } } });
-const robot = await XmppGateway.start({ account: { service: server.service, jid: `robot@${DOMAIN}`, password: 'robot-pw' }, allow: [`alice@${DOMAIN}`], gateway: gw });
+const gw = await Gateway.start({
+  sd: sd.endpoints[0],
+  listen: 'tcp://127.0.0.1:0',
+  access: { anonymous: { allow: ['*'] } },
+});
+const robot = await XmppGateway.start({
+  account: { service: server.service, jid: `robot@${DOMAIN}`, password: 'robot-pw' },
+  allow: [`alice@${DOMAIN}`],
+  gateway: gw,
+});
 
 const direct = await Session.connect(gw.url, { ipc: false, lpc: false });
-const via = (bytestreams: string) => Session.connect(`xmpp://robot@${DOMAIN}`, { transports: { xmpp: { service: server.service, jid: `alice@${DOMAIN}`, password: 'alice-pw', bytestreams } } });
+const via = (bytestreams: string) =>
+  Session.connect(`xmpp://robot@${DOMAIN}`, {
+    transports: { xmpp: { service: server.service, jid: `alice@${DOMAIN}`, password: 'alice-pw', bytestreams } },
+  });
 const viaIbb = await via('ibb');
 const viaSocks = await via('socks5');
 const d = await measure((await direct.service('Calculator')) as AnyProxy);
@@ -62,10 +74,16 @@ const y = await measure((await viaSocks.service('Calculator')) as AnyProxy);
 
 const f = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 100 ? 1 : 0 });
 const c = (v: string) => v.padStart(16);
-console.log(`XMPP benchmark: node ${process.version}, Prosody on loopback, ${SECONDS} s per cell; every path goes through the same qi gateway`);
-console.log(`row                 ${c('direct TCP')} ${c('Prosody IBB')} ${c('Prosody SOCKS5')}   IBB/direct  SOCKS5/direct`);
+console.log(
+  `XMPP benchmark: node ${process.version}, Prosody on loopback, ${SECONDS} s per cell; every path goes through the same qi gateway`,
+);
+console.log(
+  `row                 ${c('direct TCP')} ${c('Prosody IBB')} ${c('Prosody SOCKS5')}   IBB/direct  SOCKS5/direct`,
+);
 const row = (name: string, k: 'seq' | 'par' | 'mbps', unit: string) =>
-  console.log(`${name.padEnd(19)} ${c(`${f(d[k])} ${unit}`)} ${c(`${f(x[k])} ${unit}`)} ${c(`${f(y[k])} ${unit}`)}   ${(x[k] / d[k]).toFixed(3).padStart(10)}  ${(y[k] / d[k]).toFixed(3).padStart(13)}`);
+  console.log(
+    `${name.padEnd(19)} ${c(`${f(d[k])} ${unit}`)} ${c(`${f(x[k])} ${unit}`)} ${c(`${f(y[k])} ${unit}`)}   ${(x[k] / d[k]).toFixed(3).padStart(10)}  ${(y[k] / d[k]).toFixed(3).padStart(13)}`,
+  );
 row('sequential add', 'seq', '/s');
 row('16 in flight add', 'par', '/s');
 row('4 MiB raw echo', 'mbps', 'MB/s');

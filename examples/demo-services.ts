@@ -7,7 +7,10 @@ import { LocalObject, defineObject, method, property, signal, t, type CallContex
 export const TextToSpeech = defineObject({
   description: 'Says text (in this demo: waits as long as saying it would take)',
   methods: {
-    say: method([t.string], t.void, { description: 'Says the text; resolves when done; cancellable', paramNames: ['text'] }),
+    say: method([t.string], t.void, {
+      description: 'Says the text; resolves when done; cancellable',
+      paramNames: ['text'],
+    }),
   },
   signals: { done: signal([t.string], { description: 'Emitted with the text once it has been said' }) },
   properties: { language: property(t.string, { initial: 'English' }), volume: property(t.float, { initial: 0.8 }) },
@@ -15,7 +18,11 @@ export const TextToSpeech = defineObject({
 
 export const Battery = defineObject({
   description: 'A battery that drains to 20%, then charges to 100% (`charging` true), and again, forever',
-  signals: { lowBattery: signal([t.int32], { description: 'Emitted when the charge drops to 20% (the robot then starts charging)' }) },
+  signals: {
+    lowBattery: signal([t.int32], {
+      description: 'Emitted when the charge drops to 20% (the robot then starts charging)',
+    }),
+  },
   properties: {
     charge: property(t.int32, { initial: 100, description: 'Charge in percent' }),
     charging: property(t.bool, { initial: false }),
@@ -25,7 +32,11 @@ export const Battery = defineObject({
 export const Image = t.struct('Image', { width: t.int32, height: t.int32, format: t.string, data: t.raw });
 
 export const Camera = defineObject({
-  methods: { getImage: method([], Image, { description: 'A 320x240 grey test pattern: bars, a gradient and a moving square (raw bytes)' }) },
+  methods: {
+    getImage: method([], Image, {
+      description: 'A 320x240 grey test pattern: bars, a gradient and a moving square (raw bytes)',
+    }),
+  },
 });
 
 export function textToSpeech() {
@@ -74,7 +85,9 @@ export function battery(tickMs = 1000) {
  * every ~7 seconds (its position follows the clock, so two frames taken apart differ).
  */
 export function camera() {
-  return new LocalObject(Camera, { getImage: () => ({ width: 320, height: 240, format: 'grey8', data: testPattern(320, 240, Date.now()) }) });
+  return new LocalObject(Camera, {
+    getImage: () => ({ width: 320, height: 240, format: 'grey8', data: testPattern(320, 240, Date.now()) }),
+  });
 }
 
 /** A grey8 test pattern of `width` x `height` at time `now` (ms). */

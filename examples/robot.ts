@@ -33,13 +33,18 @@ await sd.registerService('Battery', battery(Number(process.env.QI_DEMO_BATTERY_T
 await sd.registerService('Camera', camera());
 await serveLogManager(sd); // `qi log` shows the records of the bus's processes; the battery logs its charge:
 const batteryLog = createLogger(sd, 'demo.battery');
-await (await sd.service('Battery')).charge.watch((c) => batteryLog[(c as number) < 20 ? 'warning' : 'info'](`charge ${String(c)}%`));
+await (
+  await sd.service('Battery')
+).charge.watch((c) => batteryLog[(c as number) < 20 ? 'warning' : 'info'](`charge ${String(c)}%`));
 
 const url = sd.endpoints.find((e) => e.startsWith('tcp')) ?? sd.endpoints[0];
 const gatewayAt = process.env.QI_GATEWAY ?? 'tcp://127.0.0.1:9560';
-const gw = gatewayAt === 'off'
-  ? undefined
-  : await start('QI_GATEWAY', () => Gateway.start({ sd: url, listen: gatewayAt.split(','), access: { anonymous: { allow: demo } } }));
+const gw =
+  gatewayAt === 'off'
+    ? undefined
+    : await start('QI_GATEWAY', () =>
+        Gateway.start({ sd: url, listen: gatewayAt.split(','), access: { anonymous: { allow: demo } } }),
+      );
 const web = await startWeb();
 // Handlers first: whoever reads the banner below may press Ctrl-C at once.
 const stop = async () => {
@@ -52,10 +57,22 @@ process.on('SIGTERM', stop);
 console.log(`qimessaging demo robot: a ServiceDirectory with TextToSpeech, Battery and Camera`);
 console.log(`listening ${sd.endpoints.join(' ')}`);
 if (gw) console.log(`gateway   ${gw.endpoints.join(' ')} (what outside clients use; anonymous, demo services only)`);
-if (web) console.log(`dashboard ${new URL('/', web.endpoints[0].replace(/^ws/, 'http'))} (the web dashboard; browsers reach qi at ${web.endpoints[0]})`);
-if (web) console.log(`tablet    ${new URL('/libs/qimessaging/2/qimessaging.js', web.endpoints[0].replace(/^ws/, 'http'))} (the classic QiSession API for existing tablet apps)`);
+if (web)
+  console.log(
+    `dashboard ${new URL('/', web.endpoints[0].replace(/^ws/, 'http'))} (the web dashboard; browsers reach qi at ${web.endpoints[0]})`,
+  );
+if (web)
+  console.log(
+    `tablet    ${new URL('/libs/qimessaging/2/qimessaging.js', web.endpoints[0].replace(/^ws/, 'http'))} (the classic QiSession API for existing tablet apps)`,
+  );
 console.log('try it (one command per line, in another terminal):');
-for (const command of [`node dist/examples/client.js ${url}`, 'services', 'info TextToSpeech', 'call TextToSpeech.say hello', 'watch Battery.charge']) {
+for (const command of [
+  `node dist/examples/client.js ${url}`,
+  'services',
+  'info TextToSpeech',
+  'call TextToSpeech.say hello',
+  'watch Battery.charge',
+]) {
   console.log(`  ${command.startsWith('node') ? command : `npx qi --url ${url} ${command}`}`);
 }
 console.log('stop it:  Ctrl-C');
@@ -73,7 +90,12 @@ async function startWeb(): Promise<{ endpoints: string[]; close(): Promise<void>
   const classic = classicQiSession({ gateway: () => gw });
   const open = async () => {
     try {
-      gw = await Gateway.start({ sd: url, listen: at, http: webHandler({ qiPath, extra: [classic] }), access: { anonymous: { allow: demo } } });
+      gw = await Gateway.start({
+        sd: url,
+        listen: at,
+        http: webHandler({ qiPath, extra: [classic] }),
+        access: { anonymous: { allow: demo } },
+      });
       const started = gw;
       return { endpoints: started.endpoints, close: async () => (await classic.close(), await started.close()) };
     } catch (e) {

@@ -11,7 +11,11 @@ import type TopicT from '../node_modules/roslib/dist/src/core/Topic.js';
 import { RosBridge } from '../src/bridges/index.js';
 import { LocalObject, Session, defineObject, listenStandalone, method, signal, t } from '../src/index.js';
 
-const { Ros, Service, Topic } = roslib as unknown as { Ros: typeof RosT; Service: typeof ServiceT; Topic: typeof TopicT };
+const { Ros, Service, Topic } = roslib as unknown as {
+  Ros: typeof RosT;
+  Service: typeof ServiceT;
+  Topic: typeof TopicT;
+};
 
 const TextToSpeech = defineObject({
   methods: { say: method([t.string], t.void, { paramNames: ['text'] }) },
@@ -21,11 +25,18 @@ const TextToSpeech = defineObject({
 const sd = await listenStandalone('tcp://127.0.0.1:0');
 const url = sd.endpoints.find((e) => e.startsWith('tcp://'))!;
 const robot = await Session.connect(url);
-const tts: LocalObject<typeof TextToSpeech> = new LocalObject(TextToSpeech, { say: (text) => void setTimeout(() => tts.emit('done', text), 10) });
+const tts: LocalObject<typeof TextToSpeech> = new LocalObject(TextToSpeech, {
+  say: (text) => void setTimeout(() => tts.emit('done', text), 10),
+});
 await robot.registerService('TextToSpeech', tts);
 
 // Unauthenticated by nature: it must be asked for, it stays on loopback, and bridges only what is allowed.
-const bridge = await RosBridge.start({ sd: url, listen: 'ws://127.0.0.1:0', allow: ['TextToSpeech.*'], insecureUnauthenticated: true });
+const bridge = await RosBridge.start({
+  sd: url,
+  listen: 'ws://127.0.0.1:0',
+  allow: ['TextToSpeech.*'],
+  insecureUnauthenticated: true,
+});
 console.log(`rosbridge on ${bridge.endpoint}`);
 
 const ros = new Ros({});
@@ -37,8 +48,18 @@ const done = new Topic<{ data: string }>({ ros, name: '/qi/TextToSpeech/done', m
 const heard = new Promise<string>((resolve) => done.subscribe((m) => resolve(m.data)));
 await new Promise((r) => setTimeout(r, 50)); // let the subscription reach qi before speaking
 
-const say = new Service<{ text: string }, Record<string, never>>({ ros, name: '/qi/TextToSpeech/say', serviceType: 'qi/Say' });
-await new Promise<void>((resolve, reject) => say.callService({ text: 'hello from ROS' }, () => resolve(), (e) => reject(new Error(e))));
+const say = new Service<{ text: string }, Record<string, never>>({
+  ros,
+  name: '/qi/TextToSpeech/say',
+  serviceType: 'qi/Say',
+});
+await new Promise<void>((resolve, reject) =>
+  say.callService(
+    { text: 'hello from ROS' },
+    () => resolve(),
+    (e) => reject(new Error(e)),
+  ),
+);
 console.log(`ROS called TextToSpeech.say; the done topic said: ${await heard}`);
 
 ros.close();

@@ -16,7 +16,18 @@ const out = join(resolve(process.argv[2] ?? join(root, 'dist')), 'web');
 const src = join(root, 'src/web');
 const shims = join(src, 'browser/shims');
 
-const SHIMS = { crypto: 'crypto', os: 'os', fs: 'fs', path: 'path', net: 'net', tls: 'tls', http: 'http', https: 'http', worker_threads: 'worker_threads', buffer: 'buffer' };
+const SHIMS = {
+  crypto: 'crypto',
+  os: 'os',
+  fs: 'fs',
+  path: 'path',
+  net: 'net',
+  tls: 'tls',
+  http: 'http',
+  https: 'http',
+  worker_threads: 'worker_threads',
+  buffer: 'buffer',
+};
 
 /** Node built-ins to shims, the Node WebSocket transport to its browser stand-in; anything else Node-only fails the build. */
 const browserShims = {
@@ -26,11 +37,19 @@ const browserShims = {
       const name = args.path.replace(/^node:/, '');
       if (name === 'buffer' && !args.path.startsWith('node:')) return undefined; // the npm package
       const shim = SHIMS[name];
-      if (shim === undefined) return { errors: [{ text: `${args.path} (imported by ${args.importer}) has no browser shim in src/web/browser/shims` }] };
+      if (shim === undefined)
+        return {
+          errors: [
+            { text: `${args.path} (imported by ${args.importer}) has no browser shim in src/web/browser/shims` },
+          ],
+        };
       return { path: join(shims, `${shim}.ts`) };
     });
     b.onResolve({ filter: /^\.\/websocket\.js$/ }, (args) =>
-      resolve(args.resolveDir) === join(root, 'src/transport') ? { path: join(shims, 'transport-websocket.ts') } : undefined);
+      resolve(args.resolveDir) === join(root, 'src/transport')
+        ? { path: join(shims, 'transport-websocket.ts') }
+        : undefined,
+    );
   },
 };
 
@@ -42,17 +61,40 @@ const clientExternal = {
   },
 };
 
-const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, keepNames: true, sourcemap: true, legalComments: 'none', logLevel: 'warning' };
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  keepNames: true,
+  sourcemap: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
 
 await mkdir(out, { recursive: true });
-await build({ ...common, entryPoints: [join(src, 'browser/index.ts')], outfile: join(out, 'qimessaging.mjs'), plugins: [browserShims], inject: [join(shims, 'globals.ts')] });
+await build({
+  ...common,
+  entryPoints: [join(src, 'browser/index.ts')],
+  outfile: join(out, 'qimessaging.mjs'),
+  plugins: [browserShims],
+  inject: [join(shims, 'globals.ts')],
+});
 const dashboard = existsSync(join(src, 'dashboard/app.ts'));
 if (dashboard) {
-  await build({ ...common, entryPoints: [join(src, 'dashboard/app.ts')], outfile: join(out, 'dashboard.js'), plugins: [clientExternal] });
+  await build({
+    ...common,
+    entryPoints: [join(src, 'dashboard/app.ts')],
+    outfile: join(out, 'dashboard.js'),
+    plugins: [clientExternal],
+  });
   for (const f of ['index.html', 'dashboard.css']) await copyFile(join(src, 'dashboard', f), join(out, f));
 }
 
 for (const f of ['qimessaging.mjs', ...(dashboard ? ['dashboard.js', 'dashboard.css'] : [])]) {
   const bytes = await readFile(join(out, f));
-  console.log(`${join(out, f)}: ${(bytes.length / 1024).toFixed(1)} KiB, ${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(1)} KiB gzipped`);
+  console.log(
+    `${join(out, f)}: ${(bytes.length / 1024).toFixed(1)} KiB, ${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(1)} KiB gzipped`,
+  );
 }

@@ -18,7 +18,14 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
-  Rng, hostileTargets, isAsyncTarget, messageTargets, runTarget, runTargetAsync, typeTargets, type AnyFuzzTarget,
+  Rng,
+  hostileTargets,
+  isAsyncTarget,
+  messageTargets,
+  runTarget,
+  runTargetAsync,
+  typeTargets,
+  type AnyFuzzTarget,
 } from '../test/helpers/arbitraries.js';
 import { handshakeTargets, liveSocketTargets } from '../test/helpers/fuzz-net.js';
 
@@ -46,7 +53,8 @@ interface Stats {
   note?: string;
 }
 
-type FromWorker = { kind: 'progress'; stats: Stats[] } | { kind: 'finding'; finding: Finding } | { kind: 'done'; stats: Stats[] };
+type FromWorker =
+  { kind: 'progress'; stats: Stats[] } | { kind: 'finding'; finding: Finding } | { kind: 'done'; stats: Stats[] };
 
 const SLICE_MS = 200;
 const REFRESH_MS = 10_000;
@@ -84,7 +92,13 @@ function usage(problem?: string): never {
 }
 
 function allTargets(seed: number, filter?: string): AnyFuzzTarget[] {
-  const targets: AnyFuzzTarget[] = [...typeTargets(seed), ...hostileTargets(), ...messageTargets(), ...handshakeTargets(), ...liveSocketTargets()];
+  const targets: AnyFuzzTarget[] = [
+    ...typeTargets(seed),
+    ...hostileTargets(),
+    ...messageTargets(),
+    ...handshakeTargets(),
+    ...liveSocketTargets(),
+  ];
   if (filter === undefined) return targets;
   const parts = filter.split(',').filter((p) => p !== '');
   return targets.filter((t) => parts.some((p) => t.name.includes(p)));
@@ -121,7 +135,14 @@ async function workerMain(): Promise<void> {
   // process. Report it against the input running then, and go on.
   const escaped = (kind: string) => (e: unknown) => {
     const err = e as Error | undefined;
-    post({ kind: 'finding', finding: { ...current, detail: `${kind}: ${err?.constructor?.name ?? typeof e}: ${err?.message ?? e}`, stack: err?.stack } });
+    post({
+      kind: 'finding',
+      finding: {
+        ...current,
+        detail: `${kind}: ${err?.constructor?.name ?? typeof e}: ${err?.message ?? e}`,
+        stack: err?.stack,
+      },
+    });
   };
   process.on('uncaughtException', escaped('uncaught exception'));
   process.on('unhandledRejection', escaped('unhandled rejection'));
@@ -172,7 +193,9 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const names = allTargets(options.seed, options.target).map((t) => t.name);
   if (names.length === 0) usage(`no target matches ${options.target}`);
-  console.log(`qimessaging fuzz: seed ${options.seed}, ${options.seconds} s, ${names.length} targets, an input slower than ${options.hangMs} ms is a finding`);
+  console.log(
+    `qimessaging fuzz: seed ${options.seed}, ${options.seconds} s, ${names.length} targets, an input slower than ${options.hangMs} ms is a finding`,
+  );
 
   const shared = new SharedArrayBuffer(16 + DESC_BYTES);
   const ctrl = new Int32Array(shared, 0, 4);
@@ -183,14 +206,23 @@ async function main(): Promise<void> {
 
   const record = (f: Finding) => {
     // One kind per cause: times, ports, counts and the details in parentheses vary from one input to the next.
-    const first = f.detail.split('\n')[0].replace(/ \(.*$/, '').replace(/\d+(\.\d+)? ms/g, 'N ms').replace(/:\d{2,5}\b/g, ':PORT').replace(/after \d+ inputs/, 'after N inputs');
+    const first = f.detail
+      .split('\n')[0]
+      .replace(/ \(.*$/, '')
+      .replace(/\d+(\.\d+)? ms/g, 'N ms')
+      .replace(/:\d{2,5}\b/g, ':PORT')
+      .replace(/after \d+ inputs/, 'after N inputs');
     const kind = `${f.target}: ${first.slice(0, 200)}`;
     let k = findings.get(kind);
     if (!k) findings.set(kind, (k = { count: 0, examples: [] }));
     k.count++;
     if (k.examples.length < MAX_FINDINGS_PER_KIND) k.examples.push(f);
   };
-  const currentInput = (): Finding => ({ target: names[Atomics.load(ctrl, 1)] ?? '?', input: desc.toString('utf8', 0, Atomics.load(ctrl, 2)), detail: '' });
+  const currentInput = (): Finding => ({
+    target: names[Atomics.load(ctrl, 1)] ?? '?',
+    input: desc.toString('utf8', 0, Atomics.load(ctrl, 2)),
+    detail: '',
+  });
 
   const worker = new Worker(new URL(import.meta.url), {
     workerData: { options, shared },
@@ -203,7 +235,10 @@ async function main(): Promise<void> {
       if (m.kind === 'done') {
         finished = true;
         void worker.terminate(); // whatever the targets left behind (sockets closing, timers) is not waited for
-      } else process.stdout.write(`  … ${stats.reduce((s, x) => s + x.inputs, 0)} inputs, ${findings.size} kinds of finding\n`);
+      } else
+        process.stdout.write(
+          `  … ${stats.reduce((s, x) => s + x.inputs, 0)} inputs, ${findings.size} kinds of finding\n`,
+        );
     }
   });
 
@@ -229,7 +264,8 @@ async function main(): Promise<void> {
 
   const exitCode = await new Promise<number>((resolve) => {
     worker.on('error', (e: Error & { code?: string }) => {
-      const what = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory (over 1 GB of heap)' : `worker crashed: ${e.stack ?? e}`;
+      const what =
+        e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory (over 1 GB of heap)' : `worker crashed: ${e.stack ?? e}`;
       record({ ...currentInput(), detail: what });
     });
     worker.on('exit', resolve);
@@ -238,12 +274,18 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
 
   console.log('');
-  console.log(`${'target'.padEnd(24)} ${'inputs'.padStart(10)} ${'seconds'.padStart(8)} ${'inputs/s'.padStart(10)} ${'slowest'.padStart(10)}`);
+  console.log(
+    `${'target'.padEnd(24)} ${'inputs'.padStart(10)} ${'seconds'.padStart(8)} ${'inputs/s'.padStart(10)} ${'slowest'.padStart(10)}`,
+  );
   for (const s of stats) {
     const perSecond = s.ms > 0 ? s.inputs / (s.ms / 1000) : 0;
-    console.log(`${s.target.padEnd(24)} ${String(s.inputs).padStart(10)} ${(s.ms / 1000).toFixed(1).padStart(8)} ${perSecond.toFixed(0).padStart(10)} ${(s.slowestMs.toFixed(1) + ' ms').padStart(10)}`);
+    console.log(
+      `${s.target.padEnd(24)} ${String(s.inputs).padStart(10)} ${(s.ms / 1000).toFixed(1).padStart(8)} ${perSecond.toFixed(0).padStart(10)} ${(s.slowestMs.toFixed(1) + ' ms').padStart(10)}`,
+    );
   }
-  console.log(`${'total'.padEnd(24)} ${String(stats.reduce((a, s) => a + s.inputs, 0)).padStart(10)}   in ${seconds.toFixed(1)} s`);
+  console.log(
+    `${'total'.padEnd(24)} ${String(stats.reduce((a, s) => a + s.inputs, 0)).padStart(10)}   in ${seconds.toFixed(1)} s`,
+  );
   for (const s of stats) if (s.note) console.log(`${s.target}: ${s.note}`);
 
   if (!finished && findings.size === 0) record({ ...currentInput(), detail: `worker exited early (code ${exitCode})` });
@@ -255,11 +297,15 @@ async function main(): Promise<void> {
   for (const [kind, { count, examples }] of findings) {
     console.log(`\n* ${kind}  (×${count})`);
     for (const f of examples) {
-      console.log(`  input: ${f.input.length > 2000 ? f.input.slice(0, 2000) + `… (${f.input.length} chars)` : f.input}`);
+      console.log(
+        `  input: ${f.input.length > 2000 ? f.input.slice(0, 2000) + `… (${f.input.length} chars)` : f.input}`,
+      );
       if (f.stack) console.log(`  ${f.stack.split('\n').slice(0, 6).join('\n  ')}`);
     }
   }
-  console.log(`\nrerun with --seed ${options.seed}: each target then draws the same input sequence (how far it gets depends on speed)`);
+  console.log(
+    `\nrerun with --seed ${options.seed}: each target then draws the same input sequence (how far it gets depends on speed)`,
+  );
   process.exitCode = 1;
 }
 
@@ -271,7 +317,15 @@ if (isMainThread) {
 } else {
   workerMain().catch((e) => {
     // A target that cannot even start (its server does not listen…): say so, and end the run.
-    parentPort!.postMessage({ kind: 'finding', finding: { target: '?', input: '', detail: `the fuzzer failed: ${(e as Error)?.message ?? e}`, stack: (e as Error)?.stack } } satisfies FromWorker);
+    parentPort!.postMessage({
+      kind: 'finding',
+      finding: {
+        target: '?',
+        input: '',
+        detail: `the fuzzer failed: ${(e as Error)?.message ?? e}`,
+        stack: (e as Error)?.stack,
+      },
+    } satisfies FromWorker);
     process.exit(1);
   });
 }

@@ -13,5 +13,6 @@ const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...te
   stdio: 'inherit',
   env: { ...process.env, QI_SCREENSHOTS_DIR: fileURLToPath(new URL('../docs/img/', import.meta.url)) },
 });
-if (run.status === 0) console.log('docs/img updated: review the pictures (git diff --stat docs/img) before committing them');
+if (run.status === 0)
+  console.log('docs/img updated: review the pictures (git diff --stat docs/img) before committing them');
 process.exit(run.status ?? 1);

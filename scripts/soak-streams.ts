@@ -9,7 +9,18 @@
  * (ended: the reader took all; closed: the reader broke off, closed its session or went away); a writer
  * still open long after it was made was never released.
  */
-import { LocalObject, QiStream, QiStreamClosedError, defineObject, method, openStream, stream, t, type AnyProxy, type Session } from '../src/index.js';
+import {
+  LocalObject,
+  QiStream,
+  QiStreamClosedError,
+  defineObject,
+  method,
+  openStream,
+  stream,
+  t,
+  type AnyProxy,
+  type Session,
+} from '../src/index.js';
 
 export const KiB = 1024;
 /** Frames are 1..64 KiB. */
@@ -78,17 +89,25 @@ export interface StreamServiceStats {
 /** The stream service for the server process; `stats(boundMs)` counts what it made and what is still open. */
 export function streamService() {
   const live = new Map<QiStream<SoakFrameValue>, number>();
-  const s: Omit<StreamServiceStats, 'open' | 'overdue' | 'oldestMs'> = { made: 0, ended: 0, closed: 0, writerErrors: 0, writerProblems: [] };
+  const s: Omit<StreamServiceStats, 'open' | 'overdue' | 'oldestMs'> = {
+    made: 0,
+    ended: 0,
+    closed: 0,
+    writerErrors: 0,
+    writerProblems: [],
+  };
   const object = new LocalObject(SoakStreams, {
     frames: (count, seed) => {
       if (!(count >= 1 && count <= MAX_FRAMES)) throw new Error(`count must be 1..${MAX_FRAMES}, got ${count}`);
       const w = new QiStream(SoakFrame, { name: 'SoakStreams.frames', highWaterMark: 8 });
       s.made++;
       live.set(w, Date.now());
-      w.finished.then(
-        () => s.ended++,
-        () => s.closed++,
-      ).finally(() => live.delete(w));
+      w.finished
+        .then(
+          () => s.ended++,
+          () => s.closed++,
+        )
+        .finally(() => live.delete(w));
       void (async () => {
         try {
           for (let i = 0; i < count && !w.signal.aborted; i++) {
@@ -100,7 +119,8 @@ export function streamService() {
           // The reader closed the stream or went away: the writer's write() says so. Anything else is a bug.
           if (!(e instanceof QiStreamClosedError)) {
             s.writerErrors++;
-            if (s.writerProblems.length < 10) s.writerProblems.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+            if (s.writerProblems.length < 10)
+              s.writerProblems.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
             w.destroy(e);
           }
         }
@@ -137,7 +157,14 @@ export interface StreamLoadStats {
   bytes: number;
 }
 
-export const emptyStreamStats = (): StreamLoadStats => ({ opened: 0, completed: 0, brokenOff: 0, sessionClosed: 0, chunks: 0, bytes: 0 });
+export const emptyStreamStats = (): StreamLoadStats => ({
+  opened: 0,
+  completed: 0,
+  brokenOff: 0,
+  sessionClosed: 0,
+  chunks: 0,
+  bytes: 0,
+});
 
 export interface StreamLoadContext {
   stats: StreamLoadStats;
@@ -157,9 +184,18 @@ export interface StreamLoadContext {
 function check(ctx: StreamLoadContext, task: string, seed: number, i: number, f: SoakFrameValue): boolean {
   const want = expectedFrame(seed, i);
   const data = f.data;
-  if (f.index !== i) return (ctx.wrong(task, `stream ${seed}: frame #${i} came with index ${f.index} (lost or reordered)`), false);
-  if (f.size !== want.size || data.byteLength !== want.size) return (ctx.wrong(task, `stream ${seed}: frame #${i} of ${data.byteLength} bytes (size field ${f.size}), expected ${want.size}`), false);
-  if (!Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(want.data)) return (ctx.wrong(task, `stream ${seed}: frame #${i} has other bytes than expected`), false);
+  if (f.index !== i)
+    return (ctx.wrong(task, `stream ${seed}: frame #${i} came with index ${f.index} (lost or reordered)`), false);
+  if (f.size !== want.size || data.byteLength !== want.size)
+    return (
+      ctx.wrong(
+        task,
+        `stream ${seed}: frame #${i} of ${data.byteLength} bytes (size field ${f.size}), expected ${want.size}`,
+      ),
+      false
+    );
+  if (!Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(want.data))
+    return (ctx.wrong(task, `stream ${seed}: frame #${i} has other bytes than expected`), false);
   ctx.stats.chunks++;
   ctx.stats.bytes += data.byteLength;
   return true;

@@ -60,7 +60,13 @@ import { fileURLToPath } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
 import { Gateway, QiError, Session, listenStandalone, type AnyProxy } from '../src/index.js';
 import { gc } from '../test/helpers/gc.js';
-import { emptyStreamStats, streamRound, streamService, type StreamLoadStats, type StreamServiceStats } from './soak-streams.js';
+import {
+  emptyStreamStats,
+  streamRound,
+  streamService,
+  type StreamLoadStats,
+  type StreamServiceStats,
+} from './soak-streams.js';
 // The Calculator fixture is imported where it is used, by the server and load processes: its module
 // imports node:test, whose harness the coordinator must not start (it would print to our stdout).
 import type { CalcState } from '../test/object/fixtures.js';
@@ -195,11 +201,19 @@ function takeSample(): Sample {
   const m = process.memoryUsage();
   const handles: Record<string, number> = {};
   for (const r of process.getActiveResourcesInfo()) handles[r] = (handles[r] ?? 0) + 1;
-  return { t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, handles };
+  return {
+    t: Date.now(),
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    handles,
+  };
 }
 
 const totalHandles = (s: Sample) => Object.values(s.handles).reduce((a, b) => a + b, 0);
-const socketHandles = (s: Sample) => Object.entries(s.handles).reduce((a, [k, n]) => a + (/(TCPSocketWrap|PipeWrap|TLSWrap)$/.test(k) ? n : 0), 0);
+const socketHandles = (s: Sample) =>
+  Object.entries(s.handles).reduce((a, [k, n]) => a + (/(TCPSocketWrap|PipeWrap|TLSWrap)$/.test(k) ? n : 0), 0);
 const mb = (n: number) => (n / MiB).toFixed(1);
 
 // ---------------------------------------------------------------------------------------------------
@@ -210,7 +224,10 @@ function send(m: FromChild): void {
 }
 
 /** Wires a child: exits when the coordinator goes, reports crashes and warnings, answers sample requests. */
-function child(handlers: { sample(): Omit<Extract<FromChild, { type: 'sample' }>, 'type' | 'id'>; stop(): Promise<Omit<Extract<FromChild, { type: 'stopped' }>, 'type'>> }): void {
+function child(handlers: {
+  sample(): Omit<Extract<FromChild, { type: 'sample' }>, 'type' | 'id'>;
+  stop(): Promise<Omit<Extract<FromChild, { type: 'stopped' }>, 'type'>>;
+}): void {
   process.on('disconnect', () => process.exit(3));
   process.on('uncaughtException', (e) => {
     send({ type: 'fatal', error: `uncaught exception: ${e.stack ?? describe(e)}` });
@@ -258,20 +275,25 @@ async function runServer(args: Map<string, string>): Promise<void> {
   // A steady rate: each tick emits what the clock says is due (timers run late under load), at most
   // a few at once.
   const since = performance.now();
-  const emitter = setInterval(() => {
-    const due = Math.floor(((performance.now() - since) * hz) / 1000);
-    for (let n = 0; emitted < due && n < 10; n++) {
-      calc.emit('fired', emitted, `s${emitted}`);
-      emitted++;
-    }
-  }, Math.max(1, 1000 / hz));
+  const emitter = setInterval(
+    () => {
+      const due = Math.floor(((performance.now() - since) * hz) / 1000);
+      for (let n = 0; emitted < due && n < 10; n++) {
+        calc.emit('fired', emitted, `s${emitted}`);
+        emitted++;
+      }
+    },
+    Math.max(1, 1000 / hz),
+  );
   const extra = (): ServerExtra => {
     // Every completed slow() leaves a line in state.order: count them and keep the array empty.
     slowCompleted += state.order.length;
     state.order.length = 0;
     // How many connections the session holds now and the signals it dropped on them (diagnostics), and
     // the objects it serves by reference on them (checked once every load left).
-    const channels = (session as unknown as { channels?: Set<{ droppedEvents?: number; handlers?: Map<number, unknown> }> }).channels;
+    const channels = (
+      session as unknown as { channels?: Set<{ droppedEvents?: number; handlers?: Map<number, unknown> }> }
+    ).channels;
     let dropped = 0;
     // Objects served by reference: every object bound on a connection other than a service's main one
     // (object id 1; the channel keys its bindings service × 2^32 + object).
@@ -280,7 +302,15 @@ async function runServer(args: Map<string, string>): Promise<void> {
       dropped += c.droppedEvents ?? 0;
       for (const k of c.handlers?.keys() ?? []) if (k % 0x1_0000_0000 !== 1) objects++;
     }
-    return { emitted, aborted: state.aborted, slowCompleted, channels: channels?.size ?? -1, droppedEvents: dropped, objects, streams: streams.stats(STREAM_RELEASE_MS) };
+    return {
+      emitted,
+      aborted: state.aborted,
+      slowCompleted,
+      channels: channels?.size ?? -1,
+      droppedEvents: dropped,
+      objects,
+      streams: streams.stats(STREAM_RELEASE_MS),
+    };
   };
   child({
     sample: () => ({ sample: takeSample(), extra: { ...extra() } }),
@@ -291,14 +321,22 @@ async function runServer(args: Map<string, string>): Promise<void> {
       return { extra: { ...e } };
     },
   });
-  send({ type: 'ready', info: { sd: session.endpoints.find((e) => e.startsWith('tcp:')), endpoints: session.endpoints } });
+  send({
+    type: 'ready',
+    info: { sd: session.endpoints.find((e) => e.startsWith('tcp:')), endpoints: session.endpoints },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
 // The gateway.
 
 async function runGateway(args: Map<string, string>): Promise<void> {
-  const gw = await Gateway.start({ sd: args.get('sd')!, listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } }, maxConnectionsPerAddress: 10_000 });
+  const gw = await Gateway.start({
+    sd: args.get('sd')!,
+    listen: 'tcp://127.0.0.1:0',
+    access: { anonymous: { allow: ['*'] } },
+    maxConnectionsPerAddress: 10_000,
+  });
   const extra = () => ({ ...gw.metrics, upstreamSubscriptions: gw.upstreamSubscriptions, heldObjects: gw.heldObjects });
   child({
     sample: () => ({ sample: takeSample(), extra: extra() }),
@@ -352,12 +390,18 @@ async function runLoad(args: Map<string, string>): Promise<void> {
     stats.errors[k] = (stats.errors[k] ?? 0) + 1;
     problem(`${task}: ${describe(e)}`);
   };
-  const expected = (task: string, kind: string) => (stats.expected[`${task}:${kind}`] = (stats.expected[`${task}:${kind}`] ?? 0) + 1);
+  const expected = (task: string, kind: string) =>
+    (stats.expected[`${task}:${kind}`] = (stats.expected[`${task}:${kind}`] ?? 0) + 1);
   const opts = { timeoutMs: CALL_TIMEOUT_MS };
   const pool = randomBytes(4 * MiB + 64 * 1024);
 
   const connect = async (url: string) => withTimeout(Session.connect(url), SESSION_TIMEOUT_MS, `connecting to ${url}`);
-  const calcOf = async (s: Session) => (await withTimeout(s.service('Calculator', { timeoutMs: SESSION_TIMEOUT_MS }), SESSION_TIMEOUT_MS, 'Calculator lookup')) as Calc;
+  const calcOf = async (s: Session) =>
+    (await withTimeout(
+      s.service('Calculator', { timeoutMs: SESSION_TIMEOUT_MS }),
+      SESSION_TIMEOUT_MS,
+      'Calculator lookup',
+    )) as Calc;
   const routes = { direct: sdUrl, gateway: gwUrl } as const;
   type Route = keyof typeof routes;
   const sessions: Session[] = [];
@@ -405,10 +449,15 @@ async function runLoad(args: Map<string, string>): Promise<void> {
     loop(`concurrent.${route}`, async () => {
       const pairs = Array.from({ length: 64 }, () => [int(), int()] as const);
       // One bound for the whole batch: a timer per call would make the handle count swing with the batches.
-      const sums = await withTimeout(Promise.all(pairs.map(([a, b]) => calc.add(a, b))), CALL_TIMEOUT_MS, `a batch of ${pairs.length} add calls`);
+      const sums = await withTimeout(
+        Promise.all(pairs.map(([a, b]) => calc.add(a, b))),
+        CALL_TIMEOUT_MS,
+        `a batch of ${pairs.length} add calls`,
+      );
       for (let i = 0; i < pairs.length; i++) {
         count(`concurrent.${route}`);
-        if (sums[i] !== pairs[i][0] + pairs[i][1]) wrong(`concurrent.${route}`, `add(${pairs[i][0]}, ${pairs[i][1]}) = ${String(sums[i])}`);
+        if (sums[i] !== pairs[i][0] + pairs[i][1])
+          wrong(`concurrent.${route}`, `add(${pairs[i][0]}, ${pairs[i][1]}) = ${String(sums[i])}`);
       }
       await sleep(5);
     });
@@ -421,7 +470,8 @@ async function runLoad(args: Map<string, string>): Promise<void> {
       const back = (await calc.echoRaw(sent, opts)) as Uint8Array;
       count(`large.${route}`);
       stats.bytes += 2 * size;
-      if (!Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(sent)) wrong(`large.${route}`, `echoRaw of ${size} bytes came back different (${back.byteLength} bytes)`);
+      if (!Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(sent))
+        wrong(`large.${route}`, `echoRaw of ${size} bytes came back different (${back.byteLength} bytes)`);
       await sleep(r.int(0, 20));
     });
 
@@ -430,7 +480,8 @@ async function runLoad(args: Map<string, string>): Promise<void> {
       const c = (await calc.makeCounter(start, opts)) as Calc;
       const one = await c.increment(opts);
       const value = await c.value(opts);
-      if (one !== start + 1 || value !== start + 1) wrong(`objects.${route}`, `makeCounter(${start}): increment ${String(one)}, value ${String(value)}`);
+      if (one !== start + 1 || value !== start + 1)
+        wrong(`objects.${route}`, `makeCounter(${start}): increment ${String(one)}, value ${String(value)}`);
       const mine = r.int(0, 1_000_000);
       const used = await calc.useCounter(counter(mine), opts);
       if (used !== mine + 2) wrong(`objects.${route}`, `useCounter(counter(${mine})) = ${String(used)}`);
@@ -446,10 +497,17 @@ async function runLoad(args: Map<string, string>): Promise<void> {
       const abortAfter = r.int(10, 90);
       const timer = timeout ? undefined : setTimeout(() => ac.abort(), abortAfter);
       try {
-        const v = await calc.slow(ms, timeout ? { timeoutMs: abortAfter } : { signal: ac.signal, timeoutMs: CALL_TIMEOUT_MS });
+        const v = await calc.slow(
+          ms,
+          timeout ? { timeoutMs: abortAfter } : { signal: ac.signal, timeoutMs: CALL_TIMEOUT_MS },
+        );
         // An answer is right only when it was read before the abort (or the timeout) happened here: when
         // this process (or the service) was held up for longer than the call (a heap snapshot, a stall).
-        if (v !== ms || ac.signal.aborted) wrong(`cancel.${route}`, `slow(${ms}) ${timeout ? 'with a timeout' : 'canceled'} after ${abortAfter} ms answered ${String(v)}`);
+        if (v !== ms || ac.signal.aborted)
+          wrong(
+            `cancel.${route}`,
+            `slow(${ms}) ${timeout ? 'with a timeout' : 'canceled'} after ${abortAfter} ms answered ${String(v)}`,
+          );
         else {
           expected(`cancel.${route}`, 'answered-first');
           stats.answeredFirst++;
@@ -480,9 +538,12 @@ async function runLoad(args: Map<string, string>): Promise<void> {
         if (stats.connects[route] % 2 === 0) {
           // Subscribe, take one signal, unsubscribe.
           const ac = new AbortController();
-          const timer = setTimeout(() => ac.abort(new Error(`no fired signal within ${SESSION_TIMEOUT_MS} ms`)), SESSION_TIMEOUT_MS);
+          const timer = setTimeout(
+            () => ac.abort(new Error(`no fired signal within ${SESSION_TIMEOUT_MS} ms`)),
+            SESSION_TIMEOUT_MS,
+          );
           try {
-            const [seq, text] = (await (c.fired as AnyProxy['x']).once({ signal: ac.signal })) as [number, string];
+            const [seq, text] = (await c.fired.once({ signal: ac.signal })) as [number, string];
             if (text !== `s${seq}`) wrong(`churn.${route}`, `fired(${seq}, ${JSON.stringify(text)})`);
           } finally {
             clearTimeout(timer);
@@ -553,7 +614,7 @@ async function runLoad(args: Map<string, string>): Promise<void> {
     const sub = { received: 0 } as (typeof subscribers)[number];
     subscribers.push(sub);
     const off = await withTimeout(
-      (subs[route].calc.fired as AnyProxy['x']).connect((...args: unknown[]) => {
+      subs[route].calc.fired.connect((...args: unknown[]) => {
         const [seq, text] = args as [number, string];
         stats.signals.received++;
         sub.received++;
@@ -583,7 +644,7 @@ async function runLoad(args: Map<string, string>): Promise<void> {
   for (const route of skip.has('property') ? [] : (['direct', 'gateway'] as const)) {
     let last: number | undefined;
     const off = await withTimeout(
-      (subs[route].calc.volume as AnyProxy['x']).watch((v: unknown) => {
+      subs[route].calc.volume.watch((v: unknown) => {
         stats.property.events++;
         const k = (v as number) * 8;
         if (!Number.isInteger(k) || k < 0 || k >= K) {
@@ -613,9 +674,9 @@ async function runLoad(args: Map<string, string>): Promise<void> {
       k = (k + 1) % K;
       const route: Route = k % 2 ? 'direct' : 'gateway';
       const calc = main[route].calc;
-      await withTimeout((calc.volume as AnyProxy['x']).set(k / 8), CALL_TIMEOUT_MS, 'volume.set');
+      await withTimeout(calc.volume.set(k / 8), CALL_TIMEOUT_MS, 'volume.set');
       stats.property.sets++;
-      const got = await withTimeout((calc.volume as AnyProxy['x']).get(), CALL_TIMEOUT_MS, 'volume.get');
+      const got = await withTimeout(calc.volume.get(), CALL_TIMEOUT_MS, 'volume.get');
       count('property');
       if (got !== k / 8) wrong('property', `volume set to ${k / 8} then read ${String(got)}`);
       await sleep(r.int(5, 15));
@@ -674,13 +735,22 @@ function usage(problem?: string): never {
 function parseOptions(argv: string[]): Options {
   let seconds = 600;
   let sampleSeconds: number | undefined;
-  const o = { loads: 2, warmup: 0.2, signalHz: 100, seed: (Date.now() ^ (process.pid << 8)) >>> 0, ipc: true, skip: '', verbose: false } as Omit<Options, 'seconds' | 'sampleSeconds'> & { snapshots?: string };
+  const o = {
+    loads: 2,
+    warmup: 0.2,
+    signalHz: 100,
+    seed: (Date.now() ^ (process.pid << 8)) >>> 0,
+    ipc: true,
+    skip: '',
+    verbose: false,
+  } as Omit<Options, 'seconds' | 'sampleSeconds'> & { snapshots?: string };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (min: number, max: number) => {
       const v = argv[++i];
       const n = Number(v);
-      if (v === undefined || !Number.isFinite(n) || n < min || n > max) usage(`${a} needs a number between ${min} and ${max}, not ${v}`);
+      if (v === undefined || !Number.isFinite(n) || n < min || n > max)
+        usage(`${a} needs a number between ${min} and ${max}, not ${v}`);
       return n;
     };
     if (a === '--minutes') seconds = num(0.01, MAX_SECONDS / 60) * 60;
@@ -693,9 +763,9 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--no-ipc') o.ipc = false;
     else if (a === '--skip') {
       o.skip = argv[++i] ?? usage('--skip needs a list');
-      for (const k of o.skip.split(',')) if (!TASKS.includes(k)) usage(`--skip: no task ${k} (tasks: ${TASKS.join(', ')})`);
-    }
-    else if (a === '--snapshots') o.snapshots = argv[++i] ?? usage('--snapshots needs a directory');
+      for (const k of o.skip.split(','))
+        if (!TASKS.includes(k)) usage(`--skip: no task ${k} (tasks: ${TASKS.join(', ')})`);
+    } else if (a === '--snapshots') o.snapshots = argv[++i] ?? usage('--snapshots needs a directory');
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
@@ -728,7 +798,11 @@ class Child {
     // Run as a test's subprocess, node:test (imported by the fixtures) would report to the test runner.
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    this.process = fork(fileURLToPath(import.meta.url), args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    this.process = fork(fileURLToPath(import.meta.url), args, {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: [],
+    });
     const keep = (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
         if (line === '') continue;
@@ -772,7 +846,9 @@ class Child {
     return withTimeout(
       new Promise<Record<string, unknown>>((resolve, reject) => {
         this.readyWaiter = (m) => resolve(m.info);
-        this.process.once('exit', (code) => reject(new Error(`${this.name} exited (code ${code}) before being ready:\n${this.tail}`)));
+        this.process.once('exit', (code) =>
+          reject(new Error(`${this.name} exited (code ${code}) before being ready:\n${this.tail}`)),
+        );
       }),
       READY_TIMEOUT_MS,
       `${this.name} getting ready`,
@@ -917,7 +993,13 @@ async function coordinate(o: Options): Promise<number> {
   let loadSeconds = 0;
 
   try {
-    const server = spawn('sd+service', ['--role', 'server', '--signal-hz', String(o.signalHz), ...(o.ipc ? [] : ['--no-ipc'])]);
+    const server = spawn('sd+service', [
+      '--role',
+      'server',
+      '--signal-hz',
+      String(o.signalHz),
+      ...(o.ipc ? [] : ['--no-ipc']),
+    ]);
     const { sd } = (await server.ready()) as { sd: string };
     const gateway = spawn('gateway', ['--role', 'gateway', '--sd', sd]);
     const { url: gw } = (await gateway.ready()) as { url: string };
@@ -929,7 +1011,21 @@ async function coordinate(o: Options): Promise<number> {
       if (d === server) idleServer = m.extra as unknown as ServerExtra;
     }
 
-    const loads = Array.from({ length: o.loads }, (_, i) => spawn(`load ${i}`, ['--role', 'load', '--index', String(i), '--sd', sd, '--gw', gw, '--seed', String(o.seed), ...(o.skip ? ['--skip', o.skip] : [])]));
+    const loads = Array.from({ length: o.loads }, (_, i) =>
+      spawn(`load ${i}`, [
+        '--role',
+        'load',
+        '--index',
+        String(i),
+        '--sd',
+        sd,
+        '--gw',
+        gw,
+        '--seed',
+        String(o.seed),
+        ...(o.skip ? ['--skip', o.skip] : []),
+      ]),
+    );
     await Promise.all(loads.map((l) => l.ready()));
     const loadStart = Date.now();
     console.log(`sd ${sd}, gateway ${gw}; load running\n`);
@@ -967,13 +1063,21 @@ async function coordinate(o: Options): Promise<number> {
 
       // Correctness, at once.
       const s = sumStats(row.loads);
-      if (s.wrong > 0 || Object.keys(s.errors).length > 0 || s.signals.gaps + s.signals.duplicates + s.property.gaps + s.property.duplicates > 0) {
-        fail(`load: ${s.wrong} wrong values, errors ${JSON.stringify(s.errors)}, signals ${JSON.stringify(s.signals)}, property ${JSON.stringify(s.property)}\n${s.problems.map((p) => `    ${p}`).join('\n')}`);
+      if (
+        s.wrong > 0 ||
+        Object.keys(s.errors).length > 0 ||
+        s.signals.gaps + s.signals.duplicates + s.property.gaps + s.property.duplicates > 0
+      ) {
+        fail(
+          `load: ${s.wrong} wrong values, errors ${JSON.stringify(s.errors)}, signals ${JSON.stringify(s.signals)}, property ${JSON.stringify(s.property)}\n${s.problems.map((p) => `    ${p}`).join('\n')}`,
+        );
         break;
       }
       const st = row.server.streams;
       if (st.overdue > 0 || st.writerErrors > 0) {
-        fail(`sd+service: ${st.overdue} stream writer(s) still open over ${STREAM_RELEASE_MS / 1000} s after they were made (never released; the oldest ${(st.oldestMs / 1000).toFixed(0)} s), ${st.writerErrors} writer error(s) ${JSON.stringify(st.writerProblems)}`);
+        fail(
+          `sd+service: ${st.overdue} stream writer(s) still open over ${STREAM_RELEASE_MS / 1000} s after they were made (never released; the oldest ${(st.oldestMs / 1000).toFixed(0)} s), ${st.writerErrors} writer error(s) ${JSON.stringify(st.writerProblems)}`,
+        );
         break;
       }
       // Memory and handles, once past the warm-up.
@@ -1000,8 +1104,14 @@ async function coordinate(o: Options): Promise<number> {
           const handles = median(last.map(totalHandles));
           const heapBound = b.heap * (1 + HEAP_RATIO) + HEAP_SLACK;
           const handleBound = b.handles * (1 + HANDLE_RATIO) + HANDLE_SLACK;
-          if (heap > heapBound) fail(`${n}: heapUsed ${mb(heap)} MiB (median of the last ${MEDIAN_OF} samples) is over its bound ${mb(heapBound)} MiB (baseline ${mb(b.heap)} MiB + 20% + 10 MiB)`);
-          if (handles > handleBound) fail(`${n}: ${handles} handles (median of the last ${MEDIAN_OF} samples) is over its bound ${handleBound.toFixed(0)} (baseline ${b.handles}, the most during the warm-up, + 20% + ${HANDLE_SLACK}); last: ${JSON.stringify(last[last.length - 1].handles)}`);
+          if (heap > heapBound)
+            fail(
+              `${n}: heapUsed ${mb(heap)} MiB (median of the last ${MEDIAN_OF} samples) is over its bound ${mb(heapBound)} MiB (baseline ${mb(b.heap)} MiB + 20% + 10 MiB)`,
+            );
+          if (handles > handleBound)
+            fail(
+              `${n}: ${handles} handles (median of the last ${MEDIAN_OF} samples) is over its bound ${handleBound.toFixed(0)} (baseline ${b.handles}, the most during the warm-up, + 20% + ${HANDLE_SLACK}); last: ${JSON.stringify(last[last.length - 1].handles)}`,
+            );
         }
       }
     }
@@ -1011,7 +1121,9 @@ async function coordinate(o: Options): Promise<number> {
 
     // Stop the loads, then look at the server and gateway with nobody connected.
     const stops = await Promise.allSettled(loads.map((l) => l.stop()));
-    stops.forEach((s, i) => s.status === 'rejected' && fail(`${loads[i].name}: ${describe(s.reason)}\n${loads[i].tail}`));
+    stops.forEach(
+      (s, i) => s.status === 'rejected' && fail(`${loads[i].name}: ${describe(s.reason)}\n${loads[i].tail}`),
+    );
     finalLoads = loads.flatMap((l) => (l.stopped?.stats ? [l.stopped.stats] : []));
     await sleep(1000);
     if (!server.exited && !gateway.exited) {
@@ -1035,44 +1147,75 @@ async function coordinate(o: Options): Promise<number> {
   // Final checks and summary.
   const s = sumStats(finalLoads.length > 0 ? finalLoads : (rows[rows.length - 1]?.loads ?? []));
   if (finalLoads.length > 0) {
-    if (s.wrong > 0 || Object.keys(s.errors).length > 0) fail(`load: ${s.wrong} wrong values, unexpected errors ${JSON.stringify(s.errors)}\n${s.problems.map((p) => `    ${p}`).join('\n')}`);
-    if (s.signals.gaps + s.signals.duplicates > 0 || s.signals.received !== s.signals.expected) fail(`signals: received ${s.signals.received} of ${s.signals.expected} (gaps ${s.signals.gaps}, duplicates ${s.signals.duplicates})`);
-    if (s.property.gaps + s.property.duplicates > 0) fail(`property watches: ${s.property.gaps} gaps, ${s.property.duplicates} duplicates`);
+    if (s.wrong > 0 || Object.keys(s.errors).length > 0)
+      fail(
+        `load: ${s.wrong} wrong values, unexpected errors ${JSON.stringify(s.errors)}\n${s.problems.map((p) => `    ${p}`).join('\n')}`,
+      );
+    if (s.signals.gaps + s.signals.duplicates > 0 || s.signals.received !== s.signals.expected)
+      fail(
+        `signals: received ${s.signals.received} of ${s.signals.expected} (gaps ${s.signals.gaps}, duplicates ${s.signals.duplicates})`,
+      );
+    if (s.property.gaps + s.property.duplicates > 0)
+      fail(`property watches: ${s.property.gaps} gaps, ${s.property.duplicates} duplicates`);
   }
   if (finalServer !== undefined && finalLoads.length === o.loads) {
     // Every slow() call is canceled while the service still runs it; only a process held up for longer
     // than the call (see answeredFirst) lets one run to its end. Each either ended or was aborted, once.
     const slowCalls = (s.byTask['cancel.direct'] ?? 0) + (s.byTask['cancel.gateway'] ?? 0);
     const tolerance = Math.max(5, Math.ceil(slowCalls * 0.01));
-    if (finalServer.aborted + finalServer.slowCompleted !== slowCalls) fail(`sd+service: ${finalServer.aborted} slow() calls aborted + ${finalServer.slowCompleted} ended ≠ ${slowCalls} made (cancellations lost or doubled)`);
-    if (finalServer.slowCompleted > s.answeredFirst + tolerance) fail(`sd+service: ${finalServer.slowCompleted} canceled slow() calls ran to their end (the clients saw ${s.answeredFirst} answered first)`);
-    if (s.answeredFirst > tolerance) fail(`load: ${s.answeredFirst} slow() calls were answered although canceled or timed out first (more than ${tolerance})`);
+    if (finalServer.aborted + finalServer.slowCompleted !== slowCalls)
+      fail(
+        `sd+service: ${finalServer.aborted} slow() calls aborted + ${finalServer.slowCompleted} ended ≠ ${slowCalls} made (cancellations lost or doubled)`,
+      );
+    if (finalServer.slowCompleted > s.answeredFirst + tolerance)
+      fail(
+        `sd+service: ${finalServer.slowCompleted} canceled slow() calls ran to their end (the clients saw ${s.answeredFirst} answered first)`,
+      );
+    if (s.answeredFirst > tolerance)
+      fail(
+        `load: ${s.answeredFirst} slow() calls were answered although canceled or timed out first (more than ${tolerance})`,
+      );
   }
   if (finalServer !== undefined && finalLoads.length === o.loads) {
     // Every stream the service made was released: read to its end, or closed by a reader that broke off
     // or left; the loads opened as many as it made.
     const st = finalServer.streams;
     const sl = s.streams;
-    if (st.open > 0) fail(`sd+service: ${st.open} stream writer(s) still open once every load left (the oldest made ${(st.oldestMs / 1000).toFixed(0)} s ago)`);
-    if (st.made !== st.ended + st.closed + st.open) fail(`sd+service: ${st.made} streams made ≠ ${st.ended} ended + ${st.closed} closed + ${st.open} open`);
+    if (st.open > 0)
+      fail(
+        `sd+service: ${st.open} stream writer(s) still open once every load left (the oldest made ${(st.oldestMs / 1000).toFixed(0)} s ago)`,
+      );
+    if (st.made !== st.ended + st.closed + st.open)
+      fail(`sd+service: ${st.made} streams made ≠ ${st.ended} ended + ${st.closed} closed + ${st.open} open`);
     if (st.made !== sl.opened) fail(`sd+service: made ${st.made} streams, the loads opened ${sl.opened}`);
-    if (st.ended < sl.completed || st.ended > sl.completed + sl.brokenOff + sl.sessionClosed) fail(`sd+service: ${st.ended} streams ended, the loads read ${sl.completed} to their end (and left ${sl.brokenOff + sl.sessionClosed} early)`);
-    if (st.writerErrors > 0) fail(`sd+service: ${st.writerErrors} stream writer error(s): ${st.writerProblems.join('; ')}`);
+    if (st.ended < sl.completed || st.ended > sl.completed + sl.brokenOff + sl.sessionClosed)
+      fail(
+        `sd+service: ${st.ended} streams ended, the loads read ${sl.completed} to their end (and left ${sl.brokenOff + sl.sessionClosed} early)`,
+      );
+    if (st.writerErrors > 0)
+      fail(`sd+service: ${st.writerErrors} stream writer error(s): ${st.writerProblems.join('; ')}`);
   }
   if (finalServer !== undefined && idleServer !== undefined) {
     // All loads gone: no object by reference is left in the service, nor counted by the gateway.
-    if (finalServer.objects > idleServer.objects) fail(`sd+service: serves ${finalServer.objects} object(s) by reference once every load left (${idleServer.objects} before the load): released by nobody`);
+    if (finalServer.objects > idleServer.objects)
+      fail(
+        `sd+service: serves ${finalServer.objects} object(s) by reference once every load left (${idleServer.objects} before the load): released by nobody`,
+      );
   }
-  if (finalGateway !== undefined && finalGateway.heldObjects !== 0) fail(`gateway: heldObjects ${String(finalGateway.heldObjects)} once every load left (expected 0)`);
+  if (finalGateway !== undefined && finalGateway.heldObjects !== 0)
+    fail(`gateway: heldObjects ${String(finalGateway.heldObjects)} once every load left (expected 0)`);
   if (idle && quiesced) {
     for (const [n, before] of idle) {
       const after = quiesced.get(n)!;
       if (socketHandles(after) > socketHandles(before) + QUIESCED_SOCKET_SLACK) {
-        fail(`${n}: ${socketHandles(after)} sockets once every load left, ${socketHandles(before)} before the load: ${JSON.stringify(after.handles)}`);
+        fail(
+          `${n}: ${socketHandles(after)} sockets once every load left, ${socketHandles(before)} before the load: ${JSON.stringify(after.handles)}`,
+        );
       }
     }
   }
-  for (const c of children) if (c.warnings.length > 0) fail(`${c.name} printed warnings: ${c.warnings.slice(0, 3).join('; ')}`);
+  for (const c of children)
+    if (c.warnings.length > 0) fail(`${c.name} printed warnings: ${c.warnings.slice(0, 3).join('; ')}`);
 
   console.log('\n' + summary(o, loadSeconds, rows, s, idle, quiesced, finalServer, finalGateway));
   if (failures.length > 0) {
@@ -1107,7 +1250,12 @@ function line(row: Row, prev: Row | undefined): string {
   const lhdl = Math.max(...loads.map(([, x]) => totalHandles(x)));
   return (
     `${row.elapsed.toFixed(0).padStart(5)} | ${rate(s.calls, p?.calls).toFixed(0).padStart(8)} | ${(rate(s.bytes, p?.bytes) / 1e6).toFixed(1).padStart(5)} | ${(rate(s.streams.bytes, p?.streams.bytes) / 1e6).toFixed(1).padStart(9)} | ` +
-    `${rate(s.signals.received, p?.signals.received).toFixed(0).padStart(5)} | ${rate(conns, p ? p.connects.direct + p.connects.gateway : 0).toFixed(1).padStart(6)} | ${String(errs).padStart(3)} | ` +
+    `${rate(s.signals.received, p?.signals.received).toFixed(0).padStart(5)} | ${rate(
+      conns,
+      p ? p.connects.direct + p.connects.gateway : 0,
+    )
+      .toFixed(1)
+      .padStart(6)} | ${String(errs).padStart(3)} | ` +
     `${d('sd+service').padStart(23)} | ${d('gateway').padStart(24)} | ${mb(lheap).padStart(9)} ${String(lhdl).padStart(9)}`
   );
 }
@@ -1125,11 +1273,22 @@ function summary(
   const out: string[] = [];
   const per = (n: number) => (seconds > 0 ? n / seconds : 0);
   out.push(`summary: ${seconds.toFixed(0)} s of load, ${o.loads} load process(es), seed ${o.seed}`);
-  out.push(`  calls      ${s.calls} (${per(s.calls).toFixed(0)}/s): ${Object.entries(s.byTask).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(
+    `  calls      ${s.calls} (${per(s.calls).toFixed(0)}/s): ${Object.entries(s.byTask)
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   out.push(`  payload    ${(s.bytes / 1e6).toFixed(0)} MB moved by echoRaw (${(per(s.bytes) / 1e6).toFixed(1)} MB/s)`);
-  out.push(`  signals    emitted ${server?.emitted ?? '?'}; received ${s.signals.received} by ${s.signals.subscribers} continuous subscribers, expected ${s.signals.expected} (gaps ${s.signals.gaps}, duplicates ${s.signals.duplicates}); dropped by sd ${server?.droppedEvents ?? '?'}, by gateway ${String(gateway?.droppedEvents ?? '?')}`);
-  out.push(`  property   ${s.property.sets} sets, ${s.property.events} watch events (gaps ${s.property.gaps}, duplicates ${s.property.duplicates})`);
-  out.push(`  connects   ${s.connects.direct} direct + ${s.connects.gateway} through the gateway (${per(s.connects.direct + s.connects.gateway).toFixed(1)}/s)`);
+  out.push(
+    `  signals    emitted ${server?.emitted ?? '?'}; received ${s.signals.received} by ${s.signals.subscribers} continuous subscribers, expected ${s.signals.expected} (gaps ${s.signals.gaps}, duplicates ${s.signals.duplicates}); dropped by sd ${server?.droppedEvents ?? '?'}, by gateway ${String(gateway?.droppedEvents ?? '?')}`,
+  );
+  out.push(
+    `  property   ${s.property.sets} sets, ${s.property.events} watch events (gaps ${s.property.gaps}, duplicates ${s.property.duplicates})`,
+  );
+  out.push(
+    `  connects   ${s.connects.direct} direct + ${s.connects.gateway} through the gateway (${per(s.connects.direct + s.connects.gateway).toFixed(1)}/s)`,
+  );
   out.push(`  objects    ${s.objects} by reference`);
   const st = server?.streams;
   out.push(
@@ -1137,12 +1296,20 @@ function summary(
       `${s.streams.chunks} frames checked, ${(s.streams.bytes / 1e6).toFixed(0)} MB (${(per(s.streams.bytes) / 1e6).toFixed(1)} MB/s); ` +
       `the service made ${st?.made ?? '?'}, ended ${st?.ended ?? '?'}, closed ${st?.closed ?? '?'}, open at the end ${st?.open ?? '?'}, writer errors ${st?.writerErrors ?? '?'}`,
   );
-  out.push(`  abandon    ${s.abandon.sessions} gateway sessions closed holding ${s.abandon.objects} objects (${s.abandon.inFlight} with a makeCounter on its way); at the end the service serves ${server?.objects ?? '?'} object(s) by reference, the gateway counts ${String(gateway?.heldObjects ?? '?')} held`);
-  out.push(`  cancel     ${s.canceled} calls canceled or timed out mid-flight, ${s.answeredFirst} answered first; the service aborted ${server?.aborted ?? '?'}, ran ${server?.slowCompleted ?? '?'} to their end`);
-  out.push(`  errors     unexpected ${JSON.stringify(s.errors)}, wrong values ${s.wrong}; expected ${JSON.stringify(s.expected)}`);
+  out.push(
+    `  abandon    ${s.abandon.sessions} gateway sessions closed holding ${s.abandon.objects} objects (${s.abandon.inFlight} with a makeCounter on its way); at the end the service serves ${server?.objects ?? '?'} object(s) by reference, the gateway counts ${String(gateway?.heldObjects ?? '?')} held`,
+  );
+  out.push(
+    `  cancel     ${s.canceled} calls canceled or timed out mid-flight, ${s.answeredFirst} answered first; the service aborted ${server?.aborted ?? '?'}, ran ${server?.slowCompleted ?? '?'} to their end`,
+  );
+  out.push(
+    `  errors     unexpected ${JSON.stringify(s.errors)}, wrong values ${s.wrong}; expected ${JSON.stringify(s.expected)}`,
+  );
   if (gateway) out.push(`  gateway    ${JSON.stringify(gateway)}`);
   if (rows.length > 0) {
-    out.push('  memory (after a full GC; first sample → last sample of the load; handles: idle → loaded → after the load)');
+    out.push(
+      '  memory (after a full GC; first sample → last sample of the load; handles: idle → loaded → after the load)',
+    );
     const first = rows[0].samples;
     const last = rows[rows.length - 1].samples;
     const past = rows.filter((r) => r.elapsed > o.seconds * o.warmup);
@@ -1150,7 +1317,10 @@ function summary(
       const b = last.get(n);
       if (!b) continue;
       // Growth after the warm-up, in MiB per minute (least squares over the samples).
-      const trend = past.length >= 2 ? ` (${(slope(past.map((r) => [r.elapsed / 60, r.samples.get(n)!.heapUsed / MiB])) >= 0 ? '+' : '')}${slope(past.map((r) => [r.elapsed / 60, r.samples.get(n)!.heapUsed / MiB])).toFixed(2)} MiB/min after the warm-up)` : '';
+      const trend =
+        past.length >= 2
+          ? ` (${slope(past.map((r) => [r.elapsed / 60, r.samples.get(n)!.heapUsed / MiB])) >= 0 ? '+' : ''}${slope(past.map((r) => [r.elapsed / 60, r.samples.get(n)!.heapUsed / MiB])).toFixed(2)} MiB/min after the warm-up)`
+          : '';
       const i = idle?.get(n);
       const q = quiesced?.get(n);
       const hdl = `${i ? `${totalHandles(i)} → ` : ''}${totalHandles(a)}..${totalHandles(b)}${q ? ` → ${totalHandles(q)} (sockets ${socketHandles(i!)} → ${socketHandles(q)})` : ''}`;
@@ -1159,7 +1329,9 @@ function summary(
       );
     }
   }
-  out.push(`  bounds     heapUsed ≤ baseline + ${HEAP_RATIO * 100}% + ${HEAP_SLACK / MiB} MiB, handles ≤ baseline + ${HANDLE_RATIO * 100}% + ${HANDLE_SLACK} (median of the last ${MEDIAN_OF} samples; baselines: heap the median of the last ${MEDIAN_OF} samples of the ${Math.round(o.warmup * 100)}% warm-up, handles the most seen in it); sockets after the load ≤ idle + ${QUIESCED_SOCKET_SLACK}`);
+  out.push(
+    `  bounds     heapUsed ≤ baseline + ${HEAP_RATIO * 100}% + ${HEAP_SLACK / MiB} MiB, handles ≤ baseline + ${HANDLE_RATIO * 100}% + ${HANDLE_SLACK} (median of the last ${MEDIAN_OF} samples; baselines: heap the median of the last ${MEDIAN_OF} samples of the ${Math.round(o.warmup * 100)}% warm-up, handles the most seen in it); sockets after the load ≤ idle + ${QUIESCED_SOCKET_SLACK}`,
+  );
   return out.join('\n');
 }
 

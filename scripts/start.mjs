@@ -36,7 +36,9 @@ if (built < 0 || changed > built) {
   console.log(built < 0 ? 'building (no build yet)...' : 'building (sources changed since the last build)...');
   // npm sets npm_execpath when it runs this script; otherwise the npm of the PATH.
   const npm = process.env.npm_execpath;
-  const run = npm ? spawnSync(process.execPath, [npm, 'run', 'build', '--silent'], { cwd: root, stdio: 'inherit' }) : spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  const run = npm
+    ? spawnSync(process.execPath, [npm, 'run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+    : spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (run.status !== 0) process.exit(run.status ?? 1);
 } else {
   console.log('build up to date: not rebuilding (npm run build forces it)');

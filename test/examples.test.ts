@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const example = (name: string) => fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
-const robot = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = spawn(process.execPath, [example('robot')], {
+  env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'tcp://127.0.0.1:0' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 after(() => {
   robot.kill('SIGINT');
 });
@@ -14,7 +17,7 @@ after(() => {
 let robotOut = '';
 const robotReady = new Promise<string>((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error(`robot did not start: ${robotOut}`)), 10_000);
-  robot.stdout!.on('data', (d) => {
+  robot.stdout.on('data', (d) => {
     robotOut += d;
     if (/stop it/.test(robotOut)) {
       clearTimeout(timer);
@@ -60,9 +63,14 @@ describe('examples', () => {
 describe('npm start (the demo robot)', () => {
   it('stops cleanly on Ctrl-C: exit code 0 and its IPC socket file removed', async () => {
     const { existsSync } = await import('node:fs');
-    const child = spawn(process.execPath, [example('robot')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'tcp://127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [example('robot')], {
+      env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'tcp://127.0.0.1:0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
-    await new Promise<void>((resolve) => child.stdout!.on('data', (d) => ((out += d), /stop it/.test(out) && resolve())));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d) => ((out += d), /stop it/.test(out) && resolve())),
+    );
     const socket = /unix:(\S+)/.exec(out)![1];
     assert.ok(existsSync(socket));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -47,7 +47,8 @@ export function credentialsAuthenticator(c: Credentials): ClientAuthenticator {
 }
 
 function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b);
+  const x = Buffer.from(a),
+    y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
@@ -59,8 +60,10 @@ export function userTokenAuthenticator(users: Record<string, string> | Map<strin
   const table = users instanceof Map ? users : new Map(Object.entries(users));
   return {
     authenticate(creds) {
-      const user = creds.user, token = creds.token;
-      if (typeof user !== 'string' || typeof token !== 'string') return { outcome: 'refused', reason: 'user and token are required' };
+      const user = creds.user,
+        token = creds.token;
+      if (typeof user !== 'string' || typeof token !== 'string')
+        return { outcome: 'refused', reason: 'user and token are required' };
       const expected = table.get(user);
       // Compare against something even for unknown users, so timing does not reveal who exists.
       const ok = sameText(expected ?? '\u0000'.repeat(token.length + 1), token) && expected !== undefined;

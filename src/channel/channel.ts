@@ -6,7 +6,15 @@
 import { HEADER_SIZE, Message, MessageFlags, MessageType, encodeInto } from '../message/index.js';
 import type { MessageStream } from '../transport/index.js';
 import { QiClosedError } from '../transport/index.js';
-import { Dynamic, Writer, compile, type Codec, type CodecOptions, type ObjectHooks, createMetaObjectCache } from '../type/index.js';
+import {
+  Dynamic,
+  Writer,
+  compile,
+  type Codec,
+  type CodecOptions,
+  type ObjectHooks,
+  createMetaObjectCache,
+} from '../type/index.js';
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 import { ERROR_CODEC, errorText, noObjectText, payloadErrorText } from './error-text.js';
 import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
@@ -133,13 +141,20 @@ export class Channel {
         this.limits.heartbeatMs,
         () => this.received,
         (ms) => probe(this, ms),
-        (ms) => this.stream.destroy(new QiTimeoutError(`${this.remote} stopped answering: nothing received for ${ms} ms, not even an answer to a keep-alive probe. The network may be down or the peer frozen (heartbeat: limits.heartbeatMs or QI_HEARTBEAT_MS).`)),
+        (ms) =>
+          this.stream.destroy(
+            new QiTimeoutError(
+              `${this.remote} stopped answering: nothing received for ${ms} ms, not even an answer to a keep-alive probe. The network may be down or the peer frozen (heartbeat: limits.heartbeatMs or QI_HEARTBEAT_MS).`,
+            ),
+          ),
       );
     }
   }
 
   private limitError(what: string): QiLimitError {
-    return new QiLimitError(`${what}: ${this.pending.size} calls to ${this.remote} are already waiting for their answers (limit ${this.limits.maxPendingCalls}). The peer is slow or stuck; wait for answers before sending more, or raise limits.maxPendingCalls (QI_MAX_PENDING_CALLS).`);
+    return new QiLimitError(
+      `${what}: ${this.pending.size} calls to ${this.remote} are already waiting for their answers (limit ${this.limits.maxPendingCalls}). The peer is slow or stuck; wait for answers before sending more, or raise limits.maxPendingCalls (QI_MAX_PENDING_CALLS).`,
+    );
   }
 
   /** The peer, as a URL (for messages). */
@@ -189,8 +204,14 @@ export class Channel {
   }
 
   /** Encodes and sends one message. */
-  send(fields: Address & { id: number; type: number; flags?: number }, codec: Codec | string, value: unknown, name = 'value'): void {
-    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled) this.incoming.delete(fields.id);
+  send(
+    fields: Address & { id: number; type: number; flags?: number },
+    codec: Codec | string,
+    value: unknown,
+    name = 'value',
+  ): void {
+    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled)
+      this.incoming.delete(fields.id);
     this.encodingService = fields.service;
     // One writer reused for every message of this connection; the stream copies the bytes out.
     const w = this.writer;
@@ -210,17 +231,29 @@ export class Channel {
    * @throws {@link QiCallError} with the peer's text, {@link QiClosedError}, {@link QiTimeoutError},
    * {@link QiCanceledError}, or a codec error when `args` do not fit.
    */
-  call(address: Address, argsCodec: Codec | string, args: unknown, returnCodec: Codec | string, options: CallOptions = {}): Promise<unknown> {
+  call(
+    address: Address,
+    argsCodec: Codec | string,
+    args: unknown,
+    returnCodec: Codec | string,
+    options: CallOptions = {},
+  ): Promise<unknown> {
     const codec = typeof returnCodec === 'string' ? compile(returnCodec) : returnCodec;
     const name = options.name ?? `{${address.service}.${address.object}.${address.action}}`;
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(this.closedError(name));
       const signal = options.signal;
-      if (signal?.aborted) return reject(new QiCanceledError(`${name} was canceled before it was sent.`, signal.reason));
+      if (signal?.aborted)
+        return reject(new QiCanceledError(`${name} was canceled before it was sent.`, signal.reason));
       if (this.pending.size >= this.limits.maxPendingCalls) return reject(this.limitError(`Cannot call ${name}`));
       const id = newMessageId();
       try {
-        this.send({ service: address.service, object: address.object, action: address.action, id, type: MessageType.Call }, argsCodec, args, 'args');
+        this.send(
+          { service: address.service, object: address.object, action: address.action, id, type: MessageType.Call },
+          argsCodec,
+          args,
+          'args',
+        );
       } catch (e) {
         return reject(e);
       }
@@ -228,7 +261,14 @@ export class Channel {
       this.pending.set(id, entry);
       // Timers and abort listeners only for the calls that ask for them: most calls are plain.
       if (options.timeoutMs !== undefined) {
-        entry.timer = setTimeout(() => this.abandon(id, new QiTimeoutError(`${name} got no answer from ${this.remote} within ${options.timeoutMs} ms.`)), options.timeoutMs);
+        entry.timer = setTimeout(
+          () =>
+            this.abandon(
+              id,
+              new QiTimeoutError(`${name} got no answer from ${this.remote} within ${options.timeoutMs} ms.`),
+            ),
+          options.timeoutMs,
+        );
       }
       if (signal !== undefined) {
         entry.onAbort = () => this.abandon(id, new QiCanceledError(`${name} was canceled.`, signal.reason));
@@ -247,13 +287,29 @@ export class Channel {
       return 0;
     }
     if (type === MessageType.Call && this.pending.size >= this.limits.maxPendingCalls) {
-      onAnswer(undefined, this.limitError(`Cannot forward a call to {${address.service}.${address.object}.${address.action}}`));
+      onAnswer(
+        undefined,
+        this.limitError(`Cannot forward a call to {${address.service}.${address.object}.${address.action}}`),
+      );
       return 0;
     }
     const id = newMessageId();
-    this.stream.sendMessage({ id, type, flags, service: address.service, object: address.object, action: address.action }, payload);
+    this.stream.sendMessage(
+      { id, type, flags, service: address.service, object: address.object, action: address.action },
+      payload,
+    );
     if (type === MessageType.Call) {
-      this.pending.set(id, { raw: onAnswer, resolve: noop, reject: noop, codec: VOID_CODEC, name: '', address, timer: undefined, signal: undefined, onAbort: undefined });
+      this.pending.set(id, {
+        raw: onAnswer,
+        resolve: noop,
+        reject: noop,
+        codec: VOID_CODEC,
+        name: '',
+        address,
+        timer: undefined,
+        signal: undefined,
+        onAbort: undefined,
+      });
     }
     this.output.queued();
     return id;
@@ -269,7 +325,8 @@ export class Channel {
     if (fields.type === MessageType.Error && this.errorFilter !== undefined) {
       return this.send(fields, ERROR_CODEC, new Dynamic('s', this.errorFilter(payloadErrorText(payload), fields.id)));
     }
-    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled) this.incoming.delete(fields.id);
+    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled)
+      this.incoming.delete(fields.id);
     this.stream.sendMessage(fields, payload);
     this.output.queued();
   }
@@ -294,7 +351,11 @@ export class Channel {
     if (p === undefined || p.raw === undefined) return false;
     if (forget) this.pending.delete(id);
     if (this.isClosed || !this.shared(Capability.RemoteCancelableCalls)) return false;
-    this.send({ service: p.address.service, object: p.address.object, action: 0, id: newMessageId(), type: MessageType.Cancel }, 'I', id);
+    this.send(
+      { service: p.address.service, object: p.address.object, action: 0, id: newMessageId(), type: MessageType.Cancel },
+      'I',
+      id,
+    );
     return true;
   }
 
@@ -307,7 +368,17 @@ export class Channel {
     p.reject(error);
     if (!this.isClosed && this.shared(Capability.RemoteCancelableCalls)) {
       // libqi's form: a new id, action 0, the canceled call's id as payload.
-      this.send({ service: p.address.service, object: p.address.object, action: 0, id: newMessageId(), type: MessageType.Cancel }, 'I', id);
+      this.send(
+        {
+          service: p.address.service,
+          object: p.address.object,
+          action: 0,
+          id: newMessageId(),
+          type: MessageType.Cancel,
+        },
+        'I',
+        id,
+      );
     }
   }
 
@@ -318,26 +389,40 @@ export class Channel {
 
   /** Sends an Event (a signal emission) to the peer. */
   emit(address: Address, argsCodec: Codec | string, args: unknown): void {
-    if (this.output.mayEmit()) this.send({ ...address, id: newMessageId(), type: MessageType.Event }, argsCodec, args, 'args');
+    if (this.output.mayEmit())
+      this.send({ ...address, id: newMessageId(), type: MessageType.Event }, argsCodec, args, 'args');
   }
 
   /** Answers a Call with a value. */
   reply(call: Message, codec: Codec | string, value: unknown): void {
     if (this.stream.isClosed) return; // nobody is left to answer
-    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Reply }, codec, value, 'result');
+    this.send(
+      { id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Reply },
+      codec,
+      value,
+      'result',
+    );
   }
 
   /** Answers a Call with an error text (sent as a dynamic string, as every libqi expects). */
   replyError(call: Message, text: string): void {
     if (this.stream.isClosed) return; // nobody is left to answer
     const t = this.errorFilter === undefined ? text : this.errorFilter(text, call.id);
-    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Error }, ERROR_CODEC, new Dynamic('s', t));
+    this.send(
+      { id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Error },
+      ERROR_CODEC,
+      new Dynamic('s', t),
+    );
   }
 
   /** Answers a canceled Call. */
   replyCanceled(call: Message): void {
     if (this.stream.isClosed) return; // nobody is left to answer
-    this.send({ id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Canceled }, VOID_CODEC, undefined);
+    this.send(
+      { id: call.id, service: call.service, object: call.object, action: call.action, type: MessageType.Canceled },
+      VOID_CODEC,
+      undefined,
+    );
   }
 
   /** Routes Calls/Posts/Cancels for (service, object) to `handler`. Returns a function that unbinds. */
@@ -413,11 +498,22 @@ export class Channel {
       const why = error ? ` (${error.message})` : '';
       for (const [, p] of this.pending) {
         if (p.raw !== undefined) {
-          p.raw(undefined, new QiClosedError(`The connection to ${this.remote} closed while a call was waiting for its answer${why}`, error));
+          p.raw(
+            undefined,
+            new QiClosedError(
+              `The connection to ${this.remote} closed while a call was waiting for its answer${why}`,
+              error,
+            ),
+          );
           continue;
         }
         cleanup(p);
-        p.reject(new QiClosedError(`The connection to ${this.remote} closed while ${p.name} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`, error));
+        p.reject(
+          new QiClosedError(
+            `The connection to ${this.remote} closed while ${p.name} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`,
+            error,
+          ),
+        );
       }
       this.pending.clear();
       for (const l of this.closeListeners) l(error);
@@ -449,12 +545,18 @@ export class Channel {
           if (this.incoming.has(m.id)) {
             // Answers go by id: a second call under the id of one still running could never be told
             // apart from it (and would slip past the limit below). The first call keeps running.
-            this.replyError(m, `Protocol error: message id ${m.id} is already in use by a pending call on this connection; this call was not run. Give every call its own id (ids may be reused only once answered).`);
+            this.replyError(
+              m,
+              `Protocol error: message id ${m.id} is already in use by a pending call on this connection; this call was not run. Give every call its own id (ids may be reused only once answered).`,
+            );
             this.incoming.add(m.id);
             return;
           }
           if (this.incoming.size >= this.limits.maxIncomingCalls) {
-            return this.replyError(m, `Too many calls in flight on this connection: ${this.incoming.size} are still running (limit ${this.limits.maxIncomingCalls}, maxIncomingCalls / QI_MAX_INCOMING_CALLS). Wait for answers before sending more.`);
+            return this.replyError(
+              m,
+              `Too many calls in flight on this connection: ${this.incoming.size} are still running (limit ${this.limits.maxIncomingCalls}, maxIncomingCalls / QI_MAX_INCOMING_CALLS). Wait for answers before sending more.`,
+            );
           }
           this.incoming.add(m.id);
         }

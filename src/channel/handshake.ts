@@ -81,7 +81,11 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
   const ch = new Channel(stream, options.capabilities ?? defaultCapabilities(), 'client', options.limits);
   stream.start({ onMessage: ch.internals.deliver, onClose: ch.internals.closed });
   const auth: ClientAuthenticator | undefined =
-    options.auth === undefined ? undefined : 'initial' in options.auth ? options.auth : credentialsAuthenticator(options.auth);
+    options.auth === undefined
+      ? undefined
+      : 'initial' in options.auth
+        ? options.auth
+        : credentialsAuthenticator(options.auth);
   let creds = auth?.initial() ?? {};
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = (options.startedAt ?? Date.now()) + timeoutMs;
@@ -101,14 +105,24 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
         const text = errorText(m);
         if (auth !== undefined) {
           const problem = `${ch.remote} refused the connection: ${text}.`;
-          throw new QiAuthError(`${problem} Check the user and token (password); NAOqi 2.9 robots expect the user "nao" and the robot's password.`, { problem, hint: { kind: 'credentials-refused' } });
+          throw new QiAuthError(
+            `${problem} Check the user and token (password); NAOqi 2.9 robots expect the user "nao" and the robot's password.`,
+            { problem, hint: { kind: 'credentials-refused' } },
+          );
         }
         if (/authenticat/i.test(text)) {
           const problem = `${ch.remote} requires authentication (${text}).`;
-          throw new QiAuthError(`${problem} Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`, { problem, hint: { kind: 'credentials' } });
+          throw new QiAuthError(
+            `${problem} Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`,
+            { problem, hint: { kind: 'credentials' } },
+          );
         }
         // A server without the authenticate member (NAOqi 2.1): tell it our capabilities and go on.
-        ch.send({ ...AUTH, action: 0, id: newMessageId(), type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
+        ch.send(
+          { ...AUTH, action: 0, id: newMessageId(), type: MessageType.Capability },
+          CAPS_CODEC,
+          ch.localCapabilities,
+        );
         return ch;
       }
       const reply = m.decode(CAPS_CODEC) as CapabilityMap;
@@ -116,12 +130,17 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
       const state = stateOf(reply.get(AUTH_STATE));
       if (state === State.Done) return ch;
       if (state !== State.Continue) {
-        throw new QiAuthError(`${ch.remote} answered the authentication with an invalid state (${reply.get(AUTH_STATE)?.value ?? 'none'}); it is not a qi server we understand.`);
+        throw new QiAuthError(
+          `${ch.remote} answered the authentication with an invalid state (${reply.get(AUTH_STATE)?.value ?? 'none'}); it is not a qi server we understand.`,
+        );
       }
       const next = auth === undefined ? undefined : auth.next?.(unprefixed(reply));
       if (next === undefined) {
         const problem = `${ch.remote} requires authentication.`;
-        throw new QiAuthError(`${problem} Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`, { problem, hint: { kind: 'credentials' } });
+        throw new QiAuthError(
+          `${problem} Connect with credentials, e.g. { auth: { user: 'nao', token: '<password>' } }.`,
+          { problem, hint: { kind: 'credentials' } },
+        );
       }
       creds = next;
     }
@@ -152,17 +171,36 @@ function awaitAnswer(ch: Channel, id: number, deadline: number, timeoutMs: numbe
       ch.gate = undefined;
       off();
     };
-    const timer = setTimeout(() => {
-      done();
-      reject(new QiTimeoutError(`${ch.remote} did not answer the connection handshake within ${timeoutMs} ms. Is it a qi endpoint (a ServiceDirectory or a service), and is the scheme (tcp/tcps) right?`));
-    }, Math.max(1, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        done();
+        reject(
+          new QiTimeoutError(
+            `${ch.remote} did not answer the connection handshake within ${timeoutMs} ms. Is it a qi endpoint (a ServiceDirectory or a service), and is the scheme (tcp/tcps) right?`,
+          ),
+        );
+      },
+      Math.max(1, deadline - Date.now()),
+    );
     const off = ch.onClose((e) => {
       done();
       const why = e ? `: ${e.message.replace(/\.$/, '')}` : '';
-      reject(new PeerClosed(new QiAuthError(`${ch.remote} closed the connection during the handshake${why}. It may require TLS (tcps://) or refuse this client.`), e));
+      reject(
+        new PeerClosed(
+          new QiAuthError(
+            `${ch.remote} closed the connection during the handshake${why}. It may require TLS (tcps://) or refuse this client.`,
+          ),
+          e,
+        ),
+      );
     });
     ch.gate = (m) => {
-      if ((m.type === MessageType.Reply || m.type === MessageType.Error) && m.id === id && m.service === 0 && m.action === AUTH.action) {
+      if (
+        (m.type === MessageType.Reply || m.type === MessageType.Error) &&
+        m.id === id &&
+        m.service === 0 &&
+        m.action === AUTH.action
+      ) {
         done();
         resolve(m);
         return false;
@@ -275,7 +313,10 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
     }
     if (enforced) {
       if (m.type === MessageType.Call) {
-        refuse(m, `Expected authentication (service #0, type #1, action #8), received service #${m.service}, type #${m.type}, action #${m.action}`);
+        refuse(
+          m,
+          `Expected authentication (service #0, type #1, action #8), received service #${m.service}, type #${m.type}, action #${m.action}`,
+        );
       } else {
         ch.stream.close();
       }

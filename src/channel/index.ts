@@ -5,10 +5,25 @@
  *
  * @packageDocumentation
  */
-export { Channel, newMessageId, CAPS_CODEC, type RawAnswer, type Address, type CallOptions, type MessageHandler } from './channel.js';
+export {
+  Channel,
+  newMessageId,
+  CAPS_CODEC,
+  type RawAnswer,
+  type Address,
+  type CallOptions,
+  type MessageHandler,
+} from './channel.js';
 export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
 export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
-export { credentialsAuthenticator, userTokenAuthenticator, type Authenticator, type AuthResult, type ClientAuthenticator, type Credentials } from './auth.js';
+export {
+  credentialsAuthenticator,
+  userTokenAuthenticator,
+  type Authenticator,
+  type AuthResult,
+  type ClientAuthenticator,
+  type Credentials,
+} from './auth.js';
 export { QiAuthError, QiCallError, QiTimeoutError, QiCanceledError, QiLimitError } from './errors.js';
 export { resolveLimits, type ChannelLimits } from './limits.js';
 export { errorText, noObjectText } from './error-text.js';

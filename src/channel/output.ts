@@ -43,6 +43,10 @@ export class OutputBound {
   }
 
   private slowPeer(): void {
-    this.stream.destroy(new QiLimitError(`${this.stream.remote} did not read what was sent to it: over ${this.limits.maxQueueBytes} bytes were waiting (limits.maxQueueBytes, QI_MAX_QUEUE_BYTES), so the connection was closed.`));
+    this.stream.destroy(
+      new QiLimitError(
+        `${this.stream.remote} did not read what was sent to it: over ${this.limits.maxQueueBytes} bytes were waiting (limits.maxQueueBytes, QI_MAX_QUEUE_BYTES), so the connection was closed.`,
+      ),
+    );
   }
 }

@@ -22,7 +22,13 @@ export async function call(spec: string, args: string[], o: GlobalOptions, post 
         return;
       }
       const m = resolveMethod(type, service, method, values);
-      checkArgs(m.params, values, args, `${service}.${method}`, m.meta.parameters.map((p) => p.name));
+      checkArgs(
+        m.params,
+        values,
+        args,
+        `${service}.${method}`,
+        m.meta.parameters.map((p) => p.name),
+      );
       if (post) {
         // A post to a method: its result is dropped.
         backend.post(method, values);

@@ -45,7 +45,16 @@ export function sessionOptions(o: GlobalOptions, reconnect?: boolean): SessionOp
     connectTimeoutMs: o.timeout === undefined ? undefined : Number(o.timeout),
     ...(reconnect === undefined ? {} : { reconnect }),
     proxy: o.proxy,
-    transports: o.xmppService || o.xmppJid ? { xmpp: { service: o.xmppService ?? process.env.QI_XMPP_SERVICE, jid: o.xmppJid ?? process.env.QI_XMPP_JID, password: o.xmppPassword ?? process.env.QI_XMPP_PASSWORD } } : undefined,
+    transports:
+      o.xmppService || o.xmppJid
+        ? {
+            xmpp: {
+              service: o.xmppService ?? process.env.QI_XMPP_SERVICE,
+              jid: o.xmppJid ?? process.env.QI_XMPP_JID,
+              password: o.xmppPassword ?? process.env.QI_XMPP_PASSWORD,
+            },
+          }
+        : undefined,
   };
 }
 
@@ -74,7 +83,10 @@ export async function connectSession(o: GlobalOptions, reconnect?: boolean): Pro
 /** A proxy of `name`; with `--wait`, waits for the service to appear, showing progress on a terminal. */
 export async function serviceOf(session: Session, name: string, o: GlobalOptions): Promise<AnyProxy> {
   const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout);
-  if (o.wait === undefined) return session.service(name, { timeoutMs }).catch(async (e: unknown) => Promise.reject(await explainLookup(session, name, e)));
+  if (o.wait === undefined)
+    return session
+      .service(name, { timeoutMs })
+      .catch(async (e: unknown) => Promise.reject(await explainLookup(session, name, e)));
   const tty = process.stderr.isTTY && !o.json;
   if (tty) process.stderr.write(`waiting for ${name}…`);
   try {
@@ -86,14 +98,20 @@ export async function serviceOf(session: Session, name: string, o: GlobalOptions
 
 /** True when a service name matches a pattern with `*` and `?` wildcards (or equals it). */
 export function matches(name: string, pattern: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(name);
 }
 
 /** Prints a result of qi type `sig` (when known): JSON with `--json`, else a readable form. */
 export function print(o: GlobalOptions, value: unknown, sig?: Signature): void {
   if (o.json) console.log(JSON.stringify(toJson(value, sig)));
-  else if (value === undefined) return; // a void result prints nothing
+  else if (value === undefined)
+    return; // a void result prints nothing
   else console.log(toText(value, sig, { colors: process.stdout.isTTY }));
 }
 
@@ -122,11 +140,15 @@ export async function run(o: GlobalOptions, body: () => Promise<void>): Promise<
     await body();
     process.exitCode = Exit.Ok;
   } catch (e) {
-    const code = e instanceof UsageError || (e instanceof QiError && (e.code === 'ERR_QI_VALUE' || e.code === 'ERR_QI_URL' || e.code === 'ERR_QI_CONFIG')) || e instanceof TypeError
-      ? Exit.Usage
-      : unreachable.has(e as object) || (e instanceof QiError && ['ERR_QI_CONNECT', 'ERR_QI_TLS', 'ERR_QI_AUTH'].includes(e.code))
-        ? Exit.Connect
-        : Exit.Remote;
+    const code =
+      e instanceof UsageError ||
+      (e instanceof QiError && (e.code === 'ERR_QI_VALUE' || e.code === 'ERR_QI_URL' || e.code === 'ERR_QI_CONFIG')) ||
+      e instanceof TypeError
+        ? Exit.Usage
+        : unreachable.has(e as object) ||
+            (e instanceof QiError && ['ERR_QI_CONNECT', 'ERR_QI_TLS', 'ERR_QI_AUTH'].includes(e.code))
+          ? Exit.Connect
+          : Exit.Remote;
     const message = cliMessage(e);
     if (o.json) console.error(JSON.stringify({ error: message, code: (e as QiError).code ?? 'ERR_QI_USAGE' }));
     else console.error(`qi: ${message}`);

@@ -28,7 +28,10 @@ export interface GatewayLimitFlags {
 function whole(value: string | undefined, flag: string, example: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} is a whole number${min > 0 ? ` of at least ${min}` : ''}, e.g. ${flag} ${example} (got "${value}")`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(
+      `${flag} is a whole number${min > 0 ? ` of at least ${min}` : ''}, e.g. ${flag} ${example} (got "${value}")`,
+    );
   return n;
 }
 
@@ -46,7 +49,10 @@ export function gatewayLimits(o: GatewayLimitFlags): Partial<GatewayOptions> {
     maxQueueBytes: whole(o.maxQueueBytes, '--max-queue-bytes', '8388608'),
     authThrottle: Object.values(throttle).some((v) => v !== undefined) ? throttle : undefined,
     maxBytesBeforeAuth: whole(o.maxBytesBeforeAuth, '--max-bytes-before-auth', '65536'),
-    limits: o.maxCallsPerClient === undefined ? undefined : { maxIncomingCalls: whole(o.maxCallsPerClient, '--max-calls-per-client', '1000') },
+    limits:
+      o.maxCallsPerClient === undefined
+        ? undefined
+        : { maxIncomingCalls: whole(o.maxCallsPerClient, '--max-calls-per-client', '1000') },
     maxPendingBytesPerClient: whole(o.maxPendingBytes, '--max-pending-bytes', '67108864'),
     maxRegistrationsPerClient: whole(o.maxRegistrations, '--max-registrations', '32', 0),
     maxReferenceScan: whole(o.maxReferenceScan, '--max-reference-scan', '1000000'),

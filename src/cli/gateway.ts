@@ -38,18 +38,25 @@ function file(path: string, what: string): Buffer {
 export async function gateway(o: GatewayVerbOptions): Promise<void> {
   await run(o, async () => {
     const access: AccessConfig = o.config ? loadAccessConfig(o.config) : {};
-    if (o.allow?.length) access.anonymous = { allow: [...(access.anonymous?.allow ?? []), ...o.allow], deny: access.anonymous?.deny };
+    if (o.allow?.length)
+      access.anonymous = { allow: [...(access.anonymous?.allow ?? []), ...o.allow], deny: access.anonymous?.deny };
     const secure = o.listen.some((u) => /^(tcpsm?|wss):/.test(u));
-    if (secure && (!o.cert || !o.key)) throw new UsageError('a tcps://, tcpsm:// or wss:// listener needs --cert FILE and --key FILE (PEM)');
-    if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect') throw new UsageError('--slow-client is drop-signals or disconnect');
+    if (secure && (!o.cert || !o.key))
+      throw new UsageError('a tcps://, tcpsm:// or wss:// listener needs --cert FILE and --key FILE (PEM)');
+    if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect')
+      throw new UsageError('--slow-client is drop-signals or disconnect');
     const limits = gatewayLimits(o);
     // Checked before anything opens: the bridge has no authentication of its own.
-    if (o.rosBridge !== undefined && o.insecureUnauthenticated !== true) throw new UsageError(`refusing to start the ROS bridge. ${UNAUTHENTICATED_REFUSAL}`);
+    if (o.rosBridge !== undefined && o.insecureUnauthenticated !== true)
+      throw new UsageError(`refusing to start the ROS bridge. ${UNAUTHENTICATED_REFUSAL}`);
     const gw = await Gateway.start({
       sd: o.sd ?? o.url,
       listen: o.listen,
       access,
-      tls: o.cert && o.key ? { cert: file(o.cert, 'certificate'), key: file(o.key, 'key'), ca: o.ca ? file(o.ca, 'CA file') : undefined } : undefined,
+      tls:
+        o.cert && o.key
+          ? { cert: file(o.cert, 'certificate'), key: file(o.key, 'key'), ca: o.ca ? file(o.ca, 'CA file') : undefined }
+          : undefined,
       upstream: sessionOptions(o),
       advertise: o.advertise,
       slowClient: o.slowClient as 'drop-signals' | 'disconnect' | undefined,
@@ -57,25 +64,41 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       // A robot's gateway may start before its SD: wait for it, and say so.
       waitForSd: true,
       onDirectory: (up, error) =>
-        console.error(up ? `qi: the internal ServiceDirectory ${o.sd ?? o.url} is reachable` : `qi: waiting for the internal ServiceDirectory ${o.sd ?? o.url}: ${error?.message ?? 'connection lost'}`),
+        console.error(
+          up
+            ? `qi: the internal ServiceDirectory ${o.sd ?? o.url} is reachable`
+            : `qi: waiting for the internal ServiceDirectory ${o.sd ?? o.url}: ${error?.message ?? 'connection lost'}`,
+        ),
     });
-    const ros = o.rosBridge === undefined ? undefined : await RosBridge.start({
-      insecureUnauthenticated: true,
-      sd: o.sd ?? o.url,
-      sessionOptions: sessionOptions(o),
-      listen: o.rosBridge,
-      allowNonLoopback: o.allowNonLoopback === true,
-      allow: o.rosAllow ?? [],
-    }).catch(async (e: unknown) => {
-      await gw.close();
-      throw e;
-    });
+    const ros =
+      o.rosBridge === undefined
+        ? undefined
+        : await RosBridge.start({
+            insecureUnauthenticated: true,
+            sd: o.sd ?? o.url,
+            sessionOptions: sessionOptions(o),
+            listen: o.rosBridge,
+            allowNonLoopback: o.allowNonLoopback === true,
+            allow: o.rosAllow ?? [],
+          }).catch(async (e: unknown) => {
+            await gw.close();
+            throw e;
+          });
     const nobody = !access.anonymous && Object.keys(access.users ?? {}).length === 0;
-    if (o.json) console.log(JSON.stringify({ endpoints: gw.endpoints, sd: o.sd ?? o.url, ...(ros ? { rosBridge: ros.endpoint } : {}) }));
+    if (o.json)
+      console.log(
+        JSON.stringify({ endpoints: gw.endpoints, sd: o.sd ?? o.url, ...(ros ? { rosBridge: ros.endpoint } : {}) }),
+      );
     else {
       console.log(`Gateway for ${o.sd ?? o.url} listening on ${gw.endpoints.join(' ')}`);
-      if (ros) console.log(`ROS bridge (rosbridge v2, unauthenticated) on ${ros.endpoint}, bridging ${ros.allow.patterns.join(', ') || 'nothing'}`);
-      if (nobody) console.error('qi: warning: no --config and no --allow: every outside client will be refused. Add users with --config FILE, or --allow PATTERN for anonymous clients.');
+      if (ros)
+        console.log(
+          `ROS bridge (rosbridge v2, unauthenticated) on ${ros.endpoint}, bridging ${ros.allow.patterns.join(', ') || 'nothing'}`,
+        );
+      if (nobody)
+        console.error(
+          'qi: warning: no --config and no --allow: every outside client will be refused. Add users with --config FILE, or --allow PATTERN for anonymous clients.',
+        );
     }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

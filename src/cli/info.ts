@@ -22,7 +22,9 @@ export async function info(names: string[], o: GlobalOptions & { hidden?: boolea
         console.log(`${name}${meta.description ? ` — ${meta.description}` : ''}`);
         for (const m of methods) {
           const params = m.parameters.map((p) => p.name).join(', ');
-          console.log(`  method   ${String(m.uid).padStart(3)} ${m.name}${m.parametersSignature} -> ${m.returnSignature}${params ? `  (${params})` : ''}${m.description ? `  ${m.description}` : ''}`);
+          console.log(
+            `  method   ${String(m.uid).padStart(3)} ${m.name}${m.parametersSignature} -> ${m.returnSignature}${params ? `  (${params})` : ''}${m.description ? `  ${m.description}` : ''}`,
+          );
         }
         for (const s of signals) console.log(`  signal   ${String(s.uid).padStart(3)} ${s.name}${s.signature}`);
         for (const p of properties) console.log(`  property ${String(p.uid).padStart(3)} ${p.name} ${p.signature}`);

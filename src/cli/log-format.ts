@@ -16,12 +16,20 @@ interface AnyRecord {
   timestamp?: { tv_sec: bigint | number; tv_usec: bigint | number };
 }
 
-const colors: Record<number, string> = { 1: '\x1b[1;31m', 2: '\x1b[31m', 3: '\x1b[33m', 4: '\x1b[32m', 5: '\x1b[36m', 6: '\x1b[2m' };
+const colors: Record<number, string> = {
+  1: '\x1b[1;31m',
+  2: '\x1b[31m',
+  3: '\x1b[33m',
+  4: '\x1b[32m',
+  5: '\x1b[36m',
+  6: '\x1b[2m',
+};
 
 /** Wall-clock time of a record, in milliseconds since 1970 (undefined when it has none). */
 function timeOf(r: AnyRecord): number | undefined {
   if (r.systemDate !== undefined) return Number(BigInt(r.systemDate) / 1_000_000n);
-  if (r.timestamp !== undefined) return Number(r.timestamp.tv_sec) * 1000 + Math.floor(Number(r.timestamp.tv_usec) / 1000);
+  if (r.timestamp !== undefined)
+    return Number(r.timestamp.tv_sec) * 1000 + Math.floor(Number(r.timestamp.tv_usec) / 1000);
   return undefined;
 }
 

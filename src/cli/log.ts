@@ -4,7 +4,16 @@
  * pattern; send one record. Text output is one line per record (level colored on a terminal only);
  * `--json` prints one JSON object per line.
  */
-import { LogLevel, Session, categoryMatches, levelName, parseLevel, wireRecord, type Channel, type LogRecord } from '../index.js';
+import {
+  LogLevel,
+  Session,
+  categoryMatches,
+  levelName,
+  parseLevel,
+  wireRecord,
+  type Channel,
+  type LogRecord,
+} from '../index.js';
 import { connectSession, run, serviceOf, UsageError, type GlobalOptions } from './common.js';
 import { formatRecord, recordJson } from './log-format.js';
 
@@ -20,7 +29,10 @@ export interface LogVerbOptions extends GlobalOptions {
   time?: string;
 }
 
-const noManager = (e: unknown) => new Error(`this bus has no LogManager service (${(e as Error).message}); on our side, the demo robot and \`qi sd\` serve one`);
+const noManager = (e: unknown) =>
+  new Error(
+    `this bus has no LogManager service (${(e as Error).message}); on our side, the demo robot and \`qi sd\` serve one`,
+  );
 
 export async function log(o: LogVerbOptions): Promise<void> {
   await run(o, async () => {
@@ -36,7 +48,11 @@ export async function log(o: LogVerbOptions): Promise<void> {
     const stops: (() => Promise<void>)[] = [];
     try {
       const manager = await serviceOf(session, 'LogManager', o).catch((e: unknown) => Promise.reject(noManager(e)));
-      stops.push(await session.serviceRemoved.connect((_id, name) => name === 'LogManager' && ((lost ??= 'the LogManager service went away'), finish())));
+      stops.push(
+        await session.serviceRemoved.connect(
+          (_id, name) => name === 'LogManager' && ((lost ??= 'the LogManager service went away'), finish()),
+        ),
+      );
       // A robot that stops closes these connections: end, saying so, rather than wait in silence.
       const channels = new Map<Channel, string>();
       const sd = session.directoryConnection;
@@ -47,7 +63,10 @@ export async function log(o: LogVerbOptions): Promise<void> {
         const off = ch.onClose(() => ((lost ??= `lost the connection to ${what}`), finish()));
         stops.push(async () => off());
       }
-      const listener = (await manager.createListener()) as Record<string, ((...a: unknown[]) => Promise<unknown>) & { connect(l: (r: LogRecord) => void): Promise<() => Promise<void>> }>;
+      const listener = (await manager.createListener()) as Record<
+        string,
+        ((...a: unknown[]) => Promise<unknown>) & { connect(l: (r: LogRecord) => void): Promise<() => Promise<void>> }
+      >;
       // Ask the LogManager to filter (less traffic), and filter again here: every LogManager then shows the same.
       if (patterns.length === 0) await listener.setLevel(level);
       else {
@@ -55,20 +74,34 @@ export async function log(o: LogVerbOptions): Promise<void> {
         for (const p of patterns) await listener.addFilter(p, level);
       }
       const color = process.stdout.isTTY === true && !o.json && process.env.NO_COLOR === undefined;
-      stops.push(await listener.onLogMessage.connect((r) => {
-        if (shown >= count || r.level > level || r.level <= 0 || (patterns.length > 0 && !patterns.some((p) => categoryMatches(r.category, p)))) return;
-        shown++;
-        console.log(o.json ? JSON.stringify(recordJson(r)) : formatRecord(r, color));
-        if (shown >= count) finish();
-      }));
-      if (process.stderr.isTTY && !o.json) process.stderr.write(`showing ${levelName(level)} and more severe${patterns.length ? ` of ${patterns.join(', ')}` : ''} (Ctrl-C to stop)\n`);
+      stops.push(
+        await listener.onLogMessage.connect((r) => {
+          if (
+            shown >= count ||
+            r.level > level ||
+            r.level <= 0 ||
+            (patterns.length > 0 && !patterns.some((p) => categoryMatches(r.category, p)))
+          )
+            return;
+          shown++;
+          console.log(o.json ? JSON.stringify(recordJson(r)) : formatRecord(r, color));
+          if (shown >= count) finish();
+        }),
+      );
+      if (process.stderr.isTTY && !o.json)
+        process.stderr.write(
+          `showing ${levelName(level)} and more severe${patterns.length ? ` of ${patterns.join(', ')}` : ''} (Ctrl-C to stop)\n`,
+        );
       const timer = o.time === undefined ? undefined : setTimeout(finish, Number(o.time) * 1000);
       process.once('SIGINT', finish);
       await finished;
       // Used after the wait on purpose: a listener proxy that is garbage-collected is released, and the LogManager forgets it.
       void listener;
       clearTimeout(timer);
-      if (lost !== undefined) throw new Error(`${lost} while its records were shown${lost.startsWith('lost') ? '. The robot (or its ServiceDirectory) stopped, or the network dropped' : ''}`);
+      if (lost !== undefined)
+        throw new Error(
+          `${lost} while its records were shown${lost.startsWith('lost') ? '. The robot (or its ServiceDirectory) stopped, or the network dropped' : ''}`,
+        );
     } finally {
       await Promise.allSettled(stops.map((s) => s()));
       await session.close();
@@ -85,7 +118,8 @@ export interface LogSendVerbOptions extends GlobalOptions {
 export async function logSend(message: string, o: LogSendVerbOptions): Promise<void> {
   await run(o, async () => {
     const level = parseLevel(o.level ?? 'info');
-    if (level === LogLevel.silent) throw new UsageError('a record cannot be silent: use fatal, error, warning, info, verbose or debug');
+    if (level === LogLevel.silent)
+      throw new UsageError('a record cannot be silent: use fatal, error, warning, info, verbose or debug');
     const session = await connectSession(o);
     try {
       const manager = await serviceOf(session, 'LogManager', o).catch((e: unknown) => Promise.reject(noManager(e)));

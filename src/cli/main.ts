@@ -42,7 +42,10 @@ const program = new Command('qi')
 
 const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
 
-program.command('services').description('list the services (id, name, process, endpoints)').action((_o, cmd: Command) => services(globals(cmd)));
+program
+  .command('services')
+  .description('list the services (id, name, process, endpoints)')
+  .action((_o, cmd: Command) => services(globals(cmd)));
 program
   .command('info')
   .description('show methods, signals and properties of services')
@@ -78,7 +81,7 @@ program
   .argument('<SERVICE.SIGNAL...>')
   .option('--time <seconds>', 'stop after this many seconds')
   .option('--reconnect', 'when the robot or a service goes away, wait for it and go on (default: exit 1)')
-  .action((specs: string[], _o, cmd: Command) => watch(specs, globals(cmd) as WatchOptions));
+  .action((specs: string[], _o, cmd: Command) => watch(specs, globals(cmd)));
 program
   .command('top')
   .description('calls per method and their time (min/mean/max), refreshed every interval (libqi statistics)')
@@ -86,7 +89,7 @@ program
   .option('--interval <seconds>', 'time between samples (default 1)')
   .option('--sort <key>', 'time (total wall time, default) or calls')
   .option('--count <n>', 'stop after this many samples (default: until Ctrl-C; --json: 1)')
-  .action((names: string[], _o, cmd: Command) => top(names, globals(cmd) as TopOptions));
+  .action((names: string[], _o, cmd: Command) => top(names, globals(cmd)));
 program
   .command('trace')
   .description('print every call, reply, error and signal of services as they happen, until Ctrl-C (libqi trace)')
@@ -94,7 +97,7 @@ program
   .option('--count <n>', 'stop after this many events')
   .option('--time <seconds>', 'stop after this many seconds')
   .option('--full', 'print arguments whole (default: abbreviated)')
-  .action((names: string[], _o, cmd: Command) => trace(names, globals(cmd) as TraceOptions));
+  .action((names: string[], _o, cmd: Command) => trace(names, globals(cmd)));
 program
   .command('log')
   .description("print the bus's log records (its LogManager) until Ctrl-C, --count or --time")
@@ -102,20 +105,20 @@ program
   .option('--category <pattern...>', 'only these categories; * is a wildcard, e.g. "audio.*" (default: all)')
   .option('--count <n>', 'stop after this many records')
   .option('--time <seconds>', 'stop after this many seconds')
-  .action((_o, cmd: Command) => log(globals(cmd) as LogVerbOptions));
+  .action((_o, cmd: Command) => log(globals(cmd)));
 program
   .command('log-send')
   .description("send one record to the bus's LogManager")
   .argument('<message>')
   .option('--level <level>', 'fatal, error, warning, info, verbose or debug', 'info')
   .option('--category <category>', 'category of the record', 'qi.cli')
-  .action((message: string, _o, cmd: Command) => logSend(message, globals(cmd) as LogSendVerbOptions));
+  .action((message: string, _o, cmd: Command) => logSend(message, globals(cmd)));
 program
   .command('types')
   .description('print TypeScript declarations of services, for typed proxies')
   .argument('[services...]', 'service names (default: all but the ServiceDirectory)')
   .option('--import <module>', 'module the declarations import from', 'qimessaging')
-  .action((names: string[], _o, cmd: Command) => types(names, globals(cmd) as GlobalOptions & { import?: string }));
+  .action((names: string[], _o, cmd: Command) => types(names, globals(cmd)));
 program
   .command('sd')
   .description('run a standalone ServiceDirectory until Ctrl-C')
@@ -132,35 +135,61 @@ program
   .option('--cert <file>', 'TLS certificate (PEM) for tcps/tcpsm/wss listeners')
   .option('--key <file>', 'TLS private key (PEM)')
   .option('--ca <file>', 'CA (PEM) that signs client certificates, for tcpsm')
-  .option('--advertise <url...>', 'public URLs to give clients, when they reach the gateway through NAT or a port forward')
+  .option(
+    '--advertise <url...>',
+    'public URLs to give clients, when they reach the gateway through NAT or a port forward',
+  )
   .option('--slow-client <policy>', 'drop-signals (default) or disconnect a client that does not keep up')
   .option('--max-queue-bytes <n>', 'bytes queued to a slow client before its signals are dropped (default 8388608)')
   .option('--max-connections <n>', 'most outside connections at once, per listener (default 10000)')
-  .option('--max-connections-per-address <n>', 'most connections at once from one remote address, counted from the TCP accept (default 64)')
-  .option('--handshake-timeout <ms>', 'close a connection not authenticated this long after its TCP accept (default 10000)')
+  .option(
+    '--max-connections-per-address <n>',
+    'most connections at once from one remote address, counted from the TCP accept (default 64)',
+  )
+  .option(
+    '--handshake-timeout <ms>',
+    'close a connection not authenticated this long after its TCP accept (default 10000)',
+  )
   .option('--auth-free-failures <n>', 'failed logins from one address answered at full speed (default 3)')
-  .option('--auth-delay <ms>', 'then the time between attempts from that address, doubling at each failure (default 250; 0: no throttle)')
+  .option(
+    '--auth-delay <ms>',
+    'then the time between attempts from that address, doubling at each failure (default 250; 0: no throttle)',
+  )
   .option('--auth-max-delay <ms>', 'longest time between attempts from one address (default 5000)')
   .option('--max-bytes-before-auth <n>', 'bytes a client may send before it has authenticated (default 65536)')
   .option('--max-calls-per-client <n>', 'calls of one client not yet answered (default 1000)')
   .option('--max-pending-bytes <n>', 'bytes of arguments one client may have in flight (default 67108864)')
   .option('--max-registrations <n>', 'services one client may register through the gateway (default 32)')
-  .option('--max-reference-scan <n>', 'work allowed to find object references in one message, in steps (default 1000000)')
-  .option('--allow-origin <origin...>', 'web pages of these origins may open the ws/wss listeners, e.g. https://app.example.com, or "*" (default: the gateway\'s own pages only)')
-  .option('--ros-bridge <url>', 'also serve ROS clients (rosbridge v2) on this ws:// URL; unauthenticated, see docs/bridges.md')
+  .option(
+    '--max-reference-scan <n>',
+    'work allowed to find object references in one message, in steps (default 1000000)',
+  )
+  .option(
+    '--allow-origin <origin...>',
+    'web pages of these origins may open the ws/wss listeners, e.g. https://app.example.com, or "*" (default: the gateway\'s own pages only)',
+  )
+  .option(
+    '--ros-bridge <url>',
+    'also serve ROS clients (rosbridge v2) on this ws:// URL; unauthenticated, see docs/bridges.md',
+  )
   .option('--ros-allow <pattern...>', 'what the ROS bridge offers, e.g. "Calculator.*" (default: nothing)')
-  .option('--insecure-unauthenticated', 'required with --ros-bridge: anyone reaching its port may use what --ros-allow names')
+  .option(
+    '--insecure-unauthenticated',
+    'required with --ros-bridge: anyone reaching its port may use what --ros-allow names',
+  )
   .option('--allow-non-loopback', 'required for a --ros-bridge address other than loopback')
   .action((_o, cmd: Command) => gateway(globals(cmd) as GatewayVerbOptions));
 
 program
   .command('xmpp-gateway')
-  .description('make the robot behind an SD reachable through an XMPP server (log in as the robot\'s JID) until Ctrl-C')
+  .description("make the robot behind an SD reachable through an XMPP server (log in as the robot's JID) until Ctrl-C")
   .option('--sd <url>', 'the internal ServiceDirectory (default: --url)')
   .option('--allow <jid...>', 'XMPP accounts that may open qi sessions', [])
   .option('--config <file>', 'users, tokens and permission rules, as for qi gateway')
   .option('--open', 'let every allowed JID use every service (no --config)')
-  .action((_o, cmd: Command) => xmppGateway(globals(cmd) as XmppVerbOptions & { sd?: string; allow: string[]; config?: string; open?: boolean }));
+  .action((_o, cmd: Command) =>
+    xmppGateway(globals(cmd) as XmppVerbOptions & { sd?: string; allow: string[]; config?: string; open?: boolean }),
+  );
 program
   .command('xmpp-robots')
   .description('list the robots your XMPP account follows, online or not')
@@ -170,11 +199,19 @@ program
 
 program
   .command('ros-bridge')
-  .description('serve allowlisted qi services to ROS tools over rosbridge v2 (JSON over WebSocket), UNAUTHENTICATED, until Ctrl-C')
+  .description(
+    'serve allowlisted qi services to ROS tools over rosbridge v2 (JSON over WebSocket), UNAUTHENTICATED, until Ctrl-C',
+  )
   .option('--sd <url>', 'the ServiceDirectory (default: --url)')
   .option('--listen <url>', 'WebSocket URL to listen on, ws://host:port[/path]', 'ws://127.0.0.1:9090')
-  .option('--allow <pattern...>', 'what is bridged, e.g. "Calculator.*,method:ALTextToSpeech.say,serve:RosPlanner.*" (default: nothing)')
-  .option('--insecure-unauthenticated', 'required: acknowledge that anyone reaching the port may use what --allow names')
+  .option(
+    '--allow <pattern...>',
+    'what is bridged, e.g. "Calculator.*,method:ALTextToSpeech.say,serve:RosPlanner.*" (default: nothing)',
+  )
+  .option(
+    '--insecure-unauthenticated',
+    'required: acknowledge that anyone reaching the port may use what --allow names',
+  )
   .option('--allow-non-loopback', 'required to listen on an address other than loopback')
   .option('--allow-origin <origin...>', 'web page origins allowed to connect (browsers), e.g. http://localhost:8000')
   .option('--prefix <prefix>', 'ROS name prefix of qi members', '/qi')
@@ -183,6 +220,12 @@ program
   .action((_o, cmd: Command) => rosBridge(globals(cmd) as RosBridgeVerbOptions));
 
 // An unknown verb: one line with the closest verbs, not the whole help.
-program.on('command:*', ([verb]: string[]) => unknownVerb(verb, program.commands.map((c) => c.name()), program.opts().json === true));
+program.on('command:*', ([verb]: string[]) =>
+  unknownVerb(
+    verb,
+    program.commands.map((c) => c.name()),
+    program.opts().json === true,
+  ),
+);
 
 await program.parseAsync();

@@ -17,7 +17,8 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -35,10 +36,22 @@ export function closeNames(name: string, candidates: Iterable<string>): string[]
   for (const c of new Set(candidates)) {
     const low = c.toLowerCase();
     const edits = distance(want, low);
-    const score = low === want ? 0 : low.startsWith(want) ? 1 : want.length >= 3 && low.includes(want) ? 2 : edits <= Math.max(1, Math.floor(want.length / 3)) ? 2 + edits : undefined;
+    const score =
+      low === want
+        ? 0
+        : low.startsWith(want)
+          ? 1
+          : want.length >= 3 && low.includes(want)
+            ? 2
+            : edits <= Math.max(1, Math.floor(want.length / 3))
+              ? 2 + edits
+              : undefined;
     if (score !== undefined) scored.push([score, c]);
   }
-  return scored.sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1])).slice(0, MAX_SUGGESTIONS).map(([, c]) => c);
+  return scored
+    .sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1]))
+    .slice(0, MAX_SUGGESTIONS)
+    .map(([, c]) => c);
 }
 
 /** `; did you mean: a, b?` or nothing. */
@@ -57,7 +70,10 @@ export function noService(name: string, known: Iterable<string>): UsageError {
  * list it; any other failure (the service is listed but cannot be reached…) is returned unchanged.
  */
 export async function explainLookup(session: Session, name: string, failure: unknown): Promise<unknown> {
-  const known = await session.services().then((list) => list.map((s) => s.name), () => undefined);
+  const known = await session.services().then(
+    (list) => list.map((s) => s.name),
+    () => undefined,
+  );
   return known === undefined || known.includes(name) ? failure : noService(name, known);
 }
 
@@ -70,16 +86,24 @@ const KINDS = {
   watch: ['signal', 'property'],
 } as const;
 type Kind = 'method' | 'signal' | 'property';
-const USE: Record<Kind, string> = { method: 'qi call', signal: 'qi post / qi watch', property: 'qi get / qi set / qi watch' };
+const USE: Record<Kind, string> = {
+  method: 'qi call',
+  signal: 'qi post / qi watch',
+  property: 'qi get / qi set / qi watch',
+};
 
 /** The user members (uid 100 and up, not the built-ins) of `type` of one kind. */
 function namesOf(type: ObjectType, kind: Kind): string[] {
   const map = kind === 'method' ? type.methodsByName : kind === 'signal' ? type.signalsByName : type.propertiesByName;
-  return [...map].filter(([, m]) => (Array.isArray(m) ? m.some((x) => x.uid >= 100) : (m as { uid: number }).uid >= 100)).map(([n]) => n);
+  return [...map]
+    .filter(([, m]) => (Array.isArray(m) ? m.some((x) => x.uid >= 100) : (m as { uid: number }).uid >= 100))
+    .map(([n]) => n);
 }
 
 function has(type: ObjectType, kind: Kind, name: string): boolean {
-  return (kind === 'method' ? type.methodsByName : kind === 'signal' ? type.signalsByName : type.propertiesByName).has(name);
+  return (kind === 'method' ? type.methodsByName : kind === 'signal' ? type.signalsByName : type.propertiesByName).has(
+    name,
+  );
 }
 
 /** Throws the usage error of a member that `verb` cannot use: missing (with close names) or of another kind. */
@@ -87,9 +111,12 @@ export function checkMember(type: ObjectType, service: string, name: string, ver
   const kinds: readonly Kind[] = KINDS[verb];
   if (kinds.some((k) => has(type, k, name))) return;
   const other = (['method', 'property', 'signal'] as const).find((k) => has(type, k, name));
-  if (other !== undefined) throw new UsageError(`${service}.${name} is a ${other}, not a ${kinds.join(' or ')} (use ${USE[other]})`);
+  if (other !== undefined)
+    throw new UsageError(`${service}.${name} is a ${other}, not a ${kinds.join(' or ')} (use ${USE[other]})`);
   const known = kinds.flatMap((k) => namesOf(type, k));
-  throw new UsageError(`${service} has no ${kinds.join(' or ')} "${name}"${didYouMean(name, known)} (qi info ${service} lists its members)`);
+  throw new UsageError(
+    `${service} has no ${kinds.join(' or ')} "${name}"${didYouMean(name, known)} (qi info ${service} lists its members)`,
+  );
 }
 
 /** Reports an unknown verb in one line (JSON with `--json`) with the closest verbs; exit code 2. */

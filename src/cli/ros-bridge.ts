@@ -25,7 +25,8 @@ export async function rosBridge(o: RosBridgeVerbOptions): Promise<void> {
     // Checked before anything is connected or opened, so the refusal is the first and only thing said.
     if (o.insecureUnauthenticated !== true) throw new UsageError(`refusing to start. ${UNAUTHENTICATED_REFUSAL}`);
     const callTimeoutMs = o.callTimeout === undefined ? undefined : Number(o.callTimeout);
-    if (callTimeoutMs !== undefined && !(callTimeoutMs > 0)) throw new UsageError('--call-timeout is a number of milliseconds, e.g. 60000');
+    if (callTimeoutMs !== undefined && !(callTimeoutMs > 0))
+      throw new UsageError('--call-timeout is a number of milliseconds, e.g. 60000');
     const sd = o.sd ?? o.url;
     const allow = o.allow ?? [];
     const bridge = await RosBridge.start({
@@ -40,9 +41,14 @@ export async function rosBridge(o: RosBridgeVerbOptions): Promise<void> {
       callTimeoutMs,
       qiListen: o.qiListen,
     });
-    if (o.json) console.log(JSON.stringify({ endpoint: bridge.endpoint, sd, allow: bridge.allow.patterns, prefix: bridge.prefix }));
+    if (o.json)
+      console.log(
+        JSON.stringify({ endpoint: bridge.endpoint, sd, allow: bridge.allow.patterns, prefix: bridge.prefix }),
+      );
     else {
-      console.log(`ROS bridge (rosbridge v2) for ${sd} listening on ${bridge.endpoint}, unauthenticated; bridging ${bridge.allow.patterns.join(', ') || 'nothing'} as ${bridge.prefix}/<Service>/<member>`);
+      console.log(
+        `ROS bridge (rosbridge v2) for ${sd} listening on ${bridge.endpoint}, unauthenticated; bridging ${bridge.allow.patterns.join(', ') || 'nothing'} as ${bridge.prefix}/<Service>/<member>`,
+      );
     }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -18,9 +18,22 @@ export interface TopOptions extends GlobalOptions {
   count?: string;
 }
 
-interface MinMaxSum { minValue: number; maxValue: number; cumulatedValue: number }
-interface MethodStatistics { count: number; wall: MinMaxSum; user: MinMaxSum; system: MinMaxSum }
-interface Watched { name: string; proxy: AnyProxy; enabledByUs: boolean }
+interface MinMaxSum {
+  minValue: number;
+  maxValue: number;
+  cumulatedValue: number;
+}
+interface MethodStatistics {
+  count: number;
+  wall: MinMaxSum;
+  user: MinMaxSum;
+  system: MinMaxSum;
+}
+interface Watched {
+  name: string;
+  proxy: AnyProxy;
+  enabledByUs: boolean;
+}
 
 /** One row: a member of a service and its calls during the interval; times in milliseconds. */
 export interface TopRow {
@@ -39,7 +52,8 @@ const ms = (s: number) => round(s * 1000);
 function positive(text: string | undefined, name: string, fallback: number, integer = false): number {
   if (text === undefined) return fallback;
   const v = Number(text);
-  if (!(v > 0) || (integer && !Number.isInteger(v))) throw new UsageError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+  if (!(v > 0) || (integer && !Number.isInteger(v)))
+    throw new UsageError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
   return v;
 }
 
@@ -58,16 +72,20 @@ export async function top(names: string[], o: TopOptions): Promise<void> {
       for (const name of await serviceTargets(session, names)) {
         const proxy = await serviceOf(session, name, o);
         try {
-          const was = (await proxy.isStatsEnabled!()) as boolean;
-          await proxy.clearStats!();
-          if (!was) await proxy.enableStats!(true);
+          const was = (await proxy.isStatsEnabled()) as boolean;
+          await proxy.clearStats();
+          if (!was) await proxy.enableStats(true);
           watched.push({ name, proxy, enabledByUs: !was });
         } catch (e) {
           console.error(`qi: ${name} gives no statistics (${(e as Error).message}); left out`);
         }
       }
-      if (watched.length === 0) throw new Error('none of these services gives statistics (they answer libqi\'s enableStats/stats built-ins)');
-      if (process.stderr.isTTY && !o.json) process.stderr.write(`sampling ${watched.map((w) => w.name).join(', ')} every ${interval} s (Ctrl-C to stop)\n`);
+      if (watched.length === 0)
+        throw new Error("none of these services gives statistics (they answer libqi's enableStats/stats built-ins)");
+      if (process.stderr.isTTY && !o.json)
+        process.stderr.write(
+          `sampling ${watched.map((w) => w.name).join(', ')} every ${interval} s (Ctrl-C to stop)\n`,
+        );
       for (let sample = 0; sample < count; sample++) {
         let timer: NodeJS.Timeout | undefined;
         const tick = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), interval * 1000)));
@@ -75,13 +93,18 @@ export async function top(names: string[], o: TopOptions): Promise<void> {
         clearTimeout(timer);
         if (!due) break;
         const rows = await sampleAll(watched);
-        rows.sort((a, b) => (sort === 'calls' ? b.calls - a.calls : b.wallMs.total - a.wallMs.total) || a.service.localeCompare(b.service) || a.member.localeCompare(b.member));
+        rows.sort(
+          (a, b) =>
+            (sort === 'calls' ? b.calls - a.calls : b.wallMs.total - a.wallMs.total) ||
+            a.service.localeCompare(b.service) ||
+            a.member.localeCompare(b.member),
+        );
         if (o.json) console.log(JSON.stringify({ interval, services: watched.map((w) => w.name), members: rows }));
         else printTable(rows, interval);
       }
     } finally {
       process.off('SIGINT', stop);
-      await Promise.allSettled(watched.filter((w) => w.enabledByUs).map((w) => w.proxy.enableStats!(false)));
+      await Promise.allSettled(watched.filter((w) => w.enabledByUs).map((w) => w.proxy.enableStats(false)));
       await session.close();
     }
   });
@@ -93,8 +116,8 @@ async function sampleAll(watched: Watched[]): Promise<TopRow[]> {
   for (const w of [...watched]) {
     let stats: Map<number, MethodStatistics>;
     try {
-      stats = (await w.proxy.stats!()) as Map<number, MethodStatistics>;
-      await w.proxy.clearStats!();
+      stats = (await w.proxy.stats()) as Map<number, MethodStatistics>;
+      await w.proxy.clearStats();
     } catch (e) {
       console.error(`qi: ${w.name} stopped giving statistics (${(e as Error).message}); left out`);
       watched.splice(watched.indexOf(w), 1);
@@ -109,7 +132,12 @@ async function sampleAll(watched: Watched[]): Promise<TopRow[]> {
         member,
         id,
         calls: s.count,
-        wallMs: { min: ms(s.wall.minValue), mean: ms(s.wall.cumulatedValue / Math.max(1, s.count)), max: ms(s.wall.maxValue), total: ms(s.wall.cumulatedValue) },
+        wallMs: {
+          min: ms(s.wall.minValue),
+          mean: ms(s.wall.cumulatedValue / Math.max(1, s.count)),
+          max: ms(s.wall.maxValue),
+          total: ms(s.wall.cumulatedValue),
+        },
         userMs: ms(s.user.cumulatedValue),
         systemMs: ms(s.system.cumulatedValue),
       });
@@ -120,7 +148,17 @@ async function sampleAll(watched: Watched[]): Promise<TopRow[]> {
 
 function printTable(rows: TopRow[], interval: number): void {
   const fixed = (v: number) => v.toFixed(v < 10 ? 2 : 1);
-  const lines = rows.map((r) => [r.service, r.member, String(r.calls), fixed(r.calls / interval), fixed(r.wallMs.min), fixed(r.wallMs.mean), fixed(r.wallMs.max), fixed(r.wallMs.total), fixed(r.userMs + r.systemMs)]);
+  const lines = rows.map((r) => [
+    r.service,
+    r.member,
+    String(r.calls),
+    fixed(r.calls / interval),
+    fixed(r.wallMs.min),
+    fixed(r.wallMs.mean),
+    fixed(r.wallMs.max),
+    fixed(r.wallMs.total),
+    fixed(r.userMs + r.systemMs),
+  ]);
   const head = ['SERVICE', 'MEMBER', 'CALLS', 'CALLS/S', 'MIN ms', 'MEAN ms', 'MAX ms', 'TOTAL ms', 'CPU ms'];
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (l: string[]) => l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

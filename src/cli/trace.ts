@@ -20,8 +20,13 @@ export interface TraceOptions extends GlobalOptions {
 }
 
 interface EventTrace {
-  id: number; kind: number; slotId: number; arguments: Dynamic; timestamp: { tv_sec: bigint | number; tv_usec: bigint | number };
-  userUsTime: bigint | number; systemUsTime: bigint | number;
+  id: number;
+  kind: number;
+  slotId: number;
+  arguments: Dynamic;
+  timestamp: { tv_sec: bigint | number; tv_usec: bigint | number };
+  userUsTime: bigint | number;
+  systemUsTime: bigint | number;
 }
 
 const KINDS = ['?', 'call', 'reply', 'error', 'signal'];
@@ -31,15 +36,25 @@ const MAX_PENDING = 10_000;
 /** A value in one short line: at most `max` characters. */
 function short(v: unknown, max: number, full: boolean): string {
   const j = toJson(v);
-  const text = typeof j === 'string' ? JSON.stringify(j) : inspect(j, { depth: full ? Infinity : 3, breakLength: Infinity, maxArrayLength: full ? Infinity : 10, maxStringLength: full ? Infinity : max });
+  const text =
+    typeof j === 'string'
+      ? JSON.stringify(j)
+      : inspect(j, {
+          depth: full ? Infinity : 3,
+          breakLength: Infinity,
+          maxArrayLength: full ? Infinity : 10,
+          maxStringLength: full ? Infinity : max,
+        });
   return full || text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 export async function trace(names: string[], o: TraceOptions): Promise<void> {
   await run(o, async () => {
     const limit = o.count === undefined ? Infinity : Number(o.count);
-    if (!(limit > 0) || !Number.isInteger(limit) && limit !== Infinity) throw new UsageError(`--count must be a positive integer, got "${o.count}"`);
-    if (o.time !== undefined && !(Number(o.time) > 0)) throw new UsageError(`--time must be a positive number of seconds, got "${o.time}"`);
+    if (!(limit > 0) || (!Number.isInteger(limit) && limit !== Infinity))
+      throw new UsageError(`--count must be a positive integer, got "${o.count}"`);
+    if (o.time !== undefined && !(Number(o.time) > 0))
+      throw new UsageError(`--time must be a positive number of seconds, got "${o.time}"`);
     const session = await connectSession(o);
     const traced: { name: string; proxy: AnyProxy; off: () => Promise<void>; enabledByUs: boolean }[] = [];
     let finish!: () => void;
@@ -65,12 +80,30 @@ export async function trace(names: string[], o: TraceOptions): Promise<void> {
       const args = e.arguments instanceof Dynamic ? e.arguments.value : e.arguments;
       const member = names(e.slotId);
       if (o.json) {
-        console.log(JSON.stringify({ time: new Date(at).toISOString(), service, member, kind, id: e.id, slotId: e.slotId, args: toJson(args), durationMs, userUs: Number(e.userUsTime), systemUs: Number(e.systemUsTime) }));
+        console.log(
+          JSON.stringify({
+            time: new Date(at).toISOString(),
+            service,
+            member,
+            kind,
+            id: e.id,
+            slotId: e.slotId,
+            args: toJson(args),
+            durationMs,
+            userUs: Number(e.userUsTime),
+            systemUs: Number(e.systemUsTime),
+          }),
+        );
       } else {
         const full = o.full === true;
-        const shown = kind === 'call' || kind === 'signal' ? `(${(Array.isArray(args) ? args : [args]).map((a) => short(a, 40, full)).join(', ')})` : short(args, 80, full);
+        const shown =
+          kind === 'call' || kind === 'signal'
+            ? `(${(Array.isArray(args) ? args : [args]).map((a) => short(a, 40, full)).join(', ')})`
+            : short(args, 80, full);
         const took = durationMs === undefined ? '' : ` ${durationMs.toFixed(1)} ms`;
-        console.log(`${new Date(at).toISOString().slice(11, 23)} ${`${service}.${member}`.padEnd(28)} ${kind.padEnd(6)} #${e.id}${took} ${shown}`);
+        console.log(
+          `${new Date(at).toISOString().slice(11, 23)} ${`${service}.${member}`.padEnd(28)} ${kind.padEnd(6)} #${e.id}${took} ${shown}`,
+        );
       }
       if (seen >= limit) finish();
     };
@@ -91,27 +124,34 @@ export async function trace(names: string[], o: TraceOptions): Promise<void> {
           continue;
         }
         try {
-          const was = (await proxy.isTraceEnabled!()) as boolean;
+          const was = (await proxy.isTraceEnabled()) as boolean;
           // Subscribing turns tracing on with libqi; enableTrace says it to servers that wait to be told.
           const off = await proxy.traceObject.connect((e) => print(name, memberName, e as EventTrace));
           traced.push({ name, proxy, off, enabledByUs: !was });
-          if (!was) await proxy.enableTrace!(true);
+          if (!was) await proxy.enableTrace(true);
         } catch (e) {
           console.error(`qi: ${name} cannot be traced (${(e as Error).message}); left out`);
         }
       }
-      if (traced.length === 0) throw new Error('none of these services can be traced (they answer libqi\'s enableTrace and traceObject built-ins)');
-      if (process.stderr.isTTY && !o.json) process.stderr.write(`tracing ${traced.map((t) => t.name).join(', ')} (Ctrl-C to stop)\n`);
+      if (traced.length === 0)
+        throw new Error(
+          "none of these services can be traced (they answer libqi's enableTrace and traceObject built-ins)",
+        );
+      if (process.stderr.isTTY && !o.json)
+        process.stderr.write(`tracing ${traced.map((t) => t.name).join(', ')} (Ctrl-C to stop)\n`);
       const timer = o.time === undefined ? undefined : setTimeout(finish, Number(o.time) * 1000);
       await finished;
       clearTimeout(timer);
       if (gone !== undefined) throw new Error(`service ${gone} went away while it was traced`);
     } finally {
       process.off('SIGINT', finish);
-      await Promise.allSettled([offRemoved(), ...traced.map(async (t) => {
-        await t.off();
-        if (t.enabledByUs) await t.proxy.enableTrace!(false);
-      })]);
+      await Promise.allSettled([
+        offRemoved(),
+        ...traced.map(async (t) => {
+          await t.off();
+          if (t.enabledByUs) await t.proxy.enableTrace(false);
+        }),
+      ]);
       await session.close();
     }
   });

@@ -7,9 +7,13 @@ export async function types(names: string[], o: GlobalOptions & { import?: strin
   await run(o, async () => {
     const session = await connectSession(o);
     try {
-      const targets = names.length > 0 ? names : (await session.services()).map((s) => s.name).filter((n) => n !== 'ServiceDirectory');
+      const targets =
+        names.length > 0
+          ? names
+          : (await session.services()).map((s) => s.name).filter((n) => n !== 'ServiceDirectory');
       const services = [];
-      for (const name of targets) services.push({ name, meta: backendOf(await serviceOf(session, name, o))!.type.metaObject });
+      for (const name of targets)
+        services.push({ name, meta: backendOf(await serviceOf(session, name, o))!.type.metaObject });
       process.stdout.write(declarations(services, o.import ?? 'qimessaging', o.url));
     } finally {
       await session.close();

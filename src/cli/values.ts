@@ -16,7 +16,12 @@ class RawSummary {
   constructor(private readonly bytes: Uint8Array) {}
   [inspect.custom](): string {
     const n = this.bytes.length;
-    const hex = n > 0 && n <= RAW_PREVIEW_BYTES ? `: ${Buffer.from(this.bytes.buffer, this.bytes.byteOffset, n).toString('hex').replace(/(..)(?!$)/g, '$1 ')}` : '';
+    const hex =
+      n > 0 && n <= RAW_PREVIEW_BYTES
+        ? `: ${Buffer.from(this.bytes.buffer, this.bytes.byteOffset, n)
+            .toString('hex')
+            .replace(/(..)(?!$)/g, '$1 ')}`
+        : '';
     return `<raw ${n.toLocaleString('en-US')} byte${n === 1 ? '' : 's'}${hex}>`;
   }
 }
@@ -34,7 +39,11 @@ function inner(sig: Signature | undefined, i: number, key?: string): Signature |
   if (sig === undefined) return undefined;
   if (sig.kind === 'list' || sig.kind === 'varargs') return sig.element;
   if (sig.kind !== 'tuple') return undefined;
-  return key === undefined ? sig.members[i] : sig.fields === undefined ? undefined : sig.members[sig.fields.indexOf(key)];
+  return key === undefined
+    ? sig.members[i]
+    : sig.fields === undefined
+      ? undefined
+      : sig.members[sig.fields.indexOf(key)];
 }
 
 /**
@@ -46,13 +55,15 @@ export function shown(v: unknown, sig: Signature | undefined, human: boolean): u
   if (sig?.kind === 'optional') sig = sig.element;
   if (typeof v === 'number') return sig?.kind === 'float' ? shortestFloat32(v) : v;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (v instanceof Uint8Array) return human ? new RawSummary(v) : { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (v instanceof Uint8Array)
+    return human ? new RawSummary(v) : { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
   if (v instanceof Map) {
     const value = sig?.kind === 'map' ? sig.value : sig?.kind === 'kwargs' ? sig.element : undefined;
     return Object.fromEntries([...v].map(([k, x]) => [String(k), shown(x, value, human)]));
   }
   if (Array.isArray(v)) return v.map((x, i) => shown(x, inner(sig, i), human));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x], i) => [k, shown(x, inner(sig, i, k), human)]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x], i) => [k, shown(x, inner(sig, i, k), human)]));
   return v === undefined ? null : v;
 }
 
@@ -62,7 +73,11 @@ export function toJson(v: unknown, sig?: Signature): unknown {
 }
 
 /** A value as one piece of text for people: strings as they are, the rest as Node prints objects. */
-export function toText(v: unknown, sig?: Signature, options: { depth?: number; breakLength?: number; colors?: boolean } = {}): string {
+export function toText(
+  v: unknown,
+  sig?: Signature,
+  options: { depth?: number; breakLength?: number; colors?: boolean } = {},
+): string {
   const s = shown(v, sig, true);
   return typeof s === 'string' ? s : inspect(s, { depth: 6, breakLength: 100, ...options });
 }

@@ -23,7 +23,7 @@ type Target = [service: string, member: string];
 
 export async function watch(specs: string[], o: WatchOptions): Promise<void> {
   await run(o, async () => {
-    const targets = specs.map((s) => splitTarget(s, 'SERVICE.SIGNAL', 'qi watch ALMemory.dataChanged') as Target);
+    const targets = specs.map((s) => splitTarget(s, 'SERVICE.SIGNAL', 'qi watch ALMemory.dataChanged'));
     let finish!: () => void;
     const stopped = new Promise<undefined>((resolve) => (finish = () => resolve(undefined)));
     const timer = o.time === undefined ? undefined : setTimeout(finish, Number(o.time) * 1000);
@@ -33,7 +33,9 @@ export async function watch(specs: string[], o: WatchOptions): Promise<void> {
       for (let again = false; session !== undefined; again = true) {
         const lost = await watchOnce(session, targets, o, again, stopped);
         if (lost === undefined) return;
-        const why = lost.startsWith('lost the connection') ? ' The robot (or its ServiceDirectory) stopped, or the network dropped;' : '';
+        const why = lost.startsWith('lost the connection')
+          ? ' The robot (or its ServiceDirectory) stopped, or the network dropped;'
+          : '';
         if (!o.reconnect) throw new Error(`${lost}.${why} --reconnect waits for it instead`);
         status(o, 'reconnecting', `${lost}; waiting for it to come back (--reconnect)…`);
         session = await reach(o, stopped);
@@ -68,7 +70,13 @@ async function reach(o: GlobalOptions, stopped: Promise<undefined>): Promise<Ses
  * Subscribes to every target and prints emissions until the watch is stopped (resolves `undefined`)
  * or something is lost (resolves with what). After a loss (`again`), services are waited for.
  */
-async function watchOnce(session: Session, targets: Target[], o: WatchOptions, again: boolean, stopped: Promise<undefined>): Promise<string | undefined> {
+async function watchOnce(
+  session: Session,
+  targets: Target[],
+  o: WatchOptions,
+  again: boolean,
+  stopped: Promise<undefined>,
+): Promise<string | undefined> {
   const stops: (() => Promise<void>)[] = [];
   let report!: (what: string) => void;
   const lost = new Promise<string>((resolve) => (report = resolve));
@@ -83,9 +91,11 @@ async function watchOnce(session: Session, targets: Target[], o: WatchOptions, a
   watchClose(sd, `the ServiceDirectory at ${o.url}`);
   const setup = async () => {
     const watched = new Set(targets.map(([service]) => service));
-    stops.push(await session.serviceRemoved.connect((_id, name) => {
-      if (watched.has(name)) report(`service ${name} went away while it was watched`);
-    }));
+    stops.push(
+      await session.serviceRemoved.connect((_id, name) => {
+        if (watched.has(name)) report(`service ${name} went away while it was watched`);
+      }),
+    );
     for (const [service, name] of targets) {
       const proxy = again ? await session.waitForService(service, 24 * 3600_000) : await serviceOf(session, service, o);
       const ch = Session.channelOf(proxy);
@@ -93,15 +103,23 @@ async function watchOnce(session: Session, targets: Target[], o: WatchOptions, a
       const type = backendOf(proxy)!.type;
       checkMember(type, service, name, 'watch');
       const property = type.propertiesByName.get(name);
-      const sig: Signature | undefined = property !== undefined ? { kind: 'tuple', members: [property.type.type] } : type.signalsByName.get(name)?.params.type;
+      const sig: Signature | undefined =
+        property !== undefined
+          ? { kind: 'tuple', members: [property.type.type] }
+          : type.signalsByName.get(name)?.params.type;
       type Listen = (l: (...a: unknown[]) => void) => Promise<() => Promise<void>>;
       const member = proxy[name] as unknown as { connect?: Listen; watch?: Listen } | undefined;
       // A signal, or a property (whose changes are its signal).
       const listen = (member?.connect ?? member?.watch)!;
-      stops.push(await listen((...args) => {
-        if (o.json) console.log(JSON.stringify({ service, signal: name, args: toJson(args, sig) }));
-        else console.log(`${service}.${name} ${args.map((a, i) => inspect(shown(a, sig?.kind === 'tuple' ? sig.members[i] : undefined, true), { depth: 4, breakLength: Infinity })).join(' ')}`);
-      }));
+      stops.push(
+        await listen((...args) => {
+          if (o.json) console.log(JSON.stringify({ service, signal: name, args: toJson(args, sig) }));
+          else
+            console.log(
+              `${service}.${name} ${args.map((a, i) => inspect(shown(a, sig?.kind === 'tuple' ? sig.members[i] : undefined, true), { depth: 4, breakLength: Infinity })).join(' ')}`,
+            );
+        }),
+      );
     }
     const specs = targets.map((t) => t.join('.')).join(', ');
     if (again) status(o, 'watching', `watching ${specs} again`);

@@ -34,28 +34,38 @@ function digest(token: string): Buffer {
 }
 
 function checkRules(where: string, r: unknown): Rules {
-  if (r === null || typeof r !== 'object') throw new QiConfigError(`${where} must be an object with "allow" and/or "deny" lists of patterns.`);
+  if (r === null || typeof r !== 'object')
+    throw new QiConfigError(`${where} must be an object with "allow" and/or "deny" lists of patterns.`);
   const o = r as Record<string, unknown>;
   for (const k of ['allow', 'deny'] as const) {
     const v = o[k];
-    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) throw new QiConfigError(`${where}.${k} must be a list of patterns (strings), e.g. ["ALTextToSpeech.*"].`);
+    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string')))
+      throw new QiConfigError(`${where}.${k} must be a list of patterns (strings), e.g. ["ALTextToSpeech.*"].`);
   }
-  new Policy(o as Rules); // reports a bad pattern now, not at the first call
-  return o as Rules;
+  new Policy(o); // reports a bad pattern now, not at the first call
+  return o;
 }
 
 /** Validates an access configuration, with errors naming the faulty entry. */
 export function checkAccessConfig(value: unknown, source = 'the gateway configuration'): AccessConfig {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new QiConfigError(`${source} must be a JSON object with "users" and/or "anonymous".`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new QiConfigError(`${source} must be a JSON object with "users" and/or "anonymous".`);
   const o = value as Record<string, unknown>;
   const users: Record<string, GatewayUser> = {};
   if (o.users !== undefined) {
-    if (o.users === null || typeof o.users !== 'object') throw new QiConfigError(`${source}: "users" must map user names to { "token": …, "allow": […] }.`);
+    if (o.users === null || typeof o.users !== 'object')
+      throw new QiConfigError(`${source}: "users" must map user names to { "token": …, "allow": […] }.`);
     for (const [name, u] of Object.entries(o.users as Record<string, unknown>)) {
       const rules = checkRules(`${source}: users.${name}`, u);
       const token = (u as { token?: unknown }).token;
-      if (typeof token !== 'string' || token === '') throw new QiConfigError(`${source}: users.${name}.token must be a non-empty string (in clear, or "sha256:" and the hex digest).`);
-      if (token.startsWith('sha256:') && !/^sha256:[0-9a-fA-F]{64}$/.test(token)) throw new QiConfigError(`${source}: users.${name}.token starts with "sha256:" but is not followed by 64 hex digits.`);
+      if (typeof token !== 'string' || token === '')
+        throw new QiConfigError(
+          `${source}: users.${name}.token must be a non-empty string (in clear, or "sha256:" and the hex digest).`,
+        );
+      if (token.startsWith('sha256:') && !/^sha256:[0-9a-fA-F]{64}$/.test(token))
+        throw new QiConfigError(
+          `${source}: users.${name}.token starts with "sha256:" but is not followed by 64 hex digits.`,
+        );
       users[name] = { ...rules, token };
     }
   }
@@ -108,11 +118,17 @@ export class Access {
       authenticate: (creds) => {
         const { user, token } = creds;
         if (user === undefined && token === undefined) {
-          if (this.anonymous === undefined) return { outcome: 'refused', reason: 'this gateway requires a user and a token (qi --user NAME --token TOKEN, or auth: { user, token })' };
+          if (this.anonymous === undefined)
+            return {
+              outcome: 'refused',
+              reason:
+                'this gateway requires a user and a token (qi --user NAME --token TOKEN, or auth: { user, token })',
+            };
           onIdentity({ user: undefined, policy: this.anonymous });
           return { outcome: 'done' };
         }
-        if (typeof user !== 'string' || typeof token !== 'string') return { outcome: 'refused', reason: 'user and token must both be given, as strings' };
+        if (typeof user !== 'string' || typeof token !== 'string')
+          return { outcome: 'refused', reason: 'user and token must both be given, as strings' };
         const entry = this.users.get(user);
         // Hash and compare even for an unknown user, so timing does not reveal who exists.
         const ok = timingSafeEqual(digest(token), entry?.digest ?? digest(`\u0000${token}`)) && entry !== undefined;

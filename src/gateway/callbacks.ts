@@ -53,7 +53,8 @@ export class ClientObjects {
     try {
       sites = scanReferences(signature, m.payload, this.client.codecOptions(), this.budget);
     } catch (e) {
-      if (!(e instanceof QiScanBudgetError)) throw new Error(`Arguments that do not match ${signature}: ${(e as Error).message}`);
+      if (!(e instanceof QiScanBudgetError))
+        throw new Error(`Arguments that do not match ${signature}: ${(e as Error).message}`);
       throw new Error(
         `The arguments hold too many values for the gateway to search them for objects (more than maxReferenceScan = ${this.budget} steps). ` +
           'Send bulk data as raw bytes (r) or as lists of numbers or structs of numbers (the search skips those whole), or split the call; ' +
@@ -73,7 +74,11 @@ export class ClientObjects {
     const gatewayId = newObjectId();
     const unbind = upstream.bindObject(service, gatewayId, { onMessage: (msg) => this.fromService(msg, r) });
     const offEvents = this.client.onEvent(service, clientId, (ev) => {
-      if (!upstream.closed) upstream.sendRaw({ id: ev.id, type: MessageType.Event, flags: ev.flags, service, object: gatewayId, action: ev.action }, ev.payload);
+      if (!upstream.closed)
+        upstream.sendRaw(
+          { id: ev.id, type: MessageType.Event, flags: ev.flags, service, object: gatewayId, action: ev.action },
+          ev.payload,
+        );
     });
     const r: Relayed = {
       upstream,
@@ -100,14 +105,32 @@ export class ClientObjects {
   private fromService(m: Message, r: Relayed): void {
     const to = { service: r.service, object: r.clientId, action: m.action };
     if (this.client.closed) {
-      if (m.type === MessageType.Call) r.upstream.replyError(m, `The client that passed this object (object ${r.service}.${r.gatewayId}) has disconnected from the gateway.`);
+      if (m.type === MessageType.Call)
+        r.upstream.replyError(
+          m,
+          `The client that passed this object (object ${r.service}.${r.gatewayId}) has disconnected from the gateway.`,
+        );
       return;
     }
     if (m.type === MessageType.Call) {
       this.client.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
         if (r.upstream.closed) return;
-        if (answer === undefined) return r.upstream.replyError(m, `The client that passed this object went away: ${error?.message ?? 'closed'}`);
-        r.upstream.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: r.service, object: r.gatewayId, action: m.action }, answer.payload);
+        if (answer === undefined)
+          return r.upstream.replyError(
+            m,
+            `The client that passed this object went away: ${error?.message ?? 'closed'}`,
+          );
+        r.upstream.sendRaw(
+          {
+            id: m.id,
+            type: answer.type,
+            flags: answer.flags,
+            service: r.service,
+            object: r.gatewayId,
+            action: m.action,
+          },
+          answer.payload,
+        );
       });
     } else if (m.type === MessageType.Post) {
       this.client.forward(to, MessageType.Post, m.flags, m.payload, () => {});

@@ -4,7 +4,15 @@
  * upstream under fresh ids and their answers come back under the client's ids; payloads are passed
  * through as bytes, decoded only where a permission needs a name (signal ids, property names).
  */
-import { Capability, QiCallError, QiLimitError, errorText, noObjectText, type Channel, type MessageHandler } from '../channel/index.js';
+import {
+  Capability,
+  QiCallError,
+  QiLimitError,
+  errorText,
+  noObjectText,
+  type Channel,
+  type MessageHandler,
+} from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
 import { ServiceDirectoryDefinition } from '../sd/index.js';
@@ -114,7 +122,10 @@ export class ClientConnection implements MessageHandler, EventSink {
         const info = normalizeServiceInfo(raw);
         const name = info.name;
         // One answer for a name not allowed and for a hidden name that is taken: nothing about it leaks.
-        const refusal = () => new Error(`Permission denied: ${self.who} may not register a service named "${name}" through this gateway (the name is not allowed for this user, or is taken). Choose another name, or ask the robot's administrator to allow "register:${name}" for this user in the gateway configuration.`);
+        const refusal = () =>
+          new Error(
+            `Permission denied: ${self.who} may not register a service named "${name}" through this gateway (the name is not allowed for this user, or is taken). Choose another name, or ask the robot's administrator to allow "register:${name}" for this user in the gateway configuration.`,
+          );
         if (!identity.policy.allows('register', name, '*')) {
           gw.metrics.denied++;
           throw refusal();
@@ -151,8 +162,19 @@ export class ClientConnection implements MessageHandler, EventSink {
   }
 
   private visible(): ServiceInfo[] {
-    const own: ServiceInfo = { name: 'ServiceDirectory', serviceId: 1, machineId: this.gw.machineId, processId: process.pid, endpoints: [], sessionId: this.gw.sessionId, objectUid: '' };
-    const list = [own, ...[...this.gw.upstream.services.values()].filter((i) => i.serviceId !== 1 && this.identity.policy.sees(i.name))];
+    const own: ServiceInfo = {
+      name: 'ServiceDirectory',
+      serviceId: 1,
+      machineId: this.gw.machineId,
+      processId: process.pid,
+      endpoints: [],
+      sessionId: this.gw.sessionId,
+      objectUid: '',
+    };
+    const list = [
+      own,
+      ...[...this.gw.upstream.services.values()].filter((i) => i.serviceId !== 1 && this.identity.policy.sees(i.name)),
+    ];
     return list.sort((a, b) => a.serviceId - b.serviceId);
   }
 
@@ -187,7 +209,11 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (this.overQuota(m, this.pendingBytes + this.waitingBytes)) return;
     const info = this.gw.upstream.services.get(m.service);
     if (info === undefined || !this.identity.policy.sees(info.name)) {
-      if (m.type === MessageType.Call) this.fail(m, `Service #${m.service} is not available through this gateway: it stopped, or was never registered, or is not visible to ${this.who}. List what is available with \`qi services\`.`);
+      if (m.type === MessageType.Call)
+        this.fail(
+          m,
+          `Service #${m.service} is not available through this gateway: it stopped, or was never registered, or is not visible to ${this.who}. List what is available with \`qi services\`.`,
+        );
       return;
     }
     // Object ids are sequential on the shared upstream connection: besides a service's main object, a
@@ -246,7 +272,7 @@ export class ClientConnection implements MessageHandler, EventSink {
         case Builtin.setProperty: {
           const [key] = m.decode(PROPERTY);
           const k = key.value;
-          const name = typeof k === 'string' ? k : meta.properties.get(Number(k))?.name ?? `#${String(k)}`;
+          const name = typeof k === 'string' ? k : (meta.properties.get(Number(k))?.name ?? `#${String(k)}`);
           if (!this.check(m, info, 'property', name)) return;
           // A property value may hold objects: the client reaches them once it read them.
           return this.forward(m, undefined, m.action === Builtin.property ? 'm' : undefined);
@@ -258,7 +284,8 @@ export class ClientConnection implements MessageHandler, EventSink {
             const ev = eventMember(meta, m.action);
             if (m.type === MessageType.Post && ev !== undefined) {
               if (this.check(m, info, ev.kind, ev.name)) this.forward(m);
-            } else if (m.type === MessageType.Call) this.fail(m, `${info.name} has no method #${m.action} (its MetaObject does not list it).`);
+            } else if (m.type === MessageType.Call)
+              this.fail(m, `${info.name} has no method #${m.action} (its MetaObject does not list it).`);
             return;
           }
           if (!this.check(m, info, 'method', method.name)) return;
@@ -267,7 +294,8 @@ export class ClientConnection implements MessageHandler, EventSink {
         }
       }
     } catch (e) {
-      if (m.type === MessageType.Call) this.fail(m, `${info.name}: malformed arguments for action #${m.action} (${(e as Error).message}).`);
+      if (m.type === MessageType.Call)
+        this.fail(m, `${info.name}: malformed arguments for action #${m.action} (${(e as Error).message}).`);
     }
   }
 
@@ -279,7 +307,10 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (this.allowed(kind, info, member)) return true;
     this.gw.metrics.denied++;
     if (m.type === MessageType.Call) {
-      this.fail(m, `Permission denied: ${this.who} may not use ${kind} ${info.name}.${member} through this gateway. Ask the robot's administrator to allow "${kind}:${info.name}.${member}" for this user in the gateway configuration.`);
+      this.fail(
+        m,
+        `Permission denied: ${this.who} may not use ${kind} ${info.name}.${member} through this gateway. Ask the robot's administrator to allow "${kind}:${info.name}.${member}" for this user in the gateway configuration.`,
+      );
     }
     return false;
   }
@@ -311,7 +342,8 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (ch !== undefined && !ch.closed) return this.send(ch, m, argsSignature, returnSignature);
     this.waiting(m, this.gw.upstream.channel(m.service)).then(
       (c) => this.send(c, m, argsSignature, returnSignature),
-      (e: Error) => m.type === MessageType.Call && this.fail(m, `The gateway could not reach service #${m.service}: ${e.message}`),
+      (e: Error) =>
+        m.type === MessageType.Call && this.fail(m, `The gateway could not reach service #${m.service}: ${e.message}`),
     );
   }
 
@@ -342,19 +374,27 @@ export class ClientConnection implements MessageHandler, EventSink {
       if (this.closed) {
         // The client left while the call was on its way: nobody holds the objects in its answer.
         if (answer !== undefined && returnSignature !== undefined && answer.type === MessageType.Reply) {
-          for (const o of this.held.orphaned(ch, returnSignature, answer, ch.codecOptions())) this.gw.upstream.forgetMeta(o.service, o.object);
+          for (const o of this.held.orphaned(ch, returnSignature, answer, ch.codecOptions()))
+            this.gw.upstream.forgetMeta(o.service, o.object);
         }
         return;
       }
       if (answer === undefined) {
         const name = this.gw.upstream.services.get(m.service)?.name ?? `service #${m.service}`;
-        return this.fail(m, `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`);
+        return this.fail(
+          m,
+          `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`,
+        );
       }
-      if (returnSignature !== undefined && answer.type === MessageType.Reply) this.held.received(ch, returnSignature, answer, ch.codecOptions());
+      if (returnSignature !== undefined && answer.type === MessageType.Reply)
+        this.held.received(ch, returnSignature, answer, ch.codecOptions());
       // A service's error quotes the call under the gateway's id: the client reads its own (then hideInside).
       if (answer.type === MessageType.Error) return this.fail(m, asClientSees(errorText(answer), id, m.id));
       // A client 4x over its output bound is disconnected by the channel.
-      this.channel.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
+      this.channel.sendRaw(
+        { id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action },
+        answer.payload,
+      );
     });
     if (id !== 0) {
       this.pending.set(m.id, { channel: ch, id, returnSignature, bytes: payload.length });
@@ -396,7 +436,12 @@ export class ClientConnection implements MessageHandler, EventSink {
   event(m: Message, _link: bigint): void {
     if (this.closed) return;
     // Dropped (or the client disconnected, with slowClient 'disconnect') when it does not read.
-    if (!this.channel.relayEvent({ id: m.id, flags: m.flags, service: m.service, object: m.object, action: m.action }, m.payload)) {
+    if (
+      !this.channel.relayEvent(
+        { id: m.id, flags: m.flags, service: m.service, object: m.object, action: m.action },
+        m.payload,
+      )
+    ) {
       this.gw.metrics.droppedEvents++;
       return;
     }
@@ -409,7 +454,8 @@ export class ClientConnection implements MessageHandler, EventSink {
     const ch = this.gw.upstream.channelNow(m.service);
     if (meta === undefined || ch === undefined) return;
     const property = meta.properties.get(m.action);
-    const signature = meta.signals.get(m.action)?.signature ?? (property === undefined ? undefined : `(${property.signature})`);
+    const signature =
+      meta.signals.get(m.action)?.signature ?? (property === undefined ? undefined : `(${property.signature})`);
     if (signature !== undefined && mayHoldObjects(signature)) this.held.received(ch, signature, m, ch.codecOptions());
   }
 

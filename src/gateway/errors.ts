@@ -13,13 +13,19 @@ const ID = /(,?\s*)\bid\s*[:=]\s*(\d+)/gi;
 
 const RULES: [RegExp, string][] = [
   // Endpoints: scheme://host[:port][/path], host possibly an [IPv6] literal.
-  [/\b[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]\s]*\]|[^\s/:'"(),;\]]*)(?::\d+)?(?:\/[^\s'"(),;]*[^\s'"(),;.:])?/gi, 'an internal endpoint'],
+  [
+    /\b[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]\s]*\]|[^\s/:'"(),;\]]*)(?::\d+)?(?:\/[^\s'"(),;]*[^\s'"(),;.:])?/gi,
+    'an internal endpoint',
+  ],
   [/\bunix:[^\s'"(),;]*[^\s'"(),;.:]/gi, 'an internal endpoint'],
   [/(?:\/[\w.@-]+)+\.sock(?:et)?\b/g, 'an internal socket'],
   // Addresses: [IPv6]:port, IPv4[:port], host:port.
   [/\[[0-9a-z:.%]*:[0-9a-z:.%]*\](?::\d+)?/gi, 'an internal address'],
   // IPv6 as Node prints it, unbracketed (`connect ECONNREFUSED ::1:9559`, `fe80::1%eth0`): two colons or more.
-  [/(?<![\w:.])(?:[0-9a-f]{0,4}:){2,8}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{1,4})(?:%[\w.-]+)?(?![\w:])/gi, 'an internal address'],
+  [
+    /(?<![\w:.])(?:[0-9a-f]{0,4}:){2,8}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{1,4})(?:%[\w.-]+)?(?![\w:])/gi,
+    'an internal address',
+  ],
   [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, 'an internal address'],
   [/\b(?!id:)[a-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b/gi, 'an internal address'],
 ];

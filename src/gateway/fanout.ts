@@ -45,16 +45,37 @@ export class SignalHub {
   }
 
   /** Adds `sink` under `link`; subscribes on `channel` when it is the first. Rejects when the subscription fails. */
-  async subscribe(channel: Channel, service: number, object: number, signal: number, sink: EventSink, link: bigint): Promise<void> {
+  async subscribe(
+    channel: Channel,
+    service: number,
+    object: number,
+    signal: number,
+    sink: EventSink,
+    link: bigint,
+  ): Promise<void> {
     const k = skey(service, object, signal);
     let s = this.subs.get(k);
     if (s === undefined) {
-      const sub: Subscription = { key: k, service, object, signal, channel, link: this.nextLink++, sinks: new Map(), ready: Promise.resolve(), off: () => {} };
+      const sub: Subscription = {
+        key: k,
+        service,
+        object,
+        signal,
+        channel,
+        link: this.nextLink++,
+        sinks: new Map(),
+        ready: Promise.resolve(),
+        off: () => {},
+      };
       sub.off = channel.onEvent(service, object, (m) => {
         if (m.action !== signal) return;
         for (const [to, links] of sub.sinks) for (const l of links) to.event(m, l);
       });
-      sub.ready = channel.call({ service, object, action: Builtin.registerEvent }, '(IIL)', [service, signal, sub.link], 'L', { name: `registerEvent ${k}` }).then(() => {});
+      sub.ready = channel
+        .call({ service, object, action: Builtin.registerEvent }, '(IIL)', [service, signal, sub.link], 'L', {
+          name: `registerEvent ${k}`,
+        })
+        .then(() => {});
       this.subs.set(k, sub);
       sub.ready.catch(() => this.drop(sub));
       s = sub;
@@ -81,13 +102,16 @@ export class SignalHub {
     if (s.sinks.size > 0) return;
     this.drop(s);
     if (!s.channel.closed) {
-      s.channel.call({ service, object, action: Builtin.unregisterEvent }, '(IIL)', [service, signal, s.link], 'v').catch(() => {});
+      s.channel
+        .call({ service, object, action: Builtin.unregisterEvent }, '(IIL)', [service, signal, s.link], 'v')
+        .catch(() => {});
     }
   }
 
   /** Removes every subscription of `sink`. */
   unsubscribeAll(sink: EventSink): void {
-    for (const s of [...this.subs.values()]) if (s.sinks.has(sink)) this.unsubscribe(s.service, s.object, s.signal, sink);
+    for (const s of [...this.subs.values()])
+      if (s.sinks.has(sink)) this.unsubscribe(s.service, s.object, s.signal, sink);
   }
 
   /** Forgets the subscriptions made on a connection that closed. */

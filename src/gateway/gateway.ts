@@ -8,7 +8,15 @@
 import { Capability, acceptChannel, defaultCapabilities, type ChannelLimits } from '../channel/index.js';
 import { Dynamic } from '../type/index.js';
 import { Session, type SessionOptions } from '../session/index.js';
-import { AddressSlots, listen, remoteHost, type HttpHandler, type Listener, type MessageStream, type TlsServerOptions } from '../transport/index.js';
+import {
+  AddressSlots,
+  listen,
+  remoteHost,
+  type HttpHandler,
+  type Listener,
+  type MessageStream,
+  type TlsServerOptions,
+} from '../transport/index.js';
 import { Access, type AccessConfig, type Identity } from './access.js';
 import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
 import { HeldObjects } from './held.js';
@@ -137,7 +145,16 @@ function gatewayCapabilities() {
 /** A running gateway; see the module comment. Start one with {@link Gateway.start}. */
 export class Gateway {
   /** Counters for monitoring: clients, forwarded and denied calls, dropped signals… */
-  readonly metrics: GatewayMetrics = { clients: 0, forwarded: 0, denied: 0, droppedEvents: 0, slowDisconnects: 0, refused: 0, sdConnected: false, overLimit: 0 };
+  readonly metrics: GatewayMetrics = {
+    clients: 0,
+    forwarded: 0,
+    denied: 0,
+    droppedEvents: 0,
+    slowDisconnects: 0,
+    refused: 0,
+    sdConnected: false,
+    overLimit: 0,
+  };
 
   /** Objects that services returned to outside clients and that some client still holds. */
   get heldObjects(): number {
@@ -163,7 +180,12 @@ export class Gateway {
     this.throttle = new AuthThrottle(options.authThrottle);
     this.context = {
       upstream,
-      outside: new OutsideServices(upstream, gatewayCapabilities, options.insideListen, options.maxRegistrationsPerClient ?? 32),
+      outside: new OutsideServices(
+        upstream,
+        gatewayCapabilities,
+        options.insideListen,
+        options.maxRegistrationsPerClient ?? 32,
+      ),
       held: new HeldObjects(),
       machineId: session.machineId,
       sessionId: session.id,
@@ -179,7 +201,12 @@ export class Gateway {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const quotas = clientQuotas(options);
     // The gateway reconnects to its SD itself (Upstream), and forwards raw: no proxy reconnection.
-    const session = new Session({ ...options.upstream, ipc: false, capabilities: gatewayCapabilities(), reconnect: false });
+    const session = new Session({
+      ...options.upstream,
+      ipc: false,
+      capabilities: gatewayCapabilities(),
+      reconnect: false,
+    });
     let gw: Gateway | undefined;
     const upstream = new Upstream(
       session,
@@ -199,7 +226,7 @@ export class Gateway {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
       for (const url of Array.isArray(options.listen) ? options.listen : [options.listen]) {
-        gw.listeners.push(await listen(url, (s) => gw!.accept(s), gw.listenOptions()));
+        gw.listeners.push(await listen(url, (s) => gw.accept(s), gw.listenOptions()));
       }
     } catch (e) {
       await gw.close();
@@ -259,7 +286,11 @@ export class Gateway {
   private accept(stream: MessageStream): void {
     let identity: Identity | undefined;
     const ch = acceptChannel(stream, {
-      authenticator: this.throttle.guard(this.access.authenticator((id) => (identity = id)), remoteHost(stream.remote), () => !stream.isClosed),
+      authenticator: this.throttle.guard(
+        this.access.authenticator((id) => (identity = id)),
+        remoteHost(stream.remote),
+        () => !stream.isClosed,
+      ),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       capabilities: gatewayCapabilities(),
       limits: this.quotas.limits,

@@ -105,7 +105,12 @@ export class ClientHeld {
    * An answer that came back after the client went away (the call was on its way when it left): the
    * objects in it that no client holds are terminated in the service, which would serve them forever.
    */
-  orphaned(upstream: Channel, signature: string, answer: Message, options: CodecOptions): Array<{ service: number; object: number }> {
+  orphaned(
+    upstream: Channel,
+    signature: string,
+    answer: Message,
+    options: CodecOptions,
+  ): Array<{ service: number; object: number }> {
     const gone = new Map<string, { service: number; object: number }>();
     for (const r of referencesIn(signature, answer, options, this.budget)) {
       const k = key(r.serviceId, r.objectId);
@@ -113,7 +118,8 @@ export class ClientHeld {
       gone.set(k, { service: r.serviceId, object: r.objectId });
     }
     if (upstream.closed) return [];
-    for (const o of gone.values()) upstream.post({ service: o.service, object: o.object, action: Builtin.terminate }, '(I)', [o.service]);
+    for (const o of gone.values())
+      upstream.post({ service: o.service, object: o.object, action: Builtin.terminate }, '(I)', [o.service]);
     return [...gone.values()];
   }
 

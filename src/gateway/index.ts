@@ -5,7 +5,14 @@
  * @packageDocumentation
  */
 export { Gateway, type GatewayOptions } from './gateway.js';
-export { Access, checkAccessConfig, loadAccessConfig, type AccessConfig, type GatewayUser, type Identity } from './access.js';
+export {
+  Access,
+  checkAccessConfig,
+  loadAccessConfig,
+  type AccessConfig,
+  type GatewayUser,
+  type Identity,
+} from './access.js';
 export { Policy, QiConfigError, type MemberKind, type Rules } from './policy.js';
 export type { GatewayMetrics } from './client.js';
 export { AuthThrottle, type AuthThrottleOptions } from './throttle.js';

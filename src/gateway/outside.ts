@@ -52,7 +52,11 @@ export class OutsideServices {
         // By default, the address through which the gateway reaches the SD: the inside can reach it.
         const local = this.upstream.session.directoryConnection?.stream.local;
         const ep = local === undefined ? undefined : parseEndpoint(local);
-        urls = [ep !== undefined && 'host' in ep ? `tcp://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:0` : 'tcp://127.0.0.1:0'];
+        urls = [
+          ep !== undefined && 'host' in ep
+            ? `tcp://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:0`
+            : 'tcp://127.0.0.1:0',
+        ];
       }
       const out: Listener[] = [];
       for (const u of urls) out.push(await listen(u, (s) => this.accept(s)));
@@ -64,7 +68,8 @@ export class OutsideServices {
 
   private sd(): Channel {
     const ch = this.upstream.session.directoryConnection;
-    if (ch === undefined || ch.closed) throw new Error('the robot\'s internal ServiceDirectory is not reachable right now; retry in a moment');
+    if (ch === undefined || ch.closed)
+      throw new Error("the robot's internal ServiceDirectory is not reachable right now; retry in a moment");
     return ch;
   }
 
@@ -73,7 +78,9 @@ export class OutsideServices {
     const count = this.counts.get(client);
     if (count === undefined) client.onClose(() => this.clientGone(client));
     else if (count >= this.maxPerClient) {
-      throw new Error(`A client may register at most ${this.maxPerClient} services through this gateway, and this connection has ${count} (or on their way): unregister one first, or ask the robot's administrator to raise maxRegistrationsPerClient.`);
+      throw new Error(
+        `A client may register at most ${this.maxPerClient} services through this gateway, and this connection has ${count} (or on their way): unregister one first, or ask the robot's administrator to raise maxRegistrationsPerClient.`,
+      );
     }
     this.counts.set(client, (count ?? 0) + 1);
     let id: number;
@@ -81,15 +88,25 @@ export class OutsideServices {
     try {
       const endpoints = await this.endpoints();
       const s = this.upstream.session;
-      inner = { ...normalizeServiceInfo(info), endpoints, machineId: s.machineId, processId: process.pid, sessionId: s.id };
-      id = (await this.sd().call({ ...SD, action: 102 }, INFO, [inner], 'I', { name: 'ServiceDirectory.registerService' })) as number;
+      inner = {
+        ...normalizeServiceInfo(info),
+        endpoints,
+        machineId: s.machineId,
+        processId: process.pid,
+        sessionId: s.id,
+      };
+      id = (await this.sd().call({ ...SD, action: 102 }, INFO, [inner], 'I', {
+        name: 'ServiceDirectory.registerService',
+      })) as number;
     } catch (e) {
       this.release(client);
       throw e;
     }
     if (client.closed) {
       // It left while the SD answered: nobody would ever unregister this name.
-      this.sd().call({ ...SD, action: 103 }, '(I)', [id], 'v').catch(() => {});
+      this.sd()
+        .call({ ...SD, action: 103 }, '(I)', [id], 'v')
+        .catch(() => {});
       throw new Error('the client went away during its registration');
     }
     this.owners.set(id, { channel: client, info: { ...inner, serviceId: id } });
@@ -104,7 +121,8 @@ export class OutsideServices {
 
   private owned(id: number, client: Channel): Owner {
     const o = this.owners.get(id);
-    if (o === undefined || o.channel !== client) throw new Error(`Service #${id} was not registered by this connection`);
+    if (o === undefined || o.channel !== client)
+      throw new Error(`Service #${id} was not registered by this connection`);
     return o;
   }
 
@@ -156,7 +174,18 @@ export class OutsideServices {
     const pending = new Map<number, { to: Channel; id: number }>();
     const sink: EventSink = {
       event: (m) => {
-        if (!ch.closed) ch.sendRaw({ id: m.id, type: MessageType.Event, flags: m.flags, service: m.service, object: m.object, action: m.action }, m.payload);
+        if (!ch.closed)
+          ch.sendRaw(
+            {
+              id: m.id,
+              type: MessageType.Event,
+              flags: m.flags,
+              service: m.service,
+              object: m.object,
+              action: m.action,
+            },
+            m.payload,
+          );
       },
     };
     ch.bindFallback({ onMessage: (m) => this.fromInside(m, ch, sink, pending) });
@@ -167,7 +196,12 @@ export class OutsideServices {
     });
   }
 
-  private fromInside(m: Message, ch: Channel, sink: EventSink, pending: Map<number, { to: Channel; id: number }>): void {
+  private fromInside(
+    m: Message,
+    ch: Channel,
+    sink: EventSink,
+    pending: Map<number, { to: Channel; id: number }>,
+  ): void {
     const owner = this.owners.get(m.service);
     if (m.type === MessageType.Cancel) {
       const p = pending.get(m.decode(CANCEL));
@@ -175,10 +209,19 @@ export class OutsideServices {
       return;
     }
     if (owner === undefined || owner.channel.closed) {
-      if (m.type === MessageType.Call) ch.replyError(m, `Service #${m.service} is not served through this gateway any more: the outside client that registered it went away.`);
+      if (m.type === MessageType.Call)
+        ch.replyError(
+          m,
+          `Service #${m.service} is not served through this gateway any more: the outside client that registered it went away.`,
+        );
       return;
     }
-    if (m.type === MessageType.Call && (m.action === Builtin.registerEvent || m.action === Builtin.registerEventWithSignature || m.action === Builtin.unregisterEvent)) {
+    if (
+      m.type === MessageType.Call &&
+      (m.action === Builtin.registerEvent ||
+        m.action === Builtin.registerEventWithSignature ||
+        m.action === Builtin.unregisterEvent)
+    ) {
       const [, signal, link] = m.decode(REGISTER);
       if (m.action === Builtin.unregisterEvent) {
         this.hub.unsubscribe(m.service, m.object, signal, sink, link);
@@ -186,7 +229,8 @@ export class OutsideServices {
       }
       this.hub.subscribe(owner.channel, m.service, m.object, signal, sink, link).then(
         () => !ch.closed && ch.reply(m, 'L', link),
-        (e: Error) => !ch.closed && ch.replyError(m, `Could not subscribe to ${owner.info.name} signal #${signal}: ${e.message}`),
+        (e: Error) =>
+          !ch.closed && ch.replyError(m, `Could not subscribe to ${owner.info.name} signal #${signal}: ${e.message}`),
       );
       return;
     }
@@ -198,8 +242,15 @@ export class OutsideServices {
     const id = owner.channel.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
       pending.delete(m.id);
       if (ch.closed) return;
-      if (answer === undefined) return ch.replyError(m, `${owner.info.name} (served from outside, through the gateway) stopped answering: ${error?.message ?? 'closed'}`);
-      ch.sendRaw({ id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action }, answer.payload);
+      if (answer === undefined)
+        return ch.replyError(
+          m,
+          `${owner.info.name} (served from outside, through the gateway) stopped answering: ${error?.message ?? 'closed'}`,
+        );
+      ch.sendRaw(
+        { id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action },
+        answer.payload,
+      );
     });
     if (id !== 0) pending.set(m.id, { to: owner.channel, id });
   }

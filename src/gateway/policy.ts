@@ -54,7 +54,10 @@ export class QiConfigError extends QiError {
 }
 
 function glob(text: string): RegExp {
-  const body = text.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = text
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 's'); // 's': names may hold line breaks, and `*` covers them too
 }
 
@@ -64,11 +67,17 @@ function parse(text: string): Pattern {
   const colon = rest.indexOf(':');
   if (colon >= 0) {
     const k = rest.slice(0, colon) as MemberKind;
-    if (!KINDS.has(k)) throw new QiConfigError(`Permission pattern "${text}": unknown kind "${k}" (use method:, signal:, property:, register: or monitor:, or none for all but register and monitor).`);
+    if (!KINDS.has(k))
+      throw new QiConfigError(
+        `Permission pattern "${text}": unknown kind "${k}" (use method:, signal:, property:, register: or monitor:, or none for all but register and monitor).`,
+      );
     kind = k;
     rest = rest.slice(colon + 1);
   }
-  if (rest === '' || rest.startsWith('.')) throw new QiConfigError(`Permission pattern "${text}" names no service (write e.g. "ALTextToSpeech.say" or "ALMemory.*").`);
+  if (rest === '' || rest.startsWith('.'))
+    throw new QiConfigError(
+      `Permission pattern "${text}" names no service (write e.g. "ALTextToSpeech.say" or "ALMemory.*").`,
+    );
   // The whole text as a service name, then every split at a dot: service before, member after.
   const readings: Reading[] = [{ service: glob(rest), member: undefined }];
   for (let dot = rest.indexOf('.'); dot >= 0; dot = rest.indexOf('.', dot + 1)) {
@@ -80,7 +89,9 @@ function parse(text: string): Pattern {
 
 /** True when `p` covers `member` of `service` (`undefined`: the whole service). */
 function covers(p: Pattern, service: string, member: string | undefined): boolean {
-  return p.readings.some((r) => r.service.test(service) && (r.member === undefined || (member !== undefined && r.member.test(member))));
+  return p.readings.some(
+    (r) => r.service.test(service) && (r.member === undefined || (member !== undefined && r.member.test(member))),
+  );
 }
 
 /** The permissions of one client, compiled once. */
@@ -106,7 +117,9 @@ export class Policy {
     const target = kind === 'register' ? undefined : member;
     const denied = this.deny.find((p) => (p.kind === undefined || p.kind === kind) && covers(p, service, target));
     if (denied) return { allowed: false, by: denied.text };
-    const allowed = this.allow.find((p) => (p.kind === kind || (p.kind === undefined && !NAMED_ONLY.has(kind))) && covers(p, service, target));
+    const allowed = this.allow.find(
+      (p) => (p.kind === kind || (p.kind === undefined && !NAMED_ONLY.has(kind))) && covers(p, service, target),
+    );
     return allowed ? { allowed: true, by: allowed.text } : { allowed: false };
   }
 

@@ -65,7 +65,8 @@ export class AuthThrottle {
     const key = keyOf(address);
     return {
       authenticate: async (credentials, peer) => {
-        if (!(await this.turn(key, alive))) return { outcome: 'refused', reason: 'the connection closed while waiting its turn' };
+        if (!(await this.turn(key, alive)))
+          return { outcome: 'refused', reason: 'the connection closed while waiting its turn' };
         const result = await authenticator.authenticate(credentials, peer);
         if (result.outcome === 'refused') this.failed(key);
         return result;
@@ -142,6 +143,10 @@ function keyOf(address: string): string {
   const [head, tail] = address.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups =
+    tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

@@ -12,7 +12,6 @@ import { SignalHub, type EventSink } from './fanout.js';
 
 export type { EventSink } from './fanout.js';
 
-
 /** What the gateway reports about its inside. */
 export interface UpstreamEvents {
   added(info: ServiceInfo): void;
@@ -20,7 +19,6 @@ export interface UpstreamEvents {
   /** The ServiceDirectory connection was lost (`true`) or is back (`false`). */
   directory(lost: boolean, error?: Error): void;
 }
-
 
 /** The inside of a gateway; see the module comment. */
 export class Upstream {
@@ -191,7 +189,12 @@ export class Upstream {
     let p = this.metas.get(k);
     if (p === undefined) {
       const name = this.services.get(service)?.name ?? `#${service}`;
-      p = this.channel(service).then((ch) => ch.call({ service, object, action: Builtin.metaObject }, '(I)', [0], METAOBJECT_SIGNATURE, { name: `${name}.metaObject` }) as Promise<MetaObject>);
+      p = this.channel(service).then(
+        (ch) =>
+          ch.call({ service, object, action: Builtin.metaObject }, '(I)', [0], METAOBJECT_SIGNATURE, {
+            name: `${name}.metaObject`,
+          }) as Promise<MetaObject>,
+      );
       this.metas.set(k, p);
       p.then(
         (m) => this.metas.get(k) === p && this.metasNow.set(k, m),

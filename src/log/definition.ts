@@ -32,16 +32,26 @@ export type LogRecord = TypeOf<typeof LogMessage>;
 export const LogListenerDefinition = defineObject({
   description: 'Receives the log records that pass its level and category filters',
   methods: {
-    setLevel: method([t.int32], t.void, { description: 'Shows records of this level and more severe (0 silent … 6 debug)', paramNames: ['level'] }),
-    addFilter: method([t.string, t.int32], t.void, { description: 'Sets the level of the categories matching a pattern with * wildcards', paramNames: ['category', 'level'] }),
+    setLevel: method([t.int32], t.void, {
+      description: 'Shows records of this level and more severe (0 silent … 6 debug)',
+      paramNames: ['level'],
+    }),
+    addFilter: method([t.string, t.int32], t.void, {
+      description: 'Sets the level of the categories matching a pattern with * wildcards',
+      paramNames: ['category', 'level'],
+    }),
     clearFilters: method([], t.void, { description: 'Removes the filters set by addFilter' }),
   },
   signals: {
     onLogMessage: signal([LogMessage], { description: 'Each record that passes' }),
     onLogMessages: signal([t.list(LogMessage)], { description: 'The records of one batch that pass' }),
-    onLogMessagesWithBacklog: signal([t.list(LogMessage)], { description: 'As onLogMessages (this LogManager keeps no backlog)' }),
+    onLogMessagesWithBacklog: signal([t.list(LogMessage)], {
+      description: 'As onLogMessages (this LogManager keeps no backlog)',
+    }),
   },
-  properties: { logLevel: property(t.int32, { initial: 4, description: 'The level set by setLevel (default 4, info)' }) },
+  properties: {
+    logLevel: property(t.int32, { initial: 4, description: 'The level set by setLevel (default 4, info)' }),
+  },
 });
 
 /** The `LogManager` service. */
@@ -49,9 +59,14 @@ export const LogManagerDefinition = defineObject({
   description: 'Collects the log records of the processes of this bus and hands them to listeners',
   methods: {
     log: method([t.list(LogMessage)], t.void, { description: 'Logs records', paramNames: ['messages'] }),
-    createListener: method([], t.object, { description: 'A new LogListener, alive as long as the connection that created it' }),
+    createListener: method([], t.object, {
+      description: 'A new LogListener, alive as long as the connection that created it',
+    }),
     getListener: method([], t.object, { description: 'Deprecated name of createListener' }),
-    addProvider: method([t.object], t.int32, { description: 'Registers a LogProvider; returns its id', paramNames: ['provider'] }),
+    addProvider: method([t.object], t.int32, {
+      description: 'Registers a LogProvider; returns its id',
+      paramNames: ['provider'],
+    }),
     removeProvider: method([t.int32], t.void, { description: 'Unregisters a LogProvider', paramNames: ['providerId'] }),
   },
 });

@@ -13,8 +13,8 @@ export function categoryMatches(category: string, pattern: string): boolean {
   let resume = 0;
   while (c < category.length) {
     if (p < pattern.length && pattern[p] !== '*' && pattern[p] === category[c]) (c++, p++);
-    else if (p < pattern.length && pattern[p] === '*') (star = p++, resume = c);
-    else if (star >= 0) (p = star + 1, c = ++resume);
+    else if (p < pattern.length && pattern[p] === '*') ((star = p++), (resume = c));
+    else if (star >= 0) ((p = star + 1), (c = ++resume));
     else return false;
   }
   while (pattern[p] === '*') p++;
@@ -33,7 +33,10 @@ export class LogFilter {
   /** Sets the level of the categories matching `pattern` (replacing an earlier filter of the same pattern). */
   add(pattern: string, level: number): void {
     this.filters = this.filters.filter(([p]) => p !== pattern);
-    if (this.filters.length >= MAX_FILTERS) throw new Error(`too many log filters (at most ${MAX_FILTERS}): call clearFilters() and add fewer, broader patterns such as "audio.*"`);
+    if (this.filters.length >= MAX_FILTERS)
+      throw new Error(
+        `too many log filters (at most ${MAX_FILTERS}): call clearFilters() and add fewer, broader patterns such as "audio.*"`,
+      );
     this.filters.push([pattern, level]);
   }
 
@@ -43,7 +46,8 @@ export class LogFilter {
 
   /** The level that applies to `category`. */
   levelOf(category: string): number {
-    for (let i = this.filters.length - 1; i >= 0; i--) if (categoryMatches(category, this.filters[i][0])) return this.filters[i][1];
+    for (let i = this.filters.length - 1; i >= 0; i--)
+      if (categoryMatches(category, this.filters[i][0])) return this.filters[i][1];
     return this.level;
   }
 

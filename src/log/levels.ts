@@ -23,7 +23,9 @@ export function levelName(level: number): string {
 export function parseLevel(text: string): number {
   const t = text.trim().toLowerCase();
   if (/^[0-6]$/.test(t)) return Number(t);
-  const name = t === 'warn' ? 'warning' : names.find((n) => n === t || (t.length === 1 && n.startsWith(t) && n !== 'silent'));
-  if (name === undefined) throw new QiError('ERR_QI_VALUE', `unknown log level "${text}": use one of ${names.join(', ')} (or 0-6)`);
-  return LogLevel[name as LogLevelName];
+  const name =
+    t === 'warn' ? 'warning' : names.find((n) => n === t || (t.length === 1 && n.startsWith(t) && n !== 'silent'));
+  if (name === undefined)
+    throw new QiError('ERR_QI_VALUE', `unknown log level "${text}": use one of ${names.join(', ')} (or 0-6)`);
+  return LogLevel[name];
 }

@@ -53,7 +53,10 @@ class Sink {
   readonly location: string;
   readonly source: string;
 
-  constructor(private readonly session: Session, private readonly options: LoggerOptions) {
+  constructor(
+    private readonly session: Session,
+    private readonly options: LoggerOptions,
+  ) {
     this.location = `${session.machineId}:${process.pid}`;
     this.source = options.source ?? basename(process.argv[1] ?? 'node');
   }
@@ -66,7 +69,10 @@ class Sink {
 
   private schedule(ms: number): void {
     if (this.timer !== undefined) return;
-    this.timer = setTimeout(() => ((this.timer = undefined), void this.flush()), Math.max(ms, this.retryAt - Date.now()));
+    this.timer = setTimeout(
+      () => ((this.timer = undefined), void this.flush()),
+      Math.max(ms, this.retryAt - Date.now()),
+    );
     this.timer.unref();
   }
 
@@ -104,7 +110,18 @@ export function createLogger(session: Session, category: string, options: Logger
   const at = (level: number) => (message: string) => {
     if (level > logger.level) return;
     const systemDate = BigInt(Date.now()) * 1_000_000n;
-    s.push(wireRecord({ source: s.source, level, category, location: s.location, message: String(message), id: (sequence = (sequence + 1) >>> 0), date: process.hrtime.bigint() - steadyStart, systemDate }));
+    s.push(
+      wireRecord({
+        source: s.source,
+        level,
+        category,
+        location: s.location,
+        message: String(message),
+        id: (sequence = (sequence + 1) >>> 0),
+        date: process.hrtime.bigint() - steadyStart,
+        systemDate,
+      }),
+    );
   };
   const logger: Logger = {
     category,

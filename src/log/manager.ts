@@ -33,7 +33,10 @@ export class LogManager {
       createListener: (ctx: CallContext) => this.createListener(ctx),
       getListener: (ctx: CallContext) => this.createListener(ctx),
       addProvider: (provider: unknown) => {
-        if (this.providers.size >= this.maxListeners) throw new QiMethodError(`too many log providers (at most ${this.maxListeners}): remove one with removeProvider first`);
+        if (this.providers.size >= this.maxListeners)
+          throw new QiMethodError(
+            `too many log providers (at most ${this.maxListeners}): remove one with removeProvider first`,
+          );
         const id = this.nextProvider++;
         this.providers.set(id, provider);
         return id;
@@ -60,7 +63,10 @@ export class LogManager {
   }
 
   private createListener(ctx: CallContext): LocalObject<typeof LogListenerDefinition> {
-    if (this.listeners.size >= this.maxListeners) throw new QiMethodError(`too many log listeners (at most ${this.maxListeners}): close other log viewers and try again`);
+    if (this.listeners.size >= this.maxListeners)
+      throw new QiMethodError(
+        `too many log listeners (at most ${this.maxListeners}): close other log viewers and try again`,
+      );
     const filter = new LogFilter();
     const object: LocalObject<typeof LogListenerDefinition> = new LocalObject(LogListenerDefinition, {
       setLevel: (level: number) => object.set('logLevel', level),

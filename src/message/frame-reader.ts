@@ -101,7 +101,11 @@ export class FrameReader {
       }
       const size = this.header.size;
       const take = Math.min(size - this.partsLen, n - p);
-      if (this.target === null && (size <= EAGER_TARGET ? this.partsLen + take < size : (this.partsLen + take) * 8 >= size)) this.allocTarget();
+      if (
+        this.target === null &&
+        (size <= EAGER_TARGET ? this.partsLen + take < size : (this.partsLen + take) * 8 >= size)
+      )
+        this.allocTarget();
       if (this.target !== null) {
         chunk.copy(this.target, this.partsLen, p, p + take);
         this.partsLen += take;
@@ -184,20 +188,40 @@ export class FrameReader {
     if (this.failed || !this.pending) return;
     const got = this.header ? HEADER_SIZE + this.partsLen : this.headLen;
     const want = this.header ? HEADER_SIZE + this.header.size : HEADER_SIZE;
-    this.fail('truncated', `The connection ended in the middle of a message (${got} of ${want} bytes received). The peer closed or crashed while sending.`, this.offset);
+    this.fail(
+      'truncated',
+      `The connection ended in the middle of a message (${got} of ${want} bytes received). The peer closed or crashed while sending.`,
+      this.offset,
+    );
   }
 
   private validate(b: Buffer, at: number): Header {
     if (!hasMagic(b, at)) {
-      const got = b.subarray(at, at + 4).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-      this.fail('bad-magic', `Not a qi message: expected magic 42 de ad 42, got ${got}. The peer does not speak qimessaging (wrong port, or TLS on one side only?).`, this.offset, Buffer.from(b.subarray(at, at + 8)));
+      const got = b
+        .subarray(at, at + 4)
+        .toString('hex')
+        .replace(/(..)(?!$)/g, '$1 ');
+      this.fail(
+        'bad-magic',
+        `Not a qi message: expected magic 42 de ad 42, got ${got}. The peer does not speak qimessaging (wrong port, or TLS on one side only?).`,
+        this.offset,
+        Buffer.from(b.subarray(at, at + 8)),
+      );
     }
     const h = readHeader(b, at);
     if (h.version !== PROTOCOL_VERSION) {
-      this.fail('bad-version', `Unsupported qi protocol version ${h.version} (only version 0 exists); the peer is not a compatible qimessaging implementation.`, this.offset);
+      this.fail(
+        'bad-version',
+        `Unsupported qi protocol version ${h.version} (only version 0 exists); the peer is not a compatible qimessaging implementation.`,
+        this.offset,
+      );
     }
     if (h.size > this.maxPayload) {
-      this.fail('too-large', `A message announces a ${h.size}-byte payload, over the ${this.maxPayload}-byte limit. Raise maxPayload (or QI_MAX_MESSAGE_PAYLOAD) if the peer really sends such messages.`, this.offset);
+      this.fail(
+        'too-large',
+        `A message announces a ${h.size}-byte payload, over the ${this.maxPayload}-byte limit. Raise maxPayload (or QI_MAX_MESSAGE_PAYLOAD) if the peer really sends such messages.`,
+        this.offset,
+      );
     }
     return h;
   }

@@ -18,5 +18,11 @@ export {
   type Header,
 } from './header.js';
 export { Message, encodeMessage, encodeInto, MAX_WIRE_PAYLOAD, type MessageFields } from './message.js';
-export { FrameReader, parseMessages, defaultMaxPayload, DEFAULT_MAX_PAYLOAD, type FrameReaderOptions } from './frame-reader.js';
+export {
+  FrameReader,
+  parseMessages,
+  defaultMaxPayload,
+  DEFAULT_MAX_PAYLOAD,
+  type FrameReaderOptions,
+} from './frame-reader.js';
 export { QiProtocolError, type ProtocolFault } from './errors.js';

@@ -39,7 +39,8 @@ export class Message {
 
   /** The payload bytes: a view on the received data, not a copy (made when first asked for). */
   get payload(): Buffer {
-    return (this.view ??= this.start === 0 && this.end === this.bytes.length ? this.bytes : this.bytes.subarray(this.start, this.end));
+    return (this.view ??=
+      this.start === 0 && this.end === this.bytes.length ? this.bytes : this.bytes.subarray(this.start, this.end));
   }
 
   /** Payload size in bytes. */
@@ -84,8 +85,18 @@ export class Message {
 const EMPTY = Buffer.alloc(0);
 
 function headerOf(f: MessageFields, size: number) {
-  if (size > MAX_WIRE_PAYLOAD) throw new RangeError(`a qi message payload is at most ${MAX_WIRE_PAYLOAD} bytes, got ${size}`);
-  return { id: f.id, size, version: PROTOCOL_VERSION, type: f.type, flags: f.flags ?? 0, service: f.service, object: f.object, action: f.action };
+  if (size > MAX_WIRE_PAYLOAD)
+    throw new RangeError(`a qi message payload is at most ${MAX_WIRE_PAYLOAD} bytes, got ${size}`);
+  return {
+    id: f.id,
+    size,
+    version: PROTOCOL_VERSION,
+    type: f.type,
+    flags: f.flags ?? 0,
+    service: f.service,
+    object: f.object,
+    action: f.action,
+  };
 }
 
 /**
@@ -94,7 +105,13 @@ function headerOf(f: MessageFields, size: number) {
  * @returns the message as buffers to write in order (usually one).
  * @throws {@link QiValueError} when `value` does not fit `signature`.
  */
-export function encodeMessage(fields: MessageFields, signature: string | Codec, value: unknown, options?: CodecOptions & { name?: string }, name = options?.name ?? 'value'): Buffer[] {
+export function encodeMessage(
+  fields: MessageFields,
+  signature: string | Codec,
+  value: unknown,
+  options?: CodecOptions & { name?: string },
+  name = options?.name ?? 'value',
+): Buffer[] {
   const w = new Writer(options, 256, HEADER_SIZE);
   encodeInto(w, fields, signature, value, name);
   return w.finishChunks();
@@ -104,7 +121,13 @@ export function encodeMessage(fields: MessageFields, signature: string | Codec, 
  * Encodes a whole message into `w` (reset first, header reserved then written): the bytes are
  * `w.buf[0, w.pos)` unless `w.chunked`, then `w.finishChunks()`. Lets a sender reuse one writer.
  */
-export function encodeInto(w: Writer, fields: MessageFields, signature: string | Codec, value: unknown, name = 'value'): void {
+export function encodeInto(
+  w: Writer,
+  fields: MessageFields,
+  signature: string | Codec,
+  value: unknown,
+  name = 'value',
+): void {
   const codec = typeof signature === 'string' ? compile(signature) : signature;
   try {
     codec.write(w, value);

@@ -42,7 +42,10 @@ export class QiArgumentsError extends QiError {
     readonly given: number,
     counts: number[],
   ) {
-    super('ERR_QI_VALUE', `${method} takes ${counts.join(' or ')} argument(s), got ${given} (${signatures.map((sig) => method.slice(method.lastIndexOf('.') + 1) + sig).join(', ')}).`);
+    super(
+      'ERR_QI_VALUE',
+      `${method} takes ${counts.join(' or ')} argument(s), got ${given} (${signatures.map((sig) => method.slice(method.lastIndexOf('.') + 1) + sig).join(', ')}).`,
+    );
   }
 }
 
@@ -64,7 +67,13 @@ export function resolveMethod(type: ObjectType, objectName: string, name: string
       // try the next overload
     }
   }
-  if (byCount.length === 0) throw new QiArgumentsError(`${objectName}.${name}`, all.map((m) => m.meta.parametersSignature), args.length, [...new Set(all.map((m) => m.arity))]);
+  if (byCount.length === 0)
+    throw new QiArgumentsError(
+      `${objectName}.${name}`,
+      all.map((m) => m.meta.parametersSignature),
+      args.length,
+      [...new Set(all.map((m) => m.arity))],
+    );
   return byCount[0]; // none fits: let the codec report which argument is wrong
 }
 
@@ -72,7 +81,10 @@ const BUILTIN_NAMES = new Set(Object.keys(Builtin));
 
 function member<T>(map: Map<string, T>, objectName: string, kind: string, name: string): T {
   const m = map.get(name);
-  if (m === undefined) throw new TypeError(`${objectName} has no ${kind} "${name}". Its ${kind}s: ${[...map.keys()].filter((n) => !BUILTIN_NAMES.has(n)).join(', ') || 'none'}.`);
+  if (m === undefined)
+    throw new TypeError(
+      `${objectName} has no ${kind} "${name}". Its ${kind}s: ${[...map.keys()].filter((n) => !BUILTIN_NAMES.has(n)).join(', ') || 'none'}.`,
+    );
   return m;
 }
 
@@ -99,8 +111,20 @@ export class RemoteBackend implements ObjectBackend {
   }
 
   /** Fetches the MetaObject of (service, object) and makes a backend for it. */
-  static async fetch(channel: Channel, service: number, object: number, name: string, options?: CallOptions): Promise<RemoteBackend> {
-    const meta = (await channel.call({ service, object, action: Builtin.metaObject }, '(I)', [0], METAOBJECT_SIGNATURE, { name: `${name}.metaObject`, ...options })) as MetaObject;
+  static async fetch(
+    channel: Channel,
+    service: number,
+    object: number,
+    name: string,
+    options?: CallOptions,
+  ): Promise<RemoteBackend> {
+    const meta = (await channel.call(
+      { service, object, action: Builtin.metaObject },
+      '(I)',
+      [0],
+      METAOBJECT_SIGNATURE,
+      { name: `${name}.metaObject`, ...options },
+    )) as MetaObject;
     return new RemoteBackend(channel, service, object, ObjectType.fromMetaObject(meta), name);
   }
 
@@ -110,12 +134,16 @@ export class RemoteBackend implements ObjectBackend {
 
   async call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     const m = resolveMethod(this.type, this.name, method, args);
-    return this.channel.call(this.address(m.uid), m.params, args, m.returns, { name: `${this.name}.${method}`, ...options });
+    return this.channel.call(this.address(m.uid), m.params, args, m.returns, {
+      name: `${this.name}.${method}`,
+      ...options,
+    });
   }
 
   post(name: string, args: unknown[]): void {
     const s = this.type.signalsByName.get(name);
-    if (s !== undefined && !this.type.methodsByName.has(name)) return this.channel.post(this.address(s.uid), s.params, args);
+    if (s !== undefined && !this.type.methodsByName.has(name))
+      return this.channel.post(this.address(s.uid), s.params, args);
     const m = resolveMethod(this.type, this.name, name, args);
     this.channel.post(this.address(m.uid), m.params, args);
   }
@@ -127,7 +155,9 @@ export class RemoteBackend implements ObjectBackend {
     if (entry === undefined) {
       // One remote subscription per signal, fanned out locally (libqi does the same).
       const link = (BigInt(s.uid) << 32n) | BigInt(++linkCounter >>> 0);
-      const ready = this.channel.call(this.address(Builtin.registerEvent), '(IIL)', [this.service, s.uid, link], 'L', { name: `${this.name}.${signal} (subscribe)` });
+      const ready = this.channel.call(this.address(Builtin.registerEvent), '(IIL)', [this.service, s.uid, link], 'L', {
+        name: `${this.name}.${signal} (subscribe)`,
+      });
       entry = { link, set: new Set(), ready };
       this.listeners.set(s.uid, entry);
       ready.catch(() => this.listeners.delete(s.uid));
@@ -138,7 +168,10 @@ export class RemoteBackend implements ObjectBackend {
     return async () => {
       if (!e.set.delete(listener) || e.set.size > 0) return;
       this.listeners.delete(s.uid);
-      if (!this.channel.closed) await this.channel.call(this.address(Builtin.unregisterEvent), '(IIL)', [this.service, s.uid, e.link], 'v', { name: `${this.name}.${signal} (unsubscribe)` });
+      if (!this.channel.closed)
+        await this.channel.call(this.address(Builtin.unregisterEvent), '(IIL)', [this.service, s.uid, e.link], 'v', {
+          name: `${this.name}.${signal} (unsubscribe)`,
+        });
     };
   }
 
@@ -148,7 +181,10 @@ export class RemoteBackend implements ObjectBackend {
     if (entry === undefined || s === undefined) return;
     let args: unknown[];
     try {
-      args = m.flags & MessageFlags.DynamicPayload ? ((m.decode('m', this.channel.codecOptions()) as Dynamic).value as unknown[]) : (m.decode(s.params, this.channel.codecOptions()) as unknown[]);
+      args =
+        m.flags & MessageFlags.DynamicPayload
+          ? ((m.decode('m', this.channel.codecOptions()) as Dynamic).value as unknown[])
+          : (m.decode(s.params, this.channel.codecOptions()) as unknown[]);
     } catch {
       return; // an event we cannot read is dropped, the connection lives on
     }
@@ -157,14 +193,22 @@ export class RemoteBackend implements ObjectBackend {
 
   async getProperty(name: string): Promise<unknown> {
     const p = member(this.type.propertiesByName, this.name, 'property', name);
-    const d = (await this.channel.call(this.address(Builtin.property), '(m)', [new Dynamic('s', name)], 'm', { name: `${this.name}.${name} (get)` })) as Dynamic;
+    const d = (await this.channel.call(this.address(Builtin.property), '(m)', [new Dynamic('s', name)], 'm', {
+      name: `${this.name}.${name} (get)`,
+    })) as Dynamic;
     void p;
     return d.value;
   }
 
   async setProperty(name: string, value: unknown): Promise<void> {
     const p = member(this.type.propertiesByName, this.name, 'property', name);
-    await this.channel.call(this.address(Builtin.setProperty), '(mm)', [new Dynamic('s', name), new Dynamic(p.type.signature, value)], 'v', { name: `${this.name}.${name} (set)` });
+    await this.channel.call(
+      this.address(Builtin.setProperty),
+      '(mm)',
+      [new Dynamic('s', name), new Dynamic(p.type.signature, value)],
+      'v',
+      { name: `${this.name}.${name} (set)` },
+    );
   }
 }
 
@@ -210,10 +254,13 @@ export class InProcessBackend implements ObjectBackend {
           reject(new QiTimeoutError(`${target} got no answer within ${options.timeoutMs} ms.`));
         }, options.timeoutMs);
       }
-      this.object.invoke(m.uid, args, { signal: controller.signal, caller: 'local' }).then(resolve, (e: unknown) => reject(new QiCallError(target, errorMessage(e)))).finally(() => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-      });
+      this.object
+        .invoke(m.uid, args, { signal: controller.signal, caller: 'local' })
+        .then(resolve, (e: unknown) => reject(new QiCallError(target, errorMessage(e))))
+        .finally(() => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+        });
     });
   }
 

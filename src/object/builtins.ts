@@ -52,7 +52,15 @@ const TRACE_SIGNATURE =
 export function builtinMetaObject(): MetaObject {
   const meta: MetaObject = { methods: new Map(), signals: new Map(), properties: new Map(), description: '' };
   for (const [uid, name, parametersSignature, returnSignature] of METHODS) {
-    meta.methods.set(uid, { uid, returnSignature, name, parametersSignature, description: '', parameters: [], returnDescription: '' });
+    meta.methods.set(uid, {
+      uid,
+      returnSignature,
+      name,
+      parametersSignature,
+      description: '',
+      parameters: [],
+      returnDescription: '',
+    });
   }
   meta.signals.set(86, { uid: 86, name: 'traceObject', signature: TRACE_SIGNATURE });
   return meta;

@@ -5,7 +5,15 @@
  * one id.
  */
 import type { Channel } from '../channel/index.js';
-import { compile, printSignature, type Codec, type MetaMethod, type MetaObject, type MetaProperty, type MetaSignal } from '../type/index.js';
+import {
+  compile,
+  printSignature,
+  type Codec,
+  type MetaMethod,
+  type MetaObject,
+  type MetaProperty,
+  type MetaSignal,
+} from '../type/index.js';
 import { builtinMetaObject } from './builtins.js';
 import type { QiType, TypeOf, TypesOf } from './schema.js';
 
@@ -51,17 +59,27 @@ export interface MethodOptions {
 }
 
 /** Declares a method. `returns` defaults to void. */
-export function method<const P extends Types, R extends QiType<unknown> = QiType<void>>(params: P, returns?: R, options: MethodOptions = {}): MethodDef<P, R> {
+export function method<const P extends Types, R extends QiType<unknown> = QiType<void>>(
+  params: P,
+  returns?: R,
+  options: MethodOptions = {},
+): MethodDef<P, R> {
   return { kind: 'method', params, returns: (returns ?? { signature: 'v' }) as R, ...options };
 }
 
 /** Declares a signal with the types of its arguments. */
-export function signal<const P extends Types>(params: P, options: { id?: number; description?: string } = {}): SignalDef<P> {
+export function signal<const P extends Types>(
+  params: P,
+  options: { id?: number; description?: string } = {},
+): SignalDef<P> {
   return { kind: 'signal', params, ...options };
 }
 
 /** Declares a property of type `type`. */
-export function property<T>(type: QiType<T>, options: { initial?: T; id?: number; description?: string } = {}): PropertyDef<T> {
+export function property<T>(
+  type: QiType<T>,
+  options: { initial?: T; id?: number; description?: string } = {},
+): PropertyDef<T> {
   return { kind: 'property', type, ...options };
 }
 
@@ -89,11 +107,12 @@ export interface CallContext {
 }
 
 type MethodsOf<D extends ObjectDefinition> = NonNullable<D['methods']>;
-type ImplOf<M> = M extends MethodDef<infer P, infer R>
-  ? (...args: [...TypesOf<P>, CallContext]) => TypeOf<R> | Promise<TypeOf<R>>
-  : M extends readonly MethodDef[]
-    ? (...args: never[]) => unknown
-    : never;
+type ImplOf<M> =
+  M extends MethodDef<infer P, infer R>
+    ? (...args: [...TypesOf<P>, CallContext]) => TypeOf<R> | Promise<TypeOf<R>>
+    : M extends readonly MethodDef[]
+      ? (...args: never[]) => unknown
+      : never;
 
 /** What implements a definition: one function per method (overloads share one function). */
 export type Implementation<D extends ObjectDefinition> = { [K in keyof MethodsOf<D>]: ImplOf<MethodsOf<D>[K]> };
@@ -141,7 +160,14 @@ export class ObjectType {
     for (const m of metaObject.methods.values()) {
       const params = compile(m.parametersSignature);
       const arity = params.type.kind === 'tuple' ? params.type.members.length : 1;
-      const info: MethodInfo = { uid: m.uid, name: m.name, params, returns: compile(m.returnSignature), arity, meta: m };
+      const info: MethodInfo = {
+        uid: m.uid,
+        name: m.name,
+        params,
+        returns: compile(m.returnSignature),
+        arity,
+        meta: m,
+      };
       this.methods.set(m.uid, info);
       const list = this.methodsByName.get(m.name) ?? [];
       list.push(info);
@@ -155,7 +181,10 @@ export class ObjectType {
     for (const p of metaObject.properties.values()) {
       // libqi 2.1-2.3 dynamic objects advertise a property type as a one-element tuple: unwrap it.
       const declared = compile(p.signature).type;
-      const sig = declared.kind === 'tuple' && declared.members.length === 1 && declared.annotation === undefined ? printSignature(declared.members[0]) : p.signature;
+      const sig =
+        declared.kind === 'tuple' && declared.members.length === 1 && declared.annotation === undefined
+          ? printSignature(declared.members[0])
+          : p.signature;
       const info: PropertyInfo = { uid: p.uid, name: p.name, type: compile(sig), initial: initial.get(p.uid), meta: p };
       this.properties.set(p.uid, info);
       this.propertiesByName.set(p.name, info);
@@ -189,7 +218,10 @@ function buildMetaObject(def: ObjectDefinition): { meta: MetaObject; initial: Ma
   const taken = new Set<number>();
   const idFor = (fixed: number | undefined, what: string): number => {
     const uid = fixed ?? next;
-    if (taken.has(uid) || uid < 100) throw new TypeError(`Member id ${uid} of ${what} is ${uid < 100 ? 'reserved for built-in members (ids below 100)' : 'used twice'}.`);
+    if (taken.has(uid) || uid < 100)
+      throw new TypeError(
+        `Member id ${uid} of ${what} is ${uid < 100 ? 'reserved for built-in members (ids below 100)' : 'used twice'}.`,
+      );
     taken.add(uid);
     if (uid >= next) next = uid + 1;
     return uid;
@@ -204,7 +236,9 @@ function buildMetaObject(def: ObjectDefinition): { meta: MetaObject; initial: Ma
         name,
         parametersSignature: `(${m.params.map((p) => p.signature).join('')})`,
         description: m.description ?? '',
-        parameters: names.map((n) => (typeof n === 'string' ? { name: n, description: '' } : { name: n.name, description: n.description ?? '' })),
+        parameters: names.map((n) =>
+          typeof n === 'string' ? { name: n, description: '' } : { name: n.name, description: n.description ?? '' },
+        ),
         returnDescription: m.returnDescription ?? '',
       });
     }

@@ -7,13 +7,34 @@
  */
 export { t, type QiType, type TypeOf, type TypesOf } from './schema.js';
 export {
-  method, signal, property, defineObject, ObjectType,
-  type MethodDef, type SignalDef, type PropertyDef, type ObjectDefinition, type Implementation, type CallContext, type MethodOptions, type MethodInfo, type SignalInfo, type PropertyInfo,
+  method,
+  signal,
+  property,
+  defineObject,
+  ObjectType,
+  type MethodDef,
+  type SignalDef,
+  type PropertyDef,
+  type ObjectDefinition,
+  type Implementation,
+  type CallContext,
+  type MethodOptions,
+  type MethodInfo,
+  type SignalInfo,
+  type PropertyInfo,
 } from './definition.js';
 export { Builtin, builtinMetaObject } from './builtins.js';
 export { LocalObject, QiMethodError, type LocalObjectOptions, type SignalListener } from './local.js';
 export { ObjectServer } from './server.js';
 export { RemoteBackend, InProcessBackend, QiArgumentsError, resolveMethod, type ObjectBackend } from './backend.js';
-export { createProxy, backendOf, type ProxyOf, type ProxyFor, type AnyProxy, type QiSignal, type QiProperty } from './proxy.js';
+export {
+  createProxy,
+  backendOf,
+  type ProxyOf,
+  type ProxyFor,
+  type AnyProxy,
+  type QiSignal,
+  type QiProperty,
+} from './proxy.js';
 export { enableObjectReferences } from './refs.js';
 export { WorkerPool, inWorker, type WorkerPoolOptions } from './workers.js';

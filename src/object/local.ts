@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
 import type { Channel } from '../channel/index.js';
 import { QiError } from '../errors/index.js';
 import { Builtin } from './builtins.js';
-import { ObjectType, type CallContext, type MethodInfo, type Implementation, type ObjectDefinition } from './definition.js';
+import {
+  ObjectType,
+  type CallContext,
+  type MethodInfo,
+  type Implementation,
+  type ObjectDefinition,
+} from './definition.js';
 import { ObjectMonitor } from './monitor.js';
 import type { TypeOf, TypesOf } from './schema.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers.js';
@@ -67,23 +73,36 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
     for (const p of this.type.properties.values()) this.values.set(p.uid, p.initial);
     this.pool = options.workers === undefined ? undefined : new WorkerPool(options.workers);
     for (const m of this.type.methods.values()) {
-      if (m.uid >= 100 && !this.pool?.methods.has(m.name) && typeof (implementation as Record<string, unknown>)[m.name] !== 'function') {
-        throw new TypeError(`The implementation has no function for method "${m.name}" ${m.meta.parametersSignature} -> ${m.meta.returnSignature}.`);
+      if (
+        m.uid >= 100 &&
+        !this.pool?.methods.has(m.name) &&
+        typeof (implementation as Record<string, unknown>)[m.name] !== 'function'
+      ) {
+        throw new TypeError(
+          `The implementation has no function for method "${m.name}" ${m.meta.parametersSignature} -> ${m.meta.returnSignature}.`,
+        );
       }
     }
     this.serialized = options.serialized ?? process.env.QI_SERIALIZED === '1';
   }
 
   /** Emits a signal to every subscriber, local and remote. */
-  emit<K extends keyof SignalsOf<D> & string>(name: K, ...args: SignalsOf<D>[K] extends { params: infer P extends readonly never[] } ? TypesOf<P> : unknown[]): void {
+  emit<K extends keyof SignalsOf<D> & string>(
+    name: K,
+    ...args: SignalsOf<D>[K] extends { params: infer P extends readonly never[] } ? TypesOf<P> : unknown[]
+  ): void {
     const s = this.type.signalsByName.get(name);
-    if (s === undefined) throw new TypeError(`No signal "${name}" on this object (signals: ${[...this.type.signalsByName.keys()].join(', ') || 'none'}).`);
+    if (s === undefined)
+      throw new TypeError(
+        `No signal "${name}" on this object (signals: ${[...this.type.signalsByName.keys()].join(', ') || 'none'}).`,
+      );
     this.emitUid(s.uid, args as unknown[]);
   }
 
   /** Emits by member id (a remote Post to a signal lands here). */
   emitUid(uid: number, args: unknown[]): void {
-    if (this.monitor?.traceEnabled && uid !== Builtin.traceObject) this.monitor.signal(uid, this.type.signals.get(uid)?.params.type, args);
+    if (this.monitor?.traceEnabled && uid !== Builtin.traceObject)
+      this.monitor.signal(uid, this.type.signals.get(uid)?.params.type, args);
     const set = this.listeners.get(uid);
     if (set === undefined) return;
     for (const l of set) {
@@ -96,12 +115,17 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   }
 
   /** Current value of a property. */
-  get<K extends keyof PropertiesOf<D> & string>(name: K): PropertiesOf<D>[K] extends { type: infer T } ? TypeOf<T> : unknown {
+  get<K extends keyof PropertiesOf<D> & string>(
+    name: K,
+  ): PropertiesOf<D>[K] extends { type: infer T } ? TypeOf<T> : unknown {
     return this.values.get(this.property(name).uid) as never;
   }
 
   /** Sets a property and emits its change signal. */
-  set<K extends keyof PropertiesOf<D> & string>(name: K, value: PropertiesOf<D>[K] extends { type: infer T } ? TypeOf<T> : unknown): void {
+  set<K extends keyof PropertiesOf<D> & string>(
+    name: K,
+    value: PropertiesOf<D>[K] extends { type: infer T } ? TypeOf<T> : unknown,
+  ): void {
     this.setUid(this.property(name).uid, value);
   }
 
@@ -118,7 +142,10 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
 
   private property(name: string) {
     const p = this.type.propertiesByName.get(name);
-    if (p === undefined) throw new TypeError(`No property "${name}" on this object (properties: ${[...this.type.propertiesByName.keys()].join(', ') || 'none'}).`);
+    if (p === undefined)
+      throw new TypeError(
+        `No property "${name}" on this object (properties: ${[...this.type.propertiesByName.keys()].join(', ') || 'none'}).`,
+      );
     return p;
   }
 

@@ -97,7 +97,12 @@ export class ObjectMonitor {
 
   /** Statistics of every member called since the last clear (the `stats` answer). */
   snapshot(): Map<number, MethodStatistics> {
-    return new Map([...this.stats].map(([k, s]) => [k, { count: s.count, wall: { ...s.wall }, user: { ...s.user }, system: { ...s.system } }]));
+    return new Map(
+      [...this.stats].map(([k, s]) => [
+        k,
+        { count: s.count, wall: { ...s.wall }, user: { ...s.user }, system: { ...s.system } },
+      ]),
+    );
   }
 
   clear(): void {
@@ -145,7 +150,15 @@ export class ObjectMonitor {
     return this.traceId;
   }
 
-  private done(method: MethodInfo, id: number, tracing: boolean, start: number, cpu: NodeJS.CpuUsage, ok: boolean, value: unknown): void {
+  private done(
+    method: MethodInfo,
+    id: number,
+    tracing: boolean,
+    start: number,
+    cpu: NodeJS.CpuUsage,
+    ok: boolean,
+    value: unknown,
+  ): void {
     if (this.statsEnabled) {
       let s = this.stats.get(method.uid);
       if (s === undefined) {
@@ -167,7 +180,17 @@ export class ObjectMonitor {
   private emit(id: number, kind: number, slotId: number, args: Dynamic, userUs: number, systemUs: number): void {
     // libqi gives thread ids; this process runs objects on its main thread, whose id is the pid.
     const context = process.pid;
-    this.trace({ id, kind, slotId, arguments: args, timestamp: now(), userUsTime: userUs, systemUsTime: systemUs, callerContext: context, calleeContext: context });
+    this.trace({
+      id,
+      kind,
+      slotId,
+      arguments: args,
+      timestamp: now(),
+      userUsTime: userUs,
+      systemUsTime: systemUs,
+      callerContext: context,
+      calleeContext: context,
+    });
   }
 
   private callArguments(method: MethodInfo, args: unknown[]): Dynamic {

@@ -20,7 +20,10 @@ export interface QiSignal<A extends unknown[] = unknown[]> extends AsyncIterable
    * Iterates emissions. At most `bufferSize` (default 1000) unread emissions are kept; older ones are
    * dropped and counted, so a slow consumer can never grow memory without bound.
    */
-  iterate(options?: { bufferSize?: number; signal?: AbortSignal }): AsyncIterableIterator<A> & { readonly dropped: number };
+  iterate(options?: {
+    bufferSize?: number;
+    signal?: AbortSignal;
+  }): AsyncIterableIterator<A> & { readonly dropped: number };
 }
 
 /** A property seen through a proxy. */
@@ -34,14 +37,17 @@ export interface QiProperty<T = unknown> {
 type MethodsOf<D extends ObjectDefinition> = NonNullable<D['methods']>;
 type SignalsOf<D extends ObjectDefinition> = NonNullable<D['signals']>;
 type PropertiesOf<D extends ObjectDefinition> = NonNullable<D['properties']>;
-type Callable<M> = M extends MethodDef<infer P, infer R>
-  ? (...args: [...TypesOf<P>, (CallOptions | AbortSignal)?]) => Promise<TypeOf<R>>
-  : (...args: unknown[]) => Promise<unknown>;
+type Callable<M> =
+  M extends MethodDef<infer P, infer R>
+    ? (...args: [...TypesOf<P>, (CallOptions | AbortSignal)?]) => Promise<TypeOf<R>>
+    : (...args: unknown[]) => Promise<unknown>;
 
 /** The typed proxy of a definition `D`. */
 export type ProxyOf<D extends ObjectDefinition> = { readonly [K in keyof MethodsOf<D>]: Callable<MethodsOf<D>[K]> } & {
   readonly [K in keyof SignalsOf<D>]: SignalsOf<D>[K] extends SignalDef<infer P> ? QiSignal<TypesOf<P>> : QiSignal;
-} & { readonly [K in keyof PropertiesOf<D>]: PropertiesOf<D>[K] extends PropertyDef<infer T> ? QiProperty<T> : QiProperty };
+} & {
+  readonly [K in keyof PropertiesOf<D>]: PropertiesOf<D>[K] extends PropertyDef<infer T> ? QiProperty<T> : QiProperty;
+};
 
 /** A proxy of an object whose type is only known at run time. */
 export type AnyProxy = Record<string, ((...args: unknown[]) => Promise<unknown>) & QiSignal & QiProperty>;
@@ -93,7 +99,12 @@ function signalOf<A extends unknown[]>(b: ObjectBackend, name: string): QiSignal
   return sig;
 }
 
-function iterate<A>(b: ObjectBackend, name: string, size: number, abort?: AbortSignal): AsyncIterableIterator<A> & { readonly dropped: number } {
+function iterate<A>(
+  b: ObjectBackend,
+  name: string,
+  size: number,
+  abort?: AbortSignal,
+): AsyncIterableIterator<A> & { readonly dropped: number } {
   const buffer: A[] = [];
   let waiting: ((r: IteratorResult<A>) => void) | undefined;
   let failed: ((e: unknown) => void) | undefined;
@@ -116,7 +127,9 @@ function iterate<A>(b: ObjectBackend, name: string, size: number, abort?: AbortS
     ended = true;
     waiting?.({ value: undefined, done: true });
     waiting = undefined;
-    await (await off.catch(() => async () => {}))();
+    await (
+      await off.catch(() => async () => {})
+    )();
     return { value: undefined, done: true };
   };
   let error: unknown;
@@ -181,8 +194,16 @@ export function createProxy<D extends ObjectDefinition = ObjectDefinition>(backe
       cache.set(key, v);
       return v;
     },
-    has: (_t, key) => typeof key === 'string' && (type.methodsByName.has(key) || type.signalsByName.has(key) || type.propertiesByName.has(key)),
-    ownKeys: () => [...new Set([...type.methodsByName.keys(), ...type.signalsByName.keys(), ...type.propertiesByName.keys()])],
-    getOwnPropertyDescriptor: (_t, key) => (typeof key === 'string' && (type.methodsByName.has(key) || type.signalsByName.has(key) || type.propertiesByName.has(key)) ? { enumerable: true, configurable: true } : undefined),
+    has: (_t, key) =>
+      typeof key === 'string' &&
+      (type.methodsByName.has(key) || type.signalsByName.has(key) || type.propertiesByName.has(key)),
+    ownKeys: () => [
+      ...new Set([...type.methodsByName.keys(), ...type.signalsByName.keys(), ...type.propertiesByName.keys()]),
+    ],
+    getOwnPropertyDescriptor: (_t, key) =>
+      typeof key === 'string' &&
+      (type.methodsByName.has(key) || type.signalsByName.has(key) || type.propertiesByName.has(key))
+        ? { enumerable: true, configurable: true }
+        : undefined,
   }) as never;
 }

@@ -17,10 +17,16 @@ import { ObjectServer } from './server.js';
 let serverIds = 2;
 let clientIds = 0x7fff_ffff;
 
-const released = new FinalizationRegistry<{ channel: WeakRef<Channel>; service: number; object: number; forget: () => void }>((r) => {
+const released = new FinalizationRegistry<{
+  channel: WeakRef<Channel>;
+  service: number;
+  object: number;
+  forget: () => void;
+}>((r) => {
   r.forget();
   const ch = r.channel.deref();
-  if (ch !== undefined && !ch.closed) ch.post({ service: r.service, object: r.object, action: Builtin.terminate }, '(I)', [r.service]);
+  if (ch !== undefined && !ch.closed)
+    ch.post({ service: r.service, object: r.object, action: Builtin.terminate }, '(I)', [r.service]);
 });
 
 /** Makes `channel` able to send local objects and receive references as proxies. Idempotent. */
@@ -37,7 +43,9 @@ export function enableObjectReferences(channel: Channel): void {
         return received.get(value as object) ?? new ObjectReference(b.type.metaObject, b.service, b.object);
       }
       if (!(value instanceof LocalObject)) {
-        throw new QiValueError(`expected an object (a LocalObject, or a proxy of this connection), got ${describeValue(value)}`);
+        throw new QiValueError(
+          `expected an object (a LocalObject, or a proxy of this connection), got ${describeValue(value)}`,
+        );
       }
       let ref = served.get(value);
       if (ref === undefined) {
@@ -54,7 +62,13 @@ export function enableObjectReferences(channel: Channel): void {
       const key = `${ref.serviceId}.${ref.objectId}`;
       const known = proxies.get(key)?.deref();
       if (known !== undefined) return known;
-      const backend = new RemoteBackend(channel, ref.serviceId, ref.objectId, ObjectType.fromMetaObject(ref.metaObject), `object ${key}`);
+      const backend = new RemoteBackend(
+        channel,
+        ref.serviceId,
+        ref.objectId,
+        ObjectType.fromMetaObject(ref.metaObject),
+        `object ${key}`,
+      );
       const proxy = createProxy(backend) as object;
       proxies.set(key, new WeakRef(proxy));
       received.set(proxy, ref);

@@ -133,12 +133,15 @@ export class ObjectServer implements MessageHandler {
     const fail = (text: string) => answer && ch.replyError(m, text);
     if (m.action < 100) return this.builtin(m, ch, answer);
     const method = this.object.type.methods.get(m.action);
-    if (method === undefined) return void fail(`No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`);
+    if (method === undefined)
+      return void fail(`No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`);
     let args: unknown[];
     try {
       args = this.decodeArgs(m, ch, method.params);
     } catch (e) {
-      return void fail(`${this.name}.${method.name} ${method.meta.parametersSignature}: bad arguments: ${errorMessage(e)}`);
+      return void fail(
+        `${this.name}.${method.name} ${method.meta.parametersSignature}: bad arguments: ${errorMessage(e)}`,
+      );
     }
     const ctx = new IncomingContext(ch.remote, ch);
     let result: unknown;
@@ -182,7 +185,10 @@ export class ObjectServer implements MessageHandler {
     try {
       ch.reply(m, method.returns, value);
     } catch (e) {
-      ch.replyError(m, `${this.name}.${method.name} returned a value that does not fit its return type ${method.meta.returnSignature}: ${errorMessage(e)}`);
+      ch.replyError(
+        m,
+        `${this.name}.${method.name} returned a value that does not fit its return type ${method.meta.returnSignature}: ${errorMessage(e)}`,
+      );
     }
   }
 
@@ -191,7 +197,8 @@ export class ObjectServer implements MessageHandler {
     const options = ch.codecOptions();
     if (m.flags & MessageFlags.DynamicPayload) {
       const d = m.decode('m', options) as Dynamic;
-      if (!Array.isArray(d.value)) throw new Error(`expected an argument tuple, got a dynamic of signature ${d.signature}`);
+      if (!Array.isArray(d.value))
+        throw new Error(`expected an argument tuple, got a dynamic of signature ${d.signature}`);
       return d.value;
     }
     const v = m.decode(params, options);
@@ -205,21 +212,31 @@ export class ObjectServer implements MessageHandler {
       switch (m.action) {
         case Builtin.registerEvent:
         case Builtin.registerEventWithSignature: {
-          const [, signalId, link] = m.decode(m.action === Builtin.registerEvent ? EVENT_ARGS : EVENT_SIG_ARGS) as [number, number, bigint];
+          const [, signalId, link] = m.decode(m.action === Builtin.registerEvent ? EVENT_ARGS : EVENT_SIG_ARGS) as [
+            number,
+            number,
+            bigint,
+          ];
           const s = o.type.signals.get(signalId);
-          if (s === undefined) return void (answer && ch.replyError(m, `Cannot register event: no signal #${signalId} on ${this.name}.`));
+          if (s === undefined)
+            return void (answer && ch.replyError(m, `Cannot register event: no signal #${signalId} on ${this.name}.`));
           this.links.get(link)?.();
           const address = { service: this.service, object: this.objectId, action: signalId };
-          this.links.set(link, o.subscribe(signalId, (args) => {
-            if (!ch.closed) ch.emit(address, s.params, args);
-          }));
+          this.links.set(
+            link,
+            o.subscribe(signalId, (args) => {
+              if (!ch.closed) ch.emit(address, s.params, args);
+            }),
+          );
           return void reply('L', ++serverLinks);
         }
         case Builtin.unregisterEvent: {
           const [, , link] = m.decode(EVENT_ARGS) as [number, number, bigint];
           const off = this.links.get(link);
           if (off === undefined && link !== 0xffff_ffff_ffff_ffffn) {
-            return void (answer && ch.replyError(m, `Unregister request failed for ${link}: no such subscription on ${this.name}.`));
+            return void (
+              answer && ch.replyError(m, `Unregister request failed for ${link}: no such subscription on ${this.name}.`)
+            );
           }
           off?.();
           this.links.delete(link);
@@ -247,7 +264,10 @@ export class ObjectServer implements MessageHandler {
           return void reply('v', undefined);
         }
         case Builtin.properties:
-          return void reply('[s]', [...o.type.properties.values()].map((p) => p.name));
+          return void reply(
+            '[s]',
+            [...o.type.properties.values()].map((p) => p.name),
+          );
         case Builtin.isStatsEnabled:
         case Builtin.enableStats:
         case Builtin.stats:
@@ -258,7 +278,10 @@ export class ObjectServer implements MessageHandler {
           return void reply(member.returns, o.builtin(m.action, this.decodeArgs(m, ch, member.params)));
         }
         default:
-          return void (answer && ch.replyError(m, `No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`));
+          return void (
+            answer &&
+            ch.replyError(m, `No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`)
+          );
       }
     } catch (e) {
       if (answer) ch.replyError(m, `${this.name}: ${errorMessage(e)}`);
@@ -267,9 +290,18 @@ export class ObjectServer implements MessageHandler {
 
   private propertyId([key]: [Dynamic]): number {
     const k = key.value;
-    const p = typeof k === 'string' ? this.object.type.propertiesByName.get(k) : typeof k === 'number' || typeof k === 'bigint' ? this.object.type.properties.get(Number(k)) : undefined;
-    if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') throw new Error('Expected int or string for property index');
-    if (p === undefined) throw new Error(`no property ${JSON.stringify(typeof k === 'bigint' ? Number(k) : k)} (properties: ${[...this.object.type.propertiesByName.keys()].join(', ') || 'none'})`);
+    const p =
+      typeof k === 'string'
+        ? this.object.type.propertiesByName.get(k)
+        : typeof k === 'number' || typeof k === 'bigint'
+          ? this.object.type.properties.get(Number(k))
+          : undefined;
+    if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint')
+      throw new Error('Expected int or string for property index');
+    if (p === undefined)
+      throw new Error(
+        `no property ${JSON.stringify(typeof k === 'bigint' ? Number(k) : k)} (properties: ${[...this.object.type.propertiesByName.keys()].join(', ') || 'none'})`,
+      );
     return p.uid;
   }
 }

@@ -19,7 +19,10 @@ parentPort!.on('message', async (req: Request) => {
   try {
     const fn = impl[req.method];
     if (typeof fn !== 'function') throw new Error(`the worker module exports no function "${req.method}"`);
-    const value = await (fn as (...a: unknown[]) => unknown)(...req.args, { signal: controller.signal, caller: 'worker' });
+    const value = await (fn as (...a: unknown[]) => unknown)(...req.args, {
+      signal: controller.signal,
+      caller: 'worker',
+    });
     parentPort!.postMessage({ id: req.id, ok: true, value });
   } catch (e) {
     parentPort!.postMessage({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) });

@@ -44,7 +44,8 @@ export class WorkerPool {
 
   constructor(options: WorkerPoolOptions) {
     this.methods = new Set(options.methods);
-    this.module = options.module instanceof URL ? options.module.href : new URL(options.module, `file://${process.cwd()}/`).href;
+    this.module =
+      options.module instanceof URL ? options.module.href : new URL(options.module, `file://${process.cwd()}/`).href;
     this.slots = new Array(Math.max(1, options.size ?? availableParallelism() - 1)).fill(undefined);
   }
 

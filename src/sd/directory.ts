@@ -34,7 +34,9 @@ export const ServiceDirectoryDefinition = defineObject({
  */
 export function keepName(registered: ServiceInfo, update: ServiceInfo): void {
   if (update.name !== registered.name) {
-    throw new Error(`updateServiceInfo: service #${registered.serviceId} "${registered.name}" cannot be renamed to "${update.name}": a service keeps the name it was registered with. Unregister it and register the new name instead.`);
+    throw new Error(
+      `updateServiceInfo: service #${registered.serviceId} "${registered.name}" cannot be renamed to "${update.name}": a service keeps the name it was registered with. Unregister it and register the new name instead.`,
+    );
   }
 }
 
@@ -72,7 +74,15 @@ export class ServiceDirectory {
 
   /** The directory's own entry (service 1). */
   private own(): ServiceInfo {
-    return { name: 'ServiceDirectory', serviceId: 1, machineId: this.options.machineId, processId: process.pid, endpoints: this.options.endpoints(), sessionId: '0', objectUid: '' };
+    return {
+      name: 'ServiceDirectory',
+      serviceId: 1,
+      machineId: this.options.machineId,
+      processId: process.pid,
+      endpoints: this.options.endpoints(),
+      sessionId: '0',
+      objectUid: '',
+    };
   }
 
   private *all(): Iterable<ServiceInfo> {
@@ -104,7 +114,10 @@ export class ServiceDirectory {
 
   private register(info: ServiceInfo, channel: Channel | undefined): number {
     for (const i of [this.own(), ...this.ready.values(), ...this.pending.values()]) {
-      if (i.name === info.name) throw new Error(`Service "${info.name}" (#${i.serviceId}) is already registered. Rejecting conflicting registration attempt.`);
+      if (i.name === info.name)
+        throw new Error(
+          `Service "${info.name}" (#${i.serviceId}) is already registered. Rejecting conflicting registration attempt.`,
+        );
     }
     const id = ++this.lastId;
     this.pending.set(id, { ...info, serviceId: id });
@@ -145,12 +158,17 @@ export class ServiceDirectory {
   }
 
   private update(info: ServiceInfo): void {
-    const map = this.ready.has(info.serviceId) ? this.ready : this.pending.has(info.serviceId) ? this.pending : undefined;
+    const map = this.ready.has(info.serviceId)
+      ? this.ready
+      : this.pending.has(info.serviceId)
+        ? this.pending
+        : undefined;
     if (map === undefined) throw new Error(`updateServiceInfo: Can't find service #${info.serviceId}`);
     keepName(map.get(info.serviceId)!, info);
     map.set(info.serviceId, info);
     for (const [id, other] of this.ready) {
-      if (id !== info.serviceId && other.sessionId === info.sessionId) this.ready.set(id, { ...other, endpoints: info.endpoints });
+      if (id !== info.serviceId && other.sessionId === info.sessionId)
+        this.ready.set(id, { ...other, endpoints: info.endpoints });
     }
   }
 }

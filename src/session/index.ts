@@ -5,6 +5,12 @@
  * @packageDocumentation
  */
 export { Session, type SessionOptions, type ServiceOptions } from './session.js';
-export { SERVICE_INFO_SIGNATURE, SERVICE_INFO_SIGNATURE_6, normalizeServiceInfo, sortEndpoints, type ServiceInfo } from './serviceinfo.js';
+export {
+  SERVICE_INFO_SIGNATURE,
+  SERVICE_INFO_SIGNATURE_6,
+  normalizeServiceInfo,
+  sortEndpoints,
+  type ServiceInfo,
+} from './serviceinfo.js';
 export { machineId, machineIdFromSystemd } from './machine.js';
 export { candidates, QiNoRouteError } from './routes.js';

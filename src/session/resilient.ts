@@ -104,7 +104,11 @@ export class ResilientBackend implements ObjectBackend {
   }
 
   private async reconnectLoop(): Promise<void> {
-    for (let wait = this.min; this.alive() && this.current === undefined && this.wanted(); wait = Math.min(this.max, wait * 2)) {
+    for (
+      let wait = this.min;
+      this.alive() && this.current === undefined && this.wanted();
+      wait = Math.min(this.max, wait * 2)
+    ) {
       await sleep(wait);
       if (!this.alive() || this.current !== undefined) return;
       try {
@@ -134,7 +138,10 @@ export class ResilientBackend implements ObjectBackend {
       }
     }
     const why = this.lastError ? `: ${this.lastError.message}` : '';
-    throw new QiClosedError(`Cannot ${what}: the connection to ${this.name} is lost and could not be made again within ${ms} ms${why}. It is retried on each call; check that the service (and its ServiceDirectory) is running.`, this.lastError);
+    throw new QiClosedError(
+      `Cannot ${what}: the connection to ${this.name} is lost and could not be made again within ${ms} ms${why}. It is retried on each call; check that the service (and its ServiceDirectory) is running.`,
+      this.lastError,
+    );
   }
 
   async call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
@@ -145,7 +152,10 @@ export class ResilientBackend implements ObjectBackend {
   post(member: string, args: unknown[]): void {
     if (this.current !== undefined) return this.current.post(member, args);
     // A post has no answer to wait for: send it once connected again, if that happens soon.
-    this.live(this.callWait, `post ${this.name}.${member}`).then((b) => b.post(member, args), () => {});
+    this.live(this.callWait, `post ${this.name}.${member}`).then(
+      (b) => b.post(member, args),
+      () => {},
+    );
   }
 
   async subscribe(signal: string, listener: SignalListener): Promise<() => Promise<void>> {

@@ -49,8 +49,14 @@ export class QiNoRouteError extends QiError {
     readonly service: string,
     readonly attempts: { url: string; error: Error }[],
   ) {
-    const detail = attempts.length === 0 ? 'it advertises no endpoint this machine can use' : attempts.map((a) => `${a.url}: ${a.error.message}`).join('; ');
-    super('ERR_QI_CONNECT', `Could not connect to service "${service}": ${detail}. If the service runs on another machine, it must listen on an address this machine can reach (libqi listens on loopback only by default).`);
+    const detail =
+      attempts.length === 0
+        ? 'it advertises no endpoint this machine can use'
+        : attempts.map((a) => `${a.url}: ${a.error.message}`).join('; ');
+    super(
+      'ERR_QI_CONNECT',
+      `Could not connect to service "${service}": ${detail}. If the service runs on another machine, it must listen on an address this machine can reach (libqi listens on loopback only by default).`,
+    );
   }
 }
 
@@ -61,7 +67,12 @@ export type Opener = (url: string) => Promise<Channel>;
  * Connects to a service: reuses an open connection to any of its endpoints, else tries the cheapest
  * group of candidates at once, then the next group.
  */
-export async function connectService(info: ServiceInfo, local: boolean, open: Opener, existing: (url: string) => Promise<Channel> | undefined): Promise<Channel> {
+export async function connectService(
+  info: ServiceInfo,
+  local: boolean,
+  open: Opener,
+  existing: (url: string) => Promise<Channel> | undefined,
+): Promise<Channel> {
   for (const url of info.endpoints) {
     const known = existing(url);
     if (known !== undefined) {

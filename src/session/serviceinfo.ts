@@ -19,9 +19,11 @@ export interface ServiceInfo {
 }
 
 /** The 7-field signature (libqi ≥ 2.9.x and 4.x). */
-export const SERVICE_INFO_SIGNATURE = '(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>';
+export const SERVICE_INFO_SIGNATURE =
+  '(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>';
 /** The 6-field signature (NAOqi 2.1 – 2.5). */
-export const SERVICE_INFO_SIGNATURE_6 = '(sIsI[s]s)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId>';
+export const SERVICE_INFO_SIGNATURE_6 =
+  '(sIsI[s]s)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId>';
 
 /** Fills what a 6-field directory leaves out. */
 export function normalizeServiceInfo(v: unknown): ServiceInfo {
@@ -51,7 +53,8 @@ function rank(url: string): [number, string] {
 /** libqi's endpoint order (spec §8.3): relative first, then loopback, then other hosts; ties by text. */
 export function sortEndpoints(urls: Iterable<string>): string[] {
   return [...new Set(urls)].sort((a, b) => {
-    const [ra, ta] = rank(a), [rb, tb] = rank(b);
+    const [ra, ta] = rank(a),
+      [rb, tb] = rank(b);
     return ra - rb || (ta < tb ? -1 : ta > tb ? 1 : 0);
   });
 }

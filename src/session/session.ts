@@ -8,12 +8,38 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  QiTimeoutError, acceptChannel, openChannel, type Authenticator, type CapabilityMap, type Channel, type ChannelLimits, type ClientAuthenticator, type Credentials,
+  QiTimeoutError,
+  acceptChannel,
+  openChannel,
+  type Authenticator,
+  type CapabilityMap,
+  type Channel,
+  type ChannelLimits,
+  type ClientAuthenticator,
+  type Credentials,
 } from '../channel/index.js';
 import {
-  InProcessBackend, LocalObject, ObjectServer, RemoteBackend, backendOf, createProxy, enableObjectReferences, type AnyProxy, type ObjectDefinition, type ProxyFor, type QiSignal,
+  InProcessBackend,
+  LocalObject,
+  ObjectServer,
+  RemoteBackend,
+  backendOf,
+  createProxy,
+  enableObjectReferences,
+  type AnyProxy,
+  type ObjectDefinition,
+  type ProxyFor,
+  type QiSignal,
 } from '../object/index.js';
-import { connect, listen, sweepStaleSockets, type Listener, type MessageStream, type TlsClientOptions, type TlsServerOptions } from '../transport/index.js';
+import {
+  connect,
+  listen,
+  sweepStaleSockets,
+  type Listener,
+  type MessageStream,
+  type TlsClientOptions,
+  type TlsServerOptions,
+} from '../transport/index.js';
 import { machineId } from './machine.js';
 import { ResilientBackend, type ReconnectOptions } from './resilient.js';
 import { connectService } from './routes.js';
@@ -123,7 +149,18 @@ export class Session {
     this.sdUrl = url;
     const first = await this.openDirectory();
     const r = this.reconnectOptions();
-    this.directory = createProxy(r ? new ResilientBackend(first, () => this.reopenDirectory(), () => !this.closed, r, undefined, () => this.registered.size > 0) : first);
+    this.directory = createProxy(
+      r
+        ? new ResilientBackend(
+            first,
+            () => this.reopenDirectory(),
+            () => !this.closed,
+            r,
+            undefined,
+            () => this.registered.size > 0,
+          )
+        : first,
+    );
   }
 
   private reconnectOptions(): ReconnectOptions | undefined {
@@ -142,7 +179,15 @@ export class Session {
   private async reopenDirectory(): Promise<RemoteBackend> {
     const sd = await this.openDirectory();
     for (const [oldId, r] of [...this.registered]) {
-      const info: ServiceInfo = { name: r.name, serviceId: 0, machineId: this.machineId, processId: process.pid, endpoints: this.endpoints, sessionId: this.id, objectUid: r.object.uid };
+      const info: ServiceInfo = {
+        name: r.name,
+        serviceId: 0,
+        machineId: this.machineId,
+        processId: process.pid,
+        endpoints: this.endpoints,
+        sessionId: this.id,
+        objectUid: r.object.uid,
+      };
       const id = (await sd.call('registerService', [info])) as number;
       if (id !== oldId) {
         // Connections made before keep the old id (their clients address it); new ones get the new one.
@@ -188,9 +233,17 @@ export class Session {
    */
   async listen(urls: string | string[]): Promise<string[]> {
     for (const url of Array.isArray(urls) ? urls : [urls]) {
-      const l = await listen(url, (s) => this.accept(s), { tls: this.options.listenTls, maxPayload: this.options.maxPayload, maxConnections: this.options.maxConnections });
+      const l = await listen(url, (s) => this.accept(s), {
+        tls: this.options.listenTls,
+        maxPayload: this.options.maxPayload,
+        maxConnections: this.options.maxConnections,
+      });
       this.listeners.push(l);
-      if (l.endpoint.scheme !== 'unix' && this.options.ipc !== false && !this.listeners.some((x) => x.endpoint.scheme === 'unix')) {
+      if (
+        l.endpoint.scheme !== 'unix' &&
+        this.options.ipc !== false &&
+        !this.listeners.some((x) => x.endpoint.scheme === 'unix')
+      ) {
         const dir = join(tmpdir(), `qi-${process.getuid?.() ?? 'user'}`);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         // Killed processes leave their socket files behind: clear them once per process, in the background.
@@ -198,14 +251,26 @@ export class Session {
           swept = true;
           void sweepStaleSockets(dir);
         }
-        this.listeners.push(await listen(`unix:${join(dir, `${this.id}.sock`)}`, (s) => this.accept(s), { maxPayload: this.options.maxPayload, maxConnections: this.options.maxConnections }));
+        this.listeners.push(
+          await listen(`unix:${join(dir, `${this.id}.sock`)}`, (s) => this.accept(s), {
+            maxPayload: this.options.maxPayload,
+            maxConnections: this.options.maxConnections,
+          }),
+        );
       }
     }
     return this.endpoints;
   }
 
   private accept(stream: MessageStream): void {
-    this.track(acceptChannel(stream, { authenticator: this.options.authenticator, capabilities: this.options.capabilities, limits: this.options.limits, handshakeTimeoutMs: this.options.handshakeTimeoutMs }));
+    this.track(
+      acceptChannel(stream, {
+        authenticator: this.options.authenticator,
+        capabilities: this.options.capabilities,
+        limits: this.options.limits,
+        handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      }),
+    );
   }
 
   /** Makes a new connection able to carry objects and to reach every service of this session. */
@@ -237,8 +302,20 @@ export class Session {
       // One budget for the TCP/TLS connection and the qi handshake: a port that accepts and stays silent fails in time.
       const startedAt = Date.now();
       const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-      const stream = await connect(url, { tls: this.options.tls, timeoutMs, maxPayload: this.options.maxPayload, proxy: this.options.proxy, transports: this.options.transports });
-      const ch = await openChannel(stream, { auth: this.options.auth, capabilities: this.options.capabilities, limits: this.options.limits, timeoutMs, startedAt });
+      const stream = await connect(url, {
+        tls: this.options.tls,
+        timeoutMs,
+        maxPayload: this.options.maxPayload,
+        proxy: this.options.proxy,
+        transports: this.options.transports,
+      });
+      const ch = await openChannel(stream, {
+        auth: this.options.auth,
+        capabilities: this.options.capabilities,
+        limits: this.options.limits,
+        timeoutMs,
+        startedAt,
+      });
       this.track(ch);
       ch.onClose(() => {
         if (this.connections.get(url) === p) this.connections.delete(url);
@@ -251,7 +328,8 @@ export class Session {
   }
 
   private sd(): AnyProxy {
-    if (this.directory === undefined) throw new Error('This session is not connected to a ServiceDirectory: call session.connect(url) first.');
+    if (this.directory === undefined)
+      throw new Error('This session is not connected to a ServiceDirectory: call session.connect(url) first.');
     return this.directory;
   }
 
@@ -263,7 +341,15 @@ export class Session {
   async registerService(name: string, object: LocalObject): Promise<number> {
     const sd = this.sd();
     if (this.listeners.length === 0 && !this.hostsDirectory) await this.listen('tcp://127.0.0.1:0');
-    const info: ServiceInfo = { name, serviceId: 0, machineId: this.machineId, processId: process.pid, endpoints: this.endpoints, sessionId: this.id, objectUid: object.uid };
+    const info: ServiceInfo = {
+      name,
+      serviceId: 0,
+      machineId: this.machineId,
+      processId: process.pid,
+      endpoints: this.endpoints,
+      sessionId: this.id,
+      objectUid: object.uid,
+    };
     const id = (await sd.registerService(info)) as number;
     this.serve(id, name, object);
     await sd.serviceReady(id);
@@ -292,13 +378,21 @@ export class Session {
    * A proxy of the service `name`, reached over the cheapest route. Pass the service's definition as
    * type parameter for a typed proxy: `session.service<typeof TextToSpeech>('ALTextToSpeech')`.
    */
-  async service<D extends ObjectDefinition = ObjectDefinition>(name: string, options: ServiceOptions = {}): Promise<ProxyFor<D>> {
+  async service<D extends ObjectDefinition = ObjectDefinition>(
+    name: string,
+    options: ServiceOptions = {},
+  ): Promise<ProxyFor<D>> {
     const info = await this.serviceInfo(name, options);
     const inProcess = this.options.lpc === false ? undefined : this.inProcess(info);
     if (inProcess !== undefined) return createProxy<D>(new InProcessBackend(inProcess, info.name));
     const cached = this.proxies.get(info.name);
     if (cached !== undefined && cached.serviceId() === info.serviceId) return cached.proxy as ProxyFor<D>;
-    const ch = await connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
+    const ch = await connectService(
+      info,
+      info.machineId === this.machineId,
+      (u) => this.open(u),
+      (u) => this.connections.get(u),
+    );
     const first = await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options);
     const r = this.reconnectOptions();
     if (r === undefined) {
@@ -308,7 +402,12 @@ export class Session {
     }
     const again = async (budgetMs: number) => {
       const now = await this.serviceInfo(name, { timeoutMs: budgetMs });
-      const c = await connectService(now, now.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
+      const c = await connectService(
+        now,
+        now.machineId === this.machineId,
+        (u) => this.open(u),
+        (u) => this.connections.get(u),
+      );
       return RemoteBackend.fetch(c, now.serviceId, 1, now.name);
     };
     const backend = new ResilientBackend(first, again, () => !this.closed, r);
@@ -322,7 +421,12 @@ export class Session {
    * with every other user of that endpoint. For code that forwards raw messages, such as a gateway.
    */
   channelFor(info: ServiceInfo): Promise<Channel> {
-    return connectService(info, info.machineId === this.machineId, (u) => this.open(u), (u) => this.connections.get(u));
+    return connectService(
+      info,
+      info.machineId === this.machineId,
+      (u) => this.open(u),
+      (u) => this.connections.get(u),
+    );
   }
 
   /** The connection a remote proxy uses (to watch it close, or read its limits); `undefined` in-process. */
@@ -356,15 +460,31 @@ export class Session {
    * Resolves with the proxy of `name` once the service is ready (at once if it already is).
    * @throws {@link QiTimeoutError} after `timeoutMs` (default 10,000)
    */
-  async waitForService<D extends ObjectDefinition = ObjectDefinition>(name: string, timeoutMs = 10_000): Promise<ProxyFor<D>> {
+  async waitForService<D extends ObjectDefinition = ObjectDefinition>(
+    name: string,
+    timeoutMs = 10_000,
+  ): Promise<ProxyFor<D>> {
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new QiTimeoutError(`Service "${name}" did not appear within ${timeoutMs} ms. Is the process that provides it running and connected to the same ServiceDirectory?`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        ac.abort(
+          new QiTimeoutError(
+            `Service "${name}" did not appear within ${timeoutMs} ms. Is the process that provides it running and connected to the same ServiceDirectory?`,
+          ),
+        ),
+      timeoutMs,
+    );
     try {
       const added = this.serviceAdded.iterate({ signal: ac.signal });
       const known = await this.services();
       if (!known.some((s) => s.name === name)) {
         for (;;) {
-          const next = await Promise.race([added.next(), new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }))]);
+          const next = await Promise.race([
+            added.next(),
+            new Promise<never>((_, reject) =>
+              ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }),
+            ),
+          ]);
           if (next.done) throw ac.signal.reason;
           if (next.value[1] === name) break;
         }

@@ -8,4 +8,11 @@
 export { QiStream, type QiStreamOptions } from './writer.js';
 export { QiStreamReader, openStream, type OpenStreamOptions } from './reader.js';
 export { QiStreamError, QiStreamClosedError, QiStreamBrokenError } from './errors.js';
-export { stream, streamDefinition, batchSignature, type StreamRef, type StreamBatch, type StreamEnd } from './protocol.js';
+export {
+  stream,
+  streamDefinition,
+  batchSignature,
+  type StreamRef,
+  type StreamBatch,
+  type StreamEnd,
+} from './protocol.js';

@@ -61,9 +61,12 @@ export function streamDefinition(chunk: string): ObjectDefinition {
           paramNames: [{ name: 'maxChunks', description: 'credit: the most chunks the reader takes now' }],
           returnDescription: 'seq of the first chunk, the chunks, end of stream, error text',
         }),
-        close: method([], t.void, { description: 'The reader is done: pending and future writes fail, the writer stops' }),
+        close: method([], t.void, {
+          description: 'The reader is done: pending and future writes fail, the writer stops',
+        }),
         finished: method([], t.sig<StreamEnd>(STREAM_END_SIGNATURE), {
-          description: 'Answers when the stream is over (ended, failed or closed); canceling this call closes the stream',
+          description:
+            'Answers when the stream is over (ended, failed or closed); canceling this call closes the stream',
           returnDescription: 'chunks taken by the reader, the error text of the writer (empty for a clean end)',
         }),
       },

@@ -152,10 +152,16 @@ export class QiStreamReader<T> implements AsyncIterableIterator<T> {
   private onBatch(b: StreamBatch<T>, max: number): void {
     if (this.closed || this.ended) return;
     if (b.seq !== this.expected) {
-      return this.fail(new QiStreamBrokenError(`Chunks of ${this.name} were lost or reordered: expected chunk #${this.expected}, got #${b.seq}.`));
+      return this.fail(
+        new QiStreamBrokenError(
+          `Chunks of ${this.name} were lost or reordered: expected chunk #${this.expected}, got #${b.seq}.`,
+        ),
+      );
     }
     if (b.chunks.length > max) {
-      return this.fail(new QiStreamBrokenError(`The writer of ${this.name} sent ${b.chunks.length} chunks for a credit of ${max}.`));
+      return this.fail(
+        new QiStreamBrokenError(`The writer of ${this.name} sent ${b.chunks.length} chunks for a credit of ${max}.`),
+      );
     }
     this.expected += BigInt(b.chunks.length);
     for (const c of b.chunks) this.buffer.push(c);
@@ -197,11 +203,20 @@ export function openStream<T>(ref: StreamRef<T> | object, options: OpenStreamOpt
   if (ref instanceof LocalObject) backend = new InProcessBackend(ref, options.name ?? 'stream');
   else backend = backendOf(ref);
   if (backend === undefined) {
-    throw new TypeError(`openStream expects what a method returning a stream gave (a proxy of a stream object, or a QiStream in-process), got ${ref === null ? 'null' : typeof ref}.`);
+    throw new TypeError(
+      `openStream expects what a method returning a stream gave (a proxy of a stream object, or a QiStream in-process), got ${ref === null ? 'null' : typeof ref}.`,
+    );
   }
   const next = backend.type.methodsByName.get(STREAM_METHODS.next)?.[0];
-  if (next === undefined || !next.meta.returnSignature.startsWith('(L[') || !backend.type.methodsByName.has(STREAM_METHODS.close) || !backend.type.methodsByName.has(STREAM_METHODS.finished)) {
-    throw new TypeError(`${backend.name} is not a stream: it has no next(I) -> (L[T]bs), close() and finished() methods (its methods: ${[...backend.type.methodsByName.keys()].filter((n) => !(n in Builtin)).join(', ')}).`);
+  if (
+    next === undefined ||
+    !next.meta.returnSignature.startsWith('(L[') ||
+    !backend.type.methodsByName.has(STREAM_METHODS.close) ||
+    !backend.type.methodsByName.has(STREAM_METHODS.finished)
+  ) {
+    throw new TypeError(
+      `${backend.name} is not a stream: it has no next(I) -> (L[T]bs), close() and finished() methods (its methods: ${[...backend.type.methodsByName.keys()].filter((n) => !(n in Builtin)).join(', ')}).`,
+    );
   }
   return new QiStreamReader<T>(backend, options, ref);
 }

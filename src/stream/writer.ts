@@ -8,7 +8,13 @@ import { LocalObject, type CallContext, type QiType } from '../object/index.js';
 import { QiValueError, type Codec } from '../type/index.js';
 import { QiStreamClosedError } from './errors.js';
 import {
-  DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_BATCH_BYTES, chunkCodec, streamDefinition, type StreamBatch, type StreamEnd, type StreamRef,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_BATCH_BYTES,
+  chunkCodec,
+  streamDefinition,
+  type StreamBatch,
+  type StreamEnd,
+  type StreamRef,
 } from './protocol.js';
 
 /** Options of a {@link QiStream}. */
@@ -92,7 +98,7 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
   constructor(chunk: QiType<T> | string, options: QiStreamOptions = {}) {
     const sig = typeof chunk === 'string' ? chunk : chunk.signature;
     super(streamDefinition(sig), { ...streamImplementation } as never);
-    (this.implementation as unknown as typeof streamImplementation).owner = this as QiStream;
+    (this.implementation as unknown as typeof streamImplementation).owner = this;
     this.chunkSignature = sig;
     // Raw chunks are checked by kind (encoding one would copy it); objects need a connection to encode.
     this.check = sig === 'r' || sig.includes('o') ? undefined : chunkCodec(sig);
@@ -127,7 +133,10 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
    * stream or went away, and with a `QiValueError` for a chunk that does not fit the signature.
    */
   write(chunk: T): Promise<void> {
-    if (this.state !== 'open') return Promise.reject(this.closeReason ?? new QiStreamClosedError(`Cannot write to ${this.label}: it was ended by its writer.`));
+    if (this.state !== 'open')
+      return Promise.reject(
+        this.closeReason ?? new QiStreamClosedError(`Cannot write to ${this.label}: it was ended by its writer.`),
+      );
     try {
       this.validate(chunk);
     } catch (e) {
@@ -139,7 +148,11 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
       return Promise.resolve();
     }
     if (this.writers.length >= this.highWaterMark) {
-      return Promise.reject(new QiLimitError(`${this.label}: ${this.writers.length} writes are already waiting for the reader; await write() before writing more (the queue is bounded by highWaterMark ${this.highWaterMark}).`));
+      return Promise.reject(
+        new QiLimitError(
+          `${this.label}: ${this.writers.length} writes are already waiting for the reader; await write() before writing more (the queue is bounded by highWaterMark ${this.highWaterMark}).`,
+        ),
+      );
     }
     return new Promise<void>((resolve, reject) => this.writers.push({ chunk, resolve, reject }));
   }
@@ -163,7 +176,8 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
   destroy(reason: unknown = new Error('the writer closed the stream')): void {
     if (this.state === 'done' || this.state === 'closed') return;
     this.chunks.length = 0;
-    for (const w of this.writers.splice(0)) w.reject(new QiStreamClosedError(`${this.label} was destroyed by its writer.`));
+    for (const w of this.writers.splice(0))
+      w.reject(new QiStreamClosedError(`${this.label} was destroyed by its writer.`));
     this.state = 'open';
     this.error(reason);
   }
@@ -213,13 +227,19 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
   }
 
   private endInfo(): StreamEnd {
-    return { chunks: this.seq, error: this.state === 'closed' ? (this.closeReason?.message ?? 'closed') : this.errorText };
+    return {
+      chunks: this.seq,
+      error: this.state === 'closed' ? (this.closeReason?.message ?? 'closed') : this.errorText,
+    };
   }
 
   /** Watches the connection a reader's call came on: its closing closes the stream. */
   watch(channel: Channel | undefined): void {
     if (channel === undefined || this.channels.has(channel) || this.state === 'done' || this.state === 'closed') return;
-    this.channels.set(channel, channel.onClose(() => this.closeByReader(`the reader's connection (${channel.remote}) closed`)));
+    this.channels.set(
+      channel,
+      channel.onClose(() => this.closeByReader(`the reader's connection (${channel.remote}) closed`)),
+    );
   }
 
   /** The reader released the stream object (`terminate`; a gateway does it for a client that left). */
@@ -294,7 +314,8 @@ export class QiStream<T = unknown> extends LocalObject implements StreamRef<T> {
     clearTimeout(this.idle);
     if (this.idleTimeoutMs <= 0 || this.state === 'done' || this.state === 'closed') return;
     this.idle = setTimeout(() => {
-      if (this.readers.length === 0) this.closeByReader(`no read for ${this.idleTimeoutMs} ms (idleTimeoutMs): the reader went away`);
+      if (this.readers.length === 0)
+        this.closeByReader(`no read for ${this.idleTimeoutMs} ms (idleTimeoutMs): the reader went away`);
     }, this.idleTimeoutMs);
     this.idle.unref();
   }

@@ -154,6 +154,9 @@ export class Admissions {
 
   /** The admission of the connection under `socket` (the raw socket, or the TLS socket over it). */
   of(socket: net.Socket): Admission | undefined {
-    return this.byRaw.get(socket) ?? (socket.remotePort === undefined ? undefined : this.byPeer.get(`${socket.remoteAddress}|${socket.remotePort}`));
+    return (
+      this.byRaw.get(socket) ??
+      (socket.remotePort === undefined ? undefined : this.byPeer.get(`${socket.remoteAddress}|${socket.remotePort}`))
+    );
   }
 }

@@ -38,20 +38,31 @@ export interface ConnectOptions extends MessageStreamOptions {
 export async function connect(url: string | Endpoint, options: ConnectOptions = {}): Promise<MessageStream> {
   const ep = typeof url === 'string' ? parseEndpoint(url) : url;
   const text = formatEndpoint(ep);
-  if (ep.scheme === 'qi') throw new QiUrlError(text, 'a relative qi: endpoint is reached through an existing connection, never dialled');
+  if (ep.scheme === 'qi')
+    throw new QiUrlError(text, 'a relative qi: endpoint is reached through an existing connection, never dialled');
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (ep.scheme === 'xmpp') {
     const dial = dialerOf(ep.scheme);
-    if (dial === undefined) throw new QiUrlError(text, 'the xmpp transport is not loaded (import it from "qimessaging", which loads it)');
+    if (dial === undefined)
+      throw new QiUrlError(text, 'the xmpp transport is not loaded (import it from "qimessaging", which loads it)');
     return dial(ep, { ...options.transports, timeoutMs, signal: options.signal, maxPayload: options.maxPayload });
   }
-  const proxy = ep.scheme === 'unix' ? undefined : options.proxy ?? (process.env.QI_PROXY || undefined);
-  const tunnelled = proxy !== undefined && ep.scheme !== 'unix' ? await tunnel(proxy, socketHost(ep), ep.port, timeoutMs, text) : undefined;
+  const proxy = ep.scheme === 'unix' ? undefined : (options.proxy ?? (process.env.QI_PROXY || undefined));
+  const tunnelled =
+    proxy !== undefined && ep.scheme !== 'unix'
+      ? await tunnel(proxy, socketHost(ep), ep.port, timeoutMs, text)
+      : undefined;
   if (isWebSocket(ep)) return connectWebSocket(ep, { ...options, timeoutMs, socket: tunnelled });
   return connectSocket(ep, text, options, timeoutMs, tunnelled);
 }
 
-function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, timeoutMs: number, tunnelled: net.Socket | undefined): Promise<MessageStream> {
+function connectSocket(
+  ep: Endpoint,
+  text: string,
+  options: ConnectOptions,
+  timeoutMs: number,
+  tunnelled: net.Socket | undefined,
+): Promise<MessageStream> {
   return new Promise<MessageStream>((resolve, reject) => {
     if (ep.scheme === 'qi' || ep.scheme === 'xmpp' || isWebSocket(ep)) throw new Error('unreachable');
     let socket: net.Socket;
@@ -63,7 +74,11 @@ function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, time
     } else if (secure) {
       const t = options.tls ?? {};
       if (ep.scheme === 'tcpsm' && (t.cert === undefined || t.key === undefined)) {
-        reject(new QiTlsError(`Cannot connect to ${text}: mutual TLS (tcpsm) needs a client certificate and key in { tls: { cert, key } }.`));
+        reject(
+          new QiTlsError(
+            `Cannot connect to ${text}: mutual TLS (tcpsm) needs a client certificate and key in { tls: { cert, key } }.`,
+          ),
+        );
         return;
       }
       const host = socketHost(ep);
@@ -100,8 +115,17 @@ function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, time
       socket.destroy();
       if (e instanceof QiTlsError || (e as Error)?.name === 'AbortError') return reject(e);
       const code = (e as { code?: string })?.code ?? '';
-      if (secure && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test((e as Error)?.message ?? ''))) {
-        return reject(new QiTlsError(`TLS handshake with ${text} failed: ${(e as Error).message}. Is it really a tcps endpoint, with a TLS 1.2+ server?`, undefined, e));
+      if (
+        secure &&
+        (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test((e as Error)?.message ?? ''))
+      ) {
+        return reject(
+          new QiTlsError(
+            `TLS handshake with ${text} failed: ${(e as Error).message}. Is it really a tcps endpoint, with a TLS 1.2+ server?`,
+            undefined,
+            e,
+          ),
+        );
       }
       reject(new QiConnectError(text, 'connect to', e));
     }
@@ -113,7 +137,10 @@ function connectSocket(ep: Endpoint, text: string, options: ConnectOptions, time
         return fail(e);
       }
       cleanup();
-      const local = ep.scheme === 'unix' ? text : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress), port: socket.localPort ?? 0 });
+      const local =
+        ep.scheme === 'unix'
+          ? text
+          : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress), port: socket.localPort ?? 0 });
       const stream = new MessageStream(socket, text, local, secure || tunnelled ? options : { ...options, directRead });
       if (tunnelled === undefined) rememberDialled(stream, ep); // so that a failed handshake can say what the port speaks
       resolve(stream);

@@ -3,16 +3,22 @@ import { QiError } from '../errors/index.js';
 
 /** Advice per system error code, for connect and listen failures. */
 const ADVICE: Record<string, string> = {
-  ECONNREFUSED: 'nothing listens there. Is the ServiceDirectory (naoqi, or `qi sd`) running, and is the port right? NAOqi 2.9 robots serve tcps on port 9503, older ones tcp on 9559',
-  ETIMEDOUT: 'no answer from that address. Check the robot is on and on this network, and that no firewall drops the port',
+  ECONNREFUSED:
+    'nothing listens there. Is the ServiceDirectory (naoqi, or `qi sd`) running, and is the port right? NAOqi 2.9 robots serve tcps on port 9503, older ones tcp on 9559',
+  ETIMEDOUT:
+    'no answer from that address. Check the robot is on and on this network, and that no firewall drops the port',
   EHOSTUNREACH: 'no route to that host. Check the address and the network link (Wi-Fi, cable, VPN)',
   ENETUNREACH: 'this machine has no route to that network. Check the address and the network link',
-  ENOTFOUND: 'that host name does not resolve. Check the spelling, or use the robot\'s IP address (press its chest button once: NAO and Pepper say it)',
+  ENOTFOUND:
+    "that host name does not resolve. Check the spelling, or use the robot's IP address (press its chest button once: NAO and Pepper say it)",
   EAI_AGAIN: 'the host name could not be resolved right now (DNS). Retry, or use the IP address',
-  ECONNRESET: 'the peer reset the connection. A plain tcp client on a tcps port (or the reverse) does that: check the scheme',
+  ECONNRESET:
+    'the peer reset the connection. A plain tcp client on a tcps port (or the reverse) does that: check the scheme',
   ENOENT: 'no socket file at that path: the service is not running, or uses another path',
-  EADDRINUSE: 'the address is already in use: another process listens there (another ServiceDirectory or naoqi?). Stop it or pick another port; port 0 lets the system choose',
-  EADDRNOTAVAIL: 'this machine has no such address. Listen on 0.0.0.0, 127.0.0.1, or one of this machine\'s own addresses',
+  EADDRINUSE:
+    'the address is already in use: another process listens there (another ServiceDirectory or naoqi?). Stop it or pick another port; port 0 lets the system choose',
+  EADDRNOTAVAIL:
+    "this machine has no such address. Listen on 0.0.0.0, 127.0.0.1, or one of this machine's own addresses",
   EACCES: 'permission denied. Ports below 1024 need privileges; pick a port above 1024',
   EINVAL: 'the address is not valid for listening here (an IPv6 zone that does not exist?)',
 };
@@ -50,12 +56,19 @@ export class QiConnectError extends QiError {
   /** The URL to use instead, when it is known (`tcps://…` for a TLS port, `ws://…/path` for a qi WebSocket). */
   readonly suggestedUrl?: string;
 
-  constructor(url: string, action: 'connect to' | 'listen on', cause: unknown, wrong?: { found: FoundProtocol; suggestedUrl?: string; advice: string }) {
+  constructor(
+    url: string,
+    action: 'connect to' | 'listen on',
+    cause: unknown,
+    wrong?: { found: FoundProtocol; suggestedUrl?: string; advice: string },
+  ) {
     const errno = (cause as { code?: unknown })?.code;
     const code = typeof errno === 'string' ? errno : undefined;
     const advice = wrong?.advice ?? (code !== undefined ? ADVICE[code] : undefined);
     const what = (cause as Error)?.message ?? String(cause);
-    super('ERR_QI_CONNECT', `Cannot ${action} ${url}: ${advice ?? what}${advice && !wrong ? ` (${code})` : ''}.`, { cause });
+    super('ERR_QI_CONNECT', `Cannot ${action} ${url}: ${advice ?? what}${advice && !wrong ? ` (${code})` : ''}.`, {
+      cause,
+    });
     this.url = url;
     this.errno = code;
     this.found = wrong?.found;

@@ -4,13 +4,29 @@
  *
  * @packageDocumentation
  */
-export { parseEndpoint, formatEndpoint, isLoopbackHost, QiUrlError, DEFAULT_PORT, type Endpoint, type NetworkEndpoint, type Scheme } from './url.js';
+export {
+  parseEndpoint,
+  formatEndpoint,
+  isLoopbackHost,
+  QiUrlError,
+  DEFAULT_PORT,
+  type Endpoint,
+  type NetworkEndpoint,
+  type Scheme,
+} from './url.js';
 export { MessageStream, type StreamHandlers, type MessageStreamOptions } from './stream.js';
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
 export { AddressSlots, remoteHost, type AdmissionOptions } from './admission.js';
 export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
-export { QiConnectError, QiTlsError, QiClosedError, type Advice, type ConnectHint, type FoundProtocol } from './errors.js';
+export {
+  QiConnectError,
+  QiTlsError,
+  QiClosedError,
+  type Advice,
+  type ConnectHint,
+  type FoundProtocol,
+} from './errors.js';
 export { explainNotQi } from './sniff.js';
 export type { HttpHandler } from './websocket.js';
 export { originRule, originRefusal, type OriginRule } from './origin.js';

@@ -12,7 +12,15 @@ import { QiConnectError } from './errors.js';
 import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './stream.js';
 import type { TlsServerOptions } from './tls.js';
-import { QiUrlError, formatEndpoint, isLoopbackHost, isWebSocket, parseEndpoint, socketHost, type Endpoint } from './url.js';
+import {
+  QiUrlError,
+  formatEndpoint,
+  isLoopbackHost,
+  isWebSocket,
+  parseEndpoint,
+  socketHost,
+  type Endpoint,
+} from './url.js';
 import { listenWebSocket, type HttpHandler } from './websocket.js';
 
 /** Options of {@link listen}. */
@@ -64,11 +72,21 @@ export class Listener {
       for (const a of addrs ?? []) {
         if (a.family === 'IPv6' && ep.host === '0.0.0.0') continue;
         const zone = a.family === 'IPv6' && a.address.startsWith('fe80') ? name : undefined;
-        out.push(formatEndpoint({ scheme: ep.scheme, host: a.address, port: ep.port, path: ep.path, ...(zone ? { zone } : {}) }));
+        out.push(
+          formatEndpoint({
+            scheme: ep.scheme,
+            host: a.address,
+            port: ep.port,
+            path: ep.path,
+            ...(zone ? { zone } : {}),
+          }),
+        );
       }
     }
     const host = (u: string) => parseEndpoint(u) as { host: string };
-    return out.sort((a, b) => Number(isLoopbackHost(host(b).host)) - Number(isLoopbackHost(host(a).host)) || (a < b ? -1 : 1));
+    return out.sort(
+      (a, b) => Number(isLoopbackHost(host(b).host)) - Number(isLoopbackHost(host(a).host)) || (a < b ? -1 : 1),
+    );
   }
 
   /** Stops accepting connections (open ones stay until closed by their owners). */
@@ -87,14 +105,23 @@ export class Listener {
  * connection (after the TLS handshake for secure schemes).
  * @throws {@link QiConnectError} (address in use, not available…) or {@link QiUrlError}.
  */
-export async function listen(url: string, onConnection: (stream: MessageStream) => void, options: ListenOptions = {}): Promise<Listener> {
+export async function listen(
+  url: string,
+  onConnection: (stream: MessageStream) => void,
+  options: ListenOptions = {},
+): Promise<Listener> {
   const ep = parseEndpoint(url);
   if (ep.scheme === 'qi') throw new QiUrlError(url, 'cannot listen on a relative qi: endpoint');
-  if (ep.scheme === 'xmpp') throw new QiUrlError(url, 'an xmpp endpoint is served by an XmppGateway (qi xmpp-gateway), not by a listener');
+  if (ep.scheme === 'xmpp')
+    throw new QiUrlError(url, 'an xmpp endpoint is served by an XmppGateway (qi xmpp-gateway), not by a listener');
   const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm' || ep.scheme === 'wss';
-  if (secure && options.tls === undefined) throw new QiUrlError(url, `a ${ep.scheme} endpoint needs { tls: { cert, key } }`);
-  const slots = options.slots ?? (options.maxConnectionsPerAddress === undefined ? undefined : new AddressSlots(options.maxConnectionsPerAddress));
-  const gated = slots !== undefined || options.handshakeTimeoutMs !== undefined || options.maxBytesBeforeAuth !== undefined;
+  if (secure && options.tls === undefined)
+    throw new QiUrlError(url, `a ${ep.scheme} endpoint needs { tls: { cert, key } }`);
+  const slots =
+    options.slots ??
+    (options.maxConnectionsPerAddress === undefined ? undefined : new AddressSlots(options.maxConnectionsPerAddress));
+  const gated =
+    slots !== undefined || options.handshakeTimeoutMs !== undefined || options.maxBytesBeforeAuth !== undefined;
   const admissions = gated ? new Admissions({ ...options, slots }) : undefined;
   const admitted = (stream: MessageStream, carrier: net.Socket) => {
     admissions?.of(carrier)?.watch(stream, carrier);
@@ -105,21 +132,37 @@ export async function listen(url: string, onConnection: (stream: MessageStream) 
     server = listenWebSocket(ep, admitted, options, admissions);
   } else if (secure) {
     const mutual = ep.scheme === 'tcpsm';
-    server = tls.createServer({ ...options.tls, minVersion: 'TLSv1.2', requestCert: mutual, rejectUnauthorized: mutual });
+    server = tls.createServer({
+      ...options.tls,
+      minVersion: 'TLSv1.2',
+      requestCert: mutual,
+      rejectUnauthorized: mutual,
+    });
     // A failed handshake concerns that client only.
     server.on('tlsClientError', (_e, s) => s.destroy());
   } else {
     server = net.createServer();
   }
-  if (!isWebSocket(ep)) server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
-    if (socket.destroyed) return; // refused by the admission above
-    socket.setNoDelay?.(true);
-    keepAlive(socket);
-    const remote = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.remoteAddress), port: socket.remotePort ?? 0 });
-    // This side as the client reached it (the real port, and the interface address behind 0.0.0.0).
-    const local = ep.scheme === 'unix' ? formatEndpoint(ep) : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress).replace(/^::ffff:(?=\d+\.)/, ''), port: socket.localPort ?? 0 });
-    admitted(new MessageStream(socket, remote, local, options), socket);
-  });
+  if (!isWebSocket(ep))
+    server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+      if (socket.destroyed) return; // refused by the admission above
+      socket.setNoDelay?.(true);
+      keepAlive(socket);
+      const remote =
+        ep.scheme === 'unix'
+          ? formatEndpoint(ep)
+          : formatEndpoint({ scheme: ep.scheme, host: String(socket.remoteAddress), port: socket.remotePort ?? 0 });
+      // This side as the client reached it (the real port, and the interface address behind 0.0.0.0).
+      const local =
+        ep.scheme === 'unix'
+          ? formatEndpoint(ep)
+          : formatEndpoint({
+              scheme: ep.scheme,
+              host: String(socket.localAddress).replace(/^::ffff:(?=\d+\.)/, ''),
+              port: socket.localPort ?? 0,
+            });
+      admitted(new MessageStream(socket, remote, local, options), socket);
+    });
   // Counted from the TCP accept, before any TLS handshake or HTTP upgrade: registered before the
   // listener above, so that a refused plain TCP connection never becomes a stream.
   if (admissions) server.prependListener('connection', (raw: net.Socket) => admissions.accept(raw));

@@ -40,7 +40,9 @@ export function originRule(allowed: readonly string[] = [], option = 'allowedOri
     if (entry === '*') continue;
     const n = normalize(entry);
     if (n === undefined) {
-      throw new Error(`${option}: "${entry}" is not a web origin; write scheme://host[:port] as browsers send it (e.g. https://app.example.com or http://192.168.1.10:8080), or '*' for every origin`);
+      throw new Error(
+        `${option}: "${entry}" is not a web origin; write scheme://host[:port] as browsers send it (e.g. https://app.example.com or http://192.168.1.10:8080), or '*' for every origin`,
+      );
     }
     listed.add(n);
   }

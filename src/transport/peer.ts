@@ -8,7 +8,11 @@ export function plainAddress(address: string | undefined): string {
 }
 
 /** The endpoints of both sides of an accepted socket: the peer (`remote`) and the address it reached (`local`). */
-export function socketEndpoints(socket: net.Socket, scheme: NetworkEndpoint['scheme'], path?: string): { remote: string; local: string } {
+export function socketEndpoints(
+  socket: net.Socket,
+  scheme: NetworkEndpoint['scheme'],
+  path?: string,
+): { remote: string; local: string } {
   return {
     remote: formatEndpoint({ scheme, host: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 }),
     local: formatEndpoint({ scheme, host: plainAddress(socket.localAddress), port: socket.localPort ?? 0, path }),

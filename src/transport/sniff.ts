@@ -26,7 +26,11 @@ export function rememberDialled(stream: MessageStream, ep: Endpoint): void {
  * {@link QiConnectError} saying what the port speaks and which URL to use, or `undefined` when it
  * looks like a qi peer that refused us (or the stream was not dialled directly).
  */
-export async function explainNotQi(stream: MessageStream, error: Error | undefined, timeoutMs = 2000): Promise<QiConnectError | undefined> {
+export async function explainNotQi(
+  stream: MessageStream,
+  error: Error | undefined,
+  timeoutMs = 2000,
+): Promise<QiConnectError | undefined> {
   const ep = dialled.get(stream);
   if (ep === undefined) return undefined;
   const url = formatEndpoint(ep);
@@ -40,12 +44,26 @@ export async function explainNotQi(stream: MessageStream, error: Error | undefin
       return new QiConnectError(url, 'connect to', error, { found: 'http', advice });
     }
     const suggestedUrl = `${ws}://${hostPort}${path}`;
-    return new QiConnectError(url, 'connect to', error, { found: 'http', suggestedUrl, advice: `that port is an HTTP server that carries qi messages over WebSocket at ${path}. Use ${suggestedUrl}` });
+    return new QiConnectError(url, 'connect to', error, {
+      found: 'http',
+      suggestedUrl,
+      advice: `that port is an HTTP server that carries qi messages over WebSocket at ${path}. Use ${suggestedUrl}`,
+    });
   }
   const tlsRecord = head !== undefined && (head[0] === 0x15 || head[0] === 0x16) && head[1] === 0x03;
-  if (tlsRecord || (head === undefined && ep.scheme === 'tcp' && !(error instanceof QiProtocolError) && (await speaksTls(ep, timeoutMs)))) {
+  if (
+    tlsRecord ||
+    (head === undefined &&
+      ep.scheme === 'tcp' &&
+      !(error instanceof QiProtocolError) &&
+      (await speaksTls(ep, timeoutMs)))
+  ) {
     const suggestedUrl = `tcps://${hostPort}`;
-    return new QiConnectError(url, 'connect to', error, { found: 'tls', suggestedUrl, advice: `that port speaks TLS, not plain qi messages. Use ${suggestedUrl} (NAOqi 2.9 robots serve tcps on port 9503)` });
+    return new QiConnectError(url, 'connect to', error, {
+      found: 'tls',
+      suggestedUrl,
+      advice: `that port speaks TLS, not plain qi messages. Use ${suggestedUrl} (NAOqi 2.9 robots serve tcps on port 9503)`,
+    });
   }
   return undefined;
 }
@@ -54,7 +72,12 @@ export async function explainNotQi(stream: MessageStream, error: Error | undefin
 function speaksTls(ep: Direct, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const host = socketHost(ep);
-    const s = tls.connect({ host, port: ep.port, servername: net.isIP(ep.host) ? undefined : ep.host, rejectUnauthorized: false });
+    const s = tls.connect({
+      host,
+      port: ep.port,
+      servername: net.isIP(ep.host) ? undefined : ep.host,
+      rejectUnauthorized: false,
+    });
     const done = (yes: boolean) => {
       clearTimeout(timer);
       s.destroy();
@@ -74,9 +97,15 @@ function speaksTls(ep: Direct, timeoutMs: number): Promise<boolean> {
 function qiPathOf(ep: Direct, hostPort: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const host = socketHost(ep);
-    const s = ep.scheme === 'tcps'
-      ? tls.connect({ host, port: ep.port, servername: net.isIP(ep.host) ? undefined : ep.host, rejectUnauthorized: false })
-      : net.connect({ host, port: ep.port });
+    const s =
+      ep.scheme === 'tcps'
+        ? tls.connect({
+            host,
+            port: ep.port,
+            servername: net.isIP(ep.host) ? undefined : ep.host,
+            rejectUnauthorized: false,
+          })
+        : net.connect({ host, port: ep.port });
     let got = '';
     const done = () => {
       clearTimeout(timer);
@@ -86,7 +115,9 @@ function qiPathOf(ep: Direct, hostPort: string, timeoutMs: number): Promise<stri
     const timer = setTimeout(done, timeoutMs);
     s.once(ep.scheme === 'tcps' ? 'secureConnect' : 'connect', () => {
       const key = randomBytes(16).toString('base64');
-      s.write(`GET /.qi-probe HTTP/1.1\r\nHost: ${hostPort}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`);
+      s.write(
+        `GET /.qi-probe HTTP/1.1\r\nHost: ${hostPort}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+      );
     });
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');

@@ -3,7 +3,15 @@
  * through a FrameReader; outgoing messages written in the same tick leave in one vectored write.
  */
 import type { Duplex } from 'node:stream';
-import { FrameReader, HEADER_SIZE, PROTOCOL_VERSION, QiProtocolError, writeHeader, type Message, type MessageFields } from '../message/index.js';
+import {
+  FrameReader,
+  HEADER_SIZE,
+  PROTOCOL_VERSION,
+  QiProtocolError,
+  writeHeader,
+  type Message,
+  type MessageFields,
+} from '../message/index.js';
 import type { DirectRead } from './direct-read.js';
 import { QiClosedError } from './errors.js';
 
@@ -165,7 +173,16 @@ export class MessageStream {
     this.checkOpen();
     this.schedule();
     const n = HEADER_SIZE + payload.length;
-    const h = { id: fields.id, size: payload.length, version: PROTOCOL_VERSION, type: fields.type, flags: fields.flags ?? 0, service: fields.service, object: fields.object, action: fields.action };
+    const h = {
+      id: fields.id,
+      size: payload.length,
+      version: PROTOCOL_VERSION,
+      type: fields.type,
+      flags: fields.flags ?? 0,
+      service: fields.service,
+      object: fields.object,
+      action: fields.action,
+    };
     if (payload.length >= ACC_SIZE) {
       this.cut();
       const head = Buffer.allocUnsafe(HEADER_SIZE);
@@ -182,7 +199,8 @@ export class MessageStream {
   }
 
   private checkOpen(): void {
-    if (this.closed || this.ending) throw new QiClosedError(`Cannot send to ${this.remote}: the connection is closed.`, this.closeError);
+    if (this.closed || this.ending)
+      throw new QiClosedError(`Cannot send to ${this.remote}: the connection is closed.`, this.closeError);
   }
 
   private schedule(): void {

@@ -39,7 +39,10 @@ export interface TlsServerOptions {
 
 /** Normalizes a fingerprint for comparison: upper-case hex pairs joined by colons. */
 export function normalizeFingerprint(fp: string): string {
-  const hex = fp.replace(/^sha256[:/]/i, '').replace(/[^0-9a-f]/gi, '').toUpperCase();
+  const hex = fp
+    .replace(/^sha256[:/]/i, '')
+    .replace(/[^0-9a-f]/gi, '')
+    .toUpperCase();
   return hex.match(/../g)?.join(':') ?? '';
 }
 

@@ -17,7 +17,8 @@ export const DEFAULT_PORT = 9559;
 export type Scheme = 'tcp' | 'tcps' | 'tcpsm' | 'ws' | 'wss' | 'unix' | 'qi' | 'xmpp';
 
 /** A parsed endpoint. */
-export type Endpoint = NetworkEndpoint
+export type Endpoint =
+  | NetworkEndpoint
   | { readonly scheme: 'unix'; readonly path: string }
   | { readonly scheme: 'qi'; readonly service: string }
   /** A robot reached through an XMPP server (the XMPP transport must be loaded: it is, with the main entry). */
@@ -38,11 +39,16 @@ export function isWebSocket(e: Endpoint): e is NetworkEndpoint & { scheme: 'ws' 
   return e.scheme === 'ws' || e.scheme === 'wss';
 }
 
-
 /** A URL that is not a valid qi endpoint. */
 export class QiUrlError extends QiError {
-  constructor(readonly url: string, reason: string) {
-    super('ERR_QI_URL', `Invalid endpoint URL ${JSON.stringify(url)}: ${reason}. Examples: tcp://127.0.0.1:9559, tcps://pepper.local:9503, tcp://[::1]:0, unix:/run/qi/sd.sock`);
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(
+      'ERR_QI_URL',
+      `Invalid endpoint URL ${JSON.stringify(url)}: ${reason}. Examples: tcp://127.0.0.1:9559, tcps://pepper.local:9503, tcp://[::1]:0, unix:/run/qi/sd.sock`,
+    );
   }
 }
 
@@ -62,14 +68,16 @@ export function parseEndpoint(url: string): Endpoint {
     scheme = m[1].toLowerCase();
     rest = text.slice(m[0].length);
   }
-  if (!SCHEMES.has(scheme)) throw new QiUrlError(url, `unknown scheme "${scheme}" (known: tcp, tcps, tcpsm, ws, wss, unix, qi, xmpp)`);
+  if (!SCHEMES.has(scheme))
+    throw new QiUrlError(url, `unknown scheme "${scheme}" (known: tcp, tcps, tcpsm, ws, wss, unix, qi, xmpp)`);
   if (scheme === 'qi') {
     if (rest.startsWith('//') || rest.length === 0) throw new QiUrlError(url, 'a relative endpoint is qi:ServiceName');
     return { scheme, service: rest };
   }
   if (scheme === 'xmpp') {
     const jid = decodeURIComponent(rest.startsWith('//') ? rest.slice(2) : rest);
-    if (!/^[^@/\s]+@[^@/\s]+(\/.+)?$/.test(jid)) throw new QiUrlError(url, 'an xmpp endpoint names a robot as xmpp://name@server[/resource]');
+    if (!/^[^@/\s]+@[^@/\s]+(\/.+)?$/.test(jid))
+      throw new QiUrlError(url, 'an xmpp endpoint names a robot as xmpp://name@server[/resource]');
     return { scheme, jid };
   }
   if (scheme === 'unix') {
@@ -96,7 +104,8 @@ export function parseEndpoint(url: string): Endpoint {
     if (close < 0) throw new QiUrlError(url, "an IPv6 address must be closed with ']'");
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
-    if (after.length > 0 && !after.startsWith(':')) throw new QiUrlError(url, `unexpected "${after}" after the IPv6 address`);
+    if (after.length > 0 && !after.startsWith(':'))
+      throw new QiUrlError(url, `unexpected "${after}" after the IPv6 address`);
     portText = after.length > 0 ? after.slice(1) : undefined;
     const pct = host.indexOf('%');
     if (pct >= 0) {
@@ -107,7 +116,8 @@ export function parseEndpoint(url: string): Endpoint {
     if (isIP(host) !== 6) throw new QiUrlError(url, `"${host}" is not an IPv6 address`);
   } else {
     const colon = rest.lastIndexOf(':');
-    if (colon >= 0 && rest.indexOf(':') !== colon) throw new QiUrlError(url, 'an IPv6 address must be written in brackets, e.g. tcp://[::1]:9559');
+    if (colon >= 0 && rest.indexOf(':') !== colon)
+      throw new QiUrlError(url, 'an IPv6 address must be written in brackets, e.g. tcp://[::1]:9559');
     host = colon >= 0 ? rest.slice(0, colon) : rest;
     portText = colon >= 0 ? rest.slice(colon + 1) : undefined;
     if (host.length === 0) throw new QiUrlError(url, 'the host is missing');
@@ -115,10 +125,17 @@ export function parseEndpoint(url: string): Endpoint {
   }
   let port = scheme === 'ws' ? 80 : scheme === 'wss' ? 443 : DEFAULT_PORT;
   if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new QiUrlError(url, `"${portText}" is not a port (0-65535)`);
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
+      throw new QiUrlError(url, `"${portText}" is not a port (0-65535)`);
     port = Number(portText);
   }
-  return { scheme: scheme as 'tcp', host, port, ...(zone === undefined ? {} : { zone }), ...(path === undefined ? {} : { path }) };
+  return {
+    scheme: scheme as 'tcp',
+    host,
+    port,
+    ...(zone === undefined ? {} : { zone }),
+    ...(path === undefined ? {} : { path }),
+  };
 }
 
 /** Prints an endpoint as a URL; `formatEndpoint(parseEndpoint(u))` is the canonical form of `u`. */

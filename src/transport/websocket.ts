@@ -32,7 +32,8 @@ function maxMessage(options: MessageStreamOptions): number {
 function streamOf(ws: WebSocket, remote: string, local: string, options: MessageStreamOptions): MessageStream {
   const duplex = createWebSocketStream(ws, { allowHalfOpen: false });
   ws.on('message', (_data, isBinary) => {
-    if (!isBinary) duplex.destroy(new Error(`${remote} sent a WebSocket text message; qi messages travel in binary messages only`));
+    if (!isBinary)
+      duplex.destroy(new Error(`${remote} sent a WebSocket text message; qi messages travel in binary messages only`));
   });
   return new MessageStream(duplex, remote, local, options);
 }
@@ -60,7 +61,8 @@ export function listenWebSocket(
   admissions?: Admissions,
 ): http.Server {
   const originAllowed = originRule(options.allowedOrigins);
-  const server = ep.scheme === 'wss' ? https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }) : http.createServer();
+  const server =
+    ep.scheme === 'wss' ? https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }) : http.createServer();
   // Plain HTTP requests get a short explanation rather than a hang.
   server.on('request', (req, res) => {
     if (options.http?.request?.(req, res)) return void admissions?.of(req.socket)?.lift();
@@ -73,15 +75,19 @@ export function listenWebSocket(
     const path = (req.url ?? '/').split('?')[0];
     if (path === qiPath && !originAllowed(req)) {
       // Any page the user visits could otherwise drive the robot with the anonymous rules (docs/web.md).
-      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'this qi WebSocket endpoint')}\n`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'this qi WebSocket endpoint')}\n`,
+      );
     } else if (path === qiPath) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     else if (options.http?.upgrade?.(req, socket, head)) admissions?.of(req.socket)?.handOver();
     else {
-      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nno WebSocket endpoint at ${path}; qi messages are at ${qiPath}\n`);
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nno WebSocket endpoint at ${path}; qi messages are at ${qiPath}\n`,
+      );
     }
   });
   wss.on('connection', (ws, req) => {
-    const sock = req.socket as net.Socket;
+    const sock = req.socket;
     const { remote, local } = socketEndpoints(sock, ep.scheme, ep.path);
     sock.setNoDelay?.(true);
     keepAlive(sock);
@@ -114,10 +120,18 @@ export function connectWebSocket(
       ...(options.socket ? { createConnection: () => options.socket!.resume() } : {}),
     });
     let upgraded: net.Socket | undefined;
-    ws.once('upgrade', (res) => (upgraded = res.socket as net.Socket));
+    ws.once('upgrade', (res) => (upgraded = res.socket));
     ws.once('unexpected-response', (_req, res) => {
       ws.terminate();
-      reject(new QiConnectError(text, 'connect to', new Error(`the server answered HTTP ${res.statusCode} instead of a WebSocket upgrade (wrong path, or not a qi WebSocket endpoint?)`)));
+      reject(
+        new QiConnectError(
+          text,
+          'connect to',
+          new Error(
+            `the server answered HTTP ${res.statusCode} instead of a WebSocket upgrade (wrong path, or not a qi WebSocket endpoint?)`,
+          ),
+        ),
+      );
     });
     ws.once('error', (e) => reject(new QiConnectError(text, 'connect to', e)));
     ws.once('open', () => {
@@ -128,7 +142,11 @@ export function connectWebSocket(
         return reject(e instanceof QiTlsError ? e : new QiTlsError(String(e)));
       }
       upgraded?.setNoDelay?.(true);
-      const local = formatEndpoint({ scheme: ep.scheme, host: String(upgraded?.localAddress), port: upgraded?.localPort ?? 0 });
+      const local = formatEndpoint({
+        scheme: ep.scheme,
+        host: String(upgraded?.localAddress),
+        port: upgraded?.localPort ?? 0,
+      });
       resolve(streamOf(ws, text, local, options));
     });
   });

@@ -13,7 +13,6 @@ import { parseSignature, printSignature, type Signature, type TupleSignature } f
 import { SignatureCache } from './signature-cache.js';
 import { Writer } from './writer.js';
 
-
 /** Options of a decode. */
 export interface DecodeOptions extends CodecOptions {
   /** Accept bytes left over after the value (libqi ignores them in payloads). Default `false`. */
@@ -51,7 +50,10 @@ export function checkCount(r: Reader, n: number, min: number, start: number, wha
     if (n * min > r.end - r.pos) r.fail(`a ${what} claims ${n} elements but only ${r.end - r.pos} bytes remain`, start);
   } else if ((r.emptyBudget -= n) < 0) {
     // Zero-size elements take no bytes, so only a count bounds them, across all nested lists of one decode.
-    r.fail(`a ${what} claims ${n} elements of a zero-size type, over the ${MAX_EMPTY_ELEMENTS} such elements allowed in one value`, start);
+    r.fail(
+      `a ${what} claims ${n} elements of a zero-size type, over the ${MAX_EMPTY_ELEMENTS} such elements allowed in one value`,
+      start,
+    );
   }
 }
 
@@ -119,12 +121,14 @@ function tupleNode(sig: TupleSignature, members: Node[]): Node {
   // Field names that objects inherit (constructor, __proto__, toString…) must be own properties to count.
   const inherited = fields.map((f) => f in Object.prototype);
   const required = sig.members.map((m) => m.kind !== 'optional' && m.kind !== 'void' && m.kind !== 'none');
-  const field = (obj: Record<string, unknown>, i: number) => (inherited[i] && !Object.hasOwn(obj, fields[i]) ? undefined : obj[fields[i]]);
+  const field = (obj: Record<string, unknown>, i: number) =>
+    inherited[i] && !Object.hasOwn(obj, fields[i]) ? undefined : obj[fields[i]];
   return {
     min,
     write(w, v) {
       if (Array.isArray(v)) {
-        if (v.length !== n) expected(`an object with fields ${fields.join(', ')} (or an array of ${n}) for struct ${sig.name}`, v);
+        if (v.length !== n)
+          expected(`an object with fields ${fields.join(', ')} (or an array of ${n}) for struct ${sig.name}`, v);
       } else if (v === null || typeof v !== 'object') {
         expected(`an object with fields ${fields.join(', ')} for struct ${sig.name}`, v);
       }
@@ -140,7 +144,9 @@ function tupleNode(sig: TupleSignature, members: Node[]): Node {
         }
       } catch (e) {
         if ((positional ? obj[i] : field(obj, i)) === undefined && e instanceof QiValueError) {
-          throw new QiValueError(`missing field "${fields[i]}" of struct ${sig.name} (fields: ${fields.join(', ')})`).within(steps[i]);
+          throw new QiValueError(
+            `missing field "${fields[i]}" of struct ${sig.name} (fields: ${fields.join(', ')})`,
+          ).within(steps[i]);
         }
         throw within(e, steps[i]);
       }
@@ -167,7 +173,13 @@ function structReader(fields: readonly string[], members: Node[], steps: string[
       const out: Record<string, unknown> = {};
       let i = 0;
       try {
-        for (; i < fields.length; i++) Object.defineProperty(out, fields[i], { value: members[i].read(r), enumerable: true, writable: true, configurable: true });
+        for (; i < fields.length; i++)
+          Object.defineProperty(out, fields[i], {
+            value: members[i].read(r),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
       } catch (e) {
         throw wrap(e, i);
       }
@@ -209,7 +221,9 @@ function build(sig: Signature): Node {
     case 'map':
       return mapNode(sig, build(sig.key), build(sig.value));
     case 'tuple':
-      return sig.members.length === 0 && sig.fields === undefined ? { ...voidNode, write: emptyTupleWrite, read: () => [] } : tupleNode(sig, sig.members.map(build));
+      return sig.members.length === 0 && sig.fields === undefined
+        ? { ...voidNode, write: emptyTupleWrite, read: () => [] }
+        : tupleNode(sig, sig.members.map(build));
     case 'optional':
       return optionalNode(build(sig.element));
     case 'kwargs':
@@ -224,9 +238,9 @@ function build(sig: Signature): Node {
 }
 
 function emptyTupleWrite(_w: Writer, v: unknown): void {
-  if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) expected('an empty array for tuple ()', v);
+  if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
+    expected('an empty array for tuple ()', v);
 }
-
 
 /** Compiles signature text to its node (cached). @throws {@link QiSignatureError} */
 export function compileNode(text: string): Node {
@@ -250,7 +264,13 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
   if (codec === undefined) {
     const type = typeof signature === 'string' ? parseSignature(text) : signature;
     const n = compileNode(text);
-    const read = (bytes: Uint8Array, options: CodecOptions | undefined, strict: boolean, start = 0, end = bytes.length): unknown => {
+    const read = (
+      bytes: Uint8Array,
+      options: CodecOptions | undefined,
+      strict: boolean,
+      start = 0,
+      end = bytes.length,
+    ): unknown => {
       const r = new Reader(bytes, options, start, end);
       try {
         const v = n.read(r);
@@ -302,4 +322,3 @@ export function encode(signature: string | Signature, value: unknown, options?: 
 export function decode<T = unknown>(signature: string | Signature, bytes: Uint8Array, options?: DecodeOptions): T {
   return compile<T>(signature).decode(bytes, options);
 }
-

@@ -59,7 +59,8 @@ export const dynamicNode: Node = {
   },
   read(r) {
     const start = r.pos;
-    const b = r.buf, p = r.pos;
+    const b = r.buf,
+      p = r.pos;
     if (r.end - p >= 5 && b[p] === 1 && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0) {
       const leaf = SCALAR_DYNAMICS[b[p + 4]];
       if (leaf !== undefined) {
@@ -79,7 +80,8 @@ export const dynamicNode: Node = {
     }
     // Count the depth of the contained type too: dynamics inside containers inside dynamics add up.
     const depth = depthOf(sig);
-    if ((r.depth += depth) > MAX_NESTING_DEPTH) r.fail(`dynamic values nest deeper than ${MAX_NESTING_DEPTH} levels`, start);
+    if ((r.depth += depth) > MAX_NESTING_DEPTH)
+      r.fail(`dynamic values nest deeper than ${MAX_NESTING_DEPTH} levels`, start);
     try {
       return new Dynamic(sig, node.read(r));
     } finally {

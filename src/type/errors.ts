@@ -77,8 +77,10 @@ export class QiDecodeError extends PathError {
 
   protected describe(): string {
     const sig = this.signature === undefined ? '' : ` as ${this.signature}`;
-    return `Cannot decode ${this.where}${sig} at byte ${this.offset}: ${this.reason}. ` +
-      'The peer and this side disagree on the type; check the signature both sides use.';
+    return (
+      `Cannot decode ${this.where}${sig} at byte ${this.offset}: ${this.reason}. ` +
+      'The peer and this side disagree on the type; check the signature both sides use.'
+    );
   }
 }
 
@@ -88,11 +90,12 @@ export function describeValue(v: unknown): string {
   if (v === undefined) return 'undefined (missing?)';
   if (typeof v === 'number') return `number ${v}`;
   if (typeof v === 'bigint') return `bigint ${v}n`;
-  if (typeof v === 'string') return v.length > 40 ? `a string of ${v.length} characters` : `string ${JSON.stringify(v)}`;
+  if (typeof v === 'string')
+    return v.length > 40 ? `a string of ${v.length} characters` : `string ${JSON.stringify(v)}`;
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (v instanceof Uint8Array) return `${v.constructor.name} of ${v.length} bytes`;
   if (v instanceof Map) return `a Map of ${v.size}`;
-  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'null prototype'})`;
+  if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'null prototype'})`;
   return typeof v;
 }
 

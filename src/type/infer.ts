@@ -22,8 +22,15 @@ import { MAX_NESTING_DEPTH } from './signature.js';
 import { Dynamic, ObjectReference } from './value.js';
 
 const TYPED_ARRAYS: [new (...a: never[]) => ArrayBufferView, string][] = [
-  [Int8Array, '[c]'], [Int16Array, '[w]'], [Uint16Array, '[W]'], [Int32Array, '[i]'], [Uint32Array, '[I]'],
-  [Float32Array, '[f]'], [Float64Array, '[d]'], [BigInt64Array, '[l]'], [BigUint64Array, '[L]'],
+  [Int8Array, '[c]'],
+  [Int16Array, '[w]'],
+  [Uint16Array, '[W]'],
+  [Int32Array, '[i]'],
+  [Uint32Array, '[I]'],
+  [Float32Array, '[f]'],
+  [Float64Array, '[d]'],
+  [BigInt64Array, '[l]'],
+  [BigUint64Array, '[L]'],
 ];
 
 const NUMERIC_RANK: Record<string, number> = { i: 1, l: 2, d: 3 };
@@ -31,7 +38,8 @@ const NUMERIC_RANK: Record<string, number> = { i: 1, l: 2, d: 3 };
 /** The common signature of two inferred ones: equal → itself, numbers → the wider, else `m`. */
 function unify(a: string | undefined, b: string): string {
   if (a === undefined || a === b) return b;
-  const ra = NUMERIC_RANK[a], rb = NUMERIC_RANK[b];
+  const ra = NUMERIC_RANK[a],
+    rb = NUMERIC_RANK[b];
   if (ra !== undefined && rb !== undefined) return ra > rb ? a : b;
   return 'm';
 }

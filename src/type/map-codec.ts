@@ -6,7 +6,20 @@ import { checkCount } from './codec.js';
 import { expected, within, type Node } from './node.js';
 import type { Signature } from './signature.js';
 
-const ORDERED_KEYS = new Set(['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float', 'double', 'string']);
+const ORDERED_KEYS = new Set([
+  'bool',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float',
+  'double',
+  'string',
+]);
 type Key = string | number | bigint | boolean;
 
 /**
@@ -18,7 +31,8 @@ function compareKeys(a: Key, b: Key): number {
     if (a === b) return 0;
     const n = Math.min(a.length, b.length);
     for (let i = 0; i < n; i++) {
-      let x = a.charCodeAt(i), y = b.charCodeAt(i);
+      let x = a.charCodeAt(i),
+        y = b.charCodeAt(i);
       if (x === y) continue;
       if (x >= 0xd800 && y >= 0xd800) {
         x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
@@ -33,7 +47,9 @@ function compareKeys(a: Key, b: Key): number {
 const byKey = (a: [unknown, unknown], b: [unknown, unknown]) => compareKeys(a[0] as Key, b[0] as Key);
 
 function keyStep(k: unknown): string {
-  return typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' ? `[${typeof k === 'string' ? JSON.stringify(k) : k}]` : '[<key>]';
+  return typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint'
+    ? `[${typeof k === 'string' ? JSON.stringify(k) : k}]`
+    : '[<key>]';
 }
 
 export function mapNode(sig: Signature & { kind: 'map' }, key: Node, value: Node): Node {

@@ -35,13 +35,16 @@ function smallInt(v: unknown, lo: number, hi: number, name: string): number {
   return n;
 }
 
-const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n, UINT64_MAX = 2n ** 64n - 1n;
+const INT64_MIN = -(2n ** 63n),
+  INT64_MAX = 2n ** 63n - 1n,
+  UINT64_MAX = 2n ** 64n - 1n;
 
 function bigInt(v: unknown, signed: boolean): number | bigint {
   const name = signed ? 'int64' : 'uint64';
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) {
-      if (Number.isInteger(v)) throw new QiValueError(`${v} is not a safe integer; pass ${name} values beyond 2^53 as a bigint`);
+      if (Number.isInteger(v))
+        throw new QiValueError(`${v} is not a safe integer; pass ${name} values beyond 2^53 as a bigint`);
       expected(`an integer (${name})`, v);
     }
     if (!signed && v < 0) throw new QiValueError(`${v} is out of range for uint64 (0..${UINT64_MAX})`);
@@ -49,7 +52,9 @@ function bigInt(v: unknown, signed: boolean): number | bigint {
   }
   if (typeof v !== 'bigint') return expected(`a bigint or integer (${name})`, v);
   if (signed ? v < INT64_MIN || v > INT64_MAX : v < 0n || v > UINT64_MAX) {
-    throw new QiValueError(`${v} is out of range for ${name} (${signed ? `${INT64_MIN}..${INT64_MAX}` : `0..${UINT64_MAX}`})`);
+    throw new QiValueError(
+      `${v} is out of range for ${name} (${signed ? `${INT64_MIN}..${INT64_MAX}` : `0..${UINT64_MAX}`})`,
+    );
   }
   return v;
 }
@@ -138,7 +143,9 @@ export const SCALAR_NODES: Record<string, Node> = {
   X: {
     min: 0,
     write() {
-      throw new QiValueError("type X (a type unknown to its owner) cannot be serialized; the member can't be used remotely");
+      throw new QiValueError(
+        "type X (a type unknown to its owner) cannot be serialized; the member can't be used remotely",
+      );
     },
     read: (r) => r.fail('type X (a type unknown to its owner) cannot be deserialized'),
   },

@@ -71,7 +71,8 @@ export const objectNode: Node = {
         metaObject = received;
       } else {
         const known = cache.received.get(id);
-        if (known === undefined) return r.fail(`an object reference names MetaObject cache id ${id}, which the peer never sent`, start);
+        if (known === undefined)
+          return r.fail(`an object reference names MetaObject cache id ${id}, which the peer never sent`, start);
         metaObject = known;
       }
     }

@@ -60,7 +60,8 @@ export class Reader {
 
   u16(): number {
     this.need(2, 'a 16-bit integer');
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     this.pos = p + 2;
     return b[p] | (b[p + 1] << 8);
   }
@@ -71,7 +72,8 @@ export class Reader {
 
   i32(): number {
     if (this.end - this.pos < 4) this.need(4, 'a 32-bit integer');
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     this.pos = p + 4;
     return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
   }
@@ -148,7 +150,8 @@ export class Reader {
     // Hash every byte, four at a time: keys often share long prefixes and suffixes (ALMemory paths).
     let h = n;
     let i = p;
-    for (const e4 = p + (n & ~3); i < e4; i += 4) h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), 0x9e3779b1);
+    for (const e4 = p + (n & ~3); i < e4; i += 4)
+      h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), 0x9e3779b1);
     for (; i < p + n; i++) h = Math.imul(h ^ b[i], 0x85ebca6b);
     h ^= h >>> 15;
     const slot = (h >>> 20) & (KEY_SLOTS - 1);
@@ -160,7 +163,7 @@ export class Reader {
     }
     const s = text(b, p, p + n);
     if (typeof s === 'string') {
-      keyBytes[slot] = Uint8Array.prototype.slice.call(b, p, p + n) as Uint8Array;
+      keyBytes[slot] = Uint8Array.prototype.slice.call(b, p, p + n);
       keyStrings[slot] = s;
     }
     return s;
@@ -181,7 +184,10 @@ const keyBytes: (Uint8Array | undefined)[] = new Array(KEY_SLOTS);
 const keyStrings: string[] = new Array(KEY_SLOTS);
 const fromCharCode = String.fromCharCode;
 /** Node's Buffer has these native slicers (what `toString` calls after argument checks); typings omit them. */
-type SliceBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+type SliceBuffer = Buffer & {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+};
 
 /** Decodes bytes p..e: ASCII takes a fast path; other text is UTF-8; invalid UTF-8 stays bytes. */
 function text(b: Buffer, p: number, e: number): string | Uint8Array {
@@ -191,16 +197,26 @@ function text(b: Buffer, p: number, e: number): string | Uint8Array {
   if (i < e) return utf8(b, p, e);
   // Pure ASCII: tiny strings without a native call, longer ones through latin1 (exact for ASCII).
   switch (n) {
-    case 0: return '';
-    case 1: return fromCharCode(b[p]);
-    case 2: return fromCharCode(b[p], b[p + 1]);
-    case 3: return fromCharCode(b[p], b[p + 1], b[p + 2]);
-    case 4: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3]);
-    case 5: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4]);
-    case 6: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5]);
-    case 7: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6]);
-    case 8: return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
-    default: return (b as SliceBuffer).latin1Slice(p, e);
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[p]);
+    case 2:
+      return fromCharCode(b[p], b[p + 1]);
+    case 3:
+      return fromCharCode(b[p], b[p + 1], b[p + 2]);
+    case 4:
+      return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3]);
+    case 5:
+      return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4]);
+    case 6:
+      return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5]);
+    case 7:
+      return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6]);
+    case 8:
+      return fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+    default:
+      return (b as SliceBuffer).latin1Slice(p, e);
   }
 }
 

@@ -28,12 +28,25 @@ export interface ReferenceSite {
 /** The scan would take more work than its budget allowed. */
 export class QiScanBudgetError extends QiError {
   constructor(readonly budget: number) {
-    super('ERR_QI_LIMIT', `searching the value for object references takes more than ${budget} steps (values visited, plus the characters of dynamic values' signatures)`);
+    super(
+      'ERR_QI_LIMIT',
+      `searching the value for object references takes more than ${budget} steps (values visited, plus the characters of dynamic values' signatures)`,
+    );
   }
 }
 
 /** What the scan does with a type: skip a fixed size, skip a sized run, or walk it. */
-const enum K { Fixed, Sized, List, Map, Tuple, Optional, Dynamic, Object, Invalid }
+const enum K {
+  Fixed,
+  Sized,
+  List,
+  Map,
+  Tuple,
+  Optional,
+  Dynamic,
+  Object,
+  Invalid,
+}
 
 interface Plan {
   readonly k: K;
@@ -89,7 +102,21 @@ function plan(s: Signature): Plan {
   }
 }
 
-const SCALAR_CHARS: Record<string, string> = { void: 'v', none: '_', bool: 'b', int8: 'c', uint8: 'C', int16: 'w', uint16: 'W', int32: 'i', uint32: 'I', int64: 'l', uint64: 'L', float: 'f', double: 'd' };
+const SCALAR_CHARS: Record<string, string> = {
+  void: 'v',
+  none: '_',
+  bool: 'b',
+  int8: 'c',
+  uint8: 'C',
+  int16: 'w',
+  uint16: 'W',
+  int32: 'i',
+  uint32: 'I',
+  int64: 'l',
+  uint64: 'L',
+  float: 'f',
+  double: 'd',
+};
 const printScalar = (kind: string) => SCALAR_CHARS[kind] ?? '';
 
 const plans = new SignatureCache<Plan>();
@@ -139,13 +166,16 @@ class Scan {
   }
 
   skip(n: number, what: string): void {
-    if (this.end - this.pos < n) this.fail(`${what} needs ${n} bytes but only ${this.end - this.pos} remain (truncated data)`);
+    if (this.end - this.pos < n)
+      this.fail(`${what} needs ${n} bytes but only ${this.end - this.pos} remain (truncated data)`);
     this.pos += n;
   }
 
   u32(what: string): number {
-    if (this.end - this.pos < 4) this.fail(`${what} needs 4 bytes but only ${this.end - this.pos} remain (truncated data)`);
-    const b = this.buf, p = this.pos;
+    if (this.end - this.pos < 4)
+      this.fail(`${what} needs 4 bytes but only ${this.end - this.pos} remain (truncated data)`);
+    const b = this.buf,
+      p = this.pos;
     this.pos = p + 4;
     return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
   }
@@ -153,9 +183,13 @@ class Scan {
   /** Checks that `n` elements of at least `min` bytes can fit, as the decoder does before reading them. */
   count(n: number, min: number, start: number, what: string): void {
     if (min > 0) {
-      if (n * min > this.end - this.pos) this.fail(`a ${what} claims ${n} elements but only ${this.end - this.pos} bytes remain`, start);
+      if (n * min > this.end - this.pos)
+        this.fail(`a ${what} claims ${n} elements but only ${this.end - this.pos} bytes remain`, start);
     } else if ((this.empty -= n) < 0) {
-      this.fail(`a ${what} claims ${n} elements of a zero-size type, over the ${MAX_EMPTY_ELEMENTS} such elements allowed in one value`, start);
+      this.fail(
+        `a ${what} claims ${n} elements of a zero-size type, over the ${MAX_EMPTY_ELEMENTS} such elements allowed in one value`,
+        start,
+      );
     }
   }
 
@@ -167,7 +201,8 @@ class Scan {
       case K.Sized: {
         const start = this.pos;
         const n = this.u32('a length');
-        if (this.end - this.pos < n) this.fail(`a string claims ${n} bytes but only ${this.end - this.pos} remain`, start);
+        if (this.end - this.pos < n)
+          this.fail(`a string claims ${n} bytes but only ${this.end - this.pos} remain`, start);
         this.pos += n;
         return;
       }
@@ -183,7 +218,8 @@ class Scan {
       case K.Map: {
         const start = this.pos;
         const n = this.u32('a map size');
-        const key = p.key!, el = p.el!;
+        const key = p.key!,
+          el = p.el!;
         this.count(n, key.size + el.size, start, 'map');
         if (key.k === K.Fixed && el.k === K.Fixed) return this.skip(n * (key.size + el.size), 'a map');
         for (let i = 0; i < n; i++) (this.walk(key), this.walk(el));
@@ -209,7 +245,8 @@ class Scan {
     const start = this.pos;
     const n = this.u32('the signature of a dynamic value');
     if (this.end - this.pos < n) this.fail(`a string claims ${n} bytes but only ${this.end - this.pos} remain`, start);
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     this.pos = p + n;
     let inner: Plan;
     if (n === 1 && ONE_CHAR[b[p]] !== undefined) inner = ONE_CHAR[b[p]]!;
@@ -226,7 +263,8 @@ class Scan {
     }
     // Depth as the decoder counts it: scalars (its fast path) add none, every other type its own.
     if (inner.k === K.Fixed || inner.k === K.Sized) return this.walk(inner);
-    if ((this.depth += inner.depth) > MAX_NESTING_DEPTH) this.fail(`dynamic values nest deeper than ${MAX_NESTING_DEPTH} levels`, start);
+    if ((this.depth += inner.depth) > MAX_NESTING_DEPTH)
+      this.fail(`dynamic values nest deeper than ${MAX_NESTING_DEPTH} levels`, start);
     this.walk(inner);
     this.depth -= inner.depth;
   }
@@ -250,9 +288,20 @@ class Scan {
  * @throws {@link QiScanBudgetError} over the budget; {@link QiDecodeError} for bytes that do not hold a
  *   value of `signature`; {@link QiSignatureError} for a malformed `signature`
  */
-export function scanReferences(signature: string, bytes: Uint8Array, options: CodecOptions, budget: number, start = 0, end = bytes.length): ReferenceSite[] {
+export function scanReferences(
+  signature: string,
+  bytes: Uint8Array,
+  options: CodecOptions,
+  budget: number,
+  start = 0,
+  end = bytes.length,
+): ReferenceSite[] {
   // The cached layout makes each reference depend on the connection's history: only the decoder follows it.
-  if (options.metaObjectCache !== undefined) throw new QiError('ERR_QI_LIMIT', 'object references cannot be scanned on a connection that uses the MetaObject cache');
+  if (options.metaObjectCache !== undefined)
+    throw new QiError(
+      'ERR_QI_LIMIT',
+      'object references cannot be scanned on a connection that uses the MetaObject cache',
+    );
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const s = new Scan(buf, start, end, budget, options.objectUid ?? true, start);
   s.walk(planOf(signature));

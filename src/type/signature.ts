@@ -50,9 +50,24 @@ export interface TupleSignature {
 }
 
 const SCALARS: Record<string, ScalarKind> = {
-  v: 'void', b: 'bool', c: 'int8', C: 'uint8', w: 'int16', W: 'uint16', i: 'int32', I: 'uint32',
-  l: 'int64', L: 'uint64', f: 'float', d: 'double', s: 'string', r: 'raw', m: 'dynamic', o: 'object',
-  X: 'unknown', _: 'none',
+  v: 'void',
+  b: 'bool',
+  c: 'int8',
+  C: 'uint8',
+  w: 'int16',
+  W: 'uint16',
+  i: 'int32',
+  I: 'uint32',
+  l: 'int64',
+  L: 'uint64',
+  f: 'float',
+  d: 'double',
+  s: 'string',
+  r: 'raw',
+  m: 'dynamic',
+  o: 'object',
+  X: 'unknown',
+  _: 'none',
 };
 const SCALAR_CHARS: Record<ScalarKind, string> = Object.fromEntries(
   Object.entries(SCALARS).map(([c, k]) => [k, c]),
@@ -190,7 +205,8 @@ function splitAnnotation(body: string): string[] {
 function withTupleAnnotation(members: readonly Signature[], annotation: string): TupleSignature {
   const [name, ...fields] = splitAnnotation(annotation);
   // libqi only names fields when there is one name per member; anything else is a bare struct name.
-  if (fields.length === members.length && members.length > 0) return { kind: 'tuple', members, annotation, name, fields };
+  if (fields.length === members.length && members.length > 0)
+    return { kind: 'tuple', members, annotation, name, fields };
   return { kind: 'tuple', members, annotation, name };
 }
 
@@ -230,7 +246,11 @@ export function printSignature(sig: Signature): string {
 }
 
 /** Builds a tuple signature, as a named struct when `name` and one field name per member are given. */
-export function tupleSignature(members: readonly Signature[], name?: string, fields?: readonly string[]): TupleSignature {
+export function tupleSignature(
+  members: readonly Signature[],
+  name?: string,
+  fields?: readonly string[],
+): TupleSignature {
   if (name === undefined) return { kind: 'tuple', members };
   const annotation = fields && fields.length > 0 ? [name, ...fields].join(',') : name;
   return withTupleAnnotation(members, annotation);

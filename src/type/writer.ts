@@ -73,7 +73,8 @@ export class Writer {
 
   u16(v: number): void {
     this.ensure(2);
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     b[p] = v;
     b[p + 1] = v >>> 8;
     this.pos = p + 2;
@@ -81,7 +82,8 @@ export class Writer {
 
   u32(v: number): void {
     if (this.pos + 4 > this.buf.length) this.ensure(4);
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     b[p] = v;
     b[p + 1] = v >>> 8;
     b[p + 2] = v >>> 16;

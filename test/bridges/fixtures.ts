@@ -13,7 +13,11 @@ import { LocalObject, Session, defineObject, listenStandalone, method, property,
 import { RosBridge, type RosBridgeOptions } from '../../src/bridges/index.js';
 
 /** The real roslib classes, typed. */
-export const { Ros, Service, Topic } = roslibModule as unknown as { Ros: typeof RosT; Service: typeof ServiceT; Topic: typeof TopicT };
+export const { Ros, Service, Topic } = roslibModule as unknown as {
+  Ros: typeof RosT;
+  Service: typeof ServiceT;
+  Topic: typeof TopicT;
+};
 export type Ros = RosT;
 
 export const Point = t.struct('Point', { x: t.int32, y: t.int32 });
@@ -40,7 +44,12 @@ export const Secret = defineObject({ methods: { launch: method([], t.void) } });
 /** Waits for `p` at most `ms`, failing with `what`. */
 export function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export const DEFAULT_ALLOW = ['Calculator.*', 'serve:RosPlanner.*'];
@@ -58,14 +67,20 @@ export async function world(options: Partial<RosBridgeOptions> = {}) {
     big: (n) => n * 2n,
     concat: (a: string, b: string | number) => `${a}+${b}`,
     record: (text) => void recorded.push(text),
-    table: () => new Map([['one', 1], ['two', 2]]),
+    table: () =>
+      new Map([
+        ['one', 1],
+        ['two', 2],
+      ]),
     fail: (why) => {
       throw new Error(`failed on purpose: ${why}`);
     },
     slow: (ms, ctx) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => resolve(ms), ms);
-        ctx.signal.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('canceled'))), { once: true });
+        ctx.signal.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('canceled'))), {
+          once: true,
+        });
       }),
   });
   await provider.registerService('Calculator', calc);
@@ -83,13 +98,21 @@ export async function world(options: Partial<RosBridgeOptions> = {}) {
   const clients: Ros[] = [];
   const sockets: WebSocket[] = [];
   return {
-    sd, url, provider, calc, recorded, bridge, warnings,
+    sd,
+    url,
+    provider,
+    calc,
+    recorded,
+    bridge,
+    warnings,
     /** A roslib client connected to the bridge. */
     async ros(): Promise<Ros> {
       const ros = new Ros({});
       const opened = new Promise<void>((resolve, reject) => {
         ros.once('connection', () => resolve());
-        ros.once('error', (e) => reject(new Error(`roslib could not connect: ${String((e as { message?: string }).message ?? e)}`)));
+        ros.once('error', (e) =>
+          reject(new Error(`roslib could not connect: ${String((e as { message?: string }).message ?? e)}`)),
+        );
       });
       await ros.connect(bridge.endpoint!);
       await within(opened, 'roslib connection');
@@ -106,7 +129,16 @@ export async function world(options: Partial<RosBridgeOptions> = {}) {
         received.push(JSON.parse(String(d)) as Record<string, unknown>);
         for (const w of waiters.splice(0)) w();
       });
-      await within(new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject), ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`))))), 'raw WebSocket');
+      await within(
+        new Promise<void>(
+          (resolve, reject) => (
+            ws.once('open', () => resolve()),
+            ws.once('error', reject),
+            ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+          ),
+        ),
+        'raw WebSocket',
+      );
       return {
         ws,
         received,
@@ -137,13 +169,25 @@ export async function world(options: Partial<RosBridgeOptions> = {}) {
 }
 
 /** Calls a ROS service through roslib: resolves with the response values, rejects with the failure text. */
-export function callService<T = Record<string, unknown>>(ros: Ros, name: string, args: unknown, timeoutS?: number): Promise<T> {
+export function callService<T = Record<string, unknown>>(
+  ros: Ros,
+  name: string,
+  args: unknown,
+  timeoutS?: number,
+): Promise<T> {
   const service = new Service<unknown, T>({ ros, name, serviceType: 'qi/Any' });
-  return within(new Promise<T>((resolve, reject) => service.callService(args, resolve, (e) => reject(new Error(e)), timeoutS)), `call_service ${name}`);
+  return within(
+    new Promise<T>((resolve, reject) => service.callService(args, resolve, (e) => reject(new Error(e)), timeoutS)),
+    `call_service ${name}`,
+  );
 }
 
 /** Subscribes through roslib; `next()` gives the next message. */
-export function subscribe<T = Record<string, unknown>>(ros: Ros, name: string, options: { throttle_rate?: number } = {}) {
+export function subscribe<T = Record<string, unknown>>(
+  ros: Ros,
+  name: string,
+  options: { throttle_rate?: number } = {},
+) {
   const topic = new Topic<T>({ ros, name, messageType: 'qi/Any', reconnect_on_close: false, ...options });
   const queue: T[] = [];
   const waiters: (() => void)[] = [];
@@ -168,7 +212,10 @@ export function subscribe<T = Record<string, unknown>>(ros: Ros, name: string, o
 
 /** The status message the bridge sends for the operation `id`. */
 export function statusOf(ros: Ros, id: string): Promise<{ level: string; msg: string }> {
-  return within(new Promise((resolve) => ros.once(`status:${id}`, (m) => resolve(m as unknown as { level: string; msg: string }))), `status of ${id}`);
+  return within(
+    new Promise((resolve) => ros.once(`status:${id}`, (m) => resolve(m as unknown as { level: string; msg: string }))),
+    `status of ${id}`,
+  );
 }
 
 /** Polls `check` until it is true. */

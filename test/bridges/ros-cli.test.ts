@@ -12,7 +12,9 @@ const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -41,7 +43,10 @@ describe('qi ros-bridge', () => {
   it('refuses to start without --insecure-unauthenticated, saying why and which flag', async () => {
     const r = await qi('ros-bridge', '--sd', url, '--listen', 'ws://127.0.0.1:0', '--allow', 'Calculator.*');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /refusing to start\. The ROS bridge has no authentication: any program that can open its WebSocket/);
+    assert.match(
+      r.stderr,
+      /refusing to start\. The ROS bridge has no authentication: any program that can open its WebSocket/,
+    );
     assert.match(r.stderr, /--insecure-unauthenticated/);
     assert.equal(r.stdout, '');
   });
@@ -49,13 +54,31 @@ describe('qi ros-bridge', () => {
   it('refuses a non-loopback address without --allow-non-loopback', async () => {
     const r = await qi('ros-bridge', '--sd', url, '--listen', 'ws://0.0.0.0:0', '--insecure-unauthenticated');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /refusing to listen on ws:\/\/0\.0\.0\.0:0: it is not a loopback address.*--allow-non-loopback/);
+    assert.match(
+      r.stderr,
+      /refusing to listen on ws:\/\/0\.0\.0\.0:0: it is not a loopback address.*--allow-non-loopback/,
+    );
   });
 
   it('with the flag, serves a roslib client until SIGINT', async () => {
-    const child = spawn(process.execPath, [QI, '--json', 'ros-bridge', '--sd', url, '--listen', 'ws://127.0.0.1:0', '--insecure-unauthenticated', '--allow', 'Calculator.add,Other.*'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        QI,
+        '--json',
+        'ros-bridge',
+        '--sd',
+        url,
+        '--listen',
+        'ws://127.0.0.1:0',
+        '--insecure-unauthenticated',
+        '--allow',
+        'Calculator.add,Other.*',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const line = await firstLine(child, () => `the bridge's first line (stderr: ${stderr})`);
@@ -74,13 +97,42 @@ describe('qi ros-bridge', () => {
   });
 
   it('qi gateway --ros-bridge: refused without the flag, else the gateway serves ROS clients beside qi clients', async () => {
-    const refused = await qi('gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', '*', '--ros-bridge', 'ws://127.0.0.1:0');
+    const refused = await qi(
+      'gateway',
+      '--sd',
+      url,
+      '--listen',
+      'tcp://127.0.0.1:0',
+      '--allow',
+      '*',
+      '--ros-bridge',
+      'ws://127.0.0.1:0',
+    );
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /refusing to start the ROS bridge\. The ROS bridge has no authentication/);
     assert.match(refused.stderr, /--insecure-unauthenticated/);
-    const child = spawn(process.execPath, [QI, '--json', 'gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', '*', '--ros-bridge', 'ws://127.0.0.1:0', '--ros-allow', 'Calculator.add', '--insecure-unauthenticated'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        QI,
+        '--json',
+        'gateway',
+        '--sd',
+        url,
+        '--listen',
+        'tcp://127.0.0.1:0',
+        '--allow',
+        '*',
+        '--ros-bridge',
+        'ws://127.0.0.1:0',
+        '--ros-allow',
+        'Calculator.add',
+        '--insecure-unauthenticated',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const line = await firstLine(child, () => `the gateway's first line (stderr: ${stderr})`);

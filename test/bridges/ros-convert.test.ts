@@ -2,7 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Dynamic, parseSignature } from '../../src/index.js';
-import { RosAllowlist, RosValueError, argsFromRos, fromJson, jsonDynamic, messageOf, messageOfArgs, paramsOf, parseRosName, requestOf, toJson } from '../../src/bridges/index.js';
+import {
+  RosAllowlist,
+  RosValueError,
+  argsFromRos,
+  fromJson,
+  jsonDynamic,
+  messageOf,
+  messageOfArgs,
+  paramsOf,
+  parseRosName,
+  requestOf,
+  toJson,
+} from '../../src/bridges/index.js';
 
 const sig = parseSignature;
 
@@ -12,7 +24,13 @@ describe('ROS bridge value mapping', () => {
     assert.equal(fromJson(sig('L'), 5, 'v'), 5n);
     assert.deepEqual(fromJson(sig('r'), 'AAE=', 'v'), Buffer.from([0, 1]));
     assert.deepEqual(fromJson(sig('[C]'), 'AAE=', 'v'), [0, 1]);
-    assert.deepEqual(fromJson(sig('{is}'), { 1: 'a', 2: 'b' }, 'v'), new Map([[1, 'a'], [2, 'b']]));
+    assert.deepEqual(
+      fromJson(sig('{is}'), { 1: 'a', 2: 'b' }, 'v'),
+      new Map([
+        [1, 'a'],
+        [2, 'b'],
+      ]),
+    );
     assert.deepEqual(fromJson(sig('{(ii)s}'), [{ key: [1, 2], value: 'p' }], 'v'), new Map([[[1, 2], 'p']]));
     assert.deepEqual(fromJson(sig('(i+s)<P,x,label>'), { x: 1 }, 'v'), { x: 1, label: null });
     assert.deepEqual(fromJson(sig('(ii)<P,x,y>'), [1, 2], 'v'), { x: 1, y: 2 });
@@ -30,13 +48,38 @@ describe('ROS bridge value mapping', () => {
       ['o', {}, /qi objects \(o\) cannot be passed from ROS/],
       ['r', 'a!', /text must be base64/],
     ];
-    for (const [s, v, re] of bad) assert.throws(() => fromJson(sig(s), v, 'v'), (e: Error) => e instanceof RosValueError && re.test(e.message), `${s} ${JSON.stringify(v)}`);
+    for (const [s, v, re] of bad)
+      assert.throws(
+        () => fromJson(sig(s), v, 'v'),
+        (e: Error) => e instanceof RosValueError && re.test(e.message),
+        `${s} ${JSON.stringify(v)}`,
+      );
   });
 
   it('converts qi values to JSON', () => {
     assert.deepEqual(
-      toJson({ big: 2n ** 60n, small: 3n, raw: Buffer.from([255]), map: new Map([[1, 'a']]), pairs: new Map([[[1, 2], 'p']]), dyn: new Dynamic('i', 4), none: null, f32: new Float32Array([0.5]), nan: NaN }),
-      { big: '1152921504606846976', small: 3, raw: '/w==', map: { 1: 'a' }, pairs: [{ key: [1, 2], value: 'p' }], dyn: 4, none: null, f32: [0.5], nan: null },
+      toJson({
+        big: 2n ** 60n,
+        small: 3n,
+        raw: Buffer.from([255]),
+        map: new Map([[1, 'a']]),
+        pairs: new Map([[[1, 2], 'p']]),
+        dyn: new Dynamic('i', 4),
+        none: null,
+        f32: new Float32Array([0.5]),
+        nan: NaN,
+      }),
+      {
+        big: '1152921504606846976',
+        small: 3,
+        raw: '/w==',
+        map: { 1: 'a' },
+        pairs: [{ key: [1, 2], value: 'p' }],
+        dyn: 4,
+        none: null,
+        f32: [0.5],
+        nan: null,
+      },
     );
     assert.deepEqual(messageOf(5, sig('i')), { data: 5 });
     assert.deepEqual(messageOf({ x: 1, y: 2 }, sig('(ii)<P,x,y>')), { x: 1, y: 2 });
@@ -77,7 +120,8 @@ describe('ROS bridge value mapping', () => {
   it('parses ROS names and allowlist rules', () => {
     assert.deepEqual(parseRosName('/qi', '/qi/AL.Memory/getData'), { service: 'AL.Memory', member: 'getData' });
     assert.deepEqual(parseRosName('/qi', 'qi/S/m'), { service: 'S', member: 'm' });
-    for (const n of ['/qi/S', '/qi/S/', '/other/S/m', '/qi//m', 3]) assert.equal(parseRosName('/qi', n), undefined, String(n));
+    for (const n of ['/qi/S', '/qi/S/', '/other/S/m', '/qi//m', 3])
+      assert.equal(parseRosName('/qi', n), undefined, String(n));
     const a = new RosAllowlist(['Calculator.*, method:TTS.say', 'signal:Mem.ev?', 'serve:Planner']);
     assert.ok(a.allows('method', 'Calculator', 'add'));
     assert.ok(a.allows('emit', 'Calculator', 'fired'));

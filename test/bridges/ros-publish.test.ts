@@ -29,7 +29,9 @@ describe('ROS bridge: publishing into qi', () => {
 
       const moved = new Topic({ ros, name: '/qi/Calculator/fired', messageType: 'qi/Fired' });
       const fired: unknown[][] = [];
-      await (calc.fired as { connect(l: (...a: unknown[]) => void): Promise<unknown> }).connect((...a) => fired.push(a));
+      await (calc.fired as { connect(l: (...a: unknown[]) => void): Promise<unknown> }).connect((...a) =>
+        fired.push(a),
+      );
       moved.publish({ data: [3, 'three'] });
       await until(() => fired.length === 1, 'fired');
       assert.deepEqual(fired[0], [3, 'three']);
@@ -48,12 +50,18 @@ describe('ROS bridge: publishing into qi', () => {
     const st = await raw.next((m) => m.op === 'status' && m.id === 'p1', 'status p1');
     assert.equal(st.msg, 'publish: wrong msg: /qi/Calculator/said: args.data: expected string, got number 42');
     raw.send({ op: 'advertise', id: 'a1', topic: '/qi/Secret/launch', type: 'std_msgs/Empty' });
-    assert.match(String((await raw.next((m) => m.id === 'a1', 'status a1')).msg), /advertise: \/qi\/Secret\/launch is not allowlisted/);
+    assert.match(
+      String((await raw.next((m) => m.id === 'a1', 'status a1')).msg),
+      /advertise: \/qi\/Secret\/launch is not allowlisted/,
+    );
     raw.send({ op: 'unadvertise', id: 'u1', topic: '/qi/Calculator/said' });
     raw.send({ op: 'set_level', level: 'warning' });
     raw.send({ op: 'unadvertise', id: 'u2', topic: '/qi/Calculator/said' });
     const warning = await raw.next((m) => m.id === 'u2', 'warning u2');
-    assert.deepEqual([warning.level, warning.msg], ['warning', 'unadvertise: /qi/Calculator/said was not advertised by this client']);
+    assert.deepEqual(
+      [warning.level, warning.msg],
+      ['warning', 'unadvertise: /qi/Calculator/said was not advertised by this client'],
+    );
     assert.equal(raw.received.filter((m) => m.id === 'u1').length, 0); // warnings were below the default level (error)
   });
 });
@@ -67,7 +75,11 @@ describe('ROS bridge: ROS nodes serving qi clients (advertise_service)', () => {
 
   it('registers a qi service whose method forwards to the ROS node; answers and failures reach the qi caller', async () => {
     const ros = await w.ros();
-    const plan = new Service<{ a: number; b: number }, { sum: number; note: string }>({ ros, name: '/qi/RosPlanner/plan', serviceType: 'rospy_tutorials/AddTwoInts' });
+    const plan = new Service<{ a: number; b: number }, { sum: number; note: string }>({
+      ros,
+      name: '/qi/RosPlanner/plan',
+      serviceType: 'rospy_tutorials/AddTwoInts',
+    });
     await plan.advertiseAsync(async (req) => {
       if (req.a < 0) throw new Error('negative goals are not plannable');
       return { sum: req.a + req.b, note: 'planned' };
@@ -75,25 +87,50 @@ describe('ROS bridge: ROS nodes serving qi clients (advertise_service)', () => {
     const client = await Session.connect(w.url, { lpc: false });
     try {
       const planner = await client.waitForService('RosPlanner', 5000);
-      const result = (await within(planner.plan({ a: 2, b: 40 }) as Promise<Dynamic>, 'qi call to the ROS node')) as Dynamic;
+      const result = (await within(
+        planner.plan({ a: 2, b: 40 }) as Promise<Dynamic>,
+        'qi call to the ROS node',
+      )) as Dynamic;
       assert.ok(result instanceof Dynamic);
       assert.equal(result.signature, '(is)<Response,sum,note>');
       assert.deepEqual(result.value, { sum: 42, note: 'planned' });
-      await assert.rejects(planner.plan({ a: -1, b: 0 }) as Promise<unknown>, /negative goals are not plannable/);
+      await assert.rejects(planner.plan({ a: -1, b: 0 }), /negative goals are not plannable/);
 
       // A second method of the same qi service, from a second ROS node.
       const other = await w.ros();
-      const ping = new Service<Record<string, never>, { data: string }>({ ros: other, name: '/qi/RosPlanner/ping', serviceType: 'std_srvs/Trigger' });
+      const ping = new Service<Record<string, never>, { data: string }>({
+        ros: other,
+        name: '/qi/RosPlanner/ping',
+        serviceType: 'std_srvs/Trigger',
+      });
       await ping.advertiseAsync(async () => ({ data: 'pong' }));
-      await until(async () => ((await client.services()).find((s) => s.name === 'RosPlanner') !== undefined && (await client.service('RosPlanner').then((p) => 'ping' in p, () => false))), 'the ping method');
+      await until(
+        async () =>
+          (await client.services()).find((s) => s.name === 'RosPlanner') !== undefined &&
+          (await client.service('RosPlanner').then(
+            (p) => 'ping' in p,
+            () => false,
+          )),
+        'the ping method',
+      );
       const again = await client.service('RosPlanner');
       assert.deepEqual(((await again.ping()) as Dynamic).value, { data: 'pong' });
 
       // The ROS node leaves: its method goes, the other stays; when both are gone, so is the service.
       other.close();
-      await until(async () => client.service('RosPlanner').then((p) => !('ping' in p) && 'plan' in p, () => false), 'ping removed');
+      await until(
+        async () =>
+          client.service('RosPlanner').then(
+            (p) => !('ping' in p) && 'plan' in p,
+            () => false,
+          ),
+        'ping removed',
+      );
       await plan.unadvertise();
-      await until(async () => !(await client.services()).some((s) => s.name === 'RosPlanner'), 'the service unregistered');
+      await until(
+        async () => !(await client.services()).some((s) => s.name === 'RosPlanner'),
+        'the service unregistered',
+      );
     } finally {
       await client.close();
     }
@@ -106,10 +143,13 @@ describe('ROS bridge: ROS nodes serving qi clients (advertise_service)', () => {
     const client = await Session.connect(w.url, { lpc: false });
     try {
       const planner = await client.waitForService('RosPlanner', 5000);
-      const pending = planner.never() as Promise<unknown>;
+      const pending = planner.never();
       await new Promise((r) => setTimeout(r, 50));
       ros.close();
-      await assert.rejects(within(pending, 'the failed call'), /disconnected before answering|stopped answering|closed/);
+      await assert.rejects(
+        within(pending, 'the failed call'),
+        /disconnected before answering|stopped answering|closed/,
+      );
     } finally {
       await client.close();
     }
@@ -118,11 +158,23 @@ describe('ROS bridge: ROS nodes serving qi clients (advertise_service)', () => {
   it('refuses services outside the prefix, not allowlisted, or already on the bus', async () => {
     const raw = await w.raw();
     raw.send({ op: 'advertise_service', id: 'x', service: '/add_two_ints', type: 'rospy_tutorials/AddTwoInts' });
-    assert.match(String((await raw.next((m) => m.op === 'status', 'status')).msg), /ROS services offered to qi must be named \/qi\/<Service>\/<method>/);
+    assert.match(
+      String((await raw.next((m) => m.op === 'status', 'status')).msg),
+      /ROS services offered to qi must be named \/qi\/<Service>\/<method>/,
+    );
     raw.send({ op: 'advertise_service', service: '/qi/Sneaky/x', type: 't' });
-    assert.match(String((await raw.next((m) => m.op === 'status', 'status')).msg), /not allowlisted: serving the qi service Sneaky .*--allow 'serve:Sneaky\.\*'/);
+    assert.match(
+      String((await raw.next((m) => m.op === 'status', 'status')).msg),
+      /not allowlisted: serving the qi service Sneaky .*--allow 'serve:Sneaky\.\*'/,
+    );
     await w.bridge.close();
-    const b = await RosBridge.start({ sd: w.url, listen: 'ws://127.0.0.1:0', allow: ['serve:Calculator.*'], insecureUnauthenticated: true, onWarning: () => {} });
+    const b = await RosBridge.start({
+      sd: w.url,
+      listen: 'ws://127.0.0.1:0',
+      allow: ['serve:Calculator.*'],
+      insecureUnauthenticated: true,
+      onWarning: () => {},
+    });
     try {
       const { Ros } = await import('./fixtures.js');
       const ros = new Ros({});
@@ -151,17 +203,29 @@ describe('ROS bridge: protocol errors and start-up', () => {
     const said = subscribe(healthy, '/qi/Calculator/said');
     const raw = await w.raw();
     raw.send('{"op": "call_service", nope');
-    assert.match(String((await raw.next((m) => m.op === 'status', 'status')).msg), /^malformed JSON .*rosbridge messages are JSON objects with an "op" field/);
+    assert.match(
+      String((await raw.next((m) => m.op === 'status', 'status')).msg),
+      /^malformed JSON .*rosbridge messages are JSON objects with an "op" field/,
+    );
     raw.send('[1, 2]');
-    assert.match(String((await raw.next((m) => m.op === 'status', 'status')).msg), /a rosbridge message is a JSON object/);
+    assert.match(
+      String((await raw.next((m) => m.op === 'status', 'status')).msg),
+      /a rosbridge message is a JSON object/,
+    );
     raw.send({ op: 'teleport', id: 't1' });
     const st = await raw.next((m) => m.op === 'status', 'status');
     assert.equal(st.id, 't1');
     assert.match(String(st.msg), /^unknown op "teleport"; this bridge understands call_service, subscribe/);
     raw.send({ op: 'subscribe', id: 's1' });
-    assert.equal((await raw.next((m) => m.op === 'status', 'status')).msg, 'subscribe: the "topic" field is missing or not a string');
+    assert.equal(
+      (await raw.next((m) => m.op === 'status', 'status')).msg,
+      'subscribe: the "topic" field is missing or not a string',
+    );
     raw.ws.send(Buffer.from([0xa1, 0x62]), { binary: true });
-    assert.match(String((await raw.next((m) => m.op === 'status', 'status')).msg), /binary messages \(CBOR, BSON\) are not supported/);
+    assert.match(
+      String((await raw.next((m) => m.op === 'status', 'status')).msg),
+      /binary messages \(CBOR, BSON\) are not supported/,
+    );
     raw.send({ op: 'auth', mac: 'x' });
     assert.match(String((await raw.next((m) => m.op === 'status', 'status')).msg), /this bridge has no authentication/);
     // Fragments reassemble into one operation.
@@ -187,20 +251,46 @@ describe('ROS bridge: protocol errors and start-up', () => {
   });
 
   it('refuses to start without the acknowledgement, on a non-loopback address without confirmation, or with a bad rule', async () => {
-    const start = (o: Record<string, unknown>) => RosBridge.start({ sd: w.url, listen: 'ws://127.0.0.1:0', onWarning: () => {}, insecureUnauthenticated: true, ...o } as never);
-    await assert.rejects(start({ insecureUnauthenticated: undefined }), (e: QiError) => e.code === 'ERR_QI_CONFIG' && /has no authentication.*--insecure-unauthenticated/s.test(e.message));
-    await assert.rejects(start({ listen: 'ws://0.0.0.0:0' }), (e: QiError) => e.code === 'ERR_QI_CONFIG' && /not a loopback address.*--allow-non-loopback/s.test(e.message));
+    const start = (o: Record<string, unknown>) =>
+      RosBridge.start({
+        sd: w.url,
+        listen: 'ws://127.0.0.1:0',
+        onWarning: () => {},
+        insecureUnauthenticated: true,
+        ...o,
+      });
+    await assert.rejects(
+      start({ insecureUnauthenticated: undefined }),
+      (e: QiError) =>
+        e.code === 'ERR_QI_CONFIG' && /has no authentication.*--insecure-unauthenticated/s.test(e.message),
+    );
+    await assert.rejects(
+      start({ listen: 'ws://0.0.0.0:0' }),
+      (e: QiError) => e.code === 'ERR_QI_CONFIG' && /not a loopback address.*--allow-non-loopback/s.test(e.message),
+    );
     await assert.rejects(start({ listen: 'wss://127.0.0.1:0' }), /listens on ws:\/\/host:port/);
     await assert.rejects(start({ allow: ['write:Calculator.add'] }), /unknown kind "write"/);
     const warnings: string[] = [];
-    const open = await RosBridge.start({ sd: w.url, listen: 'ws://0.0.0.0:0', allowNonLoopback: true, insecureUnauthenticated: true, onWarning: (m) => warnings.push(m) });
+    const open = await RosBridge.start({
+      sd: w.url,
+      listen: 'ws://0.0.0.0:0',
+      allowNonLoopback: true,
+      insecureUnauthenticated: true,
+      onWarning: (m) => warnings.push(m),
+    });
     await open.close();
     assert.match(warnings.join('\n'), /WITHOUT AUTHENTICATION/);
     assert.match(warnings.join('\n'), /allows nothing \(deny by default\)/);
   });
 
-  it('runs on the port of a Gateway\'s ws listener (listen: null and the httpHandler)', async () => {
-    const bridge = await RosBridge.start({ sd: w.url, listen: null, allow: ['method:Calculator.add'], insecureUnauthenticated: true, onWarning: () => {} });
+  it("runs on the port of a Gateway's ws listener (listen: null and the httpHandler)", async () => {
+    const bridge = await RosBridge.start({
+      sd: w.url,
+      listen: null,
+      allow: ['method:Calculator.add'],
+      insecureUnauthenticated: true,
+      onWarning: () => {},
+    });
     const gw = await Gateway.start({ sd: w.url, listen: 'ws://127.0.0.1:0/qi', http: bridge.httpHandler });
     try {
       const { Ros } = await import('./fixtures.js');

@@ -15,7 +15,10 @@ describe('ROS bridge: qi methods as ROS services', () => {
     assert.deepEqual(await callService(ros, '/qi/Calculator/add', { a: 2, b: 3 }), { data: 5 });
     assert.deepEqual(await callService(ros, '/qi/Calculator/add', [40, 2]), { data: 42 });
     assert.deepEqual(await callService(ros, '/qi/Calculator/add', { data: [1, 1] }), { data: 2 });
-    assert.deepEqual(await callService(ros, 'qi/Calculator/add', { arg0: 1, a: 1, b: 2 }).catch((e: Error) => e.message), 'call_service: wrong args: qi/Calculator/add takes (a: int32, b: int32): pass args as a list [a, b] or an object {"a": …, "b": …} or {"data": [a, b]}');
+    assert.deepEqual(
+      await callService(ros, 'qi/Calculator/add', { arg0: 1, a: 1, b: 2 }).catch((e: Error) => e.message),
+      'call_service: wrong args: qi/Calculator/add takes (a: int32, b: int32): pass args as a list [a, b] or an object {"a": …, "b": …} or {"data": [a, b]}',
+    );
   });
 
   it('maps structs, bytes, int64, maps and overloads', async () => {
@@ -25,7 +28,9 @@ describe('ROS bridge: qi methods as ROS services', () => {
     assert.deepEqual(await callService(ros, '/qi/Calculator/mirror', { x: 3, y: -4 }), { x: -3, y: 4 }); // a struct result is the response
     assert.deepEqual(await callService(ros, '/qi/Calculator/echoRaw', { data: 'AAEC/w==' }), { data: 'AAEC/w==' }); // raw as base64
     assert.deepEqual(await callService(ros, '/qi/Calculator/echoRaw', { data: [0, 1, 2, 255] }), { data: 'AAEC/w==' }); // or uint8[]
-    assert.deepEqual(await callService(ros, '/qi/Calculator/big', { data: '9007199254740993' }), { data: '18014398509481986' }); // int64 beyond 2^53 as text
+    assert.deepEqual(await callService(ros, '/qi/Calculator/big', { data: '9007199254740993' }), {
+      data: '18014398509481986',
+    }); // int64 beyond 2^53 as text
     assert.deepEqual(await callService(ros, '/qi/Calculator/big', [21]), { data: 42 });
     assert.deepEqual(await callService(ros, '/qi/Calculator/table', {}), { one: 1, two: 2 }); // a map with string keys is an object
     assert.deepEqual(await callService(ros, '/qi/Calculator/concat', ['a', 'b']), { data: 'a+b' });
@@ -36,16 +41,29 @@ describe('ROS bridge: qi methods as ROS services', () => {
 
   it('answers wrong args, unknown names and failing methods with a failed response and an error status', async () => {
     const ros = await w.ros();
-    const fails = (name: string, args: unknown) => callService(ros, name, args).then(() => assert.fail(`${name} succeeded`), (e: Error) => e.message);
-    assert.match(await fails('/qi/Calculator/add', { a: 'two', b: 3 }), /wrong args: \/qi\/Calculator\/add: args\.a: expected int32, got string "two"/);
+    const fails = (name: string, args: unknown) =>
+      callService(ros, name, args).then(
+        () => assert.fail(`${name} succeeded`),
+        (e: Error) => e.message,
+      );
+    assert.match(
+      await fails('/qi/Calculator/add', { a: 'two', b: 3 }),
+      /wrong args: \/qi\/Calculator\/add: args\.a: expected int32, got string "two"/,
+    );
     assert.match(await fails('/qi/Calculator/add', [1]), /takes \(a: int32, b: int32\)/);
     assert.match(await fails('/qi/Calculator/norm1', { x: 1 }), /the field "y" \(int32\) is missing/);
     assert.match(await fails('/qi/Calculator/norm1', { x: 1, y: 2, z: 3 }), /unknown field z/);
     assert.match(await fails('/qi/Calculator/echoRaw', { data: 'not base64!' }), /text must be base64/);
-    assert.match(await fails('/qi/Calculator/nope', {}), /unknown name \/qi\/Calculator\/nope: the qi service Calculator has no member "nope" \(methods: add, norm1/);
+    assert.match(
+      await fails('/qi/Calculator/nope', {}),
+      /unknown name \/qi\/Calculator\/nope: the qi service Calculator has no member "nope" \(methods: add, norm1/,
+    );
     assert.match(await fails('/qi/Calculator/fired', {}), /is a qi signal, not a method/);
     assert.match(await fails('/qi/Calculator/fail', { data: 'why' }), /failed on purpose: why/);
-    assert.match(await fails('/rosapi/topics', {}), /unknown name \/rosapi\/topics: this bridge only maps qi members, named \/qi\/<Service>\/<member>/);
+    assert.match(
+      await fails('/rosapi/topics', {}),
+      /unknown name \/rosapi\/topics: this bridge only maps qi members, named \/qi\/<Service>\/<member>/,
+    );
     // The status message carries the id of the call.
     const raw = await w.raw();
     raw.send({ op: 'call_service', id: 'c1', service: '/qi/Calculator/add', args: { a: true } });
@@ -58,15 +76,27 @@ describe('ROS bridge: qi methods as ROS services', () => {
 
   it('honours the call timeout given by the ROS client', async () => {
     const ros = await w.ros();
-    const e = await callService(ros, '/qi/Calculator/slow', { data: 3000 }, 0.2).then(() => assert.fail('no timeout'), (x: Error) => x.message);
+    const e = await callService(ros, '/qi/Calculator/slow', { data: 3000 }, 0.2).then(
+      () => assert.fail('no timeout'),
+      (x: Error) => x.message,
+    );
     assert.match(e, /within 200 ms/);
   });
 
   it('refuses what the allowlist does not name, before looking anything up, and says which rule to add', async () => {
     const ros = await w.ros();
-    const e = await callService(ros, '/qi/Secret/launch', {}).then(() => assert.fail('allowed'), (x: Error) => x.message);
-    assert.equal(e, "call_service: /qi/Secret/launch is not allowlisted: calling Secret.launch is not allowed by this bridge's rules (its operator may add --allow 'method:Secret.launch')");
-    const missing = await callService(ros, '/qi/NoSuchService/x', {}).then(() => assert.fail('allowed'), (x: Error) => x.message);
+    const e = await callService(ros, '/qi/Secret/launch', {}).then(
+      () => assert.fail('allowed'),
+      (x: Error) => x.message,
+    );
+    assert.equal(
+      e,
+      "call_service: /qi/Secret/launch is not allowlisted: calling Secret.launch is not allowed by this bridge's rules (its operator may add --allow 'method:Secret.launch')",
+    );
+    const missing = await callService(ros, '/qi/NoSuchService/x', {}).then(
+      () => assert.fail('allowed'),
+      (x: Error) => x.message,
+    );
     assert.match(missing, /not allowlisted/); // an unlisted service that does not exist reads the same
   });
 });

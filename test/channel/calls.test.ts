@@ -2,7 +2,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  MessageType, QiCallError, QiCanceledError, QiClosedError, QiTimeoutError, acceptChannel, connect, openChannel, type Channel, type Message,
+  MessageType,
+  QiCallError,
+  QiCanceledError,
+  QiClosedError,
+  QiTimeoutError,
+  acceptChannel,
+  connect,
+  openChannel,
+  type Channel,
+  type Message,
 } from '../../src/index.js';
 import { loopbackListener } from '../helpers/net.js';
 
@@ -33,7 +42,10 @@ describe('calls', () => {
     });
     assert.equal(await client.call(add, '(ii)', [40, 2], 'i'), 42);
     const many = await Promise.all(Array.from({ length: 200 }, (_, i) => client.call(add, '(ii)', [i, 1], 'i')));
-    assert.deepEqual(many, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(
+      many,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
     client.close();
   });
 
@@ -63,14 +75,20 @@ describe('calls', () => {
   it('fails locally, before sending, when arguments do not fit', async () => {
     let received = 0;
     const { client } = await pair(() => received++);
-    await assert.rejects(client.call(add, '(is)', [1, 2], 'v'), /Cannot encode args\[1\] \(signature \(is\)\): expected a string/);
+    await assert.rejects(
+      client.call(add, '(is)', [1, 2], 'v'),
+      /Cannot encode args\[1\] \(signature \(is\)\): expected a string/,
+    );
     assert.equal(received, 0);
     client.close();
   });
 
   it('gets an error for an object that is not there, and the connection stays usable', async () => {
     const { client } = await pair((m, s) => s.reply(m, 'i', 1));
-    await assert.rejects(client.call({ service: 9, object: 1, action: 100 }, '()', [], 'v'), /No object 9\.1 on this connection/);
+    await assert.rejects(
+      client.call({ service: 9, object: 1, action: 100 }, '()', [], 'v'),
+      /No object 9\.1 on this connection/,
+    );
     assert.equal(await client.call(add, '()', [], 'i'), 1);
     client.close();
   });
@@ -99,20 +117,26 @@ describe('calls', () => {
   it('carries calls both ways on one socket', async () => {
     const { client, server } = await pair(() => {});
     client.bindObject(2, 0x80000000, { onMessage: (m, ch) => ch.reply(m, 's', 'served by the client') });
-    assert.equal(await server.call({ service: 2, object: 0x80000000, action: 100 }, '()', [], 's'), 'served by the client');
+    assert.equal(
+      await server.call({ service: 2, object: 0x80000000, action: 100 }, '()', [], 's'),
+      'served by the client',
+    );
     client.close();
   });
 });
 
 describe('cancellation, timeouts and closing', () => {
-  it('cancels with an AbortSignal and tells the peer with libqi\'s Cancel message', async () => {
+  it("cancels with an AbortSignal and tells the peer with libqi's Cancel message", async () => {
     const seen: Message[] = [];
     const { client } = await pair((m) => seen.push(m));
     const ac = new AbortController();
     const p = client.call(add, '()', [], 'v', { signal: ac.signal, name: 'Motion.moveTo' });
     while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
     ac.abort();
-    await assert.rejects(p, (e: unknown) => e instanceof QiCanceledError && e.message === 'Motion.moveTo was canceled.');
+    await assert.rejects(
+      p,
+      (e: unknown) => e instanceof QiCanceledError && e.message === 'Motion.moveTo was canceled.',
+    );
     while (seen.length < 2) await new Promise((r) => setTimeout(r, 5));
     const [call, cancel] = seen;
     assert.deepEqual([cancel.type, cancel.service, cancel.object, cancel.action], [MessageType.Cancel, 2, 1, 0]);
@@ -135,7 +159,10 @@ describe('cancellation, timeouts and closing', () => {
 
   it('times out, and ignores the late answer', async () => {
     const { client } = await pair((m, s) => setTimeout(() => s.reply(m, 'i', 1), 150));
-    await assert.rejects(client.call(add, '()', [], 'i', { timeoutMs: 30, name: 'Slow.method' }), (e: unknown) => e instanceof QiTimeoutError && /Slow\.method got no answer from .* within 30 ms/.test(e.message));
+    await assert.rejects(
+      client.call(add, '()', [], 'i', { timeoutMs: 30, name: 'Slow.method' }),
+      (e: unknown) => e instanceof QiTimeoutError && /Slow\.method got no answer from .* within 30 ms/.test(e.message),
+    );
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await client.call(add, '()', [], 'i'), 1);
     client.close();
@@ -145,7 +172,11 @@ describe('cancellation, timeouts and closing', () => {
     const { client, server } = await pair(() => {});
     const p = client.call(add, '()', [], 'v', { name: 'ALMotion.moveTo' });
     setTimeout(() => server.stream.destroy(), 20);
-    await assert.rejects(p, (e: unknown) => e instanceof QiClosedError && /closed while ALMotion\.moveTo was waiting for its answer/.test(e.message));
+    await assert.rejects(
+      p,
+      (e: unknown) =>
+        e instanceof QiClosedError && /closed while ALMotion\.moveTo was waiting for its answer/.test(e.message),
+    );
     await assert.rejects(client.call(add, '()', [], 'v'), /the connection to .* is closed/);
   });
 });
@@ -159,9 +190,17 @@ describe('message batching', () => {
       s.reply(m, 'r', blob);
     });
     const sizes = [10, 20_000, 5, 70_000, 0, 16_384, 3];
-    const replies = await Promise.all(sizes.map((n, i) => client.call(add, '(sr)', [`m${i}`, Buffer.alloc(n, n % 251)], 'r')));
-    assert.deepEqual(got, sizes.map((n, i) => `m${i}:${n}:true`));
-    assert.deepEqual(replies.map((r) => (r as Buffer).length), sizes);
+    const replies = await Promise.all(
+      sizes.map((n, i) => client.call(add, '(sr)', [`m${i}`, Buffer.alloc(n, n % 251)], 'r')),
+    );
+    assert.deepEqual(
+      got,
+      sizes.map((n, i) => `m${i}:${n}:true`),
+    );
+    assert.deepEqual(
+      replies.map((r) => (r as Buffer).length),
+      sizes,
+    );
     assert.ok(replies.every((r, i) => (r as Buffer).every((b) => b === sizes[i] % 251)));
     client.close();
   });

@@ -13,11 +13,33 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import {
-  Dynamic, FrameReader, HEADER_SIZE, LocalObject, METAOBJECT_SIGNATURE, MessageType, QiError, acceptChannel, connect, encode, encodeMessage, listenStandalone,
-  openChannel, userTokenAuthenticator, type CallContext, type Channel, type Message,
+  Dynamic,
+  FrameReader,
+  HEADER_SIZE,
+  LocalObject,
+  METAOBJECT_SIGNATURE,
+  MessageType,
+  QiError,
+  acceptChannel,
+  connect,
+  encode,
+  encodeMessage,
+  listenStandalone,
+  openChannel,
+  userTokenAuthenticator,
+  type CallContext,
+  type Channel,
+  type Message,
 } from '../../src/index.js';
 import { Rng, runTargetAsync, type AsyncFuzzTarget } from '../helpers/arbitraries.js';
-import { clientOpenings, fuzzCalculator, handshakeTargets, healthyCall, liveSocketTargets, runServerHandshake } from '../helpers/fuzz-net.js';
+import {
+  clientOpenings,
+  fuzzCalculator,
+  handshakeTargets,
+  healthyCall,
+  liveSocketTargets,
+  runServerHandshake,
+} from '../helpers/fuzz-net.js';
 import { loopbackListener } from '../helpers/net.js';
 import { specVectors } from '../helpers/shared.js';
 import { Calculator, calculator } from '../object/fixtures.js';
@@ -35,27 +57,47 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function bounded(target: AsyncFuzzTarget): Promise<void> {
   const limits = LIMITS[target.name];
-  const run = await runTargetAsync(target, new Rng(SEED ^ target.name.length), { maxInputs: limits.inputs, maxMs: limits.ms, hangMs: 1000 });
+  const run = await runTargetAsync(target, new Rng(SEED ^ target.name.length), {
+    maxInputs: limits.inputs,
+    maxMs: limits.ms,
+    hangMs: 1000,
+  });
   assert.ok(run.inputs >= Math.min(20, limits.inputs), `only ${run.inputs} inputs ran`);
   assert.equal(run.findings.length, 0, run.findings.map((f) => f.message.slice(0, 3000)).join('\n'));
 }
 
 describe('handshake and live-socket fuzzing (bounded, seeded)', () => {
   it('the fuzz script serves the same Calculator as the tests (the script cannot import fixtures.ts)', () => {
-    const meta = (o: { type: { metaObject: unknown } }) => encode(METAOBJECT_SIGNATURE, o.type.metaObject).toString('hex');
+    const meta = (o: { type: { metaObject: unknown } }) =>
+      encode(METAOBJECT_SIGNATURE, o.type.metaObject).toString('hex');
     assert.equal(meta(fuzzCalculator()), meta(calculator()));
   });
 
   it('harness sanity: every unmutated opening is let in by a server without authentication', async () => {
     for (const o of clientOpenings()) {
       const bytes = Buffer.concat(o.frames);
-      const r = await runServerHandshake({ bytes, sizes: [bytes.length], pauses: [false], auth: 'none', ending: 'open', handshakeTimeoutMs: 300 });
+      const r = await runServerHandshake({
+        bytes,
+        sizes: [bytes.length],
+        pauses: [false],
+        auth: 'none',
+        ending: 'open',
+        handshakeTimeoutMs: 300,
+      });
       assert.equal(r.ready, true, o.name);
     }
   });
 
   it('harness sanity: an authenticating server lets in V4 (nao/nao) and refuses V1 (no credentials)', async () => {
-    const run = (n: number) => runServerHandshake({ bytes: vector(n), sizes: [vector(n).length], pauses: [false], auth: 'user-token', ending: 'open', handshakeTimeoutMs: 300 });
+    const run = (n: number) =>
+      runServerHandshake({
+        bytes: vector(n),
+        sizes: [vector(n).length],
+        pauses: [false],
+        auth: 'user-token',
+        ending: 'open',
+        handshakeTimeoutMs: 300,
+      });
     assert.deepEqual(await run(4), { ready: true, closed: false });
     assert.deepEqual(await run(1), { ready: false, closed: true });
   });
@@ -84,14 +126,24 @@ const u32 = (n: number) => {
   return b;
 };
 /** A message with a hand-made payload. */
-function frame(fields: { id: number; type: number; service?: number; object?: number; action?: number }, payload: Buffer): Buffer {
+function frame(
+  fields: { id: number; type: number; service?: number; object?: number; action?: number },
+  payload: Buffer,
+): Buffer {
   const [head] = encodeMessage({ service: 0, object: 0, action: 8, ...fields }, 'v', undefined);
   const h = Buffer.from(head.subarray(0, HEADER_SIZE));
   h.writeUInt32LE(payload.length, 8);
   return Buffer.concat([h, payload]);
 }
 /** `{sm}` with one entry whose key is the single byte ff (not UTF-8) and whose value is the bool true. */
-const NON_UTF8_KEY_ENTRY = Buffer.concat([u32(1), u32(1), Buffer.from([0xff]), u32(1), Buffer.from('b'), Buffer.from([1])]);
+const NON_UTF8_KEY_ENTRY = Buffer.concat([
+  u32(1),
+  u32(1),
+  Buffer.from([0xff]),
+  u32(1),
+  Buffer.from('b'),
+  Buffer.from([1]),
+]);
 /** 30 bytes that are not a qi header (what an HTTP client sends first). */
 const NOT_QI = Buffer.from('GET / HTTP/1.1\r\nHost: robot\r\n\r\n');
 
@@ -162,7 +214,15 @@ describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
   it('F2: a handshake reply with a non-UTF-8 capability key settles openChannel with a QiError or a channel', async () => {
     const server = net.createServer((s) => {
       const r = new FrameReader((m) => {
-        const payload = Buffer.concat([u32(2), Buffer.from([1, 0, 0, 0, 0xff]), u32(1), Buffer.from('b'), Buffer.from([1]), encode('s', '__qi_auth_state'), encode('m', new Dynamic('I', 3))]);
+        const payload = Buffer.concat([
+          u32(2),
+          Buffer.from([1, 0, 0, 0, 0xff]),
+          u32(1),
+          Buffer.from('b'),
+          Buffer.from([1]),
+          encode('s', '__qi_auth_state'),
+          encode('m', new Dynamic('I', 3)),
+        ]);
         s.write(frame({ id: m.id, type: MessageType.Reply }, payload));
       });
       s.on('data', (c) => r.push(c));
@@ -172,9 +232,14 @@ describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
     try {
       let ch: Channel | undefined;
       try {
-        ch = await openChannel(await connect(`tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`), { timeoutMs: 1000 });
+        ch = await openChannel(await connect(`tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`), {
+          timeoutMs: 1000,
+        });
       } catch (e) {
-        assert.ok(e instanceof QiError, `openChannel rejected with ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+        assert.ok(
+          e instanceof QiError,
+          `openChannel rejected with ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`,
+        );
       }
       ch?.close();
     } finally {
@@ -190,9 +255,16 @@ describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
     const { port, closes } = await acceptingServer({ authenticator: userTokenAuthenticator({ nao: 'nao' }) });
     const { messages } = await rawExchange(port, Buffer.concat([vector(7), vector(7)]));
     await delay(50);
-    assert.deepEqual(messages.map((m) => m.type), [MessageType.Error], 'one refusal, then nothing');
+    assert.deepEqual(
+      messages.map((m) => m.type),
+      [MessageType.Error],
+      'one refusal, then nothing',
+    );
     assert.equal(closes.length, 1);
-    assert.ok(closes[0] === undefined || closes[0] instanceof QiError, `closed with ${closes[0]?.constructor.name} ${(closes[0] as { code?: string })?.code}: ${closes[0]?.message}`);
+    assert.ok(
+      closes[0] === undefined || closes[0] instanceof QiError,
+      `closed with ${closes[0]?.constructor.name} ${(closes[0] as { code?: string })?.code}: ${closes[0]?.message}`,
+    );
   });
 
   // F4. acceptChannel with an authenticator: messages that arrive while authenticate() runs are queued and,
@@ -205,7 +277,9 @@ describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
   it('F4: a message queued during authentication, after the connection failed, does not crash the server', async () => {
     const { port } = await acceptingServer({ authenticator: userTokenAuthenticator({ nao: 'nao' }) });
     for (const queued of [vector(7), frame({ id: 2, type: MessageType.Call }, Buffer.from([0xff]))]) {
-      const rejections = await rejectionsDuring(async () => void (await rawExchange(port, Buffer.concat([vector(1), queued, NOT_QI]))));
+      const rejections = await rejectionsDuring(
+        async () => void (await rawExchange(port, Buffer.concat([vector(1), queued, NOT_QI]))),
+      );
       assert.deepEqual(rejections, []);
     }
   });
@@ -219,7 +293,16 @@ describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
   it('F5: a connection lost between two authentication rounds rejects openChannel only (no unhandled rejection)', async () => {
     const server = net.createServer((s) => {
       const r = new FrameReader((m) => {
-        const reply = Buffer.concat(encodeMessage({ id: m.id, type: MessageType.Reply, service: 0, object: 0, action: 8 }, '{sm}', new Map<string, Dynamic>([['__qi_auth_state', new Dynamic('I', 2)], ['auth_newToken', new Dynamic('s', 'x')]])));
+        const reply = Buffer.concat(
+          encodeMessage(
+            { id: m.id, type: MessageType.Reply, service: 0, object: 0, action: 8 },
+            '{sm}',
+            new Map<string, Dynamic>([
+              ['__qi_auth_state', new Dynamic('I', 2)],
+              ['auth_newToken', new Dynamic('s', 'x')],
+            ]),
+          ),
+        );
         s.write(Buffer.concat([reply, NOT_QI]));
       });
       s.on('data', (c) => r.push(c));
@@ -228,7 +311,13 @@ describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const rejections = await rejectionsDuring(async () => {
-        await assert.rejects(openChannel(await connect(`tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`), { auth: { user: 'nao', token: 'nao' }, timeoutMs: 1000 }), QiError);
+        await assert.rejects(
+          openChannel(await connect(`tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`), {
+            auth: { user: 'nao', token: 'nao' },
+            timeoutMs: 1000,
+          }),
+          QiError,
+        );
       });
       assert.deepEqual(rejections, []);
     } finally {
@@ -260,9 +349,13 @@ describe('fuzz findings (regressions; fixed in 59c3fec)', () => {
       const service = await sd.registerService('Calculator', object);
       const port = Number(/:(\d+)$/.exec(sd.endpoints.find((e) => e.startsWith('tcp:'))!)![1]);
       const action = object.type.methodsByName.get('slow')![0].uid;
-      const slow = (id: number, type: number) => Buffer.concat(encodeMessage({ id, type, service, object: 1, action }, '(i)', [60_000]));
+      const slow = (id: number, type: number) =>
+        Buffer.concat(encodeMessage({ id, type, service, object: 1, action }, '(i)', [60_000]));
       const left: Record<string, number> = {};
-      for (const [name, bytes] of [['post', slow(5, MessageType.Post)], ['same id twice', Buffer.concat([slow(5, MessageType.Call), slow(5, MessageType.Call)])]] as const) {
+      for (const [name, bytes] of [
+        ['post', slow(5, MessageType.Post)],
+        ['same id twice', Buffer.concat([slow(5, MessageType.Call), slow(5, MessageType.Call)])],
+      ] as const) {
         running = 0;
         await rawExchange(port, Buffer.concat([vector(1), bytes]), 50);
         await delay(50);

@@ -5,7 +5,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Capability, Dynamic, Message, MessageType, QiAuthError, acceptChannel, connect, encodeMessage, openChannel, userTokenAuthenticator, type AcceptOptions, type Authenticator, type Channel,
+  Capability,
+  Dynamic,
+  Message,
+  MessageType,
+  QiAuthError,
+  acceptChannel,
+  connect,
+  encodeMessage,
+  openChannel,
+  userTokenAuthenticator,
+  type AcceptOptions,
+  type Authenticator,
+  type Channel,
 } from '../../src/index.js';
 import { loopbackListener, rawServer, RawPeer } from '../helpers/net.js';
 import { sharedFile, specVectors } from '../helpers/shared.js';
@@ -59,7 +71,19 @@ describe('client handshake', () => {
     const { url } = await rawServer(async (p) => {
       peer = p;
       // 2.1 servers send their capabilities on accept.
-      p.socket.write(Buffer.concat(encodeMessage({ id: 1, type: MessageType.Capability, service: 0, object: 0, action: 0 }, '{sm}', new Map([['ClientServerSocket', new Dynamic('b', true)], ['MessageFlags', new Dynamic('b', true)], ['MetaObjectCache', new Dynamic('b', true)]]))));
+      p.socket.write(
+        Buffer.concat(
+          encodeMessage(
+            { id: 1, type: MessageType.Capability, service: 0, object: 0, action: 0 },
+            '{sm}',
+            new Map([
+              ['ClientServerSocket', new Dynamic('b', true)],
+              ['MessageFlags', new Dynamic('b', true)],
+              ['MetaObjectCache', new Dynamic('b', true)],
+            ]),
+          ),
+        ),
+      );
       const [call] = await p.waitFor(1);
       const err = Buffer.from(vector('V21'));
       err.writeUInt32LE(call.id, 4);
@@ -76,12 +100,15 @@ describe('client handshake', () => {
 
   it('times out with advice when the server never answers', async () => {
     const { url } = await rawServer(() => {});
-    await assert.rejects(openChannel(await connect(url), { timeoutMs: 200 }), /did not answer the connection handshake within 200 ms.*scheme \(tcp\/tcps\)/);
+    await assert.rejects(
+      openChannel(await connect(url), { timeoutMs: 200 }),
+      /did not answer the connection handshake within 200 ms.*scheme \(tcp\/tcps\)/,
+    );
   });
 });
 
 describe('server handshake', () => {
-  it('answers libqi 4.x\'s authenticate call (spec V1) with exactly libqi\'s reply (spec V2)', async () => {
+  it("answers libqi 4.x's authenticate call (spec V1) with exactly libqi's reply (spec V2)", async () => {
     const { port } = await ourServer();
     const peer = await RawPeer.connect(port);
     peer.socket.write(vector('V1'));
@@ -105,7 +132,15 @@ describe('server handshake', () => {
     const ready: Channel[] = [];
     const { port } = await ourServer({ onReady: (c) => ready.push(c) });
     const peer = await RawPeer.connect(port);
-    peer.socket.write(Buffer.concat(encodeMessage({ id: 1, type: MessageType.Capability, service: 0, object: 0, action: 0 }, '{sm}', new Map([['MetaObjectCache', new Dynamic('b', true)]]))));
+    peer.socket.write(
+      Buffer.concat(
+        encodeMessage(
+          { id: 1, type: MessageType.Capability, service: 0, object: 0, action: 0 },
+          '{sm}',
+          new Map([['MetaObjectCache', new Dynamic('b', true)]]),
+        ),
+      ),
+    );
     const [caps] = await peer.waitFor(1);
     assert.equal(caps.type, MessageType.Capability);
     assert.equal(ready.length, 1);
@@ -118,7 +153,10 @@ describe('server handshake', () => {
     peer.socket.write(vector('V5'));
     const [err] = await peer.waitFor(1);
     assert.equal(err.type, MessageType.Error);
-    assert.equal((err.decode('m') as Dynamic).value, 'Expected authentication (service #0, type #1, action #8), received service #1, type #1, action #100');
+    assert.equal(
+      (err.decode('m') as Dynamic).value,
+      'Expected authentication (service #0, type #1, action #8), received service #1, type #1, action #100',
+    );
     await peer.waitClosed();
   });
 
@@ -144,14 +182,20 @@ describe('authentication', () => {
     await assert.rejects(openChannel(await connect(url), { auth: { user: 'nao', token: 'nope' } }), (e: unknown) => {
       assert.ok(e instanceof QiAuthError);
       assert.equal(e.code, 'ERR_QI_AUTH');
-      assert.match(e.message, /refused the connection: Authentication failed: invalid user or token\. Check the user and token/);
+      assert.match(
+        e.message,
+        /refused the connection: Authentication failed: invalid user or token\. Check the user and token/,
+      );
       return true;
     });
   });
 
   it('tells a client without credentials how to give them', async () => {
     const { url } = await ourServer({ authenticator: users });
-    await assert.rejects(openChannel(await connect(url)), /requires authentication \(Authentication failed: user and token are required\)\. Connect with credentials/);
+    await assert.rejects(
+      openChannel(await connect(url)),
+      /requires authentication \(Authentication failed: user and token are required\)\. Connect with credentials/,
+    );
   });
 
   it('runs extra rounds: a new token handed out with state 2 is used', async () => {
@@ -165,14 +209,19 @@ describe('authentication', () => {
     };
     const { url } = await ourServer({ authenticator: rotating });
     const ch = await openChannel(await connect(url), { auth: { user: 'nao', token: 'first' } });
-    assert.deepEqual(seen.map((c) => c.token), ['first', 'second']);
+    assert.deepEqual(
+      seen.map((c) => c.token),
+      ['first', 'second'],
+    );
     ch.close();
   });
 
   it('passes the credentials as libqi sends them (auth_user, auth_token strings; spec V4 keys)', async () => {
     let peer!: RawPeer;
     const { url } = await rawServer((p) => (peer = p));
-    const opening = openChannel(await connect(url), { auth: { user: 'nao', token: 'nao' }, timeoutMs: 300 }).catch(() => undefined);
+    const opening = openChannel(await connect(url), { auth: { user: 'nao', token: 'nao' }, timeoutMs: 300 }).catch(
+      () => undefined,
+    );
     const [call] = await peer.waitFor(1);
     const map = call.decode('{sm}') as Map<string, Dynamic>;
     assert.deepEqual([map.get('auth_user'), map.get('auth_token')], [new Dynamic('s', 'nao'), new Dynamic('s', 'nao')]);

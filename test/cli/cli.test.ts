@@ -22,7 +22,10 @@ describe('qi', () => {
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^ {2}2 TextToSpeech/m);
     const json = await qi('--url', url, '--json', 'services');
-    assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory', 'TextToSpeech', 'Battery', 'Camera', 'LogManager']);
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as { name: string }[]).map((s) => s.name),
+      ['ServiceDirectory', 'TextToSpeech', 'Battery', 'Camera', 'LogManager'],
+    );
   });
 
   it('shows members with signatures and descriptions; --hidden adds the built-ins', async () => {
@@ -31,15 +34,31 @@ describe('qi', () => {
     assert.match(r.stdout, /signal +101 done\(s\)/);
     assert.match(r.stdout, /property 103 volume f/);
     assert.doesNotMatch(r.stdout, /registerEvent/);
-    assert.match((await qi('--url', url, 'info', '--hidden', 'TextToSpeech')).stdout, /method +0 registerEvent\(IIL\) -> L/);
-    const [battery] = JSON.parse((await qi('--url', url, '--json', 'info', 'Battery')).stdout) as { name: string; properties: { name: string; signature: string }[]; signals: { name: string }[] }[];
-    assert.deepEqual(battery.properties.map((p) => `${p.name}:${p.signature}`), ['charge:i', 'charging:b']);
-    assert.deepEqual(battery.signals.map((x) => x.name), ['lowBattery']);
+    assert.match(
+      (await qi('--url', url, 'info', '--hidden', 'TextToSpeech')).stdout,
+      /method +0 registerEvent\(IIL\) -> L/,
+    );
+    const [battery] = JSON.parse((await qi('--url', url, '--json', 'info', 'Battery')).stdout) as {
+      name: string;
+      properties: { name: string; signature: string }[];
+      signals: { name: string }[];
+    }[];
+    assert.deepEqual(
+      battery.properties.map((p) => `${p.name}:${p.signature}`),
+      ['charge:i', 'charging:b'],
+    );
+    assert.deepEqual(
+      battery.signals.map((x) => x.name),
+      ['lowBattery'],
+    );
   });
 
-  it('takes patterns in info and shows each service\'s machine', async () => {
+  it("takes patterns in info and shows each service's machine", async () => {
     const r = await qi('--url', url, '--json', 'info', 'T*', 'Cam?ra');
-    assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name), ['TextToSpeech', 'Camera']);
+    assert.deepEqual(
+      (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name),
+      ['TextToSpeech', 'Camera'],
+    );
     assert.equal((await qi('--url', url, 'info', 'Nothing*')).code, 2);
     assert.match((await qi('--url', url, 'services')).stdout, /TextToSpeech +machine [0-9a-f]{8} pid \d+/);
   });
@@ -51,7 +70,10 @@ describe('qi', () => {
     await new Promise((r) => setTimeout(r, 800));
     const said: string[] = [];
     const provider = await Session.connect(url);
-    await provider.registerService('LateSpeaker', new LocalObject(TextToSpeech, { say: (text) => void said.push(text) }));
+    await provider.registerService(
+      'LateSpeaker',
+      new LocalObject(TextToSpeech, { say: (text) => void said.push(text) }),
+    );
     try {
       assert.equal((await calling).code, 0);
       assert.deepEqual(said, ['finally']);
@@ -65,7 +87,10 @@ describe('qi', () => {
 
   it('calls methods with JSON-like arguments and prints results', async () => {
     assert.deepEqual(await qi('--url', url, 'call', 'TextToSpeech.say', 'hello'), { code: 0, stdout: '', stderr: '' });
-    const image = JSON.parse((await qi('--url', url, '--json', 'call', 'Camera.getImage')).stdout) as { width: number; data: { base64: string } };
+    const image = JSON.parse((await qi('--url', url, '--json', 'call', 'Camera.getImage')).stdout) as {
+      width: number;
+      data: { base64: string };
+    };
     assert.equal(image.width, 320);
     assert.equal(Buffer.from(image.data.base64, 'base64').length, 320 * 240);
   });
@@ -77,7 +102,10 @@ describe('qi', () => {
   it('exits 2 on bad usage or arguments that do not fit, with a message that says why', async () => {
     const wrong = await qi('--url', url, 'call', 'TextToSpeech.say', '42');
     assert.equal(wrong.code, 2);
-    assert.match(wrong.stderr, /^qi: TextToSpeech\.say argument 1 \(text\) is a string \(signature s\): expected a string/);
+    assert.match(
+      wrong.stderr,
+      /^qi: TextToSpeech\.say argument 1 \(text\) is a string \(signature s\): expected a string/,
+    );
     const nope = await qi('--url', url, 'call', 'TextToSpeech.shout', 'x');
     assert.equal(nope.code, 2);
     assert.match(nope.stderr, /TextToSpeech has no method "shout"/);
@@ -88,7 +116,10 @@ describe('qi', () => {
   it('exits 2 for an unknown service, as for any unknown name (more in output.test.ts)', async () => {
     const r = await qi('--url', url, '--json', 'call', 'Nope.x');
     assert.equal(r.code, 2);
-    assert.deepEqual(JSON.parse(r.stderr), { error: 'no service "Nope" (qi services lists them)', code: 'ERR_QI_USAGE' });
+    assert.deepEqual(JSON.parse(r.stderr), {
+      error: 'no service "Nope" (qi services lists them)',
+      code: 'ERR_QI_USAGE',
+    });
   });
 
   it('exits 3 when it cannot connect, and says what to try', async () => {
@@ -114,7 +145,10 @@ describe('qi', () => {
     await qi('--url', url, 'set', 'TextToSpeech.volume', '0.5');
     const r = await watching;
     assert.equal(r.code, 0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { signal: string; args: unknown[] });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { signal: string; args: unknown[] });
     assert.deepEqual(lines, [
       { service: 'TextToSpeech', signal: 'done', args: ['watched'] },
       { service: 'TextToSpeech', signal: 'volume', args: [0.5] },
@@ -122,8 +156,10 @@ describe('qi', () => {
   });
 
   it('ends a watch with exit code 1 when the watched service disappears', async () => {
-    const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve) => sd.stdout!.once('data', (d) => resolve(String(d))));
+    const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve) => sd.stdout.once('data', (d) => resolve(String(d))));
     const endpoint = (JSON.parse(line) as { endpoints: string[] }).endpoints.find((e) => e.startsWith('tcp:'))!;
     const { Session, LocalObject } = await import('../../src/index.js');
     const { TextToSpeech } = await import('../../examples/demo-services.js');
@@ -142,12 +178,17 @@ describe('qi', () => {
   });
 
   it('runs a standalone ServiceDirectory', async () => {
-    const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sd = spawn(process.execPath, [QI, '--json', 'sd', '--listen', 'tcp://127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
-      const line = await new Promise<string>((resolve) => sd.stdout!.once('data', (d) => resolve(String(d))));
+      const line = await new Promise<string>((resolve) => sd.stdout.once('data', (d) => resolve(String(d))));
       const endpoint = (JSON.parse(line) as { endpoints: string[] }).endpoints.find((e) => e.startsWith('tcp:'))!;
       const r = await qi('--url', endpoint, '--json', 'services');
-      assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name), ['ServiceDirectory', 'LogManager']);
+      assert.deepEqual(
+        (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name),
+        ['ServiceDirectory', 'LogManager'],
+      );
     } finally {
       sd.kill('SIGINT');
     }

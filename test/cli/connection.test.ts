@@ -34,20 +34,29 @@ interface Result {
 function qi(...args: string[]): Promise<Result> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 20_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - t0 }));
+    execFile(process.execPath, [QI, ...args], { timeout: 20_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: Date.now() - t0 }),
+    );
   });
 }
 
 /** A `qi` process that keeps running (watch), with what it printed so far. */
-function qiRunning(...args: string[]): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<{ code: number | null; ms: number }> } {
+function qiRunning(...args: string[]): {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<{ code: number | null; ms: number }>;
+} {
   const child = spawn(process.execPath, [QI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   kids.add(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   let t0 = 0;
-  const exited = new Promise<{ code: number | null; ms: number }>((resolve) => child.once('exit', (code) => (kids.delete(child), resolve({ code, ms: Date.now() - t0 }))));
+  const exited = new Promise<{ code: number | null; ms: number }>((resolve) =>
+    child.once('exit', (code) => (kids.delete(child), resolve({ code, ms: Date.now() - t0 }))),
+  );
   return { child, out: () => out, err: () => err, exited: Object.assign(exited, { start: () => (t0 = Date.now()) }) };
 }
 
@@ -61,7 +70,10 @@ async function until(read: () => string, pattern: RegExp, ms: number, what: stri
 }
 
 /** Resolves with the exit of a process, or with `undefined` after `ms` (it is then killed). */
-async function exitWithin(p: ReturnType<typeof qiRunning>, ms: number): Promise<{ code: number | null; ms: number } | undefined> {
+async function exitWithin(
+  p: ReturnType<typeof qiRunning>,
+  ms: number,
+): Promise<{ code: number | null; ms: number } | undefined> {
   (p.exited as unknown as { start(): void }).start();
   let wake = (): void => {};
   const timer = setTimeout(() => wake(), ms);
@@ -80,15 +92,23 @@ interface Robot {
 
 /** The demo robot in a child process; `listen` may fix its port (to restart it on the same one). */
 async function startRobot(listenAt = 'tcp://127.0.0.1:0', gateway = 'off'): Promise<Robot> {
-  const child = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: listenAt, QI_GATEWAY: gateway, QI_WEB: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [ROBOT], {
+    env: { ...process.env, QI_LISTEN: listenAt, QI_GATEWAY: gateway, QI_WEB: 'off' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   kids.add(child);
   child.once('exit', () => kids.delete(child));
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
   await until(() => out, /client\.js (\S+)/, 10_000, 'the demo robot');
   const url = /client\.js (\S+)/.exec(out)![1];
   const gw = /gateway +(tcp:\S+)/.exec(out)?.[1];
-  const kill = () => new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGKILL'))));
+  const kill = () =>
+    new Promise<void>((r) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? r()
+        : (child.once('exit', () => r()), child.kill('SIGKILL')),
+    );
   return { child, url, gateway: gw, kill };
 }
 
@@ -111,7 +131,10 @@ describe('qi watch when the robot goes away', () => {
     const end = await exitWithin(w, 8000);
     assert.ok(end !== undefined, `qi watch still running 8 s after the robot was killed; stderr: ${w.err()}`);
     assert.equal(end.code, 1);
-    assert.match(w.err(), new RegExp(`lost the connection to the ServiceDirectory at ${robot.url.replace(/[.]/g, '\\.')}`, 'i'));
+    assert.match(
+      w.err(),
+      new RegExp(`lost the connection to the ServiceDirectory at ${robot.url.replace(/[.]/g, '\\.')}`, 'i'),
+    );
   });
 
   it('exits 1 when the robot and its gateway are killed, watched through the gateway', async () => {
@@ -122,22 +145,32 @@ describe('qi watch when the robot goes away', () => {
     const end = await exitWithin(w, 8000);
     assert.ok(end !== undefined, `qi watch still running 8 s after the robot was killed; stderr: ${w.err()}`);
     assert.equal(end.code, 1);
-    assert.match(w.err(), new RegExp(`lost the connection to the ServiceDirectory at ${robot.gateway!.replace(/[.]/g, '\\.')}`, 'i'));
+    assert.match(
+      w.err(),
+      new RegExp(`lost the connection to the ServiceDirectory at ${robot.gateway!.replace(/[.]/g, '\\.')}`, 'i'),
+    );
   });
 
   it('exits 1 when the ServiceDirectory behind a separate qi gateway goes away', async () => {
     const robot = await startRobot();
-    const g = spawn(process.execPath, [QI, 'gateway', '--sd', robot.url, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const g = spawn(
+      process.execPath,
+      [QI, 'gateway', '--sd', robot.url, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     kids.add(g);
     let gout = '';
-    g.stdout!.on('data', (d) => (gout += d));
+    g.stdout.on('data', (d) => (gout += d));
     await until(() => gout, /"endpoints":\["[^"]+"/, 10_000, 'qi gateway');
     const gw = (JSON.parse(gout.split('\n')[0]) as { endpoints: string[] }).endpoints[0];
     const w = qiRunning('--url', gw, 'watch', 'Battery.charge');
     await until(w.out, /Battery\.charge \d+/, 10_000, 'qi watch through qi gateway');
     await robot.kill();
     const end = await exitWithin(w, 8000);
-    assert.ok(end !== undefined, `qi watch still running 8 s after the SD behind the gateway was killed; stderr: ${w.err()}`);
+    assert.ok(
+      end !== undefined,
+      `qi watch still running 8 s after the SD behind the gateway was killed; stderr: ${w.err()}`,
+    );
     assert.equal(end.code, 1);
     assert.match(w.err(), /Battery went away/);
     g.kill('SIGKILL');
@@ -163,10 +196,14 @@ describe('qi watch when the robot goes away', () => {
   it('with --reconnect through a qi gateway, waits while the robot behind it is away, then resumes', async () => {
     const url = `tcp://127.0.0.1:${await freePort()}`;
     let robot = await startRobot(url);
-    const g = spawn(process.execPath, [QI, 'gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const g = spawn(
+      process.execPath,
+      [QI, 'gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     kids.add(g);
     let gout = '';
-    g.stdout!.on('data', (d) => (gout += d));
+    g.stdout.on('data', (d) => (gout += d));
     await until(() => gout, /"endpoints":\["[^"]+"/, 10_000, 'qi gateway');
     const gw = (JSON.parse(gout.split('\n')[0]) as { endpoints: string[] }).endpoints[0];
     const w = qiRunning('--url', gw, 'watch', '--reconnect', 'Battery.charge');
@@ -176,7 +213,12 @@ describe('qi watch when the robot goes away', () => {
     const printed = w.out().length;
     robot = await startRobot(url);
     await until(w.err, /watching .*again/i, 15_000, 'qi watch --reconnect through qi gateway after the restart');
-    await until(() => w.out().slice(printed), /Battery\.charge \d+/, 10_000, 'qi watch --reconnect through qi gateway, new emissions');
+    await until(
+      () => w.out().slice(printed),
+      /Battery\.charge \d+/,
+      10_000,
+      'qi watch --reconnect through qi gateway, new emissions',
+    );
     w.child.kill('SIGINT');
     assert.equal((await exitWithin(w, 5000))?.code, 0);
     g.kill('SIGKILL');
@@ -202,7 +244,10 @@ describe('qi --timeout and connection failures', () => {
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, new RegExp(`speaks TLS.*tcps://127\\.0\\.0\\.1:${port}`));
     assert.doesNotMatch(r.stderr, /authenticat/i);
-    const e = await Session.connect(`tcp://127.0.0.1:${port}`, { reconnect: false }).then(() => undefined, (x: unknown) => x);
+    const e = await Session.connect(`tcp://127.0.0.1:${port}`, { reconnect: false }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     assert.ok(e instanceof QiConnectError, String(e));
     assert.equal(e.found, 'tls');
     assert.equal(e.suggestedUrl, `tcps://127.0.0.1:${port}`);
@@ -223,7 +268,10 @@ describe('qi --timeout and connection failures', () => {
   });
 
   it('names the CLI flags in its hints, not the library options', async () => {
-    const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false, authenticator: userTokenAuthenticator({ nao: 'secret' }) });
+    const sd = await listenStandalone('tcp://127.0.0.1:0', {
+      ipc: false,
+      authenticator: userTokenAuthenticator({ nao: 'secret' }),
+    });
     servers.push(sd);
     const auth = await qi('--url', sd.endpoints[0], 'services');
     assert.equal(auth.code, 3, auth.stderr);

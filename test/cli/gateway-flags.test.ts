@@ -11,7 +11,17 @@ import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LocalObject, MessageStream, QiAuthError, Session, defineObject, method, openChannel, t, type AnyProxy } from '../../src/index.js';
+import {
+  LocalObject,
+  MessageStream,
+  QiAuthError,
+  Session,
+  defineObject,
+  method,
+  openChannel,
+  t,
+  type AnyProxy,
+} from '../../src/index.js';
 
 const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
@@ -39,13 +49,19 @@ function firstLine(child: ChildProcess, pattern: RegExp, what: string): Promise<
 
 function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 /** Starts `qi gateway` with `flags`; resolves with its outside endpoints. */
 async function gatewayEndpoints(...flags: string[]): Promise<string[]> {
-  const g = spawn(process.execPath, [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const g = spawn(
+    process.execPath,
+    [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json', ...flags],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   kids.push(g);
   return JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints;
 }
@@ -55,7 +71,10 @@ const gateway = async (...flags: string[]) => (await gatewayEndpoints(...flags))
 
 function rawSocket(url: string, localAddress: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ port: Number(new URL(url.replace(/^tcp:/, 'http:')).port), host: '127.0.0.1', localAddress }, () => resolve(s));
+    const s = net.connect(
+      { port: Number(new URL(url.replace(/^tcp:/, 'http:')).port), host: '127.0.0.1', localAddress },
+      () => resolve(s),
+    );
     sockets.push(s);
     s.once('error', (e) => (s.connecting ? reject(e) : undefined));
     s.on('error', () => {});
@@ -76,7 +95,13 @@ function closesWithin(s: net.Socket, ms: number): Promise<number> {
 async function wrongLogin(url: string, localAddress: string): Promise<number> {
   const s = await rawSocket(url, localAddress);
   const t0 = Date.now();
-  await assert.rejects(openChannel(new MessageStream(s, url, `tcp://${localAddress}:${s.localPort}`), { auth: { user: 'alice', token: 'nope' }, timeoutMs: 5000 }), (e) => e instanceof QiAuthError && /invalid user or token/.test(e.message));
+  await assert.rejects(
+    openChannel(new MessageStream(s, url, `tcp://${localAddress}:${s.localPort}`), {
+      auth: { user: 'alice', token: 'nope' },
+      timeoutMs: 5000,
+    }),
+    (e) => e instanceof QiAuthError && /invalid user or token/.test(e.message),
+  );
   return Date.now() - t0;
 }
 
@@ -85,7 +110,10 @@ let config = '';
 let registerConfig = '';
 
 before(async () => {
-  const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const robot = spawn(process.execPath, [ROBOT], {
+    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   kids.push(robot);
   sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
   config = join(mkdtempSync(join(tmpdir(), 'qi-gw-flags-')), 'access.json');
@@ -143,7 +171,8 @@ describe('qi gateway limit flags', () => {
     const gw = await gateway('--max-registrations', '1', '--config', registerConfig);
     const s = await Session.connect(gw, { ipc: false, auth: { user: 'phone', token: 'pw' } });
     try {
-      const obj = () => new LocalObject(defineObject({ methods: { ping: method([], t.string) } }), { ping: () => 'pong' });
+      const obj = () =>
+        new LocalObject(defineObject({ methods: { ping: method([], t.string) } }), { ping: () => 'pong' });
       await s.registerService('Phone1', obj());
       await assert.rejects(s.registerService('Phone2', obj()), /at most 1 services[^]*maxRegistrationsPerClient/);
     } finally {
@@ -152,11 +181,24 @@ describe('qi gateway limit flags', () => {
   });
 
   it('--allow-origin: a listed page origin may open the ws listener, another is refused with 403', async () => {
-    const ws = (await gatewayEndpoints('--listen', 'ws://127.0.0.1:0/qi', '--allow-origin', 'http://app.test')).find((u) => u.startsWith('ws:'))!;
+    const ws = (await gatewayEndpoints('--listen', 'ws://127.0.0.1:0/qi', '--allow-origin', 'http://app.test')).find(
+      (u) => u.startsWith('ws:'),
+    )!;
     const upgrade = (origin: string) =>
       new Promise<number>((resolve, reject) => {
         const u = new URL(ws.replace(/^ws:/, 'http:'));
-        const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', Origin: origin } });
+        const req = http.request({
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          headers: {
+            Connection: 'Upgrade',
+            Upgrade: 'websocket',
+            'Sec-WebSocket-Version': '13',
+            'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            Origin: origin,
+          },
+        });
         req.on('upgrade', (res, socket) => (socket.destroy(), resolve(res.statusCode ?? 0)));
         req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)));
         req.on('error', reject);
@@ -167,7 +209,16 @@ describe('qi gateway limit flags', () => {
   });
 
   it('refuses a bad value with a usage error (exit 2) naming the flag', async () => {
-    for (const [flag, value] of [['--max-calls-per-client', '0'], ['--max-pending-bytes', 'lots'], ['--max-reference-scan', '-1'], ['--max-bytes-before-auth', '1e3x'], ['--max-connections-per-address', 'zero'], ['--handshake-timeout', '-5'], ['--auth-delay', '1.5'], ['--max-queue-bytes', '0']]) {
+    for (const [flag, value] of [
+      ['--max-calls-per-client', '0'],
+      ['--max-pending-bytes', 'lots'],
+      ['--max-reference-scan', '-1'],
+      ['--max-bytes-before-auth', '1e3x'],
+      ['--max-connections-per-address', 'zero'],
+      ['--handshake-timeout', '-5'],
+      ['--auth-delay', '1.5'],
+      ['--max-queue-bytes', '0'],
+    ]) {
       const r = await qi('gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', flag, value);
       assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`${flag} is a whole number`));

@@ -26,7 +26,9 @@ function firstLine(child: ChildProcess, pattern: RegExp, what: string): Promise<
 
 function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -36,15 +38,25 @@ let gw = '';
 const dir = mkdtempSync(join(tmpdir(), 'qi-gw-'));
 
 before(async () => {
-  const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const robot = spawn(process.execPath, [ROBOT], {
+    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   kids.push(robot);
   sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
   const config = join(dir, 'access.json');
-  writeFileSync(config, JSON.stringify({ users: { alice: { token: 'wonderland', allow: ['TextToSpeech', 'Battery.charge'] } } }));
-  const g = spawn(process.execPath, [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    config,
+    JSON.stringify({ users: { alice: { token: 'wonderland', allow: ['TextToSpeech', 'Battery.charge'] } } }),
+  );
+  const g = spawn(
+    process.execPath,
+    [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--config', config, '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   kids.push(g);
-  g.stdout!.on('data', (d) => (gatewayOutput += d));
-  g.stderr!.on('data', (d) => (gatewayOutput += d));
+  g.stdout.on('data', (d) => (gatewayOutput += d));
+  g.stderr.on('data', (d) => (gatewayOutput += d));
   gw = JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints[0];
 });
 
@@ -53,8 +65,14 @@ describe('qi gateway', () => {
     const r = await qi('--url', gw, '--user', 'alice', '--token', 'wonderland', '--json', 'services');
     assert.equal(r.code, 0, r.stderr);
     const list = JSON.parse(r.stdout) as { name: string; endpoints: string[] }[];
-    assert.deepEqual(list.map((s) => s.name), ['ServiceDirectory', 'TextToSpeech', 'Battery']);
-    assert.ok(list.every((s) => !s.endpoints.some((e) => e.includes(new URL(sd).port))), 'no internal endpoint');
+    assert.deepEqual(
+      list.map((s) => s.name),
+      ['ServiceDirectory', 'TextToSpeech', 'Battery'],
+    );
+    assert.ok(
+      list.every((s) => !s.endpoints.some((e) => e.includes(new URL(sd).port))),
+      'no internal endpoint',
+    );
     const get = await qi('--url', gw, '--user', 'alice', '--token', 'wonderland', 'get', 'Battery.charge');
     assert.equal(get.code, 0, get.stderr);
     assert.match(get.stdout, /^\d+$/m);

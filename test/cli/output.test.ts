@@ -24,11 +24,23 @@ const qi = (...args: string[]) => run('--url', url, ...args);
 
 describe('qi names, values and output', () => {
   it('an unknown service is a usage error (exit 2) with close names and `qi services`, for every verb and for patterns', async () => {
-    for (const args of [['info', 'TextToSpech'], ['info', 'TextToSpech*'], ['call', 'TextToSpech.say', 'hi'], ['post', 'TextToSpech.done', 'x'], ['get', 'TextToSpech.volume'], ['set', 'TextToSpech.volume', '0.5'], ['watch', 'TextToSpech.done', '--time', '1']]) {
+    for (const args of [
+      ['info', 'TextToSpech'],
+      ['info', 'TextToSpech*'],
+      ['call', 'TextToSpech.say', 'hi'],
+      ['post', 'TextToSpech.done', 'x'],
+      ['get', 'TextToSpech.volume'],
+      ['set', 'TextToSpech.volume', '0.5'],
+      ['watch', 'TextToSpech.done', '--time', '1'],
+    ]) {
       const r = await qi(...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /no service "?TextToSpech\*?"?.*did you mean: TextToSpeech\?.*qi services/, args.join(' '));
-      assert.doesNotMatch(r.stderr, /in index|ServiceDirectory\.service/, 'not libqi\'s raw text');
+      assert.match(
+        r.stderr,
+        /no service "?TextToSpech\*?"?.*did you mean: TextToSpeech\?.*qi services/,
+        args.join(' '),
+      );
+      assert.doesNotMatch(r.stderr, /in index|ServiceDirectory\.service/, "not libqi's raw text");
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
     }
     const far = await qi('--json', 'call', 'Nope.x');
@@ -73,7 +85,11 @@ describe('qi names, values and output', () => {
     assert.equal((await qi('get', 'TextToSpeech.volume')).stdout, '0.3\n');
     assert.equal((await qi('--json', 'get', 'TextToSpeech.volume')).stdout, '0.3\n');
     assert.equal((await qi('set', 'TextToSpeech.volume', '16777216')).code, 0);
-    assert.equal((await qi('get', 'TextToSpeech.volume')).stdout, '16777216\n', 'shortest text that is the same float32, not 7 digits');
+    assert.equal(
+      (await qi('get', 'TextToSpeech.volume')).stdout,
+      '16777216\n',
+      'shortest text that is the same float32, not 7 digits',
+    );
   });
 
   it('summarizes raw bytes in human output; --json keeps them', async () => {
@@ -86,7 +102,9 @@ describe('qi names, values and output', () => {
   });
 
   it('--version and -V print the version; an unknown verb or option is told in a line or two with close names, not the whole help', async () => {
-    const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+    const { version } = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8'),
+    ) as { version: string };
     assert.deepEqual(await run('--version'), { code: 0, stdout: `${version}\n`, stderr: '' });
     assert.deepEqual(await run('-V'), { code: 0, stdout: `${version}\n`, stderr: '' });
     const verb = await run('servics');

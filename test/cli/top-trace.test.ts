@@ -29,23 +29,30 @@ async function until(names: string[], check: (p: AnyProxy) => Promise<unknown>):
   for (const name of names) {
     const p = await session.service(name);
     while (!(await check(p))) {
-      if (Date.now() > deadline) throw new Error(`${name}: the qi child did not turn its statistics or trace on within 10 s`);
+      if (Date.now() > deadline)
+        throw new Error(`${name}: the qi child did not turn its statistics or trace on within 10 s`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 }
 
-interface TopRow { service: string; member: string; id: number; calls: number; wallMs: { min: number; mean: number; max: number; total: number } }
+interface TopRow {
+  service: string;
+  member: string;
+  id: number;
+  calls: number;
+  wallMs: { min: number; mean: number; max: number; total: number };
+}
 
 describe('qi top', () => {
   it('--json: one snapshot of the calls per method with their times, and statistics off again after', async () => {
     const running = qi('--json', 'top', '--interval', '3', 'TextToSpeech', 'Cam*');
-    await until(['TextToSpeech', 'Camera'], (p) => p.isStatsEnabled!());
+    await until(['TextToSpeech', 'Camera'], (p) => p.isStatsEnabled());
     const tts = await session.service('TextToSpeech');
     const cam = await session.service('Camera');
-    await tts.say!('hi');
-    await tts.say!('hello');
-    for (let i = 0; i < 3; i++) await cam.getImage!();
+    await tts.say('hi');
+    await tts.say('hello');
+    for (let i = 0; i < 3; i++) await cam.getImage();
     const r = await running;
     assert.equal(r.code, 0, r.stderr);
     const snapshot = JSON.parse(r.stdout) as { interval: number; services: string[]; members: TopRow[] };
@@ -57,54 +64,75 @@ describe('qi top', () => {
     assert.ok(say.wallMs.min >= 35 && say.wallMs.max >= 90 && say.wallMs.max < 5000, JSON.stringify(say.wallMs));
     assert.ok(Math.abs(say.wallMs.mean * 2 - say.wallMs.total) < 0.01);
     assert.equal(snapshot.members[0].member, 'say', 'sorted by time');
-    assert.equal(await tts.isStatsEnabled!(), false, 'qi top turned them on, so it turns them off');
+    assert.equal(await tts.isStatsEnabled(), false, 'qi top turned them on, so it turns them off');
   });
 
   it('prints a table per interval until --count', async () => {
     const running = qi('top', '--interval', '0.5', '--count', '2', '--sort', 'calls', 'Camera');
-    await until(['Camera'], (p) => p.isStatsEnabled!());
-    await (await session.service('Camera')).getImage!();
+    await until(['Camera'], (p) => p.isStatsEnabled());
+    await (await session.service('Camera')).getImage();
     const r = await running;
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.match(/^SERVICE +MEMBER +CALLS +CALLS\/S +MIN ms +MEAN ms +MAX ms +TOTAL ms +CPU ms$/gm)?.length, 2, r.stdout);
+    assert.equal(
+      r.stdout.match(/^SERVICE +MEMBER +CALLS +CALLS\/S +MIN ms +MEAN ms +MAX ms +TOTAL ms +CPU ms$/gm)?.length,
+      2,
+      r.stdout,
+    );
     assert.match(r.stdout, /^Camera +getImage +1 /m);
     assert.equal((await qi('top', '--sort', 'size', 'Camera')).code, 2);
   });
 });
 
-interface TraceLine { service: string; member: string; kind: string; id: number; args: unknown; durationMs?: number }
+interface TraceLine {
+  service: string;
+  member: string;
+  kind: string;
+  id: number;
+  args: unknown;
+  durationMs?: number;
+}
 
 describe('qi trace', () => {
   it('--json: every call, signal, reply and error of a service, with durations, and trace off again after', async () => {
     const running = qi('--json', 'trace', '--count', '5', 'TextToSpeech');
-    await until(['TextToSpeech'], (p) => p.isTraceEnabled!());
+    await until(['TextToSpeech'], (p) => p.isTraceEnabled());
     const tts = await session.service('TextToSpeech');
-    await tts.say!('hello');
+    await tts.say('hello');
     const abort = new AbortController();
-    const interrupted = tts.say!('a long sentence that is interrupted', abort.signal);
+    const interrupted = tts.say('a long sentence that is interrupted', abort.signal);
     setTimeout(() => abort.abort(), 100);
     await assert.rejects(interrupted);
     const r = await running;
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TraceLine);
-    assert.deepEqual(lines.map((l) => `${l.kind} ${l.member}`), ['call say', 'signal done', 'reply say', 'call say', 'error say']);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TraceLine);
+    assert.deepEqual(
+      lines.map((l) => `${l.kind} ${l.member}`),
+      ['call say', 'signal done', 'reply say', 'call say', 'error say'],
+    );
     assert.deepEqual(lines[0].args, ['hello']);
     assert.deepEqual(lines[1].args, ['hello']);
     assert.equal(lines[2].id, lines[0].id);
     assert.ok(lines[2].durationMs! >= 90 && lines[2].durationMs! < 5000, `say("hello") took ${lines[2].durationMs} ms`);
     assert.equal(lines[4].args, 'speech interrupted');
-    assert.equal(await tts.isTraceEnabled!(), false, 'qi trace turned it on, so it turns it off');
+    assert.equal(await tts.isTraceEnabled(), false, 'qi trace turned it on, so it turns it off');
   });
 
   it('prints one abbreviated line per event, and stops after --time', async () => {
     const running = qi('trace', '--time', '2', 'Camera', 'TextToSpeech');
-    await until(['Camera', 'TextToSpeech'], (p) => p.isTraceEnabled!());
-    await (await session.service('Camera')).getImage!();
-    await (await session.service('TextToSpeech')).say!('x'.repeat(60));
+    await until(['Camera', 'TextToSpeech'], (p) => p.isTraceEnabled());
+    await (await session.service('Camera')).getImage();
+    await (await session.service('TextToSpeech')).say('x'.repeat(60));
     const r = await running;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\d\d:\d\d:\d\d\.\d{3} Camera\.getImage +call +#\d+ \(\)$/m);
-    assert.match(r.stdout, /^\d\d:\d\d:\d\d\.\d{3} Camera\.getImage +reply +#\d+ \d+\.\d ms "\*\*UNSERIALIZABLE\*\*"$/m, 'raw images are not copied into traces');
+    assert.match(
+      r.stdout,
+      /^\d\d:\d\d:\d\d\.\d{3} Camera\.getImage +reply +#\d+ \d+\.\d ms "\*\*UNSERIALIZABLE\*\*"$/m,
+      'raw images are not copied into traces',
+    );
     assert.match(r.stdout, /TextToSpeech\.say +call +#\d+ \("x{38}…\)$/m, 'a long argument is cut');
   });
 });

@@ -16,7 +16,10 @@ import { sharedFile } from '../helpers/shared.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const QI = join(root, 'dist/src/cli/main.js');
 const dir = join(root, 'dist/typegen-check');
-const robot = spawn(process.execPath, [join(root, 'dist/examples/robot.js')], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const robot = spawn(process.execPath, [join(root, 'dist/examples/robot.js')], {
+  env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 after(() => {
   robot.kill('SIGINT');
 });
@@ -24,7 +27,7 @@ after(() => {
 function robotUrl(): Promise<string> {
   return new Promise((resolve) => {
     let out = '';
-    robot.stdout!.on('data', (d) => {
+    robot.stdout.on('data', (d) => {
       out += d;
       const m = /client\.js (\S+)/.exec(out);
       if (m) resolve(m[1]);
@@ -35,9 +38,16 @@ function robotUrl(): Promise<string> {
 describe('qi types', () => {
   it('generates declarations that type proxies', async () => {
     const url = await robotUrl();
-    const { stdout } = await promisify(execFile)(process.execPath, [QI, '--url', url, 'types', '--import', '../../src/index.js'], { timeout: 15_000 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [QI, '--url', url, 'types', '--import', '../../src/index.js'],
+      { timeout: 15_000 },
+    );
     assert.match(stdout, /export const Camera = defineObject\(\{/);
-    assert.match(stdout, /getImage: method\(\[\], t\.struct\("Image", \{ width: t\.int32, height: t\.int32, format: t\.string, data: t\.raw \}\)/);
+    assert.match(
+      stdout,
+      /getImage: method\(\[\], t\.struct\("Image", \{ width: t\.int32, height: t\.int32, format: t\.string, data: t\.raw \}\)/,
+    );
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'robot.ts'), stdout);
     const meta = decode<MetaObject>(METAOBJECT_SIGNATURE, sharedFile('vectors/naoqi-2.5-meta-object.bin'));
@@ -67,7 +77,25 @@ export async function use(session: Session): Promise<number> {
     );
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
     try {
-      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--types', 'node', '--skipLibCheck', join(dir, 'usage.ts')], { stdio: 'pipe', cwd: root });
+      execFileSync(
+        process.execPath,
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--target',
+          'ES2022',
+          '--module',
+          'NodeNext',
+          '--moduleResolution',
+          'NodeNext',
+          '--types',
+          'node',
+          '--skipLibCheck',
+          join(dir, 'usage.ts'),
+        ],
+        { stdio: 'pipe', cwd: root },
+      );
     } catch (e) {
       assert.fail(`the generated declarations do not type-check:\n${(e as { stdout?: Buffer }).stdout?.toString()}`);
     }

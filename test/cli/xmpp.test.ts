@@ -25,7 +25,9 @@ function line(child: ChildProcess, pattern: RegExp, what: string): Promise<strin
 
 function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 20_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [QI, ...args], { timeout: 20_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -34,10 +36,31 @@ before(async () => {
   if (typeof server === 'string') return;
   server.register('pepper', 'pepper-pw');
   server.register('bob', 'bob-pw');
-  const robot = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const robot = spawn(process.execPath, [ROBOT], {
+    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   kids.push(robot);
   const sd = await line(robot, /client\.js (\S+)/, 'robot');
-  const gw = spawn(process.execPath, [QI, 'xmpp-gateway', '--sd', sd, '--xmpp-service', server.service, '--xmpp-jid', `pepper@${DOMAIN}`, '--xmpp-password', 'pepper-pw', '--allow', `bob@${DOMAIN}`, '--open'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gw = spawn(
+    process.execPath,
+    [
+      QI,
+      'xmpp-gateway',
+      '--sd',
+      sd,
+      '--xmpp-service',
+      server.service,
+      '--xmpp-jid',
+      `pepper@${DOMAIN}`,
+      '--xmpp-password',
+      'pepper-pw',
+      '--allow',
+      `bob@${DOMAIN}`,
+      '--open',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   kids.push(gw);
   await line(gw, /Robot online as (\S+)/, 'xmpp-gateway');
 });
@@ -53,7 +76,13 @@ describe('qi over XMPP', () => {
     assert.equal(r.code, 0, r.stderr);
     const list = await qi(...as, 'xmpp-robots', '--follow', `pepper@${DOMAIN}`, '--time', '1.5');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`^online  pepper@${DOMAIN.replace('.', '\\.')}  4 services  xmpp://pepper@${DOMAIN.replace('.', '\\.')}/qi$`, 'm'));
+    assert.match(
+      list.stdout,
+      new RegExp(
+        `^online  pepper@${DOMAIN.replace('.', '\\.')}  4 services  xmpp://pepper@${DOMAIN.replace('.', '\\.')}/qi$`,
+        'm',
+      ),
+    );
     const noAccount = await qi('--url', `xmpp://pepper@${DOMAIN}`, 'services');
     assert.equal(noAccount.code, 2);
     assert.match(noAccount.stderr, /needs your own XMPP account/);

@@ -33,14 +33,21 @@ after(() => {
 
 /** Starts a command in its own process group (as a terminal does), so that a Ctrl-C reaches all of it. */
 function run(command: string, args: string[], env: Record<string, string>): Started {
-  const child = spawn(command, args, { cwd: root, detached: true, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: root,
+    detached: true,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   let out = '';
   const listeners = new Set<() => void>();
   const add = (d: Buffer) => ((out += d), listeners.forEach((l) => l()));
-  child.stdout!.on('data', add);
-  child.stderr!.on('data', add);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.stdout.on('data', add);
+  child.stderr.on('data', add);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     out: () => out,
@@ -48,9 +55,21 @@ function run(command: string, args: string[], env: Record<string, string>): Star
     waitFor: (pattern, ms) =>
       new Promise((resolve, reject) => {
         const check = () => pattern.test(out) && (listeners.delete(check), clearTimeout(timer), resolve(out));
-        const timer = setTimeout(() => (listeners.delete(check), reject(new Error(`no ${pattern} after ${ms} ms; printed:\n${out}`))), ms);
+        const timer = setTimeout(
+          () => (listeners.delete(check), reject(new Error(`no ${pattern} after ${ms} ms; printed:\n${out}`))),
+          ms,
+        );
         listeners.add(check);
-        void exited.then(() => setTimeout(() => listeners.has(check) && (listeners.delete(check), clearTimeout(timer), reject(new Error(`exited without ${pattern}; printed:\n${out}`))), 50));
+        void exited.then(() =>
+          setTimeout(
+            () =>
+              listeners.has(check) &&
+              (listeners.delete(check),
+              clearTimeout(timer),
+              reject(new Error(`exited without ${pattern}; printed:\n${out}`))),
+            50,
+          ),
+        );
         check();
       }),
   };
@@ -81,7 +100,10 @@ describe('the demo robot', () => {
       while (!cycled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const seen = `charges seen: ${charges.slice(0, 40).join(' ')}${charges.length > 40 ? ' ...' : ''}; charging: ${flips.join(' ')}; lowBattery: ${lows}`;
       assert.ok(cycled(), `the battery went low, charged and stopped charging within 8 s (${seen})`);
-      assert.ok(charges.every((c) => Number.isInteger(c) && c >= 0 && c <= 100), seen);
+      assert.ok(
+        charges.every((c) => Number.isInteger(c) && c >= 0 && c <= 100),
+        seen,
+      );
       assert.ok(Math.min(...charges) <= 20 && Math.min(...charges) >= 18, seen);
       assert.equal(Math.max(...charges.slice(charges.indexOf(Math.min(...charges)))), 100, seen);
     } finally {
@@ -100,7 +122,10 @@ describe('the demo robot', () => {
       assert.deepEqual([first.width, first.height, first.format, first.data.length], [320, 240, 'grey8', 320 * 240]);
       const mean = first.data.reduce((a, b) => a + b, 0) / first.data.length;
       const sd = Math.sqrt(first.data.reduce((a, b) => a + (b - mean) ** 2, 0) / first.data.length);
-      assert.ok(sd > 50, `the frame has contrast: standard deviation ${sd.toFixed(1)} of 255 (mean ${mean.toFixed(1)})`);
+      assert.ok(
+        sd > 50,
+        `the frame has contrast: standard deviation ${sd.toFixed(1)} of 255 (mean ${mean.toFixed(1)})`,
+      );
       assert.ok(new Set(first.data).size >= 8, `the frame has ${new Set(first.data).size} grey levels`);
       await new Promise((r) => setTimeout(r, 300));
       const second = (await camera.getImage()) as { data: Buffer };
@@ -115,11 +140,20 @@ describe('the demo robot', () => {
     const robot = run(process.execPath, [ROBOT], quiet);
     try {
       const banner = await robot.waitFor(/stop it/, 15_000);
-      const tryIt = banner.slice(banner.indexOf('try it'), banner.indexOf('stop it')).split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+      const tryIt = banner
+        .slice(banner.indexOf('try it'), banner.indexOf('stop it'))
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim())
+        .filter(Boolean);
       assert.ok(tryIt.length >= 4, banner);
       for (const line of tryIt) assert.doesNotMatch(line, /[|;&]/, `one command per line: ${line}`);
       const qiLines = tryIt.filter((l) => l.startsWith('npx qi '));
-      assert.deepEqual(qiLines.map((l) => l.split(' ')[4]), ['services', 'info', 'call', 'watch'], banner);
+      assert.deepEqual(
+        qiLines.map((l) => l.split(' ')[4]),
+        ['services', 'info', 'call', 'watch'],
+        banner,
+      );
       for (const line of qiLines) {
         const args = line.split(' ').slice(2); // `npx qi` is this package's bin, dist/src/cli/main.js
         if (args[2] === 'watch') {
@@ -129,7 +163,9 @@ describe('the demo robot', () => {
           continue;
         }
         const r = await new Promise<{ code: number; out: string }>((resolve) =>
-          execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
+          execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
+            resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+          ),
         );
         assert.equal(r.code, 0, `${line}\n${r.out}`);
       }
@@ -161,7 +197,10 @@ describe('npm start', () => {
     clearTimeout(timer);
     assert.equal(signal, null, `still running after 60 s: ${start.out()}`);
     // What npm itself prints (`> qimessaging start`, `npm error ...`) is not the robot's.
-    const lines = start.out().split('\n').filter((l) => l.trim() !== '' && !/^> |^npm (error|ERR!)|not rebuilding/.test(l));
+    const lines = start
+      .out()
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !/^> |^npm (error|ERR!)|not rebuilding/.test(l));
     assert.notEqual(code, 0);
     assert.equal(lines.length, 1, start.out());
     assert.match(lines[0], new RegExp(`${at.replace(/\./g, '\\.')}.*already in use.*QI_LISTEN`), start.out());
@@ -170,36 +209,62 @@ describe('npm start', () => {
 });
 
 describe('screenshots', () => {
-  it('a test run leaves the tracked docs/img pictures alone and saves its screenshots in a temporary folder', { skip: browserSkip }, async () => {
-    const img = join(root, 'docs/img');
-    const before = readdirSync(img).map((f) => `${f} ${statSync(join(img, f)).mtimeMs}`);
-    const tmp = mkdtempSync(join(tmpdir(), 'qi-demo-test-'));
-    after(() => rmSync(tmp, { recursive: true, force: true }));
-    const env: Record<string, string | undefined> = { ...process.env, TMPDIR: tmp };
-    delete env.QI_SCREENSHOTS_DIR;
-    delete env.NODE_TEST_CONTEXT; // else the child runner reports to this one instead of running
-    const dashboard = fileURLToPath(new URL('../web/dashboard.test.js', import.meta.url));
-    const r = await new Promise<{ code: number; out: string }>((resolve) =>
-      execFile(process.execPath, ['--test', dashboard], { env, timeout: 100_000 }, (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
-    );
-    assert.equal(r.code, 0, r.out);
-    assert.deepEqual(readdirSync(img).map((f) => `${f} ${statSync(join(img, f)).mtimeMs}`), before, 'docs/img is untouched');
-    const saved = readdirSync(tmp).filter((d) => d.startsWith('qi-screenshots-')).flatMap((d) => readdirSync(join(tmp, d)));
-    assert.deepEqual(saved.sort(), ['dashboard-forms.png', 'dashboard.png']);
-  });
+  it(
+    'a test run leaves the tracked docs/img pictures alone and saves its screenshots in a temporary folder',
+    { skip: browserSkip },
+    async () => {
+      const img = join(root, 'docs/img');
+      const before = readdirSync(img).map((f) => `${f} ${statSync(join(img, f)).mtimeMs}`);
+      const tmp = mkdtempSync(join(tmpdir(), 'qi-demo-test-'));
+      after(() => rmSync(tmp, { recursive: true, force: true }));
+      const env: Record<string, string | undefined> = { ...process.env, TMPDIR: tmp };
+      delete env.QI_SCREENSHOTS_DIR;
+      delete env.NODE_TEST_CONTEXT; // else the child runner reports to this one instead of running
+      const dashboard = fileURLToPath(new URL('../web/dashboard.test.js', import.meta.url));
+      const r = await new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(process.execPath, ['--test', dashboard], { env, timeout: 100_000 }, (e, stdout, stderr) =>
+          resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      );
+      assert.equal(r.code, 0, r.out);
+      assert.deepEqual(
+        readdirSync(img).map((f) => `${f} ${statSync(join(img, f)).mtimeMs}`),
+        before,
+        'docs/img is untouched',
+      );
+      const saved = readdirSync(tmp)
+        .filter((d) => d.startsWith('qi-screenshots-'))
+        .flatMap((d) => readdirSync(join(tmp, d)));
+      assert.deepEqual(saved.sort(), ['dashboard-forms.png', 'dashboard.png']);
+    },
+  );
 });
 
 describe('the package', () => {
   it('ships the Apache-2.0 LICENSE its package.json names, and says where its repository is', async () => {
     const r = await new Promise<{ code: number; out: string; err: string }>((resolve) =>
-      execFile('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, timeout: 60_000, maxBuffer: 16 << 20 }, (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: stdout, err: stderr })),
+      execFile(
+        'npm',
+        ['pack', '--dry-run', '--json', '--ignore-scripts'],
+        { cwd: root, timeout: 60_000, maxBuffer: 16 << 20 },
+        (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: stdout, err: stderr }),
+      ),
     );
     assert.equal(r.code, 0, r.err);
     const [pack] = JSON.parse(r.out) as { files: { path: string }[] }[];
-    assert.ok(pack.files.some((f) => f.path === 'LICENSE'), `LICENSE in the package (files: ${pack.files.filter((f) => !f.path.startsWith('dist/')).map((f) => f.path).join(', ')})`);
+    assert.ok(
+      pack.files.some((f) => f.path === 'LICENSE'),
+      `LICENSE in the package (files: ${pack.files
+        .filter((f) => !f.path.startsWith('dist/'))
+        .map((f) => f.path)
+        .join(', ')})`,
+    );
     const { readFileSync } = await import('node:fs');
     assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004/);
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { license: string; repository?: { type: string; url: string } };
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      license: string;
+      repository?: { type: string; url: string };
+    };
     assert.equal(pkg.license, 'Apache-2.0');
     assert.equal(pkg.repository?.type, 'git');
     assert.match(pkg.repository?.url ?? '', /^git\+https:\/\/.+\.git$/);
@@ -210,19 +275,27 @@ describe('the docs a new user reads', () => {
   const read = (file: string) => import('node:fs').then((fs) => fs.readFileSync(join(root, file), 'utf8'));
   const qi = (...args: string[]) =>
     new Promise<{ code: number; out: string; err: string }>((resolve) =>
-      execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr })),
+      execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
+        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
+      ),
     );
 
   it('docs/cli.md lists every global option of qi --help', async () => {
     const help = (await qi('--help')).out;
-    const options = [...help.slice(0, help.indexOf('Commands:')).matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]).filter((o) => o !== '--help');
+    const options = [...help.slice(0, help.indexOf('Commands:')).matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)]
+      .map((m) => m[1])
+      .filter((o) => o !== '--help');
     assert.ok(options.length >= 8, help);
     const table = (await read('docs/cli.md')).split('\n| verb |')[0];
-    assert.deepEqual(options.filter((o) => !new RegExp(`^\\|.*${o}(?![\\w-])`, 'm').test(table)), [], 'options missing from the table of docs/cli.md');
+    assert.deepEqual(
+      options.filter((o) => !new RegExp(`^\\|.*${o}(?![\\w-])`, 'm').test(table)),
+      [],
+      'options missing from the table of docs/cli.md',
+    );
   });
 
   it('docs/web.md does not say webHandler is not exported: it is, from qimessaging/web', async () => {
-    const web = (await import('qimessaging/web' as string)) as { webHandler?: unknown };
+    const web = (await import('qimessaging/web')) as { webHandler?: unknown };
     assert.equal(typeof web.webHandler, 'function');
     assert.doesNotMatch(await read('docs/web.md'), /not (yet )?an export/);
   });
@@ -231,7 +304,7 @@ describe('the docs a new user reads', () => {
     assert.doesNotMatch(await read('docs/sessions.md'), /qi sd` will/);
   });
 
-  it('an unknown host name says how to find the robot\'s address (its chest button), not to say hello', async () => {
+  it("an unknown host name says how to find the robot's address (its chest button), not to say hello", async () => {
     const r = await qi('--url', 'tcp://no-such-robot.invalid:9559', '--timeout', '5000', 'services');
     assert.notEqual(r.code, 0);
     assert.match(r.err, /chest button/, r.err);
@@ -242,11 +315,19 @@ describe('the docs a new user reads', () => {
 describe('docs/robot.md, against a robot-like ServiceDirectory (tcps, self-signed, user nao)', () => {
   const read = () => import('node:fs').then((fs) => fs.readFileSync(join(root, 'docs/robot.md'), 'utf8'));
   // A shell without a robot configured.
-  const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['QI_URL', 'QI_USER', 'QI_TOKEN', 'QI_TLS_FINGERPRINT', 'QI_TLS_INSECURE'].includes(k)));
+  const userEnv = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !['QI_URL', 'QI_USER', 'QI_TOKEN', 'QI_TLS_FINGERPRINT', 'QI_TLS_INSECURE'].includes(k),
+    ),
+  );
   const qi = (...args: string[]) =>
     new Promise<{ code: number; err: string; out: string }>((resolve) =>
-      execFile(process.execPath, [QI, '--timeout', '5000', ...args], { timeout: 15_000, env: userEnv }, (e, stdout, stderr) =>
-        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
+      execFile(
+        process.execPath,
+        [QI, '--timeout', '5000', ...args],
+        { timeout: 15_000, env: userEnv },
+        (e, stdout, stderr) =>
+          resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
       ),
     );
 
@@ -256,7 +337,11 @@ describe('docs/robot.md, against a robot-like ServiceDirectory (tcps, self-signe
     assert.match(doc, /tcps:\/\/<address>:9503/);
     assert.match(doc, /chest button/);
     const certs = testCerts();
-    const pepper = await listenStandalone('tcps://127.0.0.1:0', { listenTls: certs.robot, authenticator: userTokenAuthenticator({ nao: 'robot-password' }), ipc: false });
+    const pepper = await listenStandalone('tcps://127.0.0.1:0', {
+      listenTls: certs.robot,
+      authenticator: userTokenAuthenticator({ nao: 'robot-password' }),
+      ipc: false,
+    });
     after(() => pepper.close());
     const url = pepper.endpoints[0];
     const fingerprint = certificateFingerprint(certs.robot.cert);
@@ -265,14 +350,30 @@ describe('docs/robot.md, against a robot-like ServiceDirectory (tcps, self-signe
     assert.ok(untrusted.err.includes(fingerprint), untrusted.err);
     // The command robot.md gives to read the fingerprint on the robot (here: the test robot's port).
     const command = /^openssl s_client .*$/m.exec(doc)![0].replace(':9503', `:${new URL(url).port}`);
-    const printed = await new Promise<string>((resolve) => execFile('sh', ['-c', command], { timeout: 15_000 }, (_e, stdout) => resolve(stdout)));
+    const printed = await new Promise<string>((resolve) =>
+      execFile('sh', ['-c', command], { timeout: 15_000 }, (_e, stdout) => resolve(stdout)),
+    );
     assert.ok(printed.includes(fingerprint), `${command} printed: ${printed}`);
     const noUser = await qi('--url', url, '--fingerprint', fingerprint, 'services');
     const wrong = await qi('--url', url, '--fingerprint', fingerprint, '--user', 'nao', '--token', 'guess', 'services');
-    const right = await qi('--url', url, '--fingerprint', fingerprint, '--user', 'nao', '--token', 'robot-password', 'services');
+    const right = await qi(
+      '--url',
+      url,
+      '--fingerprint',
+      fingerprint,
+      '--user',
+      'nao',
+      '--token',
+      'robot-password',
+      'services',
+    );
     assert.equal(right.code, 0, right.err);
     assert.match(right.out, /ServiceDirectory/);
-    for (const [r, phrase] of [[untrusted, 'is not trusted'], [noUser, 'requires authentication'], [wrong, 'refused the connection']] as const) {
+    for (const [r, phrase] of [
+      [untrusted, 'is not trusted'],
+      [noUser, 'requires authentication'],
+      [wrong, 'refused the connection'],
+    ] as const) {
       assert.notEqual(r.code, 0);
       assert.ok(r.err.includes(phrase), `qi says "${phrase}": ${r.err}`);
       assert.ok(doc.includes(phrase), `docs/robot.md explains "${phrase}"`);
@@ -285,11 +386,17 @@ describe('docs/robot.md, against a robot-like ServiceDirectory (tcps, self-signe
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    for (const [url, phrase] of [['tcp://no-such-robot.invalid:9559', 'that host name does not resolve'], [`tcp://127.0.0.1:${port}`, 'nothing listens there']]) {
+    for (const [url, phrase] of [
+      ['tcp://no-such-robot.invalid:9559', 'that host name does not resolve'],
+      [`tcp://127.0.0.1:${port}`, 'nothing listens there'],
+    ]) {
       const r = await qi('--url', url, 'services');
       assert.ok(r.err.includes(phrase), `qi says "${phrase}": ${r.err}`);
       assert.ok(doc.includes(phrase), `docs/robot.md explains "${phrase}"`);
     }
-    assert.match(await import('node:fs').then((fs) => fs.readFileSync(join(root, 'README.md'), 'utf8')), /\(docs\/robot\.md\)/);
+    assert.match(
+      await import('node:fs').then((fs) => fs.readFileSync(join(root, 'README.md'), 'utf8')),
+      /\(docs\/robot\.md\)/,
+    );
   });
 });

@@ -26,16 +26,31 @@ describe('gateway: load and faults', () => {
     const inside = track(await Session.connect(sd.endpoints[0], { ipc: false }));
     await inside.registerService('Calculator', calc);
     // All clients come from 127.0.0.1 here: lift the per-address bound (64 by default).
-    const gw = track(await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: ALL, maxConnectionsPerAddress: 1000 }));
+    const gw = track(
+      await Gateway.start({
+        sd: sd.endpoints[0],
+        listen: 'tcp://127.0.0.1:0',
+        access: ALL,
+        maxConnectionsPerAddress: 1000,
+      }),
+    );
     const N = Number(process.env.N ?? 200);
-    const sessions = await Promise.all(Array.from({ length: N }, () => Session.connect(gw.url, { ipc: false }).then(track)));
+    const sessions = await Promise.all(
+      Array.from({ length: N }, () => Session.connect(gw.url, { ipc: false }).then(track)),
+    );
     assert.equal(gw.metrics.clients, N);
     const proxies = await Promise.all(sessions.map((s) => s.service('Calculator') as Promise<AnyProxy>));
     const received = proxies.map(() => [] as unknown[][]);
-    await Promise.all(proxies.map((p, i) => (p.fired as { connect(f: (...a: unknown[]) => void): Promise<unknown> }).connect((...a) => received[i].push(a))));
+    await Promise.all(
+      proxies.map((p, i) =>
+        (p.fired as { connect(f: (...a: unknown[]) => void): Promise<unknown> }).connect((...a) => received[i].push(a)),
+      ),
+    );
     assert.equal(gw.upstreamSubscriptions, 1);
     // Every client calls at once, several times; a reply that reached the wrong client would not add up.
-    const results = await Promise.all(proxies.flatMap((p, i) => [1, 2, 3].map((k) => p.add(i, k * 1000) as Promise<number>)));
+    const results = await Promise.all(
+      proxies.flatMap((p, i) => [1, 2, 3].map((k) => p.add(i, k * 1000) as Promise<number>)),
+    );
     results.forEach((r, j) => assert.equal(r, Math.floor(j / 3) + ((j % 3) + 1) * 1000));
     calc.emit('fired', 7, 'all');
     for (let t = 0; t < 200 && received.some((r) => r.length === 0); t++) await sleep(10);
@@ -47,12 +62,16 @@ describe('gateway: load and faults', () => {
     const gw = track(await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: ALL }));
     const other = track(await Session.connect(sd.endpoints[0], { ipc: false }));
     await other.registerService('Other', new LocalObject(Counter, { increment: () => 1, value: () => 5 }));
-    const child = await startFixture<{ id: number }>('session/fixtures/service-process', [sd.endpoints[0], 'Doomed', '--no-ipc']);
+    const child = await startFixture<{ id: number }>('session/fixtures/service-process', [
+      sd.endpoints[0],
+      'Doomed',
+      '--no-ipc',
+    ]);
     const client = track(await Session.connect(gw.url, { ipc: false }));
     const doomed = (await client.waitForService('Doomed', 5000)) as AnyProxy;
     assert.equal(await doomed.add(1, 2), 3);
     const removed = client.serviceRemoved.once();
-    const pending = doomed.slow(30_000) as Promise<unknown>;
+    const pending = doomed.slow(30_000);
     await sleep(50);
     const t0 = Date.now();
     const failed = assert.rejects(pending, /Doomed stopped answering while this call was pending/);
@@ -85,14 +104,21 @@ describe('gateway: load and faults', () => {
     const deadline = Date.now() + 5000;
     let seen = '';
     while (seen !== 'AfterRestart' && Date.now() < deadline) {
-      const next = await Promise.race([added.next(), sleep(deadline - Date.now()).then(() => ({ done: true, value: undefined }))]);
+      const next = await Promise.race([
+        added.next(),
+        sleep(deadline - Date.now()).then(() => ({ done: true, value: undefined })),
+      ]);
       if (next.done) break;
       seen = (next.value as [number, string])[1];
     }
     await added.return?.();
     assert.equal(seen, 'AfterRestart', 'the service registered on the new SD was announced through the gateway');
     const gone = await Promise.race([removed, sleep(Math.max(0, deadline - Date.now()) + 2000).then(() => undefined)]);
-    assert.equal(gone?.[1], 'BeforeRestart', 'what the new SD does not list is announced as removed (within the deadline)');
+    assert.equal(
+      gone?.[1],
+      'BeforeRestart',
+      'what the new SD does not list is announced as removed (within the deadline)',
+    );
     const names = (await client.services()).map((s) => s.name);
     assert.deepEqual(names, ['ServiceDirectory', 'AfterRestart']);
     assert.equal(await ((await client.service('AfterRestart')) as AnyProxy).value(), 2);
@@ -118,12 +144,27 @@ describe('gateway: load and faults', () => {
 
   it('starts before the internal SD when asked to, and serves its services once it is up', async () => {
     const url = `tcp://127.0.0.1:${await freePort()}`;
-    await assert.rejects(Gateway.start({ sd: url, listen: 'tcp://127.0.0.1:0', access: ALL }), /Cannot connect to .*nothing listens there/);
+    await assert.rejects(
+      Gateway.start({ sd: url, listen: 'tcp://127.0.0.1:0', access: ALL }),
+      /Cannot connect to .*nothing listens there/,
+    );
     const states: boolean[] = [];
-    const gw = track(await Gateway.start({ sd: url, listen: 'tcp://127.0.0.1:0', access: ALL, waitForSd: true, reconnectMs: 50, onDirectory: (up) => states.push(up) }));
+    const gw = track(
+      await Gateway.start({
+        sd: url,
+        listen: 'tcp://127.0.0.1:0',
+        access: ALL,
+        waitForSd: true,
+        reconnectMs: 50,
+        onDirectory: (up) => states.push(up),
+      }),
+    );
     assert.equal(gw.metrics.sdConnected, false);
     const client = track(await Session.connect(gw.url, { ipc: false }));
-    assert.deepEqual((await client.services()).map((s) => s.name), ['ServiceDirectory']);
+    assert.deepEqual(
+      (await client.services()).map((s) => s.name),
+      ['ServiceDirectory'],
+    );
     const added = client.serviceAdded.once();
     const sd = track(await listenStandalone(url, { ipc: false }));
     await sd.registerService('Late', new LocalObject(Counter, { increment: () => 1, value: () => 3 }));
@@ -138,7 +179,9 @@ describe('gateway: load and faults', () => {
     const calc = calculator();
     const inside = track(await Session.connect(sd.endpoints[0], { ipc: false }));
     await inside.registerService('Calculator', calc);
-    const gw = track(await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: ALL, maxQueueBytes: 256 * 1024 }));
+    const gw = track(
+      await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: ALL, maxQueueBytes: 256 * 1024 }),
+    );
     const stuck = track(await Session.connect(gw.url, { ipc: false }));
     const sp = (await stuck.service('Calculator')) as AnyProxy;
     await (sp.fired as { connect(f: () => void): Promise<unknown> }).connect(() => {});
@@ -147,7 +190,9 @@ describe('gateway: load and faults', () => {
     let got = 0;
     await (hp.fired as { connect(f: () => void): Promise<unknown> }).connect(() => got++);
     // The stuck client stops reading from its socket: the kernel buffers fill, then the gateway's queue.
-    const sock = (await (stuck as unknown as { open(u: string): Promise<{ stream: { socket: net.Socket } }> }).open(gw.url)).stream.socket;
+    const sock = (
+      await (stuck as unknown as { open(u: string): Promise<{ stream: { socket: net.Socket } }> }).open(gw.url)
+    ).stream.socket;
     sock.pause();
     const text = 'x'.repeat(16 * 1024);
     for (let i = 0; i < 400; i++) {

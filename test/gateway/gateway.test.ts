@@ -4,7 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Capability, Dynamic, Gateway, LocalObject, defaultCapabilities, QiAuthError, QiCallError, QiCanceledError, QiTlsError, Session, certificateFingerprint, listenStandalone, type AnyProxy } from '../../src/index.js';
+import {
+  Capability,
+  Dynamic,
+  Gateway,
+  LocalObject,
+  defaultCapabilities,
+  QiAuthError,
+  QiCallError,
+  QiCanceledError,
+  QiTlsError,
+  Session,
+  certificateFingerprint,
+  listenStandalone,
+  type AnyProxy,
+} from '../../src/index.js';
 import { Counter, calculator, counter, type CalcState } from '../object/fixtures.js';
 import { captureRelay } from '../helpers/capture.js';
 import { testCerts } from '../helpers/certs.js';
@@ -40,8 +54,15 @@ before(async () => {
     listen: [`tcp://${OUTSIDE}:0`, `ws://${OUTSIDE}:0/qi`],
     access: {
       users: {
-        alice: { token: 's3cret', allow: ['Calculator', 'Secret.value', 'Added*', 'register:Phone*'], deny: ['method:Calculator.fail'] },
-        root: { token: 'sha256:' + (await import('node:crypto')).createHash('sha256').update('r00t').digest('hex'), allow: ['*'] },
+        alice: {
+          token: 's3cret',
+          allow: ['Calculator', 'Secret.value', 'Added*', 'register:Phone*'],
+          deny: ['method:Calculator.fail'],
+        },
+        root: {
+          token: 'sha256:' + (await import('node:crypto')).createHash('sha256').update('r00t').digest('hex'),
+          allow: ['*'],
+        },
       },
       anonymous: { allow: ['method:Calculator.add', 'signal:Calculator.fired'] },
     },
@@ -62,10 +83,14 @@ describe('gateway: the outside view', () => {
     assert.deepEqual(names, ['ServiceDirectory', 'Calculator']);
     const alice = await client({ user: 'alice', token: 's3cret' });
     const infos = await alice.services();
-    assert.deepEqual(infos.map((s) => s.name), ['ServiceDirectory', 'Calculator', 'Secret']);
+    assert.deepEqual(
+      infos.map((s) => s.name),
+      ['ServiceDirectory', 'Calculator', 'Secret'],
+    );
     for (const i of infos) {
       assert.ok(i.endpoints.length > 0);
-      for (const e of i.endpoints) assert.ok(e === 'qi:ServiceDirectory' || e === gw.url, `endpoint ${e} of ${i.name} is the gateway's ${gw.url}`);
+      for (const e of i.endpoints)
+        assert.ok(e === 'qi:ServiceDirectory' || e === gw.url, `endpoint ${e} of ${i.name} is the gateway's ${gw.url}`);
     }
     await assert.rejects(anon.serviceInfo('Secret'), /Cannot find service 'Secret'/);
   });
@@ -74,25 +99,47 @@ describe('gateway: the outside view', () => {
     const anon = await client();
     const c = (await anon.service('Calculator')) as AnyProxy;
     assert.equal(await c.add(2, 3), 5);
-    await assert.rejects(c.concat('a', 'b') as Promise<unknown>, (e: unknown) => e instanceof QiCallError && /Permission denied: an anonymous client may not use method Calculator.concat/.test(e.message) && /gateway configuration/.test(e.message));
+    await assert.rejects(
+      c.concat('a', 'b'),
+      (e: unknown) =>
+        e instanceof QiCallError &&
+        /Permission denied: an anonymous client may not use method Calculator.concat/.test(e.message) &&
+        /gateway configuration/.test(e.message),
+    );
     const root = await client({ user: 'root', token: 'r00t' });
     const rc = (await root.service('Calculator')) as AnyProxy;
-    await assert.rejects(rc.fail('why') as Promise<unknown>, (e: unknown) => e instanceof QiCallError && /failed on purpose: why/.test(e.message));
+    await assert.rejects(
+      rc.fail('why'),
+      (e: unknown) => e instanceof QiCallError && /failed on purpose: why/.test(e.message),
+    );
     const alice = await client({ user: 'alice', token: 's3cret' });
     const ac = (await alice.service('Calculator')) as AnyProxy;
-    await assert.rejects(ac.fail('x') as Promise<unknown>, /Permission denied: user "alice" may not use method Calculator.fail/);
+    await assert.rejects(ac.fail('x'), /Permission denied: user "alice" may not use method Calculator.fail/);
     const secret = (await alice.service('Secret')) as AnyProxy;
     assert.equal(await secret.value(), 41);
-    await assert.rejects(secret.increment() as Promise<unknown>, /Permission denied/);
+    await assert.rejects(secret.increment(), /Permission denied/);
     assert.ok(gw.metrics.denied >= 3);
   });
 
   it('refuses a wrong token and clients without credentials when anonymous use is not configured', async () => {
-    await assert.rejects(Session.connect(gw.url, { auth: { user: 'alice', token: 'nope' }, ipc: false }), (e: unknown) => e instanceof QiAuthError && /invalid user or token/.test(e.message));
-    await assert.rejects(Session.connect(gw.url, { auth: { user: 'mallory', token: 's3cret' }, ipc: false }), QiAuthError);
-    const strict = await Gateway.start({ sd: sd.endpoints[0], listen: `tcp://${OUTSIDE}:0`, access: { users: { alice: { token: 't', allow: ['*'] } } } });
+    await assert.rejects(
+      Session.connect(gw.url, { auth: { user: 'alice', token: 'nope' }, ipc: false }),
+      (e: unknown) => e instanceof QiAuthError && /invalid user or token/.test(e.message),
+    );
+    await assert.rejects(
+      Session.connect(gw.url, { auth: { user: 'mallory', token: 's3cret' }, ipc: false }),
+      QiAuthError,
+    );
+    const strict = await Gateway.start({
+      sd: sd.endpoints[0],
+      listen: `tcp://${OUTSIDE}:0`,
+      access: { users: { alice: { token: 't', allow: ['*'] } } },
+    });
     try {
-      await assert.rejects(Session.connect(strict.url, { ipc: false }), (e: unknown) => e instanceof QiAuthError && /requires a user and a token/.test(e.message));
+      await assert.rejects(
+        Session.connect(strict.url, { ipc: false }),
+        (e: unknown) => e instanceof QiAuthError && /requires a user and a token/.test(e.message),
+      );
       for (let i = 0; i < 100 && strict.metrics.refused === 0; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(strict.metrics.refused, 1);
     } finally {
@@ -107,7 +154,7 @@ describe('gateway: the outside view', () => {
     assert.ok(((await c.echoRaw(big)) as Buffer).equals(big));
     const before = state.aborted;
     const ac = new AbortController();
-    const call = c.slow(10_000, { signal: ac.signal }) as Promise<unknown>;
+    const call = c.slow(10_000, { signal: ac.signal });
     await new Promise((r) => setTimeout(r, 50));
     ac.abort();
     await assert.rejects(call, QiCanceledError);
@@ -136,7 +183,11 @@ describe('gateway: the outside view', () => {
   it('forwards properties (get, set, watch) and objects returned by reference', async () => {
     const root = await client({ user: 'root', token: 'r00t' });
     const c = (await root.service('Calculator')) as AnyProxy;
-    const volume = c.volume as { get(): Promise<number>; set(v: number): Promise<void>; watch(f: (v: number) => void): Promise<() => Promise<void>> };
+    const volume = c.volume as {
+      get(): Promise<number>;
+      set(v: number): Promise<void>;
+      watch(f: (v: number) => void): Promise<() => Promise<void>>;
+    };
     const seen: number[] = [];
     const stop = await volume.watch((v) => seen.push(v));
     await volume.set(0.25);
@@ -149,14 +200,21 @@ describe('gateway: the outside view', () => {
     assert.equal(await k.increment(), 12);
     const anon = await client();
     const ac = (await anon.service('Calculator')) as AnyProxy;
-    await assert.rejects((ac.volume as { get(): Promise<number> }).get(), /Permission denied: an anonymous client may not use property Calculator.volume/);
+    await assert.rejects(
+      (ac.volume as { get(): Promise<number> }).get(),
+      /Permission denied: an anonymous client may not use property Calculator.volume/,
+    );
   });
 
   it('passes object references between peers whose capabilities differ (an old client without ObjectPtrUID)', async () => {
     for (const uid of [false, true]) {
       const caps = defaultCapabilities();
       caps.set(Capability.ObjectPtrUID, new Dynamic('b', uid));
-      const s = await Session.connect(gw.url, { auth: { user: 'root', token: 'r00t' }, ipc: false, capabilities: caps });
+      const s = await Session.connect(gw.url, {
+        auth: { user: 'root', token: 'r00t' },
+        ipc: false,
+        capabilities: caps,
+      });
       clients.push(s);
       const c = (await s.service('Calculator')) as AnyProxy;
       const k = (await c.makeCounter(100)) as AnyProxy;
@@ -200,7 +258,11 @@ describe('gateway: the outside view', () => {
     // From inside: found through the internal SD, at the gateway's internal endpoint, and callable.
     const info = await inside.serviceInfo('PhoneCalc');
     assert.equal(info.serviceId, id);
-    assert.ok(info.endpoints.some((e) => e.startsWith('tcp:')) && info.endpoints.every((e) => e.startsWith('qi:') || !e.includes(OUTSIDE)), `internal endpoints ${info.endpoints.join(' ')}`);
+    assert.ok(
+      info.endpoints.some((e) => e.startsWith('tcp:')) &&
+        info.endpoints.every((e) => e.startsWith('qi:') || !e.includes(OUTSIDE)),
+      `internal endpoints ${info.endpoints.join(' ')}`,
+    );
     const pc = (await inside.service('PhoneCalc')) as AnyProxy;
     assert.equal(await pc.add(40, 2), 42);
     const got = (pc.fired as { once(): Promise<unknown[]> }).once();
@@ -212,7 +274,10 @@ describe('gateway: the outside view', () => {
     assert.equal(await ((await root.service('PhoneCalc')) as AnyProxy).add(1, 1), 2);
     // Registering is a permission of its own.
     const anon = await client();
-    await assert.rejects(anon.registerService('Intruder', calculator()), /Permission denied: an anonymous client may not register a service named "Intruder"/);
+    await assert.rejects(
+      anon.registerService('Intruder', calculator()),
+      /Permission denied: an anonymous client may not register a service named "Intruder"/,
+    );
     const gone = inside.serviceRemoved.once();
     await phone.close();
     assert.deepEqual(await gone, [id, 'PhoneCalc']);
@@ -229,7 +294,10 @@ describe('gateway: the outside view', () => {
     });
     try {
       const [tcps, tcpsm] = secure.endpoints;
-      await assert.rejects(Session.connect(tcps, { ipc: false }), (e: unknown) => e instanceof QiTlsError && /not trusted/.test(e.message));
+      await assert.rejects(
+        Session.connect(tcps, { ipc: false }),
+        (e: unknown) => e instanceof QiTlsError && /not trusted/.test(e.message),
+      );
       // The test certificate names 127.0.0.1, not the gateway's 127.0.0.3: pin it, as one pins a robot's.
       const fingerprint = certificateFingerprint(certs.server.cert);
       const a = await Session.connect(tcps, { ipc: false, tls: { fingerprint } });
@@ -258,7 +326,11 @@ describe('gateway: the outside view', () => {
       const all = relay.bytes();
       assert.ok(all.length > 1000);
       assert.equal(all.indexOf(INSIDE), -1, 'the inside address appears in what the gateway sent');
-      assert.equal(all.indexOf(String(new URL(sd.endpoints[0]).port)), -1, 'the inside SD port appears in what the gateway sent');
+      assert.equal(
+        all.indexOf(String(new URL(sd.endpoints[0]).port)),
+        -1,
+        'the inside SD port appears in what the gateway sent',
+      );
     } finally {
       await relay.close();
     }

@@ -8,7 +8,17 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, t, type AnyProxy, type CallContext } from '../../src/index.js';
+import {
+  Gateway,
+  LocalObject,
+  Session,
+  defineObject,
+  listenStandalone,
+  method,
+  t,
+  type AnyProxy,
+  type CallContext,
+} from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
 import { captureRelay, type Capture } from '../helpers/capture.js';
 
@@ -26,12 +36,27 @@ const track = <T extends { close(): Promise<void> }>(x: T): T => (open.push(x), 
 const portOf = (url: string) => Number(new URL(url).port);
 
 /** A service that asks other services inside and passes their errors on, as services do. */
-const Relay = defineObject({ methods: { wait: method([], t.int32), askGhost: method([], t.int32), askIpv6: method([], t.int32), askMissingObject: method([], t.int32) } });
+const Relay = defineObject({
+  methods: {
+    wait: method([], t.int32),
+    askGhost: method([], t.int32),
+    askIpv6: method([], t.int32),
+    askMissingObject: method([], t.int32),
+  },
+});
 
 /** Registers `name` on the internal SD at `endpoint`, where nothing qi listens. */
 async function registerAt(inside: Session, name: string, endpoint: string): Promise<void> {
   const sdp = (await inside.service('ServiceDirectory')) as AnyProxy;
-  const id = (await sdp.registerService({ name, serviceId: 0, machineId: inside.machineId, processId: process.pid, endpoints: [endpoint], sessionId: inside.id, objectUid: '' })) as number;
+  const id = (await sdp.registerService({
+    name,
+    serviceId: 0,
+    machineId: inside.machineId,
+    processId: process.pid,
+    endpoints: [endpoint],
+    sessionId: inside.id,
+    objectUid: '',
+  })) as number;
   await sdp.serviceReady(id);
 }
 
@@ -67,7 +92,10 @@ before(async () => {
   await inside.registerService(
     'Relay',
     new LocalObject(Relay, {
-      wait: (ctx: CallContext) => new Promise<number>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('canceled')))),
+      wait: (ctx: CallContext) =>
+        new Promise<number>((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('canceled'))),
+        ),
       askGhost: async () => {
         await inside.service('Ghost', { timeoutMs: 2000 });
         return 0;
@@ -83,7 +111,14 @@ before(async () => {
       },
     }),
   );
-  gw = track(await Gateway.start({ sd: sd.endpoints[0], listen: `tcp://${OUTSIDE}:0`, access: { anonymous: { allow: ['*'] } }, log: (l) => logged.push(l) }));
+  gw = track(
+    await Gateway.start({
+      sd: sd.endpoints[0],
+      listen: `tcp://${OUTSIDE}:0`,
+      access: { anonymous: { allow: ['*'] } },
+      log: (l) => logged.push(l),
+    }),
+  );
   relay = track(await captureRelay(OUTSIDE, portOf(gw.url)));
 });
 
@@ -95,8 +130,16 @@ after(async () => {
 function assertNothingInside(): void {
   const all = relay.bytes().toString('latin1');
   assert.ok(all.length > 500, 'the relay recorded the traffic');
-  assert.equal(all.indexOf(INSIDE), -1, `the inside address appears in what the gateway sent: …${all.slice(Math.max(0, all.indexOf(INSIDE) - 80), all.indexOf(INSIDE) + 40)}…`);
-  for (const p of insidePorts) assert.ok(!all.includes(`:${p}`) && !new RegExp(`\\b${p}\\b`).test(all), `inside port ${p} appears in what the gateway sent`);
+  assert.equal(
+    all.indexOf(INSIDE),
+    -1,
+    `the inside address appears in what the gateway sent: …${all.slice(Math.max(0, all.indexOf(INSIDE) - 80), all.indexOf(INSIDE) + 40)}…`,
+  );
+  for (const p of insidePorts)
+    assert.ok(
+      !all.includes(`:${p}`) && !new RegExp(`\\b${p}\\b`).test(all),
+      `inside port ${p} appears in what the gateway sent`,
+    );
   assert.doesNotMatch(all, /\bid:\d+/, 'an upstream message id appears in what the gateway sent');
 }
 
@@ -118,8 +161,14 @@ describe('gateway: errors that cross it name no internal address', { timeout: 60
   it('a service whose endpoint is dead: the client learns it cannot be reached, not where', async () => {
     const s = await client();
     const text = await failure(s.service('Ghost'));
-    assert.match(text, /Ghost: the gateway could not reach the service .*Cannot connect to an internal endpoint: nothing listens there/);
-    assert.ok(logged.some((l) => l.includes(`Cannot connect to tcp://${INSIDE}:`)), `the full text is logged: ${logged.join('\n')}`);
+    assert.match(
+      text,
+      /Ghost: the gateway could not reach the service .*Cannot connect to an internal endpoint: nothing listens there/,
+    );
+    assert.ok(
+      logged.some((l) => l.includes(`Cannot connect to tcp://${INSIDE}:`)),
+      `the full text is logged: ${logged.join('\n')}`,
+    );
     assertNothingInside();
   });
 
@@ -134,22 +183,33 @@ describe('gateway: errors that cross it name no internal address', { timeout: 60
     const dying = track(await Session.connect(sd.endpoints[0], { ipc: false }));
     await dying.listen(`tcp://${INSIDE}:0`);
     insidePorts.push(...dying.endpoints.map(portOf));
-    await dying.registerService('Dying', new LocalObject(Relay, { wait: () => new Promise<number>(() => {}), askGhost: () => 0, askIpv6: () => 0, askMissingObject: () => 0 }));
+    await dying.registerService(
+      'Dying',
+      new LocalObject(Relay, {
+        wait: () => new Promise<number>(() => {}),
+        askGhost: () => 0,
+        askIpv6: () => 0,
+        askMissingObject: () => 0,
+      }),
+    );
     const s = await client();
     const d = (await s.waitForService('Dying', 5000)) as AnyProxy;
-    const pending = failure(d.wait() as Promise<unknown>);
+    const pending = failure(d.wait());
     await new Promise((r) => setTimeout(r, 100));
     await dying.close();
-    assert.match(await pending, /stopped answering while this call was pending: The connection to an internal endpoint closed/);
+    assert.match(
+      await pending,
+      /stopped answering while this call was pending: The connection to an internal endpoint closed/,
+    );
     assertNothingInside();
   });
 
   it('a service error that names an inside endpoint, or quotes an upstream message id', async () => {
     const s = await client();
     const r = (await s.service('Relay')) as AnyProxy;
-    const ghost = await failure(r.askGhost() as Promise<unknown>);
+    const ghost = await failure(r.askGhost());
     assert.match(ghost, /Relay\.askGhost failed: .*Ghost/);
-    const missing = await failure(r.askMissingObject() as Promise<unknown>);
+    const missing = await failure(r.askMissingObject());
     assert.match(missing, /No object \d+\.99 on this connection/);
     assert.doesNotMatch(missing, /id:/);
     assertNothingInside();
@@ -158,7 +218,7 @@ describe('gateway: errors that cross it name no internal address', { timeout: 60
   it('IPv6 addresses as Node prints them (no brackets)', async () => {
     const s = await client();
     const r = (await s.service('Relay')) as AnyProxy;
-    const text = await failure(r.askIpv6() as Promise<unknown>);
+    const text = await failure(r.askIpv6());
     assert.match(text, /connect ECONNREFUSED an internal address \(then an internal address and an internal address\)/);
   });
 
@@ -166,7 +226,7 @@ describe('gateway: errors that cross it name no internal address', { timeout: 60
     const s = await client();
     const r = (await s.service('Relay')) as AnyProxy;
     const before = logged.length;
-    await Promise.all(Array.from({ length: 500 }, () => (r.askIpv6() as Promise<unknown>).catch(() => {})));
+    await Promise.all(Array.from({ length: 500 }, () => r.askIpv6().catch(() => {})));
     const lines = logged.length - before;
     assert.ok(lines >= 1 && lines <= 25, `${lines} log lines for 500 rewritten errors of one client`);
   });

@@ -6,7 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Builtin, Dynamic, Gateway, SERVICE_INFO_SIGNATURE, Session, listenStandalone, type AnyProxy, type ServiceInfo } from '../../src/index.js';
+import {
+  Builtin,
+  Dynamic,
+  Gateway,
+  SERVICE_INFO_SIGNATURE,
+  Session,
+  listenStandalone,
+  type AnyProxy,
+  type ServiceInfo,
+} from '../../src/index.js';
 import { calculator, counter } from '../object/fixtures.js';
 import { gc } from '../helpers/gc.js';
 
@@ -38,7 +47,8 @@ function info(name: string, serviceId = 0, endpoints: string[] = ['tcp://127.0.0
 }
 
 /** registerService (102) by hand, as any libqi client may send it. */
-const register = (s: Session, name: string) => dir(s).call({ ...SD, action: 102 }, INFO, [info(name)], 'I') as Promise<number>;
+const register = (s: Session, name: string) =>
+  dir(s).call({ ...SD, action: 102 }, INFO, [info(name)], 'I') as Promise<number>;
 const update = (s: Session, i: ServiceInfo) => dir(s).call({ ...SD, action: 105 }, INFO, [i], 'v');
 const unregister = (s: Session, id: number) => dir(s).call({ ...SD, action: 103 }, '(I)', [id], 'v');
 const message = async (p: Promise<unknown>): Promise<string> => {
@@ -109,7 +119,10 @@ describe('gateway: a registration keeps its name', () => {
       const s = await client(who);
       const id = await s.registerService(name, calculator());
       const text = await message(update(s, info(target, id)));
-      assert.match(text, new RegExp(`"${name}" cannot be renamed to "${target}": a service keeps the name it was registered with`));
+      assert.match(
+        text,
+        new RegExp(`"${name}" cannot be renamed to "${target}": a service keeps the name it was registered with`),
+      );
       // The inside still knows it under its own name only, and the real service can register.
       await assert.rejects(inside.serviceInfo(target), /Cannot find service/);
       assert.equal((await inside.serviceInfo(name)).serviceId, id);
@@ -137,7 +150,10 @@ describe('ServiceDirectory: a service is never renamed', () => {
       assert.equal((await a.serviceInfo('Original')).serviceId, ready);
       // Keeping the name, the endpoints may change.
       await update(a, info('Original', ready, ['tcp://127.0.0.1:4']));
-      assert.deepEqual((await a.serviceInfo('Original')).endpoints.filter((e) => !e.startsWith('qi:')), ['tcp://127.0.0.1:4']);
+      assert.deepEqual(
+        (await a.serviceInfo('Original')).endpoints.filter((e) => !e.startsWith('qi:')),
+        ['tcp://127.0.0.1:4'],
+      );
     } finally {
       await own.close();
     }
@@ -146,8 +162,14 @@ describe('ServiceDirectory: a service is never renamed', () => {
 
 describe('gateway: registering needs an explicit register: rule', () => {
   it('a rule without a kind does not grant registering ("Phone", anonymous "Glob*")', async () => {
-    assert.match(await message(register(await client('kindless'), 'Phone')), /Permission denied: user "kindless" may not register a service named "Phone"/);
-    assert.match(await message(register(await client(), 'GlobX')), /Permission denied: an anonymous client may not register a service named "GlobX"/);
+    assert.match(
+      await message(register(await client('kindless'), 'Phone')),
+      /Permission denied: user "kindless" may not register a service named "Phone"/,
+    );
+    assert.match(
+      await message(register(await client(), 'GlobX')),
+      /Permission denied: an anonymous client may not register a service named "GlobX"/,
+    );
     await assert.rejects(inside.serviceInfo('Phone'), /Cannot find service/);
   });
 
@@ -156,7 +178,8 @@ describe('gateway: registering needs an explicit register: rule', () => {
     const all = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((n) => register(s, `Cap${n}`)));
     const ok = all.filter((r): r is PromiseFulfilledResult<number> => r.status === 'fulfilled').map((r) => r.value);
     assert.equal(ok.length, 3, `registered ${ok.length} of 6`);
-    for (const r of all) if (r.status === 'rejected') assert.match((r.reason as Error).message, /at most 3 services.*unregister one/);
+    for (const r of all)
+      if (r.status === 'rejected') assert.match((r.reason as Error).message, /at most 3 services.*unregister one/);
     await unregister(s, ok[0]);
     const again = await register(s, 'Cap7');
     assert.ok(again > 0);
@@ -172,7 +195,9 @@ describe('gateway: registering needs an explicit register: rule', () => {
       // Once the gateway saw it leave, its registration has been sent to the SD: the name must come free.
       await until(() => gw.metrics.clients < before);
       let id: number | undefined;
-      await until(async () => (id = await inside.registerService(name, counter(0)).catch(() => undefined)) !== undefined);
+      await until(
+        async () => (id = await inside.registerService(name, counter(0)).catch(() => undefined)) !== undefined,
+      );
       await inside.unregisterService(id!);
     }
   });
@@ -207,15 +232,32 @@ describe('gateway: a property is checked as a property on every path', () => {
   it('deny property:X.p stops watching it (registerEvent on its id, through the proxy or by hand)', async () => {
     const s = await client('noprop');
     const c = (await s.service('Calculator')) as AnyProxy;
-    await assert.rejects((c.volume as { watch(l: () => void): Promise<unknown> }).watch(() => {}), /Permission denied: user "noprop" may not use property Calculator.volume/);
-    await assert.rejects(dir(s).call({ service: calcId, object: 1, action: Builtin.registerEvent }, '(IIL)', [calcId, VOLUME, 99n], 'L'), /Permission denied/);
-    await assert.rejects(dir(s).call({ service: calcId, object: 1, action: Builtin.registerEventWithSignature }, '(IILs)', [calcId, VOLUME, 98n, '(f)'], 'L'), /Permission denied/);
+    await assert.rejects(
+      (c.volume as { watch(l: () => void): Promise<unknown> }).watch(() => {}),
+      /Permission denied: user "noprop" may not use property Calculator.volume/,
+    );
+    await assert.rejects(
+      dir(s).call({ service: calcId, object: 1, action: Builtin.registerEvent }, '(IIL)', [calcId, VOLUME, 99n], 'L'),
+      /Permission denied/,
+    );
+    await assert.rejects(
+      dir(s).call(
+        { service: calcId, object: 1, action: Builtin.registerEventWithSignature },
+        '(IILs)',
+        [calcId, VOLUME, 98n, '(f)'],
+        'L',
+      ),
+      /Permission denied/,
+    );
   });
 
   it('deny property:X.p stops forging its changes (a Post to its id)', async () => {
     const root = await client('root');
     const witness: unknown[] = [];
-    const volume = ((await root.service('Calculator')) as AnyProxy).volume as { watch(l: (v: unknown) => void): Promise<unknown>; set(v: number): Promise<void> };
+    const volume = ((await root.service('Calculator')) as AnyProxy).volume as {
+      watch(l: (v: unknown) => void): Promise<unknown>;
+      set(v: number): Promise<void>;
+    };
     await volume.watch((v) => witness.push(v));
     const s = await client('noprop');
     const c = (await s.service('Calculator')) as AnyProxy;
@@ -230,11 +272,19 @@ describe('gateway: a property is checked as a property on every path', () => {
   });
   it('property names sent by a client are not remembered: 48 distinct 1 MB names leave the heap where it was', async () => {
     const s = await client('watcher');
-    const ask = (key: string) => dir(s).call({ service: calcId, object: 1, action: Builtin.property }, '(m)', [new Dynamic('s', key)], 'm').catch(() => undefined);
+    const ask = (key: string) =>
+      dir(s)
+        .call({ service: calcId, object: 1, action: Builtin.property }, '(m)', [new Dynamic('s', key)], 'm')
+        .catch(() => undefined);
     await ask('warm-up');
     gc();
     const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < 48; i++) await ask(String(i).padStart(4, '0').repeat(256 * 1024));
+    for (let i = 0; i < 48; i++)
+      await ask(
+        String(i)
+          .padStart(4, '0')
+          .repeat(256 * 1024),
+      );
     gc();
     const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
     assert.ok(grown < 16, `the heap grew by ${grown.toFixed(1)} MiB`);
@@ -255,7 +305,10 @@ describe('gateway: rules on dotted service names', () => {
     const s = await client('denyDottedMember');
     const p = (await s.service('My.Secret')) as AnyProxy;
     assert.equal(await p.value(), 1);
-    await assert.rejects(p.increment(), /Permission denied: user "denyDottedMember" may not use method My.Secret.increment/);
+    await assert.rejects(
+      p.increment(),
+      /Permission denied: user "denyDottedMember" may not use method My.Secret.increment/,
+    );
   });
 
   it('allow My.Open.value grants that member of the service My.Open only', async () => {

@@ -9,7 +9,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  Dynamic, Gateway, LocalObject, METAOBJECT_SIGNATURE, MessageType, ObjectType, QiCallError, Session, backendOf, connect, defineObject, listenStandalone, method, openChannel, property, signal, t, type Channel,
+  Dynamic,
+  Gateway,
+  LocalObject,
+  METAOBJECT_SIGNATURE,
+  MessageType,
+  ObjectType,
+  QiCallError,
+  Session,
+  backendOf,
+  connect,
+  defineObject,
+  listenStandalone,
+  method,
+  openChannel,
+  property,
+  signal,
+  t,
+  type Channel,
 } from '../../src/index.js';
 import { counter } from '../object/fixtures.js';
 import { rawCall, voidDynamics } from './fixtures/hostile.js';
@@ -52,7 +69,12 @@ before(async () => {
   });
   factory.set('current', new Dynamic('o', counter(500)));
   await sd.registerService('Factory', factory);
-  const options = { sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } }, maxReferenceScan: 10_000 };
+  const options = {
+    sd: sd.endpoints[0],
+    listen: 'tcp://127.0.0.1:0',
+    access: { anonymous: { allow: ['*'] } },
+    maxReferenceScan: 10_000,
+  };
   gw = await Gateway.start(options);
 });
 after(async () => {
@@ -74,7 +96,11 @@ const methodId = (name: string) => ObjectType.of(Factory).methodsByName.get(name
 
 /** Where a proxy's object lives, and the id of one of its methods. */
 function address(proxy: unknown, member = 'increment') {
-  const b = backendOf(proxy as object) as unknown as { service: number; object: number; type: { metaObject: { methods: Map<number, { name: string }> } } };
+  const b = backendOf(proxy) as unknown as {
+    service: number;
+    object: number;
+    type: { metaObject: { methods: Map<number, { name: string }> } };
+  };
   const action = [...b.type.metaObject.methods].find(([, m]) => m.name === member)![0];
   return { service: b.service, object: b.object, action };
 }
@@ -86,14 +112,16 @@ async function failure(p: Promise<unknown>, object: number): Promise<string> {
     (err: unknown) => err,
   );
   assert.ok(e instanceof QiCallError, `a call error, got ${String(e)}`);
-  return e.remoteMessage.replace(new RegExp(`(\\d+)\\.${object}(?=[. ])`, 'g'), '$1.<object>').replace(/id:\d+/g, 'id:<n>');
+  return e.remoteMessage
+    .replace(new RegExp(`(\\d+)\\.${object}(?=[. ])`, 'g'), '$1.<object>')
+    .replace(/id:\d+/g, 'id:<n>');
 }
 
 describe('gateway: objects are reachable only by their holders', () => {
   it("another client's object answers exactly like a missing one, and stays usable by its holder", async () => {
     const a = await client();
     const b = await client();
-    const ka = (await a.factory.fresh(10)) as unknown as CounterProxy;
+    const ka = (await a.factory.fresh(10)) as CounterProxy;
     assert.equal(await ka.increment(), 11);
     const { service, object, action } = address(ka);
     const missing = object + 1000;
@@ -103,7 +131,11 @@ describe('gateway: objects are reachable only by their holders', () => {
     b.ch.post({ service, object, action }, '()', []);
     await sleep(100);
     let count = 12;
-    assert.equal(await ka.increment(), count, "the holder's object was neither released nor called by the other client");
+    assert.equal(
+      await ka.increment(),
+      count,
+      "the holder's object was neither released nor called by the other client",
+    );
 
     // The service's own connection answers for an object id it does not serve, for comparison.
     const direct = await openChannel(await connect(sd.endpoints[0]));
@@ -132,7 +164,9 @@ describe('gateway: objects are reachable only by their holders', () => {
     const [, inBox] = boxed.value as [number, CounterProxy];
     assert.equal(await inBox.increment(), 21);
 
-    const born = new Promise<CounterProxy>((resolve) => void a.factory.born.connect((o: unknown) => resolve(o as CounterProxy)));
+    const born = new Promise<CounterProxy>(
+      (resolve) => void a.factory.born.connect((o: unknown) => resolve(o as CounterProxy)),
+    );
     await sleep(50);
     await a.factory.spawn(30);
     const fromSignal = await Promise.race([born, sleep(3000).then(() => assert.fail('no signal'))]);
@@ -152,7 +186,7 @@ describe('gateway: objects are reachable only by their holders', () => {
   it('an object its holder terminated is no longer reachable, and nothing is left in the gateway', async () => {
     const before = gw.heldObjects;
     const a = await client();
-    const k = (await a.factory.fresh(40)) as unknown as CounterProxy;
+    const k = (await a.factory.fresh(40)) as CounterProxy;
     const { service, object, action } = address(k);
     assert.equal(gw.heldObjects, before + 1);
     await a.ch.call({ service, object, action: 3 }, '(I)', [service], 'v');
@@ -162,13 +196,15 @@ describe('gateway: objects are reachable only by their holders', () => {
     assert.equal(gone, none);
   });
 
-  it('an object the service released by itself answers as missing, without naming the gateway\'s own upstream call', async () => {
+  it("an object the service released by itself answers as missing, without naming the gateway's own upstream call", async () => {
     const a = await client();
-    const k = (await a.factory.fresh(70)) as unknown as CounterProxy;
+    const k = (await a.factory.fresh(70)) as CounterProxy;
     const { service, object, action } = address(k);
     // The service stops serving it (as a stream closes itself), before the client first used it.
     const channels = (sd as unknown as { channels: Set<Channel> }).channels;
-    const servers = [...channels].map((ch) => (ch as unknown as { handlers: Map<number, { close(): void }> }).handlers.get(service * 0x1_0000_0000 + object));
+    const servers = [...channels].map((ch) =>
+      (ch as unknown as { handlers: Map<number, { close(): void }> }).handlers.get(service * 0x1_0000_0000 + object),
+    );
     const server = servers.find((x) => x !== undefined);
     assert.ok(server !== undefined, 'the service serves the object');
     server.close();

@@ -7,7 +7,23 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Dynamic, FrameReader, Gateway, LocalObject, MessageType, ObjectType, Session, defineObject, encodeMessage, listenStandalone, method, t, type AnyProxy, type CallContext, type GatewayOptions } from '../../src/index.js';
+import {
+  Dynamic,
+  FrameReader,
+  Gateway,
+  LocalObject,
+  MessageType,
+  ObjectType,
+  Session,
+  defineObject,
+  encodeMessage,
+  listenStandalone,
+  method,
+  t,
+  type AnyProxy,
+  type CallContext,
+  type GatewayOptions,
+} from '../../src/index.js';
 import { calculator, counter } from '../object/fixtures.js';
 import { gc } from '../helpers/gc.js';
 import { RawPeer } from '../helpers/net.js';
@@ -104,23 +120,35 @@ describe('gateway: fair sharing of the upstream between clients', { timeout: 60_
     let refused = 0;
     const reasons = new Set<string>();
     for (let i = 0; i < N; i++) {
-      (pa.park('x') as Promise<unknown>).catch((e: Error) => {
+      pa.park('x').catch((e: Error) => {
         refused++;
         reasons.add(e.message.replace(/\d+/g, 'N'));
       });
     }
     // Every call of A has either reached the service or been refused.
-    assert.ok(await until(() => state.started - started0 + refused >= N, 15_000), `A's calls: ${state.started - started0} running, ${refused} refused`);
+    assert.ok(
+      await until(() => state.started - started0 + refused >= N, 15_000),
+      `A's calls: ${state.started - started0} running, ${refused} refused`,
+    );
     const b = track(await Session.connect(gw.url, { ipc: false }));
     const pb = (await b.service('Calculator')) as AnyProxy;
     assert.equal(await pb.add(20, 22), 42, 'another client still gets its calls through');
-    assert.ok(state.started - started0 <= 1000, `at most the per-client quota reached the service (${state.started - started0})`);
+    assert.ok(
+      state.started - started0 <= 1000,
+      `at most the per-client quota reached the service (${state.started - started0})`,
+    );
     assert.ok(refused >= N - 1000, `A's calls over its quota were refused at once (${refused})`);
-    assert.ok([...reasons].some((r) => /limit N/.test(r) && /maxIncomingCalls/.test(r)), `the refusal names the quota and its option: ${[...reasons].join(' | ')}`);
+    assert.ok(
+      [...reasons].some((r) => /limit N/.test(r) && /maxIncomingCalls/.test(r)),
+      `the refusal names the quota and its option: ${[...reasons].join(' | ')}`,
+    );
     // A leaves: every call it parked is canceled upstream.
     const parked = state.started - started0;
     await a.close();
-    assert.ok(await until(() => state.aborted - aborted0 >= parked, 5000), `canceled upstream: ${state.aborted - aborted0} of ${parked}`);
+    assert.ok(
+      await until(() => state.aborted - aborted0 >= parked, 5000),
+      `canceled upstream: ${state.aborted - aborted0} of ${parked}`,
+    );
     await releaseAll();
   });
 
@@ -131,7 +159,9 @@ describe('gateway: fair sharing of the upstream between clients', { timeout: 60_
     const aborted0 = state.aborted;
     const N = 50;
     peer.socket.write(Buffer.concat(Array.from({ length: N }, () => frame(7, parkingId, PARK, '(s)', ['x']))));
-    const got = await peer.waitFor(N - 1, 5000).catch((e: Error) => assert.fail(`${e.message}; the service runs ${state.started - started0} calls of id 7`));
+    const got = await peer
+      .waitFor(N - 1, 5000)
+      .catch((e: Error) => assert.fail(`${e.message}; the service runs ${state.started - started0} calls of id 7`));
     assert.equal(got.length, N - 1);
     for (const m of got) {
       assert.equal(m.type, MessageType.Error);
@@ -153,17 +183,28 @@ describe('gateway: fair sharing of the upstream between clients', { timeout: 60_
     const pa = (await a.service('Parking')) as AnyProxy;
     const started0 = state.started;
     const big = 'y'.repeat(1024 * 1024);
-    const results = Array.from({ length: 8 }, () => (pa.park(big) as Promise<number>).then(() => 'ok', (e: Error) => e.message));
+    const results = Array.from({ length: 8 }, () =>
+      (pa.park(big) as Promise<number>).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
     assert.ok(await until(() => state.started - started0 >= 3, 5000));
     const refusals = await within(Promise.all(results.slice(4)), 3000, ['(no answer: the calls were forwarded)']);
     for (const r of refusals) assert.match(r, /bytes of arguments .*not yet answered.*maxPendingBytesPerClient/);
-    assert.ok(state.started - started0 <= 4, `at most 4 MiB of arguments reached the service (${state.started - started0} calls)`);
+    assert.ok(
+      state.started - started0 <= 4,
+      `at most 4 MiB of arguments reached the service (${state.started - started0} calls)`,
+    );
     const b = track(await Session.connect(gw.url, { ipc: false }));
     assert.equal(await ((await b.service('Calculator')) as AnyProxy).add(1, 2), 3);
     await releaseAll();
     assert.deepEqual((await Promise.all(results)).slice(0, 3), ['ok', 'ok', 'ok'], 'answered calls free their bytes');
     const small = pa.park('small') as Promise<number>;
-    assert.ok(await until(() => state.release.length > 0, 3000), 'a new call goes through once the others are answered');
+    assert.ok(
+      await until(() => state.release.length > 0, 3000),
+      'a new call goes through once the others are answered',
+    );
     await releaseAll();
     assert.equal(await small, 5);
   });
@@ -181,13 +222,23 @@ describe('gateway: fair sharing of the upstream between clients', { timeout: 60_
     const inside = track(await Session.connect(sd.endpoints[0], { ipc: false }));
     const sdp = (await inside.service('ServiceDirectory')) as AnyProxy;
     const url = `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
-    const hung = (await sdp.registerService({ name: 'Hung', serviceId: 0, machineId: inside.machineId, processId: process.pid, endpoints: [url], sessionId: inside.id, objectUid: '' })) as number;
+    const hung = (await sdp.registerService({
+      name: 'Hung',
+      serviceId: 0,
+      machineId: inside.machineId,
+      processId: process.pid,
+      endpoints: [url],
+      sessionId: inside.id,
+      objectUid: '',
+    })) as number;
     await sdp.serviceReady(hung);
     const gw = await gateway({ maxPendingBytesPerClient: 4 * 1024 * 1024 });
     const peer = await rawClient(gw);
     const big = 'z'.repeat(1024 * 1024);
     peer.socket.write(Buffer.concat(Array.from({ length: 8 }, (_, i) => frame(100 + i, hung, 100, '(s)', [big]))));
-    const got = await peer.waitFor(4, 5000).catch((e: Error) => assert.fail(`${e.message}: the calls wait without bound, holding their bytes`));
+    const got = await peer
+      .waitFor(4, 5000)
+      .catch((e: Error) => assert.fail(`${e.message}: the calls wait without bound, holding their bytes`));
     for (const m of got) {
       assert.equal(m.type, MessageType.Error);
       assert.match(text(m), /bytes of arguments .*not yet answered.*maxPendingBytesPerClient/);
@@ -227,7 +278,10 @@ describe('gateway: output towards a client is bounded whoever made it', { timeou
       if (peak > 64 * 1024 * 1024 || (last.length === 4 && Math.max(...last) - Math.min(...last) < 1024 * 1024)) break;
     }
     const MiB = (n: number) => (n / 1024 / 1024).toFixed(1);
-    assert.ok(peak < 32 * 1024 * 1024, `the gateway grew by ${MiB(peak)} MiB for a client that does not read (bound: 2 MiB queued)`);
+    assert.ok(
+      peak < 32 * 1024 * 1024,
+      `the gateway grew by ${MiB(peak)} MiB for a client that does not read (bound: 2 MiB queued)`,
+    );
     const b = track(await Session.connect(gw.url, { ipc: false }));
     assert.ok((await b.services()).some((s) => s.name === 'Calculator'));
     assert.equal(await ((await b.service('Calculator')) as AnyProxy).add(2, 3), 5);

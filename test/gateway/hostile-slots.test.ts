@@ -10,7 +10,17 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, createWebSocketStream } from 'ws';
-import { AuthThrottle, Gateway, MessageStream, QiAuthError, Session, listenStandalone, openChannel, type AnyProxy, type Channel } from '../../src/index.js';
+import {
+  AuthThrottle,
+  Gateway,
+  MessageStream,
+  QiAuthError,
+  Session,
+  listenStandalone,
+  openChannel,
+  type AnyProxy,
+  type Channel,
+} from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
 import { testCerts } from '../helpers/certs.js';
 
@@ -59,7 +69,12 @@ function closed(s: net.Socket): Promise<void> {
 /** Races `p` against a deadline, so that no test can hang. */
 function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function tlsSocket(port: number, ca: string): Promise<tls.TLSSocket> {
@@ -72,7 +87,12 @@ function tlsSocket(port: number, ca: string): Promise<tls.TLSSocket> {
 }
 
 /** Opens a qi channel over TCP from `localAddress`, authenticating with `auth`. */
-async function login(port: number, localAddress: string, auth: { user: string; token: string }, timeoutMs = 5000): Promise<Channel> {
+async function login(
+  port: number,
+  localAddress: string,
+  auth: { user: string; token: string },
+  timeoutMs = 5000,
+): Promise<Channel> {
   const s = await rawSocket(port, localAddress);
   const stream = new MessageStream(s, `tcp://127.0.0.1:${port}`, `tcp://${localAddress}:${s.localPort}`);
   return openChannel(stream, { auth, timeoutMs });
@@ -81,18 +101,24 @@ async function login(port: number, localAddress: string, auth: { user: string; t
 /** A WebSocket opened by hand (HTTP upgrade over a raw socket, or TLS with `ca`), to send frames no library would. */
 async function rawWebSocket(port: number, path: string, ca?: string): Promise<net.Socket> {
   const s = ca === undefined ? await rawSocket(port, '127.0.0.1') : await tlsSocket(port, ca);
-  s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  s.write(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
   let head = '';
-  await within(3000, new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      head += d.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      s.off('data', onData);
-      if (head.startsWith('HTTP/1.1 101')) resolve();
-      else reject(new Error(`no upgrade: ${head}`));
-    };
-    s.on('data', onData);
-  }), 'WebSocket upgrade');
+  await within(
+    3000,
+    new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        head += d.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        s.off('data', onData);
+        if (head.startsWith('HTTP/1.1 101')) resolve();
+        else reject(new Error(`no upgrade: ${head}`));
+      };
+      s.on('data', onData);
+    }),
+    'WebSocket upgrade',
+  );
   return s;
 }
 
@@ -141,13 +167,20 @@ describe('gateway: connection slots before authentication', () => {
     const t0 = Date.now();
     // 300 connections on each listener that never finish: half an HTTP request, or no ClientHello.
     const idle = await Promise.all([
-      ...Array.from({ length: 300 }, () => rawSocket(portOf(wsUrl), ATTACKER).then((s) => (s.write('GET /qi HTTP/1.1\r\nHost: x\r\n'), s))),
+      ...Array.from({ length: 300 }, () =>
+        rawSocket(portOf(wsUrl), ATTACKER).then((s) => (s.write('GET /qi HTTP/1.1\r\nHost: x\r\n'), s)),
+      ),
       ...Array.from({ length: 300 }, () => rawSocket(portOf(tcpsUrl), ATTACKER)),
     ]);
     await new Promise((r) => setTimeout(r, 100));
     for (const url of [wsUrl, tcpsUrl]) {
       const start = Date.now();
-      const s = await Session.connect(url, { ipc: false, auth: { user: 'alice', token: 'wonderland' }, tls: { ca: certs.ca }, connectTimeoutMs: 3000 });
+      const s = await Session.connect(url, {
+        ipc: false,
+        auth: { user: 'alice', token: 'wonderland' },
+        tls: { ca: certs.ca },
+        connectTimeoutMs: 3000,
+      });
       sessions.push(s);
       assert.equal(await ((await s.service('Calculator')) as AnyProxy).add(2, 3), 5);
       assert.ok(Date.now() - start < 1500, `${url}: connected and called in ${Date.now() - start} ms`);
@@ -158,14 +191,28 @@ describe('gateway: connection slots before authentication', () => {
   });
 
   it('connections from listeners and streams given to acceptStream share one budget per address', async () => {
-    const gw = await gateway({ listen: 'tcp://127.0.0.1:0', access: { users: USERS }, maxConnectionsPerAddress: 2, handshakeTimeoutMs: 5000 });
+    const gw = await gateway({
+      listen: 'tcp://127.0.0.1:0',
+      access: { users: USERS },
+      maxConnectionsPerAddress: 2,
+      handshakeTimeoutMs: 5000,
+    });
     const first = await rawSocket(portOf(gw.url), '127.0.0.5');
-    const duplex = () => new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    const duplex = () =>
+      new Duplex({
+        read() {},
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
     const bridged = duplex();
     gw.acceptStream(new MessageStream(bridged, 'ws://127.0.0.5:4242', 'ws://gateway'));
     const refused = duplex();
     gw.acceptStream(new MessageStream(refused, 'ws://127.0.0.5:4243', 'ws://gateway'));
-    assert.ok(!bridged.destroyed && refused.destroyed, 'the third connection of the address (second stream) is refused');
+    assert.ok(
+      !bridged.destroyed && refused.destroyed,
+      'the third connection of the address (second stream) is refused',
+    );
     const third = await rawSocket(portOf(gw.url), '127.0.0.5');
     await within(1000, closed(third), 'a TCP connection over the budget closed at once');
     bridged.destroy();
@@ -201,9 +248,14 @@ describe('gateway: WebSocket messages before and after authentication', () => {
       const took = Date.now() - t0;
       peak = Math.max(peak, memory());
       const grew = (peak - base) / MiB;
-      console.log(`# ${sizes.length} pre-auth messages of ${sizes.map((n) => n / MiB).join('+')} MiB: ${sent.map((n) => (n / MiB).toFixed(1)).join('+')} MiB written before close, closed in ${took} ms, heap+arrayBuffers peak +${grew.toFixed(1)} MiB`);
+      console.log(
+        `# ${sizes.length} pre-auth messages of ${sizes.map((n) => n / MiB).join('+')} MiB: ${sent.map((n) => (n / MiB).toFixed(1)).join('+')} MiB written before close, closed in ${took} ms, heap+arrayBuffers peak +${grew.toFixed(1)} MiB`,
+      );
       assert.ok(grew < 48, `heap + arrayBuffers grew by ${grew.toFixed(1)} MiB`);
-      assert.ok(sent.every((n, i) => n < sizes[i]), 'the gateway closed each connection before the message was whole');
+      assert.ok(
+        sent.every((n, i) => n < sizes[i]),
+        'the gateway closed each connection before the message was whole',
+      );
     } finally {
       clearInterval(sampler);
     }
@@ -228,7 +280,9 @@ describe('gateway: WebSocket messages before and after authentication', () => {
     // A raw authenticated WebSocket client announcing a 100 MiB message: refused at the frame header (1009).
     const ws = new WebSocket(gw.url.replace(/^ws:/, 'ws:'), { perMessageDeflate: false });
     await within(3000, once(ws, 'open'), 'open');
-    const ch = await openChannel(new MessageStream(createWebSocketStream(ws), gw.url, 'ws://client'), { auth: { user: 'alice', token: 'wonderland' } });
+    const ch = await openChannel(new MessageStream(createWebSocketStream(ws), gw.url, 'ws://client'), {
+      auth: { user: 'alice', token: 'wonderland' },
+    });
     assert.ok(!ch.closed);
     const sock = (ws as unknown as { _socket: net.Socket })._socket;
     const head = Buffer.alloc(14);
@@ -251,7 +305,12 @@ describe('gateway: guessing tokens', () => {
     const worker = async () => {
       while (Date.now() < until) {
         try {
-          await login(port, ATTACKER, { user: 'alice', token: `guess-${Math.random()}` }, Math.max(1, until - Date.now()));
+          await login(
+            port,
+            ATTACKER,
+            { user: 'alice', token: `guess-${Math.random()}` },
+            Math.max(1, until - Date.now()),
+          );
           assert.fail('a wrong token was accepted');
         } catch (e) {
           if (e instanceof QiAuthError && /invalid user or token/.test(e.message) && Date.now() <= until) answered++;
@@ -266,15 +325,23 @@ describe('gateway: guessing tokens', () => {
       ch.close();
     })();
     await within(10_000, Promise.all([...Array.from({ length: 8 }, worker), bystander]), 'guessing');
-    console.log(`# ${answered} wrong tokens answered in 2 s from one address; a right token from another address in ${other} ms`);
+    console.log(
+      `# ${answered} wrong tokens answered in 2 s from one address; a right token from another address in ${other} ms`,
+    );
     assert.ok(answered < 50, `${answered} guesses answered in 2 s`);
     assert.ok(other >= 0 && other < 1000, `the other address waited ${other} ms`);
   });
 
   it('attempts whose connection left while waiting cost their address no time', async () => {
-    const gw = await gateway({ listen: 'tcp://127.0.0.1:0', access: { users: USERS }, authThrottle: { freeFailures: 0, delayMs: 500, maxDelayMs: 500 } });
+    const gw = await gateway({
+      listen: 'tcp://127.0.0.1:0',
+      access: { users: USERS },
+      authThrottle: { freeFailures: 0, delayMs: 500, maxDelayMs: 500 },
+    });
     const port = portOf(gw.url);
-    const attempts = Array.from({ length: 20 }, () => login(port, '127.0.0.6', { user: 'alice', token: 'guess' }, 20_000).catch(() => undefined));
+    const attempts = Array.from({ length: 20 }, () =>
+      login(port, '127.0.0.6', { user: 'alice', token: 'guess' }, 20_000).catch(() => undefined),
+    );
     await new Promise((r) => setTimeout(r, 300));
     // The guesser gives up: its 19 queued attempts leave with their connections.
     for (const s of sockets) if (s.localAddress === '127.0.0.6') s.destroy();
@@ -289,7 +356,8 @@ describe('gateway: guessing tokens', () => {
   it('remembers a bounded number of addresses, and an IPv6 /64 as one', async () => {
     const throttle = new AuthThrottle({ freeFailures: 0, delayMs: 1000, maxAddresses: 100 });
     const refuse = { authenticate: () => ({ outcome: 'refused' as const, reason: 'no' }) };
-    for (let i = 0; i < 5000; i++) await throttle.guard(refuse, `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`).authenticate({}, { remote: '' });
+    for (let i = 0; i < 5000; i++)
+      await throttle.guard(refuse, `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`).authenticate({}, { remote: '' });
     assert.equal(throttle.size, 100);
     const t = new AuthThrottle({ freeFailures: 0, delayMs: 300 });
     await t.guard(refuse, '2001:db8:1:2::1').authenticate({}, { remote: '' });

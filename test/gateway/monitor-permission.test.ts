@@ -44,27 +44,33 @@ async function client(auth?: { user: string; token: string }) {
 describe('statistics and trace through the gateway', () => {
   it('are denied to a client allowed the whole service but no monitor: rule', async () => {
     const c = await client();
-    assert.equal(await c.add!(1, 2), 3, 'the service itself is allowed');
-    const denied = (e: unknown) => e instanceof QiCallError && /Permission denied: an anonymous client may not use monitor Calculator\.\w+/.test(e.message) && /"monitor:Calculator\.\w+"/.test(e.message);
-    await assert.rejects(c.enableTrace!(true), denied);
-    await assert.rejects(c.enableStats!(true), denied);
-    await assert.rejects(c.stats!(), denied);
-    await assert.rejects(c.traceObject!.connect(() => {}), (e: unknown) => e instanceof Error && /monitor Calculator\.traceObject/.test(e.message));
-    assert.equal(await (await inside.service('Calculator')).isTraceEnabled!(), false, 'nothing was turned on');
+    assert.equal(await c.add(1, 2), 3, 'the service itself is allowed');
+    const denied = (e: unknown) =>
+      e instanceof QiCallError &&
+      /Permission denied: an anonymous client may not use monitor Calculator\.\w+/.test(e.message) &&
+      /"monitor:Calculator\.\w+"/.test(e.message);
+    await assert.rejects(c.enableTrace(true), denied);
+    await assert.rejects(c.enableStats(true), denied);
+    await assert.rejects(c.stats(), denied);
+    await assert.rejects(
+      c.traceObject.connect(() => {}),
+      (e: unknown) => e instanceof Error && /monitor Calculator\.traceObject/.test(e.message),
+    );
+    assert.equal(await (await inside.service('Calculator')).isTraceEnabled(), false, 'nothing was turned on');
   });
 
   it('are given by monitor:SERVICE, and the trace then shows the calls of others', async () => {
     const admin = await client({ user: 'admin', token: 't' });
     const seen: unknown[] = [];
-    const off = await admin.traceObject!.connect((e) => seen.push(e));
-    await admin.enableStats!(true);
+    const off = await admin.traceObject.connect((e) => seen.push(e));
+    await admin.enableStats(true);
     const other = await client();
-    await other.add!(20, 22);
+    await other.add(20, 22);
     const deadline = Date.now() + 3000;
     while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(seen.length, 2, 'call and result traced');
-    assert.equal(((await admin.stats!()) as Map<number, { count: number }>).get(100)?.count, 1);
-    await admin.enableStats!(false);
+    assert.equal(((await admin.stats()) as Map<number, { count: number }>).get(100)?.count, 1);
+    await admin.enableStats(false);
     await off();
   });
 });

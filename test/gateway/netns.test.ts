@@ -43,7 +43,8 @@ function setUp(): string | undefined {
     ip('-n', NS.gw, 'link', 'add', 'out0', 'type', 'veth', 'peer', 'name', 'gw0', 'netns', NS.outside);
   } catch (e) {
     const m = (e as Error).message;
-    if (/not supported|not permitted|Unknown device type/i.test(m)) return `veth links are not available here (${m.split('\n')[0]})`;
+    if (/not supported|not permitted|Unknown device type/i.test(m))
+      return `veth links are not available here (${m.split('\n')[0]})`;
     throw e;
   }
   ip('-n', NS.gw, 'addr', 'add', `${GW_INSIDE}/24`, 'dev', 'in0');
@@ -51,7 +52,11 @@ function setUp(): string | undefined {
   ip('-n', NS.inside, 'addr', 'add', `${SD}/24`, 'dev', 'gw0');
   ip('-n', NS.inside, 'addr', 'add', `${SERVICE}/24`, 'dev', 'gw0');
   ip('-n', NS.outside, 'addr', 'add', `${CLIENT}/24`, 'dev', 'gw0');
-  for (const [ns, devs] of [[NS.gw, ['lo', 'in0', 'out0']], [NS.inside, ['lo', 'gw0']], [NS.outside, ['lo', 'gw0']]] as const) {
+  for (const [ns, devs] of [
+    [NS.gw, ['lo', 'in0', 'out0']],
+    [NS.inside, ['lo', 'gw0']],
+    [NS.outside, ['lo', 'gw0']],
+  ] as const) {
     for (const dev of devs) ip('-n', ns, 'link', 'set', dev, 'up');
   }
   // Routes both ways through the gateway host, so only its refusal to forward keeps the networks apart.
@@ -86,7 +91,9 @@ after(async () => {
   killAll();
   await Promise.all(
     children.map((c) =>
-      c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => (c.once('exit', r), setTimeout(r, 2000).unref())),
+      c.exitCode !== null || c.signalCode !== null
+        ? undefined
+        : new Promise((r) => (c.once('exit', r), setTimeout(r, 2000).unref())),
     ),
   );
   deleteNamespaces();
@@ -103,8 +110,8 @@ function run(ns: string, machine: string, name: string, args: string[]): Running
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   return { child, out: () => out, err: () => err };
 }
 
@@ -140,7 +147,10 @@ describe('gateway: a real multi-host robot in network namespaces', () => {
       await ready(sd, 'the SD');
       const service = run(NS.inside, MACHINE.inside, 'netns-service', [SD_URL, `tcp://${SERVICE}:0`]);
       const gateway = run(NS.gw, MACHINE.gw, 'netns-gateway', [SD_URL, `tcp://${GW_OUTSIDE}:0`]);
-      const [s, g] = await Promise.all([ready<{ endpoints: string[] }>(service, 'the service process'), ready<{ url: string }>(gateway, 'the gateway')]);
+      const [s, g] = await Promise.all([
+        ready<{ endpoints: string[] }>(service, 'the service process'),
+        ready<{ url: string }>(gateway, 'the gateway'),
+      ]);
       serviceEndpoint = s.endpoints[0];
       gatewayUrl = g.url;
     },
@@ -158,52 +168,89 @@ describe('gateway: a real multi-host robot in network namespaces', () => {
     const service = new URL(serviceEndpoint);
     const targets = [`${SD}:9559`, `${service.hostname}:${service.port}`, `${gw.hostname}:${gw.port}`];
     const probe = run(NS.outside, MACHINE.outside, 'netns-probe', ['1000', ...targets]);
-    const { probes } = await finished<{ probes: { target: string; result: string; ms: number }[] }>(probe, 'the probe', 6000);
+    const { probes } = await finished<{ probes: { target: string; result: string; ms: number }[] }>(
+      probe,
+      'the probe',
+      6000,
+    );
     const [toSd, toService, toGateway] = probes;
     assert.notEqual(toSd.result, 'connected', `the client reached the internal SD: ${JSON.stringify(toSd)}`);
-    assert.notEqual(toService.result, 'connected', `the client reached the internal service: ${JSON.stringify(toService)}`);
+    assert.notEqual(
+      toService.result,
+      'connected',
+      `the client reached the internal service: ${JSON.stringify(toService)}`,
+    );
     assert.equal(toGateway.result, 'connected', `the client could not reach the gateway: ${JSON.stringify(toGateway)}`);
     t.diagnostic(`from outside: ${probes.map((p) => `${p.target} ${p.result} (${p.ms} ms)`).join(', ')}`);
   });
 
-  it('serves an outside client through the gateway: listing, call, signal, property, 1 MiB raw, no internal address', { timeout: 15_000 }, async (t) => {
-    if (refused) {
-      console.error(`SKIPPED: ${refused}`);
-      return t.skip(refused);
-    }
-    const client = run(NS.outside, MACHINE.outside, 'netns-client', [gatewayUrl, 'alice', 'pw', '10.77.', '9559', MACHINE.inside]);
-    const r = await finished<{ direct: Outcome; relayed: Outcome; capture: { bytes: number; connections: number; found: Record<string, number> } }>(client, 'the client', 13_000);
-
-    for (const o of [r.direct, r.relayed]) {
-      // alice sees the SD and Calculator; Internal exists inside but is not hers to see.
-      assert.deepEqual(o.services.map((s) => s.name), ['ServiceDirectory', 'Calculator']);
-      assert.deepEqual(o.serviceInfos.map((s) => s.name), ['ServiceDirectory', 'Calculator']);
-      for (const info of [...o.services, ...o.serviceInfos]) {
-        assert.ok(info.endpoints.length > 0, `${info.name} has endpoints`);
-        for (const e of info.endpoints) {
-          assert.ok(e === 'qi:ServiceDirectory' || e === gatewayUrl, `endpoint ${e} of ${info.name} is not the gateway's ${gatewayUrl}`);
-        }
-        assert.equal(info.machineId, MACHINE.gw, `${info.name} is presented as living on the gateway host`);
-        assert.ok(!JSON.stringify(info).includes('10.77.'), `${info.name}'s ServiceInfo shows an internal address: ${JSON.stringify(info)}`);
+  it(
+    'serves an outside client through the gateway: listing, call, signal, property, 1 MiB raw, no internal address',
+    { timeout: 15_000 },
+    async (t) => {
+      if (refused) {
+        console.error(`SKIPPED: ${refused}`);
+        return t.skip(refused);
       }
-      assert.equal(o.sum, 42);
-      assert.equal(o.fired.length, 2);
-      assert.ok(Number.isInteger(o.fired[0]) && o.fired[0] > 0);
-      assert.equal(o.fired[1], 'tick from inside');
-      assert.equal(o.volume, 0.75);
-      assert.equal(o.echo.received, o.echo.sent);
-      assert.ok(o.echo.same, 'the raw payload came back intact');
-      assert.equal(o.counted, 11, 'an object returned by reference works through the gateway');
-      assert.match(o.internal, /Cannot find service 'Internal'/);
-    }
-    assert.equal(r.direct.echo.sent, 1024 * 1024);
+      const client = run(NS.outside, MACHINE.outside, 'netns-client', [
+        gatewayUrl,
+        'alice',
+        'pw',
+        '10.77.',
+        '9559',
+        MACHINE.inside,
+      ]);
+      const r = await finished<{
+        direct: Outcome;
+        relayed: Outcome;
+        capture: { bytes: number; connections: number; found: Record<string, number> };
+      }>(client, 'the client', 13_000);
 
-    // Everything the gateway sent to the relayed session went through the relay, and none of it names the inside.
-    assert.equal(r.capture.connections, 1, 'the relayed session used one connection, through the relay');
-    assert.ok(r.capture.bytes > r.relayed.echo.sent, `the relay saw the whole session (${r.capture.bytes} bytes)`);
-    assert.equal(r.capture.found['10.77.'], 0, 'an internal address appears in what the gateway sent');
-    assert.equal(r.capture.found['9559'], 0, 'the internal SD port appears in what the gateway sent');
-    assert.equal(r.capture.found[MACHINE.inside], 0, 'the internal machine id appears in what the gateway sent');
-    t.diagnostic(`connect ${r.direct.connectMs} ms, 1 MiB echo ${r.direct.echo.ms} ms, relayed session ${r.capture.bytes} bytes`);
-  });
+      for (const o of [r.direct, r.relayed]) {
+        // alice sees the SD and Calculator; Internal exists inside but is not hers to see.
+        assert.deepEqual(
+          o.services.map((s) => s.name),
+          ['ServiceDirectory', 'Calculator'],
+        );
+        assert.deepEqual(
+          o.serviceInfos.map((s) => s.name),
+          ['ServiceDirectory', 'Calculator'],
+        );
+        for (const info of [...o.services, ...o.serviceInfos]) {
+          assert.ok(info.endpoints.length > 0, `${info.name} has endpoints`);
+          for (const e of info.endpoints) {
+            assert.ok(
+              e === 'qi:ServiceDirectory' || e === gatewayUrl,
+              `endpoint ${e} of ${info.name} is not the gateway's ${gatewayUrl}`,
+            );
+          }
+          assert.equal(info.machineId, MACHINE.gw, `${info.name} is presented as living on the gateway host`);
+          assert.ok(
+            !JSON.stringify(info).includes('10.77.'),
+            `${info.name}'s ServiceInfo shows an internal address: ${JSON.stringify(info)}`,
+          );
+        }
+        assert.equal(o.sum, 42);
+        assert.equal(o.fired.length, 2);
+        assert.ok(Number.isInteger(o.fired[0]) && o.fired[0] > 0);
+        assert.equal(o.fired[1], 'tick from inside');
+        assert.equal(o.volume, 0.75);
+        assert.equal(o.echo.received, o.echo.sent);
+        assert.ok(o.echo.same, 'the raw payload came back intact');
+        assert.equal(o.counted, 11, 'an object returned by reference works through the gateway');
+        assert.match(o.internal, /Cannot find service 'Internal'/);
+      }
+      assert.equal(r.direct.echo.sent, 1024 * 1024);
+
+      // Everything the gateway sent to the relayed session went through the relay, and none of it names the inside.
+      assert.equal(r.capture.connections, 1, 'the relayed session used one connection, through the relay');
+      assert.ok(r.capture.bytes > r.relayed.echo.sent, `the relay saw the whole session (${r.capture.bytes} bytes)`);
+      assert.equal(r.capture.found['10.77.'], 0, 'an internal address appears in what the gateway sent');
+      assert.equal(r.capture.found['9559'], 0, 'the internal SD port appears in what the gateway sent');
+      assert.equal(r.capture.found[MACHINE.inside], 0, 'the internal machine id appears in what the gateway sent');
+      t.diagnostic(
+        `connect ${r.direct.connectMs} ms, 1 MiB echo ${r.direct.echo.ms} ms, relayed session ${r.capture.bytes} bytes`,
+      );
+    },
+  );
 });

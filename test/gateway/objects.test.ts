@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Dynamic, Gateway, LocalObject, Session, defineObject, listenStandalone, method, t, type Channel } from '../../src/index.js';
+import {
+  Dynamic,
+  Gateway,
+  LocalObject,
+  Session,
+  defineObject,
+  listenStandalone,
+  method,
+  t,
+  type Channel,
+} from '../../src/index.js';
 import { counter } from '../object/fixtures.js';
 
 const Factory = defineObject({
@@ -28,14 +38,24 @@ describe('gateway: objects returned to clients', () => {
   let laterAnswered = 0;
   before(async () => {
     sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    await sd.registerService('Factory', new LocalObject(Factory, { fresh: (n) => counter(n), shared: () => one, boxed: () => new Dynamic('o', counter(7)),
-      later: async (ms) => {
-        await sleep(ms);
-        laterAnswered++;
-        return counter(ms);
-      },
-    }));
-    gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: ['*'] } } });
+    await sd.registerService(
+      'Factory',
+      new LocalObject(Factory, {
+        fresh: (n) => counter(n),
+        shared: () => one,
+        boxed: () => new Dynamic('o', counter(7)),
+        later: async (ms) => {
+          await sleep(ms);
+          laterAnswered++;
+          return counter(ms);
+        },
+      }),
+    );
+    gw = await Gateway.start({
+      sd: sd.endpoints[0],
+      listen: 'tcp://127.0.0.1:0',
+      access: { anonymous: { allow: ['*'] } },
+    });
   });
   after(async () => {
     await gw.close();
@@ -45,7 +65,8 @@ describe('gateway: objects returned to clients', () => {
   /** Objects the service serves now, on all its connections (the gateway's among them). */
   const served = () => {
     let n = 0;
-    for (const ch of (sd as unknown as { channels: Set<Channel> }).channels) n += (ch as unknown as { handlers: Map<string, unknown> }).handlers.size;
+    for (const ch of (sd as unknown as { channels: Set<Channel> }).channels)
+      n += (ch as unknown as { handlers: Map<string, unknown> }).handlers.size;
     return n;
   };
   const settle = async (want: number, what: string) => {
@@ -61,7 +82,7 @@ describe('gateway: objects returned to clients', () => {
     const base = served();
     const a = await client();
     const ks = [] as CounterProxy[];
-    for (let i = 0; i < 5; i++) ks.push((await a.factory.fresh(i)) as unknown as CounterProxy);
+    for (let i = 0; i < 5; i++) ks.push((await a.factory.fresh(i)) as CounterProxy);
     assert.equal(await ks[3].increment(), 4);
     const boxed = (await a.factory.boxed()) as { value: unknown };
     assert.ok(boxed !== undefined);
@@ -76,8 +97,8 @@ describe('gateway: objects returned to clients', () => {
     const base = served();
     const a = await client();
     const b = await client();
-    const ka = (await a.factory.shared()) as unknown as CounterProxy;
-    const kb = (await b.factory.shared()) as unknown as CounterProxy;
+    const ka = (await a.factory.shared()) as CounterProxy;
+    const kb = (await b.factory.shared()) as CounterProxy;
     assert.equal(await ka.increment(), 101);
     assert.equal(await kb.increment(), 102);
     await settle(base + 1, 'one object served to the gateway');
@@ -94,10 +115,11 @@ describe('gateway: objects returned to clients', () => {
     const base = served();
     const a = await client();
     const b = await client();
-    (await a.factory.shared()) as unknown;
-    const kb = (await b.factory.shared()) as unknown as CounterProxy;
+    await a.factory.shared();
+    const kb = (await b.factory.shared()) as CounterProxy;
     // What a proxy's garbage collection sends: terminate, here sent by hand for a bounded test.
-    const holders = (gw as unknown as { context: { held: { holders: Map<unknown, Map<string, number>> } } }).context.held.holders;
+    const holders = (gw as unknown as { context: { held: { holders: Map<unknown, Map<string, number>> } } }).context
+      .held.holders;
     const [service, object] = [...holders.values()][0].keys().next().value!.split('.').map(Number);
     Session.channelOf(a.factory)!.post({ service, object, action: 3 }, '(I)', [service]);
     await sleep(100);

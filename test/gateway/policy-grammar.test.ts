@@ -8,7 +8,8 @@ type Row = [MemberKind, string, string, boolean];
 function table(title: string, p: Policy, rows: Row[]): void {
   describe(title, () => {
     for (const [kind, service, member, expected] of rows) {
-      it(`${expected ? 'allows' : 'denies'} ${kind} ${service}.${member}`, () => assert.equal(p.allows(kind, service, member), expected));
+      it(`${expected ? 'allows' : 'denies'} ${kind} ${service}.${member}`, () =>
+        assert.equal(p.allows(kind, service, member), expected));
     }
   });
 }
@@ -31,38 +32,52 @@ table('dotted service names: deny My.Secret.*', new Policy({ allow: ['*'], deny:
   ['method', 'My', 'value', true],
 ]);
 
-table('dotted service names: member rules', new Policy({ allow: ['My.Open.value', 'signal:A.B.C.*Event', '*.ping'], deny: ['method:My.Open.value2'] }), [
-  ['method', 'My.Open', 'value', true],
-  ['method', 'My.Open', 'value2', false],
-  ['method', 'My.Open', 'increment', false],
-  ['method', 'My', 'Open', false],
-  ['signal', 'A.B.C', 'TouchEvent', true],
-  ['signal', 'A.B', 'TouchEvent', false],
-  ['method', 'A.B.C', 'TouchEvent', false],
-  ['method', 'Any.Dotted.Name', 'ping', true],
-  ['method', 'Plain', 'ping', true],
-  ['method', 'Plain', 'pong', false],
-]);
+table(
+  'dotted service names: member rules',
+  new Policy({ allow: ['My.Open.value', 'signal:A.B.C.*Event', '*.ping'], deny: ['method:My.Open.value2'] }),
+  [
+    ['method', 'My.Open', 'value', true],
+    ['method', 'My.Open', 'value2', false],
+    ['method', 'My.Open', 'increment', false],
+    ['method', 'My', 'Open', false],
+    ['signal', 'A.B.C', 'TouchEvent', true],
+    ['signal', 'A.B', 'TouchEvent', false],
+    ['method', 'A.B.C', 'TouchEvent', false],
+    ['method', 'Any.Dotted.Name', 'ping', true],
+    ['method', 'Plain', 'ping', true],
+    ['method', 'Plain', 'pong', false],
+  ],
+);
 
-table('registering needs register:', new Policy({ allow: ['Phone', 'Tablet*', 'register:Cam.*', 'register:Robot?'], deny: ['Robot2', 'register:Cam.Secret'] }), [
-  ['register', 'Phone', '*', false],
-  ['register', 'TabletA', '*', false],
-  ['method', 'Phone', 'call', true],
-  ['register', 'Cam.Front', '*', true],
-  ['register', 'Cam', '*', true],
-  ['register', 'Cam.Secret', '*', false],
-  ['register', 'Camera', '*', false],
-  ['register', 'Robot1', '*', true],
-  // A deny without a kind covers registering too.
-  ['register', 'Robot2', '*', false],
-]);
+table(
+  'registering needs register:',
+  new Policy({
+    allow: ['Phone', 'Tablet*', 'register:Cam.*', 'register:Robot?'],
+    deny: ['Robot2', 'register:Cam.Secret'],
+  }),
+  [
+    ['register', 'Phone', '*', false],
+    ['register', 'TabletA', '*', false],
+    ['method', 'Phone', 'call', true],
+    ['register', 'Cam.Front', '*', true],
+    ['register', 'Cam', '*', true],
+    ['register', 'Cam.Secret', '*', false],
+    ['register', 'Camera', '*', false],
+    ['register', 'Robot1', '*', true],
+    // A deny without a kind covers registering too.
+    ['register', 'Robot2', '*', false],
+  ],
+);
 
 describe('listing with dotted names', () => {
   it('hides a dotted service denied whole, lists one partly allowed', () => {
     assert.ok(!new Policy({ allow: ['*'], deny: ['My.Secret'] }).sees('My.Secret'));
     assert.ok(!new Policy({ allow: ['*'], deny: ['My.Secret.*'] }).sees('My.Secret'));
     assert.ok(new Policy({ allow: ['*'], deny: ['My.Secret.*'] }).sees('My.Open'));
-    assert.ok(new Policy({ allow: ['*'], deny: ['method:My.Secret.*'] }).sees('My.Secret'), 'its signals may still be used');
+    assert.ok(
+      new Policy({ allow: ['*'], deny: ['method:My.Secret.*'] }).sees('My.Secret'),
+      'its signals may still be used',
+    );
     assert.ok(new Policy({ allow: ['My.Open.value'] }).sees('My.Open'));
     assert.ok(!new Policy({ allow: ['My.Open.value'] }).sees('My.Secret'));
     assert.ok(!new Policy({ allow: ['register:My.*'] }).sees('My.Open'), 'a register: rule lists nothing');

@@ -7,7 +7,16 @@ import { describe, it } from 'node:test';
 import { Access, Policy, QiConfigError, loadAccessConfig, type Identity, type MemberKind } from '../../src/index.js';
 
 describe('Policy', () => {
-  const p = new Policy({ allow: ['ALTextToSpeech', 'method:ALMotion.move*', 'signal:ALMemory.*Event', 'property:Battery.charge', 'Cam?ra.get*'], deny: ['method:ALTextToSpeech.setLanguage', 'ALMotion.moveToDanger'] });
+  const p = new Policy({
+    allow: [
+      'ALTextToSpeech',
+      'method:ALMotion.move*',
+      'signal:ALMemory.*Event',
+      'property:Battery.charge',
+      'Cam?ra.get*',
+    ],
+    deny: ['method:ALTextToSpeech.setLanguage', 'ALMotion.moveToDanger'],
+  });
   const table: [MemberKind, string, string, boolean][] = [
     ['method', 'ALTextToSpeech', 'say', true],
     ['signal', 'ALTextToSpeech', 'done', true],
@@ -29,14 +38,24 @@ describe('Policy', () => {
     ['method', 'Unknown', 'x', false],
   ];
   for (const [kind, service, member, expected] of table) {
-    it(`${expected ? 'allows' : 'denies'} ${kind} ${service}.${member}`, () => assert.equal(p.allows(kind, service, member), expected));
+    it(`${expected ? 'allows' : 'denies'} ${kind} ${service}.${member}`, () =>
+      assert.equal(p.allows(kind, service, member), expected));
   }
 
   it('lists a service only when part of it may be used and no deny covers it whole', () => {
-    assert.ok(p.sees('ALTextToSpeech') && p.sees('ALMotion') && p.sees('ALMemory') && p.sees('Camera') && p.sees('ServiceDirectory'));
+    assert.ok(
+      p.sees('ALTextToSpeech') &&
+        p.sees('ALMotion') &&
+        p.sees('ALMemory') &&
+        p.sees('Camera') &&
+        p.sees('ServiceDirectory'),
+    );
     assert.ok(!p.sees('ALSystem'));
     assert.ok(!new Policy({ allow: ['*'], deny: ['ALSystem'] }).sees('ALSystem'));
-    assert.ok(new Policy({ allow: ['*'], deny: ['method:ALSystem.*'] }).sees('ALSystem'), 'its signals may still be used');
+    assert.ok(
+      new Policy({ allow: ['*'], deny: ['method:ALSystem.*'] }).sees('ALSystem'),
+      'its signals may still be used',
+    );
     assert.ok(!new Policy({}).sees('ALTextToSpeech'), 'deny by default');
   });
 
@@ -46,13 +65,21 @@ describe('Policy', () => {
   });
 
   it('rejects patterns it cannot read', () => {
-    assert.throws(() => new Policy({ allow: ['call:X.y'] }), (e: unknown) => e instanceof QiConfigError && e.code === 'ERR_QI_CONFIG' && /unknown kind "call"/.test(e.message));
+    assert.throws(
+      () => new Policy({ allow: ['call:X.y'] }),
+      (e: unknown) => e instanceof QiConfigError && e.code === 'ERR_QI_CONFIG' && /unknown kind "call"/.test(e.message),
+    );
     assert.throws(() => new Policy({ allow: ['method:'] }), /names no service/);
   });
 });
 
 describe('Access', () => {
-  const access = new Access({ users: { alice: { token: 'pw', allow: ['A'] }, bob: { token: 'sha256:' + '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', allow: ['B'] } } });
+  const access = new Access({
+    users: {
+      alice: { token: 'pw', allow: ['A'] },
+      bob: { token: 'sha256:' + '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', allow: ['B'] },
+    },
+  });
   const auth = (creds: Record<string, unknown>) => {
     let who: Identity | undefined;
     const r = access.authenticator((i) => (who = i)).authenticate(creds, { remote: 'test' });
@@ -62,7 +89,11 @@ describe('Access', () => {
   it('accepts users by clear or hashed token, and refuses the rest without saying which part was wrong', () => {
     assert.equal(auth({ user: 'alice', token: 'pw' }).who?.user, 'alice');
     assert.equal(auth({ user: 'bob', token: 'password' }).who?.policy.sees('B'), true);
-    for (const creds of [{ user: 'alice', token: 'PW' }, { user: 'carol', token: 'pw' }, { user: 'bob', token: 'sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8' }]) {
+    for (const creds of [
+      { user: 'alice', token: 'PW' },
+      { user: 'carol', token: 'pw' },
+      { user: 'bob', token: 'sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8' },
+    ]) {
       const { r, who } = auth(creds);
       assert.deepEqual(r, { outcome: 'refused', reason: 'invalid user or token' });
       assert.equal(who, undefined);
@@ -75,9 +106,15 @@ describe('Access', () => {
     const f = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
     assert.deepEqual(loadAccessConfig(f('ok.json', '{"anonymous":{"allow":["X"]}}')).anonymous, { allow: ['X'] });
     assert.throws(() => loadAccessConfig(f('bad.json', '{nope')), /is not valid JSON/);
-    assert.throws(() => loadAccessConfig(f('notoken.json', '{"users":{"a":{"allow":["X"]}}}')), /users\.a\.token must be a non-empty string/);
+    assert.throws(
+      () => loadAccessConfig(f('notoken.json', '{"users":{"a":{"allow":["X"]}}}')),
+      /users\.a\.token must be a non-empty string/,
+    );
     assert.throws(() => loadAccessConfig(f('hash.json', '{"users":{"a":{"token":"sha256:abc"}}}')), /64 hex digits/);
-    assert.throws(() => loadAccessConfig(f('list.json', '{"users":{"a":{"token":"t","allow":"X"}}}')), /users\.a\.allow must be a list/);
+    assert.throws(
+      () => loadAccessConfig(f('list.json', '{"users":{"a":{"token":"t","allow":"X"}}}')),
+      /users\.a\.allow must be a list/,
+    );
     assert.throws(() => loadAccessConfig(join(dir, 'missing.json')), /Cannot read the gateway configuration/);
   });
 });

@@ -15,7 +15,12 @@ const sessions: Session[] = [];
 before(async () => {
   sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
   await sd.registerService('Calculator', calculator());
-  gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: { users: { alice: { token: 'pw', allow: ['*'] } } }, maxConnectionsPerAddress: 3 });
+  gw = await Gateway.start({
+    sd: sd.endpoints[0],
+    listen: 'tcp://127.0.0.1:0',
+    access: { users: { alice: { token: 'pw', allow: ['*'] } } },
+    maxConnectionsPerAddress: 3,
+  });
 });
 after(async () => {
   await Promise.all(sessions.map((s) => s.close()));
@@ -28,10 +33,22 @@ const port = () => Number(new URL(gw.url).port);
 describe('gateway: unauthenticated clients', () => {
   const attempts: [string, Buffer[]][] = [
     ['list services', encodeMessage({ id: 1, type: MessageType.Call, service: 1, object: 1, action: 101 }, '()', [])],
-    ['find a service', encodeMessage({ id: 1, type: MessageType.Call, service: 1, object: 1, action: 100 }, '(s)', ['Calculator'])],
-    ['call a service', encodeMessage({ id: 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, '(ii)', [1, 2])],
-    ['subscribe to serviceAdded', encodeMessage({ id: 1, type: MessageType.Call, service: 1, object: 1, action: 0 }, '(IIL)', [1, 106, 1n])],
-    ['post to a service', encodeMessage({ id: 1, type: MessageType.Post, service: 2, object: 1, action: 100 }, '(ii)', [1, 2])],
+    [
+      'find a service',
+      encodeMessage({ id: 1, type: MessageType.Call, service: 1, object: 1, action: 100 }, '(s)', ['Calculator']),
+    ],
+    [
+      'call a service',
+      encodeMessage({ id: 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, '(ii)', [1, 2]),
+    ],
+    [
+      'subscribe to serviceAdded',
+      encodeMessage({ id: 1, type: MessageType.Call, service: 1, object: 1, action: 0 }, '(IIL)', [1, 106, 1n]),
+    ],
+    [
+      'post to a service',
+      encodeMessage({ id: 1, type: MessageType.Post, service: 2, object: 1, action: 100 }, '(ii)', [1, 2]),
+    ],
   ];
   for (const [what, bytes] of attempts) {
     it(`cannot ${what}: refused and disconnected, learning nothing`, async () => {
@@ -39,16 +56,23 @@ describe('gateway: unauthenticated clients', () => {
       peer.socket.write(Buffer.concat(bytes));
       await peer.waitClosed();
       const got = Buffer.concat(peer.messages.map((m) => m.payload));
-      assert.ok(peer.messages.every((m) => m.type === MessageType.Error), 'only an error, if anything');
+      assert.ok(
+        peer.messages.every((m) => m.type === MessageType.Error),
+        'only an error, if anything',
+      );
       assert.equal(got.indexOf('Calculator'), -1);
       assert.equal(got.indexOf(sd.endpoints[0].split(':')[2]), -1, 'not even the inside port');
     });
   }
 
   it('refuses connections past maxConnectionsPerAddress, and takes them again when one leaves', async () => {
-    const three = await Promise.all([0, 1, 2].map(() => Session.connect(gw.url, { ipc: false, auth: { user: 'alice', token: 'pw' } })));
+    const three = await Promise.all(
+      [0, 1, 2].map(() => Session.connect(gw.url, { ipc: false, auth: { user: 'alice', token: 'pw' } })),
+    );
     sessions.push(...three);
-    await assert.rejects(Session.connect(gw.url, { ipc: false, auth: { user: 'alice', token: 'pw' }, connectTimeoutMs: 2000 }));
+    await assert.rejects(
+      Session.connect(gw.url, { ipc: false, auth: { user: 'alice', token: 'pw' }, connectTimeoutMs: 2000 }),
+    );
     assert.ok(gw.metrics.overLimit >= 1);
     await three[0].close();
     await new Promise((r) => setTimeout(r, 100));

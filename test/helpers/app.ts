@@ -6,7 +6,16 @@
  * TypeScript.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +38,9 @@ export interface App {
 
 /** The top-level packages (`node_modules/<name>`) a user's `npm install qimessaging` brings. */
 function productionPackages(): string[] {
-  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
   return Object.entries(lock.packages)
     .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && path.split('node_modules/').length === 2)
     .map(([path]) => path.slice('node_modules/'.length));
@@ -53,7 +64,11 @@ function makeApp(dir: string): App {
     async tsc(tsconfig, timeoutMs = 60_000) {
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
       try {
-        await run(process.execPath, [TSC, '-p', dir, '--pretty', 'false'], { cwd: dir, timeout: timeoutMs, maxBuffer: 64 << 20 });
+        await run(process.execPath, [TSC, '-p', dir, '--pretty', 'false'], {
+          cwd: dir,
+          timeout: timeoutMs,
+          maxBuffer: 64 << 20,
+        });
         return [];
       } catch (e) {
         const out = (e as { stdout?: string }).stdout ?? '';
@@ -70,13 +85,25 @@ export async function packedApp(): Promise<App> {
   const dir = mkdtempSync(join(tmpdir(), 'qi-app-'));
   const packDir = join(dir, '.pack');
   mkdirSync(packDir);
-  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], { cwd: REPO, timeout: 60_000, maxBuffer: 64 << 20 });
+  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], {
+    cwd: REPO,
+    timeout: 60_000,
+    maxBuffer: 64 << 20,
+  });
   const [{ filename }] = JSON.parse(stdout) as { filename: string }[];
   const pkg = join(dir, 'node_modules', 'qimessaging');
   mkdirSync(pkg, { recursive: true });
   await run('tar', ['xzf', join(packDir, filename), '-C', pkg, '--strip-components=1'], { timeout: 30_000 });
   for (const name of productionPackages()) link(dir, name, join(REPO, 'node_modules', name));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { qimessaging: `file:.pack/${filename}` } }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'app',
+      private: true,
+      type: 'module',
+      dependencies: { qimessaging: `file:.pack/${filename}` },
+    }),
+  );
   return makeApp(dir);
 }
 
@@ -87,7 +114,8 @@ export async function packedApp(): Promise<App> {
 export function linkedApp(): App {
   const dir = mkdtempSync(join(tmpdir(), 'qi-app-'));
   link(dir, 'qimessaging', REPO);
-  if (!existsSync(join(dir, 'node_modules', '@types', 'node'))) link(dir, '@types/node', join(REPO, 'node_modules', '@types', 'node'));
+  if (!existsSync(join(dir, 'node_modules', '@types', 'node')))
+    link(dir, '@types/node', join(REPO, 'node_modules', '@types', 'node'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   return makeApp(dir);
 }

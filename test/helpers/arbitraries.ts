@@ -8,9 +8,25 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import {
-  Dynamic, FrameReader, HEADER_SIZE, MAX_EMPTY_ELEMENTS, METAOBJECT_SIGNATURE, Message, ObjectReference, QiDecodeError, QiError,
-  QiProtocolError, QiSignatureError, decode, emptyMetaObject, encode, inferSignature, parseSignature, printSignature,
-  type MetaObject, type Signature,
+  Dynamic,
+  FrameReader,
+  HEADER_SIZE,
+  MAX_EMPTY_ELEMENTS,
+  METAOBJECT_SIGNATURE,
+  Message,
+  ObjectReference,
+  QiDecodeError,
+  QiError,
+  QiProtocolError,
+  QiSignatureError,
+  decode,
+  emptyMetaObject,
+  encode,
+  inferSignature,
+  parseSignature,
+  printSignature,
+  type MetaObject,
+  type Signature,
 } from '../../src/index.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -21,22 +37,69 @@ type Kind = Signature['kind'];
 
 /** Scalar kinds and their signature characters. */
 export const SCALAR_CHAR: Record<string, string> = {
-  void: 'v', bool: 'b', int8: 'c', uint8: 'C', int16: 'w', uint16: 'W', int32: 'i', uint32: 'I', int64: 'l', uint64: 'L',
-  float: 'f', double: 'd', string: 's', raw: 'r', dynamic: 'm', object: 'o', unknown: 'X', none: '_',
+  void: 'v',
+  bool: 'b',
+  int8: 'c',
+  uint8: 'C',
+  int16: 'w',
+  uint16: 'W',
+  int32: 'i',
+  uint32: 'I',
+  int64: 'l',
+  uint64: 'L',
+  float: 'f',
+  double: 'd',
+  string: 's',
+  raw: 'r',
+  dynamic: 'm',
+  object: 'o',
+  unknown: 'X',
+  none: '_',
 };
 
 /** Kinds that may be map keys in generated signatures (libqi orders these). */
-export const KEY_KINDS = ['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float', 'double', 'string'] as const;
+export const KEY_KINDS = [
+  'bool',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float',
+  'double',
+  'string',
+] as const;
 
 const SERIALIZABLE_LEAVES: [number, Kind][] = [
-  [1, 'void'], [3, 'bool'], [2, 'int8'], [2, 'uint8'], [2, 'int16'], [2, 'uint16'], [4, 'int32'], [3, 'uint32'], [3, 'int64'],
-  [3, 'uint64'], [3, 'float'], [3, 'double'], [5, 'string'], [3, 'raw'], [3, 'dynamic'], [1, 'object'], [1, 'none'],
+  [1, 'void'],
+  [3, 'bool'],
+  [2, 'int8'],
+  [2, 'uint8'],
+  [2, 'int16'],
+  [2, 'uint16'],
+  [4, 'int32'],
+  [3, 'uint32'],
+  [3, 'int64'],
+  [3, 'uint64'],
+  [3, 'float'],
+  [3, 'double'],
+  [5, 'string'],
+  [3, 'raw'],
+  [3, 'dynamic'],
+  [1, 'object'],
+  [1, 'none'],
 ];
 
 /** Identifiers usable as struct field names; includes names that collide with Object.prototype members. */
 export const identifierArb: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,7}$/), weight: 12 },
-  { arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'length', 'then'), weight: 1 },
+  {
+    arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'length', 'then'),
+    weight: 1,
+  },
 );
 
 /** Struct names, including namespaced and template-like ones (libqi and qiloop emit both). */
@@ -62,7 +125,13 @@ function tupleArb(members: fc.Arbitrary<Signature[]>): fc.Arbitrary<Signature> {
     if (ms.length === 0) return fc.oneof({ arbitrary: plain, weight: 3 }, { arbitrary: named, weight: 1 });
     const struct = fc
       .tuple(structNameArb, fc.uniqueArray(identifierArb, { minLength: ms.length, maxLength: ms.length }))
-      .map<Signature>(([name, fields]) => ({ kind: 'tuple', members: ms, annotation: [name, ...fields].join(','), name, fields }));
+      .map<Signature>(([name, fields]) => ({
+        kind: 'tuple',
+        members: ms,
+        annotation: [name, ...fields].join(','),
+        name,
+        fields,
+      }));
     return fc.oneof({ arbitrary: plain, weight: 3 }, { arbitrary: named, weight: 1 }, { arbitrary: struct, weight: 3 });
   });
 }
@@ -73,26 +142,36 @@ export function signatureArb(options: SignatureOptions = {}): fc.Arbitrary<Signa
   let leaves = SERIALIZABLE_LEAVES.filter(([, k]) => options.objects !== false || k !== 'object');
   if (options.parseOnly) leaves = [...leaves, [1, 'unknown']];
   const leaf = fc.oneof(...leaves.map(([weight, kind]) => ({ weight, arbitrary: fc.constant({ kind } as Signature) })));
-  const keyArb = fc.constantFrom(...KEY_KINDS).map((kind) => ({ kind }) as Signature);
+  const keyArb = fc.constantFrom(...KEY_KINDS).map((kind) => ({ kind }));
   const levels: fc.Arbitrary<Signature>[] = [leaf];
   for (let d = 1; d <= maxDepth; d++) {
     const sub = levels[d - 1];
     const choices: fc.WeightedArbitrary<Signature>[] = [
       { weight: 6, arbitrary: leaf },
-      { weight: 3, arbitrary: sub.map((element) => ({ kind: 'list', element }) as Signature) },
-      { weight: 1, arbitrary: sub.map((element) => ({ kind: 'varargs', element }) as Signature) },
-      { weight: 2, arbitrary: sub.map((element) => ({ kind: 'optional', element }) as Signature) },
-      { weight: 2, arbitrary: fc.tuple(keyArb, sub).map(([key, value]) => ({ kind: 'map', key, value }) as Signature) },
+      { weight: 3, arbitrary: sub.map((element) => ({ kind: 'list', element })) },
+      { weight: 1, arbitrary: sub.map((element) => ({ kind: 'varargs', element })) },
+      { weight: 2, arbitrary: sub.map((element) => ({ kind: 'optional', element })) },
+      { weight: 2, arbitrary: fc.tuple(keyArb, sub).map(([key, value]) => ({ kind: 'map', key, value })) },
       { weight: 4, arbitrary: tupleArb(fc.array(sub, { maxLength: 4 })) },
     ];
     if (options.parseOnly) {
-      choices.push({ weight: 1, arbitrary: sub.map((element) => ({ kind: 'kwargs', element }) as Signature) });
+      choices.push({ weight: 1, arbitrary: sub.map((element) => ({ kind: 'kwargs', element })) });
       // Annotations on anything but a prefix (the parser attaches `+i<x>` to the `i`).
       choices.push({
         weight: 1,
         arbitrary: fc
-          .tuple(sub.filter((s) => s.kind !== 'optional' && s.kind !== 'varargs' && s.kind !== 'kwargs' && s.annotation === undefined), structNameArb)
-          .map(([s, annotation]) => (s.kind === 'tuple' ? { kind: 'tuple', members: s.members, annotation, name: annotation } : { ...s, annotation }) as Signature),
+          .tuple(
+            sub.filter(
+              (s) => s.kind !== 'optional' && s.kind !== 'varargs' && s.kind !== 'kwargs' && s.annotation === undefined,
+            ),
+            structNameArb,
+          )
+          .map(
+            ([s, annotation]) =>
+              (s.kind === 'tuple'
+                ? { kind: 'tuple', members: s.members, annotation, name: annotation }
+                : { ...s, annotation }) as Signature,
+          ),
       });
     }
     levels.push(fc.oneof(...choices));
@@ -104,19 +183,36 @@ export function signatureArb(options: SignatureOptions = {}): fc.Arbitrary<Signa
 // Values
 // ---------------------------------------------------------------------------------------------------
 
-const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n, UINT64_MAX = 2n ** 64n - 1n;
+const INT64_MIN = -(2n ** 63n),
+  INT64_MAX = 2n ** 63n - 1n,
+  UINT64_MAX = 2n ** 64n - 1n;
 
 const SMALL_INTS: Record<string, [number, number]> = {
-  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-0x8000_0000, 0x7fff_ffff], uint32: [0, 0xffff_ffff],
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-0x8000_0000, 0x7fff_ffff],
+  uint32: [0, 0xffff_ffff],
 };
 
 /** A MetaObject with one method, one signal and one property. */
 export function sampleMetaObject(): MetaObject {
   return {
-    methods: new Map([[100, {
-      uid: 100, returnSignature: 's', name: 'say', parametersSignature: '(s)', description: 'speaks',
-      parameters: [{ name: 'text', description: 'what to say' }], returnDescription: 'é',
-    }]]),
+    methods: new Map([
+      [
+        100,
+        {
+          uid: 100,
+          returnSignature: 's',
+          name: 'say',
+          parametersSignature: '(s)',
+          description: 'speaks',
+          parameters: [{ name: 'text', description: 'what to say' }],
+          returnDescription: 'é',
+        },
+      ],
+    ]),
     signals: new Map([[101, { uid: 101, name: 'said', signature: '(s)' }]]),
     properties: new Map([[102, { uid: 102, name: 'volume', signature: 'f' }]]),
     description: 'a sample object',
@@ -132,8 +228,13 @@ const offsetView = (a: Uint8Array): Uint8Array => {
 
 /** Plain JS values that a dynamic (`m`) accepts with an inferred signature. */
 export const plainDynamicArb: fc.Arbitrary<unknown> = fc.oneof(
-  fc.integer(), fc.boolean(), fc.string({ unit: 'binary', maxLength: 8 }), fc.double(), fc.bigInt(INT64_MIN, UINT64_MAX),
-  fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 3 }), fc.uint8Array({ maxLength: 4 }),
+  fc.integer(),
+  fc.boolean(),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.double(),
+  fc.bigInt(INT64_MIN, UINT64_MAX),
+  fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 3 }),
+  fc.uint8Array({ maxLength: 4 }),
 );
 
 /** True when `+T`'s element can itself be null/undefined, so that `some` and `none` would be confused. */
@@ -169,7 +270,12 @@ export function valueFor(sig: Signature | string, options: ValueOptions = {}): f
       return fc.constant(undefined);
     case 'bool':
       return fc.boolean();
-    case 'int8': case 'uint8': case 'int16': case 'uint16': case 'int32': case 'uint32': {
+    case 'int8':
+    case 'uint8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32': {
       const [min, max] = SMALL_INTS[s.kind];
       return fc.oneof(
         { weight: 8, arbitrary: fc.integer({ min, max }) },
@@ -178,9 +284,17 @@ export function valueFor(sig: Signature | string, options: ValueOptions = {}): f
       );
     }
     case 'int64':
-      return fc.oneof(fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), fc.bigInt(INT64_MIN, INT64_MAX), fc.constantFrom(INT64_MIN, INT64_MAX, -1n));
+      return fc.oneof(
+        fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+        fc.bigInt(INT64_MIN, INT64_MAX),
+        fc.constantFrom(INT64_MIN, INT64_MAX, -1n),
+      );
     case 'uint64':
-      return fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.bigInt(0n, UINT64_MAX), fc.constantFrom(UINT64_MAX, 2n ** 63n));
+      return fc.oneof(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.bigInt(0n, UINT64_MAX),
+        fc.constantFrom(UINT64_MAX, 2n ** 63n),
+      );
     case 'float':
       return fc.float().map(Math.fround);
     case 'double':
@@ -192,7 +306,8 @@ export function valueFor(sig: Signature | string, options: ValueOptions = {}): f
         { weight: 2, arbitrary: fc.string({ unit: 'grapheme', minLength: 20, maxLength: 80 }) },
         { weight: 1, arbitrary: fc.constantFrom('\ufffd', '\u{10000}\uffff', '\0') },
       ];
-      if (large) choices.push({ weight: 1, arbitrary: fc.integer({ min: 16_384, max: 16_600 }).map((n) => 'é'.repeat(n)) });
+      if (large)
+        choices.push({ weight: 1, arbitrary: fc.integer({ min: 16_384, max: 16_600 }).map((n) => 'é'.repeat(n)) });
       return fc.oneof(...choices);
     }
     case 'raw': {
@@ -201,7 +316,11 @@ export function valueFor(sig: Signature | string, options: ValueOptions = {}): f
         { weight: 2, arbitrary: fc.uint8Array({ maxLength: 24 }).map(offsetView) },
         { weight: 1, arbitrary: fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)) },
       ];
-      if (large) choices.push({ weight: 1, arbitrary: fc.integer({ min: 16_384, max: 17_000 }).map((n) => offsetView(new Uint8Array(n).fill(n & 0xff))) });
+      if (large)
+        choices.push({
+          weight: 1,
+          arbitrary: fc.integer({ min: 16_384, max: 17_000 }).map((n) => offsetView(new Uint8Array(n).fill(n & 0xff))),
+        });
       return fc.oneof(...choices);
     }
     case 'dynamic': {
@@ -213,14 +332,23 @@ export function valueFor(sig: Signature | string, options: ValueOptions = {}): f
         const inner = (dynamicSigArb ??= signatureArb({ maxDepth: 2, objects: false }));
         choices.push({
           weight: 5,
-          arbitrary: inner.chain((t) => valueFor(t, { ...options, dynamicDepth: dyn - 1, large: false }).map((v) => new Dynamic(printSignature(t), v))),
+          arbitrary: inner.chain((t) =>
+            valueFor(t, { ...options, dynamicDepth: dyn - 1, large: false }).map(
+              (v) => new Dynamic(printSignature(t), v),
+            ),
+          ),
         });
       }
       return fc.oneof(...choices);
     }
     case 'object':
       return fc
-        .tuple(fc.constantFrom(emptyMetaObject(), sampleMetaObject()), fc.nat({ max: 0xffff_ffff }), fc.nat({ max: 0xffff_ffff }), fc.option(fc.uint8Array({ minLength: 20, maxLength: 20 }), { nil: undefined }))
+        .tuple(
+          fc.constantFrom(emptyMetaObject(), sampleMetaObject()),
+          fc.nat({ max: 0xffff_ffff }),
+          fc.nat({ max: 0xffff_ffff }),
+          fc.option(fc.uint8Array({ minLength: 20, maxLength: 20 }), { nil: undefined }),
+        )
         .map(([meta, service, object, uid]) => new ObjectReference(meta, service, object, uid));
     case 'list':
     case 'varargs':
@@ -250,7 +378,9 @@ export function valueFor(sig: Signature | string, options: ValueOptions = {}): f
 /** An object with the given fields as own enumerable properties (`__proto__` included). */
 function struct(fields: readonly string[], values: readonly unknown[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  fields.forEach((f, i) => Object.defineProperty(o, f, { value: values[i], enumerable: true, writable: true, configurable: true }));
+  fields.forEach((f, i) =>
+    Object.defineProperty(o, f, { value: values[i], enumerable: true, writable: true, configurable: true }),
+  );
   return o;
 }
 
@@ -262,7 +392,9 @@ export interface SigValue {
 }
 
 export function sigValueArb(options: SignatureOptions & ValueOptions = {}): fc.Arbitrary<SigValue> {
-  return signatureArb(options).chain((sig) => valueFor(sig, options).map((value) => ({ sig, text: printSignature(sig), value })));
+  return signatureArb(options).chain((sig) =>
+    valueFor(sig, options).map((value) => ({ sig, text: printSignature(sig), value })),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -273,7 +405,15 @@ const hexOf = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLengt
 const META = parseSignature(METAOBJECT_SIGNATURE);
 
 function sortKey(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : typeof x === 'number' && !Number.isFinite(x) ? String(x) : x === undefined ? null : x));
+  return JSON.stringify(v, (_k, x) =>
+    typeof x === 'bigint'
+      ? `${x}n`
+      : typeof x === 'number' && !Number.isFinite(x)
+        ? String(x)
+        : x === undefined
+          ? null
+          : x,
+  );
 }
 
 /**
@@ -292,7 +432,12 @@ export function normalize(sig: Signature | string, v: unknown): unknown {
     case 'float':
     case 'double':
       return v;
-    case 'int8': case 'uint8': case 'int16': case 'uint16': case 'int32': case 'uint32':
+    case 'int8':
+    case 'uint8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32':
       return typeof v === 'bigint' ? Number(v) : (v as number) + 0; // integers have no -0
     case 'int64':
     case 'uint64':
@@ -307,7 +452,12 @@ export function normalize(sig: Signature | string, v: unknown): unknown {
     }
     case 'object': {
       const r = v as ObjectReference;
-      return { metaObject: normalize(META, r.metaObject), serviceId: r.serviceId, objectId: r.objectId, uid: hexOf(r.uid ?? new Uint8Array(20)) };
+      return {
+        metaObject: normalize(META, r.metaObject),
+        serviceId: r.serviceId,
+        objectId: r.objectId,
+        uid: hexOf(r.uid ?? new Uint8Array(20)),
+      };
     }
     case 'list':
     case 'varargs':
@@ -322,7 +472,10 @@ export function normalize(sig: Signature | string, v: unknown): unknown {
       if (s.fields === undefined) return s.members.map((m, i) => normalize(m, (v as unknown[])[i]));
       const obj = v as Record<string, unknown>;
       const positional = Array.isArray(v);
-      return struct(s.fields, s.members.map((m, i) => normalize(m, positional ? obj[i] : obj[s.fields![i]])));
+      return struct(
+        s.fields,
+        s.members.map((m, i) => normalize(m, positional ? obj[i] : obj[s.fields![i]])),
+      );
     }
     case 'optional':
       return v === null || v === undefined ? null : normalize(s.element, v);
@@ -383,7 +536,31 @@ export class Rng {
 }
 
 /** 32-bit values that make lengths and counts interesting. */
-export const INTERESTING_U32 = [0, 1, 2, 3, 4, 7, 8, 16, 20, 24, 28, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, MAX_EMPTY_ELEMENTS, MAX_EMPTY_ELEMENTS + 1, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff];
+export const INTERESTING_U32 = [
+  0,
+  1,
+  2,
+  3,
+  4,
+  7,
+  8,
+  16,
+  20,
+  24,
+  28,
+  0x7f,
+  0x80,
+  0xff,
+  0x100,
+  0xffff,
+  0x10000,
+  MAX_EMPTY_ELEMENTS,
+  MAX_EMPTY_ELEMENTS + 1,
+  0x7fff_ffff,
+  0x8000_0000,
+  0xffff_fffe,
+  0xffff_ffff,
+];
 const INTERESTING_U8 = [0, 1, 2, 0x7f, 0x80, 0xfe, 0xff, 0x42, 0xde, 0xad];
 
 /** Random bytes biased towards lengths and counts that matter (small counts, 2^20, 2^31, 2^32-1). */
@@ -528,8 +705,27 @@ export function isAsyncTarget(t: AnyFuzzTarget): t is AsyncFuzzTarget {
 
 /** Fixed signatures that matter for hostile input: dynamics, nesting, objects, the MetaObject. */
 export const HOSTILE_SIGNATURES = [
-  'm', '[m]', '{sm}', '(m)', '[v]', '[()]', '[[v]]', '{vv}', '[(v_)]', 's', 'r', '[s]', '{si}', '[[i]]', '#m', '+m', '(ii)<P,x,y>',
-  'o', '[o]', METAOBJECT_SIGNATURE, '(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>',
+  'm',
+  '[m]',
+  '{sm}',
+  '(m)',
+  '[v]',
+  '[()]',
+  '[[v]]',
+  '{vv}',
+  '[(v_)]',
+  's',
+  'r',
+  '[s]',
+  '{si}',
+  '[[i]]',
+  '#m',
+  '+m',
+  '(ii)<P,x,y>',
+  'o',
+  '[o]',
+  METAOBJECT_SIGNATURE,
+  '(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>',
 ];
 
 /** Decodes `bytes`, and when that succeeds checks the value encodes again; QiErrors are accepted. */
@@ -553,7 +749,10 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 /** A pool of valid (signature, value, encoding) triples, renewed from a seed. */
 class ValidPool {
   items: { text: string; bytes: Buffer }[] = [];
-  constructor(seed: number, private readonly size = 200) {
+  constructor(
+    seed: number,
+    private readonly size = 200,
+  ) {
     this.refresh(seed);
   }
   refresh(seed: number): void {
@@ -575,7 +774,11 @@ export function typeTargets(seed: number): FuzzTarget[] {
         const sig = validSig(rng);
         const bytes = randomBytes(rng, rng.bool(0.9) ? 64 : 512);
         const allowTrailing = rng.bool(0.3);
-        return { bytes, describe: () => `decode(${JSON.stringify(sig)}, ${hex(bytes)}, {allowTrailing:${allowTrailing}})`, run: () => decodeAndReencode(sig, bytes, allowTrailing) };
+        return {
+          bytes,
+          describe: () => `decode(${JSON.stringify(sig)}, ${hex(bytes)}, {allowTrailing:${allowTrailing}})`,
+          run: () => decodeAndReencode(sig, bytes, allowTrailing),
+        };
       },
     },
     {
@@ -610,7 +813,12 @@ export function typeTargets(seed: number): FuzzTarget[] {
         const sig = rng.bool(0.1) ? validSig(rng) : text;
         const bytes = mutate(rng, full);
         const allowTrailing = rng.bool(0.3);
-        return { bytes, describe: () => `decode(${JSON.stringify(sig)}, ${hex(bytes)}, {allowTrailing:${allowTrailing}}) [mutated from ${hex(full)}]`, run: () => decodeAndReencode(sig, bytes, allowTrailing) };
+        return {
+          bytes,
+          describe: () =>
+            `decode(${JSON.stringify(sig)}, ${hex(bytes)}, {allowTrailing:${allowTrailing}}) [mutated from ${hex(full)}]`,
+          run: () => decodeAndReencode(sig, bytes, allowTrailing),
+        };
       },
     },
     {
@@ -627,7 +835,11 @@ export function typeTargets(seed: number): FuzzTarget[] {
         const tail = rng.bool(0.5) ? randomBytes(rng, 48) : mutate(rng, rng.pick(pool.items).bytes);
         const bytes = Buffer.concat([head, sigBytes, tail]);
         const allowTrailing = rng.bool(0.5);
-        return { bytes, describe: () => `decode("m", ${hex(bytes)}, {allowTrailing:${allowTrailing}})`, run: () => decodeAndReencode('m', bytes, allowTrailing) };
+        return {
+          bytes,
+          describe: () => `decode("m", ${hex(bytes)}, {allowTrailing:${allowTrailing}})`,
+          run: () => decodeAndReencode('m', bytes, allowTrailing),
+        };
       },
     },
     {
@@ -652,7 +864,8 @@ export function typeTargets(seed: number): FuzzTarget[] {
               if (e instanceof QiSignatureError && e.position >= 0 && e.position <= text.length) return;
               throw e;
             }
-            if (printed !== text) throw new OracleFailure(`printSignature(parseSignature(s)) gave ${JSON.stringify(printed)}`);
+            if (printed !== text)
+              throw new OracleFailure(`printSignature(parseSignature(s)) gave ${JSON.stringify(printed)}`);
           },
         };
       },
@@ -669,14 +882,15 @@ const qiString = (s: string) => Buffer.concat([u32le(Buffer.byteLength(s)), Buff
 
 /** `depth` random containers (list, tuple, optional, map with a bool key) and the bytes that open them. */
 function deepContainers(rng: Rng, depth: number): { open: string; close: string; prefix: Buffer[] } {
-  let open = '', close = '';
+  let open = '',
+    close = '';
   const prefix: Buffer[] = [];
   for (let i = 0; i < depth; i++) {
     const k = rng.int(4);
-    if (k === 0) (open += '[', close = ']' + close, prefix.push(u32le(1)));
-    else if (k === 1) (open += '(', close = ')' + close);
-    else if (k === 2) (open += '+', prefix.push(Buffer.from([1])));
-    else (open += '{b', close = '}' + close, prefix.push(u32le(1), Buffer.from([1])));
+    if (k === 0) ((open += '['), (close = ']' + close), prefix.push(u32le(1)));
+    else if (k === 1) ((open += '('), (close = ')' + close));
+    else if (k === 2) ((open += '+'), prefix.push(Buffer.from([1])));
+    else ((open += '{b'), (close = '}' + close), prefix.push(u32le(1), Buffer.from([1])));
   }
   return { open, close, prefix };
 }
@@ -730,7 +944,11 @@ export function hostileTargets(): FuzzTarget[] {
           bytes = Buffer.concat(build(0));
         }
         const s = sig;
-        return { bytes, describe: () => `decode(${JSON.stringify(s)}, ${hex(bytes)})`, run: () => decodeAndReencode(s, bytes, false) };
+        return {
+          bytes,
+          describe: () => `decode(${JSON.stringify(s)}, ${hex(bytes)})`,
+          run: () => decodeAndReencode(s, bytes, false),
+        };
       },
     },
   ];
@@ -744,7 +962,8 @@ interface Delivered {
   endFault?: string;
 }
 
-const describeMessage = (m: Message) => `${m.id}/${m.type}/${m.flags}/${m.service}.${m.object}.${m.action}:${m.payload.toString('hex')}`;
+const describeMessage = (m: Message) =>
+  `${m.id}/${m.type}/${m.flags}/${m.service}.${m.object}.${m.action}:${m.payload.toString('hex')}`;
 
 /** Feeds chunks to a FrameReader; returns what it delivered and the protocol faults it raised. */
 export function feed(chunks: Buffer[], maxPayload: number): Delivered {
@@ -762,7 +981,10 @@ export function feed(chunks: Buffer[], maxPayload: number): Delivered {
     } catch (e2) {
       again = e2;
     }
-    if (again !== e) throw new OracleFailure(`push after a protocol error ${again === undefined ? 'did not throw' : `threw something else: ${again}`}`);
+    if (again !== e)
+      throw new OracleFailure(
+        `push after a protocol error ${again === undefined ? 'did not throw' : `threw something else: ${again}`}`,
+      );
     return out;
   }
   try {
@@ -777,7 +999,15 @@ export function feed(chunks: Buffer[], maxPayload: number): Delivered {
 /** A random message (random header fields, small payload) as a Message. */
 export function randomMessage(rng: Rng): Message {
   const size = rng.bool(0.1) ? 0 : rng.bool(0.9) ? rng.int(40) : rng.int(2000);
-  return new Message(rng.int(2 ** 32), rng.int(9), rng.int(256), rng.int(2 ** 32), rng.int(2 ** 32), rng.int(2 ** 32), rng.bytes(size));
+  return new Message(
+    rng.int(2 ** 32),
+    rng.int(9),
+    rng.int(256),
+    rng.int(2 ** 32),
+    rng.int(2 ** 32),
+    rng.int(2 ** 32),
+    rng.bytes(size),
+  );
 }
 
 /** A stream of 1–5 random messages. */
@@ -823,7 +1053,9 @@ export function messageTargets(): FuzzTarget[] {
             const want = messages.map(describeMessage);
             if (got.fault) throw new OracleFailure(`valid stream rejected: ${got.fault}`);
             // A cut stream delivers the messages that are whole, then end() reports `truncated`.
-            let whole = 0, boundary = 0, p = 0;
+            let whole = 0,
+              boundary = 0,
+              p = 0;
             for (const m of messages) {
               p += HEADER_SIZE + m.payload.length;
               if (p <= bytes.length) {
@@ -831,7 +1063,8 @@ export function messageTargets(): FuzzTarget[] {
                 boundary = p;
               }
             }
-            if (!isDeepStrictEqual(got.messages, want.slice(0, whole))) throw new OracleFailure(`delivered ${show(got.messages)}, expected ${show(want.slice(0, whole))}`);
+            if (!isDeepStrictEqual(got.messages, want.slice(0, whole)))
+              throw new OracleFailure(`delivered ${show(got.messages)}, expected ${show(want.slice(0, whole))}`);
             const endFault = boundary !== bytes.length ? 'truncated' : undefined;
             if (got.endFault !== endFault) throw new OracleFailure(`end() fault ${got.endFault}, expected ${endFault}`);
           },
@@ -851,7 +1084,8 @@ export function messageTargets(): FuzzTarget[] {
             // Differential: any chunking must behave exactly like one push of the whole stream.
             const whole = feed([bytes], MAX);
             const split = feed(chunks, MAX);
-            if (!isDeepStrictEqual(whole, split)) throw new OracleFailure(`one push gave ${show(whole)}, chunked push gave ${show(split)}`);
+            if (!isDeepStrictEqual(whole, split))
+              throw new OracleFailure(`one push gave ${show(whole)}, chunked push gave ${show(split)}`);
           },
         };
       },
@@ -883,7 +1117,11 @@ export function runTarget(
   const hangMs = limits.hangMs ?? 1000;
   const maxFindings = limits.maxFindings ?? 20;
   const result: TargetRun = { target: target.name, inputs: 0, findings: [], slowestMs: 0 };
-  while (result.inputs < maxInputs && result.findings.length < maxFindings && (result.inputs & 15 || performance.now() < deadline)) {
+  while (
+    result.inputs < maxInputs &&
+    result.findings.length < maxFindings &&
+    (result.inputs & 15 || performance.now() < deadline)
+  ) {
     const c = target.next(rng);
     beforeRun?.(c);
     const t0 = performance.now();
@@ -891,14 +1129,18 @@ export function runTarget(
       c.run();
     } catch (e) {
       if (!(e instanceof QiError) || e instanceof OracleFailure) {
-        const what = e instanceof OracleFailure ? `oracle: ${e.message}` : `${(e as Error)?.constructor?.name ?? typeof e}: ${(e as Error)?.message ?? e}`;
+        const what =
+          e instanceof OracleFailure
+            ? `oracle: ${e.message}`
+            : `${(e as Error)?.constructor?.name ?? typeof e}: ${(e as Error)?.message ?? e}`;
         result.findings.push(new FuzzFinding(target.name, c.describe(), what, e));
       }
     }
     const ms = performance.now() - t0;
     result.inputs++;
     if (ms > result.slowestMs) result.slowestMs = ms;
-    if (ms > hangMs) result.findings.push(new FuzzFinding(target.name, c.describe(), `took ${ms.toFixed(0)} ms (> ${hangMs} ms)`));
+    if (ms > hangMs)
+      result.findings.push(new FuzzFinding(target.name, c.describe(), `took ${ms.toFixed(0)} ms (> ${hangMs} ms)`));
   }
   return result;
 }
@@ -910,7 +1152,9 @@ const asyncInputs = new WeakMap<AsyncFuzzTarget, number>();
 /** Resolves with `p`'s outcome, or with SETTLE_TIMEOUT after `ms` (a later rejection of `p` is then swallowed). */
 async function settleWithin(p: Promise<void>, ms: number): Promise<{ error?: unknown } | typeof SETTLE_TIMEOUT> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof SETTLE_TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(SETTLE_TIMEOUT), ms)));
+  const timeout = new Promise<typeof SETTLE_TIMEOUT>(
+    (resolve) => (timer = setTimeout(() => resolve(SETTLE_TIMEOUT), ms)),
+  );
   const outcome = p.then(
     () => ({}),
     (error: unknown) => ({ error }),
@@ -940,7 +1184,10 @@ export async function runTargetAsync(
   const maxFindings = limits.maxFindings ?? 20;
   const result: TargetRun = { target: target.name, inputs: 0, findings: [], slowestMs: 0 };
   const fail = (c: AsyncFuzzCase, e: unknown, prefix = '') => {
-    const what = e instanceof OracleFailure ? `oracle: ${e.message}` : `${(e as Error)?.constructor?.name ?? typeof e}: ${(e as Error)?.message ?? e}`;
+    const what =
+      e instanceof OracleFailure
+        ? `oracle: ${e.message}`
+        : `${(e as Error)?.constructor?.name ?? typeof e}: ${(e as Error)?.message ?? e}`;
     result.findings.push(new FuzzFinding(target.name, c.describe(), prefix + what, e));
   };
   await target.setup?.();
@@ -961,12 +1208,15 @@ export async function runTargetAsync(
     asyncInputs.set(target, total);
     if (ms > result.slowestMs) result.slowestMs = ms;
     if (outcome === SETTLE_TIMEOUT) {
-      result.findings.push(new FuzzFinding(target.name, c.describe(), `hang: the input had not settled after ${settleMs} ms`));
+      result.findings.push(
+        new FuzzFinding(target.name, c.describe(), `hang: the input had not settled after ${settleMs} ms`),
+      );
       continue;
     }
     const e = 'error' in outcome ? outcome.error : undefined;
     if ('error' in outcome && (!(e instanceof QiError) || e instanceof OracleFailure)) fail(c, e);
-    else if (ms > hangMs) result.findings.push(new FuzzFinding(target.name, c.describe(), `took ${ms.toFixed(0)} ms (> ${hangMs} ms)`));
+    else if (ms > hangMs)
+      result.findings.push(new FuzzFinding(target.name, c.describe(), `took ${ms.toFixed(0)} ms (> ${hangMs} ms)`));
     if (target.checkpoint !== undefined && total % (target.checkpointEvery ?? 100) === 0) {
       try {
         await target.checkpoint();

@@ -27,13 +27,46 @@ export function testCerts(): Certs {
     ssl('req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=qimessaging test CA', '-days', '2', '-out', 'ca.pem');
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n');
     writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-    for (const [name, ext] of [['server', 'san.ext'], ['client', 'client.ext']]) {
+    for (const [name, ext] of [
+      ['server', 'san.ext'],
+      ['client', 'client.ext'],
+    ]) {
       key(name);
       ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
-      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', `${name}.pem`);
+      ssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        ext,
+        '-out',
+        `${name}.pem`,
+      );
     }
     key('robot');
-    ssl('req', '-x509', '-new', '-key', 'robot.key', '-subj', '/CN=nao.local', '-days', '2', '-addext', 'subjectAltName=IP:127.0.0.1', '-out', 'robot.pem');
+    ssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'robot.key',
+      '-subj',
+      '/CN=nao.local',
+      '-days',
+      '2',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-out',
+      'robot.pem',
+    );
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     cached = {
       ca: read('ca.pem'),

@@ -20,11 +20,14 @@ export interface DemoRobot {
 
 /** Starts the demo robot with `env` on top of tcp://127.0.0.1:0 and no gateway or web server. */
 export function startDemoRobot(env: Record<string, string> = {}): DemoRobot {
-  const child = spawn(process.execPath, [ROBOT], { env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [ROBOT], {
+    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`the demo robot did not start: ${out}`)), 10_000);
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       const m = /client\.js (\S+)/.exec(out);
       if (m) resolve((clearTimeout(timer), m[1]));
@@ -44,6 +47,8 @@ export interface QiResult {
 /** Runs `qi …` to its end (killed after `timeoutMs`: a test never hangs). */
 export function runQi(args: string[], timeoutMs = 15_000): Promise<QiResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: timeoutMs }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [QI, ...args], { timeout: timeoutMs }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }

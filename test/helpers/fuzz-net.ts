@@ -15,9 +15,36 @@
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import {
-  Dynamic, FrameReader, HEADER_SIZE, LocalObject, Message, MessageStream, MessageType, QiError, RemoteBackend, acceptChannel, connect, createProxy, defaultCapabilities,
-  defineObject, enableObjectReferences, encodeMessage, listenStandalone, method, openChannel, property, signal, t, userTokenAuthenticator,
-  type Authenticator, type CallContext, type Channel, type ClientAuthenticator, type Credentials, type MessageFields, type Session,
+  Dynamic,
+  FrameReader,
+  HEADER_SIZE,
+  LocalObject,
+  Message,
+  MessageStream,
+  MessageType,
+  QiError,
+  RemoteBackend,
+  acceptChannel,
+  connect,
+  createProxy,
+  defaultCapabilities,
+  defineObject,
+  enableObjectReferences,
+  encodeMessage,
+  listenStandalone,
+  method,
+  openChannel,
+  property,
+  signal,
+  t,
+  userTokenAuthenticator,
+  type Authenticator,
+  type CallContext,
+  type Channel,
+  type ClientAuthenticator,
+  type Credentials,
+  type MessageFields,
+  type Session,
 } from '../../src/index.js';
 import { OracleFailure, Rng, mutate, randomSplit, type AsyncFuzzCase, type AsyncFuzzTarget } from './arbitraries.js';
 import { libqiVectors, sharedFile, specVectors } from './shared.js';
@@ -69,7 +96,16 @@ export function memoryPair(): [MemoryEnd, MemoryEnd] {
 // Frames and their mutations
 // ---------------------------------------------------------------------------------------------------
 
-const HEADER_FIELDS = { id: 4, size: 8, version: 12, type: 14, flags: 15, service: 16, object: 20, action: 24 } as const;
+const HEADER_FIELDS = {
+  id: 4,
+  size: 8,
+  version: 12,
+  type: 14,
+  flags: 15,
+  service: 16,
+  object: 20,
+  action: 24,
+} as const;
 type HeaderField = keyof typeof HEADER_FIELDS;
 const FIELD_VALUES: Record<HeaderField, number[]> = {
   id: [0, 1, 2, 0x7fff_ffff, 0xffff_ffff],
@@ -79,7 +115,10 @@ const FIELD_VALUES: Record<HeaderField, number[]> = {
   flags: [0, 1, 2, 3, 0x80, 0xff],
   service: [0, 1, 2, 3, 0xffff_ffff],
   object: [0, 1, 2, 3, 0xffff_ffff],
-  action: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 80, 81, 82, 83, 84, 85, 86, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 0xffff_ffff],
+  action: [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 80, 81, 82, 83, 84, 85, 86, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110,
+    0xffff_ffff,
+  ],
 };
 
 /** Splits a byte stream into its frames as their size fields say (a trailing partial frame is kept as is). */
@@ -108,7 +147,8 @@ export function readMessages(bytes: Buffer): Message[] {
 }
 
 const setField = (frame: Buffer, field: HeaderField, value: number) => {
-  if (frame.length < HEADER_FIELDS[field] + (field === 'type' || field === 'flags' ? 1 : field === 'version' ? 2 : 4)) return;
+  if (frame.length < HEADER_FIELDS[field] + (field === 'type' || field === 'flags' ? 1 : field === 'version' ? 2 : 4))
+    return;
   if (field === 'type' || field === 'flags') frame[HEADER_FIELDS[field]] = value & 0xff;
   else if (field === 'version') frame.writeUInt16LE(value & 0xffff, HEADER_FIELDS[field]);
   else frame.writeUInt32LE(value >>> 0, HEADER_FIELDS[field]);
@@ -157,7 +197,9 @@ export function mutateFrames(rng: Rng, input: readonly Buffer[], donors: readonl
       const f = frames[i];
       if (f.length >= HEADER_SIZE) {
         const size = f.readUInt32LE(8);
-        const v = rng.bool(0.6) ? (size + rng.pick([1, -1, 2, -2, 4, -4, 8, -8, 28, -28])) >>> 0 : rng.pick(FIELD_VALUES.size);
+        const v = rng.bool(0.6)
+          ? (size + rng.pick([1, -1, 2, -2, 4, -4, 8, -8, 28, -28])) >>> 0
+          : rng.pick(FIELD_VALUES.size);
         f.writeUInt32LE(v, 8);
         ops.push(`#${i}.size=${v}(was ${size})`);
       }
@@ -192,7 +234,8 @@ export function mutateFrames(rng: Rng, input: readonly Buffer[], donors: readonl
       // crossover: the start of this stream, then the end of a donor stream at a random byte
       const d = rng.pick(donors);
       const all = Buffer.concat(frames);
-      const a = rng.int(all.length + 1), b = rng.int(d.length + 1);
+      const a = rng.int(all.length + 1),
+        b = rng.int(d.length + 1);
       frames = [all.subarray(0, a), d.subarray(b)];
       ops.push(`crossover@${a}+donor@${b}`);
     } else {
@@ -221,7 +264,11 @@ const markedId = (b: Buffer) => {
 /** Puts `id` wherever a frame header carries the placeholder id (mutations may have moved or destroyed some). */
 function patchIds(bytes: Buffer, id: number): Buffer {
   const out = Buffer.from(bytes);
-  for (let p = out.indexOf(Buffer.from([0x42, 0xde, 0xad, 0x42])); p >= 0 && p + 8 <= out.length; p = out.indexOf(Buffer.from([0x42, 0xde, 0xad, 0x42]), p + 1)) {
+  for (
+    let p = out.indexOf(Buffer.from([0x42, 0xde, 0xad, 0x42]));
+    p >= 0 && p + 8 <= out.length;
+    p = out.indexOf(Buffer.from([0x42, 0xde, 0xad, 0x42]), p + 1)
+  ) {
     if (out.readUInt32LE(p + 4) === MARK) out.writeUInt32LE(id, p + 4);
   }
   return out;
@@ -273,7 +320,12 @@ export function realTraffic(): RealTraffic {
   };
   const naoqi25Call = sharedFile('vectors/naoqi-2.5-header-call-authenticate.bin');
   const naoqi25Reply = sharedFile('vectors/naoqi-2.5-header-reply-authenticate.bin');
-  const all = [...spec.map((x) => x.bytes), ...messages.map((m) => Buffer.from(m.hex, 'hex')), naoqi25Call, naoqi25Reply];
+  const all = [
+    ...spec.map((x) => x.bytes),
+    ...messages.map((m) => Buffer.from(m.hex, 'hex')),
+    naoqi25Call,
+    naoqi25Reply,
+  ];
   return (traffic = { v, naoqi25Call, naoqi25Reply, libqi, all });
 }
 
@@ -318,7 +370,13 @@ const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -366,9 +424,19 @@ const roundsAuthenticator: Authenticator = {
 };
 
 export type ServerAuth = 'none' | 'user-token' | 'rounds';
-const AUTHENTICATORS: Record<ServerAuth, { authenticator?: Authenticator; admits: (user: unknown, token: unknown) => boolean }> = {
+const AUTHENTICATORS: Record<
+  ServerAuth,
+  { authenticator?: Authenticator; admits: (user: unknown, token: unknown) => boolean }
+> = {
   none: { admits: () => true },
-  'user-token': { authenticator: userTokenAuthenticator(USERS), admits: (u, tk) => typeof u === 'string' && typeof tk === 'string' && (USERS as Record<string, string>)[u] === tk && Object.hasOwn(USERS, u) },
+  'user-token': {
+    authenticator: userTokenAuthenticator(USERS),
+    admits: (u, tk) =>
+      typeof u === 'string' &&
+      typeof tk === 'string' &&
+      (USERS as Record<string, string>)[u] === tk &&
+      Object.hasOwn(USERS, u),
+  },
   rounds: { authenticator: roundsAuthenticator, admits: (u, tk) => u === 'nao' && tk === 'fresh' },
 };
 
@@ -389,7 +457,14 @@ function presentsValidCredentials(bytes: Buffer, admits: (user: unknown, token: 
 export type Ending = 'end' | 'destroy' | 'open';
 
 /** Feeds one mutated client opening to `acceptChannel`; see {@link handshakeTargets}. */
-export async function runServerHandshake(input: { bytes: Buffer; sizes: number[]; pauses: boolean[]; auth: ServerAuth; ending: Ending; handshakeTimeoutMs: number }): Promise<{ ready: boolean; closed: boolean }> {
+export async function runServerHandshake(input: {
+  bytes: Buffer;
+  sizes: number[];
+  pauses: boolean[];
+  auth: ServerAuth;
+  ending: Ending;
+  handshakeTimeoutMs: number;
+}): Promise<{ ready: boolean; closed: boolean }> {
   const { authenticator, admits } = AUTHENTICATORS[input.auth];
   const [client, end] = memoryPair();
   client.on('error', () => {});
@@ -443,15 +518,18 @@ export async function runServerHandshake(input: { bytes: Buffer; sizes: number[]
   if (!ch.closed) ch.close();
 
   if (closeError !== undefined && !(closeError instanceof QiError)) throw closeError; // thrown inside the stream, e.g. by the handshake code
-  if (early !== undefined) throw new OracleFailure(`a message reached the objects before the client was let in: ${early}`);
+  if (early !== undefined)
+    throw new OracleFailure(`a message reached the objects before the client was let in: ${early}`);
   if (outFault !== undefined) throw new OracleFailure(`the server sent bytes that do not frame: ${stackOf(outFault)}`);
   if (ready && authenticator !== undefined && !presentsValidCredentials(input.bytes, admits)) {
     throw new OracleFailure(`the server let in a client (${input.auth}) that never presented valid credentials`);
   }
   if (!settled) {
-    throw new OracleFailure(input.ending === 'open'
-      ? `the channel was neither ready nor closed ${bound} ms after the input (handshake timeout ${input.handshakeTimeoutMs} ms)`
-      : `the client ${input.ending === 'end' ? 'ended' : 'destroyed'} its side but the server channel was still open ${bound} ms later (ready: ${ready}, closed: ${wasClosed})`);
+    throw new OracleFailure(
+      input.ending === 'open'
+        ? `the channel was neither ready nor closed ${bound} ms after the input (handshake timeout ${input.handshakeTimeoutMs} ms)`
+        : `the client ${input.ending === 'end' ? 'ended' : 'destroyed'} its side but the server channel was still open ${bound} ms later (ready: ${ready}, closed: ${wasClosed})`,
+    );
   }
   return { ready, closed: wasClosed };
 }
@@ -471,25 +549,87 @@ interface ServerScript {
 
 /** `__qi_auth_state` values of every type and many values (spec §6.3: any integer type must be read). */
 const STATE_VALUES: [string, unknown][] = [
-  ['I', 3], ['I', 2], ['I', 1], ['I', 0], ['I', 4], ['I', 0xffff_ffff], ['i', 3], ['i', 2], ['i', -3], ['i', -1], ['c', 3], ['C', 3], ['w', 3], ['W', 2],
-  ['l', 3n], ['l', -1n], ['L', 3n], ['L', 2n ** 64n - 1n], ['L', 2n ** 32n + 3n], ['f', 3], ['d', 3], ['d', 2.5], ['d', NaN], ['d', Infinity], ['d', -0],
-  ['b', true], ['b', false], ['s', '3'], ['s', ''], ['m', new Dynamic('I', 3)], ['m', new Dynamic('s', 'x')], ['[I]', [3]], ['[I]', []], ['(I)', [3]],
-  ['+I', 3], ['+I', null], ['v', undefined], ['r', Buffer.from([3])], ['{sI}', new Map([['__qi_auth_state', 3]])],
+  ['I', 3],
+  ['I', 2],
+  ['I', 1],
+  ['I', 0],
+  ['I', 4],
+  ['I', 0xffff_ffff],
+  ['i', 3],
+  ['i', 2],
+  ['i', -3],
+  ['i', -1],
+  ['c', 3],
+  ['C', 3],
+  ['w', 3],
+  ['W', 2],
+  ['l', 3n],
+  ['l', -1n],
+  ['L', 3n],
+  ['L', 2n ** 64n - 1n],
+  ['L', 2n ** 32n + 3n],
+  ['f', 3],
+  ['d', 3],
+  ['d', 2.5],
+  ['d', NaN],
+  ['d', Infinity],
+  ['d', -0],
+  ['b', true],
+  ['b', false],
+  ['s', '3'],
+  ['s', ''],
+  ['m', new Dynamic('I', 3)],
+  ['m', new Dynamic('s', 'x')],
+  ['[I]', [3]],
+  ['[I]', []],
+  ['(I)', [3]],
+  ['+I', 3],
+  ['+I', null],
+  ['v', undefined],
+  ['r', Buffer.from([3])],
+  ['{sI}', new Map([['__qi_auth_state', 3]])],
 ];
 
-const NEW_TOKENS: ([string, unknown] | undefined)[] = [['s', 'fresh'], ['s', ''], ['i', 5], ['m', new Dynamic('s', 'fresh')], ['[s]', ['fresh']], ['r', Buffer.from('fresh')], undefined];
+const NEW_TOKENS: ([string, unknown] | undefined)[] = [
+  ['s', 'fresh'],
+  ['s', ''],
+  ['i', 5],
+  ['m', new Dynamic('s', 'fresh')],
+  ['[s]', ['fresh']],
+  ['r', Buffer.from('fresh')],
+  undefined,
+];
 
 const ERROR_PAYLOADS: [string, unknown][] = [
-  ['m', s('Authentication failed: invalid user or token')], ['m', s("can't find service, address: {0.0.8, id:1}")], ['m', s('')], ['m', new Dynamic('i', 5)],
-  ['m', new Dynamic('[s]', ['a', 'b'])], ['m', new Dynamic('v', undefined)], ['s', 'not a dynamic'], ['v', undefined], ['(ii)', [1, 2]],
+  ['m', s('Authentication failed: invalid user or token')],
+  ['m', s("can't find service, address: {0.0.8, id:1}")],
+  ['m', s('')],
+  ['m', new Dynamic('i', 5)],
+  ['m', new Dynamic('[s]', ['a', 'b'])],
+  ['m', new Dynamic('v', undefined)],
+  ['s', 'not a dynamic'],
+  ['v', undefined],
+  ['(ii)', [1, 2]],
 ];
 
 function serverScripts(): ServerScript[] {
   const { v, naoqi25Reply } = realTraffic();
-  const caps21 = msg({ id: 1, type: MessageType.Capability }, '{sm}', new Map([['ClientServerSocket', new Dynamic('b', true)], ['MessageFlags', new Dynamic('b', true)], ['MetaObjectCache', new Dynamic('b', true)]]));
+  const caps21 = msg(
+    { id: 1, type: MessageType.Capability },
+    '{sm}',
+    new Map([
+      ['ClientServerSocket', new Dynamic('b', true)],
+      ['MessageFlags', new Dynamic('b', true)],
+      ['MetaObjectCache', new Dynamic('b', true)],
+    ]),
+  );
   const done = markedId(v(2));
   const state = (sig: string, value: unknown) => authReply([['__qi_auth_state', new Dynamic(sig, value)]]);
-  const cont = (tok: [string, unknown] | undefined) => authReply([['__qi_auth_state', new Dynamic('I', 2)], ...(tok ? [['auth_newToken', new Dynamic(tok[0], tok[1])] as [string, Dynamic]] : [])]);
+  const cont = (tok: [string, unknown] | undefined) =>
+    authReply([
+      ['__qi_auth_state', new Dynamic('I', 2)],
+      ...(tok ? [['auth_newToken', new Dynamic(tok[0], tok[1])] as [string, Dynamic]] : []),
+    ]);
   const error = (sig: string, value: unknown) => msg({ ...AUTH, id: MARK, type: MessageType.Error }, sig, value);
   const scripts: ServerScript[] = [
     { name: 'libqi4-done', onAccept: [], rounds: [[done]], after: 'silent' },
@@ -502,17 +642,39 @@ function serverScripts(): ServerScript[] {
     { name: 'silent', onAccept: [], rounds: [], after: 'silent' },
     { name: 'answer-to-another-id', onAccept: [], rounds: [[v(2)]], after: 'close' },
     { name: 'answer-of-another-call', onAccept: [], rounds: [[markedId(v(6)), markedId(v(8))]], after: 'close' },
-    { name: 'http-server', onAccept: [], rounds: [[Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')]], after: 'close' },
+    {
+      name: 'http-server',
+      onAccept: [],
+      rounds: [[Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')]],
+      after: 'close',
+    },
     { name: 'tls-alert', onAccept: [], rounds: [[Buffer.from('15030100020228', 'hex')]], after: 'close' },
   ];
-  for (const [sig, value] of STATE_VALUES) scripts.push({ name: `state-${sig}-${String(value)}`, onAccept: [], rounds: [[state(sig, value)]], after: 'close' });
+  for (const [sig, value] of STATE_VALUES)
+    scripts.push({
+      name: `state-${sig}-${String(value)}`,
+      onAccept: [],
+      rounds: [[state(sig, value)]],
+      after: 'close',
+    });
   scripts.push({ name: 'state-missing', onAccept: [], rounds: [[authReply([])]], after: 'close' });
   for (const tok of NEW_TOKENS) {
     const name = tok ? `${tok[0]}-${String(tok[1])}` : 'none';
     scripts.push({ name: `continue-newToken-${name}`, onAccept: [], rounds: [[cont(tok)], [done]], after: 'close' });
-    scripts.push({ name: `continue-forever-newToken-${name}`, onAccept: [], rounds: Array.from({ length: 9 }, () => [cont(tok)]), after: 'close' });
+    scripts.push({
+      name: `continue-forever-newToken-${name}`,
+      onAccept: [],
+      rounds: Array.from({ length: 9 }, () => [cont(tok)]),
+      after: 'close',
+    });
   }
-  for (const [sig, value] of ERROR_PAYLOADS) scripts.push({ name: `error-${sig}-${value instanceof Dynamic ? value.signature : ''}`, onAccept: [], rounds: [[error(sig, value)]], after: 'close' });
+  for (const [sig, value] of ERROR_PAYLOADS)
+    scripts.push({
+      name: `error-${sig}-${value instanceof Dynamic ? value.signature : ''}`,
+      onAccept: [],
+      rounds: [[error(sig, value)]],
+      after: 'close',
+    });
   const emptyError = Buffer.from(error('v', undefined).subarray(0, HEADER_SIZE));
   emptyError.writeUInt32LE(0, 8);
   scripts.push({ name: 'error-empty-payload', onAccept: [], rounds: [[emptyError]], after: 'close' });
@@ -521,12 +683,15 @@ function serverScripts(): ServerScript[] {
 
 type ClientAuth = 'none' | 'credentials' | 'rounds';
 const clientAuth = (a: ClientAuth): Credentials | ClientAuthenticator | undefined =>
-  a === 'none' ? undefined
-    : a === 'credentials' ? { user: 'nao', token: 'nao' }
+  a === 'none'
+    ? undefined
+    : a === 'credentials'
+      ? { user: 'nao', token: 'nao' }
       : {
           // A custom authenticator that answers whatever the server sends back, a few times.
           initial: () => ({ user: 'nao', token: 'nao', nonce: new Dynamic('l', 7n) }),
-          next: (data) => (Object.keys(data).length > 3 ? undefined : { user: 'nao', token: String(data.newToken ?? 'again') }),
+          next: (data) =>
+            Object.keys(data).length > 3 ? undefined : { user: 'nao', token: String(data.newToken ?? 'again') },
         };
 
 /** Runs `openChannel` against a scripted fake server; see {@link handshakeTargets}. */
@@ -577,26 +742,39 @@ export async function runClientHandshake(input: {
   if (input.onAccept.length > 0) server.write(input.onAccept);
   if (input.rounds.length === 0 && input.after !== 'silent') void respond(0);
 
-  const p = openChannel(stream, { auth: clientAuth(input.auth), timeoutMs: input.timeoutMs, limits: { heartbeatMs: 0 } });
+  const p = openChannel(stream, {
+    auth: clientAuth(input.auth),
+    timeoutMs: input.timeoutMs,
+    limits: { heartbeatMs: 0 },
+  });
   // Each round waits at most timeoutMs for its answer; the script has that many rounds, plus one that gets nothing.
   const bound = (Math.min(input.rounds.length, 8) + 1) * input.timeoutMs + 1000;
   let channel: Channel | undefined;
   let failure: unknown;
   let settled = false;
-  p.then((c) => ((channel = c), (settled = true)), (e) => ((failure = e), (settled = true)));
+  p.then(
+    (c) => ((channel = c), (settled = true)),
+    (e) => ((failure = e), (settled = true)),
+  );
   await within(p, bound);
   if (!settled) {
     server.destroy();
-    throw new OracleFailure(`openChannel had not settled ${bound} ms after it started (timeoutMs ${input.timeoutMs}, ${calls} authenticate calls)`);
+    throw new OracleFailure(
+      `openChannel had not settled ${bound} ms after it started (timeoutMs ${input.timeoutMs}, ${calls} authenticate calls)`,
+    );
   }
   channel?.close();
   // A failed handshake must not leave the connection open.
   const leftOpen = failure !== undefined && !(await within(serverDone, 1000));
   server.destroy();
-  if (clientFault !== undefined) throw new OracleFailure(`the client sent bytes that do not frame: ${stackOf(clientFault)}`);
+  if (clientFault !== undefined)
+    throw new OracleFailure(`the client sent bytes that do not frame: ${stackOf(clientFault)}`);
   if (failure !== undefined) {
     if (!(failure instanceof QiError)) throw failure;
-    if (leftOpen) throw new OracleFailure(`openChannel rejected (${(failure as Error).message}) but left the connection open (server saw no end: ${!serverSawEnd})`);
+    if (leftOpen)
+      throw new OracleFailure(
+        `openChannel rejected (${(failure as Error).message}) but left the connection open (server saw no end: ${!serverSawEnd})`,
+      );
     throw failure; // a QiError: accepted
   }
 }
@@ -613,7 +791,9 @@ export function handshakeTargets(): AsyncFuzzTarget[] {
       async: true,
       next(rng) {
         const opening = rng.pick(openings);
-        const m = rng.bool(0.05) ? { bytes: Buffer.concat(opening.frames), ops: ['none'] } : mutateFrames(rng, opening.frames, clientDonors);
+        const m = rng.bool(0.05)
+          ? { bytes: Buffer.concat(opening.frames), ops: ['none'] }
+          : mutateFrames(rng, opening.frames, clientDonors);
         const sizes = splitSizes(rng, m.bytes.length);
         const pauses = sizes.map(() => rng.bool(0.3));
         const auth = rng.pick<ServerAuth>(['none', 'user-token', 'rounds']);
@@ -653,7 +833,9 @@ export function handshakeTargets(): AsyncFuzzTarget[] {
           bytes: Buffer.concat(mutated),
           describe: () =>
             `openChannel(auth: ${auth}, timeoutMs: ${timeoutMs}) against a server sending on accept ${hexOf(mutated[0]) || '-'}, ` +
-            rounds.map((r, i) => `answering call ${i + 1} with ${hexOf(r.bytes) || '-'} in chunks [${r.sizes.join(',')}]`).join(', ') +
+            rounds
+              .map((r, i) => `answering call ${i + 1} with ${hexOf(r.bytes) || '-'} in chunks [${r.sizes.join(',')}]`)
+              .join(', ') +
             `, then ${after} [${script.name}, ${ops.join('; ') || 'no mutation'}; the id of the client's call replaces a0a0a0a0 in headers]`,
           run: () => runClientHandshake(input),
         };
@@ -674,7 +856,11 @@ export function handshakeTargets(): AsyncFuzzTarget[] {
 export const FuzzCalculator = defineObject({
   description: 'A calculator for tests',
   methods: {
-    add: method([t.int32, t.int32], t.int32, { description: 'Adds two numbers', paramNames: ['a', { name: 'b', description: 'second' }], returnDescription: 'the sum' }),
+    add: method([t.int32, t.int32], t.int32, {
+      description: 'Adds two numbers',
+      paramNames: ['a', { name: 'b', description: 'second' }],
+      returnDescription: 'the sum',
+    }),
     concat: [method([t.string, t.string], t.string), method([t.string, t.int32], t.string)],
     fail: method([t.string]),
     slow: method([t.int32], t.int32),
@@ -714,9 +900,9 @@ export function fuzzCalculator(): LocalObject {
     useCounter: async (c) => {
       const proxy = c as { increment(): Promise<number> };
       await proxy.increment();
-      return (await proxy.increment()) as number;
+      return await proxy.increment();
     },
-  }) as unknown as LocalObject;
+  });
 }
 
 /**
@@ -762,7 +948,7 @@ export async function recordSession(url: string, serviceName = 'Calculator'): Pr
     await calc.volume.set(0.25);
     const off = await calc.fired.connect(() => {});
     calc.fired.emit(7, 'seven');
-    const counter = (await calc.makeCounter(5)) as unknown as { increment(): Promise<number> };
+    const counter = (await calc.makeCounter(5)) as { increment(): Promise<number> };
     await counter.increment();
     await calc.useCounter(counter as never).catch(() => {});
     const ac = new AbortController();
@@ -806,11 +992,19 @@ export interface LiveSocketOptions {
 type LiveEnding = 'end' | 'destroy' | 'linger';
 
 /** A fresh, well-behaved client: connects, authenticates and calls add. Throws an OracleFailure when the server does not serve it. */
-export async function healthyCall(server: { url: string; serviceId: number; addAction: number }, a = 20, b = 22, timeoutMs = 1000): Promise<void> {
+export async function healthyCall(
+  server: { url: string; serviceId: number; addAction: number },
+  a = 20,
+  b = 22,
+  timeoutMs = 1000,
+): Promise<void> {
   let ch: Channel | undefined;
   try {
     ch = await openChannel(await connect(server.url, { timeoutMs }), { timeoutMs, limits: { heartbeatMs: 0 } });
-    const r = await ch.call({ service: server.serviceId, object: 1, action: server.addAction }, '(ii)', [a, b], 'i', { timeoutMs, name: 'Calculator.add' });
+    const r = await ch.call({ service: server.serviceId, object: 1, action: server.addAction }, '(ii)', [a, b], 'i', {
+      timeoutMs,
+      name: 'Calculator.add',
+    });
     if (r !== a + b) throw new OracleFailure(`a fresh client called add(${a}, ${b}) and got ${String(r)}`);
   } catch (e) {
     if (e instanceof OracleFailure) throw e;
@@ -821,7 +1015,11 @@ export async function healthyCall(server: { url: string; serviceId: number; addA
 }
 
 /** Plays `chunks` to the live server on a new raw TCP connection; returns once the connection is over. */
-export async function replayRaw(port: number, input: { bytes: Buffer; sizes: number[]; pauses: boolean[]; ending: LiveEnding }, during?: () => void): Promise<{ outFault?: unknown; received: number }> {
+export async function replayRaw(
+  port: number,
+  input: { bytes: Buffer; sizes: number[]; pauses: boolean[]; ending: LiveEnding },
+  during?: () => void,
+): Promise<{ outFault?: unknown; received: number }> {
   const sock = net.connect(port, '127.0.0.1');
   sock.setNoDelay(true);
   let outFault: unknown;
@@ -882,7 +1080,23 @@ export function liveSocketTargets(options: LiveSocketOptions = {}): AsyncFuzzTar
   const maxGrowth = (options.maxHeapGrowthMB ?? 64) * 2 ** 20;
   const { v, libqi } = realTraffic();
   // libqi's own client messages (spec vectors and libqi 4.0.5 dumps), as a second base and as donors.
-  const libqiClient = [v(1), v(3), v(4), v(5), v(7), v(10), v(12), v(13), v(16), v(17), libqi('msg_call_add_1_2'), libqi('msg_call_registerevent'), libqi('msg_post_string_abc'), libqi('msg_cancel_call_7'), libqi('msg_call_dynamic_payload')];
+  const libqiClient = [
+    v(1),
+    v(3),
+    v(4),
+    v(5),
+    v(7),
+    v(10),
+    v(12),
+    v(13),
+    v(16),
+    v(17),
+    libqi('msg_call_add_1_2'),
+    libqi('msg_call_registerevent'),
+    libqi('msg_post_string_abc'),
+    libqi('msg_cancel_call_7'),
+    libqi('msg_call_dynamic_payload'),
+  ];
 
   const start = async () => {
     const session = await listenStandalone('tcp://127.0.0.1:0', { ipc: false, handshakeTimeoutMs: 2000 });
@@ -923,7 +1137,8 @@ export function liveSocketTargets(options: LiveSocketOptions = {}): AsyncFuzzTar
         base = rec.slice(0, k);
         baseName = `first ${k} messages of the recorded session`;
       } else if (r < 0.9) {
-        const a = 1 + rng.int(rec.length - 1), b = a + 1 + rng.int(rec.length - a);
+        const a = 1 + rng.int(rec.length - 1),
+          b = a + 1 + rng.int(rec.length - a);
         base = [rec[0], ...rec.slice(a, b)];
         baseName = `authenticate + recorded messages ${a}..${b - 1}`;
       } else {
@@ -948,8 +1163,11 @@ export function liveSocketTargets(options: LiveSocketOptions = {}): AsyncFuzzTar
           ` [${baseName}, mutations: ${m.ops.join(' ')}]`,
         async run() {
           // The server emits to whoever subscribed, misbehaving peers included.
-          const { outFault } = await replayRaw(srv.port, input, () => (srv.object as unknown as LocalObject<typeof FuzzCalculator>).emit('fired', ++emitted, 'tick'));
-          if (outFault !== undefined) throw new OracleFailure(`the server sent bytes that do not frame: ${stackOf(outFault)}`);
+          const { outFault } = await replayRaw(srv.port, input, () =>
+            (srv.object as unknown as LocalObject<typeof FuzzCalculator>).emit('fired', ++emitted, 'tick'),
+          );
+          if (outFault !== undefined)
+            throw new OracleFailure(`the server sent bytes that do not frame: ${stackOf(outFault)}`);
           await healthyCall(srv);
         },
       } satisfies AsyncFuzzCase;
@@ -959,9 +1177,14 @@ export function liveSocketTargets(options: LiveSocketOptions = {}): AsyncFuzzTar
       if (srv === undefined) return;
       const deadline = performance.now() + 2000;
       while (srv.channels.size > 0 && performance.now() < deadline) await delay(10);
-      if (srv.channels.size > 0) throw new OracleFailure(`${srv.channels.size} server connections still open 2 s after their clients left`);
-      const names = (await srv.session.services()).map((x) => x.name).sort().join(',');
-      if (names !== 'Calculator,ServiceDirectory') throw new OracleFailure(`the directory lists ${names} after every client left`);
+      if (srv.channels.size > 0)
+        throw new OracleFailure(`${srv.channels.size} server connections still open 2 s after their clients left`);
+      const names = (await srv.session.services())
+        .map((x) => x.name)
+        .sort()
+        .join(',');
+      if (names !== 'Calculator,ServiceDirectory')
+        throw new OracleFailure(`the directory lists ${names} after every client left`);
       const { gc } = await import('./gc.js'); // exposes gc to the process: only when a checkpoint needs it
       gc();
       const heap = process.memoryUsage().heapUsed;
@@ -972,7 +1195,9 @@ export function liveSocketTargets(options: LiveSocketOptions = {}): AsyncFuzzTar
       if (heapBase !== undefined && heap - heapBase > maxGrowth) {
         const was = heapBase;
         heapBase = heap; // report growth once per maxGrowth
-        throw new OracleFailure(`heap after GC grew from ${(was / 2 ** 20).toFixed(1)} MB to ${(heap / 2 ** 20).toFixed(1)} MB`);
+        throw new OracleFailure(
+          `heap after GC grew from ${(was / 2 ** 20).toFixed(1)} MB to ${(heap / 2 ** 20).toFixed(1)} MB`,
+        );
       }
     },
     summary() {

@@ -21,14 +21,23 @@ import { finished, jsonLines, ready, type Running } from './processes.js';
 
 export { finished, jsonLines, ready, type Running };
 
-export const ADDR = { pub: '203.0.113.1', natA: '203.0.113.10', natB: '203.0.113.20', a: '10.1.0.2', b: '10.2.0.2', lanA: '10.1.0.1', lanB: '10.2.0.1' } as const;
+export const ADDR = {
+  pub: '203.0.113.1',
+  natA: '203.0.113.10',
+  natB: '203.0.113.20',
+  a: '10.1.0.2',
+  b: '10.2.0.2',
+  lanA: '10.1.0.1',
+  lanB: '10.2.0.1',
+} as const;
 
 /** The public network's router: an address nobody has. */
 const ROUTER = '203.0.113.254';
 
 export type NatMode = 'cone' | 'symmetric';
 
-const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { stdio: 'pipe', timeout: 5000, input }).toString();
+const sh = (cmd: string, args: string[], input?: string) =>
+  execFileSync(cmd, args, { stdio: 'pipe', timeout: 5000, input }).toString();
 
 /** A running TURN server. */
 export interface Turn {
@@ -158,13 +167,16 @@ export class NatLab {
   }
 
   private spawn(ns: string, cmd: string, args: string[], env: Record<string, string> = {}): Running {
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
     return { child, out: () => out, err: () => err };
   }
 

@@ -1,7 +1,14 @@
 /** Socket helpers for tests: a listener that is closed at the end, and scripted raw peers. */
 import net from 'node:net';
 import { after } from 'node:test';
-import { FrameReader, listen, type ListenOptions, type Listener, type Message, type MessageStream } from '../../src/index.js';
+import {
+  FrameReader,
+  listen,
+  type ListenOptions,
+  type Listener,
+  type Message,
+  type MessageStream,
+} from '../../src/index.js';
 
 const open: { close(): unknown }[] = [];
 after(async () => {
@@ -9,7 +16,11 @@ after(async () => {
 });
 
 /** Listens on tcp://127.0.0.1:0; every accepted stream goes to `onStream`. Closed after the file's tests. */
-export async function loopbackListener(onStream: (s: MessageStream) => void, url = 'tcp://127.0.0.1:0', options?: ListenOptions): Promise<Listener> {
+export async function loopbackListener(
+  onStream: (s: MessageStream) => void,
+  url = 'tcp://127.0.0.1:0',
+  options?: ListenOptions,
+): Promise<Listener> {
   const l = await listen(url, onStream, options);
   open.push(l);
   return l;

@@ -21,11 +21,14 @@ export function startFixture<T>(relative: string, args: string[] = [], timeoutMs
   children.add(child);
   child.on('exit', () => children.delete(child));
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`${relative} not ready after ${timeoutMs} ms: ${stderr}`))), timeoutMs);
+    const timer = setTimeout(
+      () => (child.kill('SIGKILL'), reject(new Error(`${relative} not ready after ${timeoutMs} ms: ${stderr}`))),
+      timeoutMs,
+    );
     let out = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       const nl = out.indexOf('\n');
       if (nl < 0) return;
@@ -59,11 +62,13 @@ export interface Running {
   err: () => string;
 }
 
-
 /** Resolves with the first JSON line a process prints; rejects if it exits or takes too long. */
 export function ready<T>(p: Running, name: string, timeoutMs = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const fail = (why: string) => (cleanup(), reject(new Error(`${name} ${why}; stdout: ${p.out()} stderr: ${p.err()}`)));
+    const fail = (why: string) => (
+      cleanup(),
+      reject(new Error(`${name} ${why}; stdout: ${p.out()} stderr: ${p.err()}`))
+    );
     const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
     const onData = () => {
       const line = jsonLines(p.out())[0];
@@ -80,11 +85,18 @@ export function ready<T>(p: Running, name: string, timeoutMs = 10_000): Promise<
 /** Resolves with the last JSON line of a process that runs to its end (rejects on `{"error": …}`). */
 export function finished<T>(p: Running, name: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (p.child.kill('SIGKILL'), reject(new Error(`${name} not finished after ${timeoutMs} ms; stdout: ${p.out()} stderr: ${p.err()}`))), timeoutMs);
+    const timer = setTimeout(
+      () => (
+        p.child.kill('SIGKILL'),
+        reject(new Error(`${name} not finished after ${timeoutMs} ms; stdout: ${p.out()} stderr: ${p.err()}`))
+      ),
+      timeoutMs,
+    );
     const done = () => {
       clearTimeout(timer);
       const last = jsonLines(p.out()).at(-1);
-      if (last === undefined || 'error' in last) reject(new Error(`${name} failed (exit ${p.child.exitCode}): ${String(last?.error ?? p.out())} ${p.err()}`));
+      if (last === undefined || 'error' in last)
+        reject(new Error(`${name} failed (exit ${p.child.exitCode}): ${String(last?.error ?? p.out())} ${p.err()}`));
       else resolve(last as T);
     };
     if (p.child.exitCode !== null || p.child.signalCode !== null) done();

@@ -99,7 +99,10 @@ Component "proxy.${DOMAIN}" "proxy65"
 
   /** Creates an account (`name@example.test`). */
   register(name: string, password: string): void {
-    const r = spawnSync('/usr/bin/prosodyctl', ['--config', this.config, 'register', name, DOMAIN, password], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync('/usr/bin/prosodyctl', ['--config', this.config, 'register', name, DOMAIN, password], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     if (r.status !== 0) throw new Error(`prosodyctl register ${name} failed: ${r.stderr || r.stdout}`);
   }
 

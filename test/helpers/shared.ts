@@ -21,7 +21,10 @@ export const SHARED_DIR = process.env.QI_SHARED_DIR ?? resolve(repoRoot(), '..',
 
 export function sharedFile(rel: string): Buffer {
   const p = join(SHARED_DIR, rel);
-  if (!existsSync(p)) throw new Error(`missing ${p}: the tests need the shared spec and vectors beside the repository (or set QI_SHARED_DIR)`);
+  if (!existsSync(p))
+    throw new Error(
+      `missing ${p}: the tests need the shared spec and vectors beside the repository (or set QI_SHARED_DIR)`,
+    );
   return readFileSync(p);
 }
 
@@ -43,7 +46,11 @@ export interface LibqiVector {
 }
 
 export function libqiVectors(): LibqiVector[] {
-  return sharedFile('vectors/libqi-4.0.5-values.jsonl').toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as LibqiVector);
+  return sharedFile('vectors/libqi-4.0.5-values.jsonl')
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as LibqiVector);
 }
 
 /** A complete message of the spec's §11 with the signature its "Check" line gives the payload. */
@@ -61,7 +68,11 @@ export function specVectors(): SpecVector[] {
     const name = s.slice(0, s.indexOf('\n')).trim();
     const dump = /Complete message \(\d+ bytes\):\s*```\n([\s\S]*?)```/.exec(s);
     if (!dump) throw new Error(`spec vector ${name} has no complete-message dump`);
-    const hex = dump[1].split('\n').map((l) => l.replace(/^[0-9a-f]{4}:/, '')).join('').replace(/\s+/g, '');
+    const hex = dump[1]
+      .split('\n')
+      .map((l) => l.replace(/^[0-9a-f]{4}:/, ''))
+      .join('')
+      .replace(/\s+/g, '');
     const check = /Check: the \d+-byte payload decodes with signature `([^`]+)`/.exec(s);
     return { name, bytes: Buffer.from(hex, 'hex'), signature: check?.[1] };
   });

@@ -36,8 +36,14 @@ describe('log filters', () => {
   });
 
   it('parses level names, letters and numbers, and names the levels when it cannot', () => {
-    assert.deepEqual(['fatal', 'E', 'warn', 'Warning', 'info', 'v', 'debug', '0', '6'].map(parseLevel), [1, 2, 3, 3, 4, 5, 6, 0, 6]);
+    assert.deepEqual(
+      ['fatal', 'E', 'warn', 'Warning', 'info', 'v', 'debug', '0', '6'].map(parseLevel),
+      [1, 2, 3, 3, 4, 5, 6, 0, 6],
+    );
     assert.equal(levelName(3), 'warning');
-    assert.throws(() => parseLevel('loud'), /unknown log level "loud": use one of silent, fatal, error, warning, info, verbose, debug \(or 0-6\)/);
+    assert.throws(
+      () => parseLevel('loud'),
+      /unknown log level "loud": use one of silent, fatal, error, warning, info, verbose, debug \(or 0-6\)/,
+    );
   });
 });

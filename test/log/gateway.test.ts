@@ -1,13 +1,25 @@
 /** The LogManager is a normal service behind the gateway: its access rules apply to it. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Gateway, Session, createLogger, listenStandalone, serveLogManager, type AnyProxy, type LogRecord } from '../../src/index.js';
+import {
+  Gateway,
+  Session,
+  createLogger,
+  listenStandalone,
+  serveLogManager,
+  type AnyProxy,
+  type LogRecord,
+} from '../../src/index.js';
 
 describe('LogManager behind the gateway', () => {
   it('is refused to clients it is not allowed to, and works through object references for those it is', async () => {
     const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
     await serveLogManager(sd);
-    const gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'tcp://127.0.0.1:0', access: { anonymous: { allow: [] }, users: { ops: { token: 'pw', allow: ['LogManager'] } } } });
+    const gw = await Gateway.start({
+      sd: sd.endpoints[0],
+      listen: 'tcp://127.0.0.1:0',
+      access: { anonymous: { allow: [] }, users: { ops: { token: 'pw', allow: ['LogManager'] } } },
+    });
     const anon = await Session.connect(gw.url, { ipc: false });
     const ops = await Session.connect(gw.url, { auth: { user: 'ops', token: 'pw' }, ipc: false });
     try {

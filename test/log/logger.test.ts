@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Session, createLogger, listenStandalone, serveLogManager, type AnyProxy, type LogRecord } from '../../src/index.js';
+import {
+  Session,
+  createLogger,
+  listenStandalone,
+  serveLogManager,
+  type AnyProxy,
+  type LogRecord,
+} from '../../src/index.js';
 
 describe('createLogger', () => {
   it("sends a service's records to the LogManager in batches, with category, level, location and dates", async () => {
@@ -29,7 +36,10 @@ describe('createLogger', () => {
       await log.flush();
       const deadline = Date.now() + 5000;
       while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      assert.deepEqual(got.map((r) => `${r.level} ${r.category} ${r.message}`), ['4 svc.motor started', '3 svc.motor hot', '6 svc.motor now sent']);
+      assert.deepEqual(
+        got.map((r) => `${r.level} ${r.category} ${r.message}`),
+        ['4 svc.motor started', '3 svc.motor hot', '6 svc.motor now sent'],
+      );
       assert.deepEqual(batches, [3], 'one batch');
       assert.equal(got[0].source, 'motor.js');
       assert.equal(got[0].location, `${service.machineId}:${process.pid}`);

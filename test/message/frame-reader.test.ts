@@ -1,13 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameReader, HEADER_SIZE, Message, MessageType, QiProtocolError, encodeMessage, parseMessages, writeHeader } from '../../src/index.js';
+import {
+  FrameReader,
+  HEADER_SIZE,
+  Message,
+  MessageType,
+  QiProtocolError,
+  encodeMessage,
+  parseMessages,
+  writeHeader,
+} from '../../src/index.js';
 
 function sample(): Buffer[] {
   return [
-    Buffer.concat(encodeMessage({ id: 1, type: MessageType.Call, service: 1, object: 1, action: 100 }, '(s)', ['ALTextToSpeech'])),
-    Buffer.concat(encodeMessage({ id: 2, type: MessageType.Reply, service: 1, object: 1, action: 101 }, 'v', undefined)),
-    Buffer.concat(encodeMessage({ id: 3, type: MessageType.Event, service: 2, object: 1, action: 106 }, 'r', Buffer.alloc(100_000, 3))),
-    Buffer.concat(encodeMessage({ id: 4, type: MessageType.Post, flags: 1, service: 7, object: 3, action: 3 }, 'm', 23)),
+    Buffer.concat(
+      encodeMessage({ id: 1, type: MessageType.Call, service: 1, object: 1, action: 100 }, '(s)', ['ALTextToSpeech']),
+    ),
+    Buffer.concat(
+      encodeMessage({ id: 2, type: MessageType.Reply, service: 1, object: 1, action: 101 }, 'v', undefined),
+    ),
+    Buffer.concat(
+      encodeMessage(
+        { id: 3, type: MessageType.Event, service: 2, object: 1, action: 106 },
+        'r',
+        Buffer.alloc(100_000, 3),
+      ),
+    ),
+    Buffer.concat(
+      encodeMessage({ id: 4, type: MessageType.Post, flags: 1, service: 7, object: 3, action: 3 }, 'm', 23),
+    ),
   ];
 }
 
@@ -28,7 +49,10 @@ describe('FrameReader', () => {
   const expected = summary(parseMessages(stream));
 
   it('reads many messages from one chunk', () => {
-    assert.deepEqual(expected.map((s) => s.split(' (')[0]), ['Call {1.1.100, id:1}', 'Reply {1.1.101, id:2}', 'Event {2.1.106, id:3}', 'Post {7.3.3, id:4}']);
+    assert.deepEqual(
+      expected.map((s) => s.split(' (')[0]),
+      ['Call {1.1.100, id:1}', 'Reply {1.1.101, id:2}', 'Event {2.1.106, id:3}', 'Post {7.3.3, id:4}'],
+    );
   });
 
   it('reads the same messages one byte at a time', () => {
@@ -37,12 +61,13 @@ describe('FrameReader', () => {
   });
 
   it('reads the same messages at every split point and at random chunk sizes', () => {
-    for (let cut = 0; cut <= 200; cut++) assert.deepEqual(summary(collect([stream.subarray(0, cut), stream.subarray(cut)])), expected);
+    for (let cut = 0; cut <= 200; cut++)
+      assert.deepEqual(summary(collect([stream.subarray(0, cut), stream.subarray(cut)])), expected);
     let seed = 42;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) % 3000) + 1;
     for (let round = 0; round < 50; round++) {
       const chunks: Buffer[] = [];
-      for (let p = 0; p < stream.length; ) {
+      for (let p = 0; p < stream.length;) {
         const n = rand();
         chunks.push(stream.subarray(p, p + n));
         p += n;
@@ -60,13 +85,16 @@ describe('FrameReader', () => {
     const bad = Buffer.from(stream);
     bad[1] = 0xad;
     bad[2] = 0xde;
-    assert.throws(() => collect([bad]), (e: unknown) => {
-      assert.ok(e instanceof QiProtocolError);
-      assert.equal(e.code, 'ERR_QI_PROTOCOL');
-      assert.equal(e.fault, 'bad-magic');
-      assert.match(e.message, /expected magic 42 de ad 42, got 42 ad de 42/);
-      return true;
-    });
+    assert.throws(
+      () => collect([bad]),
+      (e: unknown) => {
+        assert.ok(e instanceof QiProtocolError);
+        assert.equal(e.code, 'ERR_QI_PROTOCOL');
+        assert.equal(e.fault, 'bad-magic');
+        assert.match(e.message, /expected magic 42 de ad 42, got 42 ad de 42/);
+        return true;
+      },
+    );
   });
 
   it('rejects TLS bytes on a plain socket as not qi', () => {
@@ -77,16 +105,35 @@ describe('FrameReader', () => {
   it('rejects an unknown version', () => {
     const bad = Buffer.from(stream);
     bad[12] = 1;
-    assert.throws(() => collect([bad]), (e: unknown) => e instanceof QiProtocolError && e.fault === 'bad-version' && /version 1/.test(e.message));
+    assert.throws(
+      () => collect([bad]),
+      (e: unknown) => e instanceof QiProtocolError && e.fault === 'bad-version' && /version 1/.test(e.message),
+    );
   });
 
   it('rejects a size over the limit before reading the payload, and stays failed', () => {
     const header = Buffer.alloc(HEADER_SIZE);
-    writeHeader(header, 0, { id: 9, size: 0xffffffff, version: 0, type: 1, flags: 0, service: 1, object: 1, action: 100 });
+    writeHeader(header, 0, {
+      id: 9,
+      size: 0xffffffff,
+      version: 0,
+      type: 1,
+      flags: 0,
+      service: 1,
+      object: 1,
+      action: 100,
+    });
     const out: Message[] = [];
     const r = new FrameReader((m) => out.push(m), { maxPayload: 1 << 20 });
     r.push(sample()[0]);
-    assert.throws(() => r.push(header), (e: unknown) => e instanceof QiProtocolError && e.fault === 'too-large' && e.streamOffset === sample()[0].length && /4294967295-byte payload, over the 1048576-byte limit/.test(e.message));
+    assert.throws(
+      () => r.push(header),
+      (e: unknown) =>
+        e instanceof QiProtocolError &&
+        e.fault === 'too-large' &&
+        e.streamOffset === sample()[0].length &&
+        /4294967295-byte payload, over the 1048576-byte limit/.test(e.message),
+    );
     assert.throws(() => r.push(sample()[0]), /4294967295-byte payload/);
     assert.equal(out.length, 1);
   });
@@ -99,18 +146,36 @@ describe('FrameReader', () => {
 
   it('does not allocate what a header announces until the bytes arrive', () => {
     const header = Buffer.alloc(HEADER_SIZE);
-    writeHeader(header, 0, { id: 9, size: 40_000_000, version: 0, type: 1, flags: 0, service: 1, object: 1, action: 100 });
+    writeHeader(header, 0, {
+      id: 9,
+      size: 40_000_000,
+      version: 0,
+      type: 1,
+      flags: 0,
+      service: 1,
+      object: 1,
+      action: 100,
+    });
     const before = process.memoryUsage().arrayBuffers;
     const r = new FrameReader(() => assert.fail('no message expected'));
     r.push(header);
     r.push(Buffer.alloc(10));
     assert.ok(process.memoryUsage().arrayBuffers - before < 1_000_000);
     assert.ok(r.pending);
-    assert.throws(() => r.end(), (e: unknown) => e instanceof QiProtocolError && e.fault === 'truncated' && /38 of 40000028 bytes/.test(e.message));
+    assert.throws(
+      () => r.end(),
+      (e: unknown) => e instanceof QiProtocolError && e.fault === 'truncated' && /38 of 40000028 bytes/.test(e.message),
+    );
   });
 
   it('keeps memory proportional to the bytes when a payload trickles in byte by byte', () => {
-    const m = Buffer.concat(encodeMessage({ id: 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', Buffer.alloc(128 * 1024, 1)));
+    const m = Buffer.concat(
+      encodeMessage(
+        { id: 1, type: MessageType.Call, service: 2, object: 1, action: 100 },
+        'r',
+        Buffer.alloc(128 * 1024, 1),
+      ),
+    );
     const out: Message[] = [];
     const r = new FrameReader((x) => out.push(x));
     const chunks = Array.from({ length: m.length }, (_, i) => m.subarray(i, i + 1));
@@ -126,7 +191,9 @@ describe('FrameReader', () => {
   it('offers the unfilled part of a large payload to read into directly, once an eighth has arrived', () => {
     const body = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
-    const m = Buffer.concat(encodeMessage({ id: 5, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', body));
+    const m = Buffer.concat(
+      encodeMessage({ id: 5, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', body),
+    );
     const out: Message[] = [];
     const r = new FrameReader((x) => out.push(x));
     let p = 0;
@@ -195,6 +262,9 @@ describe('encodeMessage', () => {
     assert.ok((m.decode('(r)') as [Buffer])[0].equals(big));
   });
   it('names the argument path when a value does not fit', () => {
-    assert.throws(() => encodeMessage({ id: 1, type: 1, service: 2, object: 1, action: 100 }, '(is)', [1, 2], { name: 'args' }), /Cannot encode args\[1\] \(signature \(is\)\): expected a string/);
+    assert.throws(
+      () => encodeMessage({ id: 1, type: 1, service: 2, object: 1, action: 100 }, '(is)', [1, 2], { name: 'args' }),
+      /Cannot encode args\[1\] \(signature \(is\)\): expected a string/,
+    );
   });
 });

@@ -17,10 +17,18 @@ const INPUTS: Record<string, number> = {
 };
 const TIME_CAP_MS = 1_000;
 
-
 function header(size: number, fields: Partial<{ id: number; version: number; type: number }> = {}): Buffer {
   const b = Buffer.alloc(HEADER_SIZE);
-  writeHeader(b, 0, { id: fields.id ?? 1, size, version: fields.version ?? 0, type: fields.type ?? 1, flags: 0, service: 1, object: 1, action: 100 });
+  writeHeader(b, 0, {
+    id: fields.id ?? 1,
+    size,
+    version: fields.version ?? 0,
+    type: fields.type ?? 1,
+    flags: 0,
+    service: 1,
+    object: 1,
+    action: 100,
+  });
   return b;
 }
 
@@ -34,13 +42,21 @@ function growth(f: () => unknown, retained = false): { heapMB: number; arrayBuff
   const kept = f();
   if (retained) gc();
   const m1 = process.memoryUsage();
-  return { heapMB: (m1.heapUsed - m0.heapUsed) / 2 ** 20, arrayBuffersMB: (m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20, kept };
+  return {
+    heapMB: (m1.heapUsed - m0.heapUsed) / 2 ** 20,
+    arrayBuffersMB: (m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20,
+    kept,
+  };
 }
 
 describe('framing fuzzing (bounded, seeded)', () => {
   for (const target of messageTargets()) {
     it(`${target.name}: only QiProtocolErrors, chunking-independent, no slow input`, () => {
-      const run = runTarget(target, new Rng(SEED ^ target.name.length), { maxInputs: INPUTS[target.name], maxMs: TIME_CAP_MS, hangMs: 1000 });
+      const run = runTarget(target, new Rng(SEED ^ target.name.length), {
+        maxInputs: INPUTS[target.name],
+        maxMs: TIME_CAP_MS,
+        hangMs: 1000,
+      });
       assert.ok(run.inputs >= 200, `only ${run.inputs} inputs ran`);
       assert.equal(run.findings.length, 0, run.findings.map((f) => f.message).join('\n'));
     });
@@ -51,12 +67,18 @@ describe('framing fuzzing (bounded, seeded)', () => {
     for (let i = 0; i < 300; i++) {
       const { messages, bytes } = randomStream(rng);
       const expected = parseMessages(bytes).map((m) => m.toBuffer().toString('hex'));
-      assert.deepEqual(expected, messages.map((m) => m.toBuffer().toString('hex')));
+      assert.deepEqual(
+        expected,
+        messages.map((m) => m.toBuffer().toString('hex')),
+      );
       const got: Message[] = [];
       const r = new FrameReader((m) => got.push(m), { maxPayload: 1 << 20 });
       for (const c of randomSplit(rng, bytes)) r.push(c);
       r.end();
-      assert.deepEqual(got.map((m) => m.toBuffer().toString('hex')), expected);
+      assert.deepEqual(
+        got.map((m) => m.toBuffer().toString('hex')),
+        expected,
+      );
     }
   });
 });
@@ -87,7 +109,11 @@ describe('framing limits', () => {
       assert.ok(ms < 50, `took ${ms.toFixed(1)} ms`);
       assert.ok(g.arrayBuffersMB < 0.25, `array buffers grew by ${g.arrayBuffersMB.toFixed(2)} MB`);
       assert.ok(g.heapMB < 2, `heap grew by ${g.heapMB.toFixed(2)} MB`);
-      assert.throws(() => r.push(Buffer.alloc(1)), (e: unknown) => e === err, 'a failed reader keeps failing');
+      assert.throws(
+        () => r.push(Buffer.alloc(1)),
+        (e: unknown) => e === err,
+        'a failed reader keeps failing',
+      );
     });
   }
 
@@ -103,11 +129,17 @@ describe('framing limits', () => {
     assert.ok(g.arrayBuffersMB < 1, `array buffers grew by ${g.arrayBuffersMB.toFixed(1)} MB for 1,128 bytes received`);
     assert.ok(g.heapMB < 2, `heap grew by ${g.heapMB.toFixed(1)} MB`);
     assert.equal(r.pending, true);
-    assert.throws(() => r.end(), (e: unknown) => e instanceof QiProtocolError && e.fault === 'truncated');
+    assert.throws(
+      () => r.end(),
+      (e: unknown) => e instanceof QiProtocolError && e.fault === 'truncated',
+    );
   });
 
   it('the default limit (50,000,000) rejects a bigger size, accepts the limit', () => {
-    assert.throws(() => new FrameReader(() => {}).push(header(50_000_001)), (e: unknown) => e instanceof QiProtocolError && e.fault === 'too-large');
+    assert.throws(
+      () => new FrameReader(() => {}).push(header(50_000_001)),
+      (e: unknown) => e instanceof QiProtocolError && e.fault === 'too-large',
+    );
     const r = new FrameReader(() => assert.fail('no message expected'));
     r.push(header(50_000_000));
     assert.equal(r.pending, true);
@@ -116,9 +148,15 @@ describe('framing limits', () => {
   it('bad magic and bad version are reported with their stream offset', () => {
     const ok = Buffer.concat([header(3), Buffer.from('abc')]);
     const badMagic = Buffer.concat([ok, Buffer.from('GET / HTTP/1.1\r\n\r\n0123456789')]);
-    assert.throws(() => parseMessages(badMagic), (e: unknown) => e instanceof QiProtocolError && e.fault === 'bad-magic' && e.streamOffset === ok.length);
+    assert.throws(
+      () => parseMessages(badMagic),
+      (e: unknown) => e instanceof QiProtocolError && e.fault === 'bad-magic' && e.streamOffset === ok.length,
+    );
     const badVersion = Buffer.concat([ok, header(0, { version: 1 })]);
-    assert.throws(() => parseMessages(badVersion), (e: unknown) => e instanceof QiProtocolError && e.fault === 'bad-version' && e.streamOffset === ok.length);
+    assert.throws(
+      () => parseMessages(badVersion),
+      (e: unknown) => e instanceof QiProtocolError && e.fault === 'bad-version' && e.streamOffset === ok.length,
+    );
   });
 
   // Keeping one Buffer view per received chunk costs ~100 bytes of heap per 1-byte chunk: a peer trickling
@@ -132,6 +170,9 @@ describe('framing limits', () => {
       for (let i = 0; i < size; i++) r.push(Buffer.from(src.subarray(i, i + 1)));
       return r;
     }, true);
-    assert.ok(g.heapMB < 8 * (size / 2 ** 20), `heap grew by ${g.heapMB.toFixed(1)} MB for ${size / 1024} KiB received`);
+    assert.ok(
+      g.heapMB < 8 * (size / 2 ** 20),
+      `heap grew by ${g.heapMB.toFixed(1)} MB for ${size / 1024} KiB received`,
+    );
   });
 });

@@ -34,9 +34,17 @@ describe('spec §11 test vectors', () => {
     const m = single(specVectors()[0].bytes);
     assert.deepEqual([m.type, m.service, m.object, m.action, m.id], [MessageType.Call, 0, 0, 8, 1]);
     const caps = m.decode('{sm}') as Map<string, Dynamic>;
-    assert.deepEqual([...caps].map(([k, d]) => `${k}=${d.signature}:${d.value}`), [
-      'ClientServerSocket=b:true', 'MessageFlags=b:true', 'MetaObjectCache=b:false', 'ObjectPtrUID=b:true', 'RelativeEndpointURI=b:true', 'RemoteCancelableCalls=b:true',
-    ]);
+    assert.deepEqual(
+      [...caps].map(([k, d]) => `${k}=${d.signature}:${d.value}`),
+      [
+        'ClientServerSocket=b:true',
+        'MessageFlags=b:true',
+        'MetaObjectCache=b:false',
+        'ObjectPtrUID=b:true',
+        'RelativeEndpointURI=b:true',
+        'RemoteCancelableCalls=b:true',
+      ],
+    );
   });
 
   it('V17 carries the DynamicPayload flag', () => {
@@ -54,7 +62,10 @@ describe('libqi 4.0.5 message vectors', () => {
     it(v.name, () => {
       const bytes = Buffer.from(v.hex, 'hex');
       const m = single(bytes);
-      assert.deepEqual([m.id, m.type, m.flags, m.service, m.object, m.action], [v.id, v.type, v.flags, v.service, v.object, v.action]);
+      assert.deepEqual(
+        [m.id, m.type, m.flags, m.service, m.object, m.action],
+        [v.id, v.type, v.flags, v.service, v.object, v.action],
+      );
       assert.equal(m.payload.toString('hex'), v.payload_hex);
       assert.ok(Message.of(m, Buffer.from(v.payload_hex!, 'hex')).toBuffer().equals(bytes));
     });
@@ -66,7 +77,10 @@ describe('NAOqi 2.5 authenticate capture', () => {
     const m = single(sharedFile('vectors/naoqi-2.5-header-call-authenticate.bin'));
     assert.deepEqual([m.type, m.service, m.object, m.action], [MessageType.Call, 0, 0, 8]);
     const caps = m.decode('{sm}') as Map<string, Dynamic>;
-    assert.deepEqual([...caps.keys()], ['ClientServerSocket', 'MessageFlags', 'MetaObjectCache', 'RemoteCancelableCalls']);
+    assert.deepEqual(
+      [...caps.keys()],
+      ['ClientServerSocket', 'MessageFlags', 'MetaObjectCache', 'RemoteCancelableCalls'],
+    );
     assert.equal(caps.get('MetaObjectCache')?.value, true);
   });
   it('decodes the server reply with the auth state as a signed int and re-encodes it byte for byte', () => {

@@ -1,6 +1,20 @@
 /** A test object type and a harness serving it over a real TCP connection. */
 import {
-  LocalObject, ObjectServer, RemoteBackend, acceptChannel, connect, createProxy, defineObject, enableObjectReferences, method, openChannel, property, signal, t, type CallContext, type Channel,
+  LocalObject,
+  ObjectServer,
+  RemoteBackend,
+  acceptChannel,
+  connect,
+  createProxy,
+  defineObject,
+  enableObjectReferences,
+  method,
+  openChannel,
+  property,
+  signal,
+  t,
+  type CallContext,
+  type Channel,
 } from '../../src/index.js';
 import { loopbackListener } from '../helpers/net.js';
 
@@ -18,7 +32,11 @@ export const Point = t.struct('Point', { x: t.int32, y: t.int32 });
 export const Calculator = defineObject({
   description: 'A calculator for tests',
   methods: {
-    add: method([t.int32, t.int32], t.int32, { description: 'Adds two numbers', paramNames: ['a', { name: 'b', description: 'second' }], returnDescription: 'the sum' }),
+    add: method([t.int32, t.int32], t.int32, {
+      description: 'Adds two numbers',
+      paramNames: ['a', { name: 'b', description: 'second' }],
+      returnDescription: 'the sum',
+    }),
     concat: [method([t.string, t.string], t.string), method([t.string, t.int32], t.string)],
     fail: method([t.string]),
     slow: method([t.int32], t.int32),
@@ -60,7 +78,7 @@ export function calculator(state: CalcState = { aborted: 0, order: [] }, options
       useCounter: async (c) => {
         const proxy = c as { increment(): Promise<number> };
         await proxy.increment();
-        return (await proxy.increment()) as number;
+        return await proxy.increment();
       },
     },
     options,

@@ -12,7 +12,8 @@ function inProcess(state?: CalcState) {
 /** Runs `fn` while counting every buffer the codec produces. */
 async function countEncodings(fn: () => Promise<void>): Promise<number> {
   const proto = Writer.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const finish = proto.finish, chunks = proto.finishChunks;
+  const finish = proto.finish,
+    chunks = proto.finishChunks;
   let n = 0;
   proto.finish = function (this: Writer, ...a: unknown[]) {
     n++;
@@ -55,7 +56,10 @@ describe('in-process calls', () => {
     const p = proxy.add(1, 1).then(() => (settled = true));
     assert.equal(settled, false, 'a call never completes synchronously');
     await p;
-    await assert.rejects(proxy.fail('local'), (e: unknown) => e instanceof QiCallError && e.message === 'Calculator.fail failed: failed on purpose: local');
+    await assert.rejects(
+      proxy.fail('local'),
+      (e: unknown) => e instanceof QiCallError && e.message === 'Calculator.fail failed: failed on purpose: local',
+    );
     const ac = new AbortController();
     const slow = proxy.slow(5000, ac.signal);
     ac.abort();

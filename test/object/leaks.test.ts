@@ -17,14 +17,17 @@ describe('objects by reference, many times over one connection', () => {
     const server = servers[0];
     const before = closeListeners(server);
     for (let i = 0; i < 200; i++) {
-      const k = (await proxy.makeCounter(i)) as unknown as { increment(): Promise<number> };
+      const k = (await proxy.makeCounter(i)) as { increment(): Promise<number> };
       assert.equal(await k.increment(), i + 1);
     }
     for (let t = 0; t < 50 && closeListeners(server) > before + 5; t++) {
       gc();
       await sleep(20);
     }
-    assert.ok(closeListeners(server) <= before + 5, `close listeners on the server's channel: ${before} before, ${closeListeners(server)} after 200 objects`);
+    assert.ok(
+      closeListeners(server) <= before + 5,
+      `close listeners on the server's channel: ${before} before, ${closeListeners(server)} after 200 objects`,
+    );
     const table = (client as unknown as { objectHooks: unknown }).objectHooks;
     assert.ok(table !== undefined);
     client.close();
@@ -38,7 +41,10 @@ describe('objects by reference, many times over one connection', () => {
       gc();
       await sleep(20);
     }
-    assert.ok(closeListeners(client) <= before + 5, `close listeners on the client's channel: ${before} before, ${closeListeners(client)} after 200 objects`);
+    assert.ok(
+      closeListeners(client) <= before + 5,
+      `close listeners on the client's channel: ${before} before, ${closeListeners(client)} after 200 objects`,
+    );
     client.close();
   });
 });

@@ -7,15 +7,36 @@ describe('MetaObject of a declared object', () => {
   it('numbers members from 100 in declaration order, with libqi built-ins merged', async () => {
     const { backend, client } = await served();
     const m = backend.type.metaObject;
-    const own = [...m.methods.values()].filter((x) => x.uid >= 100).map((x) => `${x.uid} ${x.name}${x.parametersSignature}${x.returnSignature}`);
+    const own = [...m.methods.values()]
+      .filter((x) => x.uid >= 100)
+      .map((x) => `${x.uid} ${x.name}${x.parametersSignature}${x.returnSignature}`);
     assert.deepEqual(own.slice(0, 4), ['100 add(ii)i', '101 concat(ss)s', '102 concat(si)s', '103 fail(s)v']);
     assert.equal(m.signals.get(109)?.name, 'fired');
-    assert.deepEqual([m.properties.get(110)?.signature, m.signals.get(110)?.signature, m.signals.get(110)?.name], ['f', '(f)', 'volume']);
-    for (const [id, name] of Object.entries({ 0: 'registerEvent', 2: 'metaObject', 8: 'registerEventWithSignature', 80: 'isStatsEnabled', 85: 'enableTrace' })) {
+    assert.deepEqual(
+      [m.properties.get(110)?.signature, m.signals.get(110)?.signature, m.signals.get(110)?.name],
+      ['f', '(f)', 'volume'],
+    );
+    for (const [id, name] of Object.entries({
+      0: 'registerEvent',
+      2: 'metaObject',
+      8: 'registerEventWithSignature',
+      80: 'isStatsEnabled',
+      85: 'enableTrace',
+    })) {
       assert.equal(m.methods.get(Number(id))?.name, name);
     }
     const add = m.methods.get(100)!;
-    assert.deepEqual([add.description, add.parameters, add.returnDescription], ['Adds two numbers', [{ name: 'a', description: '' }, { name: 'b', description: 'second' }], 'the sum']);
+    assert.deepEqual(
+      [add.description, add.parameters, add.returnDescription],
+      [
+        'Adds two numbers',
+        [
+          { name: 'a', description: '' },
+          { name: 'b', description: 'second' },
+        ],
+        'the sum',
+      ],
+    );
     assert.equal(m.description, 'A calculator for tests');
     client.close();
   });
@@ -34,10 +55,23 @@ describe('remote calls through a proxy', () => {
 
   it('carries implementation errors and explains wrong calls', async () => {
     const { proxy, client } = await served();
-    await assert.rejects(proxy.fail('x'), (e: unknown) => e instanceof QiCallError && e.message === 'Calculator.fail failed: failed on purpose: x');
-    await assert.rejects((proxy.add as (...a: unknown[]) => Promise<unknown>)(1), /Calculator\.add takes 2 argument\(s\), got 1 \(add\(ii\)\)/);
-    await assert.rejects((proxy.add as (...a: unknown[]) => Promise<unknown>)(1, 'two'), /Cannot encode args\[1\] \(signature \(ii\)\): expected an integer \(int32\), got string "two"/);
-    await assert.rejects((proxy as unknown as Record<string, () => Promise<unknown>>).nope?.() ?? Promise.reject(new Error('no such member')), /no such member/);
+    await assert.rejects(
+      proxy.fail('x'),
+      (e: unknown) => e instanceof QiCallError && e.message === 'Calculator.fail failed: failed on purpose: x',
+    );
+    await assert.rejects(
+      (proxy.add as (...a: unknown[]) => Promise<unknown>)(1),
+      /Calculator\.add takes 2 argument\(s\), got 1 \(add\(ii\)\)/,
+    );
+    await assert.rejects(
+      (proxy.add as (...a: unknown[]) => Promise<unknown>)(1, 'two'),
+      /Cannot encode args\[1\] \(signature \(ii\)\): expected an integer \(int32\), got string "two"/,
+    );
+    await assert.rejects(
+      (proxy as unknown as Record<string, () => Promise<unknown>>).nope?.() ??
+        Promise.reject(new Error('no such member')),
+      /no such member/,
+    );
     client.close();
   });
 
@@ -93,7 +127,10 @@ describe('signals and properties', () => {
     assert.deepEqual(await next, [1, 'one']);
     assert.deepEqual((await it.next()).value, [1, 'one']);
     assert.deepEqual((await it.next()).value, [2, 'two']);
-    assert.deepEqual(got, [[1, 'one'], [2, 'two']]);
+    assert.deepEqual(got, [
+      [1, 'one'],
+      [2, 'two'],
+    ]);
     await off();
     await it.return!();
     for (let i = 0; i < 50 && object.subscriberCount(109) > 0; i++) await new Promise((r) => setTimeout(r, 10));
@@ -127,8 +164,13 @@ describe('signals and properties', () => {
 
   it('answers the built-in property members the way libqi clients call them', async () => {
     const { client } = await served();
-    assert.deepEqual(await client.call({ service: 2, object: 1, action: Builtin.properties }, '()', [], '[s]'), ['volume']);
-    await assert.rejects(client.call({ service: 2, object: 1, action: Builtin.property }, '(m)', ['nope'], 'm'), /no property "nope" \(properties: volume\)/);
+    assert.deepEqual(await client.call({ service: 2, object: 1, action: Builtin.properties }, '()', [], '[s]'), [
+      'volume',
+    ]);
+    await assert.rejects(
+      client.call({ service: 2, object: 1, action: Builtin.property }, '(m)', ['nope'], 'm'),
+      /no property "nope" \(properties: volume\)/,
+    );
     client.close();
   });
 });
@@ -165,7 +207,9 @@ describe('two proxies of one remote object on one connection', () => {
   it('both receive their signals', async () => {
     const { proxy, client, object } = await served();
     const { RemoteBackend, createProxy } = await import('../../src/index.js');
-    const second = createProxy<typeof import('./fixtures.js').Calculator>(await RemoteBackend.fetch(client, 2, 1, 'Calculator'));
+    const second = createProxy<typeof import('./fixtures.js').Calculator>(
+      await RemoteBackend.fetch(client, 2, 1, 'Calculator'),
+    );
     const first = proxy.fired.once();
     const other = second.volume.watch(() => {});
     const again = second.fired.once();

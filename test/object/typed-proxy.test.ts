@@ -15,7 +15,11 @@ const fixture = `${root}test/object/fixtures/typed-proxy-usage.ts`;
 
 describe('typed proxies', () => {
   it('expose only the members of their definition, with their argument types; untyped proxies stay open', () => {
-    const config = ts.getParsedCommandLineOfConfigFile(`${root}tsconfig.json`, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) })!;
+    const config = ts.getParsedCommandLineOfConfigFile(
+      `${root}tsconfig.json`,
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) },
+    )!;
     const program = ts.createProgram([fixture], { ...config.options, noEmit: true });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
       const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
@@ -30,7 +34,10 @@ describe('wrong argument counts', () => {
   after(async () => (await sd).close());
 
   async function expectCountError(call: Promise<unknown>, given: number) {
-    const e = await call.then(() => assert.fail('the call succeeded'), (e: unknown) => e);
+    const e = await call.then(
+      () => assert.fail('the call succeeded'),
+      (e: unknown) => e,
+    );
     assert.ok(e instanceof QiError, `a QiError, not ${(e as Error).constructor.name}: ${(e as Error).message}`);
     assert.equal(e.code, 'ERR_QI_VALUE');
     assert.match(e.message, new RegExp(`TextToSpeech\\.say takes 1 argument\\(s\\), got ${given} \\(say\\(s\\)\\)`));
@@ -39,7 +46,7 @@ describe('wrong argument counts', () => {
   it('reject with a QiError naming the method, its signature and what was given, over a socket', async () => {
     const server = await sd;
     await server.registerService('TextToSpeech', textToSpeech());
-    const session = await Session.connect(server.endpoints.find((e) => e.startsWith('tcp:'))!);
+    const session = await Session.connect(server.endpoints.find((e) => e.startsWith('tcp:')));
     try {
       const tts = await session.service('TextToSpeech');
       await expectCountError(tts.say(), 0);
@@ -50,12 +57,15 @@ describe('wrong argument counts', () => {
   });
 
   it('reject the same way in-process', async () => {
-    const session = await Session.connect((await sd).endpoints.find((e) => e.startsWith('tcp:'))!);
+    const session = await Session.connect((await sd).endpoints.find((e) => e.startsWith('tcp:')));
     try {
       await session.registerService('Speaker', textToSpeech());
       await session.registerService('Cell', battery(60_000));
       const speaker = await session.service('Speaker');
-      const e = await speaker.say().then(() => assert.fail('the call succeeded'), (e: unknown) => e);
+      const e = await speaker.say().then(
+        () => assert.fail('the call succeeded'),
+        (e: unknown) => e,
+      );
       assert.ok(e instanceof QiError && e.code === 'ERR_QI_VALUE', String(e));
       assert.match(e.message, /Speaker\.say takes 1 argument\(s\), got 0 \(say\(s\)\)/);
       assert.equal(speaker.shout, undefined, 'a missing member of an untyped proxy is undefined, as in JS');

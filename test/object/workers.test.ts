@@ -1,7 +1,16 @@
 /** CPU-heavy methods in a worker-thread pool: the event loop stays free, cancellation reaches the thread. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { InProcessBackend, LocalObject, QiCanceledError, createProxy, defineObject, inWorker, method, t } from '../../src/index.js';
+import {
+  InProcessBackend,
+  LocalObject,
+  QiCanceledError,
+  createProxy,
+  defineObject,
+  inWorker,
+  method,
+  t,
+} from '../../src/index.js';
 import { served } from './fixtures.js';
 
 const Heavy = defineObject({
@@ -12,9 +21,13 @@ const Heavy = defineObject({
   },
 });
 
-const object = new LocalObject(Heavy, { fib: inWorker, spin: inWorker, light: () => 'main thread' }, {
-  workers: { module: new URL('./fixtures/heavy.js', import.meta.url), methods: ['fib', 'spin'], size: 2 },
-});
+const object = new LocalObject(
+  Heavy,
+  { fib: inWorker, spin: inWorker, light: () => 'main thread' },
+  {
+    workers: { module: new URL('./fixtures/heavy.js', import.meta.url), methods: ['fib', 'spin'], size: 2 },
+  },
+);
 after(() => object.pool?.close());
 
 describe('worker pool', () => {

@@ -29,12 +29,30 @@ await sd.close();
 `;
 
 /** A Node app's settings: strict, ES2022 and Node's types, nothing relaxed. */
-const node = { compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', lib: ['es2022'], types: ['node'], noEmit: true } };
+const node = {
+  compilerOptions: {
+    strict: true,
+    module: 'nodenext',
+    target: 'es2022',
+    lib: ['es2022'],
+    types: ['node'],
+    noEmit: true,
+  },
+};
 /** What `tsc --init` (TypeScript 5.9) writes, less skipLibCheck, for Node. */
 const init = {
   compilerOptions: {
-    module: 'nodenext', target: 'esnext', types: ['node'], strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true,
-    verbatimModuleSyntax: true, isolatedModules: true, noUncheckedSideEffectImports: true, moduleDetection: 'force', noEmit: true,
+    module: 'nodenext',
+    target: 'esnext',
+    types: ['node'],
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    exactOptionalPropertyTypes: true,
+    verbatimModuleSyntax: true,
+    isolatedModules: true,
+    noUncheckedSideEffectImports: true,
+    moduleDetection: 'force',
+    noEmit: true,
   },
 };
 /** Defaults: no lib (so the DOM's is in), no types (so every node_modules/@types package is in). */
@@ -58,7 +76,8 @@ after(() => app?.remove());
 
 /** One tsc run per settings, shared by the tests that look at its errors. */
 const runs = new Map<object, Promise<string[]>>();
-const errorsWith = (settings: object) => runs.get(settings) ?? (runs.set(settings, app.tsc(settings)), runs.get(settings)!);
+const errorsWith = (settings: object) =>
+  runs.get(settings) ?? (runs.set(settings, app.tsc(settings)), runs.get(settings)!);
 
 describe('the packed package in a strict app (no skipLibCheck)', () => {
   it('a Node app (lib es2022, types node) compiles with zero errors', async () => {

@@ -8,7 +8,20 @@ import { randomBytes, createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import {
-  DataChannelDuplex, DirectLink, openStream, DirectLinkHost, Gateway, QiConnectError, QiIceServerError, Session, describeIceServer, listenStandalone, openChannel, parseIceServer, toRtcIceServer, type AnyProxy,
+  DataChannelDuplex,
+  DirectLink,
+  openStream,
+  DirectLinkHost,
+  Gateway,
+  QiConnectError,
+  QiIceServerError,
+  Session,
+  describeIceServer,
+  listenStandalone,
+  openChannel,
+  parseIceServer,
+  toRtcIceServer,
+  type AnyProxy,
 } from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
 import { camera } from '../stream/fixtures.js';
@@ -16,10 +29,35 @@ import { camera } from '../stream/fixtures.js';
 describe('ICE server URLs', () => {
   it('reads stun:, turn: and turns: with their defaults', () => {
     assert.deepEqual(parseIceServer('stun:203.0.113.1'), { kind: 'stun', host: '203.0.113.1', port: 3478 });
-    assert.deepEqual(parseIceServer('stun:stun.example.org:19302'), { kind: 'stun', host: 'stun.example.org', port: 19302 });
-    assert.deepEqual(parseIceServer('turn:alice:s3cret@203.0.113.1:3479'), { kind: 'turn', host: '203.0.113.1', port: 3479, transport: 'udp', username: 'alice', credential: 's3cret' });
-    assert.deepEqual(parseIceServer('TURN:alice:pw@turn.example.org?transport=tcp'), { kind: 'turn', host: 'turn.example.org', port: 3478, transport: 'tcp', username: 'alice', credential: 'pw' });
-    assert.deepEqual(parseIceServer('turns:alice:pw@turn.example.org'), { kind: 'turns', host: 'turn.example.org', port: 5349, transport: 'tcp', username: 'alice', credential: 'pw' });
+    assert.deepEqual(parseIceServer('stun:stun.example.org:19302'), {
+      kind: 'stun',
+      host: 'stun.example.org',
+      port: 19302,
+    });
+    assert.deepEqual(parseIceServer('turn:alice:s3cret@203.0.113.1:3479'), {
+      kind: 'turn',
+      host: '203.0.113.1',
+      port: 3479,
+      transport: 'udp',
+      username: 'alice',
+      credential: 's3cret',
+    });
+    assert.deepEqual(parseIceServer('TURN:alice:pw@turn.example.org?transport=tcp'), {
+      kind: 'turn',
+      host: 'turn.example.org',
+      port: 3478,
+      transport: 'tcp',
+      username: 'alice',
+      credential: 'pw',
+    });
+    assert.deepEqual(parseIceServer('turns:alice:pw@turn.example.org'), {
+      kind: 'turns',
+      host: 'turn.example.org',
+      port: 5349,
+      transport: 'tcp',
+      username: 'alice',
+      credential: 'pw',
+    });
     assert.deepEqual(parseIceServer('stun:[2001:db8::1]:3478'), { kind: 'stun', host: '2001:db8::1', port: 3478 });
   });
 
@@ -28,7 +66,11 @@ describe('ICE server URLs', () => {
     assert.equal(s.username, 'bob@home');
     assert.equal(s.credential, 'p:ss@w%rd');
     assert.equal(describeIceServer(s), 'turn:198.51.100.7:3478');
-    assert.deepEqual(toRtcIceServer(s), { urls: 'turn:198.51.100.7:3478?transport=udp', username: 'bob@home', credential: 'p:ss@w%rd' });
+    assert.deepEqual(toRtcIceServer(s), {
+      urls: 'turn:198.51.100.7:3478?transport=udp',
+      username: 'bob@home',
+      credential: 'p:ss@w%rd',
+    });
   });
 
   it('refuses what cannot work, saying why (without the password)', () => {
@@ -44,9 +86,16 @@ describe('ICE server URLs', () => {
       ['turn:a:b@host?foo=1', /unknown parameter "foo"/],
     ];
     for (const [url, why] of cases) {
-      assert.throws(() => parseIceServer(url), (e: Error) => e instanceof QiIceServerError && why.test(e.message) && !e.message.includes(':b@'), url);
+      assert.throws(
+        () => parseIceServer(url),
+        (e: Error) => e instanceof QiIceServerError && why.test(e.message) && !e.message.includes(':b@'),
+        url,
+      );
     }
-    assert.throws(() => parseIceServer('turn:alice:topsecret@'), (e: Error) => !e.message.includes('topsecret') && /alice:\*\*\*@/.test(e.message));
+    assert.throws(
+      () => parseIceServer('turn:alice:topsecret@'),
+      (e: Error) => !e.message.includes('topsecret') && /alice:\*\*\*@/.test(e.message),
+    );
   });
 });
 
@@ -57,8 +106,12 @@ async function pair(): Promise<{ a: RTCPeerConnection; b: RTCPeerConnection; ca:
   const b = new RTCPeerConnection({ iceServers: [], iceUseIpv6: false });
   const ca = a.createDataChannel('qi', { ordered: true });
   const cbP = new Promise<RTCDataChannel>((r) => b.onDataChannel.subscribe(r));
-  const noStun = (pc: RTCPeerConnection) => pc.iceTransports.forEach((t) => ((t.connection as unknown as { stunServer?: unknown }).stunServer = undefined));
-  const complete = (pc: RTCPeerConnection) => new Promise<void>((r) => (pc.iceGatheringState === 'complete' ? r() : pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r())));
+  const noStun = (pc: RTCPeerConnection) =>
+    pc.iceTransports.forEach((t) => ((t.connection as unknown as { stunServer?: unknown }).stunServer = undefined));
+  const complete = (pc: RTCPeerConnection) =>
+    new Promise<void>((r) =>
+      pc.iceGatheringState === 'complete' ? r() : pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r()),
+    );
   const offer = await a.createOffer();
   noStun(a);
   await a.setLocalDescription(offer);
@@ -70,7 +123,8 @@ async function pair(): Promise<{ a: RTCPeerConnection; b: RTCPeerConnection; ca:
   await complete(b);
   await a.setRemoteDescription(b.localDescription!);
   const cb = await cbP;
-  const open = (c: RTCDataChannel) => new Promise<void>((r) => (c.readyState === 'open' ? r() : c.stateChanged.subscribe((s) => s === 'open' && r())));
+  const open = (c: RTCDataChannel) =>
+    new Promise<void>((r) => (c.readyState === 'open' ? r() : c.stateChanged.subscribe((s) => s === 'open' && r())));
   await Promise.all([open(ca), open(cb)]);
   return { a, b, ca, cb };
 }
@@ -84,71 +138,83 @@ describe('DataChannelDuplex', () => {
     await Promise.all([peers?.a.close(), peers?.b.close()]);
   });
 
-  it('carries bytes both ways, complete and in order, cut to the message size limit, with backpressure', { timeout: 30_000 }, async () => {
-    const da = new DataChannelDuplex(peers.ca, { chunkSize: 16 * 1024, highWaterMark: 256 * 1024, lowWaterMark: 64 * 1024 });
-    const db = new DataChannelDuplex(peers.cb, { chunkSize: 16 * 1024 });
-    const sizes: number[] = [];
-    peers.cb.onMessage.subscribe((m) => sizes.push(m.length));
-    const total = 4 * 1024 * 1024;
-    const sent = randomBytes(total);
-    const received: Buffer[] = [];
-    let receivedBytes = 0;
-    const done = new Promise<void>((r) =>
-      db.on('data', (c: Buffer) => {
-        received.push(c);
-        receivedBytes += c.length;
-        if (receivedBytes >= total) r();
-      }),
-    );
-    // Writes of uneven sizes, waiting for 'drain' as a well-behaved writer does.
-    let off = 0;
-    let refusals = 0;
-    let peak = 0;
-    while (off < total) {
-      const n = Math.min(total - off, 1 + Math.floor(Math.random() * 100_000));
-      const ok = da.write(sent.subarray(off, off + n));
-      off += n;
-      peak = Math.max(peak, peers.ca.bufferedAmount);
-      if (!ok) {
-        refusals++;
-        await new Promise((r) => da.once('drain', r));
-      }
-    }
-    await done;
-    const got = Buffer.concat(received);
-    assert.equal(got.length, total);
-    assert.ok(got.equals(sent), 'the bytes arrived intact and in order');
-    assert.ok(Math.max(...sizes) <= 16 * 1024, `a message of ${Math.max(...sizes)} bytes exceeds the chunk size`);
-    assert.ok(refusals > 0, 'the writer was told to wait at least once');
-    assert.ok(peak <= 256 * 1024 + 16 * 1024 + 100_000, `the channel's queue went up to ${peak} bytes`);
-
-    // And back, in one large write.
-    const back = randomBytes(1024 * 1024);
-    const gotBack: Buffer[] = [];
-    const backDone = new Promise<void>((r) => {
-      let n = 0;
-      da.on('data', (c: Buffer) => {
-        gotBack.push(c);
-        n += c.length;
-        if (n >= back.length) r();
+  it(
+    'carries bytes both ways, complete and in order, cut to the message size limit, with backpressure',
+    { timeout: 30_000 },
+    async () => {
+      const da = new DataChannelDuplex(peers.ca, {
+        chunkSize: 16 * 1024,
+        highWaterMark: 256 * 1024,
+        lowWaterMark: 64 * 1024,
       });
-    });
-    db.write(back);
-    await backDone;
-    assert.equal(createHash('sha256').update(Buffer.concat(gotBack)).digest('hex'), createHash('sha256').update(back).digest('hex'));
+      const db = new DataChannelDuplex(peers.cb, { chunkSize: 16 * 1024 });
+      const sizes: number[] = [];
+      peers.cb.onMessage.subscribe((m) => sizes.push(m.length));
+      const total = 4 * 1024 * 1024;
+      const sent = randomBytes(total);
+      const received: Buffer[] = [];
+      let receivedBytes = 0;
+      const done = new Promise<void>((r) =>
+        db.on('data', (c: Buffer) => {
+          received.push(c);
+          receivedBytes += c.length;
+          if (receivedBytes >= total) r();
+        }),
+      );
+      // Writes of uneven sizes, waiting for 'drain' as a well-behaved writer does.
+      let off = 0;
+      let refusals = 0;
+      let peak = 0;
+      while (off < total) {
+        const n = Math.min(total - off, 1 + Math.floor(Math.random() * 100_000));
+        const ok = da.write(sent.subarray(off, off + n));
+        off += n;
+        peak = Math.max(peak, peers.ca.bufferedAmount);
+        if (!ok) {
+          refusals++;
+          await new Promise((r) => da.once('drain', r));
+        }
+      }
+      await done;
+      const got = Buffer.concat(received);
+      assert.equal(got.length, total);
+      assert.ok(got.equals(sent), 'the bytes arrived intact and in order');
+      assert.ok(Math.max(...sizes) <= 16 * 1024, `a message of ${Math.max(...sizes)} bytes exceeds the chunk size`);
+      assert.ok(refusals > 0, 'the writer was told to wait at least once');
+      assert.ok(peak <= 256 * 1024 + 16 * 1024 + 100_000, `the channel's queue went up to ${peak} bytes`);
 
-    // Ending one side ends the other.
-    const ended = new Promise<void>((r) => db.once('end', r));
-    da.end();
-    await ended;
-  });
+      // And back, in one large write.
+      const back = randomBytes(1024 * 1024);
+      const gotBack: Buffer[] = [];
+      const backDone = new Promise<void>((r) => {
+        let n = 0;
+        da.on('data', (c: Buffer) => {
+          gotBack.push(c);
+          n += c.length;
+          if (n >= back.length) r();
+        });
+      });
+      db.write(back);
+      await backDone;
+      assert.equal(
+        createHash('sha256').update(Buffer.concat(gotBack)).digest('hex'),
+        createHash('sha256').update(back).digest('hex'),
+      );
+
+      // Ending one side ends the other.
+      const ended = new Promise<void>((r) => db.once('end', r));
+      da.end();
+      await ended;
+    },
+  );
 
   it('carries a qi connection: handshake and calls over a MessageStream', { timeout: 20_000 }, async () => {
     const { RTCPeerConnection } = await import('werift');
     assert.ok(RTCPeerConnection);
     const fresh = await pair();
     try {
-      const { acceptChannel, MessageStream, ObjectServer, RemoteBackend, createProxy } = await import('../../src/index.js');
+      const { acceptChannel, MessageStream, ObjectServer, RemoteBackend, createProxy } =
+        await import('../../src/index.js');
       const served = acceptChannel(new MessageStream(new DataChannelDuplex(fresh.cb), 'ice://b', 'ice://a'), {});
       new ObjectServer(calculator(), served, 5, 1, 'Calculator');
       const ch = await openChannel(new MessageStream(new DataChannelDuplex(fresh.ca), 'ice://a', 'ice://b'), {});
@@ -173,7 +239,11 @@ describe('DirectLink on one host', () => {
     sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
     await sd.registerService('Calculator', calculator());
     await sd.registerService('Camera', camera().object);
-    gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { users: { bob: { token: 'pw', allow: ['Calculator', 'Camera'] } } } });
+    gw = await Gateway.start({
+      sd: sd.endpoints[0],
+      listen: [],
+      access: { users: { bob: { token: 'pw', allow: ['Calculator', 'Camera'] } } },
+    });
     host = await DirectLinkHost.register(sd, { accept: gw });
     client = await Session.connect(sd.endpoints[0], { lpc: false });
   });
@@ -193,7 +263,11 @@ describe('DirectLink on one host', () => {
       assert.equal(host.active[0].path, 'direct');
       const calc = (await link.session.service('Calculator')) as AnyProxy;
       assert.equal(await calc.add(1, 2), 3);
-      assert.equal(Session.route(calc), link.session.directoryConnection?.stream.remote, 'the service is reached over the link');
+      assert.equal(
+        Session.route(calc),
+        link.session.directoryConnection?.stream.remote,
+        'the service is reached over the link',
+      );
       // Services the link's gateway does not let bob see are not there.
       await assert.rejects(link.session.service('DirectLink'), /Cannot find service/);
       const raw = await link.openStream();
@@ -206,31 +280,50 @@ describe('DirectLink on one host', () => {
     assert.equal(host.active.length, 0, 'the host dropped the link when it was hung up');
   });
 
-  it('carries a stream of typed frames with backpressure over the link, complete and in order', { timeout: 20_000 }, async () => {
-    const link = await DirectLink.open(client, { session: { auth: { user: 'bob', token: 'pw' } }, timeoutMs: 8000 });
-    try {
-      assert.equal(link.path, 'direct', link.reason);
-      const cam = (await link.session.service('Camera')) as AnyProxy;
-      const reader = openStream<{ index: number; width: number; data: Buffer }>((await cam.frames(200, 16 * 1024)) as object, { credit: 8 });
-      let next = 0;
-      for await (const f of reader) {
-        assert.equal(f.index, next++, 'frames in order');
-        assert.ok(f.data.length === 16 * 1024 && f.data[0] === (f.index & 255) && f.data[f.data.length - 1] === (f.index & 255), `frame ${f.index} intact`);
+  it(
+    'carries a stream of typed frames with backpressure over the link, complete and in order',
+    { timeout: 20_000 },
+    async () => {
+      const link = await DirectLink.open(client, { session: { auth: { user: 'bob', token: 'pw' } }, timeoutMs: 8000 });
+      try {
+        assert.equal(link.path, 'direct', link.reason);
+        const cam = (await link.session.service('Camera')) as AnyProxy;
+        const reader = openStream<{ index: number; width: number; data: Buffer }>(
+          (await cam.frames(200, 16 * 1024)) as object,
+          { credit: 8 },
+        );
+        let next = 0;
+        for await (const f of reader) {
+          assert.equal(f.index, next++, 'frames in order');
+          assert.ok(
+            f.data.length === 16 * 1024 &&
+              f.data[0] === (f.index & 255) &&
+              f.data[f.data.length - 1] === (f.index & 255),
+            `frame ${f.index} intact`,
+          );
+        }
+        assert.equal(next, 200, 'every frame arrived');
+        assert.ok(reader.peakBuffered <= 8, `the reader held at most its credit (${reader.peakBuffered})`);
+      } finally {
+        await link.close();
       }
-      assert.equal(next, 200, 'every frame arrived');
-      assert.ok(reader.peakBuffered <= 8, `the reader held at most its credit (${reader.peakBuffered})`);
-    } finally {
-      await link.close();
-    }
-  });
+    },
+  );
 
   it('leaves out STUN/TURN servers that do not answer, and still opens at once', { timeout: 20_000 }, async () => {
     const dead = ['stun:198.51.100.1:3478', 'turn:u:p@198.51.100.1:3478'];
-    const link = await DirectLink.open(client, { iceServers: dead, session: { auth: { user: 'bob', token: 'pw' } }, timeoutMs: 8000 });
+    const link = await DirectLink.open(client, {
+      iceServers: dead,
+      session: { auth: { user: 'bob', token: 'pw' } },
+      timeoutMs: 8000,
+    });
     try {
       assert.equal(link.path, 'direct', link.reason);
       assert.ok(link.setupMs < 4000, `the setup took ${link.setupMs} ms`);
-      assert.deepEqual(link.warnings, ['stun:198.51.100.1:3478 did not answer within 1500 ms', 'turn:198.51.100.1:3478 did not answer within 1500 ms']);
+      assert.deepEqual(link.warnings, [
+        'stun:198.51.100.1:3478 did not answer within 1500 ms',
+        'turn:198.51.100.1:3478 did not answer within 1500 ms',
+      ]);
       const calc = (await link.session.service('Calculator')) as AnyProxy;
       assert.equal(await calc.add(2, 3), 5);
     } finally {
@@ -238,17 +331,24 @@ describe('DirectLink on one host', () => {
     }
   });
 
-  it('falls back to the signaling path when no candidate pair can work, and says why', { timeout: 20_000 }, async () => {
-    // Relay only, and no TURN server: nothing to offer.
-    const link = await DirectLink.open(client, { relayOnly: true, timeoutMs: 3000 });
-    assert.equal(link.path, 'gateway');
-    assert.match(link.reason ?? '', /no candidate pair worked|ICE failed/);
-    assert.match(link.reason ?? '', /no TURN server configured/);
-    assert.equal(link.session, client, 'the link is the signaling session');
-    const calc = (await link.session.service('Calculator')) as AnyProxy;
-    assert.equal(await calc.add(2, 2), 4);
-    await link.close();
-    assert.equal(client.isConnected, true, 'closing a gateway-path link leaves the signaling session open');
-    await assert.rejects(DirectLink.open(client, { relayOnly: true, timeoutMs: 2000, fallback: false }), (e: Error) => e instanceof QiConnectError && /no TURN server configured/.test(e.message));
-  });
+  it(
+    'falls back to the signaling path when no candidate pair can work, and says why',
+    { timeout: 20_000 },
+    async () => {
+      // Relay only, and no TURN server: nothing to offer.
+      const link = await DirectLink.open(client, { relayOnly: true, timeoutMs: 3000 });
+      assert.equal(link.path, 'gateway');
+      assert.match(link.reason ?? '', /no candidate pair worked|ICE failed/);
+      assert.match(link.reason ?? '', /no TURN server configured/);
+      assert.equal(link.session, client, 'the link is the signaling session');
+      const calc = (await link.session.service('Calculator')) as AnyProxy;
+      assert.equal(await calc.add(2, 2), 4);
+      await link.close();
+      assert.equal(client.isConnected, true, 'closing a gateway-path link leaves the signaling session open');
+      await assert.rejects(
+        DirectLink.open(client, { relayOnly: true, timeoutMs: 2000, fallback: false }),
+        (e: Error) => e instanceof QiConnectError && /no TURN server configured/.test(e.message),
+      );
+    },
+  );
 });

@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, QiConnectError, RobotWatcher, Session, XmppGateway, closeXmppLinks, listenStandalone, type AnyProxy } from '../../src/index.js';
+import {
+  Gateway,
+  QiConnectError,
+  RobotWatcher,
+  Session,
+  XmppGateway,
+  closeXmppLinks,
+  listenStandalone,
+  type AnyProxy,
+} from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
 import { DOMAIN, Prosody } from '../helpers/prosody.js';
 
@@ -16,7 +25,9 @@ let robot: XmppGateway;
 const calc = calculator();
 const sessions: Session[] = [];
 
-const account = (name: string, bytestreams: 'auto' | 'ibb' | 'socks5' = 'auto') => ({ xmpp: { service: (server as Prosody).service, jid: `${name}@${DOMAIN}`, password: `${name}-pw`, bytestreams } });
+const account = (name: string, bytestreams: 'auto' | 'ibb' | 'socks5' = 'auto') => ({
+  xmpp: { service: (server as Prosody).service, jid: `${name}@${DOMAIN}`, password: `${name}-pw`, bytestreams },
+});
 const ROBOT = `xmpp://robot@${DOMAIN}`;
 
 before(async () => {
@@ -26,7 +37,11 @@ before(async () => {
   sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
   await sd.registerService('Calculator', calc);
   gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
-  robot = await XmppGateway.start({ account: { service: server.service, jid: `robot@${DOMAIN}`, password: 'robot-pw' }, allow: [`alice@${DOMAIN}`], gateway: gw });
+  robot = await XmppGateway.start({
+    account: { service: server.service, jid: `robot@${DOMAIN}`, password: 'robot-pw' },
+    allow: [`alice@${DOMAIN}`],
+    gateway: gw,
+  });
 });
 
 after(async () => {
@@ -52,7 +67,10 @@ describe('qi through an XMPP server (Prosody)', () => {
       const s = await Session.connect(ROBOT, { transports: account('alice', kind), reconnect: false });
       sessions.push(s);
       assert.equal(robot.metrics[kind], before + 1, `the session went through ${kind}`);
-      assert.deepEqual((await s.services()).map((i) => i.name), ['ServiceDirectory', 'Calculator']);
+      assert.deepEqual(
+        (await s.services()).map((i) => i.name),
+        ['ServiceDirectory', 'Calculator'],
+      );
       const c = (await s.service('Calculator')) as AnyProxy;
       assert.match(Session.route(c)!, /^xmpp:\/\/robot@example\.test\/qi$/);
       assert.equal(await c.add(40, 2), 42);
@@ -70,15 +88,23 @@ describe('qi through an XMPP server (Prosody)', () => {
     });
   }
 
-  it('refuses a JID that is not in the robot\'s allowlist, and says so', async (t) => {
+  it("refuses a JID that is not in the robot's allowlist, and says so", async (t) => {
     if (skipped(t)) return;
-    await assert.rejects(Session.connect(ROBOT, { transports: account('mallory'), reconnect: false }), (e: unknown) => e instanceof QiConnectError && /refused mallory@example\.test: it is not in the robot's allowlist/.test(e.message));
+    await assert.rejects(
+      Session.connect(ROBOT, { transports: account('mallory'), reconnect: false }),
+      (e: unknown) =>
+        e instanceof QiConnectError &&
+        /refused mallory@example\.test: it is not in the robot's allowlist/.test(e.message),
+    );
     assert.ok(robot.metrics.refused >= 1);
   });
 
   it('recovers when the XMPP server restarts mid-session: robot and client log in again, calls go through', async (t) => {
     if (skipped(t)) return;
-    const s = await Session.connect(ROBOT, { transports: account('alice'), reconnect: { minMs: 200, maxMs: 1000, callWaitMs: 20_000 } });
+    const s = await Session.connect(ROBOT, {
+      transports: account('alice'),
+      reconnect: { minMs: 200, maxMs: 1000, callWaitMs: 20_000 },
+    });
     sessions.push(s);
     const c = (await s.service('Calculator')) as AnyProxy;
     assert.equal(await c.add(1, 1), 2);
@@ -100,12 +126,19 @@ describe('qi through an XMPP server (Prosody)', () => {
       const up = await watcher.waitFor(`robot@${DOMAIN}`, true, 5000);
       assert.equal(up.address, `robot@${DOMAIN}/qi`);
       assert.equal(up.services, 1, 'the robot announces its number of services');
-      assert.deepEqual(watcher.list().map((r) => [r.jid, r.online]), [[`robot@${DOMAIN}`, true]]);
+      assert.deepEqual(
+        watcher.list().map((r) => [r.jid, r.online]),
+        [[`robot@${DOMAIN}`, true]],
+      );
       const gone = watcher.waitFor(`robot@${DOMAIN}`, false, 5000);
       await robot.close();
       assert.equal((await gone).online, false);
       const back = watcher.waitFor(`robot@${DOMAIN}`, true, 5000);
-      robot = await XmppGateway.start({ account: { service: (server as Prosody).service, jid: `robot@${DOMAIN}`, password: 'robot-pw' }, allow: [`alice@${DOMAIN}`], gateway: gw });
+      robot = await XmppGateway.start({
+        account: { service: (server as Prosody).service, jid: `robot@${DOMAIN}`, password: 'robot-pw' },
+        allow: [`alice@${DOMAIN}`],
+        gateway: gw,
+      });
       assert.equal((await back).online, true);
     } finally {
       await watcher.close();
@@ -121,6 +154,13 @@ describe('qi through an XMPP server (Prosody)', () => {
 
   it('says when the robot is not online', async (t) => {
     if (skipped(t)) return;
-    await assert.rejects(Session.connect(`xmpp://nobody@${DOMAIN}`, { transports: account('alice'), reconnect: false, connectTimeoutMs: 3000 }), (e: unknown) => e instanceof QiConnectError && /is not online/.test(e.message));
+    await assert.rejects(
+      Session.connect(`xmpp://nobody@${DOMAIN}`, {
+        transports: account('alice'),
+        reconnect: false,
+        connectTimeoutMs: 3000,
+      }),
+      (e: unknown) => e instanceof QiConnectError && /is not online/.test(e.message),
+    );
   });
 });

@@ -4,7 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Dynamic, MessageType, QiAuthError, QiTlsError, Session, encodeMessage, listenStandalone, userTokenAuthenticator } from '../../src/index.js';
+import {
+  Dynamic,
+  MessageType,
+  QiAuthError,
+  QiTlsError,
+  Session,
+  encodeMessage,
+  listenStandalone,
+  userTokenAuthenticator,
+} from '../../src/index.js';
 import { testCerts } from '../helpers/certs.js';
 import { RawPeer } from '../helpers/net.js';
 import { specVectors } from '../helpers/shared.js';
@@ -35,7 +44,9 @@ async function answer(peer: RawPeer, bytes: Buffer): Promise<{ type: number; tex
   const n = peer.messages.length;
   peer.socket.write(bytes);
   const m = (await peer.waitFor(n + 1))[n];
-  return m.type === MessageType.Error ? { type: m.type, text: (m.decode('m') as Dynamic).value as string } : { type: m.type, value: m.payload };
+  return m.type === MessageType.Error
+    ? { type: m.type, text: (m.decode('m') as Dynamic).value as string }
+    : { type: m.type, value: m.payload };
 }
 
 async function stillServing(): Promise<void> {
@@ -56,7 +67,7 @@ describe('hostile input on a live socket', () => {
     peer.socket.destroy();
   });
 
-  it('answers an unknown method with libqi\'s wording', async () => {
+  it("answers an unknown method with libqi's wording", async () => {
     const peer = await rawClient();
     const r = await answer(peer, call(12, 2, 999, '()', []));
     assert.match(r.text!, /^No such method \{2\.1\.999, id:12\} on Calculator\.$/);
@@ -68,7 +79,10 @@ describe('hostile input on a live socket', () => {
     const r = await answer(peer, call(13, 2, 100, '(s)', ['x'])); // 5 bytes where (ii) needs 8
     assert.match(r.text!, /^Calculator\.add \(ii\): bad arguments: .*/);
     const truncated = await answer(peer, call(14, 2, 100, '(i)', [1]));
-    assert.match(truncated.text!, /bad arguments: Cannot decode value\[1\] as \(ii\) at byte 4: an? .*needs 4 bytes but only 0 remain/);
+    assert.match(
+      truncated.text!,
+      /bad arguments: Cannot decode value\[1\] as \(ii\) at byte 4: an? .*needs 4 bytes but only 0 remain/,
+    );
     peer.socket.destroy();
   });
 
@@ -94,24 +108,39 @@ describe('TLS and authentication through sessions', () => {
   let secure: Session;
   let url: string;
   before(async () => {
-    secure = await listenStandalone('tcps://127.0.0.1:0', { listenTls: certs.server, authenticator: userTokenAuthenticator({ nao: 'robot-password' }), ipc: false });
+    secure = await listenStandalone('tcps://127.0.0.1:0', {
+      listenTls: certs.server,
+      authenticator: userTokenAuthenticator({ nao: 'robot-password' }),
+      ipc: false,
+    });
     await secure.registerService('Calculator', calculator());
     url = secure.endpoints[0];
   });
   after(() => secure.close());
 
   it('connects with the CA and the right password, and calls a service', async () => {
-    const client = await Session.connect(url, { tls: { ca: certs.ca }, auth: { user: 'nao', token: 'robot-password' } });
+    const client = await Session.connect(url, {
+      tls: { ca: certs.ca },
+      auth: { user: 'nao', token: 'robot-password' },
+    });
     const calc = await client.service<typeof Calculator>('Calculator');
     assert.equal(await calc.add(3, 4), 7);
     await client.close();
   });
 
   it('refuses a wrong password with a clear error', async () => {
-    await assert.rejects(Session.connect(url, { tls: { ca: certs.ca }, auth: { user: 'nao', token: 'guess' } }), (e: unknown) => e instanceof QiAuthError && /Authentication failed: invalid user or token/.test(e.message));
+    await assert.rejects(
+      Session.connect(url, { tls: { ca: certs.ca }, auth: { user: 'nao', token: 'guess' } }),
+      (e: unknown) => e instanceof QiAuthError && /Authentication failed: invalid user or token/.test(e.message),
+    );
   });
 
   it('refuses an unverified certificate and says how to pin it', async () => {
-    await assert.rejects(Session.connect(url, { auth: { user: 'nao', token: 'robot-password' } }), (e: unknown) => e instanceof QiTlsError && /pin its certificate with \{ tls: \{ fingerprint: '[0-9A-F:]+' \} \}/.test(e.message));
+    await assert.rejects(
+      Session.connect(url, { auth: { user: 'nao', token: 'robot-password' } }),
+      (e: unknown) =>
+        e instanceof QiTlsError &&
+        /pin its certificate with \{ tls: \{ fingerprint: '[0-9A-F:]+' \} \}/.test(e.message),
+    );
   });
 });

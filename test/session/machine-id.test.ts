@@ -72,33 +72,49 @@ describe('machine id: the same for every process of the machine', () => {
     const third = await idOf();
     p1.child.kill('SIGKILL');
     assert.match(first, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    assert.deepEqual({ second, p1Again, otherUser, third }, { second: first, p1Again: first, otherUser: first, third: first }, 'processes started before, after, by another user and after removal agree');
+    assert.deepEqual(
+      { second, p1Again, otherUser, third },
+      { second: first, p1Again: first, otherUser: first, third: first },
+      'processes started before, after, by another user and after removal agree',
+    );
   });
 
-  it('a gateway restarted after the file appeared still reaches a loopback-only service', { timeout: 30_000 }, async () => {
-    rmSync(idFile, { force: true });
-    const sd = await ready<{ url: string }>(start('session/fixtures/sd-process', ['tcp://127.0.0.1:0']), 'sd');
-    await ready(start('session/fixtures/service-process', [sd.url, 'Calculator', '--no-ipc']), 'service');
-    const call = async (gatewayUrl: string) => {
-      const client = await Session.connect(gatewayUrl, { auth: { user: 'alice', token: 'pw' }, ipc: false, connectTimeoutMs: 5000 });
-      try {
-        const calc = (await client.service('Calculator')) as AnyProxy;
-        return (await calc.add(2, 3)) as number;
-      } finally {
-        await client.close();
-      }
-    };
-    const gw1 = start('gateway/fixtures/netns-gateway', [sd.url, 'tcp://127.0.0.1:0']);
-    assert.equal(await call((await ready<{ url: string }>(gw1, 'gateway')).url), 5);
-    appear(randomUUID());
-    gw1.child.kill('SIGKILL');
-    const gw2 = start('gateway/fixtures/netns-gateway', [sd.url, 'tcp://127.0.0.1:0']);
-    assert.equal(await call((await ready<{ url: string }>(gw2, 'restarted gateway')).url), 5);
-  });
+  it(
+    'a gateway restarted after the file appeared still reaches a loopback-only service',
+    { timeout: 30_000 },
+    async () => {
+      rmSync(idFile, { force: true });
+      const sd = await ready<{ url: string }>(start('session/fixtures/sd-process', ['tcp://127.0.0.1:0']), 'sd');
+      await ready(start('session/fixtures/service-process', [sd.url, 'Calculator', '--no-ipc']), 'service');
+      const call = async (gatewayUrl: string) => {
+        const client = await Session.connect(gatewayUrl, {
+          auth: { user: 'alice', token: 'pw' },
+          ipc: false,
+          connectTimeoutMs: 5000,
+        });
+        try {
+          const calc = (await client.service('Calculator')) as AnyProxy;
+          return (await calc.add(2, 3)) as number;
+        } finally {
+          await client.close();
+        }
+      };
+      const gw1 = start('gateway/fixtures/netns-gateway', [sd.url, 'tcp://127.0.0.1:0']);
+      assert.equal(await call((await ready<{ url: string }>(gw1, 'gateway')).url), 5);
+      appear(randomUUID());
+      gw1.child.kill('SIGKILL');
+      const gw2 = start('gateway/fixtures/netns-gateway', [sd.url, 'tcp://127.0.0.1:0']);
+      assert.equal(await call((await ready<{ url: string }>(gw2, 'restarted gateway')).url), 5);
+    },
+  );
 });
 
 describe('machine id: where it comes from', () => {
-  const machine = (files: Record<string, string>, env: Record<string, string> = {}, platform: NodeJS.Platform = 'linux'): MachineSources & { asked: string[] } => {
+  const machine = (
+    files: Record<string, string>,
+    env: Record<string, string> = {},
+    platform: NodeJS.Platform = 'linux',
+  ): MachineSources & { asked: string[] } => {
     const asked: string[] = [];
     return {
       asked,
@@ -111,7 +127,7 @@ describe('machine id: where it comes from', () => {
   };
   const SYSTEMD = '0123456789abcdef0123456789abcdef';
 
-  it('is libqi-with-systemd\'s salted UUID of /etc/machine-id (vector checked with Python uuid5)', () => {
+  it("is libqi-with-systemd's salted UUID of /etc/machine-id (vector checked with Python uuid5)", () => {
     assert.equal(machineIdFromSystemd(SYSTEMD), '83ac8615-f356-53d8-b2ac-2f6eb72e38c4');
     assert.equal(machineIdOf(machine({ '/etc/machine-id': SYSTEMD })), '83ac8615-f356-53d8-b2ac-2f6eb72e38c4');
   });
@@ -119,18 +135,28 @@ describe('machine id: where it comes from', () => {
   it('takes QI_MACHINE_ID first, then /etc/machine-id, then the D-Bus id; skips empty and uninitialized ids', () => {
     assert.equal(machineIdOf(machine({ '/etc/machine-id': SYSTEMD }, { QI_MACHINE_ID: ' forced \n' })), 'forced');
     const dbus = 'fedcba9876543210fedcba9876543210';
-    assert.equal(machineIdOf(machine({ '/etc/machine-id': 'uninitialized', '/var/lib/dbus/machine-id': dbus })), machineIdFromSystemd(dbus));
-    assert.equal(machineIdOf(machine({ '/etc/machine-id': '', '/var/lib/dbus/machine-id': dbus })), machineIdFromSystemd(dbus));
+    assert.equal(
+      machineIdOf(machine({ '/etc/machine-id': 'uninitialized', '/var/lib/dbus/machine-id': dbus })),
+      machineIdFromSystemd(dbus),
+    );
+    assert.equal(
+      machineIdOf(machine({ '/etc/machine-id': '', '/var/lib/dbus/machine-id': dbus })),
+      machineIdFromSystemd(dbus),
+    );
   });
 
   it('never reads ~/.config/qimessaging/machine_id', () => {
     const m = machine({ '/proc/sys/kernel/random/boot_id': 'b', '/proc/self/ns/net': 'net:[1]' });
     machineIdOf(m);
-    assert.deepEqual(m.asked.filter((p) => p.includes('qimessaging')), []);
+    assert.deepEqual(
+      m.asked.filter((p) => p.includes('qimessaging')),
+      [],
+    );
   });
 
   it('in a container without a system id: one id per boot and network namespace', () => {
-    const box = (boot: string, net: string) => machineIdOf(machine({ '/proc/sys/kernel/random/boot_id': boot, '/proc/self/ns/net': net }));
+    const box = (boot: string, net: string) =>
+      machineIdOf(machine({ '/proc/sys/kernel/random/boot_id': boot, '/proc/self/ns/net': net }));
     assert.equal(box('b1', 'net:[1]'), box('b1', 'net:[1]'));
     assert.notEqual(box('b1', 'net:[1]'), box('b1', 'net:[2]'), 'another network namespace has another loopback');
     assert.notEqual(box('b1', 'net:[1]'), box('b2', 'net:[1]'));
@@ -140,6 +166,9 @@ describe('machine id: where it comes from', () => {
     const mac = machineIdOf(machine({}, {}, 'darwin'));
     assert.equal(mac, machineIdOf(machine({}, {}, 'darwin')));
     assert.equal(machineIdOf(machine({}, {}, 'linux')), mac, 'Linux without /proc');
-    assert.notEqual(mac, machineIdOf(machine({ '/proc/sys/kernel/random/boot_id': 'b', '/proc/self/ns/net': 'net:[1]' })));
+    assert.notEqual(
+      mac,
+      machineIdOf(machine({ '/proc/sys/kernel/random/boot_id': 'b', '/proc/self/ns/net': 'net:[1]' })),
+    );
   });
 });

@@ -47,7 +47,9 @@ describe('reconnection', () => {
     await sd.kill('SIGKILL');
     await sleep(100);
     sd = await startFixture<{ url: string }>('session/fixtures/sd-process', [url]);
-    await until('the service is registered on the new SD', async () => (await client.services().catch(() => [])).some((s) => s.name === 'Calculator'));
+    await until('the service is registered on the new SD', async () =>
+      (await client.services().catch(() => [])).some((s) => s.name === 'Calculator'),
+    );
     assert.ok(service.serviceId('Calculator') !== undefined);
     await until('the client saw serviceAdded through its old subscription', () => added.includes('Calculator'));
     assert.equal(await proxy.add(2, 3), 5, 'the proxy still works');
@@ -63,14 +65,19 @@ describe('reconnection', () => {
     const calc = calculator();
     await host.registerService('Calculator', calc);
     const relay = await FaultRelay.start(host.endpoints[0]);
-    const client = keep(await Session.connect(relay.url, { ipc: false, lpc: false, reconnect: { minMs: 50, maxMs: 200 } }));
+    const client = keep(
+      await Session.connect(relay.url, { ipc: false, lpc: false, reconnect: { minMs: 50, maxMs: 200 } }),
+    );
     const proxy = (await client.service('Calculator')) as AnyProxy;
     const fired: unknown[][] = [];
     await (proxy.fired as Fired).connect((...a) => fired.push(a));
     const before = Session.channelOf(proxy);
 
     relay.cutNow();
-    await until('a new connection replaced the cut one', () => Session.channelOf(proxy) !== undefined && Session.channelOf(proxy) !== before);
+    await until(
+      'a new connection replaced the cut one',
+      () => Session.channelOf(proxy) !== undefined && Session.channelOf(proxy) !== before,
+    );
     await sleep(50); // the subscription is made again on it
     calc.emit('fired', 1, 'after the cut');
     await until('the signal arrived on the new connection', () => fired.length > 0);
@@ -83,7 +90,9 @@ describe('reconnection', () => {
     const host = keep(await listenStandalone('tcp://127.0.0.1:0', { ipc: false }));
     await host.registerService('Calculator', calculator());
     const relay = await FaultRelay.start(host.endpoints[0]);
-    const client = keep(await Session.connect(relay.url, { ipc: false, lpc: false, reconnect: { minMs: 50, maxMs: 100 } }));
+    const client = keep(
+      await Session.connect(relay.url, { ipc: false, lpc: false, reconnect: { minMs: 50, maxMs: 100 } }),
+    );
     const proxy = (await client.service('Calculator')) as AnyProxy;
     relay.cutNow();
     await sleep(20);
@@ -91,7 +100,10 @@ describe('reconnection', () => {
     // With nothing to reconnect to, it fails after its timeout with a message that says what to check.
     await relay.close();
     await sleep(20);
-    await assert.rejects(proxy.add(1, 2, { timeoutMs: 300 }) as Promise<unknown>, /is lost and could not be made again within 300 ms.*check that the service/);
+    await assert.rejects(
+      proxy.add(1, 2, { timeoutMs: 300 }),
+      /is lost and could not be made again within 300 ms.*check that the service/,
+    );
   });
 
   it('can be turned off: a lost connection stays lost', async () => {
@@ -102,6 +114,6 @@ describe('reconnection', () => {
     const proxy = (await client.service('Calculator')) as AnyProxy;
     relay.cutNow();
     await sleep(50);
-    await assert.rejects(proxy.add(1, 2) as Promise<unknown>, /closed/);
+    await assert.rejects(proxy.add(1, 2), /closed/);
   });
 });

@@ -49,7 +49,13 @@ describe('limits', () => {
     const c = keep(await Session.connect(url, { ipc: false, lpc: false, limits: { maxPendingCalls: 3 } }));
     const calc = (await c.service('Calculator')) as AnyProxy;
     const slow = [1, 2, 3].map(() => calc.slow(150) as Promise<number>);
-    await assert.rejects(calc.add(1, 1) as Promise<unknown>, (e: unknown) => e instanceof QiLimitError && e.code === 'ERR_QI_LIMIT' && /3 calls to .* are already waiting .*limit 3.*maxPendingCalls/.test(e.message));
+    await assert.rejects(
+      calc.add(1, 1),
+      (e: unknown) =>
+        e instanceof QiLimitError &&
+        e.code === 'ERR_QI_LIMIT' &&
+        /3 calls to .* are already waiting .*limit 3.*maxPendingCalls/.test(e.message),
+    );
     assert.deepEqual(await Promise.all(slow), [150, 150, 150]);
     assert.equal(await calc.add(1, 1), 2);
   });
@@ -59,8 +65,14 @@ describe('limits', () => {
     const c = keep(await Session.connect(url, { ipc: false, lpc: false }));
     const calc = (await c.service('Calculator')) as AnyProxy;
     const results = await Promise.allSettled([100, 100, 100].map((ms) => calc.slow(ms) as Promise<number>));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected']);
-    assert.match(String((results[2] as PromiseRejectedResult).reason.message), /Too many calls in flight on this connection: 2 are still running \(limit 2/);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
+    assert.match(
+      String((results[2] as PromiseRejectedResult).reason.message),
+      /Too many calls in flight on this connection: 2 are still running \(limit 2/,
+    );
     assert.equal(await calc.add(2, 2), 4, 'the connection stays usable');
   });
 
@@ -93,7 +105,10 @@ describe('limits', () => {
         assert.equal(r.error, undefined, 'the server disconnected the stuck client');
       } else {
         await sleep(300);
-        assert.ok(stuckGot > 0 && stuckGot < N, `the stuck client got ${stuckGot} of ${N}: the rest was dropped, not queued`);
+        assert.ok(
+          stuckGot > 0 && stuckGot < N,
+          `the stuck client got ${stuckGot} of ${N}: the rest was dropped, not queued`,
+        );
       }
       await sd.close();
     }
@@ -109,7 +124,10 @@ describe('limits', () => {
     });
     silent.on('error', () => {});
     await sleep(50);
-    await assert.rejects(Session.connect(url, { ipc: false, lpc: false, connectTimeoutMs: 2000 }), /closed|reset|handshake/i);
+    await assert.rejects(
+      Session.connect(url, { ipc: false, lpc: false, connectTimeoutMs: 2000 }),
+      /closed|reset|handshake/i,
+    );
     const ms = await silentClosed;
     assert.ok(ms >= 150 && ms < 2000, `the silent client was dropped after ${ms} ms`);
     const b = keep(await Session.connect(url, { ipc: false, lpc: false }));
@@ -127,7 +145,7 @@ describe('faults between client and service', () => {
     await sleep(400); // idle but answering: the probes keep it alive
     assert.equal(await calc.add(1, 1), 2, 'an idle healthy connection survives its heartbeats');
     relay.mode = 'blackhole';
-    const r = await settle(calc.slow(60_000) as Promise<unknown>);
+    const r = await settle(calc.slow(60_000));
     assert.ok(r.error instanceof QiClosedError, String(r.error));
     assert.match(r.error.message, /stopped answering: nothing received for \d+ ms/);
     assert.ok(r.ms < 1500, `failed after ${r.ms} ms`);
@@ -140,11 +158,15 @@ describe('faults between client and service', () => {
       const c = keep(await Session.connect(relay.url, { ipc: false, lpc: false, limits: { heartbeatMs: 0 } }));
       const calc = (await c.service('Calculator')) as AnyProxy;
       relay.cutAfter(direction, 2 * 1024 * 1024);
-      const r = await settle(calc.echoRaw(Buffer.alloc(5 * 1024 * 1024, 1)) as Promise<unknown>);
+      const r = await settle(calc.echoRaw(Buffer.alloc(5 * 1024 * 1024, 1)));
       assert.ok(r.error instanceof QiClosedError, `${direction}: ${String(r.error)}`);
       assert.ok(r.ms < 3000);
       const other = keep(await Session.connect(url, { ipc: false, lpc: false }));
-      assert.equal(await ((await other.service('Calculator')) as AnyProxy).add(20, 22), 42, `${direction}: the server is healthy`);
+      assert.equal(
+        await ((await other.service('Calculator')) as AnyProxy).add(20, 22),
+        42,
+        `${direction}: the server is healthy`,
+      );
     }
   });
 
@@ -166,9 +188,13 @@ describe('faults between client and service', () => {
     const relay = await FaultRelay.start(url);
     relay.mode = 'delay';
     relay.delayMs = 5;
-    const clients = await Promise.all([0, 1, 2, 3].map(() => Session.connect(relay.url, { ipc: false, lpc: false }).then(keep)));
+    const clients = await Promise.all(
+      [0, 1, 2, 3].map(() => Session.connect(relay.url, { ipc: false, lpc: false }).then(keep)),
+    );
     const proxies = await Promise.all(clients.map((c) => c.service('Calculator') as Promise<AnyProxy>));
-    const calls = proxies.flatMap((p, i) => Array.from({ length: 50 }, (_, k) => (p.add(i * 1000, k) as Promise<number>).then((r) => [r, i * 1000 + k])));
+    const calls = proxies.flatMap((p, i) =>
+      Array.from({ length: 50 }, (_, k) => (p.add(i * 1000, k) as Promise<number>).then((r) => [r, i * 1000 + k])),
+    );
     for (const [got, want] of await Promise.all(calls)) assert.equal(got, want);
   });
 
@@ -176,7 +202,9 @@ describe('faults between client and service', () => {
     const before = resources();
     const { sd, url } = await host();
     const relay = await FaultRelay.start(url);
-    const clients = await Promise.all([0, 1, 2].map(() => Session.connect(relay.url, { ipc: false, lpc: false, limits: { heartbeatMs: 100 } })));
+    const clients = await Promise.all(
+      [0, 1, 2].map(() => Session.connect(relay.url, { ipc: false, lpc: false, limits: { heartbeatMs: 100 } })),
+    );
     await Promise.all(clients.map(async (c) => ((await c.service('Calculator')) as AnyProxy).add(1, 1)));
     relay.cutNow();
     await sleep(100);
@@ -185,6 +213,7 @@ describe('faults between client and service', () => {
     await sd.close();
     await sleep(100);
     const now = resources();
-    for (const k of ['Timeout', 'TCPSocketWrap', 'TCPServerWrap']) assert.ok((now[k] ?? 0) <= (before[k] ?? 0), `${k}: ${before[k] ?? 0} before, ${now[k] ?? 0} after`);
+    for (const k of ['Timeout', 'TCPSocketWrap', 'TCPServerWrap'])
+      assert.ok((now[k] ?? 0) <= (before[k] ?? 0), `${k}: ${before[k] ?? 0} before, ${now[k] ?? 0} after`);
   });
 });

@@ -5,7 +5,15 @@ import { after, describe, it } from 'node:test';
 import { QiNoRouteError, Session, candidates, listenStandalone, type ServiceInfo } from '../../src/index.js';
 import { Calculator, calculator } from '../object/fixtures.js';
 
-const info = (endpoints: string[], machineId = 'm1'): ServiceInfo => ({ name: 'S', serviceId: 5, machineId, processId: 1, endpoints, sessionId: 'x', objectUid: '' });
+const info = (endpoints: string[], machineId = 'm1'): ServiceInfo => ({
+  name: 'S',
+  serviceId: 5,
+  machineId,
+  processId: 1,
+  endpoints,
+  sessionId: 'x',
+  objectUid: '',
+});
 
 async function deadPort(): Promise<number> {
   const s = net.createServer();
@@ -16,9 +24,20 @@ async function deadPort(): Promise<number> {
 }
 
 describe('endpoint candidates', () => {
-  const eps = ['qi:ServiceDirectory', 'tcp://192.168.1.10:9559', 'tcp://127.0.0.1:9559', 'unix:/run/qi.sock', 'tcps://[::1]:9503', 'bogus://x'];
+  const eps = [
+    'qi:ServiceDirectory',
+    'tcp://192.168.1.10:9559',
+    'tcp://127.0.0.1:9559',
+    'unix:/run/qi.sock',
+    'tcps://[::1]:9503',
+    'bogus://x',
+  ];
   it('on this machine: IPC, then loopback, then the network', () => {
-    assert.deepEqual(candidates(info(eps), true), [['unix:/run/qi.sock'], ['tcp://127.0.0.1:9559', 'tcps://[::1]:9503'], ['tcp://192.168.1.10:9559']]);
+    assert.deepEqual(candidates(info(eps), true), [
+      ['unix:/run/qi.sock'],
+      ['tcp://127.0.0.1:9559', 'tcps://[::1]:9503'],
+      ['tcp://192.168.1.10:9559'],
+    ]);
   });
   it('on another machine: never its loopback or its unix sockets, never qi: or unknown schemes', () => {
     assert.deepEqual(candidates(info(eps), false), [['tcp://192.168.1.10:9559']]);
@@ -39,7 +58,12 @@ describe('connecting to a service with dead endpoints', () => {
     // Register with extra endpoints that cannot work, as a stale or lying ServiceInfo would have.
     const directory = await provider.service('ServiceDirectory');
     const id = (await directory.registerService({
-      name: 'Fallback', serviceId: 0, machineId: provider.machineId, processId: 999_999, sessionId: 'elsewhere', objectUid: '',
+      name: 'Fallback',
+      serviceId: 0,
+      machineId: provider.machineId,
+      processId: 999_999,
+      sessionId: 'elsewhere',
+      objectUid: '',
       endpoints: ['unix:/nonexistent/dead.sock', `tcp://127.0.0.1:${await deadPort()}`, live],
     })) as number;
     (provider as unknown as { serve(id: number, name: string, o: unknown): void }).serve(id, 'Fallback', calculator());
@@ -57,10 +81,23 @@ describe('connecting to a service with dead endpoints', () => {
     sessions.push(sd);
     const directory = await sd.service('ServiceDirectory');
     const port = await deadPort();
-    const id = (await directory.registerService({ name: 'Dead', serviceId: 0, machineId: sd.machineId, processId: 999_999, sessionId: 'gone', objectUid: '', endpoints: [`tcp://127.0.0.1:${port}`] })) as number;
+    const id = (await directory.registerService({
+      name: 'Dead',
+      serviceId: 0,
+      machineId: sd.machineId,
+      processId: 999_999,
+      sessionId: 'gone',
+      objectUid: '',
+      endpoints: [`tcp://127.0.0.1:${port}`],
+    })) as number;
     await directory.serviceReady(id);
     const client = await Session.connect(sd.endpoints[0]);
     sessions.push(client);
-    await assert.rejects(client.service('Dead'), (e: unknown) => e instanceof QiNoRouteError && e.message.includes(`tcp://127.0.0.1:${port}: Cannot connect to tcp://127.0.0.1:${port}: nothing listens there`));
+    await assert.rejects(
+      client.service('Dead'),
+      (e: unknown) =>
+        e instanceof QiNoRouteError &&
+        e.message.includes(`tcp://127.0.0.1:${port}: Cannot connect to tcp://127.0.0.1:${port}: nothing listens there`),
+    );
   });
 });

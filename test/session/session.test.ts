@@ -44,14 +44,21 @@ describe('three processes: ServiceDirectory, service, client', () => {
     const pending = calc.slow(60_000);
     await new Promise((r) => setTimeout(r, 50));
     const t0 = Date.now();
-    const failed = assert.rejects(pending, (e: unknown) => e instanceof QiClosedError && /closed while Calculator\.slow was waiting for its answer/.test(e.message));
+    const failed = assert.rejects(
+      pending,
+      (e: unknown) =>
+        e instanceof QiClosedError && /closed while Calculator\.slow was waiting for its answer/.test(e.message),
+    );
     await service.kill();
     await failed;
     assert.ok(Date.now() - t0 < 2000, 'a dead peer is noticed at once');
     assert.deepEqual(await removed, [2, 'Calculator']);
     const other = await client.service<typeof Calculator>('Other');
     assert.equal(await other.add(1, 2), 3);
-    await assert.rejects(client.service('Calculator'), (e: unknown) => e instanceof QiCallError && /Cannot find service 'Calculator' in index/.test(e.message));
+    await assert.rejects(
+      client.service('Calculator'),
+      (e: unknown) => e instanceof QiCallError && /Cannot find service 'Calculator' in index/.test(e.message),
+    );
     await sd.kill();
   });
 });
@@ -71,7 +78,10 @@ describe('one process', () => {
   it('rejects a second service with the same name, as libqi words it', async () => {
     const sd = keep(await listenStandalone('tcp://127.0.0.1:0'));
     await sd.registerService('Twice', calculator());
-    await assert.rejects(sd.registerService('Twice', calculator()), /Service "Twice" \(#2\) is already registered\. Rejecting conflicting registration attempt\./);
+    await assert.rejects(
+      sd.registerService('Twice', calculator()),
+      /Service "Twice" \(#2\) is already registered\. Rejecting conflicting registration attempt\./,
+    );
   });
 
   it('waits for a service that appears later, and times out with advice', async () => {
@@ -80,7 +90,10 @@ describe('one process', () => {
     const waiting = client.waitForService<typeof Calculator>('Late', 5000);
     setTimeout(() => void sd.registerService('Late', calculator()), 100);
     assert.equal(await (await waiting).add(2, 2), 4);
-    await assert.rejects(client.waitForService('Never', 150), (e: unknown) => e instanceof QiTimeoutError && /did not appear within 150 ms/.test(e.message));
+    await assert.rejects(
+      client.waitForService('Never', 150),
+      (e: unknown) => e instanceof QiTimeoutError && /did not appear within 150 ms/.test(e.message),
+    );
   });
 
   it('listens on IPv6 loopback with port 0 and reports the real port', async () => {
@@ -108,7 +121,11 @@ describe('connections that come and go', () => {
     const sd = keep(await listenStandalone('tcp://127.0.0.1:0', { ipc: false }));
     await sd.registerService('Calc', calculator());
     // Internal bookkeeping, read on purpose: one server per registered object and open connection.
-    const servers = () => [...(sd as unknown as { registered: Map<number, { servers: Set<unknown> }> }).registered.values()].reduce((n, r) => n + r.servers.size, 0);
+    const servers = () =>
+      [...(sd as unknown as { registered: Map<number, { servers: Set<unknown> }> }).registered.values()].reduce(
+        (n, r) => n + r.servers.size,
+        0,
+      );
     const base = servers();
     for (let i = 0; i < 20; i++) {
       const c = await Session.connect(sd.endpoints[0], { ipc: false });

@@ -16,7 +16,10 @@ it('runs 5 s of mixed load across processes and exits 0', { timeout: 15_000 }, a
   // Not a test process of ours: without NODE_TEST_CONTEXT, node:test in the soak's children reports nothing to us.
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, [script, '--seconds', '5', '--loads', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, '--seconds', '5', '--loads', '1'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   kill = () => child.kill('SIGKILL');
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -28,5 +31,8 @@ it('runs 5 s of mixed load across processes and exits 0', { timeout: 15_000 }, a
   assert.match(out, /unexpected \{\}, wrong values 0/);
   // The newer kinds ran too: streams read with every frame checked, sessions that left holding objects.
   assert.match(out, /streams +[1-9]\d* opened: .* [1-9]\d* frames checked/);
-  assert.match(out, /abandon +[1-9]\d* gateway sessions closed .* the service serves 0 object\(s\) by reference, the gateway counts 0 held/);
+  assert.match(
+    out,
+    /abandon +[1-9]\d* gateway sessions closed .* the service serves 0 object\(s\) by reference, the gateway counts 0 held/,
+  );
 });

@@ -29,7 +29,7 @@ export interface Production {
 export function camera(streamOptions: QiStreamOptions = {}) {
   const made: Production[] = [];
   const produce = <T>(s: QiStream<T>, count: number, chunk: (i: number) => T, fail?: string): QiStream<T> => {
-    const p: Production = { stream: s as QiStream<unknown>, written: 0, outcome: Promise.resolve('ended') };
+    const p: Production = { stream: s, written: 0, outcome: Promise.resolve('ended') };
     p.outcome = (async () => {
       try {
         for (let i = 0; i < count; i++) {
@@ -48,12 +48,23 @@ export function camera(streamOptions: QiStreamOptions = {}) {
   };
   const fill = (size: number, i: number) => Buffer.alloc(size, i & 255);
   const object = new LocalObject(Camera, {
-    frames: (count, size) => produce(new QiStream(Frame, { name: 'Camera.frames', ...streamOptions }), count, (i) => ({ index: i, width: size, data: fill(size, i) })),
-    blobs: (count, size) => produce(new QiStream(t.raw, { name: 'Camera.blobs', ...streamOptions }), count, (i) => fill(size, i)),
-    failAfter: (count, why) => produce(new QiStream(t.int32, { name: 'Camera.failAfter', ...streamOptions }), count, (i) => i, why),
+    frames: (count, size) =>
+      produce(new QiStream(Frame, { name: 'Camera.frames', ...streamOptions }), count, (i) => ({
+        index: i,
+        width: size,
+        data: fill(size, i),
+      })),
+    blobs: (count, size) =>
+      produce(new QiStream(t.raw, { name: 'Camera.blobs', ...streamOptions }), count, (i) => fill(size, i)),
+    failAfter: (count, why) =>
+      produce(new QiStream(t.int32, { name: 'Camera.failAfter', ...streamOptions }), count, (i) => i, why),
     endless: (size, hwm) => {
       const chunk = Buffer.alloc(size, 1);
-      return produce(new QiStream(t.raw, { name: 'Camera.endless', ...streamOptions, highWaterMark: hwm }), Infinity, () => chunk);
+      return produce(
+        new QiStream(t.raw, { name: 'Camera.endless', ...streamOptions, highWaterMark: hwm }),
+        Infinity,
+        () => chunk,
+      );
     },
     ping: (s) => `pong ${s}`,
   });
@@ -77,6 +88,8 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))),
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+    ),
   ]);
 }

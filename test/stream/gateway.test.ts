@@ -27,7 +27,11 @@ before(async () => {
   service = await Session.connect(sd.endpoints[0], { ipc: false });
   await service.listen(`tcp://${INSIDE}:0`);
   await service.registerService('Camera', cam.object);
-  gw = await Gateway.start({ sd: sd.endpoints[0], listen: `tcp://${OUTSIDE}:0`, access: { users: { viewer: { token: 'v', allow: ['Camera'] } } } });
+  gw = await Gateway.start({
+    sd: sd.endpoints[0],
+    listen: `tcp://${OUTSIDE}:0`,
+    access: { users: { viewer: { token: 'v', allow: ['Camera'] } } },
+  });
 });
 
 after(async () => {
@@ -77,7 +81,10 @@ describe('streams through a gateway', () => {
     let n = 0;
     for await (const _ of openStream(await c.endless(2000, 4), { credit: 4 })) if (++n === 10) break;
     const broken = await within(cam.made.at(-1)!.outcome, 2000, 'the writer to see the break');
-    assert.ok(broken instanceof QiStreamClosedError && /the reader closed the stream/.test(broken.message), String(broken));
+    assert.ok(
+      broken instanceof QiStreamClosedError && /the reader closed the stream/.test(broken.message),
+      String(broken),
+    );
 
     const reader = openStream(await c.endless(2000, 4), { credit: 4 });
     const p = cam.made.at(-1)!;

@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  QiLimitError, QiStream, QiStreamBrokenError, QiStreamClosedError, QiStreamError, QiValueError, Session, backendOf, listenStandalone, openStream, t, type AnyProxy,
+  QiLimitError,
+  QiStream,
+  QiStreamBrokenError,
+  QiStreamClosedError,
+  QiStreamError,
+  QiValueError,
+  Session,
+  backendOf,
+  listenStandalone,
+  openStream,
+  t,
+  type AnyProxy,
 } from '../../src/index.js';
 import { gc } from '../helpers/gc.js';
 import { FaultRelay } from '../helpers/relay.js';
@@ -39,7 +50,10 @@ describe('streams over TCP', () => {
       assert.equal(f.index, n);
       assert.equal(f.width, 48);
       assert.equal(f.data.length, 48);
-      assert.ok(f.data.every((b) => b === (n & 255)), `frame ${n} has its bytes`);
+      assert.ok(
+        f.data.every((b) => b === (n & 255)),
+        `frame ${n} has its bytes`,
+      );
       n++;
     }
     assert.equal(n, 2000);
@@ -57,7 +71,11 @@ describe('streams over TCP', () => {
       let n = 0;
       for await (const b of openStream(await c.blobs(count, size), { credit: 4 })) {
         assert.equal(b.length, size);
-        if (size > 0) assert.ok(b[0] === (n & 255) && b[size - 1] === (n & 255) && Buffer.from(b).equals(Buffer.alloc(size, n & 255)), `chunk ${n} of ${size} bytes`);
+        if (size > 0)
+          assert.ok(
+            b[0] === (n & 255) && b[size - 1] === (n & 255) && Buffer.from(b).equals(Buffer.alloc(size, n & 255)),
+            `chunk ${n} of ${size} bytes`,
+          );
         n++;
       }
       assert.equal(n, count, `${count} chunks of ${size} bytes`);
@@ -101,8 +119,13 @@ describe('streams over TCP', () => {
     assert.ok(reader.peakBuffered <= credit, `reader held ${reader.peakBuffered} <= credit ${credit}`);
     // Everything written and not yet read is in the writer's queue, on the wire or in the reader: bounded.
     assert.ok(maxAhead <= hwm + credit + 2, `the writer was at most ${maxAhead} chunks ahead of the reader`);
-    assert.ok(peakArrayBuffers < 64 * 1024 * 1024, `buffers grew by ${(peakArrayBuffers / 1048576).toFixed(1)} MiB at most`);
-    console.log(`# backpressure: writer queue <= ${maxQueued} chunks, reader <= ${reader.peakBuffered}, writer ahead <= ${maxAhead} chunks (${((maxAhead * size) / 1048576).toFixed(1)} MiB), buffers +${(peakArrayBuffers / 1048576).toFixed(1)} MiB`);
+    assert.ok(
+      peakArrayBuffers < 64 * 1024 * 1024,
+      `buffers grew by ${(peakArrayBuffers / 1048576).toFixed(1)} MiB at most`,
+    );
+    console.log(
+      `# backpressure: writer queue <= ${maxQueued} chunks, reader <= ${reader.peakBuffered}, writer ahead <= ${maxAhead} chunks (${((maxAhead * size) / 1048576).toFixed(1)} MiB), buffers +${(peakArrayBuffers / 1048576).toFixed(1)} MiB`,
+    );
   });
 
   it('closes the writer side when the reader breaks out of its loop', async () => {
@@ -125,7 +148,8 @@ describe('streams over TCP', () => {
       (async () => {
         for await (const i of openStream(await c.failAfter(10, 'sensor unplugged'), { credit: 3 })) got.push(i);
       })(),
-      (e: unknown) => e instanceof QiStreamError && /sensor unplugged/.test(e.message) && e.remoteMessage === 'sensor unplugged',
+      (e: unknown) =>
+        e instanceof QiStreamError && /sensor unplugged/.test(e.message) && e.remoteMessage === 'sensor unplugged',
     );
     assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
@@ -148,7 +172,11 @@ describe('streams over TCP', () => {
         await sleep(1);
       }
     })();
-    await assert.rejects(within(done, 3000, 'the iterator to fail'), (e: unknown) => e instanceof QiStreamBrokenError && /Lost the stream .* after \d+ chunks: .*closed/.test(e.message));
+    await assert.rejects(
+      within(done, 3000, 'the iterator to fail'),
+      (e: unknown) =>
+        e instanceof QiStreamBrokenError && /Lost the stream .* after \d+ chunks: .*closed/.test(e.message),
+    );
     assert.ok(Date.now() - t0.at < 2000, 'noticed within 2 s');
     const outcome = await within(p.outcome, 2000, 'the writer to be freed');
     assert.ok(outcome instanceof QiStreamClosedError && /connection .* closed/.test(outcome.message), String(outcome));
@@ -160,7 +188,12 @@ describe('streams over TCP', () => {
     sessions.push(host);
     await host.registerService('Camera', local.object);
     const relay = await FaultRelay.start(host.endpoints[0]);
-    const s = await Session.connect(relay.url, { ipc: false, lpc: false, reconnect: false, limits: { heartbeatMs: 300 } });
+    const s = await Session.connect(relay.url, {
+      ipc: false,
+      lpc: false,
+      reconnect: false,
+      limits: { heartbeatMs: 300 },
+    });
     sessions.push(s);
     const c = await s.service<typeof Camera>('Camera');
     const reader = openStream<Uint8Array>(await c.endless(4096, 4), { credit: 4 });
@@ -186,10 +219,19 @@ describe('a stream is an ordinary qi object (libqi compatibility)', () => {
     assert.equal(await c.ping('x'), 'pong x');
     const ref = await c.frames(3, 2);
     const meta = backendOf(ref)!.type.metaObject;
-    const own = [...meta.methods.values()].filter((m) => m.uid >= 100).map((m) => `${m.uid} ${m.name}${m.parametersSignature}${m.returnSignature}`);
-    assert.deepEqual(own, ['100 next(I)(L[(iir)<Frame,index,width,data>]bs)<StreamBatch,seq,chunks,end,error>', '101 close()v', '102 finished()(Ls)<StreamEnd,chunks,error>']);
+    const own = [...meta.methods.values()]
+      .filter((m) => m.uid >= 100)
+      .map((m) => `${m.uid} ${m.name}${m.parametersSignature}${m.returnSignature}`);
+    assert.deepEqual(own, [
+      '100 next(I)(L[(iir)<Frame,index,width,data>]bs)<StreamBatch,seq,chunks,end,error>',
+      '101 close()v',
+      '102 finished()(Ls)<StreamEnd,chunks,error>',
+    ]);
     assert.equal(meta.signals.size > 0, true, 'the built-in traceObject signal only');
-    assert.deepEqual([...meta.signals.values()].filter((s) => s.uid >= 100), []);
+    assert.deepEqual(
+      [...meta.signals.values()].filter((s) => s.uid >= 100),
+      [],
+    );
     assert.equal(meta.methods.get(2)?.name, 'metaObject', 'libqi built-ins are there');
     // What a libqi client does: call next() by hand until a batch says end.
     const proxy = ref as AnyProxy;
@@ -232,7 +274,10 @@ describe('a stream is an ordinary qi object (libqi compatibility)', () => {
     const s = new QiStream(t.int32);
     await s.write(1);
     s.destroy(new Error('camera unplugged'));
-    await assert.rejects(openStream(s).next(), (e: unknown) => e instanceof QiStreamError && e.remoteMessage === 'camera unplugged');
+    await assert.rejects(
+      openStream(s).next(),
+      (e: unknown) => e instanceof QiStreamError && e.remoteMessage === 'camera unplugged',
+    );
   });
 
   it('closes a stream nobody reads after idleTimeoutMs', async () => {

@@ -6,7 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  Message, MessageStream, MessageType, QiConnectError, QiProtocolError, QiTlsError, certificateFingerprint, connect, encodeMessage, listen, type ListenOptions, type Listener,
+  Message,
+  MessageStream,
+  MessageType,
+  QiConnectError,
+  QiProtocolError,
+  QiTlsError,
+  certificateFingerprint,
+  connect,
+  encodeMessage,
+  listen,
+  type ListenOptions,
+  type Listener,
 } from '../../src/index.js';
 import { testCerts } from '../helpers/certs.js';
 
@@ -17,14 +28,18 @@ after(async () => {
 
 /** A server that answers every Call with a Reply carrying the same payload. */
 async function echoServer(url: string, options?: ListenOptions & { onClose?: (e?: Error) => void }): Promise<Listener> {
-  const l = await listen(url, (s) => {
-    s.start({
-      onMessage: (m) => {
-        if (m.type === MessageType.Call) s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers());
-      },
-      onClose: (e) => options?.onClose?.(e),
-    });
-  }, options);
+  const l = await listen(
+    url,
+    (s) => {
+      s.start({
+        onMessage: (m) => {
+          if (m.type === MessageType.Call) s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers());
+        },
+        onClose: (e) => options?.onClose?.(e),
+      });
+    },
+    options,
+  );
   listeners.push(l);
   return l;
 }
@@ -40,7 +55,10 @@ function roundTrip(s: MessageStream, n: number): Promise<string[]> {
       },
       onClose: (e) => reject(e ?? new Error('closed early')),
     });
-    for (let i = 0; i < n; i++) s.send(encodeMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, '(s)', [`msg ${i}`]));
+    for (let i = 0; i < n; i++)
+      s.send(
+        encodeMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, '(s)', [`msg ${i}`]),
+      );
   });
 }
 
@@ -50,11 +68,15 @@ const expected = (n: number) => Array.from({ length: n }, (_, i) => `msg ${i}`);
 async function raggedDelivery(listenOn: { port: number; host: string } | { path: string }, url: string): Promise<void> {
   const sizes = [0, 10, 5000, 20_000, 70_000, 1024 * 1024, 3 * 1024 * 1024 + 7, 100, 0, 2 * 1024 * 1024];
   const bodies = sizes.map((n, k) => Buffer.alloc(n, k + 1));
-  const wire = Buffer.concat(bodies.flatMap((b, k) => encodeMessage({ id: k + 1, type: MessageType.Event, service: 2, object: 1, action: 100 }, 'r', b)));
+  const wire = Buffer.concat(
+    bodies.flatMap((b, k) =>
+      encodeMessage({ id: k + 1, type: MessageType.Event, service: 2, object: 1, action: 100 }, 'r', b),
+    ),
+  );
   let seed = 7;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const server = net.createServer(async (sock) => {
-    for (let p = 0; p < wire.length; ) {
+    for (let p = 0; p < wire.length;) {
       const n = Math.min(wire.length - p, 1 + Math.floor(rand() ** 3 * 300_000));
       if (!sock.write(wire.subarray(p, p + n))) await new Promise((r) => sock.once('drain', r));
       p += n;
@@ -75,8 +97,13 @@ async function raggedDelivery(listenOn: { port: number; host: string } | { path:
       });
     });
     s.close();
-    assert.deepEqual(got.map((m) => m.id), sizes.map((_, k) => k + 1));
-    got.forEach((m, k) => assert.ok((m.decode('r') as Buffer).equals(bodies[k]), `message ${k + 1} (${sizes[k]} bytes) intact`));
+    assert.deepEqual(
+      got.map((m) => m.id),
+      sizes.map((_, k) => k + 1),
+    );
+    got.forEach((m, k) =>
+      assert.ok((m.decode('r') as Buffer).equals(bodies[k]), `message ${k + 1} (${sizes[k]} bytes) intact`),
+    );
   } finally {
     server.close();
   }
@@ -113,10 +140,19 @@ describe('tcp', () => {
     const n = 300; // 300 x ~1.9 KB: several 16 KiB shared buffers in one tick
     const got = new Promise<Message[]>((resolve, reject) => {
       const out: Message[] = [];
-      s.start({ onMessage: (m) => out.push(m) === n && resolve(out), onClose: (e) => reject(e ?? new Error('closed early')) });
+      s.start({
+        onMessage: (m) => out.push(m) === n && resolve(out),
+        onClose: (e) => reject(e ?? new Error('closed early')),
+      });
     });
     for (let i = 0; i < n; i++) {
-      const m = Buffer.concat(encodeMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', Buffer.alloc(1876 + (i % 7), i % 251)));
+      const m = Buffer.concat(
+        encodeMessage(
+          { id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 },
+          'r',
+          Buffer.alloc(1876 + (i % 7), i % 251),
+        ),
+      );
       if (i % 2 === 0) s.sendCopy(m, 0, m.length);
       else s.sendMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, m.subarray(28));
     }
@@ -152,14 +188,23 @@ describe('tcp', () => {
     await assert.rejects(connect(`tcp://127.0.0.1:${port}`), (e: unknown) => {
       assert.ok(e instanceof QiConnectError);
       assert.equal(e.errno, 'ECONNREFUSED');
-      assert.match(e.message, new RegExp(`Cannot connect to tcp://127.0.0.1:${port}: nothing listens there.*9503.*\\(ECONNREFUSED\\)`));
+      assert.match(
+        e.message,
+        new RegExp(`Cannot connect to tcp://127.0.0.1:${port}: nothing listens there.*9503.*\\(ECONNREFUSED\\)`),
+      );
       return true;
     });
   });
 
   it('says the port is taken when listening twice', async () => {
     const l = await echoServer('tcp://127.0.0.1:0');
-    await assert.rejects(listen(l.url, () => {}), (e: unknown) => e instanceof QiConnectError && e.errno === 'EADDRINUSE' && /already in use.*port 0 lets the system choose/.test(e.message));
+    await assert.rejects(
+      listen(l.url, () => {}),
+      (e: unknown) =>
+        e instanceof QiConnectError &&
+        e.errno === 'EADDRINUSE' &&
+        /already in use.*port 0 lets the system choose/.test(e.message),
+    );
   });
 
   it('drops a peer that sends garbage, and only that peer', async () => {
@@ -180,7 +225,12 @@ describe('unix (IPC)', () => {
   it('carries messages over a socket file and removes the file on close', async () => {
     const path = join(tmpdir(), `qi-test-${process.pid}.sock`);
     writeFileSync(path, ''); // a stale file from a crashed process must not block listening
-    const l = await listen(`unix:${path}`, (s) => s.start({ onMessage: (m) => s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers()), onClose: () => {} }));
+    const l = await listen(`unix:${path}`, (s) =>
+      s.start({
+        onMessage: (m) => s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers()),
+        onClose: () => {},
+      }),
+    );
     assert.equal(l.url, `unix:${path}`);
     const s = await connect(l.url);
     assert.deepEqual(await roundTrip(s, 100), expected(100));
@@ -217,14 +267,20 @@ describe('tcps', () => {
     const pinned = await connect(l.url, { tls: { fingerprint: fp.toLowerCase().replaceAll(':', '') } });
     assert.deepEqual(await roundTrip(pinned, 3), expected(3));
     pinned.close();
-    await assert.rejects(connect(l.url, { tls: { fingerprint: 'AA:'.repeat(31) + 'AA' } }), /does not match the pinned fingerprint/);
+    await assert.rejects(
+      connect(l.url, { tls: { fingerprint: 'AA:'.repeat(31) + 'AA' } }),
+      /does not match the pinned fingerprint/,
+    );
     const insecure = await connect(l.url, { tls: { insecure: true } });
     insecure.close();
   });
 
   it('reports a plain tcp server behind a tcps URL as a TLS failure', async () => {
     const l = await echoServer('tcp://127.0.0.1:0');
-    await assert.rejects(connect(l.url.replace('tcp:', 'tcps:'), { timeoutMs: 3000 }), (e: unknown) => e instanceof QiTlsError || e instanceof QiConnectError);
+    await assert.rejects(
+      connect(l.url.replace('tcp:', 'tcps:'), { timeoutMs: 3000 }),
+      (e: unknown) => e instanceof QiTlsError || e instanceof QiConnectError,
+    );
   });
 });
 

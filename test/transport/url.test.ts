@@ -12,8 +12,16 @@ describe('endpoint URLs', () => {
     ['tcp://0.0.0.0:0', { scheme: 'tcp', host: '0.0.0.0', port: 0 }, 'tcp://0.0.0.0:0'],
     ['tcp://[::1]:0', { scheme: 'tcp', host: '::1', port: 0 }, 'tcp://[::1]:0'],
     ['tcp://[::1]', { scheme: 'tcp', host: '::1', port: 9559 }, 'tcp://[::1]:9559'],
-    ['tcp://[fe80::1%eth0]:9559', { scheme: 'tcp', host: 'fe80::1', port: 9559, zone: 'eth0' }, 'tcp://[fe80::1%eth0]:9559'],
-    ['tcp://[fe80::1%25eth0]:9559', { scheme: 'tcp', host: 'fe80::1', port: 9559, zone: 'eth0' }, 'tcp://[fe80::1%eth0]:9559'],
+    [
+      'tcp://[fe80::1%eth0]:9559',
+      { scheme: 'tcp', host: 'fe80::1', port: 9559, zone: 'eth0' },
+      'tcp://[fe80::1%eth0]:9559',
+    ],
+    [
+      'tcp://[fe80::1%25eth0]:9559',
+      { scheme: 'tcp', host: 'fe80::1', port: 9559, zone: 'eth0' },
+      'tcp://[fe80::1%eth0]:9559',
+    ],
     ['unix:/run/qi/sd.sock', { scheme: 'unix', path: '/run/qi/sd.sock' }, 'unix:/run/qi/sd.sock'],
     ['unix:///tmp/a b.sock', { scheme: 'unix', path: '/tmp/a b.sock' }, 'unix:/tmp/a b.sock'],
     ['qi:ServiceDirectory', { scheme: 'qi', service: 'ServiceDirectory' }, 'qi:ServiceDirectory'],
@@ -38,11 +46,23 @@ describe('endpoint URLs', () => {
   ];
   for (const [url, reason] of bad) {
     it(`rejects ${url}`, () => {
-      assert.throws(() => parseEndpoint(url), (e: unknown) => e instanceof QiUrlError && e.code === 'ERR_QI_URL' && reason.test(e.message) && /Examples: tcp:\/\//.test(e.message));
+      assert.throws(
+        () => parseEndpoint(url),
+        (e: unknown) =>
+          e instanceof QiUrlError &&
+          e.code === 'ERR_QI_URL' &&
+          reason.test(e.message) &&
+          /Examples: tcp:\/\//.test(e.message),
+      );
     });
   }
   it('knows loopback hosts', () => {
-    assert.ok(isLoopbackHost('127.0.0.1') && isLoopbackHost('127.5.0.1') && isLoopbackHost('::1') && isLoopbackHost('localhost'));
+    assert.ok(
+      isLoopbackHost('127.0.0.1') &&
+        isLoopbackHost('127.5.0.1') &&
+        isLoopbackHost('::1') &&
+        isLoopbackHost('localhost'),
+    );
     assert.ok(!isLoopbackHost('192.168.1.10') && !isLoopbackHost('nao.local'));
   });
 });

@@ -5,7 +5,18 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
-  Message, MessageType, QiConnectError, QiTlsError, connect, encodeMessage, listen, parseEndpoint, formatEndpoint, type ListenOptions, type Listener, type MessageStream,
+  Message,
+  MessageType,
+  QiConnectError,
+  QiTlsError,
+  connect,
+  encodeMessage,
+  listen,
+  parseEndpoint,
+  formatEndpoint,
+  type ListenOptions,
+  type Listener,
+  type MessageStream,
 } from '../../src/index.js';
 import { testCerts } from '../helpers/certs.js';
 
@@ -15,7 +26,16 @@ after(async () => {
 });
 
 async function echo(url: string, options?: ListenOptions): Promise<Listener> {
-  const l = await listen(url, (s) => s.start({ onMessage: (m) => m.type === MessageType.Call && s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers()), onClose: () => {} }), options);
+  const l = await listen(
+    url,
+    (s) =>
+      s.start({
+        onMessage: (m) =>
+          m.type === MessageType.Call && s.send(Message.of({ ...m, type: MessageType.Reply }, m.payload).toBuffers()),
+        onClose: () => {},
+      }),
+    options,
+  );
   closers.push(() => l.close());
   return l;
 }
@@ -24,13 +44,25 @@ async function echo(url: string, options?: ListenOptions): Promise<Listener> {
 function roundTrip(s: MessageStream, sizes: number[]): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const got: Buffer[] = [];
-    s.start({ onMessage: (m) => got.push(m.decode('r') as Buffer) === sizes.length && resolve(got), onClose: (e) => reject(e ?? new Error('closed early')) });
-    sizes.forEach((n, i) => s.send(encodeMessage({ id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 }, 'r', Buffer.alloc(n, i % 256))));
+    s.start({
+      onMessage: (m) => got.push(m.decode('r') as Buffer) === sizes.length && resolve(got),
+      onClose: (e) => reject(e ?? new Error('closed early')),
+    });
+    sizes.forEach((n, i) =>
+      s.send(
+        encodeMessage(
+          { id: i + 1, type: MessageType.Call, service: 2, object: 1, action: 100 },
+          'r',
+          Buffer.alloc(n, i % 256),
+        ),
+      ),
+    );
   });
 }
 
 const SIZES = [0, 5, 100, 20_000, 2 * 1024 * 1024, 3];
-const check = (got: Buffer[]) => got.forEach((b, i) => assert.ok(b.equals(Buffer.alloc(SIZES[i], i % 256)), `message ${i} intact`));
+const check = (got: Buffer[]) =>
+  got.forEach((b, i) => assert.ok(b.equals(Buffer.alloc(SIZES[i], i % 256)), `message ${i} intact`));
 
 /** A real HTTP CONNECT proxy (the part of one that tunnels), counting tunnels; optional Basic auth. */
 async function connectProxy(auth?: string): Promise<{ url: string; tunnels: string[] }> {
@@ -41,7 +73,10 @@ async function connectProxy(auth?: string): Promise<{ url: string; tunnels: stri
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
       return;
     }
-    const [host, port] = [req.url!.slice(0, req.url!.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(req.url!.slice(req.url!.lastIndexOf(':') + 1))];
+    const [host, port] = [
+      req.url!.slice(0, req.url!.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
+      Number(req.url!.slice(req.url!.lastIndexOf(':') + 1)),
+    ];
     const up = net.connect(port, host, () => {
       tunnels.push(req.url!);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -75,7 +110,10 @@ describe('ws:// and wss://', () => {
   it('verifies wss servers by default, with the fingerprint in the error, and connects when trusted', async () => {
     const certs = testCerts();
     const l = await echo('wss://127.0.0.1:0', { tls: certs.server });
-    await assert.rejects(connect(l.url), (e: unknown) => e instanceof QiTlsError && /not trusted/.test(e.message) && typeof e.fingerprint === 'string');
+    await assert.rejects(
+      connect(l.url),
+      (e: unknown) => e instanceof QiTlsError && /not trusted/.test(e.message) && typeof e.fingerprint === 'string',
+    );
     const s = await connect(l.url, { tls: { ca: certs.ca } });
     check(await roundTrip(s, SIZES));
     s.close();
@@ -83,8 +121,17 @@ describe('ws:// and wss://', () => {
 
   it('answers a wrong path and a plain HTTP request with errors that say what the endpoint is', async () => {
     const l = await echo('ws://127.0.0.1:0/qi');
-    await assert.rejects(connect(l.url.replace('/qi', '/nope')), (e: unknown) => e instanceof QiConnectError && /HTTP 400|wrong path/.test(e.message));
-    const body = await new Promise<string>((resolve) => http.get(l.url.replace('ws:', 'http:'), (res) => { let t = ''; res.on('data', (d) => (t += d)); res.on('end', () => resolve(`${res.statusCode} ${t}`)); }));
+    await assert.rejects(
+      connect(l.url.replace('/qi', '/nope')),
+      (e: unknown) => e instanceof QiConnectError && /HTTP 400|wrong path/.test(e.message),
+    );
+    const body = await new Promise<string>((resolve) =>
+      http.get(l.url.replace('ws:', 'http:'), (res) => {
+        let t = '';
+        res.on('data', (d) => (t += d));
+        res.on('end', () => resolve(`${res.statusCode} ${t}`));
+      }),
+    );
     assert.match(body, /^426 This is a qimessaging WebSocket endpoint/);
   });
 
@@ -95,10 +142,19 @@ describe('ws:// and wss://', () => {
     const l = await echo('ws://127.0.0.1:0/qi', {
       http: {
         request: (req, res) => req.url === '/page' && (res.end('a page'), true),
-        upgrade: (req, socket, head) => req.url === '/other' && (other.handleUpgrade(req, socket, head, (ws) => other.emit('connection', ws, req)), true),
+        upgrade: (req, socket, head) =>
+          req.url === '/other' &&
+          (other.handleUpgrade(req, socket, head, (ws) => other.emit('connection', ws, req)), true),
       },
     });
-    const get = (path: string) => new Promise<string>((resolve) => http.get(l.url.replace('ws:', 'http:').replace('/qi', path), (res) => { let t = ''; res.on('data', (d) => (t += d)); res.on('end', () => resolve(`${res.statusCode} ${t}`)); }));
+    const get = (path: string) =>
+      new Promise<string>((resolve) =>
+        http.get(l.url.replace('ws:', 'http:').replace('/qi', path), (res) => {
+          let t = '';
+          res.on('data', (d) => (t += d));
+          res.on('end', () => resolve(`${res.statusCode} ${t}`));
+        }),
+      );
     assert.equal(await get('/page'), '200 a page');
     assert.match(await get('/else'), /^426 /);
     const text = await new Promise<string>((resolve, reject) => {
@@ -110,12 +166,17 @@ describe('ws:// and wss://', () => {
     const s = await connect(l.url);
     check(await roundTrip(s, SIZES));
     s.close();
-    await assert.rejects(connect(l.url.replace('/qi', '/nope')), (e: unknown) => e instanceof QiConnectError && /HTTP 400/.test(e.message));
+    await assert.rejects(
+      connect(l.url.replace('/qi', '/nope')),
+      (e: unknown) => e instanceof QiConnectError && /HTTP 400/.test(e.message),
+    );
   });
 
   it('drops a peer that sends a text message, and only that peer', async () => {
     let closedWith: Error | undefined;
-    const l = await listen('ws://127.0.0.1:0', (s) => s.start({ onMessage: () => {}, onClose: (e) => (closedWith = e) }));
+    const l = await listen('ws://127.0.0.1:0', (s) =>
+      s.start({ onMessage: () => {}, onClose: (e) => (closedWith = e) }),
+    );
     closers.push(() => l.close());
     const ws = new WebSocket(l.url);
     await new Promise((r) => ws.once('open', r));
@@ -144,7 +205,11 @@ describe('HTTP CONNECT proxy', () => {
   it('sends credentials, and says what the proxy answered when it refuses', async () => {
     const proxy = await connectProxy('me:secret');
     const l = await echo('tcp://127.0.0.1:0');
-    await assert.rejects(connect(l.url, { proxy: proxy.url.replace('me:secret@', '') }), (e: unknown) => e instanceof QiConnectError && /HTTP 407.*wants credentials.*through the HTTP proxy/.test(e.message));
+    await assert.rejects(
+      connect(l.url, { proxy: proxy.url.replace('me:secret@', '') }),
+      (e: unknown) =>
+        e instanceof QiConnectError && /HTTP 407.*wants credentials.*through the HTTP proxy/.test(e.message),
+    );
     const s = await connect(l.url, { proxy: proxy.url });
     check(await roundTrip(s, SIZES));
     s.close();
@@ -152,6 +217,9 @@ describe('HTTP CONNECT proxy', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const deadPort = (closed.address() as net.AddressInfo).port;
     closed.close();
-    await assert.rejects(connect(l.url, { proxy: `http://127.0.0.1:${deadPort}` }), (e: unknown) => e instanceof QiConnectError && /nothing listens there.*through the HTTP proxy/.test(e.message));
+    await assert.rejects(
+      connect(l.url, { proxy: `http://127.0.0.1:${deadPort}` }),
+      (e: unknown) => e instanceof QiConnectError && /nothing listens there.*through the HTTP proxy/.test(e.message),
+    );
   });
 });

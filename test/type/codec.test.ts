@@ -1,26 +1,58 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Dynamic, ObjectReference, QiDecodeError, QiValueError, compile, createMetaObjectCache, decode, emptyMetaObject, encode, inferSignature, toDynamic,
+  Dynamic,
+  ObjectReference,
+  QiDecodeError,
+  QiValueError,
+  compile,
+  createMetaObjectCache,
+  decode,
+  emptyMetaObject,
+  encode,
+  inferSignature,
+  toDynamic,
 } from '../../src/index.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('spec §4.4/§4.5 examples', () => {
   const cases: [string, unknown, string][] = [
-    ['b', true, '01'], ['c', -5, 'fb'], ['C', 200, 'c8'], ['w', -2, 'feff'], ['W', 60000, '60ea'],
-    ['i', -100000, '6079feff'], ['I', 3000000000, '005ed0b2'], ['l', -2n, 'feffffffffffffff'], ['L', 2n ** 63n, '0000000000000080'],
-    ['f', 1.5, '0000c03f'], ['d', -2.25, '00000000000002c0'], ['s', '', '00000000'], ['s', 'hé', '0300000068c3a9'],
-    ['[i]', [1, 2], '020000000100000002000000'], ['[s]', [], '00000000'], ['{si}', new Map([['a', 1]]), '01000000010000006101000000'],
-    ['(is)', [1, 'a'], '010000000100000061'], ['+i', null, '00'], ['+i', 7, '0107000000'], ['#i', [1, 2], '020000000100000002000000'],
-    ['m', new Dynamic('i', 5), '010000006905000000'], ['m', new Dynamic('s', 'abc'), '010000007303000000616263'],
-    ['m', Dynamic.EMPTY, '00000000'], ['m', Dynamic.VOID, '0100000076'],
-    ['m', new Dynamic('[m]', [new Dynamic('i', 1), new Dynamic('s', 'a')]), '030000005b6d5d02000000010000006901000000010000007301000000 61'],
+    ['b', true, '01'],
+    ['c', -5, 'fb'],
+    ['C', 200, 'c8'],
+    ['w', -2, 'feff'],
+    ['W', 60000, '60ea'],
+    ['i', -100000, '6079feff'],
+    ['I', 3000000000, '005ed0b2'],
+    ['l', -2n, 'feffffffffffffff'],
+    ['L', 2n ** 63n, '0000000000000080'],
+    ['f', 1.5, '0000c03f'],
+    ['d', -2.25, '00000000000002c0'],
+    ['s', '', '00000000'],
+    ['s', 'hé', '0300000068c3a9'],
+    ['[i]', [1, 2], '020000000100000002000000'],
+    ['[s]', [], '00000000'],
+    ['{si}', new Map([['a', 1]]), '01000000010000006101000000'],
+    ['(is)', [1, 'a'], '010000000100000061'],
+    ['+i', null, '00'],
+    ['+i', 7, '0107000000'],
+    ['#i', [1, 2], '020000000100000002000000'],
+    ['m', new Dynamic('i', 5), '010000006905000000'],
+    ['m', new Dynamic('s', 'abc'), '010000007303000000616263'],
+    ['m', Dynamic.EMPTY, '00000000'],
+    ['m', Dynamic.VOID, '0100000076'],
+    [
+      'm',
+      new Dynamic('[m]', [new Dynamic('i', 1), new Dynamic('s', 'a')]),
+      '030000005b6d5d02000000010000006901000000010000007301000000 61',
+    ],
     ['m', new Dynamic('(ii)<Point,x,y>', { x: 4, y: 2 }), '0f00000028696929 3c506f696e742c782c793e 0400000002000000'],
-    ['()', [], ''], ['v', undefined, ''],
+    ['()', [], ''],
+    ['v', undefined, ''],
   ];
   for (const [sig, value, bytes] of cases) {
-    it(`${sig} ${typeof value === 'bigint' ? value + 'n' : JSON.stringify(value) ?? 'undefined'}`, () => {
+    it(`${sig} ${typeof value === 'bigint' ? value + 'n' : (JSON.stringify(value) ?? 'undefined')}`, () => {
       const out = encode(sig, value);
       assert.equal(out.toString('hex'), hex(bytes).toString('hex'));
       assert.deepEqual(decode(sig, out), value);
@@ -33,21 +65,42 @@ describe('spec §4.4/§4.5 examples', () => {
 
 describe('values that do not fit', () => {
   function fails(sig: string, value: unknown, path: string, reason: RegExp, name?: string) {
-    assert.throws(() => encode(sig, value, name ? { name } : undefined), (e: unknown) => {
-      assert.ok(e instanceof QiValueError, String(e));
-      assert.equal(e.code, 'ERR_QI_VALUE');
-      assert.equal(e.where, path);
-      assert.match(e.reason, reason);
-      assert.equal(e.signature, sig);
-      assert.ok(e.message.includes(path), e.message);
-      return true;
-    });
+    assert.throws(
+      () => encode(sig, value, name ? { name } : undefined),
+      (e: unknown) => {
+        assert.ok(e instanceof QiValueError, String(e));
+        assert.equal(e.code, 'ERR_QI_VALUE');
+        assert.equal(e.where, path);
+        assert.match(e.reason, reason);
+        assert.equal(e.signature, sig);
+        assert.ok(e.message.includes(path), e.message);
+        return true;
+      },
+    );
   }
   it('names the path inside nested structs and lists', () => {
     const sig = '(s(i[(ii)<P,x,y>])<Shape,id,points>)';
-    fails(sig, ['a', { id: 1, points: [{ x: 1, y: 2 }, { x: 1, y: 2 }, { x: 1, y: 2 }, { x: 'no', y: 2 }] }], 'args[1].points[3].x', /expected an integer \(int32\), got string "no"/, 'args');
+    fails(
+      sig,
+      [
+        'a',
+        {
+          id: 1,
+          points: [
+            { x: 1, y: 2 },
+            { x: 1, y: 2 },
+            { x: 1, y: 2 },
+            { x: 'no', y: 2 },
+          ],
+        },
+      ],
+      'args[1].points[3].x',
+      /expected an integer \(int32\), got string "no"/,
+      'args',
+    );
   });
-  it('reports a missing struct field by name', () => fails('(ii)<P,x,y>', { x: 1 }, 'value.y', /missing field "y" of struct P/));
+  it('reports a missing struct field by name', () =>
+    fails('(ii)<P,x,y>', { x: 1 }, 'value.y', /missing field "y" of struct P/));
   it('checks integer ranges', () => {
     fails('i', 2 ** 31, 'value', /out of range for int32/);
     fails('C', -1, 'value', /out of range for uint8/);
@@ -78,16 +131,26 @@ describe('values that do not fit', () => {
 
 describe('bytes that do not decode', () => {
   function fails(sig: string, bytes: string, offset: number, reason: RegExp, path = 'value') {
-    assert.throws(() => decode(sig, hex(bytes)), (e: unknown) => {
-      assert.ok(e instanceof QiDecodeError, String(e));
-      assert.equal(e.code, 'ERR_QI_DECODE');
-      assert.equal(e.offset, offset);
-      assert.equal(e.where, path);
-      assert.match(e.reason, reason);
-      return true;
-    });
+    assert.throws(
+      () => decode(sig, hex(bytes)),
+      (e: unknown) => {
+        assert.ok(e instanceof QiDecodeError, String(e));
+        assert.equal(e.code, 'ERR_QI_DECODE');
+        assert.equal(e.offset, offset);
+        assert.equal(e.where, path);
+        assert.match(e.reason, reason);
+        return true;
+      },
+    );
   }
-  it('reports truncation with the path', () => fails('(i[s])<T,a,names>', '01000000 02000000 01000000 61 05000000 6263', 13, /claims 5 bytes but only 2 remain/, 'value.names[1]'));
+  it('reports truncation with the path', () =>
+    fails(
+      '(i[s])<T,a,names>',
+      '01000000 02000000 01000000 61 05000000 6263',
+      13,
+      /claims 5 bytes but only 2 remain/,
+      'value.names[1]',
+    ));
   it('fails fast on a list claiming 2^32-1 elements', () => {
     const t = process.hrtime.bigint();
     fails('[i]', 'ffffffff 00000000', 0, /claims 4294967295 elements but only 4 bytes remain/);
@@ -102,7 +165,10 @@ describe('bytes that do not decode', () => {
   it('rejects an invalid signature inside a dynamic', () => fails('m', '01000000 71', 0, /invalid signature/));
   it('bounds nested dynamics', () => {
     const deep = Buffer.concat([...Array.from({ length: 1100 }, () => hex('01000000 6d')), hex('01000000 76')]);
-    assert.throws(() => decode('m', deep), (e: unknown) => e instanceof QiDecodeError && /nest deeper than 1000/.test(e.reason));
+    assert.throws(
+      () => decode('m', deep),
+      (e: unknown) => e instanceof QiDecodeError && /nest deeper than 1000/.test(e.reason),
+    );
   });
 });
 
@@ -130,8 +196,23 @@ describe('value mapping', () => {
   });
 
   it('accepts plain objects and sorts map keys like libqi', () => {
-    assert.equal(encode('{si}', { b: 2, a: 1 }).toString('hex'), encode('{si}', new Map([['a', 1], ['b', 2]])).toString('hex'));
-    assert.deepEqual(decode('{is}', encode('{is}', { 10: 'x', 2: 'y' })), new Map([[2, 'y'], [10, 'x']]));
+    assert.equal(
+      encode('{si}', { b: 2, a: 1 }).toString('hex'),
+      encode(
+        '{si}',
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      ).toString('hex'),
+    );
+    assert.deepEqual(
+      decode('{is}', encode('{is}', { 10: 'x', 2: 'y' })),
+      new Map([
+        [2, 'y'],
+        [10, 'x'],
+      ]),
+    );
   });
 
   it('accepts bigint for small ints and numbers for 64-bit ones', () => {
@@ -152,9 +233,26 @@ describe('value mapping', () => {
 
 describe('signature inference for dynamics', () => {
   const cases: [unknown, string][] = [
-    [undefined, 'v'], [null, 'v'], [true, 'b'], [1, 'i'], [2 ** 31, 'l'], [1.5, 'd'], [5n, 'l'], [2n ** 63n, 'L'], ['x', 's'],
-    [new Uint8Array(2), 'r'], [new Float64Array(2), '[d]'], [[1, 2], '[i]'], [[1, 2.5], '[d]'], [[1, 'a'], '[m]'], [[], '[m]'],
-    [new Map([[1, 'a']]), '{is}'], [{ a: 1, b: 'x' }, '{sm}'], [{ a: [1] }, '{s[i]}'], [{}, '{sm}'], [new Dynamic('I', 3), 'm'],
+    [undefined, 'v'],
+    [null, 'v'],
+    [true, 'b'],
+    [1, 'i'],
+    [2 ** 31, 'l'],
+    [1.5, 'd'],
+    [5n, 'l'],
+    [2n ** 63n, 'L'],
+    ['x', 's'],
+    [new Uint8Array(2), 'r'],
+    [new Float64Array(2), '[d]'],
+    [[1, 2], '[i]'],
+    [[1, 2.5], '[d]'],
+    [[1, 'a'], '[m]'],
+    [[], '[m]'],
+    [new Map([[1, 'a']]), '{is}'],
+    [{ a: 1, b: 'x' }, '{sm}'],
+    [{ a: [1] }, '{s[i]}'],
+    [{}, '{sm}'],
+    [new Dynamic('I', 3), 'm'],
     [new ObjectReference(emptyMetaObject(), 1, 2), 'o'],
   ];
   for (const [value, sig] of cases) {
@@ -175,14 +273,25 @@ describe('signature inference for dynamics', () => {
 
 describe('object references', () => {
   const meta = emptyMetaObject();
-  meta.methods.set(100, { uid: 100, returnSignature: 'i', name: 'add', parametersSignature: '(ii)', description: '', parameters: [], returnDescription: '' });
+  meta.methods.set(100, {
+    uid: 100,
+    returnSignature: 'i',
+    name: 'add',
+    parametersSignature: '(ii)',
+    description: '',
+    parameters: [],
+    returnDescription: '',
+  });
   const uid = hex('a1b2c3d4e5f60718293a4b5c6d7e8f9001122334');
 
   it('uses the plain layout with a uid (libqi 4.x, spec V15)', () => {
     const bytes = encode('o', new ObjectReference(emptyMetaObject(), 23, 3, uid));
     assert.equal(bytes.toString('hex'), '00000000'.repeat(4) + '17000000' + '03000000' + uid.toString('hex'));
     const ref = decode('o', bytes) as ObjectReference;
-    assert.deepEqual([ref.serviceId, ref.objectId, Buffer.from(ref.uid!).toString('hex')], [23, 3, uid.toString('hex')]);
+    assert.deepEqual(
+      [ref.serviceId, ref.objectId, Buffer.from(ref.uid!).toString('hex')],
+      [23, 3, uid.toString('hex')],
+    );
     assert.ok(ref.uid!.buffer !== bytes.buffer, 'uid is copied, it outlives the message');
   });
 
@@ -195,7 +304,8 @@ describe('object references', () => {
   });
 
   it('uses the MetaObject cache when it is shared: transmitted once, then by id', () => {
-    const send = createMetaObjectCache(), receive = createMetaObjectCache();
+    const send = createMetaObjectCache(),
+      receive = createMetaObjectCache();
     const ref = new ObjectReference(meta, 5, 2);
     const first = encode('o', ref, { objectUid: false, metaObjectCache: send });
     const second = encode('o', ref, { objectUid: false, metaObjectCache: send });
@@ -204,7 +314,10 @@ describe('object references', () => {
     const a = decode('o', first, { objectUid: false, metaObjectCache: receive }) as ObjectReference;
     const b = decode('o', second, { objectUid: false, metaObjectCache: receive }) as ObjectReference;
     assert.equal(b.metaObject, a.metaObject);
-    assert.throws(() => decode('o', second, { objectUid: false, metaObjectCache: createMetaObjectCache() }), /cache id 1, which the peer never sent/);
+    assert.throws(
+      () => decode('o', second, { objectUid: false, metaObjectCache: createMetaObjectCache() }),
+      /cache id 1, which the peer never sent/,
+    );
   });
 
   it('passes objects through hooks supplied by the object layer', () => {
@@ -220,17 +333,27 @@ describe('object references', () => {
 
 describe('regressions found by fuzzing', () => {
   it('bounds zero-size elements across nested lists, not per list', () => {
-    const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
     const bytes = Buffer.concat([u32(3), u32(1 << 16), u32(1 << 16), u32(1 << 16)]);
     const t = process.hrtime.bigint();
-    assert.throws(() => decode('[[v]]', bytes), (e: unknown) => e instanceof QiDecodeError && /over the 65536 such elements/.test(e.reason));
+    assert.throws(
+      () => decode('[[v]]', bytes),
+      (e: unknown) => e instanceof QiDecodeError && /over the 65536 such elements/.test(e.reason),
+    );
     assert.ok(process.hrtime.bigint() - t < 100_000_000n);
   });
   it('counts container depth inside nested dynamics (no stack overflow)', () => {
     const sig = '['.repeat(100) + 'm' + ']'.repeat(100);
     const level = Buffer.concat([encode('s', sig), Buffer.from('01000000'.repeat(100), 'hex')]);
     const bytes = Buffer.concat([...Array.from({ length: 50 }, () => level), Buffer.from('00000000', 'hex')]);
-    assert.throws(() => decode('m', bytes), (e: unknown) => e instanceof QiDecodeError && /nest deeper than 1000/.test(e.reason));
+    assert.throws(
+      () => decode('m', bytes),
+      (e: unknown) => e instanceof QiDecodeError && /nest deeper than 1000/.test(e.reason),
+    );
   });
   it('sends string keys in UTF-8 byte order, as std::map does', () => {
     const bytes = encode('{si}', { '\u{10000}': 1, '\uffff': 2, a: 3 });

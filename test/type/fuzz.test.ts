@@ -20,7 +20,6 @@ const INPUTS: Record<string, number> = {
 };
 const TIME_CAP_MS = 1_000;
 
-
 const u32 = (n: number) => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0);
@@ -46,14 +45,23 @@ function measure(f: () => unknown): { error?: unknown; ms: number; heapMB: numbe
   const ms = performance.now() - t0;
   const m1 = process.memoryUsage();
   void result;
-  return { error, ms, heapMB: (m1.heapUsed - m0.heapUsed) / 2 ** 20, arrayBuffersMB: (m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20 };
+  return {
+    error,
+    ms,
+    heapMB: (m1.heapUsed - m0.heapUsed) / 2 ** 20,
+    arrayBuffersMB: (m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20,
+  };
 }
 
 describe('decoder fuzzing (bounded, seeded)', () => {
   const targets = typeTargets(SEED);
   for (const target of targets) {
     it(`${target.name}: only QiErrors, no slow input`, () => {
-      const run = runTarget(target, new Rng(SEED ^ target.name.length), { maxInputs: INPUTS[target.name], maxMs: TIME_CAP_MS, hangMs: 1000 });
+      const run = runTarget(target, new Rng(SEED ^ target.name.length), {
+        maxInputs: INPUTS[target.name],
+        maxMs: TIME_CAP_MS,
+        hangMs: 1000,
+      });
       assert.ok(run.inputs >= 200, `only ${run.inputs} inputs ran`);
       assert.equal(run.findings.length, 0, run.findings.map((f) => f.message).join('\n'));
     });
@@ -110,7 +118,12 @@ describe('lying sizes fail fast and allocate nothing', () => {
   // Zero-size elements cannot be bounded by bytes; nested lists of them must share one budget, or 20 bytes
   // of `[[v]]` would hold 4 × MAX_EMPTY_ELEMENTS elements and 400 bytes a hundred times that.
   it('nested lists of zero-size elements share one budget per decode', () => {
-    for (const [sig, n] of [['[[v]]', 4], ['[[()]]', 3], ['[{vv}]', 2], ['[m]', 0]] as const) {
+    for (const [sig, n] of [
+      ['[[v]]', 4],
+      ['[[()]]', 3],
+      ['[{vv}]', 2],
+      ['[m]', 0],
+    ] as const) {
       const inner = sig === '[m]' ? Buffer.concat([str('[v]'), u32(MAX_EMPTY_ELEMENTS)]) : u32(MAX_EMPTY_ELEMENTS);
       const count = sig === '[m]' ? 3 : n;
       const bytes = Buffer.concat([u32(count), ...Array.from({ length: count }, () => inner)]);
@@ -124,7 +137,11 @@ describe('lying sizes fail fast and allocate nothing', () => {
   // MAX_NESTING_DEPTH must bound the nesting of dynamics times the depth of their signatures: ~50 KB of
   // dynamics each holding a 100-deep list used to overflow the stack (a RangeError out of decode).
   it('deeply nested containers inside nested dynamics are a QiDecodeError, not a stack overflow', () => {
-    for (const [depth, levels] of [[100, 100], [999, 20], [1, 5000]]) {
+    for (const [depth, levels] of [
+      [100, 100],
+      [999, 20],
+      [1, 5000],
+    ]) {
       const sig = '['.repeat(depth) + 'm' + ']'.repeat(depth);
       const level = Buffer.concat([str(sig), ...Array.from({ length: depth }, () => u32(1))]);
       const bytes = Buffer.concat([...Array.from({ length: levels }, () => level), u32(0)]);
@@ -141,14 +158,26 @@ describe('lying sizes fail fast and allocate nothing', () => {
   // Compiling a signature must cost about its length: a 2 KB signature of 999 nested tuples took ~300 ms,
   // so a peer sending fresh deep signatures in dynamics could hold the event loop at will.
   it('a deep signature arriving in a dynamic compiles in linear time', () => {
-    for (const [open, close] of [['(', ')'], ['[', ']'], ['{b', '}']]) {
+    for (const [open, close] of [
+      ['(', ')'],
+      ['[', ']'],
+      ['{b', '}'],
+    ]) {
       const depth = 999;
       const sig = open.repeat(depth) + `m<Fresh${Math.random().toString(36).slice(2)}>` + close.repeat(depth);
-      const prefix = open === '(' ? [] : open === '[' ? Array.from({ length: depth }, () => u32(1)) : Array.from({ length: depth }, () => Buffer.concat([u32(1), Buffer.from([1])]));
+      const prefix =
+        open === '('
+          ? []
+          : open === '['
+            ? Array.from({ length: depth }, () => u32(1))
+            : Array.from({ length: depth }, () => Buffer.concat([u32(1), Buffer.from([1])]));
       const bytes = Buffer.concat([str(sig), ...prefix, u32(0)]);
       const r = measure(() => decode('m', bytes));
       assert.equal(r.error, undefined);
-      assert.ok(r.ms < 50, `${open}…${close} ×${depth} (${bytes.length} bytes): first decode took ${r.ms.toFixed(0)} ms`);
+      assert.ok(
+        r.ms < 50,
+        `${open}…${close} ×${depth} (${bytes.length} bytes): first decode took ${r.ms.toFixed(0)} ms`,
+      );
     }
   });
 

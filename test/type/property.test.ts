@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  Dynamic, QiDecodeError, QiValueError, compile, decode, encode, encodeMessage, parseMessages, parseSignature, printSignature,
+  Dynamic,
+  QiDecodeError,
+  QiValueError,
+  compile,
+  decode,
+  encode,
+  encodeMessage,
+  parseMessages,
+  parseSignature,
+  printSignature,
   type Signature,
 } from '../../src/index.js';
 import { normalize, show, sigValueArb, signatureArb } from '../helpers/arbitraries.js';
@@ -65,12 +74,19 @@ describe('codec round trip', () => {
 
   it('trailing bytes: rejected at the right offset, or ignored with allowTrailing', () => {
     fc.assert(
-      fc.property(sigValueArb({ large: false }), fc.uint8Array({ minLength: 1, maxLength: 8 }), ({ text, value }, junk) => {
-        const bytes = encode(text, value);
-        const padded = Buffer.concat([bytes, junk]);
-        assert.deepEqual(normalize(text, decode(text, padded, { allowTrailing: true })), normalize(text, value));
-        assert.throws(() => decode(text, padded), (e: unknown) => e instanceof QiDecodeError && e.offset === bytes.length);
-      }),
+      fc.property(
+        sigValueArb({ large: false }),
+        fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        ({ text, value }, junk) => {
+          const bytes = encode(text, value);
+          const padded = Buffer.concat([bytes, junk]);
+          assert.deepEqual(normalize(text, decode(text, padded, { allowTrailing: true })), normalize(text, value));
+          assert.throws(
+            () => decode(text, padded),
+            (e: unknown) => e instanceof QiDecodeError && e.offset === bytes.length,
+          );
+        },
+      ),
       params(600),
     );
   });
@@ -78,7 +94,9 @@ describe('codec round trip', () => {
   it('compile(sig).write inside a message gives the same payload as encode', () => {
     fc.assert(
       fc.property(sigValueArb({ large: false }), ({ text, value }) => {
-        const msg = Buffer.concat(encodeMessage({ id: 1, type: 1, service: 2, object: 3, action: 4 }, compile(text), value));
+        const msg = Buffer.concat(
+          encodeMessage({ id: 1, type: 1, service: 2, object: 3, action: 4 }, compile(text), value),
+        );
         const [m] = parseMessages(msg);
         assert.equal(m.payload.toString('hex'), encode(text, value).toString('hex'));
       }),
@@ -92,7 +110,10 @@ describe('map key order', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer(), { maxLength: 8 }), (keys) => {
         const back = decode<Map<number, number>>('{ii}', encode('{ii}', new Map(keys.map((k) => [k, 0]))));
-        assert.deepEqual([...back.keys()], [...keys].sort((a, b) => a - b));
+        assert.deepEqual(
+          [...back.keys()],
+          [...keys].sort((a, b) => a - b),
+        );
       }),
       params(300),
     );
@@ -152,13 +173,22 @@ function clone(sig: Signature, v: unknown): unknown {
     case 'tuple': {
       if (sig.fields === undefined) return (v as unknown[]).map((x, i) => clone(sig.members[i], x));
       const o: Record<string, unknown> = {};
-      sig.fields.forEach((f, i) => Object.defineProperty(o, f, { value: clone(sig.members[i], (v as Record<string, unknown>)[f]), enumerable: true, writable: true, configurable: true }));
+      sig.fields.forEach((f, i) =>
+        Object.defineProperty(o, f, {
+          value: clone(sig.members[i], (v as Record<string, unknown>)[f]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        }),
+      );
       return o;
     }
     case 'optional':
       return v === null || v === undefined ? v : clone(sig.element, v);
     case 'dynamic':
-      return v instanceof Dynamic ? new Dynamic(v.signature, v.signature === '' ? undefined : clone(parseSignature(v.signature), v.value)) : v;
+      return v instanceof Dynamic
+        ? new Dynamic(v.signature, v.signature === '' ? undefined : clone(parseSignature(v.signature), v.value))
+        : v;
     default:
       return v;
   }
@@ -203,7 +233,9 @@ function sites(sig: Signature, v: unknown, path: string, set: (x: unknown) => vo
         sig.members.forEach((t, i) => sites(t, a[i], `${path}[${i}]`, (y) => (a[i] = y), out));
       } else {
         const o = v as Record<string, unknown>;
-        sig.fields.forEach((f, i) => sites(sig.members[i], o[f], `${path}${fieldStep(f)}`, (y) => Object.defineProperty(o, f, { value: y }), out));
+        sig.fields.forEach((f, i) =>
+          sites(sig.members[i], o[f], `${path}${fieldStep(f)}`, (y) => Object.defineProperty(o, f, { value: y }), out),
+        );
       }
       break;
     case 'optional':
@@ -257,11 +289,17 @@ describe('values that do not fit', () => {
   });
 
   it('a dynamic with a malformed signature is a QiValueError naming its path', () => {
-    assert.throws(() => encode('[m]', [1, new Dynamic('zz', 1)]), (e: unknown) => e instanceof QiValueError && e.where === 'value[1]');
+    assert.throws(
+      () => encode('[m]', [1, new Dynamic('zz', 1)]),
+      (e: unknown) => e instanceof QiValueError && e.where === 'value[1]',
+    );
   });
 
   it('a missing struct field named like an Object.prototype member is reported missing', () => {
-    assert.throws(() => encode('(m)<S,__proto__>', {}), (e: unknown) => e instanceof QiValueError && /missing field/.test(e.message));
+    assert.throws(
+      () => encode('(m)<S,__proto__>', {}),
+      (e: unknown) => e instanceof QiValueError && /missing field/.test(e.message),
+    );
   });
 
   it('the root name given to encode leads the path', () => {
@@ -270,7 +308,10 @@ describe('values that do not fit', () => {
         const i = k % xs.length;
         const bad: unknown[] = [...xs];
         bad[i] = 'x';
-        assert.throws(() => encode('[i]', bad, { name: 'args' }), (e: unknown) => e instanceof QiValueError && e.where === `args[${i}]`);
+        assert.throws(
+          () => encode('[i]', bad, { name: 'args' }),
+          (e: unknown) => e instanceof QiValueError && e.where === `args[${i}]`,
+        );
       }),
       params(50),
     );

@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  Dynamic, ObjectReference, QiDecodeError, QiError, QiScanBudgetError, createMetaObjectCache, decode, emptyMetaObject, encode, mayHoldReferences, scanReferences,
+  Dynamic,
+  ObjectReference,
+  QiDecodeError,
+  QiError,
+  QiScanBudgetError,
+  createMetaObjectCache,
+  decode,
+  emptyMetaObject,
+  encode,
+  mayHoldReferences,
+  scanReferences,
 } from '../../src/index.js';
 import { Rng, mutate, sampleMetaObject, sigValueArb } from '../helpers/arbitraries.js';
 
@@ -20,7 +30,8 @@ function refsOf(v: unknown, out: ObjectReference[] = []): ObjectReference[] {
   } else if (v instanceof Dynamic) refsOf(v.value, out);
   else if (Array.isArray(v)) for (const x of v) refsOf(x, out);
   else if (v instanceof Map) for (const [k, x] of v) (refsOf(k, out), refsOf(x, out));
-  else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) for (const x of Object.values(v)) refsOf(x, out);
+  else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v))
+    for (const x of Object.values(v)) refsOf(x, out);
   return out;
 }
 
@@ -34,8 +45,15 @@ describe('type: scanning for object references', () => {
           const bytes = encode(text, value, { objectUid });
           const want = refsOf(decode(text, bytes, { objectUid })).map((r) => [r.serviceId, r.objectId]);
           const sites = scanReferences(text, bytes, { objectUid }, BIG);
-          assert.deepEqual(sites.map((s) => [s.serviceId, s.objectId]), want);
-          for (const s of sites) assert.deepEqual([bytes.readUInt32LE(s.offset), bytes.readUInt32LE(s.offset + 4)], [s.serviceId, s.objectId]);
+          assert.deepEqual(
+            sites.map((s) => [s.serviceId, s.objectId]),
+            want,
+          );
+          for (const s of sites)
+            assert.deepEqual(
+              [bytes.readUInt32LE(s.offset), bytes.readUInt32LE(s.offset + 4)],
+              [s.serviceId, s.objectId],
+            );
         }),
         { numRuns: 400, seed: 0x5ca9 },
       );
@@ -45,17 +63,26 @@ describe('type: scanning for object references', () => {
   it('finds references inside dynamics, nested dynamics, maps and optionals', () => {
     const value = [
       new Dynamic('[m]', [new Dynamic('o', ref(3)), new Dynamic('s', 'x'), new Dynamic('(io)', [1, ref(4)])]),
-      new Map([['k', ref(5)], ['null', ref(0)]]),
+      new Map([
+        ['k', ref(5)],
+        ['null', ref(0)],
+      ]),
       ref(6, 9, emptyMetaObject()),
       null,
     ];
     const sig = '(m{so}o+o)';
     const bytes = encode(sig, value, { objectUid: false });
-    assert.deepEqual(scanReferences(sig, bytes, { objectUid: false }, BIG).map((s) => s.objectId), [3, 4, 5, 6]);
+    assert.deepEqual(
+      scanReferences(sig, bytes, { objectUid: false }, BIG).map((s) => s.objectId),
+      [3, 4, 5, 6],
+    );
     // Offsets count from `start`: the same value inside a larger buffer.
     const padded = Buffer.concat([Buffer.alloc(10, 0xee), bytes, Buffer.alloc(3)]);
     const sites = scanReferences(sig, padded, { objectUid: false }, BIG, 10, 10 + bytes.length);
-    assert.deepEqual(sites.map((s) => bytes.readUInt32LE(s.offset + 4)), [3, 4, 5, 6]);
+    assert.deepEqual(
+      sites.map((s) => bytes.readUInt32LE(s.offset + 4)),
+      [3, 4, 5, 6],
+    );
   });
 
   it('fails where the decoder fails, never with anything but a qi error (mutated encodings)', () => {
@@ -82,8 +109,15 @@ describe('type: scanning for object references', () => {
           failures++;
           continue;
         }
-        assert.equal(decodeError, undefined, `the decoder failed (${(decodeError as Error)?.message}) where the scan did not`);
-        assert.deepEqual(scanned.map((s) => s.objectId), refsOf(decoded).map((r) => r.objectId));
+        assert.equal(
+          decodeError,
+          undefined,
+          `the decoder failed (${(decodeError as Error)?.message}) where the scan did not`,
+        );
+        assert.deepEqual(
+          scanned.map((s) => s.objectId),
+          refsOf(decoded).map((r) => r.objectId),
+        );
       }
     }
     assert.ok(failures > 100, `mutations do break encodings (${failures})`);
@@ -92,10 +126,28 @@ describe('type: scanning for object references', () => {
   it('stops at its budget, and skips fixed-size data and raw bytes in one step', () => {
     const voids = new Dynamic('[m]', new Array(10_000).fill(Dynamic.VOID));
     const bytes = encode('m', voids);
-    assert.throws(() => scanReferences('m', bytes, {}, 5_000), (e: unknown) => e instanceof QiScanBudgetError && e.code === 'ERR_QI_LIMIT' && /5000/.test(e.message));
+    assert.throws(
+      () => scanReferences('m', bytes, {}, 5_000),
+      (e: unknown) => e instanceof QiScanBudgetError && e.code === 'ERR_QI_LIMIT' && /5000/.test(e.message),
+    );
     assert.deepEqual(scanReferences('m', bytes, {}, 30_000), []);
-    const data = encode('m', new Dynamic('([d]{ii}r[(ib)])', [new Array(100_000).fill(1), new Map([[1, 2], [3, 4]]), new Uint8Array(1 << 20), [[1, true]]]));
-    assert.deepEqual(scanReferences('m', data, {}, 30), [], 'a handful of steps for 900 KiB of numbers and 1 MiB of raw bytes');
+    const data = encode(
+      'm',
+      new Dynamic('([d]{ii}r[(ib)])', [
+        new Array(100_000).fill(1),
+        new Map([
+          [1, 2],
+          [3, 4],
+        ]),
+        new Uint8Array(1 << 20),
+        [[1, true]],
+      ]),
+    );
+    assert.deepEqual(
+      scanReferences('m', data, {}, 30),
+      [],
+      'a handful of steps for 900 KiB of numbers and 1 MiB of raw bytes',
+    );
   });
 
   it('bounds the nesting of dynamics with the decoder limit, and refuses lying counts before looping', () => {
@@ -105,7 +157,10 @@ describe('type: scanning for object references', () => {
     chunks.push(Buffer.from([1, 0, 0, 0, 0x69, 1, 0, 0, 0]));
     const nested = Buffer.concat(chunks);
     assert.throws(() => decode('m', nested), QiDecodeError);
-    assert.throws(() => scanReferences('m', nested, {}, BIG), (e: unknown) => e instanceof QiDecodeError && /nest deeper/.test(e.message));
+    assert.throws(
+      () => scanReferences('m', nested, {}, BIG),
+      (e: unknown) => e instanceof QiDecodeError && /nest deeper/.test(e.message),
+    );
     const lying = Buffer.from([3, 0, 0, 0, 0x5b, 0x6d, 0x5d, 0xff, 0xff, 0xff, 0xff]);
     const t0 = performance.now();
     assert.throws(() => scanReferences('m', lying, {}, BIG), QiDecodeError);
@@ -129,8 +184,12 @@ describe('type: scanning for object references', () => {
   });
 
   it('refuses the MetaObject cache layout, and tells which signatures may hold references', () => {
-    assert.throws(() => scanReferences('o', Buffer.alloc(40), { metaObjectCache: createMetaObjectCache() }, BIG), QiError);
+    assert.throws(
+      () => scanReferences('o', Buffer.alloc(40), { metaObjectCache: createMetaObjectCache() }, BIG),
+      QiError,
+    );
     for (const s of ['o', 'm', '[(so)]', '{sm}', '+o', '(i(s[o]))<A,x,y>']) assert.equal(mayHoldReferences(s), true, s);
-    for (const s of ['i', '[s]', '{s(ii)}', '(ii)<Point,x,y>', 'r', '+[d]']) assert.equal(mayHoldReferences(s), false, s);
+    for (const s of ['i', '[s]', '{s(ii)}', '(ii)<Point,x,y>', 'r', '+[d]'])
+      assert.equal(mayHoldReferences(s), false, s);
   });
 });

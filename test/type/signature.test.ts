@@ -1,10 +1,37 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { METAOBJECT_SIGNATURE, QiSignatureError, parseSignature, printSignature, signaturesEqual, tupleSignature, MAX_NESTING_DEPTH } from '../../src/index.js';
+import {
+  METAOBJECT_SIGNATURE,
+  QiSignatureError,
+  parseSignature,
+  printSignature,
+  signaturesEqual,
+  tupleSignature,
+  MAX_NESTING_DEPTH,
+} from '../../src/index.js';
 
 describe('signature parsing', () => {
   it('parses every scalar character', () => {
-    const kinds = { v: 'void', b: 'bool', c: 'int8', C: 'uint8', w: 'int16', W: 'uint16', i: 'int32', I: 'uint32', l: 'int64', L: 'uint64', f: 'float', d: 'double', s: 'string', r: 'raw', m: 'dynamic', o: 'object', X: 'unknown', _: 'none' };
+    const kinds = {
+      v: 'void',
+      b: 'bool',
+      c: 'int8',
+      C: 'uint8',
+      w: 'int16',
+      W: 'uint16',
+      i: 'int32',
+      I: 'uint32',
+      l: 'int64',
+      L: 'uint64',
+      f: 'float',
+      d: 'double',
+      s: 'string',
+      r: 'raw',
+      m: 'dynamic',
+      o: 'object',
+      X: 'unknown',
+      _: 'none',
+    };
     for (const [c, kind] of Object.entries(kinds)) assert.deepEqual(parseSignature(c), { kind }, c);
   });
 
@@ -36,7 +63,13 @@ describe('signature parsing', () => {
   });
 
   it('prints back exactly what it parsed, for the MetaObject signature too', () => {
-    for (const s of [METAOBJECT_SIGNATURE, '(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>', '()<Foo>', 'i<x>', '((IiIm(ll)<timeval,tv_sec,tv_usec>llII)<EventTrace,id,kind,slotId,arguments,timestamp,userUsTime,systemUsTime,callerContext,calleeContext>)']) {
+    for (const s of [
+      METAOBJECT_SIGNATURE,
+      '(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>',
+      '()<Foo>',
+      'i<x>',
+      '((IiIm(ll)<timeval,tv_sec,tv_usec>llII)<EventTrace,id,kind,slotId,arguments,timestamp,userUsTime,systemUsTime,callerContext,calleeContext>)',
+    ]) {
       assert.equal(printSignature(parseSignature(s)), s);
     }
     assert.equal(METAOBJECT_SIGNATURE.length, 287);
@@ -48,7 +81,10 @@ describe('signature parsing', () => {
   });
 
   it('builds struct signatures', () => {
-    assert.equal(printSignature(tupleSignature([{ kind: 'int32' }, { kind: 'int32' }], 'Point', ['x', 'y'])), '(ii)<Point,x,y>');
+    assert.equal(
+      printSignature(tupleSignature([{ kind: 'int32' }, { kind: 'int32' }], 'Point', ['x', 'y'])),
+      '(ii)<Point,x,y>',
+    );
     assert.equal(printSignature(tupleSignature([], 'Empty')), '()<Empty>');
   });
 });
@@ -69,20 +105,33 @@ describe('malformed signatures', () => {
   ];
   for (const [text, position, expected] of cases) {
     it(`rejects ${JSON.stringify(text)} at position ${position}`, () => {
-      assert.throws(() => parseSignature(text), (e: unknown) => {
-        assert.ok(e instanceof QiSignatureError);
-        assert.equal(e.code, 'ERR_QI_SIGNATURE');
-        assert.equal(e.position, position);
-        assert.match(e.expected, expected);
-        assert.match(e.message, new RegExp(`Invalid qi signature ${JSON.stringify(JSON.stringify(text)).slice(1, -1).replace(/[()[\]{}*+]/g, '\\$&')}`));
-        return true;
-      });
+      assert.throws(
+        () => parseSignature(text),
+        (e: unknown) => {
+          assert.ok(e instanceof QiSignatureError);
+          assert.equal(e.code, 'ERR_QI_SIGNATURE');
+          assert.equal(e.position, position);
+          assert.match(e.expected, expected);
+          assert.match(
+            e.message,
+            new RegExp(
+              `Invalid qi signature ${JSON.stringify(JSON.stringify(text))
+                .slice(1, -1)
+                .replace(/[()[\]{}*+]/g, '\\$&')}`,
+            ),
+          );
+          return true;
+        },
+      );
     });
   }
 
   it('bounds nesting depth instead of overflowing the stack', () => {
     const deep = '['.repeat(MAX_NESTING_DEPTH + 5) + 'i' + ']'.repeat(MAX_NESTING_DEPTH + 5);
-    assert.throws(() => parseSignature(deep), (e: unknown) => e instanceof QiSignatureError && /levels of nesting/.test(e.expected));
+    assert.throws(
+      () => parseSignature(deep),
+      (e: unknown) => e instanceof QiSignatureError && /levels of nesting/.test(e.expected),
+    );
     const huge = '('.repeat(200_000);
     assert.throws(() => parseSignature(huge), QiSignatureError);
   });

@@ -14,7 +14,8 @@ function toPlain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toPlain(x)]));
   if (Array.isArray(v)) return v.map(toPlain);
-  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
   return v;
 }
 
@@ -37,7 +38,10 @@ describe('libqi 4.0.5 value vectors', () => {
 
   it('decodes structs to objects with their field names', () => {
     const nested = values.find((v) => v.name === 'struct_nested_timestamped_point2d')!;
-    assert.deepEqual(decode(nested.signature!, Buffer.from(nested.hex, 'hex')), { p: { x: 4, y: 2 }, t: { i: 3, j: 1 } });
+    assert.deepEqual(decode(nested.signature!, Buffer.from(nested.hex, 'hex')), {
+      p: { x: 4, y: 2 },
+      t: { i: 3, j: 1 },
+    });
   });
 
   it('keeps the dynamic signature so an empty dynamic and a void one stay distinct', () => {
@@ -55,14 +59,28 @@ describe('libqi 4.0.5 value vectors', () => {
     assert.equal(info.serviceId, 2);
     assert.deepEqual(info.endpoints, ['tcp://127.0.0.1:41681']);
     assert.equal(info.sessionId, '361ecec4-00f7-4c94-a6e2-d91e28c5a06c');
-    assert.deepEqual(Buffer.from(info.objectUid as string, 'latin1'), Buffer.from('0102030405060708090a0b0c0d0e0f1011121314', 'hex'));
+    assert.deepEqual(
+      Buffer.from(info.objectUid as string, 'latin1'),
+      Buffer.from('0102030405060708090a0b0c0d0e0f1011121314', 'hex'),
+    );
   });
 
   it('decodes the MetaObject libqi built', () => {
     const mo = values.find((v) => v.name === 'metaobject_builder_raw')!;
     const m = decode(mo.signature!, Buffer.from(mo.hex, 'hex')) as MetaObject;
-    assert.deepEqual(m.methods.get(100), { uid: 100, returnSignature: 'i', name: 'add', parametersSignature: '(i)', description: 'Adds one to its argument', parameters: [], returnDescription: '' });
-    assert.deepEqual([...m.signals.values()].map((s) => `${s.uid}:${s.name}${s.signature}`), ['101:fire(i)', '102:val(i)']);
+    assert.deepEqual(m.methods.get(100), {
+      uid: 100,
+      returnSignature: 'i',
+      name: 'add',
+      parametersSignature: '(i)',
+      description: 'Adds one to its argument',
+      parameters: [],
+      returnDescription: '',
+    });
+    assert.deepEqual(
+      [...m.signals.values()].map((s) => `${s.uid}:${s.name}${s.signature}`),
+      ['101:fire(i)', '102:val(i)'],
+    );
     assert.deepEqual(m.properties.get(102), { uid: 102, name: 'val', signature: 'i' });
     assert.equal(m.description, 'Interop test object');
   });
@@ -80,12 +98,37 @@ describe('NAOqi 2.5 ServiceDirectory MetaObject capture', () => {
   it('lists the ServiceDirectory members at their fixed ids', () => {
     const names = Object.fromEntries([...m.methods].map(([id, x]) => [id, x.name]));
     assert.deepEqual(
-      { 0: names[0], 2: names[2], 8: names[8], 100: names[100], 101: names[101], 102: names[102], 103: names[103], 104: names[104], 105: names[105], 108: names[108] },
-      { 0: 'registerEvent', 2: 'metaObject', 8: 'registerEventWithSignature', 100: 'service', 101: 'services', 102: 'registerService', 103: 'unregisterService', 104: 'serviceReady', 105: 'updateServiceInfo', 108: 'machineId' },
+      {
+        0: names[0],
+        2: names[2],
+        8: names[8],
+        100: names[100],
+        101: names[101],
+        102: names[102],
+        103: names[103],
+        104: names[104],
+        105: names[105],
+        108: names[108],
+      },
+      {
+        0: 'registerEvent',
+        2: 'metaObject',
+        8: 'registerEventWithSignature',
+        100: 'service',
+        101: 'services',
+        102: 'registerService',
+        103: 'unregisterService',
+        104: 'serviceReady',
+        105: 'updateServiceInfo',
+        108: 'machineId',
+      },
     );
     assert.equal(m.signals.get(106)?.name, 'serviceAdded');
     assert.equal(m.signals.get(107)?.signature, '(Is)');
     // NAOqi 2.5 uses the 6-field ServiceInfo.
-    assert.equal(m.methods.get(100)?.returnSignature, '(sIsI[s]s)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId>');
+    assert.equal(
+      m.methods.get(100)?.returnSignature,
+      '(sIsI[s]s)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId>',
+    );
   });
 });

@@ -24,11 +24,16 @@ const testPage: HttpHandler = {
 
 type Qi = typeof import('../../src/web/browser/index.js');
 /** Runs `fn` in the page with the bundle's exports (as `qi`) and the gateway's qi URL. */
-function inPage<T, A = undefined>(page: Page, url: string, fn: (qi: Qi, url: string, arg: A) => Promise<T>, arg?: A): Promise<T> {
+function inPage<T, A = undefined>(
+  page: Page,
+  url: string,
+  fn: (qi: Qi, url: string, arg: A) => Promise<T>,
+  arg?: A,
+): Promise<T> {
   return page.evaluate(
     async ({ source, url, arg }) => {
       const qi = (globalThis as unknown as { qi: Qi }).qi;
-      // eslint-disable-next-line no-new-func
+
       return (new Function(`return (${source})`)() as typeof fn)(qi, url, arg as A);
     },
     { source: fn.toString(), url, arg },
@@ -48,7 +53,12 @@ describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => 
 
   before(async () => {
     sd = await demoBus();
-    gw = await Gateway.start({ sd: sd.endpoints[0], listen: 'ws://127.0.0.1:0/qi', http: webHandler({ extra: [testPage] }), access: { anonymous: { allow: ['*'] } } });
+    gw = await Gateway.start({
+      sd: sd.endpoints[0],
+      listen: 'ws://127.0.0.1:0/qi',
+      http: webHandler({ extra: [testPage] }),
+      access: { anonymous: { allow: ['*'] } },
+    });
     qiUrl = gw.endpoints[0];
     base = qiUrl.replace(/^ws/, 'http').replace(/\/qi$/, '');
     const browser = (await browserReady)!;
@@ -81,7 +91,11 @@ describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => 
       await s.close();
       return out;
     });
-    assert.deepEqual(got.names.filter((n) => n !== 'ServiceDirectory').sort(), ['Battery', 'Calculator', 'Camera', 'TextToSpeech'], log.join('\n'));
+    assert.deepEqual(
+      got.names.filter((n) => n !== 'ServiceDirectory').sort(),
+      ['Battery', 'Calculator', 'Camera', 'TextToSpeech'],
+      log.join('\n'),
+    );
     assert.equal(got.sum, 42);
     assert.deepEqual(got.concat, ['ab', 'a7']);
     assert.equal(got.norm, 7);
@@ -94,8 +108,16 @@ describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => 
     const got = await inPage(page, qiUrl, async (qi, url) => {
       const s = await qi.Session.connect(url);
       const calc = await s.service('Calculator');
-      const errorOf = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`);
-      const out = [await errorOf(calc.fail('why not')), await errorOf(calc.add('two' as never, 1)), await errorOf(Promise.resolve().then(() => (calc as never as { nope(): Promise<void> }).nope()))];
+      const errorOf = (p: Promise<unknown>) =>
+        p.then(
+          () => 'no error',
+          (e: Error) => `${e.name}: ${e.message}`,
+        );
+      const out = [
+        await errorOf(calc.fail('why not')),
+        await errorOf(calc.add('two', 1)),
+        await errorOf(Promise.resolve().then(() => (calc as never as { nope(): Promise<void> }).nope())),
+      ];
       await s.close();
       return out;
     });
@@ -127,11 +149,15 @@ describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => 
         await s.close();
         return out;
       });
-      await page.waitForFunction(() => (globalThis as unknown as { watching?: boolean }).watching === true, undefined, { timeout: 10_000 });
+      await page.waitForFunction(() => (globalThis as unknown as { watching?: boolean }).watching === true, undefined, {
+        timeout: 10_000,
+      });
       const charging = nodeBattery.charging.watch(() => {});
       await nodeBattery.charge.set(77);
       const got = await seen;
-      await (await charging)();
+      await (
+        await charging
+      )();
       assert.deepEqual(got.said, ['hi']);
       assert.equal(got.before, 50);
       assert.ok(got.changes.includes(77), JSON.stringify(got.changes));
@@ -149,7 +175,10 @@ describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => 
       const c = (await calc.makeCounter(10)) as { increment(): Promise<number> };
       const remote = [await c.increment(), await c.increment()];
       let n = 100;
-      const mine = new qi.LocalObject(qi.defineObject({ methods: { increment: qi.method([], qi.t.int32), value: qi.method([], qi.t.int32) } }), { increment: () => ++n, value: () => n });
+      const mine = new qi.LocalObject(
+        qi.defineObject({ methods: { increment: qi.method([], qi.t.int32), value: qi.method([], qi.t.int32) } }),
+        { increment: () => ++n, value: () => n },
+      );
       const used = await calc.useCounter(mine);
       await s.close();
       return { remote, used, n };
@@ -162,7 +191,10 @@ describe('browser client bundle', { skip: browserSkip, timeout: 60_000 }, () => 
   it('fails to connect with a QiConnectError naming the URL', async () => {
     const got = await inPage(page, qiUrl, async (qi, url) => {
       const wrong = url.replace(/\/qi$/, '/nothing-here');
-      return qi.Session.connect(wrong, { reconnect: false, connectTimeoutMs: 5000 }).then(() => 'connected?', (e: Error & { code?: string }) => `${e.name} ${e.code}: ${e.message}`);
+      return qi.Session.connect(wrong, { reconnect: false, connectTimeoutMs: 5000 }).then(
+        () => 'connected?',
+        (e: Error & { code?: string }) => `${e.name} ${e.code}: ${e.message}`,
+      );
     });
     assert.match(got, /^QiConnectError ERR_QI_CONNECT: Cannot connect to ws:\/\/127\.0\.0\.1:\d+\/nothing-here/);
   });

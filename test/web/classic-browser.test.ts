@@ -7,13 +7,27 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, property, signal, t } from '../../src/index.js';
+import {
+  Gateway,
+  LocalObject,
+  Session,
+  defineObject,
+  listenStandalone,
+  method,
+  property,
+  signal,
+  t,
+} from '../../src/index.js';
 import { classicQiSession, type ClassicHandler } from '../../src/web/classic/index.js';
 import { browserSkip, launchBrowser, pageLog, screenshotPath } from '../helpers/browser.js';
 import { calculator } from '../object/fixtures.js';
 
 const Demo = defineObject({
-  methods: { ping: method([t.string], t.void), point: method([], t.struct('Point', { x: t.int32, y: t.int32 })), secret: method([], t.string) },
+  methods: {
+    ping: method([t.string], t.void),
+    point: method([], t.struct('Point', { x: t.int32, y: t.int32 })),
+    secret: method([], t.string),
+  },
   signals: { pinged: signal([t.string, t.int32]) },
   properties: { level: property(t.int32, { initial: 1 }) },
 });
@@ -120,7 +134,9 @@ before(async () => {
   await inside.registerService('Calculator', calculator());
   await inside.registerService('Demo', demo);
   // The API 1.0 app below is served from another origin, which the API must be told to accept.
-  const other = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(oldApp(new URL(origin).host)));
+  const other = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/html' }).end(oldApp(new URL(origin).host)),
+  );
   others.push(other);
   await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
   otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
@@ -139,7 +155,10 @@ before(async () => {
     },
     access: { anonymous: { allow: ['*'], deny: ['method:Demo.secret'] } },
   });
-  origin = gw.endpoints.find((e) => e.startsWith('ws://'))!.replace(/^ws/, 'http').replace(/\/qi$/, '');
+  origin = gw.endpoints
+    .find((e) => e.startsWith('ws://'))!
+    .replace(/^ws/, 'http')
+    .replace(/\/qi$/, '');
 });
 
 after(async () => {
@@ -158,8 +177,10 @@ describe('classic QiSession in a browser', { skip: browserSkip }, () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
     const log = pageLog(page);
     await page.goto(`${origin}/app/`);
-    const filled = (id: string) => page.waitForFunction((i) => document.getElementById(i)!.textContent !== '', id, { timeout: 10_000 });
-    for (const id of ['add', 'point', 'signals', 'level', 'levels', 'denied', 'missing']) await filled(id).catch(() => assert.fail(`#${id} stays empty; page log:\n${log.join('\n')}`));
+    const filled = (id: string) =>
+      page.waitForFunction((i) => document.getElementById(i)!.textContent !== '', id, { timeout: 10_000 });
+    for (const id of ['add', 'point', 'signals', 'level', 'levels', 'denied', 'missing'])
+      await filled(id).catch(() => assert.fail(`#${id} stays empty; page log:\n${log.join('\n')}`));
     assert.equal(await text(page, 'status'), 'connected');
     assert.equal(await text(page, 'add'), '5');
     assert.equal(await text(page, 'point'), '[3,4]');
@@ -167,13 +188,21 @@ describe('classic QiSession in a browser', { skip: browserSkip }, () => {
     assert.equal(await text(page, 'level'), '7');
     assert.equal(demo.get('level'), 7);
     assert.match((await text(page, 'levels'))!, /^7/);
-    assert.match((await text(page, 'denied'))!, /^Demo\.secret failed: Permission denied: an anonymous client may not use method Demo\.secret/);
+    assert.match(
+      (await text(page, 'denied'))!,
+      /^Demo\.secret failed: Permission denied: an anonymous client may not use method Demo\.secret/,
+    );
     assert.match((await text(page, 'missing'))!, /Cannot find service 'Nope'/);
 
     // A signal emitted by the service on its own reaches the page.
     demo.emit('pinged', 'from the robot', 99);
-    await page.waitForFunction(() => (window as unknown as { received: unknown[] }).received.length === 2, undefined, { timeout: 5000 });
-    assert.deepEqual(await page.evaluate(() => (window as unknown as { received: unknown[] }).received), [['hello', pings], ['from the robot', 99]]);
+    await page.waitForFunction(() => (window as unknown as { received: unknown[] }).received.length === 2, undefined, {
+      timeout: 5000,
+    });
+    assert.deepEqual(await page.evaluate(() => (window as unknown as { received: unknown[] }).received), [
+      ['hello', pings],
+      ['from the robot', 99],
+    ]);
 
     await page.screenshot({ path: screenshotPath('classic-qisession.png'), fullPage: true });
 
@@ -189,7 +218,10 @@ describe('classic QiSession in a browser', { skip: browserSkip }, () => {
     await page.close();
     for (let i = 0; i < 200 && classic.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(classic.connections, 0);
-    assert.deepEqual(log.filter((l) => /pageerror|requestfailed/.test(l)), []);
+    assert.deepEqual(
+      log.filter((l) => /pageerror|requestfailed/.test(l)),
+      [],
+    );
   });
 
   it('an API 1.0 app on another origin connects with QiSession(host), Deferreds and session.socket()', async () => {
@@ -198,7 +230,9 @@ describe('classic QiSession in a browser', { skip: browserSkip }, () => {
     const log = pageLog(page);
     await page.goto(`${otherOrigin}/`);
     for (const id of ['connected', 'sum', 'signal']) {
-      await page.waitForFunction((i) => document.getElementById(i)!.textContent !== '', id, { timeout: 10_000 }).catch(() => assert.fail(`#${id} stays empty; page log:\n${log.join('\n')}`));
+      await page
+        .waitForFunction((i) => document.getElementById(i)!.textContent !== '', id, { timeout: 10_000 })
+        .catch(() => assert.fail(`#${id} stays empty; page log:\n${log.join('\n')}`));
     }
     assert.equal(await text(page, 'sum'), '42');
     assert.equal(await text(page, 'signal'), `from 1.0 ${pings}`);

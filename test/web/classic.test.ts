@@ -10,7 +10,17 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
-import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, property, signal, t } from '../../src/index.js';
+import {
+  Gateway,
+  LocalObject,
+  Session,
+  defineObject,
+  listenStandalone,
+  method,
+  property,
+  signal,
+  t,
+} from '../../src/index.js';
 import { classicQiSession, type ClassicHandler } from '../../src/web/classic/index.js';
 import { calculator } from '../object/fixtures.js';
 
@@ -34,7 +44,11 @@ let base: string;
 let pings = 0;
 const demo: LocalObject<typeof Demo> = new LocalObject(Demo, {
   point: () => ({ x: 3, y: 4 }),
-  table: () => new Map([['a', 1], ['b', 2]]),
+  table: () =>
+    new Map([
+      ['a', 1],
+      ['b', 2],
+    ]),
   big: () => 1234567890123n,
   ping: (text: string) => demo.emit('pinged', text, ++pings),
   secret: () => 'nope',
@@ -54,7 +68,10 @@ before(async () => {
     http: classic,
     access: { anonymous: { allow: ['*'], deny: ['method:Demo.secret'] } },
   });
-  base = gw.endpoints.find((e) => e.startsWith('ws://'))!.replace(/^ws/, 'http').replace(/\/qi$/, '');
+  base = gw.endpoints
+    .find((e) => e.startsWith('ws://'))!
+    .replace(/^ws/, 'http')
+    .replace(/\/qi$/, '');
 });
 
 after(async () => {
@@ -66,7 +83,13 @@ after(async () => {
 });
 
 function connect(version: '2' | '1.0' = '2'): Promise<Socket> {
-  const s = io(base, { path: `/libs/qimessaging/${version}/socket.io`, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 5000 });
+  const s = io(base, {
+    path: `/libs/qimessaging/${version}/socket.io`,
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 5000,
+  });
   sockets.push(s);
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve(s));
@@ -81,7 +104,8 @@ function call(s: Socket, params: Record<string, unknown>): Promise<any> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(params)}`)), 5000);
     const onReply = (d: { idm: number; result?: unknown }) => d.idm === id && (done(), resolve(d.result));
-    const onError = (d: { idm: number; result?: unknown }) => d.idm === id && (done(), reject(new Error(String(d.result))));
+    const onError = (d: { idm: number; result?: unknown }) =>
+      d.idm === id && (done(), reject(new Error(String(d.result))));
     const done = () => (clearTimeout(timer), s.off('reply', onReply), s.off('error', onError));
     s.on('reply', onReply);
     s.on('error', onError);
@@ -103,10 +127,15 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 
 function get(path: string): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(base + path, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
-    }).on('error', reject);
+    http
+      .get(base + path, (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d) => (body += d))
+          .on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -141,20 +170,37 @@ describe('classic qimessaging.js: API 2 over socket.io v4', () => {
     assert.equal(typeof calc.pyobject, 'number');
     const names = Object.values(calc.metaobject.methods as Record<string, { name: string }>).map((m) => m.name);
     assert.ok(names.includes('add') && names.includes('concat'), names.join());
-    assert.deepEqual(Object.values(calc.metaobject.signals as Record<string, { name: string }>).map((m) => m.name).filter((n) => n === 'fired'), ['fired']);
+    assert.deepEqual(
+      Object.values(calc.metaobject.signals as Record<string, { name: string }>)
+        .map((m) => m.name)
+        .filter((n) => n === 'fired'),
+      ['fired'],
+    );
     assert.equal(await call(s, { obj: calc.pyobject, member: 'add', args: [2, 3] }), 5);
     assert.equal(await call(s, { obj: calc.pyobject, member: 'concat', args: ['a', 7] }), 'a7'); // overloads
-    assert.equal(await call(s, { obj: String(calc.pyobject), member: 'fail', args: ['x'] }).catch((e: Error) => e.message), 'Calculator.fail failed: failed on purpose: x');
+    assert.equal(
+      await call(s, { obj: String(calc.pyobject), member: 'fail', args: ['x'] }).catch((e: Error) => e.message),
+      'Calculator.fail failed: failed on purpose: x',
+    );
   });
 
   it('reports errors with clear messages: unknown service, object, method, wrong arguments, denied by the gateway', async () => {
     const s = await connect();
-    await assert.rejects(call(s, { obj: 'ServiceDirectory', member: 'service', args: ['Nope'] }), /Cannot find service 'Nope'/);
+    await assert.rejects(
+      call(s, { obj: 'ServiceDirectory', member: 'service', args: ['Nope'] }),
+      /Cannot find service 'Nope'/,
+    );
     await assert.rejects(call(s, { obj: 12345678, member: 'add', args: [] }), /Unknown object 12345678/);
     const calc = await call(s, { obj: 'ServiceDirectory', member: 'service', args: ['Calculator'] });
-    await assert.rejects(call(s, { obj: calc.pyobject, member: 'multiply', args: [1, 2] }), /Calculator has no method "multiply"/);
+    await assert.rejects(
+      call(s, { obj: calc.pyobject, member: 'multiply', args: [1, 2] }),
+      /Calculator has no method "multiply"/,
+    );
     await assert.rejects(call(s, { obj: calc.pyobject, member: 'add', args: [1] }), /Calculator.add takes 2 argument/);
-    await assert.rejects(call(s, { obj: calc.pyobject, member: 'add', args: ['one', 2] }), /^Error: Calculator\.add: Cannot encode args\[0\].*expected an integer \(int32\), got string "one"/);
+    await assert.rejects(
+      call(s, { obj: calc.pyobject, member: 'add', args: ['one', 2] }),
+      /^Error: Calculator\.add: Cannot encode args\[0\].*expected an integer \(int32\), got string "one"/,
+    );
     const d = await call(s, { obj: 'ServiceDirectory', member: 'service', args: ['Demo'] });
     await assert.rejects(call(s, { obj: d.pyobject, member: 'secret', args: [] }), /Permission denied/);
     await assert.rejects(call(s, { obj: d.pyobject }), /params.member/);
@@ -173,7 +219,9 @@ describe('classic qimessaging.js: API 2 over socket.io v4', () => {
     assert.equal(await call(s, { obj: d.pyobject, member: 'ping', args: ['void'] }), undefined);
     // An object by reference becomes a { pyobject, metaobject } of its own.
     const counter = await call(s, { obj: calc.pyobject, member: 'makeCounter', args: [10] });
-    assert.ok(Object.values(counter.metaobject.methods as Record<string, { name: string }>).some((m) => m.name === 'increment'));
+    assert.ok(
+      Object.values(counter.metaobject.methods as Record<string, { name: string }>).some((m) => m.name === 'increment'),
+    );
     assert.equal(await call(s, { obj: counter.pyobject, member: 'increment', args: [] }), 11);
   });
 
@@ -205,7 +253,10 @@ describe('classic qimessaging.js: API 2 over socket.io v4', () => {
     assert.deepEqual(await changed, { obj: d.pyobject, signal: 'level', data: [42], link });
     assert.equal(demo.get('level'), 42);
     assert.equal(await call(s, { obj: d.pyobject, member: 'level', args: ['value'] }), 42);
-    await assert.rejects(call(s, { obj: d.pyobject, member: 'level', args: ['setValue', 'high'] }), /Demo\.level: .*got string "high"/);
+    await assert.rejects(
+      call(s, { obj: d.pyobject, member: 'level', args: ['setValue', 'high'] }),
+      /Demo\.level: .*got string "high"/,
+    );
   });
 
   it('drops the subscriptions and the qi session of a browser that goes away', async () => {
@@ -218,7 +269,10 @@ describe('classic qimessaging.js: API 2 over socket.io v4', () => {
     const open = classic.connections;
     s.disconnect();
     await until(() => classic.connections === open - 1, 'the browser connection is forgotten');
-    await until(() => gw.upstreamSubscriptions <= before, `the gateway's upstream subscriptions go back to ${before} (now ${gw.upstreamSubscriptions})`);
+    await until(
+      () => gw.upstreamSubscriptions <= before,
+      `the gateway's upstream subscriptions go back to ${before} (now ${gw.upstreamSubscriptions})`,
+    );
   });
 });
 
@@ -227,7 +281,10 @@ describe('classic qimessaging.js: API 1.0', () => {
     const s = await connect('1.0');
     const calc = await call(s, { obj: 'ServiceDirectory', method: 'service', args: ['Calculator'] });
     assert.equal(await call(s, { obj: calc.pyobject, method: 'add', args: [40, 2] }), 42);
-    assert.equal(await call(s, { obj: calc.pyobject, method: 'echoRaw', args: [Buffer.from('hi').toString('base64')] }), Buffer.from('hi').toString('base64'));
+    assert.equal(
+      await call(s, { obj: calc.pyobject, method: 'echoRaw', args: [Buffer.from('hi').toString('base64')] }),
+      Buffer.from('hi').toString('base64'),
+    );
     const d = await call(s, { obj: 'ServiceDirectory', method: 'service', args: ['Demo'] });
     const link = await call(s, { obj: d.pyobject, method: 'registerEvent', args: ['pinged'] });
     const got = nextSignal(s);
@@ -257,8 +314,19 @@ describe('classic qimessaging.js: the socket.io 0.9 protocol of the original scr
     };
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
     assert.equal(await frame((f) => f.startsWith('1::')), '1::');
-    const send = (id: number, params: unknown) => ws.send(`5:::${JSON.stringify({ name: 'call', args: [{ idm: id, params }] })}`);
-    const event = async (name: string, id?: number) => JSON.parse((await frame((f) => f.startsWith('5:::') && JSON.parse(f.slice(4)).name === name && (id === undefined || JSON.parse(f.slice(4)).args[0].idm === id))).slice(4)).args[0];
+    const send = (id: number, params: unknown) =>
+      ws.send(`5:::${JSON.stringify({ name: 'call', args: [{ idm: id, params }] })}`);
+    const event = async (name: string, id?: number) =>
+      JSON.parse(
+        (
+          await frame(
+            (f) =>
+              f.startsWith('5:::') &&
+              JSON.parse(f.slice(4)).name === name &&
+              (id === undefined || JSON.parse(f.slice(4)).args[0].idm === id),
+          )
+        ).slice(4),
+      ).args[0];
     send(1, { obj: 'ServiceDirectory', member: 'service', args: ['Demo'] });
     const d = (await event('reply', 1)).result;
     send(2, { obj: d.pyobject, member: 'pinged', args: ['connect'] });
@@ -266,7 +334,12 @@ describe('classic qimessaging.js: the socket.io 0.9 protocol of the original scr
     // Two packets in one frame, as a 0.9 client sends its buffer.
     const p1 = `5:::${JSON.stringify({ name: 'call', args: [{ idm: 3, params: { obj: d.pyobject, member: 'ping', args: ['from 0.9'] } }] })}`;
     ws.send(`\ufffd${p1.length}\ufffd${p1}\ufffd3\ufffd2::`);
-    assert.deepEqual((await event('signal')).result, { obj: d.pyobject, signal: 'pinged', data: ['from 0.9', pings], link });
+    assert.deepEqual((await event('signal')).result, {
+      obj: d.pyobject,
+      signal: 'pinged',
+      data: ['from 0.9', pings],
+      link,
+    });
     send(4, { obj: 'ServiceDirectory', member: 'service', args: ['Nope'] });
     assert.match((await event('error', 4)).result, /Cannot find service 'Nope'/);
     ws.send('0::');
@@ -286,15 +359,33 @@ describe('classic qimessaging.js: origins and an unreachable robot', () => {
     const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const status = (path: string, origin: string) =>
-        new Promise<number>((resolve, reject) => http.get(at + path, { headers: { origin } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
+        new Promise<number>((resolve, reject) =>
+          http
+            .get(at + path, { headers: { origin } }, (res) => (res.resume(), resolve(res.statusCode!)))
+            .on('error', reject),
+        );
       assert.equal(await status('/libs/qimessaging/2/socket.io/?EIO=4&transport=polling', 'http://evil.example'), 403);
       assert.equal(await status('/libs/qimessaging/2/socket.io/1/?t=1', 'http://evil.example'), 403);
-      assert.equal(await status('/libs/qimessaging/2/socket.io/?EIO=4&transport=polling', 'http://tablet.example'), 200);
+      assert.equal(
+        await status('/libs/qimessaging/2/socket.io/?EIO=4&transport=polling', 'http://tablet.example'),
+        200,
+      );
       assert.equal(await status('/libs/qimessaging/2/socket.io/1/?t=1', 'http://tablet.example'), 200);
-      const s = io(at, { path: '/libs/qimessaging/2/socket.io', transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: { origin: 'http://tablet.example' } });
+      const s = io(at, {
+        path: '/libs/qimessaging/2/socket.io',
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        extraHeaders: { origin: 'http://tablet.example' },
+      });
       sockets.push(s);
       const gone = new Promise((r) => s.once('disconnect', r));
-      await assert.rejects(call(s, { obj: 'ServiceDirectory', member: 'service', args: ['Calculator'] }), (e: Error) => /^Cannot reach the robot's services: they do not answer \(ECONNREFUSED\)/.test(e.message) && !e.message.includes('127.0.0.1:1'));
+      await assert.rejects(
+        call(s, { obj: 'ServiceDirectory', member: 'service', args: ['Calculator'] }),
+        (e: Error) =>
+          /^Cannot reach the robot's services: they do not answer \(ECONNREFUSED\)/.test(e.message) &&
+          !e.message.includes('127.0.0.1:1'),
+      );
       await gone;
     } finally {
       await handler.close();

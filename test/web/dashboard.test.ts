@@ -24,7 +24,12 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
   let log: string[];
   let node: Session;
   const startGateway = (listen: string) =>
-    Gateway.start({ sd: sd.endpoints[0], listen, http: webHandler(), access: { anonymous: { allow: ['TextToSpeech', 'Battery', 'Camera', 'Calculator'] } } });
+    Gateway.start({
+      sd: sd.endpoints[0],
+      listen,
+      http: webHandler(),
+      access: { anonymous: { allow: ['TextToSpeech', 'Battery', 'Camera', 'Calculator'] } },
+    });
 
   before(async () => {
     sd = await demoBus();
@@ -46,7 +51,9 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
   it('loads, connects and lists the services', async () => {
     await page.goto(`${base}/`, WAIT);
     await page.locator('#status[data-state="connected"]').waitFor(WAIT);
-    const names = await page.locator('a[data-service]').evaluateAll((els) => els.map((e) => e.getAttribute('data-service')));
+    const names = await page
+      .locator('a[data-service]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-service')));
     assert.deepEqual(names, ['Battery', 'Calculator', 'Camera', 'ServiceDirectory', 'TextToSpeech']);
     assert.deepEqual(log, [], 'no error in the console');
   });
@@ -73,7 +80,11 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
     assert.match((await add.locator('.result .error').textContent(WAIT)) ?? '', /a: "two" is not a number/);
     await add.locator('input[name="a"]').fill('5000000000');
     await add.locator('button[type="submit"]').click();
-    await page.waitForFunction(() => /QiValueError/.test(document.querySelector('[data-method="add"] .result .error')?.textContent ?? ''), undefined, WAIT);
+    await page.waitForFunction(
+      () => /QiValueError/.test(document.querySelector('[data-method="add"] .result .error')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
     const fail = card('method', 'fail').first();
     await fail.locator('input').fill('on purpose');
     await fail.locator('button[type="submit"]').click();
@@ -99,7 +110,11 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
       await say.locator('.result pre.value').waitFor(WAIT);
     }
     const stream = card('signal', 'done').locator('.stream li:not(.empty)');
-    await page.waitForFunction(() => document.querySelectorAll('[data-signal="done"] .stream li:not(.empty)').length === 2, undefined, WAIT);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-signal="done"] .stream li:not(.empty)').length === 2,
+      undefined,
+      WAIT,
+    );
     assert.match((await stream.first().textContent()) ?? '', /^\d\d:\d\d:\d\d\.\d{3}"I am a TypeScript robot"$/);
     assert.equal(await card('signal', 'done').locator('.badge').textContent(), '2');
     await page.screenshot({ path: screenshotPath('dashboard.png') });
@@ -107,7 +122,10 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
     await page.click('a[data-service="Camera"]');
     await card('method', 'getImage').locator('button[type="submit"]').click();
     await card('method', 'getImage').locator('canvas.image').waitFor(WAIT);
-    assert.match((await card('method', 'getImage').locator('pre.value').textContent()) ?? '', /width: 320,\s+height: 240,\s+format: "grey8",\s+data: <76800 bytes: /);
+    assert.match(
+      (await card('method', 'getImage').locator('pre.value').textContent()) ?? '',
+      /width: 320,\s+height: 240,\s+format: "grey8",\s+data: <76800 bytes: /,
+    );
   });
 
   it('shows properties live and sets them; a Node client sees the change and makes its own', async () => {
@@ -117,11 +135,19 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
     await charging.locator('input[type="checkbox"]').waitFor(WAIT);
     await charging.locator('input[type="checkbox"]').check();
     await charging.locator('button[type="submit"]').click();
-    await page.waitForFunction(() => document.querySelector('[data-property="charging"] output')?.textContent === 'true', undefined, WAIT);
+    await page.waitForFunction(
+      () => document.querySelector('[data-property="charging"] output')?.textContent === 'true',
+      undefined,
+      WAIT,
+    );
     const nodeBattery = await node.service('Battery');
     assert.equal(await nodeBattery.charging.get(), true);
     await nodeBattery.charge.set(42);
-    await page.waitForFunction(() => document.querySelector('[data-property="charge"] output')?.textContent === '42', undefined, WAIT);
+    await page.waitForFunction(
+      () => document.querySelector('[data-property="charge"] output')?.textContent === '42',
+      undefined,
+      WAIT,
+    );
     assert.match((await charge.locator('.meta').textContent()) ?? '', /^changed \d\d:/);
     // A bad value for a property: an error in its card, nothing sent.
     await charge.locator('input[name="new value"]').fill('lots');

@@ -36,7 +36,12 @@ after(async () => {
 
 /** A gateway on ws://127.0.0.1:0/qi (and tcp) open to anonymous clients, closed after the file. */
 async function gateway(extra: Partial<GatewayOptions> & Record<string, unknown> = {}): Promise<Gateway> {
-  const gw = await Gateway.start({ sd: sd.endpoints[0], listen: ['ws://127.0.0.1:0/qi'], access: { anonymous: { allow: ['*'] } }, ...extra } as GatewayOptions);
+  const gw = await Gateway.start({
+    sd: sd.endpoints[0],
+    listen: ['ws://127.0.0.1:0/qi'],
+    access: { anonymous: { allow: ['*'] } },
+    ...extra,
+  });
   closing.push(gw);
   return gw;
 }
@@ -44,13 +49,20 @@ async function gateway(extra: Partial<GatewayOptions> & Record<string, unknown> 
 const wsUrl = (gw: Gateway) => gw.endpoints.find((e) => e.startsWith('ws'))!;
 
 /** Opens a raw WebSocket with these headers: 'open', or the HTTP status and body of the refusal. */
-function upgrade(url: string, headers: Record<string, string>, ca?: string): Promise<{ open: true } | { status: number; body: string }> {
+function upgrade(
+  url: string,
+  headers: Record<string, string>,
+  ca?: string,
+): Promise<{ open: true } | { status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, handshakeTimeout: 3000, ca });
     ws.once('open', () => (ws.close(), resolve({ open: true })));
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => (body += d))
+        .on('end', () => resolve({ status: res.statusCode!, body }));
     });
     ws.once('error', (e) => reject(e));
   });
@@ -66,7 +78,10 @@ function request(url: string, options: http.RequestOptions = {}): Promise<Answer
   return new Promise((resolve, reject) => {
     const req = http.request(url, { timeout: 3000, ...options }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => (body += d))
+        .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url}`)));
     req.on('error', reject).end();
@@ -84,7 +99,14 @@ describe('origins: the qi WebSocket path', () => {
   });
 
   it('refuses a page of another origin with HTTP 403 and a sentence naming the option', async () => {
-    for (const origin of ['http://evil.example', 'https://evil.example:8443', 'null', `https://${new URL(url).host}`, `http://127.0.0.1:${Number(new URL(url).port) + 1}`, 'http://localhost']) {
+    for (const origin of [
+      'http://evil.example',
+      'https://evil.example:8443',
+      'null',
+      `https://${new URL(url).host}`,
+      `http://127.0.0.1:${Number(new URL(url).port) + 1}`,
+      'http://localhost',
+    ]) {
       const r = await upgrade(url, { origin });
       assert.ok('status' in r, `${origin} opened the qi path`);
       assert.equal(r.status, 403, origin);
@@ -104,10 +126,16 @@ describe('origins: the qi WebSocket path', () => {
     const listed = await gateway({ allowedOrigins: ['https://app.example.com'] });
     assert.deepEqual(await upgrade(wsUrl(listed), { origin: 'https://app.example.com' }), { open: true });
     assert.deepEqual(await upgrade(wsUrl(listed), { origin: `http://${new URL(wsUrl(listed)).host}` }), { open: true });
-    assert.equal((await upgrade(wsUrl(listed), { origin: 'https://evil.example' }) as { status: number }).status, 403);
+    assert.equal(
+      ((await upgrade(wsUrl(listed), { origin: 'https://evil.example' })) as { status: number }).status,
+      403,
+    );
     const all = await gateway({ allowedOrigins: ['*'] });
     assert.deepEqual(await upgrade(wsUrl(all), { origin: 'https://evil.example' }), { open: true });
-    await assert.rejects(gateway({ allowedOrigins: ['app.example.com'] }), /allowedOrigins.*"app\.example\.com".*https:\/\/app\.example\.com/s);
+    await assert.rejects(
+      gateway({ allowedOrigins: ['app.example.com'] }),
+      /allowedOrigins.*"app\.example\.com".*https:\/\/app\.example\.com/s,
+    );
   });
 
   it('on wss, its own origin is https://host:port (not http://)', async () => {
@@ -115,7 +143,10 @@ describe('origins: the qi WebSocket path', () => {
     const secure = await gateway({ listen: ['wss://127.0.0.1:0/qi'], tls: certs.server });
     const at = wsUrl(secure);
     assert.deepEqual(await upgrade(at, { origin: `https://${new URL(at).host}` }, certs.ca), { open: true });
-    assert.equal((await upgrade(at, { origin: `http://${new URL(at).host}` }, certs.ca) as { status: number }).status, 403);
+    assert.equal(
+      ((await upgrade(at, { origin: `http://${new URL(at).host}` }, certs.ca)) as { status: number }).status,
+      403,
+    );
   });
 });
 
@@ -138,16 +169,32 @@ describe('origins: the classic qimessaging.js endpoints', () => {
   it('refuses the handshakes of a page of another origin, and never reflects its origin with credentials', async () => {
     for (const path of [v4, v3, legacy]) {
       for (const method of ['GET', 'OPTIONS']) {
-        const r = await request(base + path, { method, headers: { origin: 'http://evil.example', 'access-control-request-method': 'GET' } });
-        assert.equal(r.headers['access-control-allow-origin'], undefined, `${method} ${path} told evil.example it may read: ${JSON.stringify(r.headers)}`);
+        const r = await request(base + path, {
+          method,
+          headers: { origin: 'http://evil.example', 'access-control-request-method': 'GET' },
+        });
+        assert.equal(
+          r.headers['access-control-allow-origin'],
+          undefined,
+          `${method} ${path} told evil.example it may read: ${JSON.stringify(r.headers)}`,
+        );
         assert.equal(r.headers['access-control-allow-credentials'], undefined, `${method} ${path}`);
         if (method === 'GET') assert.equal(r.status, 403, `GET ${path}: ${r.status} ${r.body}`);
       }
     }
     // The WebSocket transports too.
-    const s = io(base, { path: '/libs/qimessaging/2/socket.io', transports: ['websocket'], forceNew: true, reconnection: false, timeout: 3000, extraHeaders: { origin: 'http://evil.example' } });
+    const s = io(base, {
+      path: '/libs/qimessaging/2/socket.io',
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      timeout: 3000,
+      extraHeaders: { origin: 'http://evil.example' },
+    });
     sockets.push(s);
-    await assert.rejects(new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject))));
+    await assert.rejects(
+      new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject))),
+    );
   });
 
   it('serves pages of its own origin and clients without an Origin header', async () => {
@@ -156,9 +203,18 @@ describe('origins: the classic qimessaging.js endpoints', () => {
       assert.equal(own.status, 200, `${path}: ${own.body}`);
       assert.equal((await request(base + path)).status, 200, path);
     }
-    const s = io(base, { path: '/libs/qimessaging/2/socket.io', transports: ['websocket'], forceNew: true, reconnection: false, timeout: 3000, extraHeaders: { origin: base } });
+    const s = io(base, {
+      path: '/libs/qimessaging/2/socket.io',
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      timeout: 3000,
+      extraHeaders: { origin: base },
+    });
     sockets.push(s);
-    await new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)));
+    await new Promise(
+      (resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)),
+    );
   });
 
   it('tells a listed origin (and only it) that it may read, with credentials', async () => {
@@ -185,7 +241,8 @@ describe('origins: in a browser', { skip: browserSkip }, () => {
     const page0 = '<!doctype html><title>t</title>';
     let gw: Gateway | undefined;
     const own: import('../../src/transport/index.js').HttpHandler = {
-      request: (req, res) => (req.url === '/own.html' ? (res.writeHead(200, { 'content-type': 'text/html' }).end(page0), true) : false),
+      request: (req, res) =>
+        req.url === '/own.html' ? (res.writeHead(200, { 'content-type': 'text/html' }).end(page0), true) : false,
     };
     gw = await gateway({ http: own });
     const qi = wsUrl(gw);
@@ -216,14 +273,31 @@ describe('origins: in a browser', { skip: browserSkip }, () => {
 
 /** A classic socket.io v4 client from `localAddress`: resolves once `Calculator.add(1, 2)` answered, or rejects. */
 async function classicCall(base: string, localAddress: string): Promise<Socket> {
-  const s = io(base, { path: '/libs/qimessaging/2/socket.io', transports: ['websocket'], forceNew: true, reconnection: false, timeout: 3000, localAddress } as never);
+  const s = io(base, {
+    path: '/libs/qimessaging/2/socket.io',
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 3000,
+    localAddress,
+  } as never);
   sockets.push(s);
-  await new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)));
+  await new Promise(
+    (resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)),
+  );
   const call = (idm: number, params: unknown) =>
     new Promise<any>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer from ${localAddress}`)), 4000);
-      s.on('reply', (d: { idm: number; result?: unknown }) => d.idm === idm && (clearTimeout(timer), resolve(d.result)));
-      s.on('error', (d: { idm: number; result?: unknown }) => (d.idm === idm || d.idm === undefined) && (clearTimeout(timer), reject(new Error(`${localAddress}: ${String(d.result)}`))));
+      s.on(
+        'reply',
+        (d: { idm: number; result?: unknown }) => d.idm === idm && (clearTimeout(timer), resolve(d.result)),
+      );
+      s.on(
+        'error',
+        (d: { idm: number; result?: unknown }) =>
+          (d.idm === idm || d.idm === undefined) &&
+          (clearTimeout(timer), reject(new Error(`${localAddress}: ${String(d.result)}`))),
+      );
       s.once('disconnect', () => (clearTimeout(timer), reject(new Error(`${localAddress} was disconnected`))));
       s.emit('call', { idm, params });
     });
@@ -237,13 +311,20 @@ describe('slots: the classic bridge counts browsers by their own address', () =>
     let gw: Gateway | undefined;
     const classic = classicQiSession({ gateway: () => gw });
     closing.push(classic);
-    gw = await gateway({ listen: ['tcp://127.0.0.1:0', 'ws://127.0.0.1:0/qi'], http: classic, maxConnectionsPerAddress: 3 });
+    gw = await gateway({
+      listen: ['tcp://127.0.0.1:0', 'ws://127.0.0.1:0/qi'],
+      http: classic,
+      maxConnectionsPerAddress: 3,
+    });
     const base = wsUrl(gw).replace(/^ws/, 'http').replace(/\/qi$/, '');
     const three: Socket[] = [];
     for (let i = 0; i < 3; i++) three.push(await classicCall(base, '127.0.0.1'));
     // The address's budget is one for its TCP connections and its qi sessions: the 4th browser is refused
     // by the bridge (its session over the budget) or already at the TCP accept of its WebSocket.
-    await assert.rejects(classicCall(base, '127.0.0.1'), /127\.0\.0\.1: Cannot reach the robot's services: the gateway did not take this page's connection: too many connections from your address|websocket error/);
+    await assert.rejects(
+      classicCall(base, '127.0.0.1'),
+      /127\.0\.0\.1: Cannot reach the robot's services: the gateway did not take this page's connection: too many connections from your address|websocket error/,
+    );
     assert.ok(gw.metrics.overLimit >= 1);
     await classicCall(base, '127.0.0.2');
     // A browser that leaves gives its slot back.
@@ -257,14 +338,24 @@ describe('slots: the address the gateway is told', () => {
   it("is the browser's, over WebSocket and over long polling, with the endpoint it reached", async () => {
     let gw: Gateway | undefined;
     const seen: string[][] = [];
-    const classic = classicQiSession({ gateway: () => ({ acceptStream: (s) => (seen.push([s.remote, s.local]), gw!.acceptStream(s)) }) });
+    const classic = classicQiSession({
+      gateway: () => ({ acceptStream: (s) => (seen.push([s.remote, s.local]), gw!.acceptStream(s)) }),
+    });
     closing.push(classic);
     gw = await gateway({ http: classic });
     const base = wsUrl(gw).replace(/^ws/, 'http').replace(/\/qi$/, '');
     for (const transport of ['websocket', 'polling']) {
-      const s = io(base, { path: '/libs/qimessaging/2/socket.io', transports: [transport], forceNew: true, reconnection: false, timeout: 3000 });
+      const s = io(base, {
+        path: '/libs/qimessaging/2/socket.io',
+        transports: [transport],
+        forceNew: true,
+        reconnection: false,
+        timeout: 3000,
+      });
       sockets.push(s);
-      await new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)));
+      await new Promise(
+        (resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)),
+      );
       const reply = new Promise((resolve) => s.once('reply', resolve));
       s.emit('call', { idm: 1, params: { obj: 'ServiceDirectory', member: 'service', args: ['Calculator'] } });
       await reply;
@@ -305,8 +396,12 @@ describe('slots: the socket.io 0.9 handshake table', () => {
     const r = await request(`${base}/libs/qimessaging/2/socket.io/1/?t=x`, { agent: other });
     assert.equal(r.status, 200, r.body);
     const sid = r.body.split(':')[0];
-    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/libs/qimessaging/2/socket.io/1/websocket/${sid}`, { localAddress: '127.0.0.2' });
-    const first = await new Promise<string>((resolve, reject) => (ws.once('message', (d) => resolve(String(d))), ws.once('error', reject)));
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/libs/qimessaging/2/socket.io/1/websocket/${sid}`, {
+      localAddress: '127.0.0.2',
+    });
+    const first = await new Promise<string>(
+      (resolve, reject) => (ws.once('message', (d) => resolve(String(d))), ws.once('error', reject)),
+    );
     assert.equal(first, '1::');
     ws.close();
     other.destroy();

@@ -123,7 +123,9 @@ export class RosBridge implements BridgeCore {
     const listen = options.listen === undefined ? 'ws://127.0.0.1:9090' : options.listen;
     const ep = listen === null ? undefined : parseEndpoint(listen);
     if (ep !== undefined && ep.scheme !== 'ws') {
-      throw configError(`the ROS bridge listens on ws://host:port[/path] URLs (got ${listen}); for TLS, put it behind a TLS-terminating proxy or an SSH tunnel`);
+      throw configError(
+        `the ROS bridge listens on ws://host:port[/path] URLs (got ${listen}); for TLS, put it behind a TLS-terminating proxy or an SSH tunnel`,
+      );
     }
     const host = ep !== undefined && 'host' in ep ? ep.host : undefined;
     const warn = options.onWarning ?? ((m: string) => console.error(`qi: warning: ${m}`));
@@ -134,7 +136,9 @@ export class RosBridge implements BridgeCore {
             'Listen on ws://127.0.0.1:PORT and reach it through an SSH tunnel, or confirm with --allow-non-loopback (allowNonLoopback: true).',
         );
       }
-      warn(`the ROS bridge listens on ${listen}, beyond this machine, WITHOUT AUTHENTICATION: every host that can reach this port can use what --allow names (${(options.allow ?? []).join(', ') || 'nothing'}).`);
+      warn(
+        `the ROS bridge listens on ${listen}, beyond this machine, WITHOUT AUTHENTICATION: every host that can reach this port can use what --allow names (${(options.allow ?? []).join(', ') || 'nothing'}).`,
+      );
     }
     let allow: RosAllowlist;
     try {
@@ -142,7 +146,10 @@ export class RosBridge implements BridgeCore {
     } catch (e) {
       throw configError((e as Error).message);
     }
-    if (allow.empty) warn('the ROS bridge allows nothing (deny by default): every request will be refused. Name what to bridge with --allow, e.g. --allow "Calculator.*".');
+    if (allow.empty)
+      warn(
+        'the ROS bridge allows nothing (deny by default): every request will be refused. Name what to bridge with --allow, e.g. --allow "Calculator.*".',
+      );
     const session = options.session ?? (await Session.connect(options.sd, options.sessionOptions));
     const bridge = new RosBridge(session, options.session === undefined, options);
     try {
@@ -168,21 +175,28 @@ export class RosBridge implements BridgeCore {
 
   private async watchDirectory(): Promise<void> {
     // A service that goes away (or comes back under a new id) is looked up again at its next use.
-    this.stopWatching = await this.session.serviceRemoved.connect((_id, name) => void this.backends.delete(name)).catch(() => undefined);
+    this.stopWatching = await this.session.serviceRemoved
+      .connect((_id, name) => void this.backends.delete(name))
+      .catch(() => undefined);
   }
 
   private listenOn(host: string, port: number, path: string): Promise<void> {
     this.path = path;
     const server = http.createServer((req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-      res.end('This is a rosbridge v2 WebSocket endpoint (the qi ROS bridge): connect with roslibjs or another rosbridge client.\n');
+      res.end(
+        'This is a rosbridge v2 WebSocket endpoint (the qi ROS bridge): connect with roslibjs or another rosbridge client.\n',
+      );
     });
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!this.handleUpgrade(req, socket, head)) refuse(socket, 400, `no rosbridge endpoint at ${(req.url ?? '/').split('?')[0]}; it is at ${path}`);
+      if (!this.handleUpgrade(req, socket, head))
+        refuse(socket, 400, `no rosbridge endpoint at ${(req.url ?? '/').split('?')[0]}; it is at ${path}`);
     });
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', (e) => reject(new QiError('ERR_QI_CONNECT', `the ROS bridge cannot listen on ${host}:${port}: ${e.message}`)));
+      server.once('error', (e) =>
+        reject(new QiError('ERR_QI_CONNECT', `the ROS bridge cannot listen on ${host}:${port}: ${e.message}`)),
+      );
       server.listen(port, host, () => {
         const a = server.address() as AddressInfo;
         this.url = formatEndpoint({ scheme: 'ws', host: a.address, port: a.port, path });
@@ -201,12 +215,20 @@ export class RosBridge implements BridgeCore {
     const origins = this.options.allowOrigins ?? [];
     if (origin !== undefined && !origins.includes('*') && !origins.includes(origin)) {
       this.metrics.refused++;
-      refuse(socket, 403, `web pages from ${origin} may not use this ROS bridge (it has no authentication); its operator may allow them with --allow-origin ${origin}`);
+      refuse(
+        socket,
+        403,
+        `web pages from ${origin} may not use this ROS bridge (it has no authentication); its operator may allow them with --allow-origin ${origin}`,
+      );
       return true;
     }
     if (this.closed || this.clients.size >= (this.options.maxClients ?? 64)) {
       this.metrics.refused++;
-      refuse(socket, 503, this.closed ? 'the ROS bridge is closing' : 'the ROS bridge has too many clients; try again later');
+      refuse(
+        socket,
+        503,
+        this.closed ? 'the ROS bridge is closing' : 'the ROS bridge has too many clients; try again later',
+      );
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {

@@ -8,7 +8,18 @@ import type { ObjectBackend } from '../../object/index.js';
 import { messageOf, messageOfArgs, argsFromRos, RosValueError } from './convert.js';
 import { argsForMethod, findMember, RosLookupError, type Member } from './members.js';
 import { parseRosName, type RosAccessKind, type RosAllowlist } from './names.js';
-import { CLIENT_OPS, Fragments, LEVELS, RosProtocolError, field, idOf, parseOp, shown, type IncomingOp, type StatusLevel } from './protocol.js';
+import {
+  CLIENT_OPS,
+  Fragments,
+  LEVELS,
+  RosProtocolError,
+  field,
+  idOf,
+  parseOp,
+  shown,
+  type IncomingOp,
+  type StatusLevel,
+} from './protocol.js';
 import type { RosPeer, ServedServices } from './served.js';
 
 /** Counters of a bridge. */
@@ -51,7 +62,12 @@ interface Subscription {
 class Refused extends Error {}
 
 const KIND_WORDS: Record<RosAccessKind, string> = {
-  method: 'calling', signal: 'subscribing to', emit: 'publishing into the signal', property: 'subscribing to the property', set: 'publishing into the property', serve: 'serving',
+  method: 'calling',
+  signal: 'subscribing to',
+  emit: 'publishing into the signal',
+  property: 'subscribing to the property',
+  set: 'publishing into the property',
+  serve: 'serving',
 };
 
 /** The bridge side of one rosbridge connection. */
@@ -70,7 +86,7 @@ export class RosClient implements RosPeer {
     readonly remote: string,
   ) {
     this.fragments = new Fragments(core.maxMessageBytes);
-    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('close', () => void this.close());
     ws.on('error', () => ws.terminate());
   }
@@ -82,15 +98,21 @@ export class RosClient implements RosPeer {
   }
 
   private status(level: Exclude<StatusLevel, 'none'>, msg: string, id?: string): void {
-    if (shown(level, this.level)) this.send(id === undefined ? { op: 'status', level, msg } : { op: 'status', id, level, msg });
+    if (shown(level, this.level))
+      this.send(id === undefined ? { op: 'status', level, msg } : { op: 'status', id, level, msg });
   }
 
   private onFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (isBinary) {
       this.core.metrics.refused++;
-      return this.status('error', 'binary messages (CBOR, BSON) are not supported by this bridge: send JSON text messages');
+      return this.status(
+        'error',
+        'binary messages (CBOR, BSON) are not supported by this bridge: send JSON text messages',
+      );
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
     this.onText(text);
   }
 
@@ -127,7 +149,12 @@ export class RosClient implements RosPeer {
       case 'unadvertise_service':
         return this.unadvertiseService(m);
       case 'service_response':
-        if (!this.core.served.respond(this, m)) this.status('warning', `service_response: no call with id ${JSON.stringify(idOf(m) ?? null)} is waiting for this client's answer (answered already, timed out or canceled)`, idOf(m));
+        if (!this.core.served.respond(this, m))
+          this.status(
+            'warning',
+            `service_response: no call with id ${JSON.stringify(idOf(m) ?? null)} is waiting for this client's answer (answered already, timed out or canceled)`,
+            idOf(m),
+          );
         return;
       case 'set_level': {
         const level = m.level as StatusLevel;
@@ -141,9 +168,13 @@ export class RosClient implements RosPeer {
         return;
       }
       case 'auth':
-        throw new Refused('auth: this bridge has no authentication (it was started with --insecure-unauthenticated, for trusted networks only); nothing to authenticate');
+        throw new Refused(
+          'auth: this bridge has no authentication (it was started with --insecure-unauthenticated, for trusted networks only); nothing to authenticate',
+        );
       default:
-        throw new Refused(`unknown op ${JSON.stringify(m.op).slice(0, 60)}; this bridge understands ${CLIENT_OPS.join(', ')}`);
+        throw new Refused(
+          `unknown op ${JSON.stringify(m.op).slice(0, 60)}; this bridge understands ${CLIENT_OPS.join(', ')}`,
+        );
     }
   }
 
@@ -151,15 +182,24 @@ export class RosClient implements RosPeer {
   private target(name: string, op: string, kinds: readonly RosAccessKind[]): { service: string; member: string } {
     const t = parseRosName(this.core.prefix, name);
     const { prefix } = this.core;
-    if (t === undefined) throw new Refused(`${op}: unknown name ${name}: this bridge only maps qi members, named ${prefix}/<Service>/<member> (e.g. ${prefix}/ALTextToSpeech/say)`);
+    if (t === undefined)
+      throw new Refused(
+        `${op}: unknown name ${name}: this bridge only maps qi members, named ${prefix}/<Service>/<member> (e.g. ${prefix}/ALTextToSpeech/say)`,
+      );
     if (!kinds.some((k) => this.core.allow.allows(k, t.service, t.member))) {
       const k = kinds[0];
-      throw new Refused(`${op}: ${name} is not allowlisted: ${KIND_WORDS[k]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${k}:${t.service}.${t.member}')`);
+      throw new Refused(
+        `${op}: ${name} is not allowlisted: ${KIND_WORDS[k]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${k}:${t.service}.${t.member}')`,
+      );
     }
     return t;
   }
 
-  private async member(service: string, name: string, ros: string): Promise<{ backend: ObjectBackend; member: Member }> {
+  private async member(
+    service: string,
+    name: string,
+    ros: string,
+  ): Promise<{ backend: ObjectBackend; member: Member }> {
     let backend: ObjectBackend;
     try {
       backend = await this.core.backend(service);
@@ -176,12 +216,14 @@ export class RosClient implements RosPeer {
   private async callService(m: IncomingOp): Promise<void> {
     const id = idOf(m);
     let service = '';
-    const answer = (result: boolean, values: unknown) => this.send({ op: 'service_response', ...(id === undefined ? {} : { id }), service, values, result });
+    const answer = (result: boolean, values: unknown) =>
+      this.send({ op: 'service_response', ...(id === undefined ? {} : { id }), service, values, result });
     try {
       service = field(m, 'service');
       const t = this.target(service, 'call_service', ['method']);
       const { backend, member } = await this.member(t.service, t.member, service);
-      if (member.kind !== 'method') throw new Refused(`call_service: ${service} is a qi ${member.kind}, not a method: subscribe to it as a topic`);
+      if (member.kind !== 'method')
+        throw new Refused(`call_service: ${service} is a qi ${member.kind}, not a method: subscribe to it as a topic`);
       let mapped: ReturnType<typeof argsForMethod>;
       try {
         mapped = argsForMethod(member.overloads, m.args, `${service}`);
@@ -193,7 +235,10 @@ export class RosClient implements RosPeer {
       this.calls.add(ac);
       this.core.metrics.calls++;
       try {
-        const result = await backend.call(t.member, mapped.args, { signal: ac.signal, timeoutMs: seconds !== undefined ? seconds * 1000 : this.core.callTimeoutMs });
+        const result = await backend.call(t.member, mapped.args, {
+          signal: ac.signal,
+          timeoutMs: seconds !== undefined ? seconds * 1000 : this.core.callTimeoutMs,
+        });
         answer(true, messageOf(result, mapped.method.returns.type));
       } finally {
         this.calls.delete(ac);
@@ -210,7 +255,12 @@ export class RosClient implements RosPeer {
     const topic = field(m, 'topic');
     const id = idOf(m) ?? '';
     const throttle = typeof m.throttle_rate === 'number' && m.throttle_rate > 0 ? m.throttle_rate : 0;
-    if (typeof m.compression === 'string' && m.compression !== 'none') this.status('warning', `subscribe: compression "${m.compression}" is not supported; messages on ${topic} are sent as JSON`, idOf(m));
+    if (typeof m.compression === 'string' && m.compression !== 'none')
+      this.status(
+        'warning',
+        `subscribe: compression "${m.compression}" is not supported; messages on ${topic} are sent as JSON`,
+        idOf(m),
+      );
     const known = this.subs.get(topic);
     if (known !== undefined) {
       known.ids.add(id);
@@ -222,12 +272,25 @@ export class RosClient implements RosPeer {
     this.subs.set(topic, sub);
     try {
       const { backend, member } = await this.member(t.service, t.member, topic);
-      if (member.kind === 'method') throw new Refused(`subscribe: ${topic} is a qi method, not a signal or property: call it with call_service`);
+      if (member.kind === 'method')
+        throw new Refused(`subscribe: ${topic} is a qi method, not a signal or property: call it with call_service`);
       const kind = member.kind === 'signal' ? 'signal' : 'property';
-      if (!this.core.allow.allows(kind, t.service, t.member)) throw new Refused(`subscribe: ${topic} is not allowlisted: ${KIND_WORDS[kind]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${kind}:${t.service}.${t.member}')`);
-      const deliver = member.kind === 'signal'
-        ? (args: unknown[]) => this.deliver(topic, sub, messageOfArgs(args, member.params.map((p) => p.sig)))
-        : (args: unknown[]) => this.deliver(topic, sub, messageOf(args[0], member.type));
+      if (!this.core.allow.allows(kind, t.service, t.member))
+        throw new Refused(
+          `subscribe: ${topic} is not allowlisted: ${KIND_WORDS[kind]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${kind}:${t.service}.${t.member}')`,
+        );
+      const deliver =
+        member.kind === 'signal'
+          ? (args: unknown[]) =>
+              this.deliver(
+                topic,
+                sub,
+                messageOfArgs(
+                  args,
+                  member.params.map((p) => p.sig),
+                ),
+              )
+          : (args: unknown[]) => this.deliver(topic, sub, messageOf(args[0], member.type));
       const off = await backend.subscribe(t.member, deliver);
       if (sub.closed) return void off().catch(() => {});
       sub.off = off;
@@ -285,7 +348,10 @@ export class RosClient implements RosPeer {
     const t = this.target(topic, 'publish', ['method', 'emit', 'set']);
     const { backend, member } = await this.member(t.service, t.member, topic);
     const kind: RosAccessKind = member.kind === 'method' ? 'method' : member.kind === 'signal' ? 'emit' : 'set';
-    if (!this.core.allow.allows(kind, t.service, t.member)) throw new Refused(`publish: ${topic} is not allowlisted: ${KIND_WORDS[kind]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${kind}:${t.service}.${t.member}')`);
+    if (!this.core.allow.allows(kind, t.service, t.member))
+      throw new Refused(
+        `publish: ${topic} is not allowlisted: ${KIND_WORDS[kind]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${kind}:${t.service}.${t.member}')`,
+      );
     try {
       if (member.kind === 'method') {
         const { args } = argsForMethod(member.overloads, m.msg, topic);
@@ -308,14 +374,22 @@ export class RosClient implements RosPeer {
     const t = this.target(topic, 'advertise', ['method', 'emit', 'set']);
     const { member } = await this.member(t.service, t.member, topic);
     const kind: RosAccessKind = member.kind === 'method' ? 'method' : member.kind === 'signal' ? 'emit' : 'set';
-    if (!this.core.allow.allows(kind, t.service, t.member)) throw new Refused(`advertise: ${topic} is not allowlisted: ${KIND_WORDS[kind]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${kind}:${t.service}.${t.member}')`);
+    if (!this.core.allow.allows(kind, t.service, t.member))
+      throw new Refused(
+        `advertise: ${topic} is not allowlisted: ${KIND_WORDS[kind]} ${t.service}.${t.member} is not allowed by this bridge's rules (its operator may add --allow '${kind}:${t.service}.${t.member}')`,
+      );
     this.advertised.add(topic);
-    this.status('info', `advertise: publishing on ${topic} reaches the qi ${member.kind} ${t.service}.${t.member}`, idOf(m));
+    this.status(
+      'info',
+      `advertise: publishing on ${topic} reaches the qi ${member.kind} ${t.service}.${t.member}`,
+      idOf(m),
+    );
   }
 
   private async unadvertise(m: IncomingOp): Promise<void> {
     const topic = field(m, 'topic');
-    if (!this.advertised.delete(topic)) this.status('warning', `unadvertise: ${topic} was not advertised by this client`, idOf(m));
+    if (!this.advertised.delete(topic))
+      this.status('warning', `unadvertise: ${topic} was not advertised by this client`, idOf(m));
   }
 
   private async advertiseService(m: IncomingOp): Promise<void> {
@@ -323,14 +397,21 @@ export class RosClient implements RosPeer {
     const type = typeof m.type === 'string' ? m.type : '';
     const t = parseRosName(this.core.prefix, service);
     const { prefix } = this.core;
-    if (t === undefined) throw new Refused(`advertise_service: ROS services offered to qi must be named ${prefix}/<Service>/<method>, e.g. ${prefix}/RosPlanner/plan (got ${service})`);
+    if (t === undefined)
+      throw new Refused(
+        `advertise_service: ROS services offered to qi must be named ${prefix}/<Service>/<method>, e.g. ${prefix}/RosPlanner/plan (got ${service})`,
+      );
     if (!this.core.allow.allows('serve', t.service, t.member)) {
-      throw new Refused(`advertise_service: ${service} is not allowlisted: serving the qi service ${t.service} is not allowed by this bridge's rules (its operator may add --allow 'serve:${t.service}.*')`);
+      throw new Refused(
+        `advertise_service: ${service} is not allowlisted: serving the qi service ${t.service} is not allowed by this bridge's rules (its operator may add --allow 'serve:${t.service}.*')`,
+      );
     }
     try {
       await this.core.served.advertise(this, t.service, t.member, service, type);
     } catch (e) {
-      throw new Refused(`advertise_service: cannot serve ${service} as the qi method ${t.service}.${t.member}: ${(e as Error).message}`);
+      throw new Refused(
+        `advertise_service: cannot serve ${service} as the qi method ${t.service}.${t.member}: ${(e as Error).message}`,
+      );
     }
     this.servedNames.set(service, { service: t.service, method: t.member });
     this.status('info', `advertise_service: qi clients now reach ${service} as ${t.service}.${t.member}`, idOf(m));

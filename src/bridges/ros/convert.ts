@@ -23,7 +23,12 @@ export class RosValueError extends QiError {
 }
 
 const INT_RANGES: Record<string, [number, number]> = {
-  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1],
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
 };
 
 /** A readable name of a qi type: `int32`, `list of string`, `struct Point {x, y}`. */
@@ -72,7 +77,8 @@ function bytes(sig: Signature, v: unknown, where: string): Buffer {
   }
   if (Array.isArray(v)) {
     v.forEach((b, i) => {
-      if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255) fail(`${where}[${i}]`, { kind: 'uint8' }, b);
+      if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255)
+        fail(`${where}[${i}]`, { kind: 'uint8' }, b);
     });
     return Buffer.from(v as number[]);
   }
@@ -104,7 +110,12 @@ function mapKey(sig: Signature, key: string, where: string): unknown {
         return fromJson(sig, n, where);
       }
       if (sig.kind === 'bool' && (key === 'true' || key === 'false')) return key === 'true';
-      return fail(where, sig, key, `; keys of this type cannot be object keys: send the map as [{"key": …, "value": …}]`);
+      return fail(
+        where,
+        sig,
+        key,
+        `; keys of this type cannot be object keys: send the map as [{"key": …, "value": …}]`,
+      );
   }
 }
 
@@ -121,7 +132,12 @@ export function fromJson(sig: Signature, v: unknown, where: string, depth = 0): 
       return undefined;
     case 'bool':
       return typeof v === 'boolean' ? v : fail(where, sig, v);
-    case 'int8': case 'uint8': case 'int16': case 'uint16': case 'int32': case 'uint32': {
+    case 'int8':
+    case 'uint8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32': {
       const [lo, hi] = INT_RANGES[sig.kind];
       if (typeof v !== 'number' || !Number.isInteger(v)) return fail(where, sig, v);
       return v >= lo && v <= hi ? v : fail(where, sig, v, ` (out of range ${lo}…${hi})`);
@@ -143,7 +159,8 @@ export function fromJson(sig: Signature, v: unknown, where: string, depth = 0): 
     case 'list':
     case 'varargs': {
       const e = sig.element.kind;
-      if (typeof v === 'string' && (e === 'uint8' || e === 'int8')) return [...bytes(sig, v, where)].map((b) => (e === 'int8' && b > 127 ? b - 256 : b));
+      if (typeof v === 'string' && (e === 'uint8' || e === 'int8'))
+        return [...bytes(sig, v, where)].map((b) => (e === 'int8' && b > 127 ? b - 256 : b));
       if (!Array.isArray(v)) return fail(where, sig, v);
       return v.map((x, i) => fromJson(sig.element, x, `${where}[${i}]`, depth + 1));
     }
@@ -151,13 +168,18 @@ export function fromJson(sig: Signature, v: unknown, where: string, depth = 0): 
       const out = new Map<unknown, unknown>();
       if (Array.isArray(v)) {
         v.forEach((pair, i) => {
-          if (!isObject(pair) || !('key' in pair)) fail(`${where}[${i}]`, sig, pair, ' (a map as an array holds {"key": …, "value": …} objects)');
-          out.set(fromJson(sig.key, pair.key, `${where}[${i}].key`, depth + 1), fromJson(sig.value, pair.value, `${where}[${i}].value`, depth + 1));
+          if (!isObject(pair) || !('key' in pair))
+            fail(`${where}[${i}]`, sig, pair, ' (a map as an array holds {"key": …, "value": …} objects)');
+          out.set(
+            fromJson(sig.key, pair.key, `${where}[${i}].key`, depth + 1),
+            fromJson(sig.value, pair.value, `${where}[${i}].value`, depth + 1),
+          );
         });
         return out;
       }
       if (!isObject(v)) return fail(where, sig, v);
-      for (const [k, x] of Object.entries(v)) out.set(mapKey(sig.key, k, `${where}.${k} (key)`), fromJson(sig.value, x, `${where}.${k}`, depth + 1));
+      for (const [k, x] of Object.entries(v))
+        out.set(mapKey(sig.key, k, `${where}.${k} (key)`), fromJson(sig.value, x, `${where}.${k}`, depth + 1));
       return out;
     }
     case 'tuple': {
@@ -169,11 +191,13 @@ export function fromJson(sig: Signature, v: unknown, where: string, depth = 0): 
       }
       if (!fields || !isObject(v)) return fail(where, sig, v);
       const unknown = Object.keys(v).filter((k) => !fields.includes(k));
-      if (unknown.length > 0) fail(where, sig, v, ` (unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')})`);
+      if (unknown.length > 0)
+        fail(where, sig, v, ` (unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')})`);
       return Object.fromEntries(
         fields.map((f, i) => {
           const m = sig.members[i];
-          if (!(f in v) && m.kind !== 'optional') throw new RosValueError(`${where}: the field "${f}" (${describeType(m)}) is missing`);
+          if (!(f in v) && m.kind !== 'optional')
+            throw new RosValueError(`${where}: the field "${f}" (${describeType(m)}) is missing`);
           return [f, fromJson(m, v[f], `${where}.${f}`, depth + 1)];
         }),
       );
@@ -215,7 +239,7 @@ export function toJson(v: unknown, depth = 0): unknown {
     }
     return [...v].map(([k, x]) => ({ key: toJson(k, depth + 1), value: toJson(x, depth + 1) }));
   }
-  return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, toJson(x, depth + 1)]));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x, depth + 1)]));
 }
 
 /** True when a qi type becomes a JSON object (a struct, a map, or a dynamic holding one). */
@@ -260,7 +284,8 @@ function usage(params: readonly Param[]): string {
   return `(${list}): pass args as a list [${params.map((p) => p.name).join(', ')}] or an object {${params.map((p) => `"${p.name}": …`).join(', ')}}${params.length === 1 ? ` or {"data": …}` : ` or {"data": [${params.map((p) => p.name).join(', ')}]}`}`;
 }
 
-const wantsObject = (sig: Signature) => (sig.kind === 'tuple' && sig.fields !== undefined) || sig.kind === 'map' || sig.kind === 'dynamic';
+const wantsObject = (sig: Signature) =>
+  (sig.kind === 'tuple' && sig.fields !== undefined) || sig.kind === 'map' || sig.kind === 'dynamic';
 
 /**
  * ROS arguments (`args` of call_service, `msg` of publish) as positional qi arguments. In order:
@@ -280,7 +305,8 @@ export function argsFromRos(params: readonly Param[], args: unknown, what: strin
 }
 
 function mapArgs(params: readonly Param[], args: unknown, what: string): unknown[] {
-  const convert = (values: readonly unknown[], where: (i: number) => string) => params.map((p, i) => fromJson(p.sig, values[i], where(i)));
+  const convert = (values: readonly unknown[], where: (i: number) => string) =>
+    params.map((p, i) => fromJson(p.sig, values[i], where(i)));
   const arity = () => new RosValueError(`${what} takes ${usage(params)}`);
   if (args === undefined || args === null) {
     if (params.every((p) => p.sig.kind === 'optional')) return params.map(() => null);
@@ -297,16 +323,29 @@ function mapArgs(params: readonly Param[], args: unknown, what: string): unknown
       throw arity();
     }
     const names = new Set(params.map((p) => p.name));
-    if (keys.length > 0 && keys.every((k) => names.has(k)) && !(params.length === 1 && wantsObject(params[0].sig) && !(params[0].name in args))) {
+    if (
+      keys.length > 0 &&
+      keys.every((k) => names.has(k)) &&
+      !(params.length === 1 && wantsObject(params[0].sig) && !(params[0].name in args))
+    ) {
       return params.map((p) => {
-        if (!(p.name in args) && p.sig.kind !== 'optional') throw new RosValueError(`${what}: the argument "${p.name}" (${describeType(p.sig)}) is missing; it takes ${usage(params)}`);
+        if (!(p.name in args) && p.sig.kind !== 'optional')
+          throw new RosValueError(
+            `${what}: the argument "${p.name}" (${describeType(p.sig)}) is missing; it takes ${usage(params)}`,
+          );
         return fromJson(p.sig, args[p.name], `args.${p.name}`);
       });
     }
-    if (params.length === 1 && wantsObject(params[0].sig) && !(keys.length === 1 && keys[0] === 'data' && params[0].sig.kind !== 'map')) return [fromJson(params[0].sig, args, 'args')];
+    if (
+      params.length === 1 &&
+      wantsObject(params[0].sig) &&
+      !(keys.length === 1 && keys[0] === 'data' && params[0].sig.kind !== 'map')
+    )
+      return [fromJson(params[0].sig, args, 'args')];
     if (keys.length === 1 && keys[0] === 'data') {
       if (params.length === 1) return [fromJson(params[0].sig, args.data, 'args.data')];
-      if (Array.isArray(args.data) && args.data.length === params.length) return convert(args.data, (i) => `args.data[${i}]`);
+      if (Array.isArray(args.data) && args.data.length === params.length)
+        return convert(args.data, (i) => `args.data[${i}]`);
     }
     throw arity();
   }

@@ -7,4 +7,16 @@
 export { RosBridge, UNAUTHENTICATED_REFUSAL, type RosBridgeOptions } from './bridge.js';
 export type { RosBridgeMetrics } from './client.js';
 export { RosAllowlist, parseRosName, rosName, ACCESS_KINDS, type RosAccessKind, type QiTarget } from './names.js';
-export { fromJson, toJson, messageOf, messageOfArgs, argsFromRos, requestOf, jsonDynamic, paramsOf, describeType, RosValueError, type Param } from './convert.js';
+export {
+  fromJson,
+  toJson,
+  messageOf,
+  messageOfArgs,
+  argsFromRos,
+  requestOf,
+  jsonDynamic,
+  paramsOf,
+  describeType,
+  RosValueError,
+  type Param,
+} from './convert.js';

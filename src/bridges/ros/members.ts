@@ -15,10 +15,13 @@ export type Member =
 /** A ROS name that maps to nothing, or to something that cannot be used that way. */
 export class RosLookupError extends Error {}
 
-const user = <T extends { uid: number }>(x: T | undefined): T | undefined => (x !== undefined && x.uid >= 100 ? x : undefined);
+const user = <T extends { uid: number }>(x: T | undefined): T | undefined =>
+  x !== undefined && x.uid >= 100 ? x : undefined;
 
 function names(map: Map<string, { uid: number } | { uid: number }[]>): string {
-  const list = [...map].filter(([, v]) => (Array.isArray(v) ? v.some((x) => x.uid >= 100) : v.uid >= 100)).map(([k]) => k);
+  const list = [...map]
+    .filter(([, v]) => (Array.isArray(v) ? v.some((x) => x.uid >= 100) : v.uid >= 100))
+    .map(([k]) => k);
   return list.join(', ') || 'none';
 }
 
@@ -38,21 +41,33 @@ export function findMember(backend: ObjectBackend, service: string, name: string
 
 /** The parameters of one overload, named from its MetaObject. */
 export function methodParams(m: MethodInfo): Param[] {
-  return paramsOf(m.params.type, m.meta.parameters.map((p) => p.name));
+  return paramsOf(
+    m.params.type,
+    m.meta.parameters.map((p) => p.name),
+  );
 }
 
 /** ROS arguments as the qi arguments of the first overload they fit. @throws {@link RosValueError} */
-export function argsForMethod(overloads: readonly MethodInfo[], args: unknown, what: string): { method: MethodInfo; args: unknown[] } {
+export function argsForMethod(
+  overloads: readonly MethodInfo[],
+  args: unknown,
+  what: string,
+): { method: MethodInfo; args: unknown[] } {
   let first: unknown;
   for (const m of overloads) {
     try {
-      return { method: m, args: argsFromRos(methodParams(m), args, overloads.length > 1 ? `${what}${m.meta.parametersSignature}` : what) };
+      return {
+        method: m,
+        args: argsFromRos(methodParams(m), args, overloads.length > 1 ? `${what}${m.meta.parametersSignature}` : what),
+      };
     } catch (e) {
       first ??= e;
     }
   }
   if (overloads.length > 1 && first instanceof RosValueError) {
-    throw new RosValueError(`${(first as Error).message} (it has ${overloads.length} overloads: ${overloads.map((m) => m.meta.parametersSignature).join(', ')})`);
+    throw new RosValueError(
+      `${(first as Error).message} (it has ${overloads.length} overloads: ${overloads.map((m) => m.meta.parametersSignature).join(', ')})`,
+    );
   }
   throw first;
 }

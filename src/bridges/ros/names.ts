@@ -27,7 +27,10 @@ export interface QiTarget {
 /** Normalizes a prefix: a leading `/`, no trailing one (`qi` → `/qi`). */
 export function normalizePrefix(prefix: string): string {
   const p = `/${prefix.replace(/^\/+|\/+$/g, '')}`;
-  if (p === '/' || /\s/.test(p)) throw new TypeError(`the ROS name prefix must be a non-empty name without spaces, e.g. /qi (got ${JSON.stringify(prefix)})`);
+  if (p === '/' || /\s/.test(p))
+    throw new TypeError(
+      `the ROS name prefix must be a non-empty name without spaces, e.g. /qi (got ${JSON.stringify(prefix)})`,
+    );
   return p;
 }
 
@@ -58,7 +61,12 @@ interface Rule {
 }
 
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 /** Which qi members are bridged, and how. Empty: nothing is (deny by default). */
@@ -71,7 +79,11 @@ export class RosAllowlist {
    * @throws TypeError for an unknown kind or an empty rule
    */
   constructor(patterns: readonly string[]) {
-    this.rules = patterns.flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '').map((text) => RosAllowlist.parse(text));
+    this.rules = patterns
+      .flatMap((p) => p.split(','))
+      .map((p) => p.trim())
+      .filter((p) => p !== '')
+      .map((text) => RosAllowlist.parse(text));
   }
 
   private static parse(text: string): Rule {
@@ -80,11 +92,17 @@ export class RosAllowlist {
     const colon = text.indexOf(':');
     if (colon >= 0) {
       const kind = text.slice(0, colon) as RosAccessKind;
-      if (!ACCESS_KINDS.includes(kind)) throw new TypeError(`unknown kind "${kind}" in the ROS bridge rule "${text}" (kinds: ${ACCESS_KINDS.join(', ')})`);
+      if (!ACCESS_KINDS.includes(kind))
+        throw new TypeError(
+          `unknown kind "${kind}" in the ROS bridge rule "${text}" (kinds: ${ACCESS_KINDS.join(', ')})`,
+        );
       kinds = new Set([kind]);
       body = text.slice(colon + 1);
     }
-    if (body === '') throw new TypeError(`the ROS bridge rule "${text}" names no service (e.g. Calculator.* or method:Calculator.add)`);
+    if (body === '')
+      throw new TypeError(
+        `the ROS bridge rule "${text}" names no service (e.g. Calculator.* or method:Calculator.add)`,
+      );
     // Service names may hold dots: the member is after the last one (`My.Service.*` for a whole service with dots).
     const dot = body.lastIndexOf('.');
     const whole = dot < 0;
@@ -111,7 +129,9 @@ export class RosAllowlist {
    * serves; a rule `serve:Service` (no member) allows every method of that service.
    */
   allows(kind: RosAccessKind, service: string, member: string): boolean {
-    return this.rules.some((r) => r.kinds.has(kind) && r.service.test(service) && (r.member === undefined || r.member.test(member)));
+    return this.rules.some(
+      (r) => r.kinds.has(kind) && r.service.test(service) && (r.member === undefined || r.member.test(member)),
+    );
   }
 
   /** True when some rule lets a client use some member of `service` in some way (for listings). */

@@ -6,8 +6,18 @@
 
 /** Operations a client may send. */
 export const CLIENT_OPS = [
-  'call_service', 'subscribe', 'unsubscribe', 'publish', 'advertise', 'unadvertise',
-  'advertise_service', 'unadvertise_service', 'service_response', 'set_level', 'fragment', 'auth',
+  'call_service',
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'advertise',
+  'unadvertise',
+  'advertise_service',
+  'unadvertise_service',
+  'service_response',
+  'set_level',
+  'fragment',
+  'auth',
 ] as const;
 
 export type ClientOp = (typeof CLIENT_OPS)[number];
@@ -45,12 +55,16 @@ export function parseOp(text: string): IncomingOp {
     v = JSON.parse(text);
   } catch (e) {
     const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-    throw new RosProtocolError(`malformed JSON (${(e as Error).message}) in ${JSON.stringify(shown)}; rosbridge messages are JSON objects with an "op" field`);
+    throw new RosProtocolError(
+      `malformed JSON (${(e as Error).message}) in ${JSON.stringify(shown)}; rosbridge messages are JSON objects with an "op" field`,
+    );
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RosProtocolError('a rosbridge message is a JSON object with an "op" field');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new RosProtocolError('a rosbridge message is a JSON object with an "op" field');
   const m = v as IncomingOp;
   const id = idOf(m);
-  if (typeof m.op !== 'string') throw new RosProtocolError('the message has no "op" field (a string such as "call_service" or "subscribe")', id);
+  if (typeof m.op !== 'string')
+    throw new RosProtocolError('the message has no "op" field (a string such as "call_service" or "subscribe")', id);
   return m;
 }
 
@@ -62,7 +76,8 @@ export function idOf(m: { id?: unknown }): string | undefined {
 /** A required string field. @throws {@link RosProtocolError} */
 export function field(m: IncomingOp, name: string): string {
   const v = m[name];
-  if (typeof v !== 'string' || v === '') throw new RosProtocolError(`${m.op}: the "${name}" field is missing or not a string`, idOf(m));
+  if (typeof v !== 'string' || v === '')
+    throw new RosProtocolError(`${m.op}: the "${name}" field is missing or not a string`, idOf(m));
   return v;
 }
 
@@ -79,16 +94,29 @@ export class Fragments {
   add(m: IncomingOp): string | undefined {
     const id = field(m, 'id');
     const { num, total, data } = m;
-    if (typeof data !== 'string' || !Number.isInteger(num) || !Number.isInteger(total) || (total as number) < 1 || (num as number) < 0 || (num as number) >= (total as number) || (total as number) > 100_000) {
-      throw new RosProtocolError('fragment: expected "data" (text), "num" and "total" (integers, 0 <= num < total)', id);
+    if (
+      typeof data !== 'string' ||
+      !Number.isInteger(num) ||
+      !Number.isInteger(total) ||
+      (total as number) < 1 ||
+      (num as number) < 0 ||
+      (num as number) >= (total as number) ||
+      (total as number) > 100_000
+    ) {
+      throw new RosProtocolError(
+        'fragment: expected "data" (text), "num" and "total" (integers, 0 <= num < total)',
+        id,
+      );
     }
     let entry = this.parts.get(id);
     if (entry === undefined) {
-      if (this.parts.size >= this.maxPending) throw new RosProtocolError(`fragment: more than ${this.maxPending} fragmented messages pending at once`, id);
+      if (this.parts.size >= this.maxPending)
+        throw new RosProtocolError(`fragment: more than ${this.maxPending} fragmented messages pending at once`, id);
       entry = { total: total as number, got: 0, data: [], bytes: 0 };
       this.parts.set(id, entry);
     }
-    if (entry.total !== total) throw new RosProtocolError(`fragment: "total" changed from ${entry.total} to ${String(total)}`, id);
+    if (entry.total !== total)
+      throw new RosProtocolError(`fragment: "total" changed from ${entry.total} to ${String(total)}`, id);
     if (entry.data[num as number] === undefined) {
       entry.got++;
       entry.bytes += data.length;

@@ -5,7 +5,15 @@
  * `service_response` is the call's answer. Several methods of one qi service may come from several
  * ROS nodes; adding or removing one registers the service again (qi clients see it go and come back).
  */
-import { LocalObject, QiMethodError, defineObject, method, t, type CallContext, type MethodDef } from '../../object/index.js';
+import {
+  LocalObject,
+  QiMethodError,
+  defineObject,
+  method,
+  t,
+  type CallContext,
+  type MethodDef,
+} from '../../object/index.js';
 import type { Session } from '../../session/index.js';
 import { jsonDynamic, requestOf } from './convert.js';
 import { idOf, type IncomingOp } from './protocol.js';
@@ -58,9 +66,11 @@ export class ServedServices {
    */
   async advertise(owner: RosPeer, service: string, name: string, rosName: string, rosType: string): Promise<void> {
     let e = this.services.get(service);
-    if (e === undefined) this.services.set(service, (e = { methods: new Map(), id: undefined, queue: Promise.resolve() }));
+    if (e === undefined)
+      this.services.set(service, (e = { methods: new Map(), id: undefined, queue: Promise.resolve() }));
     const known = e.methods.get(name);
-    if (known !== undefined && known.owner !== owner) throw new Error(`${rosName} is already served by another ROS client (${known.owner.remote})`);
+    if (known !== undefined && known.owner !== owner)
+      throw new Error(`${rosName} is already served by another ROS client (${known.owner.remote})`);
     if (known !== undefined) return void (known.rosType = rosType);
     e.methods.set(name, { owner, rosName, rosType });
     try {
@@ -83,7 +93,10 @@ export class ServedServices {
 
   /** Forgets everything `owner` served (it disconnected): its pending calls fail, its services go. */
   async dropOwner(owner: RosPeer): Promise<void> {
-    this.failCalls((c) => c.owner === owner, `the ROS node ${owner.remote} serving this call disconnected before answering`);
+    this.failCalls(
+      (c) => c.owner === owner,
+      `the ROS node ${owner.remote} serving this call disconnected before answering`,
+    );
     const work: Promise<void>[] = [];
     for (const [service, e] of this.services) {
       let changed = false;
@@ -98,7 +111,12 @@ export class ServedServices {
     const id = idOf(m);
     const call = id === undefined ? undefined : this.calls.get(id);
     if (call === undefined || call.owner !== owner) return false;
-    if (m.result === false) call.reject(new QiMethodError(typeof m.values === 'string' && m.values !== '' ? m.values : `the ROS service ${String(m.service)} failed`));
+    if (m.result === false)
+      call.reject(
+        new QiMethodError(
+          typeof m.values === 'string' && m.values !== '' ? m.values : `the ROS service ${String(m.service)} failed`,
+        ),
+      );
     else call.resolve(m.values);
     return true;
   }
@@ -139,18 +157,25 @@ export class ServedServices {
     for (const [name, m] of e.methods) {
       const description = `ROS service ${m.rosName} (${m.rosType || 'type not given'}), served by a ROS node through the ROS bridge`;
       const returnDescription = 'the ROS response: a struct of its fields';
-      methods[name] = [method([], t.dynamic, { description, returnDescription }), method([t.dynamic], t.dynamic, { description, paramNames: ['request'], returnDescription })];
+      methods[name] = [
+        method([], t.dynamic, { description, returnDescription }),
+        method([t.dynamic], t.dynamic, { description, paramNames: ['request'], returnDescription }),
+      ];
       impl[name] = (...a: unknown[]) => {
         const ctx = a.pop() as CallContext;
         return this.forward(service, name, a[0], ctx);
       };
     }
-    return new LocalObject(defineObject({ description: `qi service served by ROS nodes through the ROS bridge`, methods }), impl as never);
+    return new LocalObject(
+      defineObject({ description: `qi service served by ROS nodes through the ROS bridge`, methods }),
+      impl,
+    );
   }
 
   private forward(service: string, name: string, request: unknown, ctx: CallContext): Promise<unknown> {
     const m = this.services.get(service)?.methods.get(name);
-    if (m === undefined) return Promise.reject(new QiMethodError(`${service}.${name} is no longer served by a ROS node`));
+    if (m === undefined)
+      return Promise.reject(new QiMethodError(`${service}.${name} is no longer served by a ROS node`));
     const id = `qi_call:${++this.counter}`;
     return new Promise((resolve, reject) => {
       const finish = () => {
@@ -159,7 +184,17 @@ export class ServedServices {
         ctx.signal.removeEventListener('abort', onAbort);
       };
       const onAbort = () => (finish(), reject(new QiMethodError(`the call to ROS service ${m.rosName} was canceled`)));
-      const timer = setTimeout(() => (finish(), reject(new QiMethodError(`the ROS node serving ${m.rosName} (${m.owner.remote}) did not answer within ${this.timeoutMs} ms`))), this.timeoutMs);
+      const timer = setTimeout(
+        () => (
+          finish(),
+          reject(
+            new QiMethodError(
+              `the ROS node serving ${m.rosName} (${m.owner.remote}) did not answer within ${this.timeoutMs} ms`,
+            ),
+          )
+        ),
+        this.timeoutMs,
+      );
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       this.calls.set(id, {
         owner: m.owner,
@@ -168,7 +203,11 @@ export class ServedServices {
           try {
             resolve(jsonDynamic(values));
           } catch (err) {
-            reject(new QiMethodError(`the ROS service ${m.rosName} answered a value qi cannot carry: ${(err as Error).message}`));
+            reject(
+              new QiMethodError(
+                `the ROS service ${m.rosName} answered a value qi cannot carry: ${(err as Error).message}`,
+              ),
+            );
           }
         },
         reject: (err) => (finish(), reject(err)),

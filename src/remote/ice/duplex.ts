@@ -124,7 +124,7 @@ export class DataChannelDuplex extends Duplex {
         pendingBytes = 0;
       };
       for (const c of chunks) {
-        for (let off = 0; off < c.length; ) {
+        for (let off = 0; off < c.length;) {
           const n = Math.min(c.length - off, this.chunkSize - pendingBytes);
           pending.push(off === 0 && n === c.length ? c : c.subarray(off, off + n));
           pendingBytes += n;

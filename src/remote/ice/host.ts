@@ -21,7 +21,10 @@ import { parseIceServers, type IceServer } from './servers.js';
 export const DirectLinkDefinition = defineObject({
   description: 'Signaling of direct ICE links (docs/links.md): offer an SDP, get the answer; hang up when done',
   methods: {
-    offer: method([t.string, t.string], t.string, { description: 'Takes an ICE offer (all candidates gathered), returns the answer', paramNames: ['link', 'sdp'] }),
+    offer: method([t.string, t.string], t.string, {
+      description: 'Takes an ICE offer (all candidates gathered), returns the answer',
+      paramNames: ['link', 'sdp'],
+    }),
     hangup: method([t.string], undefined, { description: 'Closes a link', paramNames: ['link'] }),
   },
 });
@@ -117,7 +120,13 @@ export class DirectLinkHost {
     try {
       await setRemote(pc, { type: 'offer', sdp }, 5000);
       const answer = await pc.createAnswer();
-      return await setLocal(pc, { type: 'answer', sdp: answer.sdp }, usable, this.options.gatherTimeoutMs ?? 3000, this.options.relayOnly);
+      return await setLocal(
+        pc,
+        { type: 'answer', sdp: answer.sdp },
+        usable,
+        this.options.gatherTimeoutMs ?? 3000,
+        this.options.relayOnly,
+      );
     } catch (e) {
       await this.drop(id);
       throw new Error(`cannot answer this offer: ${(e as Error).message}`);

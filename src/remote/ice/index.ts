@@ -8,5 +8,13 @@
 export { DirectLink, type DirectLinkOptions, type LinkPath } from './link.js';
 export { DirectLinkHost, DirectLinkDefinition, type DirectLinkHostOptions, type HostedLinkInfo } from './host.js';
 export { DataChannelDuplex, type DataChannelDuplexOptions, type DataChannelLike } from './duplex.js';
-export { parseIceServer, parseIceServers, describeIceServer, toRtcIceServer, QiIceServerError, type IceServer, type RtcIceServer } from './servers.js';
+export {
+  parseIceServer,
+  parseIceServers,
+  describeIceServer,
+  toRtcIceServer,
+  QiIceServerError,
+  type IceServer,
+  type RtcIceServer,
+} from './servers.js';
 export { type CandidateInfo, type IcePath } from './path.js';

@@ -75,7 +75,8 @@ export class DirectLink {
     readonly warnings: string[],
   ) {
     pc?.connectionStateChange.subscribe((s) => {
-      if (s === 'failed' || s === 'closed') void this.shut(new Error(`the direct link ${s === 'failed' ? 'failed' : 'was closed by the peer'}`));
+      if (s === 'failed' || s === 'closed')
+        void this.shut(new Error(`the direct link ${s === 'failed' ? 'failed' : 'was closed by the peer'}`));
     });
   }
 
@@ -99,21 +100,49 @@ export class DirectLink {
     let sel: ReturnType<typeof selectedPath>;
     try {
       const offer = await pc.createOffer();
-      const sdp = await setLocal(pc, { type: 'offer', sdp: offer.sdp }, probe.usable, Math.min(options.gatherTimeoutMs ?? 3000, left() / 2), options.relayOnly);
-      const answer = (await within(signaling.offer(id, sdp, { timeoutMs: Math.max(1, left()) }), left(), `${name}.offer got no answer within ${budget} ms of the start`)) as string;
+      const sdp = await setLocal(
+        pc,
+        { type: 'offer', sdp: offer.sdp },
+        probe.usable,
+        Math.min(options.gatherTimeoutMs ?? 3000, left() / 2),
+        options.relayOnly,
+      );
+      const answer = (await within(
+        signaling.offer(id, sdp, { timeoutMs: Math.max(1, left()) }),
+        left(),
+        `${name}.offer got no answer within ${budget} ms of the start`,
+      )) as string;
       answered = true;
       await setRemote(pc, { type: 'answer', sdp: answer }, left());
       await channelOpen(pc, first, left(), servers, probe.unreachable);
       sel = selectedPath(pc);
-      if (sel === undefined) throw new Error(`connected, but no selected candidate pair (${explain(pc, servers, probe.unreachable)})`);
+      if (sel === undefined)
+        throw new Error(`connected, but no selected candidate pair (${explain(pc, servers, probe.unreachable)})`);
     } catch (e) {
       await closePeer(pc);
       if (answered) void Promise.resolve(signaling.hangup(id)).catch(() => {});
       const why = (e as Error).message;
       if (options.fallback === false) {
-        throw new QiConnectError(`${name} (direct link)`, 'connect to', new Error(`${why}; servers: ${servers.map(describeIceServer).join(', ') || 'none'}`));
+        throw new QiConnectError(
+          `${name} (direct link)`,
+          'connect to',
+          new Error(`${why}; servers: ${servers.map(describeIceServer).join(', ') || 'none'}`),
+        );
       }
-      return new DirectLink('gateway', session, why, undefined, undefined, id, undefined, undefined, undefined, options.duplex, Date.now() - started, probe.unreachable);
+      return new DirectLink(
+        'gateway',
+        session,
+        why,
+        undefined,
+        undefined,
+        id,
+        undefined,
+        undefined,
+        undefined,
+        options.duplex,
+        Date.now() - started,
+        probe.unreachable,
+      );
     }
     // The link works: what fails from here (credentials refused by the peer's gateway…) is an error, not a reason to fall back.
     let opened = false;
@@ -125,8 +154,25 @@ export class DirectLink {
       return new DataChannelDuplex(await openChannel(pc), options.duplex);
     });
     try {
-      const over = await Session.connect(bridge.url, { ...options.session, ipc: false, connectTimeoutMs: Math.max(5000, left()) });
-      return new DirectLink(sel.path, over, undefined, sel.local, sel.remote, id, pc, bridge, signaling, options.duplex, Date.now() - started, probe.unreachable);
+      const over = await Session.connect(bridge.url, {
+        ...options.session,
+        ipc: false,
+        connectTimeoutMs: Math.max(5000, left()),
+      });
+      return new DirectLink(
+        sel.path,
+        over,
+        undefined,
+        sel.local,
+        sel.remote,
+        id,
+        pc,
+        bridge,
+        signaling,
+        options.duplex,
+        Date.now() - started,
+        probe.unreachable,
+      );
     } catch (e) {
       await bridge.close();
       await closePeer(pc);
@@ -141,7 +187,8 @@ export class DirectLink {
    * @throws when the link is on the gateway path or closed
    */
   async openStream(): Promise<MessageStream> {
-    if (this.pc === undefined) throw new Error(`this link runs on the gateway path (${this.reason}): it has no streams of its own`);
+    if (this.pc === undefined)
+      throw new Error(`this link runs on the gateway path (${this.reason}): it has no streams of its own`);
     if (this.closed) throw new Error('the link is closed');
     const ch = await openChannel(this.pc);
     const sel = selectedPath(this.pc);
@@ -168,7 +215,8 @@ export class DirectLink {
       await this.session.close().catch(() => {});
       await this.bridge?.close();
       await closePeer(this.pc);
-      if (error === undefined) await Promise.resolve(this.signaling?.hangup(this.id, { timeoutMs: 2000 })).catch(() => {});
+      if (error === undefined)
+        await Promise.resolve(this.signaling?.hangup(this.id, { timeoutMs: 2000 })).catch(() => {});
     }
     for (const l of this.closeListeners.splice(0)) l(error);
   }
@@ -183,7 +231,10 @@ export class DirectLink {
 function openChannel(pc: RTCPeerConnection): Promise<RTCDataChannel> {
   const ch = pc.createDataChannel('qi', { ordered: true });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (sub.unSubscribe(), reject(new Error('the DataChannel did not open within 10 s'))), 10_000);
+    const timer = setTimeout(
+      () => (sub.unSubscribe(), reject(new Error('the DataChannel did not open within 10 s'))),
+      10_000,
+    );
     const sub = ch.stateChanged.subscribe((s) => {
       if (s === 'open') {
         clearTimeout(timer);

@@ -29,7 +29,9 @@ export async function createPeer(options: PeerOptions): Promise<RTCPeerConnectio
     iceServers,
     iceTransportPolicy: options.relayOnly ? 'relay' : 'all',
     // werift's relay policy only holds when a TURN server is configured: only relay pairs are checked.
-    ...(options.relayOnly ? { iceFilterCandidatePair: (pair: { localCandidate: { type: string } }) => pair.localCandidate.type === 'relay' } : {}),
+    ...(options.relayOnly
+      ? { iceFilterCandidatePair: (pair: { localCandidate: { type: string } }) => pair.localCandidate.type === 'relay' }
+      : {}),
     // TURN over TLS is the only case werift needs told: the URL's transport covers udp/tcp.
     ...(turn?.kind === 'turns' ? { turnTransport: 'tls' as const } : {}),
     // IPv6 link-local and unique-local candidates only slow the checks down between NATed hosts.
@@ -47,7 +49,11 @@ export function noDefaultStun(pc: RTCPeerConnection, servers: IceServer[]): void
 const exchanged = new WeakMap<RTCPeerConnection, { local?: string; remote?: string }>();
 
 /** Applies the peer's offer or answer, within `ms`. */
-export async function setRemote(pc: RTCPeerConnection, description: { type: 'offer' | 'answer'; sdp: string }, ms: number): Promise<void> {
+export async function setRemote(
+  pc: RTCPeerConnection,
+  description: { type: 'offer' | 'answer'; sdp: string },
+  ms: number,
+): Promise<void> {
   exchanged.set(pc, { ...exchanged.get(pc), remote: description.sdp });
   const p = pc.setRemoteDescription(description);
   p.catch(() => {});
@@ -59,14 +65,23 @@ export async function setRemote(pc: RTCPeerConnection, description: { type: 'off
  * gathering is complete, or after `timeoutMs` those gathered so far (a server that is slow to answer
  * would otherwise hold the offer; werift only puts candidates in its description once gathering ends).
  */
-export async function setLocal(pc: RTCPeerConnection, description: { type: 'offer' | 'answer'; sdp: string }, servers: IceServer[], timeoutMs: number, relayOnly = false): Promise<string> {
+export async function setLocal(
+  pc: RTCPeerConnection,
+  description: { type: 'offer' | 'answer'; sdp: string },
+  servers: IceServer[],
+  timeoutMs: number,
+  relayOnly = false,
+): Promise<string> {
   const gatheredSoFar: string[] = [];
   const sub = pc.onIceCandidate.subscribe((c) => c && gatheredSoFar.push(c.candidate));
   noDefaultStun(pc, servers);
   const setting = pc.setLocalDescription(description);
   setting.catch(() => {}); // awaited below, or left to finish in the background
   let timer: NodeJS.Timeout | undefined;
-  const complete = await Promise.race([setting.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, timeoutMs))))]);
+  const complete = await Promise.race([
+    setting.then(() => true),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, timeoutMs)))),
+  ]);
   clearTimeout(timer);
   sub.unSubscribe();
   const sent = complete ? localSdp(pc, relayOnly) : withCandidates(description.sdp, gatheredSoFar, relayOnly);
@@ -76,14 +91,19 @@ export async function setLocal(pc: RTCPeerConnection, description: { type: 'offe
 
 /** An SDP with candidate lines added at its end (its only media section: the DataChannel one). */
 function withCandidates(sdp: string, candidates: string[], relayOnly: boolean): string {
-  const lines = candidates.map((c) => `a=${c.startsWith('candidate:') ? c : `candidate:${c}`}`).filter((l) => !relayOnly || parseCandidate(l)?.type === 'relay');
+  const lines = candidates
+    .map((c) => `a=${c.startsWith('candidate:') ? c : `candidate:${c}`}`)
+    .filter((l) => !relayOnly || parseCandidate(l)?.type === 'relay');
   return (sdp.endsWith('\n') ? sdp : `${sdp}\r\n`) + lines.map((l) => `${l}\r\n`).join('');
 }
 
 /** Rejects with `what` after `ms` unless `p` settles first. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), Math.max(0, ms))))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), Math.max(0, ms)))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The local description's SDP (with the candidates gathered so far; relay ones only with `relayOnly`). */
@@ -99,7 +119,11 @@ export function localSdp(pc: RTCPeerConnection, relayOnly = false): string {
 
 /** Parses one `candidate:…` line (with or without the `a=candidate:` prefix). */
 export function parseCandidate(line: string): CandidateInfo | undefined {
-  const f = line.replace(/^a=/, '').replace(/^candidate:/, '').trim().split(/\s+/);
+  const f = line
+    .replace(/^a=/, '')
+    .replace(/^candidate:/, '')
+    .trim()
+    .split(/\s+/);
   // foundation component protocol priority address port typ type …
   if (f.length < 8 || f[6] !== 'typ') return undefined;
   return { protocol: f[2].toLowerCase(), address: f[4], port: Number(f[5]), type: f[7] };
@@ -116,7 +140,9 @@ export function candidatesOf(sdp: string): string[] {
 }
 
 /** The selected pair of a connected peer connection, and the path it takes. */
-export function selectedPath(pc: RTCPeerConnection): { path: IcePath; local: CandidateInfo; remote: CandidateInfo } | undefined {
+export function selectedPath(
+  pc: RTCPeerConnection,
+): { path: IcePath; local: CandidateInfo; remote: CandidateInfo } | undefined {
   for (const t of pc.iceTransports) {
     const pair = t.getSelectedCandidatePair();
     if (pair === null) continue;
@@ -132,7 +158,13 @@ export function selectedPath(pc: RTCPeerConnection): { path: IcePath; local: Can
  * Resolves once `channel` is open; rejects when the connection fails or closes, or after `timeoutMs`,
  * with a message saying what was tried.
  */
-export function channelOpen(pc: RTCPeerConnection, channel: RTCDataChannel, timeoutMs: number, servers: IceServer[], notes: string[] = []): Promise<void> {
+export function channelOpen(
+  pc: RTCPeerConnection,
+  channel: RTCDataChannel,
+  timeoutMs: number,
+  servers: IceServer[],
+  notes: string[] = [],
+): Promise<void> {
   if (channel.readyState === 'open') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(`no candidate pair worked within ${timeoutMs} ms`), Math.max(0, timeoutMs));
@@ -164,14 +196,19 @@ export function explain(pc: RTCPeerConnection, servers: IceServer[], notes: stri
   const sdps = exchanged.get(pc);
   const local = candidatesOf(sdps?.local ?? pc.localDescription?.sdp ?? '');
   const remote = candidatesOf(sdps?.remote ?? pc.remoteDescription?.sdp ?? '');
-  const parts = [`local candidates: ${local.join(', ') || 'none'}`, `remote candidates: ${remote.join(', ') || 'none'}`];
+  const parts = [
+    `local candidates: ${local.join(', ') || 'none'}`,
+    `remote candidates: ${remote.join(', ') || 'none'}`,
+  ];
   // What the probe already said about a server is not guessed again.
   const noted = (s: IceServer) => notes.some((n) => n.startsWith(`${describeIceServer(s)} `));
   const turn = servers.find((s) => s.kind !== 'stun');
   if (turn === undefined) parts.push('no TURN server configured');
-  else if (!local.some((c) => c.startsWith('relay ')) && !noted(turn)) parts.push(`${describeIceServer(turn)} gave no relay address (it refused the credentials?)`);
+  else if (!local.some((c) => c.startsWith('relay ')) && !noted(turn))
+    parts.push(`${describeIceServer(turn)} gave no relay address (it refused the credentials?)`);
   const stun = servers.find((s) => s.kind === 'stun');
-  if (stun !== undefined && !local.some((c) => c.startsWith('srflx ') || c.startsWith('relay ')) && !noted(stun)) parts.push(`${describeIceServer(stun)} gave no server-reflexive address`);
+  if (stun !== undefined && !local.some((c) => c.startsWith('srflx ') || c.startsWith('relay ')) && !noted(stun))
+    parts.push(`${describeIceServer(stun)} gave no server-reflexive address`);
   return [...parts, ...notes].join('; ');
 }
 

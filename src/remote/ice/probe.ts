@@ -36,7 +36,8 @@ function answersUdp(s: IceServer, timeoutMs: number): Promise<boolean> {
     socket.on('error', () => finish(false));
     socket.on('message', (m) => {
       // A STUN response (class success or error) to our transaction.
-      if (m.length >= 20 && (m[0] & 0xc0) === 0 && m.subarray(4, 8).equals(MAGIC) && m.subarray(8, 20).equals(tx)) finish(true);
+      if (m.length >= 20 && (m[0] & 0xc0) === 0 && m.subarray(4, 8).equals(MAGIC) && m.subarray(8, 20).equals(tx))
+        finish(true);
     });
     const send = () => !done && socket.send(request, s.port, s.host, (e) => e && finish(false));
     // Retransmissions as RFC 5389 would, compressed into the probe's time.
@@ -62,9 +63,15 @@ function answersTcp(s: IceServer, timeoutMs: number): Promise<boolean> {
 
 /** Probes every server at once; see the module comment. */
 export async function probeServers(servers: IceServer[], timeoutMs = 1500): Promise<ProbeResult> {
-  const answers = await Promise.all(servers.map((s) => (s.kind === 'stun' || s.transport === 'udp' ? answersUdp(s, timeoutMs) : answersTcp(s, timeoutMs))));
+  const answers = await Promise.all(
+    servers.map((s) =>
+      s.kind === 'stun' || s.transport === 'udp' ? answersUdp(s, timeoutMs) : answersTcp(s, timeoutMs),
+    ),
+  );
   return {
     usable: servers.filter((_, i) => answers[i]),
-    unreachable: servers.filter((_, i) => !answers[i]).map((s) => `${describeIceServer(s)} did not answer within ${timeoutMs} ms`),
+    unreachable: servers
+      .filter((_, i) => !answers[i])
+      .map((s) => `${describeIceServer(s)} did not answer within ${timeoutMs} ms`),
   };
 }

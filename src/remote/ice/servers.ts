@@ -34,8 +34,14 @@ export interface RtcIceServer {
 
 /** A STUN/TURN URL that cannot be used as given. */
 export class QiIceServerError extends QiError {
-  constructor(readonly url: string, reason: string) {
-    super('ERR_QI_CONFIG', `Invalid STUN/TURN server ${JSON.stringify(redact(url))}: ${reason}. Examples: stun:203.0.113.1:3478, turn:user:password@203.0.113.1:3478?transport=udp, turns:user:password@turn.example.org:5349`);
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(
+      'ERR_QI_CONFIG',
+      `Invalid STUN/TURN server ${JSON.stringify(redact(url))}: ${reason}. Examples: stun:203.0.113.1:3478, turn:user:password@203.0.113.1:3478?transport=udp, turns:user:password@turn.example.org:5349`,
+    );
   }
 }
 
@@ -87,12 +93,14 @@ export function parseIceServer(url: string): IceServer {
     if (close < 0) throw new QiIceServerError(url, "an IPv6 address must be closed with ']'");
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
-    if (after.length > 0 && !after.startsWith(':')) throw new QiIceServerError(url, `unexpected "${after}" after the IPv6 address`);
+    if (after.length > 0 && !after.startsWith(':'))
+      throw new QiIceServerError(url, `unexpected "${after}" after the IPv6 address`);
     portText = after.length > 0 ? after.slice(1) : undefined;
     if (isIP(host) !== 6) throw new QiIceServerError(url, `"${host}" is not an IPv6 address`);
   } else {
     const colon = rest.lastIndexOf(':');
-    if (colon >= 0 && rest.indexOf(':') !== colon) throw new QiIceServerError(url, 'an IPv6 address must be written in brackets');
+    if (colon >= 0 && rest.indexOf(':') !== colon)
+      throw new QiIceServerError(url, 'an IPv6 address must be written in brackets');
     host = colon >= 0 ? rest.slice(0, colon) : rest;
     portText = colon >= 0 ? rest.slice(colon + 1) : undefined;
     if (host.length === 0) throw new QiIceServerError(url, 'the host is missing');
@@ -100,7 +108,8 @@ export function parseIceServer(url: string): IceServer {
   }
   let port = kind === 'turns' ? 5349 : 3478;
   if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) === 0 || Number(portText) > 65535) throw new QiIceServerError(url, `"${portText}" is not a port (1-65535)`);
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) === 0 || Number(portText) > 65535)
+      throw new QiIceServerError(url, `"${portText}" is not a port (1-65535)`);
     port = Number(portText);
   }
   let transport: 'udp' | 'tcp' | undefined;
@@ -108,12 +117,19 @@ export function parseIceServer(url: string): IceServer {
     if (k !== 'transport') throw new QiIceServerError(url, `unknown parameter "${k}" (known: transport)`);
     if (kind === 'stun') throw new QiIceServerError(url, 'a STUN server has no transport parameter (it is always UDP)');
     if (v !== 'udp' && v !== 'tcp') throw new QiIceServerError(url, `transport must be udp or tcp, not "${v}"`);
-    if (kind === 'turns' && v === 'udp') throw new QiIceServerError(url, 'turns: is TURN over TLS, which runs over TCP');
+    if (kind === 'turns' && v === 'udp')
+      throw new QiIceServerError(url, 'turns: is TURN over TLS, which runs over TCP');
     transport = v;
   }
   if (kind === 'turn') transport ??= 'udp';
   if (kind === 'turns') transport = 'tcp';
-  return { kind, host, port, ...(transport ? { transport } : {}), ...(username !== undefined ? { username, credential } : {}) };
+  return {
+    kind,
+    host,
+    port,
+    ...(transport ? { transport } : {}),
+    ...(username !== undefined ? { username, credential } : {}),
+  };
 }
 
 /** The server as a URL without its credentials, for messages and logs. */
@@ -125,7 +141,8 @@ export function describeIceServer(s: IceServer): string {
 
 /** The server in the `RTCIceServer` form (credentials apart from the URL). */
 export function toRtcIceServer(s: IceServer): RtcIceServer {
-  const urls = s.kind === 'stun' ? describeIceServer(s) : `${describeIceServer(s).replace(/\?.*$/, '')}?transport=${s.transport}`;
+  const urls =
+    s.kind === 'stun' ? describeIceServer(s) : `${describeIceServer(s).replace(/\?.*$/, '')}?transport=${s.transport}`;
   return s.username === undefined ? { urls } : { urls, username: s.username, credential: s.credential };
 }
 

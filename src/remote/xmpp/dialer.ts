@@ -3,7 +3,14 @@
  * by every connection of that account), opens an In-Band Bytestream to the robot and speaks qi in it.
  */
 import { randomUUID } from 'node:crypto';
-import { MessageStream, QiConnectError, QiUrlError, formatEndpoint, type DialOptions, type Endpoint } from '../../transport/index.js';
+import {
+  MessageStream,
+  QiConnectError,
+  QiUrlError,
+  formatEndpoint,
+  type DialOptions,
+  type Endpoint,
+} from '../../transport/index.js';
 import { XmppLink, type XmppAccount } from './link.js';
 import { findProxy, openSocks5, type StreamHost } from './socks5.js';
 
@@ -41,7 +48,10 @@ function accountOf(options: DialOptions, target: string): XmppAccount {
     resource: given?.resource,
   };
   if (!a.service || !a.jid || a.password === undefined) {
-    throw new QiUrlError(target, 'reaching a robot through XMPP needs your own XMPP account: { transports: { xmpp: { service: "xmpp://server:5222", jid: "you@server", password } } }, or QI_XMPP_SERVICE, QI_XMPP_JID and QI_XMPP_PASSWORD');
+    throw new QiUrlError(
+      target,
+      'reaching a robot through XMPP needs your own XMPP account: { transports: { xmpp: { service: "xmpp://server:5222", jid: "you@server", password } } }, or QI_XMPP_SERVICE, QI_XMPP_JID and QI_XMPP_PASSWORD',
+    );
   }
   return a as XmppAccount;
 }
@@ -94,10 +104,16 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
           socket.once('close', () => release(key, p));
           return new MessageStream(socket, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });
         } catch (e) {
-          if (mode === 'socks5' || /forbidden/.test(String((e as { condition?: string }).condition ?? (e as Error).message))) throw e;
+          if (
+            mode === 'socks5' ||
+            /forbidden/.test(String((e as { condition?: string }).condition ?? (e as Error).message))
+          )
+            throw e;
         }
       } else if (mode === 'socks5') {
-        throw new Error(`the XMPP server offers no SOCKS5 bytestream proxy (XEP-0065); use bytestreams: 'ibb' or 'auto'`);
+        throw new Error(
+          `the XMPP server offers no SOCKS5 bytestream proxy (XEP-0065); use bytestreams: 'ibb' or 'auto'`,
+        );
       }
     }
     const s = await link.ibb.open(robot, options.timeoutMs);
@@ -109,9 +125,11 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
     if (link === undefined) throw e;
     const condition = (e as { condition?: string }).condition ?? (e as Error).message;
     const why =
-      condition === 'forbidden' ? `the robot refused ${link.jid.split('/')[0]}: it is not in the robot's allowlist`
-      : condition === 'service-unavailable' || condition === 'item-not-found' || condition === 'recipient-unavailable' ? `${robot} is not online (is its xmpp-gateway running and logged in?)`
-      : condition;
+      condition === 'forbidden'
+        ? `the robot refused ${link.jid.split('/')[0]}: it is not in the robot's allowlist`
+        : condition === 'service-unavailable' || condition === 'item-not-found' || condition === 'recipient-unavailable'
+          ? `${robot} is not online (is its xmpp-gateway running and logged in?)`
+          : condition;
     throw new QiConnectError(text, 'connect to', new Error(why));
   }
 }

@@ -53,19 +53,23 @@ export class XmppGateway {
       return true;
     };
     // Presence again after every reconnection: the server forgot it.
-    const link = await XmppLink.open(options.account, { accept, ibb: options.ibb, onOnline: () => void self?.announce().catch(() => {}) });
+    const link = await XmppLink.open(options.account, {
+      accept,
+      ibb: options.ibb,
+      onOnline: () => void self?.announce().catch(() => {}),
+    });
     self = new XmppGateway(link, options);
     // Bulk-friendly sessions through the server's SOCKS5 proxy, for the same JIDs.
     acceptSocks5(
       link.xmpp,
       (peer) => {
         const ok = allowed.has(peer.split('/')[0].toLowerCase());
-        if (!ok) self!.metrics.refused++;
+        if (!ok) self.metrics.refused++;
         return ok;
       },
       (peer, socket) => {
-        self!.metrics.sessions++;
-        self!.metrics.socks5++;
+        self.metrics.sessions++;
+        self.metrics.socks5++;
         options.gateway.acceptStream(new MessageStream(socket, `xmpp://${peer}`, `xmpp://${link.jid}`));
       },
     );

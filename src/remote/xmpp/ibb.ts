@@ -75,7 +75,13 @@ export class IbbStream extends Duplex {
       this.seqOut = (this.seqOut + 1) & 0xffff;
       this.inflight++;
       const sent = this.xmpp.iqCaller
-        .request(xml('iq', { type: 'set', to: this.peer }, xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64'))))
+        .request(
+          xml(
+            'iq',
+            { type: 'set', to: this.peer },
+            xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64')),
+          ),
+        )
         .finally(() => {
           this.inflight--;
           this.waiting.shift()?.();
@@ -94,7 +100,9 @@ export class IbbStream extends Duplex {
   override _destroy(error: Error | null, cb: (e: Error | null) => void): void {
     this.onGone();
     if (!this.remoteClosed && this.xmpp.status === 'online') {
-      this.xmpp.iqCaller.request(xml('iq', { type: 'set', to: this.peer }, xml('close', { xmlns: IBB_NS, sid: this.sid }))).catch(() => {});
+      this.xmpp.iqCaller
+        .request(xml('iq', { type: 'set', to: this.peer }, xml('close', { xmlns: IBB_NS, sid: this.sid })))
+        .catch(() => {});
     }
     cb(error);
   }
@@ -117,7 +125,8 @@ export class IbbEndpoint {
       const open = stanza.getChild('open', IBB_NS)!;
       const size = Number(open.attrs['block-size']);
       const sid = open.attrs.sid;
-      if (this.accept === undefined || !sid || !(size > 0 && size <= 65535) || open.attrs.stanza === 'message') return stanzaError('not-acceptable');
+      if (this.accept === undefined || !sid || !(size > 0 && size <= 65535) || open.attrs.stanza === 'message')
+        return stanzaError('not-acceptable');
       const peer = from.toString();
       const k = key(peer, sid);
       if (this.streams.has(k)) return stanzaError('not-acceptable');
@@ -157,7 +166,10 @@ export class IbbEndpoint {
     const size = this.options.blockSize ?? 16 * 1024;
     const s = this.stream(peer, sid, size);
     try {
-      await this.xmpp.iqCaller.request(xml('iq', { type: 'set', to: peer }, xml('open', { xmlns: IBB_NS, 'block-size': size, sid, stanza: 'iq' })), timeoutMs);
+      await this.xmpp.iqCaller.request(
+        xml('iq', { type: 'set', to: peer }, xml('open', { xmlns: IBB_NS, 'block-size': size, sid, stanza: 'iq' })),
+        timeoutMs,
+      );
     } catch (e) {
       this.streams.delete(`${peer} ${sid}`);
       throw e;

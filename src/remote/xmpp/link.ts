@@ -55,11 +55,24 @@ export class XmppLink {
   static async open(account: XmppAccount, options: XmppLinkOptions = {}, defaultResource = 'qi'): Promise<XmppLink> {
     const [bare, jidResource] = account.jid.split('/', 2);
     const at = bare.indexOf('@');
-    if (at <= 0) throw new QiConnectError(account.service, 'connect to', new Error(`"${account.jid}" is not an XMPP account (name@domain)`));
-    const xmpp = client({ service: account.service, domain: bare.slice(at + 1), username: bare.slice(0, at), password: account.password, resource: account.resource ?? jidResource ?? defaultResource });
+    if (at <= 0)
+      throw new QiConnectError(
+        account.service,
+        'connect to',
+        new Error(`"${account.jid}" is not an XMPP account (name@domain)`),
+      );
+    const xmpp = client({
+      service: account.service,
+      domain: bare.slice(at + 1),
+      username: bare.slice(0, at),
+      password: account.password,
+      resource: account.resource ?? jidResource ?? defaultResource,
+    });
     xmpp.on('error', () => {}); // reported through start() or 'offline'
     // Stanzas are small and answered at once: Nagle's delay would cost tens of ms per round trip.
-    xmpp.on('status', () => (xmpp as unknown as { socket?: { setNoDelay?(b: boolean): void } }).socket?.setNoDelay?.(true));
+    xmpp.on('status', () =>
+      (xmpp as unknown as { socket?: { setNoDelay?(b: boolean): void } }).socket?.setNoDelay?.(true),
+    );
     const link = new XmppLink(xmpp, options);
     if (options.onOnline) xmpp.on('online', () => options.onOnline!(link));
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -67,17 +80,34 @@ export class XmppLink {
     try {
       await Promise.race([
         xmpp.start(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs))),
+        new Promise(
+          (_, reject) =>
+            (timer = setTimeout(
+              () => reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+              timeoutMs,
+            )),
+        ),
       ]);
     } catch (e) {
       xmpp.reconnect.stop();
       await xmpp.stop().catch(() => {});
       const text = (e as Error).message ?? String(e);
-      if (/not-authorized|credentials|SASL|auth/i.test(text) || (e as { condition?: string }).condition === 'not-authorized') {
-        throw new QiAuthError(`The XMPP server ${account.service} refused the login of ${bare} (${text}). Check the account and its password.`);
+      if (
+        /not-authorized|credentials|SASL|auth/i.test(text) ||
+        (e as { condition?: string }).condition === 'not-authorized'
+      ) {
+        throw new QiAuthError(
+          `The XMPP server ${account.service} refused the login of ${bare} (${text}). Check the account and its password.`,
+        );
       }
       const code = (e as { code?: string }).code;
-      throw new QiConnectError(account.service, 'connect to', new Error(`the XMPP server does not answer${code ? ` (${code})` : ''}: ${text}. Check its address and port, and that it runs`));
+      throw new QiConnectError(
+        account.service,
+        'connect to',
+        new Error(
+          `the XMPP server does not answer${code ? ` (${code})` : ''}: ${text}. Check its address and port, and that it runs`,
+        ),
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -67,7 +67,13 @@ export class RobotWatcher extends EventEmitter {
     }
     if (type !== undefined || qi === undefined) return; // subscription traffic, or not a robot
     const services = Number(qi.attrs.services);
-    const r: RobotPresence = { jid: bare, address: from, online: true, services: Number.isFinite(services) ? services : undefined, status: st.getChildText('status') ?? undefined };
+    const r: RobotPresence = {
+      jid: bare,
+      address: from,
+      online: true,
+      services: Number.isFinite(services) ? services : undefined,
+      status: st.getChildText('status') ?? undefined,
+    };
     this.robots.set(bare, r);
     this.emit('change', r);
   }
@@ -83,7 +89,13 @@ export class RobotWatcher extends EventEmitter {
     const now = this.robots.get(bare);
     if (now !== undefined && now.online === online) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (this.off('change', on), reject(new Error(`${bare} was not seen ${online ? 'online' : 'offline'} within ${ms} ms`))), ms);
+      const timer = setTimeout(
+        () => (
+          this.off('change', on),
+          reject(new Error(`${bare} was not seen ${online ? 'online' : 'offline'} within ${ms} ms`))
+        ),
+        ms,
+      );
       const on = (r: RobotPresence) => {
         if (r.jid !== bare || r.online !== online) return;
         clearTimeout(timer);

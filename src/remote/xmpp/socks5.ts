@@ -21,7 +21,9 @@ export interface StreamHost {
 
 /** The SOCKS5 destination both ends ask for: SHA-1 of sid, initiator and target full JIDs (XEP-0065 §5.3.2). */
 export function destination(sid: string, initiator: string, target: string): string {
-  return createHash('sha1').update(sid + initiator + target).digest('hex');
+  return createHash('sha1')
+    .update(sid + initiator + target)
+    .digest('hex');
 }
 
 /** Connects to a SOCKS5 proxy and asks for `dst` (no authentication, domain-name address, port 0). */
@@ -29,7 +31,10 @@ export function socks5Connect(host: StreamHost, dst: string, timeoutMs: number):
   return new Promise((resolve, reject) => {
     const s = net.connect(host.port, host.host);
     s.setNoDelay(true);
-    const timer = setTimeout(() => fail(new Error(`the bytestream proxy ${host.jid} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`the bytestream proxy ${host.jid} did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const fail = (e: Error) => {
       clearTimeout(timer);
       s.destroy();
@@ -43,7 +48,8 @@ export function socks5Connect(host: StreamHost, dst: string, timeoutMs: number):
       got = Buffer.concat([got, c]);
       if (stage === 0) {
         if (got.length < 2) return;
-        if (got[0] !== 5 || got[1] !== 0) return fail(new Error(`the bytestream proxy ${host.jid} refused the SOCKS5 greeting`));
+        if (got[0] !== 5 || got[1] !== 0)
+          return fail(new Error(`the bytestream proxy ${host.jid} refused the SOCKS5 greeting`));
         got = got.subarray(2);
         stage = 1;
         const name = Buffer.from(dst, 'latin1');
@@ -53,7 +59,8 @@ export function socks5Connect(host: StreamHost, dst: string, timeoutMs: number):
         if (got.length < 5) return;
         const len = got[3] === 3 ? 7 + got[4] : got[3] === 1 ? 10 : 22;
         if (got.length < len) return;
-        if (got[1] !== 0) return fail(new Error(`the bytestream proxy ${host.jid} refused the connection (SOCKS5 reply ${got[1]})`));
+        if (got[1] !== 0)
+          return fail(new Error(`the bytestream proxy ${host.jid} refused the connection (SOCKS5 reply ${got[1]})`));
         clearTimeout(timer);
         s.removeListener('data', onData);
         s.removeListener('error', fail);
@@ -70,7 +77,10 @@ export function socks5Connect(host: StreamHost, dst: string, timeoutMs: number):
 export async function findProxy(xmpp: Client, domain: string, timeoutMs: number): Promise<StreamHost | undefined> {
   let items: Element[] = [];
   try {
-    const r = await xmpp.iqCaller.request(xml('iq', { type: 'get', to: domain }, xml('query', { xmlns: DISCO_ITEMS })), timeoutMs);
+    const r = await xmpp.iqCaller.request(
+      xml('iq', { type: 'get', to: domain }, xml('query', { xmlns: DISCO_ITEMS })),
+      timeoutMs,
+    );
     items = r.getChild('query', DISCO_ITEMS)?.getChildren('item') ?? [];
   } catch {
     return undefined;
@@ -79,9 +89,13 @@ export async function findProxy(xmpp: Client, domain: string, timeoutMs: number)
     const jid = item.attrs.jid;
     if (!jid) continue;
     try {
-      const r = await xmpp.iqCaller.request(xml('iq', { type: 'get', to: jid }, xml('query', { xmlns: BYTESTREAMS_NS })), timeoutMs);
+      const r = await xmpp.iqCaller.request(
+        xml('iq', { type: 'get', to: jid }, xml('query', { xmlns: BYTESTREAMS_NS })),
+        timeoutMs,
+      );
       const h = r.getChild('query', BYTESTREAMS_NS)?.getChild('streamhost');
-      if (h?.attrs.host && h.attrs.port) return { jid: h.attrs.jid ?? jid, host: h.attrs.host, port: Number(h.attrs.port) };
+      if (h?.attrs.host && h.attrs.port)
+        return { jid: h.attrs.jid ?? jid, host: h.attrs.host, port: Number(h.attrs.port) };
     } catch {
       // not a bytestream proxy
     }
@@ -90,17 +104,38 @@ export async function findProxy(xmpp: Client, domain: string, timeoutMs: number)
 }
 
 /** Initiator: offers `proxy` to `target`, connects through it and activates the stream. */
-export async function openSocks5(xmpp: Client, self: string, target: string, proxy: StreamHost, timeoutMs: number): Promise<net.Socket> {
+export async function openSocks5(
+  xmpp: Client,
+  self: string,
+  target: string,
+  proxy: StreamHost,
+  timeoutMs: number,
+): Promise<net.Socket> {
   const sid = randomUUID();
   const answer = await xmpp.iqCaller.request(
-    xml('iq', { type: 'set', to: target }, xml('query', { xmlns: BYTESTREAMS_NS, sid, mode: 'tcp' }, xml('streamhost', { jid: proxy.jid, host: proxy.host, port: proxy.port }))),
+    xml(
+      'iq',
+      { type: 'set', to: target },
+      xml(
+        'query',
+        { xmlns: BYTESTREAMS_NS, sid, mode: 'tcp' },
+        xml('streamhost', { jid: proxy.jid, host: proxy.host, port: proxy.port }),
+      ),
+    ),
     timeoutMs,
   );
   const used = answer.getChild('query', BYTESTREAMS_NS)?.getChild('streamhost-used')?.attrs.jid;
   if (used !== proxy.jid) throw new Error(`${target} did not use the bytestream proxy`);
   const socket = await socks5Connect(proxy, destination(sid, self, target), timeoutMs);
   try {
-    await xmpp.iqCaller.request(xml('iq', { type: 'set', to: proxy.jid }, xml('query', { xmlns: BYTESTREAMS_NS, sid }, xml('activate', {}, target))), timeoutMs);
+    await xmpp.iqCaller.request(
+      xml(
+        'iq',
+        { type: 'set', to: proxy.jid },
+        xml('query', { xmlns: BYTESTREAMS_NS, sid }, xml('activate', {}, target)),
+      ),
+      timeoutMs,
+    );
   } catch (e) {
     socket.destroy();
     throw e;
@@ -112,7 +147,12 @@ export async function openSocks5(xmpp: Client, self: string, target: string, pro
  * Target: answers bytestream offers. `allow(peer)` decides; an allowed offer is joined through its proxy
  * and the socket handed to `onSocket` (data flows once the initiator activates it).
  */
-export function acceptSocks5(xmpp: Client, allow: (peer: string) => boolean, onSocket: (peer: string, socket: net.Socket) => void, timeoutMs = 10_000): void {
+export function acceptSocks5(
+  xmpp: Client,
+  allow: (peer: string) => boolean,
+  onSocket: (peer: string, socket: net.Socket) => void,
+  timeoutMs = 10_000,
+): void {
   xmpp.iqCallee.set(BYTESTREAMS_NS, 'query', async ({ stanza, from }) => {
     const q = stanza.getChild('query', BYTESTREAMS_NS)!;
     const peer = from.toString();

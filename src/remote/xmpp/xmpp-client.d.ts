@@ -5,6 +5,10 @@ declare module '@xmpp/client' {
   export type Client = import('./xmpp-types.js').Client;
 
   export function client(options: import('./xmpp-types.js').ClientOptions): Client;
-  export function xml(name: string, attrs?: Record<string, string | number | undefined>, ...children: (Element | string)[]): Element;
+  export function xml(
+    name: string,
+    attrs?: Record<string, string | number | undefined>,
+    ...children: (Element | string)[]
+  ): Element;
   export function jid(text: string): JID;
 }

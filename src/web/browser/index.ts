@@ -16,16 +16,67 @@ registerDialer('wss', dialWebSocket);
 
 export { Session, type SessionOptions, type ServiceOptions, type ServiceInfo } from '../../session/index.js';
 export {
-  t, method, signal, property, defineObject, LocalObject, QiMethodError, backendOf, ObjectType,
-  type QiType, type TypeOf, type TypesOf, type MethodDef, type SignalDef, type PropertyDef, type ObjectDefinition, type Implementation,
-  type CallContext, type ProxyOf, type AnyProxy, type QiSignal, type QiProperty, type ObjectBackend,
+  t,
+  method,
+  signal,
+  property,
+  defineObject,
+  LocalObject,
+  QiMethodError,
+  backendOf,
+  ObjectType,
+  type QiType,
+  type TypeOf,
+  type TypesOf,
+  type MethodDef,
+  type SignalDef,
+  type PropertyDef,
+  type ObjectDefinition,
+  type Implementation,
+  type CallContext,
+  type ProxyOf,
+  type AnyProxy,
+  type QiSignal,
+  type QiProperty,
+  type ObjectBackend,
 } from '../../object/index.js';
 export {
-  Dynamic, ObjectReference, encode, decode, compile, parseSignature, printSignature, inferSignature, QiValueError, QiDecodeError, QiSignatureError, shortestFloat32,
-  type Signature, type MetaObject, type MetaMethod, type MetaSignal, type MetaProperty,
+  Dynamic,
+  ObjectReference,
+  encode,
+  decode,
+  compile,
+  parseSignature,
+  printSignature,
+  inferSignature,
+  QiValueError,
+  QiDecodeError,
+  QiSignatureError,
+  shortestFloat32,
+  type Signature,
+  type MetaObject,
+  type MetaMethod,
+  type MetaSignal,
+  type MetaProperty,
 } from '../../type/index.js';
-export { QiAuthError, QiCallError, QiTimeoutError, QiCanceledError, QiLimitError, type CallOptions, type Credentials } from '../../channel/index.js';
-export { QiConnectError, QiClosedError, QiUrlError, parseEndpoint, formatEndpoint, registerDialer, type Endpoint } from '../../transport/index.js';
+export {
+  QiAuthError,
+  QiCallError,
+  QiTimeoutError,
+  QiCanceledError,
+  QiLimitError,
+  type CallOptions,
+  type Credentials,
+} from '../../channel/index.js';
+export {
+  QiConnectError,
+  QiClosedError,
+  QiUrlError,
+  parseEndpoint,
+  formatEndpoint,
+  registerDialer,
+  type Endpoint,
+} from '../../transport/index.js';
 export { QiError, type QiErrorCode } from '../../errors/index.js';
 export { WebSocketByteStream, dialWebSocket } from './websocket.js';
 export { sameOriginUrl } from './origin.js';

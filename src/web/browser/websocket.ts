@@ -22,10 +22,16 @@ export class WebSocketByteStream {
   /** Like a socket's: above this many bytes unsent, MessageStream reports backpressure. */
   readonly writableHighWaterMark = 1024 * 1024;
 
-  constructor(private readonly ws: WebSocket, private readonly remote: string) {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly remote: string,
+  ) {
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (e: MessageEvent) => {
-      if (typeof e.data === 'string') return this.destroy(new Error(`${remote} sent a WebSocket text message; qi messages travel in binary messages only`));
+      if (typeof e.data === 'string')
+        return this.destroy(
+          new Error(`${remote} sent a WebSocket text message; qi messages travel in binary messages only`),
+        );
       const chunk = Buffer.from(e.data as ArrayBuffer);
       if (this.paused) this.pending.push(chunk);
       else this.emit('data', chunk);
@@ -33,7 +39,11 @@ export class WebSocketByteStream {
     ws.onerror = () => {}; // a close event follows, with its code
     ws.onclose = (e: CloseEvent) => {
       if (e.wasClean || e.code === 1000 || e.code === 1001) this.emit('end');
-      else this.emit('error', new Error(`the WebSocket to ${remote} closed abnormally (code ${e.code}${e.reason ? `: ${e.reason}` : ''})`));
+      else
+        this.emit(
+          'error',
+          new Error(`the WebSocket to ${remote} closed abnormally (code ${e.code}${e.reason ? `: ${e.reason}` : ''})`),
+        );
       this.finish();
     };
   }
@@ -57,7 +67,10 @@ export class WebSocketByteStream {
   }
 
   removeListener(event: string, listener: Listener): this {
-    this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== listener));
+    this.listeners.set(
+      event,
+      (this.listeners.get(event) ?? []).filter((l) => l !== listener),
+    );
     return this;
   }
 
@@ -112,7 +125,10 @@ export class WebSocketByteStream {
 export const dialWebSocket: Dialer = (ep: Endpoint, options) =>
   new Promise<MessageStream>((resolve, reject) => {
     const text = formatEndpoint(ep);
-    if (ep.scheme !== 'ws' && ep.scheme !== 'wss') return reject(new QiConnectError(text, 'connect to', new Error('a browser reaches ws:// and wss:// endpoints only')));
+    if (ep.scheme !== 'ws' && ep.scheme !== 'wss')
+      return reject(
+        new QiConnectError(text, 'connect to', new Error('a browser reaches ws:// and wss:// endpoints only')),
+      );
     const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
     let ws: WebSocket;
     try {
@@ -127,7 +143,10 @@ export const dialWebSocket: Dialer = (ep: Endpoint, options) =>
       ws.close();
       reject(new QiConnectError(text, 'connect to', cause));
     };
-    const timer = setTimeout(() => fail(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), options.timeoutMs);
+    const timer = setTimeout(
+      () => fail(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+      options.timeoutMs,
+    );
     const onAbort = () => fail(options.signal?.reason ?? new Error('aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     function cleanup() {
@@ -135,7 +154,12 @@ export const dialWebSocket: Dialer = (ep: Endpoint, options) =>
       options.signal?.removeEventListener('abort', onAbort);
     }
     ws.onerror = () => {};
-    ws.onclose = (e) => fail(new Error(`the WebSocket could not be opened (code ${e.code}): is a gateway listening there, with its qi endpoint at ${ep.path ?? '/'}?`));
+    ws.onclose = (e) =>
+      fail(
+        new Error(
+          `the WebSocket could not be opened (code ${e.code}): is a gateway listening there, with its qi endpoint at ${ep.path ?? '/'}?`,
+        ),
+      );
     ws.onopen = () => {
       cleanup();
       const local = formatEndpoint({ scheme: ep.scheme, host: 'browser', port: 0 });

@@ -54,7 +54,10 @@ type Request =
 
 function objectId(obj: unknown): number {
   const id = typeof obj === 'number' ? obj : typeof obj === 'string' && /^\d+$/.test(obj) ? Number(obj) : NaN;
-  if (!Number.isSafeInteger(id)) throw new Error(`Unknown object ${JSON.stringify(obj)}: objects are "ServiceDirectory" or a pyobject id from a reply`);
+  if (!Number.isSafeInteger(id))
+    throw new Error(
+      `Unknown object ${JSON.stringify(obj)}: objects are "ServiceDirectory" or a pyobject id from a reply`,
+    );
   return id;
 }
 
@@ -76,8 +79,16 @@ export class ClassicConnection {
     connect: () => Promise<ClassicQi>,
     options: { structs?: 'array' | 'object' } & ClassicLimits = {},
   ) {
-    this.limits = { maxObjects: options.maxObjects ?? 10_000, maxSubscriptions: options.maxSubscriptions ?? 1_000, maxPendingCalls: options.maxPendingCalls ?? 1_000 };
-    this.rules = { raw: version === '1.0' ? 'base64' : 'array', structs: options.structs ?? 'array', keep: (p) => this.keep(p) };
+    this.limits = {
+      maxObjects: options.maxObjects ?? 10_000,
+      maxSubscriptions: options.maxSubscriptions ?? 1_000,
+      maxPendingCalls: options.maxPendingCalls ?? 1_000,
+    };
+    this.rules = {
+      raw: version === '1.0' ? 'base64' : 'array',
+      structs: options.structs ?? 'array',
+      keep: (p) => this.keep(p),
+    };
     this.session = connect().then(
       (s) => {
         if (this.closed) void s.close();
@@ -86,7 +97,10 @@ export class ClassicConnection {
       },
       (e: unknown) => {
         // Connection errors name the inside URL, which is not the browser's business: keep only the code.
-        const why = e instanceof QiConnectError ? `they do not answer${e.errno ? ` (${e.errno})` : ''}; try again later, or tell the robot's operator` : (e as Error)?.message ?? String(e);
+        const why =
+          e instanceof QiConnectError
+            ? `they do not answer${e.errno ? ` (${e.errno})` : ''}; try again later, or tell the robot's operator`
+            : ((e as Error)?.message ?? String(e));
         throw new Error(`Cannot reach the robot's services: ${why}`);
       },
     );
@@ -102,7 +116,11 @@ export class ClassicConnection {
   async call(payload: unknown): Promise<void> {
     const idm = (payload as { idm?: unknown })?.idm;
     if (this.closed) return;
-    if (this.pending >= this.limits.maxPendingCalls) return this.fail(idm, `Too many calls waiting for an answer on this connection (${this.limits.maxPendingCalls}); wait for some to finish`);
+    if (this.pending >= this.limits.maxPendingCalls)
+      return this.fail(
+        idm,
+        `Too many calls waiting for an answer on this connection (${this.limits.maxPendingCalls}); wait for some to finish`,
+      );
     this.pending++;
     try {
       const request = this.parse((payload as { params?: unknown })?.params);
@@ -126,7 +144,8 @@ export class ClassicConnection {
     if (typeof params !== 'object' || params === null) throw new Error('A call needs params { obj, member, args }');
     const p = params as { obj?: unknown; member?: unknown; method?: unknown; args?: unknown };
     const member = this.version === '1.0' ? p.method : p.member;
-    if (typeof member !== 'string') throw new Error(`A call needs params.${this.version === '1.0' ? 'method' : 'member'}, the member name`);
+    if (typeof member !== 'string')
+      throw new Error(`A call needs params.${this.version === '1.0' ? 'method' : 'member'}, the member name`);
     const args = p.args === undefined ? [] : p.args;
     if (!Array.isArray(args)) throw new Error('params.args must be an array');
     if (p.obj === 'ServiceDirectory' && member === 'service') return { op: 'service', name: args[0] };
@@ -149,7 +168,10 @@ export class ClassicConnection {
   private backend(obj: number): ObjectBackend {
     const proxy = this.objects.get(obj);
     const b = backendOf(proxy);
-    if (b === undefined) throw new Error(`Unknown object ${obj}: it was never given to this connection or was released (get the service again)`);
+    if (b === undefined)
+      throw new Error(
+        `Unknown object ${obj}: it was never given to this connection or was released (get the service again)`,
+      );
     // Most recently used last, so that eviction takes the least recently used.
     this.objects.delete(obj);
     this.objects.set(obj, proxy!);
@@ -197,7 +219,8 @@ export class ClassicConnection {
       case 'disconnect': {
         const id = Number(r.link);
         const link = this.links.get(id);
-        if (link === undefined || link.obj !== r.obj || link.member !== r.member) throw new Error(`No subscription ${JSON.stringify(r.link)} to ${b.name}.${r.member} on this connection`);
+        if (link === undefined || link.obj !== r.obj || link.member !== r.member)
+          throw new Error(`No subscription ${JSON.stringify(r.link)} to ${b.name}.${r.member} on this connection`);
         this.links.delete(id);
         await link.off?.();
         return true;
@@ -208,16 +231,23 @@ export class ClassicConnection {
   private async subscribe(b: ObjectBackend, obj: number, member: string, _idm: unknown): Promise<number> {
     if (!b.type.signalsByName.has(member) && !b.type.propertiesByName.has(member)) {
       const names = [...b.type.signalsByName.keys(), ...b.type.propertiesByName.keys()];
-      throw new Error(`${b.name} has no signal or property "${member}". Its signals and properties: ${[...new Set(names)].join(', ') || 'none'}.`);
+      throw new Error(
+        `${b.name} has no signal or property "${member}". Its signals and properties: ${[...new Set(names)].join(', ') || 'none'}.`,
+      );
     }
-    if (this.links.size >= this.limits.maxSubscriptions) throw new Error(`Too many signal subscriptions on this connection (${this.limits.maxSubscriptions}); disconnect some first`);
+    if (this.links.size >= this.limits.maxSubscriptions)
+      throw new Error(
+        `Too many signal subscriptions on this connection (${this.limits.maxSubscriptions}); disconnect some first`,
+      );
     const id = this.nextLink++;
     const link: Link = { obj, member };
     this.links.set(id, link);
     try {
       link.off = await b.subscribe(member, (args) => {
         if (this.closed || !this.links.has(id)) return;
-        this.peer.emit('signal', { result: { obj, signal: member, data: args.map((a) => toJson(a, this.rules)), link: id } });
+        this.peer.emit('signal', {
+          result: { obj, signal: member, data: args.map((a) => toJson(a, this.rules)), link: id },
+        });
       });
     } catch (e) {
       this.links.delete(id);

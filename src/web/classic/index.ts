@@ -115,12 +115,18 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
       return qiThroughGateway(gateway, remote, local, options.auth?.(client));
     }
     const url = typeof options.url === 'function' ? options.url() : options.url;
-    if (!url) return Promise.reject(new Error('the classic API has no qi side to connect to (option gateway, url or connect)'));
+    if (!url)
+      return Promise.reject(new Error('the classic API has no qi side to connect to (option gateway, url or connect)'));
     return Session.connect(url, { ipc: false, reconnect: false });
   };
   const originAllowed = originRule(options.origins, 'origins');
 
-  const attach = (version: ApiVersion, req: http.IncomingMessage, query: Record<string, string>, peer: ConstructorParameters<typeof ClassicConnection>[0]) => {
+  const attach = (
+    version: ApiVersion,
+    req: http.IncomingMessage,
+    query: Record<string, string>,
+    peer: ConstructorParameters<typeof ClassicConnection>[0],
+  ) => {
     if (connections.size >= maxConnections) return undefined;
     const client: ClassicClient = { address: peerOf(req).address, headers: req.headers, query, version };
     const conn = new ClassicConnection(peer, version, () => openSession(client, req), options);
@@ -166,9 +172,20 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
     servers.set(version, io);
   }
 
-  const legacy = options.legacy === false ? undefined : new LegacySocketIo(base, originAllowed, (version, req, peer) => attach(version, req, Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams), peer), detach);
+  const legacy =
+    options.legacy === false
+      ? undefined
+      : new LegacySocketIo(
+          base,
+          originAllowed,
+          (version, req, peer) =>
+            attach(version, req, Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams), peer),
+          detach,
+        );
 
-  const route = (url: string | undefined): { kind: 'script' | 'engine' | 'legacy'; version: ApiVersion } | undefined => {
+  const route = (
+    url: string | undefined,
+  ): { kind: 'script' | 'engine' | 'legacy'; version: ApiVersion } | undefined => {
     const path = (url ?? '/').split('?')[0];
     for (const version of VERSIONS) {
       const dir = `${base}/${version}/`;
@@ -191,16 +208,20 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
           return true;
         }
         const body = clientScript(r.version, base);
-        res.writeHead(200, { 'content-type': 'application/javascript; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+        res.writeHead(200, {
+          'content-type': 'application/javascript; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'cache-control': 'no-cache',
+        });
         res.end(req.method === 'HEAD' ? undefined : body);
-      } else if (r.kind === 'engine') servers.get(r.version)!.engine.handleRequest(req as never, res);
+      } else if (r.kind === 'engine') servers.get(r.version)!.engine.handleRequest(req, res);
       else if (legacy) legacy.request(r.version, req, res);
       else return false;
       return true;
     },
     upgrade(req, socket, head) {
       const r = route(req.url);
-      if (r?.kind === 'engine') servers.get(r.version)!.engine.handleUpgrade(req as never, socket, head);
+      if (r?.kind === 'engine') servers.get(r.version)!.engine.handleUpgrade(req, socket, head);
       else if (r?.kind === 'legacy' && legacy) legacy.upgrade(r.version, req, socket, head);
       else return false;
       return true;

@@ -19,8 +19,14 @@ export interface JsonRules {
 
 /** The MetaObject as libqi-python gave it: members keyed by uid (JSON object keys are text). */
 export function metaObjectJson(meta: MetaObject): Record<string, unknown> {
-  const byUid = <T extends { uid: number }>(m: Map<number, T>) => Object.fromEntries([...m].map(([uid, v]) => [String(uid), { ...v }]));
-  return { methods: byUid(meta.methods), signals: byUid(meta.signals), properties: byUid(meta.properties), description: meta.description };
+  const byUid = <T extends { uid: number }>(m: Map<number, T>) =>
+    Object.fromEntries([...m].map(([uid, v]) => [String(uid), { ...v }]));
+  return {
+    methods: byUid(meta.methods),
+    signals: byUid(meta.signals),
+    properties: byUid(meta.properties),
+    description: meta.description,
+  };
 }
 
 function isBytes(v: unknown): v is Uint8Array {
@@ -46,16 +52,23 @@ export function toJson(value: unknown, rules: JsonRules): unknown {
   if (value instanceof Dynamic) return toJson(value.value, rules);
   if (isBytes(value)) {
     // Strings that are not UTF-8 are decoded as bytes too; the classic API only knew text for them.
-    return rules.raw === 'base64' ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : Array.from(value);
+    return rules.raw === 'base64'
+      ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
+      : Array.from(value);
   }
   if (Array.isArray(value)) return value.map((v) => toJson(v, rules));
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of value) out[typeof k === 'string' ? k : typeof k === 'object' ? JSON.stringify(toJson(k, rules)) : String(k)] = toJson(v, rules);
+    for (const [k, v] of value)
+      out[typeof k === 'string' ? k : typeof k === 'object' ? JSON.stringify(toJson(k, rules)) : String(k)] = toJson(
+        v,
+        rules,
+      );
     return out;
   }
   const backend = backendOf(value);
-  if (backend !== undefined) return { pyobject: rules.keep(value), metaobject: metaObjectJson(backend.type.metaObject) };
+  if (backend !== undefined)
+    return { pyobject: rules.keep(value), metaobject: metaObjectJson(backend.type.metaObject) };
   if (value instanceof ObjectReference) return null; // never reaches here with object references enabled
   if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
   // A struct: a plain object whose keys are its fields, in order.
@@ -68,7 +81,13 @@ function bytesOf(v: unknown): unknown {
   if (typeof v === 'string') return Buffer.from(v, 'base64');
   if (Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) return Buffer.from(v as number[]);
   // A Node Buffer as JSON.stringify writes it.
-  if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) return Buffer.from((v as { data: number[] }).data);
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((v as { data?: unknown }).data)
+  )
+    return Buffer.from((v as { data: number[] }).data);
   return v;
 }
 
@@ -90,7 +109,8 @@ export function fromJson(sig: Signature, value: unknown): unknown {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromJson(sig.value, v)]));
     case 'tuple': {
-      if (Array.isArray(value)) return value.length === sig.members.length ? value.map((v, i) => fromJson(sig.members[i], v)) : value;
+      if (Array.isArray(value))
+        return value.length === sig.members.length ? value.map((v, i) => fromJson(sig.members[i], v)) : value;
       if (typeof value !== 'object' || value === null || sig.fields === undefined) return value;
       const o = value as Record<string, unknown>;
       return Object.fromEntries(sig.fields.map((f, i) => [f, fromJson(sig.members[i], o[f])]));

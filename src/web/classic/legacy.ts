@@ -62,7 +62,11 @@ export class LegacySocketIo {
   constructor(
     private readonly base: string,
     private readonly originAllowed: OriginRule,
-    private readonly attach: (version: ApiVersion, req: http.IncomingMessage, peer: ClassicPeer) => ClassicConnection | undefined,
+    private readonly attach: (
+      version: ApiVersion,
+      req: http.IncomingMessage,
+      peer: ClassicPeer,
+    ) => ClassicConnection | undefined,
     private readonly detach: (conn: ClassicConnection) => Promise<void>,
   ) {}
 
@@ -75,12 +79,18 @@ export class LegacySocketIo {
     const path = (req.url ?? '/').split('?')[0];
     const origin = req.headers.origin;
     if (!this.originAllowed(req)) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(originRefusal(req, 'the classic qimessaging.js API', 'origins'));
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(originRefusal(req, 'the classic qimessaging.js API', 'origins'));
       return;
     }
-    const cors: Record<string, string> = origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : {};
+    const cors: Record<string, string> = origin
+      ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' }
+      : {};
     if (path !== this.resource(version) || (req.method !== 'GET' && req.method !== 'OPTIONS')) {
-      res.writeHead(404, { 'content-type': 'text/plain', ...cors }).end('socket.io 0.9: only the WebSocket transport is served here');
+      res
+        .writeHead(404, { 'content-type': 'text/plain', ...cors })
+        .end('socket.io 0.9: only the WebSocket transport is served here');
       return;
     }
     if (req.method === 'OPTIONS') {
@@ -90,8 +100,15 @@ export class LegacySocketIo {
     const address = plainAddress(req.socket.remoteAddress);
     const mine = this.perAddress.get(address) ?? 0;
     if (mine >= MAX_WAITING_PER_ADDRESS || this.waiting.size >= MAX_WAITING_HANDSHAKES) {
-      const who = mine >= MAX_WAITING_PER_ADDRESS ? `from your address (${MAX_WAITING_PER_ADDRESS})` : `(${MAX_WAITING_HANDSHAKES})`;
-      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(HANDSHAKE_TTL_MS / 1000), ...cors }).end(`socket.io 0.9: too many handshakes waiting to be used ${who}; use the session ids you have, or try again in ${HANDSHAKE_TTL_MS / 1000} s`);
+      const who =
+        mine >= MAX_WAITING_PER_ADDRESS
+          ? `from your address (${MAX_WAITING_PER_ADDRESS})`
+          : `(${MAX_WAITING_HANDSHAKES})`;
+      res
+        .writeHead(503, { 'content-type': 'text/plain', 'retry-after': String(HANDSHAKE_TTL_MS / 1000), ...cors })
+        .end(
+          `socket.io 0.9: too many handshakes waiting to be used ${who}; use the session ids you have, or try again in ${HANDSHAKE_TTL_MS / 1000} s`,
+        );
       return;
     }
     const sid = randomBytes(12).toString('hex');
@@ -102,7 +119,9 @@ export class LegacySocketIo {
     const body = `${sid}:${HEARTBEAT_S}:${HEARTBEAT_S}:websocket`;
     const jsonp = new URL(req.url ?? '/', 'http://x').searchParams.get('jsonp');
     if (jsonp !== null && /^\d+$/.test(jsonp)) {
-      res.writeHead(200, { 'content-type': 'application/javascript', ...cors }).end(`io.j[${jsonp}](${JSON.stringify(body)});`);
+      res
+        .writeHead(200, { 'content-type': 'application/javascript', ...cors })
+        .end(`io.j[${jsonp}](${JSON.stringify(body)});`);
     } else res.writeHead(200, { 'content-type': 'text/plain', ...cors }).end(body);
   }
 
@@ -113,11 +132,15 @@ export class LegacySocketIo {
     const sid = path.startsWith(prefix) ? path.slice(prefix.length) : '';
     const hs = this.waiting.get(sid);
     if (!this.originAllowed(req)) {
-      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'the classic qimessaging.js API', 'origins')}\n`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'the classic qimessaging.js API', 'origins')}\n`,
+      );
       return;
     }
     if (hs === undefined || hs.version !== version) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nsocket.io 0.9: unknown or expired session id; handshake first\n');
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nsocket.io 0.9: unknown or expired session id; handshake first\n',
+      );
       return;
     }
     this.forget(sid);
@@ -154,7 +177,9 @@ export class LegacySocketIo {
     send('1::');
     const conn = this.attach(version, req, peer);
     if (conn === undefined) {
-      send(`5:::${JSON.stringify({ name: 'error', args: [{ result: 'Too many browser connections; try again later' }] })}`);
+      send(
+        `5:::${JSON.stringify({ name: 'error', args: [{ result: 'Too many browser connections; try again later' }] })}`,
+      );
       peer.close();
       this.open.delete(ws);
       return;

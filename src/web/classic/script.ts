@@ -21,7 +21,9 @@ function clientSource(): string {
 
 function socketIoClient(): string {
   const pkg = createRequire(import.meta.url).resolve('socket.io-client/package.json');
-  return fs.readFileSync(path.join(path.dirname(pkg), 'dist', 'socket.io.min.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/m, '');
+  return fs
+    .readFileSync(path.join(path.dirname(pkg), 'dist', 'socket.io.min.js'), 'utf8')
+    .replace(/\n\/\/# sourceMappingURL=.*$/m, '');
 }
 
 const cache = new Map<string, string>();

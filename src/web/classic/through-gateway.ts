@@ -28,11 +28,19 @@ export interface ClassicQi {
  * Opens a qi client connection to `gateway` that the gateway sees coming from `remote` (the browser,
  * e.g. `ws://192.168.1.20:51234`) and reaching it at `local` (the endpoint the browser reached).
  */
-export async function qiThroughGateway(gateway: StreamAcceptor, remote: string, local: string, auth?: Credentials): Promise<ClassicQi> {
+export async function qiThroughGateway(
+  gateway: StreamAcceptor,
+  remote: string,
+  local: string,
+  auth?: Credentials,
+): Promise<ClassicQi> {
   const [theirs, ours] = streamPair();
   gateway.acceptStream(new MessageStream(theirs, remote, local));
   // The gateway closes a connection at once when its address has all its slots (maxConnectionsPerAddress).
-  const refused = () => new Error("the gateway did not take this page's connection: too many connections from your address (close other pages or apps using this robot), or it is shutting down; try again later");
+  const refused = () =>
+    new Error(
+      "the gateway did not take this page's connection: too many connections from your address (close other pages or apps using this robot), or it is shutting down; try again later",
+    );
   if (ours.destroyed) throw refused();
   let ch: Channel;
   try {

@@ -27,13 +27,17 @@ function renderStatus(s: ConnectionStatus = connection.current): void {
   const retry = s.retryAt !== undefined ? Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000)) : undefined;
   statusEl.className = `status ${s.state}`;
   statusEl.dataset.state = s.state;
-  replace(statusEl,
+  replace(
+    statusEl,
     h('span', { class: 'dot', 'aria-hidden': 'true' }),
     h('span', { class: 'label' }, label),
     h('code', { class: 'url' }, s.url),
     s.state === 'disconnected' && retry !== undefined ? h('span', { class: 'retry' }, `retrying in ${retry} s`) : null,
-    s.state === 'disconnected' ? h('button', { type: 'button', onclick: () => void connection.connect() }, 'Reconnect now') : null,
-    s.error && s.state !== 'connected' ? h('div', { class: 'why', title: s.error }, s.error) : null);
+    s.state === 'disconnected'
+      ? h('button', { type: 'button', onclick: () => void connection.connect() }, 'Reconnect now')
+      : null,
+    s.error && s.state !== 'connected' ? h('div', { class: 'why', title: s.error }, s.error) : null,
+  );
   document.body.classList.toggle('offline', s.state !== 'connected');
 }
 setInterval(() => connection.current.state === 'disconnected' && renderStatus(), 1000);
@@ -46,10 +50,12 @@ async function onSession(s: Session | undefined): Promise<void> {
   }
   const reload = () => void list.load(s).catch(() => {});
   await s.serviceAdded.connect(reload).catch(() => {});
-  await s.serviceRemoved.connect((_id, name) => {
-    reload();
-    if (name === current()) void show(name);
-  }).catch(() => {});
+  await s.serviceRemoved
+    .connect((_id, name) => {
+      reload();
+      if (name === current()) void show(name);
+    })
+    .catch(() => {});
   await list.load(s);
   void show(current());
 }
@@ -66,8 +72,19 @@ async function show(name: string | undefined): Promise<void> {
   list.select(name);
   if (session === undefined) return;
   if (name === undefined) {
-    replace(detail, h('div', { class: 'welcome' }, h('h2', {}, 'Pick a service'),
-      h('p', {}, 'Its methods get a form from their signatures; its signals stream here and its properties update live.')));
+    replace(
+      detail,
+      h(
+        'div',
+        { class: 'welcome' },
+        h('h2', {}, 'Pick a service'),
+        h(
+          'p',
+          {},
+          'Its methods get a form from their signatures; its signals stream here and its properties update live.',
+        ),
+      ),
+    );
     return;
   }
   const stop = await showService(session, name, list.info(name), detail);

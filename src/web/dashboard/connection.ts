@@ -44,7 +44,9 @@ export class Connection {
       const session = await Session.connect(this.url, { reconnect: false, connectTimeoutMs: 5000 });
       this.attempt = 0;
       this.session = session;
-      session.directoryConnection?.onClose((e) => this.lost(session, e?.message ?? 'the gateway closed the connection'));
+      session.directoryConnection?.onClose((e) =>
+        this.lost(session, e?.message ?? 'the gateway closed the connection'),
+      );
       this.set({ state: 'connected', url: this.url });
       this.onSession(session);
     } catch (e) {

@@ -16,11 +16,15 @@ export function formatValue(v: unknown, indent = ''): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v !== 'object') return String(v);
-  if (v instanceof Dynamic) return v.isEmpty ? `<dynamic ${v.signature === '' ? 'empty' : 'void'}>` : `${formatValue(v.value, indent)} <${v.signature}>`;
+  if (v instanceof Dynamic)
+    return v.isEmpty
+      ? `<dynamic ${v.signature === '' ? 'empty' : 'void'}>`
+      : `${formatValue(v.value, indent)} <${v.signature}>`;
   if (v instanceof Uint8Array) return bytes(v);
   if (v instanceof ObjectReference) return v.isNull ? '<null object>' : `<object ${v.serviceId}.${v.objectId}>`;
   const backend = backendOf(v);
-  if (backend) return `<object ${backend.name}: ${[...new Set([...backend.type.methods.values()].filter((m) => m.uid >= 100).map((m) => m.name))].join(', ')}>`;
+  if (backend)
+    return `<object ${backend.name}: ${[...new Set([...backend.type.methods.values()].filter((m) => m.uid >= 100).map((m) => m.name))].join(', ')}>`;
   const inner = `${indent}  `;
   if (Array.isArray(v)) {
     if (v.length === 0) return '[]';
@@ -30,7 +34,12 @@ export function formatValue(v: unknown, indent = ''): string {
   }
   const entries: [unknown, unknown][] = v instanceof Map ? [...v.entries()] : Object.entries(v);
   if (entries.length === 0) return v instanceof Map ? 'Map {}' : '{}';
-  const items = entries.slice(0, MAX_ITEMS).map(([k, x]) => `${inner}${typeof k === 'string' && !(v instanceof Map) ? k : formatValue(k, inner)}: ${formatValue(x, inner)}`);
+  const items = entries
+    .slice(0, MAX_ITEMS)
+    .map(
+      ([k, x]) =>
+        `${inner}${typeof k === 'string' && !(v instanceof Map) ? k : formatValue(k, inner)}: ${formatValue(x, inner)}`,
+    );
   if (entries.length > MAX_ITEMS) items.push(`${inner}… ${entries.length - MAX_ITEMS} more`);
   return `${v instanceof Map ? 'Map ' : ''}{\n${items.join(',\n')}\n${indent}}`;
 }
@@ -50,7 +59,15 @@ function bytes(b: Uint8Array): string {
 export function imageOf(v: unknown): HTMLCanvasElement | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const { width, height, data } = v as { width?: unknown; height?: unknown; data?: unknown };
-  if (typeof width !== 'number' || typeof height !== 'number' || !(data instanceof Uint8Array) || width <= 0 || height <= 0 || width * height > 4096 * 4096) return undefined;
+  if (
+    typeof width !== 'number' ||
+    typeof height !== 'number' ||
+    !(data instanceof Uint8Array) ||
+    width <= 0 ||
+    height <= 0 ||
+    width * height > 4096 * 4096
+  )
+    return undefined;
   const channels = data.length / (width * height);
   if (channels !== 1 && channels !== 3 && channels !== 4) return undefined;
   const canvas = h('canvas', { width, height, class: 'image' });

@@ -29,7 +29,9 @@ const TYPES: Record<string, string> = {
 const FILES = new Map<string, string>([
   ['/', 'index.html'],
   ['/index.html', 'index.html'],
-  ...['dashboard.js', 'dashboard.css', 'qimessaging.mjs', 'dashboard.js.map', 'qimessaging.mjs.map'].map((f): [string, string] => [`/${f}`, f]),
+  ...['dashboard.js', 'dashboard.css', 'qimessaging.mjs', 'dashboard.js.map', 'qimessaging.mjs.map'].map(
+    (f): [string, string] => [`/${f}`, f],
+  ),
 ]);
 
 /** The built files' folder: dist/web beside dist/src (this module is dist/src/web/dashboard/handler.js). */
@@ -52,7 +54,13 @@ export function dashboardHandler(options: DashboardOptions = {}): HttpHandler {
   };
 }
 
-async function send(req: http.IncomingMessage, res: http.ServerResponse, path: string, file: string, qiPath: string): Promise<void> {
+async function send(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  file: string,
+  qiPath: string,
+): Promise<void> {
   let body: Buffer;
   try {
     body = await readFile(path);
@@ -69,7 +77,10 @@ async function send(req: http.IncomingMessage, res: http.ServerResponse, path: s
     'x-content-type-options': 'nosniff',
     // 'unsafe-eval': the codec generates struct readers (it falls back to slower ones without it).
     ...(file === 'index.html'
-      ? { 'content-security-policy': "default-src 'self'; script-src 'self' 'unsafe-eval'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; frame-ancestors 'self'" }
+      ? {
+          'content-security-policy':
+            "default-src 'self'; script-src 'self' 'unsafe-eval'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; frame-ancestors 'self'",
+        }
       : {}),
   });
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -29,14 +29,28 @@ export function parameters(parametersSignature: string): Signature[] {
 export function fieldFor(sig: Signature, name: string, id: string): Field {
   const text = printSignature(sig);
   const label = (input: HTMLElement, hint?: string) =>
-    h('label', { class: 'field', for: id }, h('span', { class: 'name' }, name), input, h('code', { class: 'sig', title: 'qi signature' }, text), hint ? h('span', { class: 'hint' }, hint) : null);
+    h(
+      'label',
+      { class: 'field', for: id },
+      h('span', { class: 'name' }, name),
+      input,
+      h('code', { class: 'sig', title: 'qi signature' }, text),
+      hint ? h('span', { class: 'hint' }, hint) : null,
+    );
   if (sig.kind === 'bool') {
     const input = h('input', { type: 'checkbox', id, name });
     return { element: label(input), read: () => input.checked, write: (v) => (input.checked = v === true) };
   }
   if (INTEGERS.has(sig.kind) || sig.kind === 'float' || sig.kind === 'double') {
     const integer = INTEGERS.has(sig.kind);
-    const input = h('input', { type: 'text', inputMode: integer ? 'numeric' : 'decimal', id, name, placeholder: integer ? '0' : '0.0', autocomplete: 'off' });
+    const input = h('input', {
+      type: 'text',
+      inputMode: integer ? 'numeric' : 'decimal',
+      id,
+      name,
+      placeholder: integer ? '0' : '0.0',
+      autocomplete: 'off',
+    });
     return {
       element: label(input),
       read: () => number(input.value, sig.kind, name),
@@ -49,7 +63,11 @@ export function fieldFor(sig: Signature, name: string, id: string): Field {
   }
   if (sig.kind === 'object') {
     const input = h('input', { type: 'text', id, name, disabled: true, placeholder: 'objects cannot be entered here' });
-    return { element: label(input), read: () => fail(name, 'objects cannot be entered in a form; call this method from code'), write: () => {} };
+    return {
+      element: label(input),
+      read: () => fail(name, 'objects cannot be entered in a form; call this method from code'),
+      write: () => {},
+    };
   }
   const input = h('textarea', { id, name, rows: 2, spellcheck: false, placeholder: example(sig) });
   return {
@@ -90,26 +108,43 @@ function fromJson(v: unknown, sig: Signature, name: string): unknown {
   switch (sig.kind) {
     case 'raw':
       if (typeof v === 'string') return new TextEncoder().encode(v);
-      if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0 && x < 256)) return Uint8Array.from(v as number[]);
+      if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0 && x < 256))
+        return Uint8Array.from(v as number[]);
       return fail(name, 'raw bytes are a JSON array of bytes (0-255) or a string (sent as UTF-8)');
     case 'int64':
     case 'uint64':
-      return typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : v;
+      return typeof v === 'number' && Number.isInteger(v)
+        ? BigInt(v)
+        : typeof v === 'string' && /^-?\d+$/.test(v)
+          ? BigInt(v)
+          : v;
     case 'list':
     case 'varargs':
       return Array.isArray(v) ? v.map((x, i) => fromJson(x, sig.element, `${name}[${i}]`)) : v;
     case 'optional':
       return v === null ? null : fromJson(v, sig.element, name);
     case 'map': {
-      const entries = Array.isArray(v) ? (v as [unknown, unknown][]) : typeof v === 'object' && v !== null ? Object.entries(v) : undefined;
+      const entries = Array.isArray(v)
+        ? (v as [unknown, unknown][])
+        : typeof v === 'object' && v !== null
+          ? Object.entries(v)
+          : undefined;
       if (entries === undefined) return v;
-      return new Map(entries.map(([k, x]) => [fromJson(key(k, sig.key), sig.key, name), fromJson(x, sig.value, `${name}.${String(k)}`)]));
+      return new Map(
+        entries.map(([k, x]) => [
+          fromJson(key(k, sig.key), sig.key, name),
+          fromJson(x, sig.value, `${name}.${String(k)}`),
+        ]),
+      );
     }
     case 'tuple':
-      if (Array.isArray(v)) return v.map((x, i) => (i < sig.members.length ? fromJson(x, sig.members[i], `${name}[${i}]`) : x));
+      if (Array.isArray(v))
+        return v.map((x, i) => (i < sig.members.length ? fromJson(x, sig.members[i], `${name}[${i}]`) : x));
       if (sig.fields && typeof v === 'object' && v !== null) {
         const o = v as Record<string, unknown>;
-        return Object.fromEntries(sig.fields.map((f, i) => [f, f in o ? fromJson(o[f], sig.members[i], `${name}.${f}`) : undefined]));
+        return Object.fromEntries(
+          sig.fields.map((f, i) => [f, f in o ? fromJson(o[f], sig.members[i], `${name}.${f}`) : undefined]),
+        );
       }
       return v;
     default:
@@ -125,26 +160,46 @@ function key(k: unknown, sig: Signature): unknown {
 /** A value as JSON text for a field (bigints as numbers, bytes as arrays, maps as objects). */
 export function toJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
-    typeof x === 'bigint' ? Number(x) : x instanceof Uint8Array ? Array.from(x) : x instanceof Map ? Object.fromEntries(x) : x);
+    typeof x === 'bigint'
+      ? Number(x)
+      : x instanceof Uint8Array
+        ? Array.from(x)
+        : x instanceof Map
+          ? Object.fromEntries(x)
+          : x,
+  );
 }
 
 /** A JSON example of a value of `sig`, shown as the placeholder. */
 export function example(sig: Signature, depth = 0): string {
   if (depth > 3) return '…';
   switch (sig.kind) {
-    case 'bool': return 'true';
-    case 'string': return '"text"';
-    case 'float': case 'double': return '1.5';
-    case 'raw': return '[1, 2, 3]';
-    case 'dynamic': return '"any JSON"';
-    case 'void': case 'none': return 'null';
-    case 'list': case 'varargs': return `[${example(sig.element, depth + 1)}]`;
-    case 'optional': return `${example(sig.element, depth + 1)} or null`;
-    case 'map': return `{${sig.key.kind === 'string' ? '"key"' : `"${example(sig.key, depth + 1)}"`}: ${example(sig.value, depth + 1)}}`;
+    case 'bool':
+      return 'true';
+    case 'string':
+      return '"text"';
+    case 'float':
+    case 'double':
+      return '1.5';
+    case 'raw':
+      return '[1, 2, 3]';
+    case 'dynamic':
+      return '"any JSON"';
+    case 'void':
+    case 'none':
+      return 'null';
+    case 'list':
+    case 'varargs':
+      return `[${example(sig.element, depth + 1)}]`;
+    case 'optional':
+      return `${example(sig.element, depth + 1)} or null`;
+    case 'map':
+      return `{${sig.key.kind === 'string' ? '"key"' : `"${example(sig.key, depth + 1)}"`}: ${example(sig.value, depth + 1)}}`;
     case 'tuple':
       return sig.fields
         ? `{${sig.fields.map((f, i) => `"${f}": ${example(sig.members[i], depth + 1)}`).join(', ')}}`
         : `[${sig.members.map((m) => example(m, depth + 1)).join(', ')}]`;
-    default: return INTEGERS.has(sig.kind) ? '1' : 'null';
+    default:
+      return INTEGERS.has(sig.kind) ? '1' : 'null';
   }
 }

@@ -6,11 +6,19 @@ import { h, replace } from './dom.js';
 export class ServiceList {
   private services: ServiceInfo[] = [];
   private selected: string | undefined;
-  private readonly filter = h('input', { type: 'search', placeholder: 'Filter services', 'aria-label': 'Filter services', oninput: () => this.render() });
+  private readonly filter = h('input', {
+    type: 'search',
+    placeholder: 'Filter services',
+    'aria-label': 'Filter services',
+    oninput: () => this.render(),
+  });
   private readonly list = h('ul', { class: 'services', role: 'list' });
   private readonly count = h('span', { class: 'count' });
 
-  constructor(container: HTMLElement, private readonly onSelect: (name: string) => void) {
+  constructor(
+    container: HTMLElement,
+    private readonly onSelect: (name: string) => void,
+  ) {
     replace(container, h('div', { class: 'list-head' }, h('h2', {}, 'Services '), this.count), this.filter, this.list);
   }
 
@@ -37,13 +45,22 @@ export class ServiceList {
     replace(
       this.list,
       shown.map((s) =>
-        h('li', {}, h('a', {
-          href: `#/${encodeURIComponent(s.name)}`,
-          class: s.name === this.selected ? 'service selected' : 'service',
-          'data-service': s.name,
-          'aria-current': s.name === this.selected ? 'page' : undefined,
-          onclick: () => this.onSelect(s.name),
-        }, h('span', { class: 'service-name' }, s.name), h('span', { class: 'service-id' }, `#${s.serviceId}`))),
+        h(
+          'li',
+          {},
+          h(
+            'a',
+            {
+              href: `#/${encodeURIComponent(s.name)}`,
+              class: s.name === this.selected ? 'service selected' : 'service',
+              'data-service': s.name,
+              'aria-current': s.name === this.selected ? 'page' : undefined,
+              onclick: () => this.onSelect(s.name),
+            },
+            h('span', { class: 'service-name' }, s.name),
+            h('span', { class: 'service-id' }, `#${s.serviceId}`),
+          ),
+        ),
       ),
       shown.length === 0 ? h('li', { class: 'empty' }, this.services.length === 0 ? 'No services' : 'No match') : null,
     );

@@ -10,9 +10,13 @@ import { unavailable } from './unavailable.js';
 
 export type HttpHandler = unknown;
 
-export function connectWebSocket(ep: NetworkEndpoint, options: MessageStreamOptions & { timeoutMs: number; socket?: unknown }): Promise<MessageStream> {
+export function connectWebSocket(
+  ep: NetworkEndpoint,
+  options: MessageStreamOptions & { timeoutMs: number; socket?: unknown },
+): Promise<MessageStream> {
   const dial = dialerOf(ep.scheme);
-  if (dial === undefined) throw new Error(`no ${ep.scheme} dialer registered (import the browser entry of qimessaging)`);
+  if (dial === undefined)
+    throw new Error(`no ${ep.scheme} dialer registered (import the browser entry of qimessaging)`);
   if (options.socket !== undefined) unavailable('an HTTP proxy');
   return dial(ep, { timeoutMs: options.timeoutMs, maxPayload: options.maxPayload });
 }
