@@ -22,7 +22,7 @@ import { strict as assert } from 'node:assert';
 import { createRequire } from 'node:module';
 import { Packr, isNativeAccelerationEnabled } from 'msgpackr';
 import { compile, Dynamic, METAOBJECT_SIGNATURE, type Codec } from '../src/index.js';
-import { DEFAULTS, measure, type Result } from './harness.js';
+import { DEFAULTS, flag, measure, type Result } from './harness.js';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic data
@@ -360,8 +360,8 @@ function qiOnly(only: string | undefined, op: string): void {
 
 function main(): void {
   const only = process.argv[2]?.startsWith('--') ? undefined : process.argv[2];
-  const qiOnlyArg = process.argv.find((a) => a.startsWith('--qi-only='));
-  if (qiOnlyArg !== undefined) return qiOnly(only, qiOnlyArg.slice('--qi-only='.length));
+  const qiOnlyOp = flag('qi-only');
+  if (qiOnlyOp !== undefined) return qiOnly(only, qiOnlyOp);
   const t0 = Date.now();
   console.log(`node ${process.version} (${process.platform}/${process.arch}, V8 ${process.versions.v8})`);
   console.log(msgpackrNative());

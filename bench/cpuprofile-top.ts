@@ -8,6 +8,7 @@
  * the nearest matching caller), which shows e.g. which of our functions pays for socket writes or AbortSignals.
  */
 import { readFileSync } from 'node:fs';
+import { flag, num } from './harness.js';
 
 interface Node {
   id: number;
@@ -22,9 +23,8 @@ interface Profile {
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: cpuprofile-top.js <file.cpuprofile> [--filter=substring] [--top=N]');
-const opt = (n: string) => process.argv.find((a) => a.startsWith(`--${n}=`))?.split('=')[1];
-const filter = opt('filter') ?? '/dist/src/';
-const top = Number(opt('top') ?? 15);
+const filter = flag('filter') || '/dist/src/';
+const top = num('top', 15);
 
 const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));

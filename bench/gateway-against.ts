@@ -15,6 +15,16 @@ import { join } from 'node:path';
 /** The ref compared against when `--against` has no value. */
 export const DEFAULT_REF = '313372f';
 
+/** `--against=<ref>`, `--against <ref>` or a bare `--against` (the default ref); undefined without the flag. */
+export function againstRef(): string | undefined {
+  const i = process.argv.findIndex((x) => x === '--against' || x.startsWith('--against='));
+  if (i < 0) return undefined;
+  if (process.argv[i].includes('=')) return process.argv[i].slice('--against='.length) || DEFAULT_REF;
+  const next = process.argv[i + 1];
+  return next !== undefined && !next.startsWith('--') ? next : DEFAULT_REF;
+}
+
+/** A revision checked out and built for comparison. */
 export interface RefBuild {
   /** What the user asked for (`main`, `313372f`, …) and the commit it resolved to. */
   label: string;

@@ -20,13 +20,9 @@
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setImmediate as tick } from 'node:timers/promises';
-import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, t } from '../src/index.js';
-
-const Echo = defineObject({
-  methods: {
-    echo: method([t.string], t.string),
-  },
-});
+import { Gateway, Session, listenStandalone } from '../src/index.js';
+import { exitWithParent } from './children.js';
+import { newEcho } from './echo.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -66,20 +62,12 @@ async function main(): Promise<void> {
       void closeAll().then(() => out(`CLOSED ${JSON.stringify({ ms: Date.now() - t0 })}`));
     }
   });
-  lines.on('close', async () => {
-    const timer = setTimeout(() => process.exit(0), 3000);
-    for (const c of cleanups)
-      await Promise.resolve()
-        .then(c)
-        .catch(() => {});
-    clearTimeout(timer);
-    process.exit(0);
-  });
+  exitWithParent(cleanups, 3000);
 
   if (mode === 'service') {
     const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
     cleanups.push(() => sd.close());
-    await sd.registerService('Echo', new LocalObject(Echo, { echo: (s: string) => s }));
+    await sd.registerService('Echo', newEcho());
     out(`READY ${JSON.stringify({ sd: sd.endpoints.find((e) => e.startsWith('tcp://')) })}`);
   } else if (mode === 'gateway') {
     const gw = await Gateway.start({

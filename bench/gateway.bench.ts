@@ -34,41 +34,31 @@
  * On Linux each gateway's CPU time per call (user + system from /proc/<pid>/stat over the whole row, divided by the
  * calls it carried) is shown too, and its new/ref ratio: far less sensitive to a busy machine than calls/s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Session, compile, defineObject, method, t } from '../src/index.js';
-import { DEFAULT_REF, buildRef, type RefBuild } from './gateway-against.js';
-
-const Echo = defineObject({
-  methods: {
-    echo: method([t.string], t.string),
-  },
-});
-
-// ---------------------------------------------------------------------------------------------
-// Options
-
-function flag(name: string): string | undefined {
-  const a = process.argv.find((x) => x === `--${name}` || x.startsWith(`--${name}=`));
-  if (a === undefined) return undefined;
-  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
-}
-const num = (name: string, dflt: number) => (flag(name) !== undefined ? Number(flag(name)) : dflt);
-/** `--against=<ref>`, `--against <ref>` or a bare `--against` (the default ref); undefined without the flag. */
-function againstRef(): string | undefined {
-  const i = process.argv.findIndex((x) => x === '--against' || x.startsWith('--against='));
-  if (i < 0) return undefined;
-  if (process.argv[i].includes('=')) return process.argv[i].slice('--against='.length) || DEFAULT_REF;
-  const next = process.argv[i + 1];
-  return next !== undefined && !next.startsWith('--') ? next : DEFAULT_REF;
-}
+import { Session } from '../src/index.js';
+import { closeWithin, killAll, socketPath, spawnChild, stopChild, type Child } from './children.js';
+import { STRING, type Echo, stringPayloadSize } from './echo.js';
+import { FloorClient, floorRunner } from './floor.js';
+import { againstRef, buildRef, type RefBuild } from './gateway-against.js';
+import {
+  flag,
+  fmt,
+  inFlight,
+  machine,
+  measureRunners,
+  median,
+  num,
+  pct,
+  printTable,
+  quantile,
+  sequential,
+  type Measured,
+  type Runner,
+} from './harness.js';
 
 // A before/after comparison pairs rounds: more, shorter rounds pair better on a busy machine.
 const COMPARING = againstRef() !== undefined || flag('gateway-ref') !== undefined;
@@ -86,320 +76,16 @@ const OPTS = {
   gatewayRef: flag('gateway-ref'),
 };
 
-const STRING = 'qi echo payload, 32 chars long..'; // 32 ASCII chars
-
-// ---------------------------------------------------------------------------------------------
-// Child processes: every one is killed at the end, also on error or signal.
-
-const children = new Set<ChildProcess>();
-const SOCK_PATH = join(tmpdir(), `qi-bench-gw-floor-${process.pid}.sock`);
-function killAll(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(SOCK_PATH, { force: true });
-}
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
+const SOCK_PATH = socketPath('gw-floor');
 const HERE = dirname(fileURLToPath(import.meta.url));
 const GW_SERVER_JS = join(HERE, 'gateway-server.js');
 const RPC_SERVER_JS = join(HERE, 'rpc-server.js'); // its `floor` mode: the raw-socket echo server of rpc.bench
 
-interface Child {
-  child: ChildProcess;
-  ready: Record<string, unknown>;
-  /** Sends a command line and resolves with the JSON of the first reply line starting with `prefix`. */
-  ask(cmd: string, prefix: string): Promise<Record<string, unknown>>;
-}
-
-function spawnChild(script: string, args: string[], execArgv: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, [...execArgv, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const waiting: Array<{ prefix: string; resolve: (j: Record<string, unknown>) => void }> = [];
-  const what = `${script.split('/').pop()} ${args[0]}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} not ready after 30 s`)), 30_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited before ready (code ${code}, signal ${signal})`));
-    });
-    child.once('error', reject);
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      if (line.startsWith('READY ')) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          ready: JSON.parse(line.slice(6)),
-          ask: (cmd, prefix) =>
-            new Promise((res, rej) => {
-              if (child.exitCode !== null || child.signalCode !== null) return rej(new Error(`${what} has exited`));
-              waiting.push({ prefix, resolve: res });
-              child.stdin.write(`${cmd}\n`);
-            }),
-        });
-        return;
-      }
-      const i = waiting.findIndex((w) => line.startsWith(`${w.prefix} `));
-      if (i >= 0) {
-        const [w] = waiting.splice(i, 1);
-        return w.resolve(JSON.parse(line.slice(w.prefix.length + 1)));
-      }
-      process.stdout.write(`[${what}] ${line}\n`);
-    });
-  });
-}
-
-/** Asks a child to exit (closing its stdin: it exits cleanly, so --cpu-prof writes), SIGKILL after 5 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.stdin?.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The floor's client side (as in rpc.bench.ts, small frames only): same 28-byte header, writes of one tick
-// joined into one write, replies counted by parsing the header only. Callbacks, no promises, no decoding.
-
-const HEADER = 28;
-
-class FloorClient {
-  private readonly queue: Array<() => void> = [];
-  private pending: Buffer[] = [];
-  private id = 0;
-  private readonly head = Buffer.allocUnsafe(HEADER);
-  private headLen = 0;
-  private need = 0;
-
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (c: Buffer) => this.onData(c));
-    socket.on('error', () => {});
-  }
-
-  static connect(url: string): Promise<FloorClient> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port: Number(new URL(url).port) });
-      s.setNoDelay(true);
-      s.once('error', reject);
-      s.once('connect', () => {
-        s.removeListener('error', reject);
-        resolve(new FloorClient(s));
-      });
-    });
-  }
-
-  private readonly flush = () => {
-    const out = this.pending;
-    this.pending = [];
-    this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
-  };
-
-  call(payload: Buffer, done: () => void): void {
-    const b = Buffer.allocUnsafe(HEADER + payload.length);
-    b.writeUInt32BE(0x42dead42, 0);
-    b.writeUInt32LE(++this.id >>> 0, 4);
-    b.writeUInt32LE(payload.length, 8);
-    b.writeUInt16LE(0, 12);
-    b[14] = 1; // Call
-    b[15] = 0;
-    b.writeUInt32LE(2, 16);
-    b.writeUInt32LE(1, 20);
-    b.writeUInt32LE(100, 24);
-    payload.copy(b, HEADER);
-    if (this.pending.length === 0) process.nextTick(this.flush);
-    this.pending.push(b);
-    this.queue.push(done);
-  }
-
-  private onData(chunk: Buffer): void {
-    const n = chunk.length;
-    let p = 0;
-    while (p < n) {
-      if (this.need > 0) {
-        const take = Math.min(this.need, n - p);
-        this.need -= take;
-        p += take;
-        if (this.need === 0) this.queue.shift()!();
-        continue;
-      }
-      if (this.headLen === 0 && n - p >= HEADER) {
-        const size = chunk.readUInt32LE(p + 8);
-        p += HEADER;
-        if (n - p >= size) {
-          p += size;
-          this.queue.shift()!();
-        } else {
-          this.need = size - (n - p);
-          p = n;
-        }
-        continue;
-      }
-      const take = Math.min(HEADER - this.headLen, n - p);
-      chunk.copy(this.head, this.headLen, p, p + take);
-      this.headLen += take;
-      p += take;
-      if (this.headLen === HEADER) {
-        this.headLen = 0;
-        this.need = this.head.readUInt32LE(8);
-        if (this.need === 0) this.queue.shift()!();
-      }
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Timing (as rpc.bench.ts): each runner runs for ~ms and returns [calls completed, elapsed ns]; the runners of
-// a row warm up, then run in interleaved rounds with the order rotating. bench/harness.ts's `measure` is for
-// synchronous functions only, hence this asynchronous twin.
-
-type Runner = (ms: number) => Promise<[number, number]>;
-const now = process.hrtime.bigint;
-const deadline = (ms: number) => now() + BigInt(Math.round(ms * 1e6));
-
-function sequential(call: () => Promise<unknown>): Runner {
-  return async (ms) => {
-    const t0 = now();
-    const end = t0 + BigInt(Math.round(ms * 1e6));
-    let n = 0;
-    let t: bigint;
-    do {
-      await call();
-      n++;
-    } while ((t = now()) < end);
-    return [n, Number(t - t0)];
-  };
-}
-
-function inFlight(call: () => Promise<unknown>, k: number): Runner {
-  return async (ms) => {
-    const t0 = now();
-    const end = deadline(ms);
-    let n = 0;
-    const worker = async () => {
-      do {
-        await call();
-        n++;
-      } while (now() < end);
-    };
-    await Promise.all(Array.from({ length: k }, worker));
-    return [n, Number(now() - t0)];
-  };
-}
-
-function floorRunner(c: FloorClient, payload: Buffer, k: number): Runner {
-  return (ms) =>
-    new Promise((resolve) => {
-      const t0 = now();
-      const end = deadline(ms);
-      let n = 0;
-      let outstanding = 0;
-      let stopped = false;
-      const done = () => {
-        n++;
-        outstanding--;
-        if (!stopped && now() >= end) stopped = true;
-        if (!stopped) {
-          outstanding++;
-          c.call(payload, done);
-        } else if (outstanding === 0) {
-          resolve([n, Number(now() - t0)]);
-        }
-      };
-      for (let i = 0; i < k; i++) {
-        outstanding++;
-        c.call(payload, done);
-      }
-    });
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-interface Measured {
-  /** Median calls/s over the rounds. */
-  ops: number;
-  /** (max - min) / median of the per-round calls/s. */
-  spread: number;
-  /** Calls/s of each round, in round order (so that runners of one row can be paired by round). */
-  samples: number[];
-  /**
-   * CPU time (µs, user + system, every thread) the runner's watched process used per call over the whole row,
-   * warm-up included; undefined without a watched process or off Linux. Scheduling noise barely moves it.
-   */
-  cpuPerCall?: number;
-}
-
-/** CPU time a process has used so far (µs, user + system, every thread), from /proc/<pid>/stat (Linux; USER_HZ 100). */
-function cpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state): utime is field 14, stime 15
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs a row's runners; `watch[j]` is the pid whose CPU time per call of runner j is reported (the gateway's). */
-async function measure(runners: Runner[], watch: Array<number | undefined> = []): Promise<Measured[]> {
-  const cpu0 = runners.map((_, j) => cpuMicros(watch[j]));
-  const calls = runners.map(() => 0);
-  for (let j = 0; j < runners.length; j++) calls[j] += (await runners[j](OPTS.warmupMs))[0];
-  const samples: number[][] = runners.map(() => []);
-  for (let round = 0; round < OPTS.rounds; round++) {
-    for (let k = 0; k < runners.length; k++) {
-      const j = (k + round) % runners.length;
-      const [n, ns] = await runners[j](OPTS.roundMs);
-      samples[j].push((n * 1e9) / ns);
-      calls[j] += n;
-    }
-  }
-  return samples.map((s, j) => {
-    const m = median(s);
-    const c0 = cpu0[j];
-    const c1 = cpuMicros(watch[j]);
-    return {
-      ops: m,
-      spread: (Math.max(...s) - Math.min(...s)) / m,
-      samples: s,
-      cpuPerCall: c0 !== undefined && c1 !== undefined ? (c1 - c0) / calls[j] : undefined,
-    };
-  });
-}
+const measure = (runners: Runner[], watch: Array<number | undefined> = []) => measureRunners(runners, OPTS, watch);
 
 // ---------------------------------------------------------------------------------------------
 // Tables
-
-const fmt = (x: number, digits = 0) =>
-  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-function printTable(head: string[], right: boolean[], rows: string[][]): void {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (right[i] ? c.padStart(w[i]) : c.padEnd(w[i])))
-      .join('  ')
-      .trimEnd();
-  console.log(line(head));
-  console.log(line(w.map((n) => '-'.repeat(n))));
-  for (const r of rows) console.log(line(r));
-}
 
 const rpcRows: string[][] = [];
 function rpcRow(row: string, path: string, m: Measured | undefined, vs: string, target = '', ok = ''): void {
@@ -418,9 +104,9 @@ const cpuNote = (m: Measured) => (m.cpuPerCall === undefined ? '' : `; gateway C
 /** The before/after lines of a row: this build's gateway over the ref's, calls/s paired by round. */
 function refRows(row: string, label: string, d: Measured, g: Measured, r: Measured | undefined): void {
   if (r === undefined) return;
-  rpcRow(row, `via gateway (${label})`, r, `${fmt((r.ops / d.ops) * 100)}% of direct${cpuNote(r)}`);
-  const ratios = g.samples.map((x, i) => x / r.samples[i]).sort((a, b) => a - b);
-  const q = (p: number) => ratios[Math.round(p * (ratios.length - 1))];
+  rpcRow(row, `via gateway (${label})`, r, `${pct(r.ops, d.ops)} of direct${cpuNote(r)}`);
+  const ratios = g.samples.map((x, i) => x / r.samples[i]);
+  const q = (p: number) => quantile(ratios, p);
   rpcRows.push([
     row,
     `new/${label} gateway`,
@@ -527,27 +213,12 @@ async function idleMemory(
 
 // ---------------------------------------------------------------------------------------------
 
-/** Closes a session, but never waits more than `ms` for it (reported on stderr). */
-async function closeWithin(what: string, s: Session | undefined, ms: number): Promise<void> {
-  if (s === undefined) return;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    s.close().then(
-      () => false,
-      () => false,
-    ),
-    new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms))),
-  ]);
-  clearTimeout(timer);
-  if (timedOut) console.error(`warning: ${what}.close() did not finish within ${ms} ms`);
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
-  const strSize = compile('(s)').encode([STRING]).length;
+  const strSize = stringPayloadSize();
   const strPayload = randomBytes(strSize);
   const fdLimit = openFilesLimit();
-  console.log(`Gateway benchmark: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}`);
+  console.log(`Gateway benchmark: ${machine()}`);
   console.log(
     `payload: echo(string ${STRING.length} chars) = ${strSize} B each way; header 28 B; open files limit (soft) ${fdLimit ?? '?'}`,
   );
@@ -560,14 +231,14 @@ async function main(): Promise<void> {
   let viaRef: Session | undefined;
   let ref: { label: string; script: string; build?: RefBuild } | undefined;
   let floorClient: FloorClient | undefined;
-  const kids: ChildProcess[] = [];
+  const kids: Array<Child['child']> = [];
   const memResults: MemResult[] = [];
   try {
     const gwExec = [
       '--expose-gc',
       ...(OPTS.gatewayCpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${OPTS.gatewayCpuProf || '.'}`] : []),
     ];
-    const service = await spawnChild(GW_SERVER_JS, ['service'], ['--expose-gc']);
+    const service = await spawnChild(GW_SERVER_JS, ['service'], { execArgv: ['--expose-gc'] });
     kids.push(service.child);
     const sdUrl = service.ready.sd as string;
 
@@ -578,9 +249,9 @@ async function main(): Promise<void> {
         ref = { label: OPTS.against, script: build.gatewayServer, build };
       }
       const [gw, floor, refGw] = await Promise.all([
-        spawnChild(GW_SERVER_JS, ['gateway', sdUrl], gwExec),
+        spawnChild(GW_SERVER_JS, ['gateway', sdUrl], { execArgv: gwExec }),
         spawnChild(RPC_SERVER_JS, ['floor', SOCK_PATH]),
-        ref && spawnChild(ref.script, ['gateway', sdUrl], gwExec),
+        ref && spawnChild(ref.script, ['gateway', sdUrl], { execArgv: gwExec }),
       ]);
       kids.push(gw.child, floor.child, ...(refGw ? [refGw.child] : []));
       const gwUrl = gw.ready.url as string;
@@ -633,8 +304,8 @@ async function main(): Promise<void> {
         const hop = median(hops);
         const inRt = median(hopRt);
         rpcRow('sequential echo(s)', 'raw socket floor', fl, '-');
-        rpcRow('sequential echo(s)', 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
-        rpcRow('sequential echo(s)', 'via gateway', g, `${fmt((g.ops / d.ops) * 100)}% of direct${cpuNote(g)}`);
+        rpcRow('sequential echo(s)', 'direct', d, `${pct(d.ops, fl.ops)} of floor`);
+        rpcRow('sequential echo(s)', 'via gateway', g, `${pct(g.ops, d.ops)} of direct${cpuNote(g)}`);
         rpcRows.push([
           'gateway hop (added)',
           'gateway - direct',
@@ -659,13 +330,8 @@ async function main(): Promise<void> {
         );
         const row = `${k} in flight echo(s)`;
         rpcRow(row, 'raw socket floor', fl, '-');
-        rpcRow(row, 'direct', d, `${fmt((d.ops / fl.ops) * 100)}% of floor`);
-        rpcRow(
-          row,
-          'via gateway',
-          g,
-          `${fmt((g.ops / d.ops) * 100)}% of direct (${fmt((g.ops / fl.ops) * 100)}% of floor)${cpuNote(g)}`,
-        );
+        rpcRow(row, 'direct', d, `${pct(d.ops, fl.ops)} of floor`);
+        rpcRow(row, 'via gateway', g, `${pct(g.ops, d.ops)} of direct (${pct(g.ops, fl.ops)} of floor)${cpuNote(g)}`);
         refRows(row, ref?.label ?? '', d, g, r);
       }
       floorClient.close();
@@ -691,7 +357,7 @@ async function main(): Promise<void> {
       memResults.push(
         await idleMemory(
           'raw socket floor (net server)',
-          () => spawnChild(GW_SERVER_JS, ['hold'], ['--expose-gc']),
+          () => spawnChild(GW_SERVER_JS, ['hold'], { execArgv: ['--expose-gc'] }),
           (c) => c.ready.url as string,
           'raw',
           n,
@@ -700,7 +366,7 @@ async function main(): Promise<void> {
       memResults.push(
         await idleMemory(
           'direct (qi SD + Echo)',
-          () => spawnChild(GW_SERVER_JS, ['service'], ['--expose-gc']),
+          () => spawnChild(GW_SERVER_JS, ['service'], { execArgv: ['--expose-gc'] }),
           (c) => c.ready.sd as string,
           'qi',
           n,
@@ -709,7 +375,7 @@ async function main(): Promise<void> {
       memResults.push(
         await idleMemory(
           'gateway',
-          () => spawnChild(GW_SERVER_JS, ['gateway', sdUrl], ['--expose-gc']),
+          () => spawnChild(GW_SERVER_JS, ['gateway', sdUrl], { execArgv: ['--expose-gc'] }),
           (c) => c.ready.url as string,
           'qi',
           n,
@@ -719,11 +385,9 @@ async function main(): Promise<void> {
 
     console.log('');
     if (rpcRows.length > 0) {
-      printTable(
-        ['row', 'path', 'calls/s', 'µs/call', 'vs', 'target', 'ok'],
-        [false, false, true, true, false, false, false],
-        rpcRows,
-      );
+      printTable(['row', 'path', 'calls/s', 'µs/call', 'vs', 'target', 'ok'], rpcRows, {
+        right: [false, false, true, true, false, false, false],
+      });
       console.log('');
     }
     if (memResults.length > 0) {
@@ -743,7 +407,7 @@ async function main(): Promise<void> {
         r === floorRes ? '-' : `x${fmt(perClient(r, 'heapUsed') / perClient(floorRes, 'heapUsed'), 1)}`,
         r === directRes || directRes === undefined || r === floorRes
           ? '-'
-          : `${fmt((perClient(r, 'rss') / perClient(directRes, 'rss')) * 100)}% / ${fmt((perClient(r, 'heapUsed') / perClient(directRes, 'heapUsed')) * 100)}%`,
+          : `${pct(perClient(r, 'rss'), perClient(directRes, 'rss'))} / ${pct(perClient(r, 'heapUsed'), perClient(directRes, 'heapUsed'))}`,
         kib(perClient(r, 'heapUsed', r.before, r.closed)),
         `${fmt(r.connectMs)} ms`,
       ]);
@@ -760,8 +424,8 @@ async function main(): Promise<void> {
           'heap left/client after close',
           'connect',
         ],
-        [false, true, true, true, true, true, true, true, true, true],
         rows,
+        { right: [false, true, true, true, true, true, true, true, true, true] },
       );
       if (!memResults.every((r) => r.before.gc))
         console.log('warning: a server ran without --expose-gc: no GC forced before readings');
@@ -777,7 +441,7 @@ disconnected - before (a leak shows here). Total ${((Date.now() - started) / 100
     await closeWithin('direct client session', direct, 3000);
     await closeWithin('gateway client session', viaGw, 3000);
     await closeWithin('ref gateway client session', viaRef, 3000);
-    await Promise.all(kids.map(stopChild));
+    await Promise.all(kids.map((c) => stopChild(c)));
     killAll();
     ref?.build?.remove();
   }

@@ -11,27 +11,24 @@
  * `--against` runs the attack on another revision's gateway too (default 313372f, before issue 16), built in
  * a temporary worktree as `gateway.bench.ts --against` does (bench/gateway-against.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_REF, buildRef } from './gateway-against.js';
 import { attack } from '../test/gateway/fixtures/hostile.js';
+import { killAll, track } from './children.js';
+import { againstRef, buildRef } from './gateway-against.js';
+import { num } from './harness.js';
 
-const flag = (name: string) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.split('=')[1];
-const parallel = Number(flag('parallel') ?? 6);
-const elements = Number(flag('elements') ?? 9_000_000);
-const against = process.argv.some((a) => a.startsWith('--against')) ? (flag('against') ?? DEFAULT_REF) : undefined;
+const parallel = num('parallel', 6);
+const elements = num('elements', 9_000_000);
+const against = againstRef();
 const HERE = dirname(fileURLToPath(import.meta.url));
 const NODE_SCRIPT = join(HERE, '..', 'test', 'gateway', 'fixtures', 'refscan-node.js');
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-
 /** Starts the fixture in `args` mode and resolves with the URL of its first JSON line. */
 function start(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [NODE_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
+  const child = track(spawn(process.execPath, [NODE_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args[0]} not ready after 10 s`)), 10_000);
     createInterface({ input: child.stdout }).once(
@@ -55,8 +52,7 @@ async function run(label: string, index?: string): Promise<void> {
   console.log(
     `${label}: other client during the attack: ${r.probe.calls} calls, p50 ${r.probe.p50.toFixed(1)} ms, p99 ${r.probe.p99.toFixed(1)} ms, max ${r.probe.max.toFixed(1)} ms`,
   );
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
+  killAll();
 }
 
 await run('this build');

@@ -9,10 +9,6 @@
  * Each cell: the median of interleaved rounds (`--rounds`, `--round-ms`), after a warm-up round.
  * Run: `node .build-stream/bench/stream.bench.js` (or `npm run bench:stream`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   LocalObject,
@@ -28,6 +24,9 @@ import {
   t,
   type AnyProxy,
 } from '../src/index.js';
+import { exitWithParent, spawnChild, stopChild } from './children.js';
+import { pushFloorRun, servePushFloor, type Run } from './floor.js';
+import { machine, measureRunners, num, printTable, type Runner } from './harness.js';
 
 const Source = defineObject({
   methods: {
@@ -41,14 +40,9 @@ const PushSource = defineObject({
   signals: { data: signal([t.uint64, t.raw]) },
 });
 
-function flag(name: string, dflt: number): number {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a === undefined ? dflt : Number(a.slice(name.length + 3));
-}
-const ROUNDS = flag('rounds', 3);
-const ROUND_MS = flag('round-ms', 600);
+const ROUNDS = num('rounds', 3);
+const ROUND_MS = num('round-ms', 600);
 const SIZES = [64, 4096, 65_536, 1024 * 1024];
-const HEADER = 28;
 
 // ---------------------------------------------------------------------------------------------
 // The service process: a qi Source and a floor server.
@@ -90,62 +84,13 @@ async function child(): Promise<void> {
       },
     }),
   );
-  const floor = net.createServer((sock) => {
-    sock.setNoDelay(true);
-    sock.on('error', () => {});
-    sock.once('data', (req) => {
-      const size = req.readUInt32LE(0);
-      const frame = Buffer.alloc(HEADER + size, 7);
-      // Frames joined up to 64 KiB per write, as the qi transport batches small messages; up to 4 MiB
-      // queued in the socket before waiting for it to drain, so that the kernel never runs dry.
-      const per = Math.max(1, Math.floor(65_536 / frame.length));
-      const block = Buffer.concat(Array.from({ length: per }, () => frame));
-      const pump = () => {
-        while (!sock.destroyed) {
-          sock.write(block);
-          if (sock.writableLength > 4 * 1024 * 1024) return void sock.once('drain', pump);
-        }
-      };
-      pump();
-    });
-  });
-  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
-  console.log(`READY ${JSON.stringify({ sd: sd.endpoints[0], floor: (floor.address() as net.AddressInfo).port })}`);
-  process.stdin.resume();
-  process.stdin.on('end', () => process.exit(0));
+  const floor = await servePushFloor();
+  console.log(`READY ${JSON.stringify({ sd: sd.endpoints[0], floor })}`);
+  exitWithParent([], 1000);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The reader side: each runner reads for `ms` from its first chunk and returns chunks and seconds.
-
-interface Run {
-  chunks: number;
-  seconds: number;
-}
-
-function floorRun(port: number, size: number, ms: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.setNoDelay(true);
-    let bytes = 0;
-    let t0 = 0;
-    s.on('error', reject);
-    s.on('connect', () => {
-      const req = Buffer.alloc(4);
-      req.writeUInt32LE(size);
-      s.write(req);
-    });
-    s.on('data', (c: Buffer) => {
-      const now = performance.now();
-      if (t0 === 0) t0 = now;
-      else bytes += c.length;
-      if (now - t0 >= ms) {
-        s.destroy();
-        resolve({ chunks: bytes / (HEADER + size), seconds: (now - t0) / 1000 });
-      }
-    });
-  });
-}
 
 async function pullRun(src: AnyProxy, size: number, ms: number, credit: number): Promise<Run> {
   const reader = openStream<Uint8Array>((await src.stream(size)) as object, { credit });
@@ -204,37 +149,22 @@ async function callsRun(src: AnyProxy, size: number, ms: number): Promise<Run> {
   return { chunks: n, seconds: (now - t0) / 1000 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmtRate = (x: number) =>
   x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0);
 const fmtMB = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const sizeName = (s: number) => (s >= 1048576 ? `${s / 1048576} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
 
 async function main(): Promise<void> {
-  const proc: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const killChild = () => proc.exitCode === null && proc.kill('SIGKILL');
-  process.on('exit', killChild);
-  const ready = await new Promise<{ sd: string; floor: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the service process was not ready after 15 s')), 15_000);
-    proc.once('exit', (code) => reject(new Error(`the service process exited (${code})`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      if (!line.startsWith('READY ')) return console.log(`[service] ${line}`);
-      clearTimeout(timer);
-      resolve(JSON.parse(line.slice(6)));
-    });
-  });
+  const service = await spawnChild(fileURLToPath(import.meta.url), ['--child']);
+  const ready = service.ready as { sd: string; floor: number };
   const session = await Session.connect(ready.sd, { ipc: false, lpc: false });
   const src = await session.service('Source');
-  console.log(
-    `Stream benchmark: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}; service in another process, TCP loopback`,
-  );
+  console.log(`Stream benchmark: ${machine()}; service in another process, TCP loopback`);
   console.log(
     `each cell: median of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms (after a warm-up round); chunk payload only in MB/s (1 MB = 10^6 B)`,
   );
   const subjects: [string, (size: number, ms: number) => Promise<Run>][] = [
-    ['floor', (size, ms) => floorRun(ready.floor, size, ms)],
+    ['floor', (size, ms) => pushFloorRun(ready.floor, size, ms)],
     ['stream', (size, ms) => pullRun(src, size, ms, 16)],
     ['stream c=256', (size, ms) => pullRun(src, size, ms, 256)],
     ['push', (size, ms) => pushRun(src, size, ms, 16)],
@@ -242,16 +172,17 @@ async function main(): Promise<void> {
   ];
   const rows: string[][] = [['chunk', ...subjects.map(([n]) => n), 'stream/floor', 'stream/calls', 'push/stream']];
   for (const size of SIZES) {
-    const rates = new Map<string, number[]>(subjects.map(([n]) => [n, []]));
-    for (const [, run] of subjects) await run(size, Math.min(200, ROUND_MS)); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      for (let i = 0; i < subjects.length; i++) {
-        const [name, run] = subjects[(i + r) % subjects.length];
-        const x = await run(size, ROUND_MS);
-        rates.get(name)!.push(x.chunks / x.seconds);
-      }
-    }
-    const m = new Map([...rates].map(([k, v]) => [k, median(v)]));
+    // Chunks per second of each subject: a warm-up round each, then interleaved rounds (order rotating), median.
+    const runners = subjects.map(([, run]): Runner => async (ms) => {
+      const x = await run(size, ms);
+      return [x.chunks, x.seconds * 1e9];
+    });
+    const measured = await measureRunners(runners, {
+      warmupMs: Math.min(200, ROUND_MS),
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+    });
+    const m = new Map(subjects.map(([n], i) => [n, measured[i].ops]));
     const cell = (name: string) => `${fmtRate(m.get(name)!)}/s ${fmtMB((m.get(name)! * size) / 1e6)} MB/s`;
     const pct = (a: string, b: string) => `${((m.get(a)! / m.get(b)!) * 100).toFixed(0)}%`;
     const times = (a: string, b: string) => `${(m.get(a)! / m.get(b)!).toFixed(1)}x`;
@@ -264,17 +195,12 @@ async function main(): Promise<void> {
     ]);
     console.log(`  ${sizeName(size)} done`);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const [i, r] of rows.entries()) {
-    console.log(r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join(' | '));
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  }
+  printTable(rows[0], rows.slice(1), { right: rows[0].map((_, i) => i > 0), sep: ' | ', ruleSep: '-|-' });
   console.log(
     'stream = openStream, credit 16 (c=256: credit 256); push = signal + grant prototype, window 16; calls = sequential chunk(size) calls',
   );
   await session.close();
-  proc.stdin!.end();
-  setTimeout(killChild, 2000).unref();
+  await stopChild(service.child, 2000);
 }
 
 if (process.argv.includes('--child')) await child();

@@ -10,36 +10,10 @@
 import { Gateway, Session, XmppGateway, closeXmppLinks, listenStandalone, type AnyProxy } from '../src/index.js';
 import { calculator } from '../test/object/fixtures.js';
 import { DOMAIN, Prosody } from '../test/helpers/prosody.js';
+import { num } from './harness.js';
+import { measurePath, printPaths } from './paths.js';
 
-const arg = (name: string, def: number) =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
-const SECONDS = arg('seconds', 2);
-
-async function rate(fn: () => Promise<unknown>, parallel: number): Promise<number> {
-  const end = Date.now() + SECONDS * 1000;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (Date.now() < end) {
-        await fn();
-        n++;
-      }
-    }),
-  );
-  return n / SECONDS;
-}
-
-async function measure(p: AnyProxy) {
-  await p.add(1, 1);
-  const seq = await rate(() => p.add(1, 2), 1);
-  const par = await rate(() => p.add(1, 2), 16);
-  const big = Buffer.alloc(4 * 1024 * 1024, 7);
-  const t0 = process.hrtime.bigint();
-  const rounds = 3;
-  for (let i = 0; i < rounds; i++) await p.echoRaw(big);
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { seq, par, mbps: (rounds * big.length) / 1e6 / s };
-}
+const SECONDS = num('seconds', 2);
 
 const server = await Prosody.start();
 if (typeof server === 'string') {
@@ -68,26 +42,18 @@ const via = (bytestreams: string) =>
   });
 const viaIbb = await via('ibb');
 const viaSocks = await via('socks5');
-const d = await measure((await direct.service('Calculator')) as AnyProxy);
-const x = await measure((await viaIbb.service('Calculator')) as AnyProxy);
-const y = await measure((await viaSocks.service('Calculator')) as AnyProxy);
+const d = await measurePath((await direct.service('Calculator')) as AnyProxy, SECONDS);
+const x = await measurePath((await viaIbb.service('Calculator')) as AnyProxy, SECONDS);
+const y = await measurePath((await viaSocks.service('Calculator')) as AnyProxy, SECONDS);
 
-const f = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 100 ? 1 : 0 });
-const c = (v: string) => v.padStart(16);
 console.log(
   `XMPP benchmark: node ${process.version}, Prosody on loopback, ${SECONDS} s per cell; every path goes through the same qi gateway`,
 );
-console.log(
-  `row                 ${c('direct TCP')} ${c('Prosody IBB')} ${c('Prosody SOCKS5')}   IBB/direct  SOCKS5/direct`,
-);
-const row = (name: string, k: 'seq' | 'par' | 'mbps', unit: string) =>
-  console.log(
-    `${name.padEnd(19)} ${c(`${f(d[k])} ${unit}`)} ${c(`${f(x[k])} ${unit}`)} ${c(`${f(y[k])} ${unit}`)}   ${(x[k] / d[k]).toFixed(3).padStart(10)}  ${(y[k] / d[k]).toFixed(3).padStart(13)}`,
-  );
-row('sequential add', 'seq', '/s');
-row('16 in flight add', 'par', '/s');
-row('4 MiB raw echo', 'mbps', 'MB/s');
-console.log(`µs per sequential call: ${f(1e6 / d.seq)} direct, ${f(1e6 / x.seq)} IBB, ${f(1e6 / y.seq)} SOCKS5`);
+printPaths([
+  { label: 'direct TCP', short: 'direct', figures: d },
+  { label: 'Prosody IBB', short: 'IBB', figures: x },
+  { label: 'Prosody SOCKS5', short: 'SOCKS5', figures: y },
+]);
 
 await viaIbb.close();
 await viaSocks.close();

@@ -1,0 +1,305 @@
+/**
+ * The raw socket floor, measured in the same run as the qi figures it is compared with: bare `net` sockets moving
+ * frames with the same 28-byte header and the same payload sizes, over TCP loopback or a unix socket, at the same
+ * concurrency. It is the cost of moving the bytes, nothing more.
+ *
+ * - Echo (rpc and gateway benchmarks): {@link serveEchoFloor} runs the server side (in a child process,
+ *   `rpc-server.js floor`); {@link FloorClient} and {@link floorRunner} are the client side.
+ * - Push (stream benchmark): {@link servePushFloor} sends frames as fast as the socket takes them;
+ *   {@link pushFloorRun} reads them.
+ */
+import { existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { callbacks, type Runner } from './harness.js';
+
+/** The qi message header's size. */
+export const HEADER = 28;
+
+// ---------------------------------------------------------------------------------------------
+// Echo: the server side
+
+/**
+ * Parses only the 28-byte header (size at offset 8) and echoes every frame back unchanged once it has fully
+ * arrived. All frames completed by one `data` chunk go out in one vectored write (cork/uncork around the chunk;
+ * runs of whole frames inside the chunk are written as one slice, no copy).
+ */
+function echoFrames(sock: net.Socket): void {
+  sock.setNoDelay?.(true);
+  const head = Buffer.allocUnsafe(HEADER);
+  let headLen = 0;
+  let inFrame = false;
+  let need = 0; // bytes still missing from the frame in progress
+  let parts: Buffer[] = [];
+  sock.on('data', (chunk: Buffer) => {
+    sock.cork();
+    const n = chunk.length;
+    let p = 0;
+    let run = -1; // start of a run of whole frames inside this chunk
+    const flushRun = (end: number) => {
+      if (run >= 0 && end > run) sock.write(chunk.subarray(run, end));
+      run = -1;
+    };
+    while (p < n) {
+      if (inFrame) {
+        const take = Math.min(need, n - p);
+        parts.push(chunk.subarray(p, p + take));
+        need -= take;
+        p += take;
+        if (need === 0) {
+          for (const b of parts) sock.write(b);
+          parts = [];
+          inFrame = false;
+        }
+        continue;
+      }
+      if (headLen === 0 && n - p >= HEADER) {
+        const total = HEADER + chunk.readUInt32LE(p + 8);
+        if (n - p >= total) {
+          if (run < 0) run = p;
+          p += total;
+          continue;
+        }
+        flushRun(p);
+        parts = [chunk.subarray(p)];
+        need = total - (n - p);
+        inFrame = true;
+        p = n;
+        continue;
+      }
+      flushRun(p);
+      const take = Math.min(HEADER - headLen, n - p);
+      chunk.copy(head, headLen, p, p + take);
+      headLen += take;
+      p += take;
+      if (headLen === HEADER) {
+        headLen = 0;
+        parts = [Buffer.from(head)];
+        need = head.readUInt32LE(8);
+        inFrame = need > 0;
+        if (!inFrame) {
+          sock.write(parts[0]);
+          parts = [];
+        }
+      }
+    }
+    flushRun(n);
+    sock.uncork();
+  });
+  sock.on('error', () => sock.destroy());
+}
+
+function listenNet(server: net.Server, opts: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts, () => resolve());
+  });
+}
+
+/** Echo servers on tcp://127.0.0.1:0 and on unix:<sockPath>: their URLs, and how to close them. */
+export async function serveEchoFloor(sockPath: string): Promise<{ tcp: string; unix: string; close(): void }> {
+  const tcp = net.createServer(echoFrames);
+  const unix = net.createServer(echoFrames);
+  await listenNet(tcp, { host: '127.0.0.1', port: 0 });
+  if (existsSync(sockPath)) unlinkSync(sockPath);
+  await listenNet(unix, { path: sockPath });
+  const port = (tcp.address() as net.AddressInfo).port;
+  return {
+    tcp: `tcp://127.0.0.1:${port}`,
+    unix: `unix:${sockPath}`,
+    close: () => {
+      tcp.close();
+      unix.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Echo: the client side
+
+/**
+ * Same framing; writes of one tick batched as MessageStream does (small frames joined into one write per tick, big
+ * ones written as they are); replies counted by parsing the header only. Callbacks, no promises, no copy of the
+ * reply payload.
+ */
+export class FloorClient {
+  private readonly queue: Array<() => void> = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private id = 0;
+  private readonly head = Buffer.allocUnsafe(HEADER);
+  private headLen = 0;
+  private need = 0; // bytes missing from the reply body in progress
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (c: Buffer) => this.onData(c));
+    socket.on('error', () => {});
+  }
+
+  /** Connects to `tcp://127.0.0.1:<port>` or `unix:<path>`. */
+  static connect(url: string): Promise<FloorClient> {
+    return new Promise((resolve, reject) => {
+      const s = url.startsWith('unix:')
+        ? net.connect({ path: url.slice(5) })
+        : net.connect({ host: '127.0.0.1', port: Number(new URL(url).port) });
+      s.setNoDelay?.(true);
+      s.once('error', reject);
+      s.once('connect', () => {
+        s.removeListener('error', reject);
+        resolve(new FloorClient(s));
+      });
+    });
+  }
+
+  private readonly flush = () => {
+    const out = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (out.length === 1) this.socket.write(out[0]);
+    else if (bytes <= 64 * 1024) this.socket.write(Buffer.concat(out, bytes));
+    else {
+      this.socket.cork();
+      for (const b of out) this.socket.write(b);
+      this.socket.uncork();
+    }
+  };
+
+  private write(b: Buffer): void {
+    if (this.pending.length === 0) process.nextTick(this.flush);
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+  }
+
+  /** Sends one frame carrying `payload`; `done` runs when its echo has fully arrived. */
+  call(payload: Buffer, done: () => void): void {
+    const small = payload.length <= 16 * 1024;
+    const b = Buffer.allocUnsafe(small ? HEADER + payload.length : HEADER);
+    b.writeUInt32BE(0x42dead42, 0);
+    b.writeUInt32LE(++this.id >>> 0, 4);
+    b.writeUInt32LE(payload.length, 8);
+    b.writeUInt16LE(0, 12); // version
+    b[14] = 1; // Call
+    b[15] = 0;
+    b.writeUInt32LE(2, 16); // service
+    b.writeUInt32LE(1, 20); // object
+    b.writeUInt32LE(100, 24); // action
+    if (small) {
+      payload.copy(b, HEADER);
+      this.write(b);
+    } else {
+      this.write(b);
+      this.write(payload);
+    }
+    this.queue.push(done);
+  }
+
+  private complete(): void {
+    this.queue.shift()!();
+  }
+
+  private onData(chunk: Buffer): void {
+    const n = chunk.length;
+    let p = 0;
+    while (p < n) {
+      if (this.need > 0) {
+        const take = Math.min(this.need, n - p);
+        this.need -= take;
+        p += take;
+        if (this.need === 0) this.complete();
+        continue;
+      }
+      if (this.headLen === 0 && n - p >= HEADER) {
+        const size = chunk.readUInt32LE(p + 8);
+        p += HEADER;
+        if (n - p >= size) {
+          p += size;
+          this.complete();
+        } else {
+          this.need = size - (n - p);
+          p = n;
+        }
+        continue;
+      }
+      const take = Math.min(HEADER - this.headLen, n - p);
+      chunk.copy(this.head, this.headLen, p, p + take);
+      this.headLen += take;
+      p += take;
+      if (this.headLen === HEADER) {
+        this.headLen = 0;
+        this.need = this.head.readUInt32LE(8);
+        if (this.need === 0) this.complete();
+      }
+    }
+  }
+
+  /** Closes the socket. */
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** `k` echoes of `payload` outstanding on `c`, each completion sending the next. */
+export const floorRunner = (c: FloorClient, payload: Buffer, k: number): Runner =>
+  callbacks((done) => c.call(payload, done), k);
+
+// ---------------------------------------------------------------------------------------------
+// Push: one-way frames as fast as the socket takes them
+
+/**
+ * A server on 127.0.0.1:0: each client sends the chunk size (uint32 LE) and then receives frames of that size with
+ * the 28-byte header until it leaves, with no acknowledgement and no flow control but TCP's. Frames are joined up
+ * to 64 KiB per write, as the qi transport batches small messages; up to 4 MiB are queued in the socket before
+ * waiting for it to drain, so that the kernel never runs dry. Resolves with its port.
+ */
+export async function servePushFloor(): Promise<number> {
+  const floor = net.createServer((sock) => {
+    sock.setNoDelay(true);
+    sock.on('error', () => {});
+    sock.once('data', (req) => {
+      const size = req.readUInt32LE(0);
+      const frame = Buffer.alloc(HEADER + size, 7);
+      const per = Math.max(1, Math.floor(65_536 / frame.length));
+      const block = Buffer.concat(Array.from({ length: per }, () => frame));
+      const pump = () => {
+        while (!sock.destroyed) {
+          sock.write(block);
+          if (sock.writableLength > 4 * 1024 * 1024) return void sock.once('drain', pump);
+        }
+      };
+      pump();
+    });
+  });
+  await listenNet(floor, { host: '127.0.0.1', port: 0 });
+  return (floor.address() as net.AddressInfo).port;
+}
+
+/** Chunks read in some time. */
+export interface Run {
+  chunks: number;
+  seconds: number;
+}
+
+/** Reads frames of `size` from the push floor at `port` for `ms` from the first bytes on. */
+export function pushFloorRun(port: number, size: number, ms: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setNoDelay(true);
+    let bytes = 0;
+    let t0 = 0;
+    s.on('error', reject);
+    s.on('connect', () => {
+      const req = Buffer.alloc(4);
+      req.writeUInt32LE(size);
+      s.write(req);
+    });
+    s.on('data', (c: Buffer) => {
+      const now = performance.now();
+      if (t0 === 0) t0 = now;
+      else bytes += c.length;
+      if (now - t0 >= ms) {
+        s.destroy();
+        resolve({ chunks: bytes / (HEADER + size), seconds: (now - t0) / 1000 });
+      }
+    });
+  });
+}
