@@ -51,8 +51,8 @@ const stop = async () => {
   for (const part of opened) await part.close().catch(() => {});
   process.exit(0);
 };
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
 
 console.log(`qimessaging demo robot: a ServiceDirectory with TextToSpeech, Battery and Camera`);
 console.log(`listening ${sd.endpoints.join(' ')}`);

@@ -54,11 +54,12 @@ export class ClientObjects {
       sites = scanReferences(signature, m.payload, this.client.codecOptions(), this.budget);
     } catch (e) {
       if (!(e instanceof QiScanBudgetError))
-        throw new Error(`Arguments that do not match ${signature}: ${(e as Error).message}`);
+        throw new Error(`Arguments that do not match ${signature}: ${(e as Error).message}`, { cause: e });
       throw new Error(
         `The arguments hold too many values for the gateway to search them for objects (more than maxReferenceScan = ${this.budget} steps). ` +
           'Send bulk data as raw bytes (r) or as lists of numbers or structs of numbers (the search skips those whole), or split the call; ' +
           "the robot's administrator can raise maxReferenceScan in the gateway's configuration.",
+        { cause: e },
       );
     }
     if (sites.length === 0) return m.payload;

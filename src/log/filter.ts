@@ -12,10 +12,16 @@ export function categoryMatches(category: string, pattern: string): boolean {
   let star = -1;
   let resume = 0;
   while (c < category.length) {
-    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === category[c]) (c++, p++);
-    else if (p < pattern.length && pattern[p] === '*') ((star = p++), (resume = c));
-    else if (star >= 0) ((p = star + 1), (c = ++resume));
-    else return false;
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === category[c]) {
+      c++;
+      p++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = c;
+    } else if (star >= 0) {
+      p = star + 1;
+      c = ++resume;
+    } else return false;
   }
   while (pattern[p] === '*') p++;
   return p === pattern.length;

@@ -62,7 +62,10 @@ class Sink {
   }
 
   push(record: LogRecord): void {
-    if (this.buffer.length >= (this.options.maxBuffered ?? 1000)) (this.buffer.shift(), this.dropped++);
+    if (this.buffer.length >= (this.options.maxBuffered ?? 1000)) {
+      this.buffer.shift();
+      this.dropped++;
+    }
     this.buffer.push(record);
     this.schedule(this.options.flushMs ?? 100);
   }

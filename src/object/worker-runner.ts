@@ -9,7 +9,8 @@ type Request = { id: number; method: string; args: unknown[] } | { id: number; a
 const impl = (await import((workerData as { module: string }).module)) as Record<string, unknown>;
 const running = new Map<number, AbortController>();
 
-parentPort!.on('message', async (req: Request) => {
+/** Runs one request; it answers every outcome itself, so nothing can reject. */
+async function handle(req: Request): Promise<void> {
   if ('abort' in req) {
     running.get(req.id)?.abort(new Error('canceled by the caller'));
     return;
@@ -29,4 +30,6 @@ parentPort!.on('message', async (req: Request) => {
   } finally {
     running.delete(req.id);
   }
-});
+}
+
+parentPort!.on('message', (req: Request) => void handle(req));

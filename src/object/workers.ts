@@ -96,7 +96,7 @@ export class WorkerPool {
 
   /** Stops every thread. */
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s?.worker.terminate()));
+    await Promise.all(this.slots.flatMap((s) => (s ? [s.worker.terminate()] : [])));
     this.slots.fill(undefined);
   }
 }

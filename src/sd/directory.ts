@@ -57,14 +57,13 @@ export class ServiceDirectory {
   private lastId = 1;
 
   constructor(private readonly options: DirectoryOptions) {
-    const self = this;
     this.object = new LocalObject(ServiceDirectoryDefinition, {
-      service: (name, ctx) => self.finalize(self.find(name), ctx),
-      services: (ctx) => [...self.all()].sort((a, b) => a.serviceId - b.serviceId).map((i) => self.finalize(i, ctx)),
-      registerService: (info, ctx) => self.register(normalizeServiceInfo(info), ctx.channel),
-      unregisterService: (id) => self.unregister(id),
-      serviceReady: (id) => self.markReady(id),
-      updateServiceInfo: (info) => self.update(normalizeServiceInfo(info)),
+      service: (name, ctx) => this.finalize(this.find(name), ctx),
+      services: (ctx) => [...this.all()].sort((a, b) => a.serviceId - b.serviceId).map((i) => this.finalize(i, ctx)),
+      registerService: (info, ctx) => this.register(normalizeServiceInfo(info), ctx.channel),
+      unregisterService: (id) => this.unregister(id),
+      serviceReady: (id) => this.markReady(id),
+      updateServiceInfo: (info) => this.update(normalizeServiceInfo(info)),
       machineId: () => options.machineId,
       _socketOfService: () => {
         throw new Error('_socketOfService is internal to libqi and cannot be called remotely');

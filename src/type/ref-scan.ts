@@ -222,7 +222,10 @@ class Scan {
           el = p.el!;
         this.count(n, key.size + el.size, start, 'map');
         if (key.k === K.Fixed && el.k === K.Fixed) return this.skip(n * (key.size + el.size), 'a map');
-        for (let i = 0; i < n; i++) (this.walk(key), this.walk(el));
+        for (let i = 0; i < n; i++) {
+          this.walk(key);
+          this.walk(el);
+        }
         return;
       }
       case K.Tuple:

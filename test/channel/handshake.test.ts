@@ -218,7 +218,9 @@ describe('authentication', () => {
 
   it('passes the credentials as libqi sends them (auth_user, auth_token strings; spec V4 keys)', async () => {
     let peer!: RawPeer;
-    const { url } = await rawServer((p) => (peer = p));
+    const { url } = await rawServer((p) => {
+      peer = p;
+    });
     const opening = openChannel(await connect(url), { auth: { user: 'nao', token: 'nao' }, timeoutMs: 300 }).catch(
       () => undefined,
     );

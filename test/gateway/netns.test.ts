@@ -92,7 +92,7 @@ after(async () => {
   await Promise.all(
     children.map((c) =>
       c.exitCode !== null || c.signalCode !== null
-        ? undefined
+        ? Promise.resolve()
         : new Promise((r) => (c.once('exit', r), setTimeout(r, 2000).unref())),
     ),
   );

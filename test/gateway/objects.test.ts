@@ -88,7 +88,7 @@ describe('gateway: objects returned to clients', () => {
     assert.ok(boxed !== undefined);
     assert.equal(gw.heldObjects, 6, 'five objects and one inside a dynamic');
     await settle(base + 6, 'the service serves the six objects');
-    a.s.close();
+    void a.s.close();
     await settle(base, 'the service released them all once the client left');
     assert.equal(gw.heldObjects, 0);
   });
@@ -102,11 +102,11 @@ describe('gateway: objects returned to clients', () => {
     assert.equal(await ka.increment(), 101);
     assert.equal(await kb.increment(), 102);
     await settle(base + 1, 'one object served to the gateway');
-    a.s.close();
+    void a.s.close();
     await sleep(100);
     assert.equal(await kb.increment(), 103, 'the other client still uses it');
     await settle(base + 1, 'still served');
-    b.s.close();
+    void b.s.close();
     await settle(base, 'released once its last holder left');
     assert.equal(gw.heldObjects, 0);
   });
@@ -126,8 +126,8 @@ describe('gateway: objects returned to clients', () => {
     const n = await kb.increment();
     assert.equal(await kb.increment(), n + 1, 'b still calls it');
     await settle(base + 1, 'still served for b');
-    b.s.close();
-    a.s.close();
+    void b.s.close();
+    void a.s.close();
     await settle(base, 'released once both left');
   });
 
@@ -142,7 +142,7 @@ describe('gateway: objects returned to clients', () => {
       () => 'failed',
     );
     await sleep(30); // the call is at the service
-    a.s.close();
+    void a.s.close();
     assert.equal(await call, 'failed', 'the client saw its call fail with its session');
     for (let i = 0; i < 100 && laterAnswered === before; i++) await sleep(10);
     assert.equal(laterAnswered, before + 1, 'the service answered');

@@ -887,10 +887,15 @@ function deepContainers(rng: Rng, depth: number): { open: string; close: string;
   const prefix: Buffer[] = [];
   for (let i = 0; i < depth; i++) {
     const k = rng.int(4);
-    if (k === 0) ((open += '['), (close = ']' + close), prefix.push(u32le(1)));
-    else if (k === 1) ((open += '('), (close = ')' + close));
-    else if (k === 2) ((open += '+'), prefix.push(Buffer.from([1])));
-    else ((open += '{b'), (close = '}' + close), prefix.push(u32le(1), Buffer.from([1])));
+    const [o, c, ...p] = [
+      ['[', ']', u32le(1)],
+      ['(', ')'],
+      ['+', '', Buffer.from([1])],
+      ['{b', '}', u32le(1), Buffer.from([1])],
+    ][k] as [string, string, ...Buffer[]];
+    open += o;
+    close = c + close;
+    prefix.push(...p);
   }
   return { open, close, prefix };
 }

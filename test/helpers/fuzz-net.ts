@@ -770,7 +770,7 @@ export async function runClientHandshake(input: {
   if (clientFault !== undefined)
     throw new OracleFailure(`the client sent bytes that do not frame: ${stackOf(clientFault)}`);
   if (failure !== undefined) {
-    if (!(failure instanceof QiError)) throw failure;
+    if (!(failure instanceof QiError)) throw failure as Error;
     if (leftOpen)
       throw new OracleFailure(
         `openChannel rejected (${(failure as Error).message}) but left the connection open (server saw no end: ${!serverSawEnd})`,
@@ -1024,7 +1024,7 @@ export async function replayRaw(
   sock.setNoDelay(true);
   let outFault: unknown;
   let received = 0;
-  let lastData = performance.now();
+  let lastData: number; // the last time bytes came, from when the input is written
   let closed = false;
   const out = new FrameReader(() => {});
   sock.on('data', (c: Buffer) => {

@@ -77,8 +77,10 @@ export class RawPeer {
 }
 
 /** A raw TCP server: each connection is handed to `script` as a RawPeer. */
-export async function rawServer(script: (peer: RawPeer) => void): Promise<{ port: number; url: string }> {
-  const server = net.createServer((s) => script(new RawPeer(s)));
+export async function rawServer(
+  script: (peer: RawPeer) => void | Promise<void>,
+): Promise<{ port: number; url: string }> {
+  const server = net.createServer((s) => void script(new RawPeer(s)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   open.push({ close: () => new Promise((r) => server.close(r)) });
   const port = (server.address() as net.AddressInfo).port;

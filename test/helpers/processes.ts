@@ -72,7 +72,9 @@ export function ready<T>(p: Running, name: string, timeoutMs = 10_000): Promise<
     const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
     const onData = () => {
       const line = jsonLines(p.out())[0];
-      if (line !== undefined) (cleanup(), resolve(line as T));
+      if (line === undefined) return;
+      cleanup();
+      resolve(line as T);
     };
     const onExit = (code: number | null) => fail(`exited (${code}) before being ready`);
     const cleanup = () => (clearTimeout(timer), p.child.stdout!.off('data', onData), p.child.off('exit', onExit));

@@ -64,7 +64,9 @@ describe('machine id: the same for every process of the machine', () => {
       const timer = setTimeout(() => reject(new Error(`P1 did not answer: ${p1.out()}`)), 5000);
       p1.child.stdout!.on('data', () => {
         const lines = jsonLines(p1.out());
-        if (lines.length >= 2) (clearTimeout(timer), resolve(String(lines[1].id)));
+        if (lines.length < 2) return;
+        clearTimeout(timer);
+        resolve(String(lines[1].id));
       });
     });
     const otherUser = await idOf(mkdtempSync(join(home, 'other-user-'))); // another home, no file

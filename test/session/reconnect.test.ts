@@ -5,7 +5,6 @@
  * come back on a new connection).
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Session, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';

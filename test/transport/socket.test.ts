@@ -75,14 +75,15 @@ async function raggedDelivery(listenOn: { port: number; host: string } | { path:
   );
   let seed = 7;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const server = net.createServer(async (sock) => {
+  const dribble = async (sock: net.Socket) => {
     for (let p = 0; p < wire.length;) {
       const n = Math.min(wire.length - p, 1 + Math.floor(rand() ** 3 * 300_000));
       if (!sock.write(wire.subarray(p, p + n))) await new Promise((r) => sock.once('drain', r));
       p += n;
       if (rand() < 0.1) await new Promise((r) => setTimeout(r, 1));
     }
-  });
+  };
+  const server = net.createServer((sock) => void dribble(sock));
   await new Promise<void>((r) => server.listen(listenOn, r));
   try {
     const s = await connect(url);

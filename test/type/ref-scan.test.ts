@@ -29,7 +29,11 @@ function refsOf(v: unknown, out: ObjectReference[] = []): ObjectReference[] {
     if (!v.isNull) out.push(v);
   } else if (v instanceof Dynamic) refsOf(v.value, out);
   else if (Array.isArray(v)) for (const x of v) refsOf(x, out);
-  else if (v instanceof Map) for (const [k, x] of v) (refsOf(k, out), refsOf(x, out));
+  else if (v instanceof Map)
+    for (const [k, x] of v) {
+      refsOf(k, out);
+      refsOf(x, out);
+    }
   else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v))
     for (const x of Object.values(v)) refsOf(x, out);
   return out;

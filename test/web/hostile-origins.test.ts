@@ -239,12 +239,11 @@ describe('origins: the classic qimessaging.js endpoints', () => {
 describe('origins: in a browser', { skip: browserSkip }, () => {
   it("a page of another origin cannot open the gateway's qi path; the gateway's own page can", async () => {
     const page0 = '<!doctype html><title>t</title>';
-    let gw: Gateway | undefined;
     const own: import('../../src/transport/index.js').HttpHandler = {
       request: (req, res) =>
         req.url === '/own.html' ? (res.writeHead(200, { 'content-type': 'text/html' }).end(page0), true) : false,
     };
-    gw = await gateway({ http: own });
+    const gw = await gateway({ http: own });
     const qi = wsUrl(gw);
     const other = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page0));
     closing.push(other);

@@ -100,7 +100,11 @@ export class ServedServices {
     const work: Promise<void>[] = [];
     for (const [service, e] of this.services) {
       let changed = false;
-      for (const [name, m] of e.methods) if (m.owner === owner) (e.methods.delete(name), (changed = true));
+      for (const [name, m] of e.methods)
+        if (m.owner === owner) {
+          e.methods.delete(name);
+          changed = true;
+        }
       if (changed) work.push(this.sync(service, e).catch(() => {}));
     }
     await Promise.all(work);

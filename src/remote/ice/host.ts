@@ -129,7 +129,7 @@ export class DirectLinkHost {
       );
     } catch (e) {
       await this.drop(id);
-      throw new Error(`cannot answer this offer: ${(e as Error).message}`);
+      throw new Error(`cannot answer this offer: ${(e as Error).message}`, { cause: e });
     }
   }
 

@@ -75,7 +75,7 @@ export function socks5Connect(host: StreamHost, dst: string, timeoutMs: number):
 
 /** The first bytestream proxy of the server, if it offers one (disco#items on the domain, then each item's address). */
 export async function findProxy(xmpp: Client, domain: string, timeoutMs: number): Promise<StreamHost | undefined> {
-  let items: Element[] = [];
+  let items: Element[];
   try {
     const r = await xmpp.iqCaller.request(
       xml('iq', { type: 'get', to: domain }, xml('query', { xmlns: DISCO_ITEMS })),

@@ -282,7 +282,7 @@ export class ClassicConnection {
     const links = [...this.links.values()];
     this.links.clear();
     this.objects.clear();
-    await Promise.allSettled(links.map((l) => l.off?.()));
+    await Promise.allSettled(links.map(async (l) => l.off?.()));
     const session = await this.session.catch(() => undefined);
     await session?.close();
   }
