@@ -6,7 +6,7 @@
  * `0.800000011920929`.
  */
 import { inspect } from 'node:util';
-import { Dynamic, parseSignature, shortestFloat32, type Signature } from '../index.js';
+import { toJsonValue, type JsonOptions, type Signature } from '../type/index.js';
 
 /** Raw values of at most this many bytes show their bytes in hex, after the count. */
 const RAW_PREVIEW_BYTES = 16;
@@ -26,45 +26,22 @@ class RawSummary {
   }
 }
 
-function parsed(signature: string): Signature | undefined {
-  try {
-    return parseSignature(signature);
-  } catch {
-    return undefined;
-  }
-}
+/** `--json`: bigints as numbers when exact, else as text; bytes as `{"base64": …}`; float32 values shortest. */
+const JSON_OPTIONS: JsonOptions = {
+  bigint: 'safe',
+  typed: true,
+  bytes: (b) => ({ base64: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') }),
+};
 
-/** The type of element `i` (list, tuple) or of field `key` (struct) of a value of type `sig`. */
-function inner(sig: Signature | undefined, i: number, key?: string): Signature | undefined {
-  if (sig === undefined) return undefined;
-  if (sig.kind === 'list' || sig.kind === 'varargs') return sig.element;
-  if (sig.kind !== 'tuple') return undefined;
-  return key === undefined
-    ? sig.members[i]
-    : sig.fields === undefined
-      ? undefined
-      : sig.members[sig.fields.indexOf(key)];
-}
+/** For people: as with `--json`, but raw bytes summarized. */
+const HUMAN_OPTIONS: JsonOptions = { ...JSON_OPTIONS, bytes: (b) => new RawSummary(b) };
 
 /**
  * `v` (of qi type `sig`, when known) as JSON can carry it, or with `human`, as people read it (raw
  * bytes summarized). Dynamics are unwrapped and shown by their own signature.
  */
 export function shown(v: unknown, sig: Signature | undefined, human: boolean): unknown {
-  if (v instanceof Dynamic) return shown(v.value, parsed(v.signature), human);
-  if (sig?.kind === 'optional') sig = sig.element;
-  if (typeof v === 'number') return sig?.kind === 'float' ? shortestFloat32(v) : v;
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (v instanceof Uint8Array)
-    return human ? new RawSummary(v) : { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
-  if (v instanceof Map) {
-    const value = sig?.kind === 'map' ? sig.value : sig?.kind === 'kwargs' ? sig.element : undefined;
-    return Object.fromEntries([...v].map(([k, x]) => [String(k), shown(x, value, human)]));
-  }
-  if (Array.isArray(v)) return v.map((x, i) => shown(x, inner(sig, i), human));
-  if (v !== null && typeof v === 'object')
-    return Object.fromEntries(Object.entries(v).map(([k, x], i) => [k, shown(x, inner(sig, i, k), human)]));
-  return v === undefined ? null : v;
+  return toJsonValue(v, human ? HUMAN_OPTIONS : JSON_OPTIONS, sig);
 }
 
 /** A value as JSON can carry it: bigints as strings, Maps as objects, bytes as base64, dynamics unwrapped. */

@@ -5,7 +5,8 @@
  */
 import type { WebSocket } from 'ws';
 import type { ObjectBackend } from '../../object/index.js';
-import { messageOf, messageOfArgs, argsFromRos, RosValueError } from './convert.js';
+import { RosValueError } from './json.js';
+import { messageOf, messageOfArgs, argsFromRos } from './messages.js';
 import { argsForMethod, findMember, RosLookupError, type Member } from './members.js';
 import { parseRosName, type RosAccessKind, type RosAllowlist } from './names.js';
 import {

@@ -7,16 +7,5 @@
 export { RosBridge, UNAUTHENTICATED_REFUSAL, type RosBridgeOptions } from './bridge.js';
 export type { RosBridgeMetrics } from './client.js';
 export { RosAllowlist, parseRosName, rosName, ACCESS_KINDS, type RosAccessKind, type QiTarget } from './names.js';
-export {
-  fromJson,
-  toJson,
-  messageOf,
-  messageOfArgs,
-  argsFromRos,
-  requestOf,
-  jsonDynamic,
-  paramsOf,
-  describeType,
-  RosValueError,
-  type Param,
-} from './convert.js';
+export { fromJson, toJson, jsonDynamic, describeType, RosValueError } from './json.js';
+export { messageOf, messageOfArgs, argsFromRos, requestOf, paramsOf, type Param } from './messages.js';

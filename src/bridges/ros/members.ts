@@ -4,7 +4,8 @@
  */
 import type { MethodInfo, ObjectBackend, PropertyInfo, SignalInfo } from '../../object/index.js';
 import { parseSignature, type Signature } from '../../type/index.js';
-import { argsFromRos, paramsOf, RosValueError, type Param } from './convert.js';
+import { RosValueError } from './json.js';
+import { argsFromRos, paramsOf, type Param } from './messages.js';
 
 /** A member of a qi object, as the bridge uses it. */
 export type Member =

@@ -15,7 +15,8 @@ import {
   type MethodDef,
 } from '../../object/index.js';
 import type { Session } from '../../session/index.js';
-import { jsonDynamic, requestOf } from './convert.js';
+import { jsonDynamic } from './json.js';
+import { requestOf } from './messages.js';
 import { idOf, type IncomingOp } from './protocol.js';
 
 /** A ROS client as the served services see it. */

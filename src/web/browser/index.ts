@@ -53,6 +53,8 @@ export {
   QiDecodeError,
   QiSignatureError,
   shortestFloat32,
+  toJsonValue,
+  type JsonOptions,
   type Signature,
   type MetaObject,
   type MetaMethod,

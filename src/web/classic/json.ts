@@ -5,7 +5,7 @@
  * 64-bit integers are numbers, objects are `{ pyobject, metaobject }`. The rules are in docs/web-classic.md.
  */
 import { backendOf } from '../../object/index.js';
-import { Dynamic, ObjectReference, type MetaObject, type Signature } from '../../type/index.js';
+import { ObjectReference, toJsonValue, type JsonOptions, type MetaObject, type Signature } from '../../type/index.js';
 
 /** How values are written for one API version. */
 export interface JsonRules {
@@ -29,52 +29,33 @@ export function metaObjectJson(meta: MetaObject): Record<string, unknown> {
   };
 }
 
-function isBytes(v: unknown): v is Uint8Array {
-  return v instanceof Uint8Array;
-}
-
 /** A qi value (as decoded by this library) in the classic API's JSON. */
 export function toJson(value: unknown, rules: JsonRules): unknown {
-  if (value === undefined || value === null) return null;
-  switch (typeof value) {
-    case 'boolean':
-    case 'string':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : null;
-    case 'bigint':
-      return Number(value);
-    case 'object':
-      break;
-    default:
-      return null;
-  }
-  if (value instanceof Dynamic) return toJson(value.value, rules);
-  if (isBytes(value)) {
+  return toJsonValue(value, optionsOf(rules));
+}
+
+/** {@link JsonRules} in the terms of {@link toJsonValue} (made per call: the rules may change between calls). */
+function optionsOf(rules: JsonRules): JsonOptions {
+  const options: JsonOptions = {
+    bigint: 'number',
+    strict: true,
+    typedArrays: true,
+    structs: rules.structs,
     // Strings that are not UTF-8 are decoded as bytes too; the classic API only knew text for them.
-    return rules.raw === 'base64'
-      ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
-      : Array.from(value);
-  }
-  if (Array.isArray(value)) return value.map((v) => toJson(v, rules));
-  if (value instanceof Map) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of value)
-      out[typeof k === 'string' ? k : typeof k === 'object' ? JSON.stringify(toJson(k, rules)) : String(k)] = toJson(
-        v,
-        rules,
-      );
-    return out;
-  }
-  const backend = backendOf(value);
-  if (backend !== undefined)
-    return { pyobject: rules.keep(value), metaobject: metaObjectJson(backend.type.metaObject) };
-  if (value instanceof ObjectReference) return null; // never reaches here with object references enabled
-  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
-  // A struct: a plain object whose keys are its fields, in order.
-  const entries = Object.entries(value as Record<string, unknown>);
-  if (rules.structs === 'array') return entries.map(([, v]) => toJson(v, rules));
-  return Object.fromEntries(entries.map(([k, v]) => [k, toJson(v, rules)]));
+    bytes:
+      rules.raw === 'base64'
+        ? (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+        : (b) => Array.from(b),
+    mapKey: (k) =>
+      typeof k === 'string' ? k : typeof k === 'object' ? JSON.stringify(toJsonValue(k, options)) : String(k),
+    object: (v) => {
+      const backend = backendOf(v);
+      if (backend !== undefined)
+        return { pyobject: rules.keep(v), metaobject: metaObjectJson(backend.type.metaObject) };
+      return v instanceof ObjectReference ? null : undefined; // never reaches here with object references enabled
+    },
+  };
+  return options;
 }
 
 function bytesOf(v: unknown): unknown {

@@ -5,7 +5,7 @@
  * dynamics, raw bytes and the rest. Each field reads back a value the codec accepts, or throws a
  * message saying what to write.
  */
-import { parseSignature, printSignature, type Signature } from '../browser/index.js';
+import { parseSignature, printSignature, toJsonValue, type JsonOptions, type Signature } from '../browser/index.js';
 import { h } from './dom.js';
 
 /** An input for one value, and how to read it. */
@@ -157,17 +157,12 @@ function key(k: unknown, sig: Signature): unknown {
   return typeof k === 'string' && INTEGERS.has(sig.kind) && /^-?\d+$/.test(k) ? Number(k) : k;
 }
 
+/** How a field writes a value: bigints as numbers, bytes as arrays (as {@link fromJson} reads them back). */
+const FIELD_JSON: JsonOptions = { bigint: 'number', bytes: (b) => Array.from(b), keepUndefined: true };
+
 /** A value as JSON text for a field (bigints as numbers, bytes as arrays, maps as objects). */
 export function toJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    typeof x === 'bigint'
-      ? Number(x)
-      : x instanceof Uint8Array
-        ? Array.from(x)
-        : x instanceof Map
-          ? Object.fromEntries(x)
-          : x,
-  );
+  return JSON.stringify(toJsonValue(v, FIELD_JSON));
 }
 
 /** A JSON example of a value of `sig`, shown as the placeholder. */

@@ -10,10 +10,19 @@
  * qi → JSON, by the value: bigints to numbers when safe, else decimal strings; bytes to base64; maps to
  * objects when their keys are scalars, else `[{key, value}]`; structs to objects; tuples and lists to
  * arrays; dynamics unwrapped; none and void to null; object references to null.
+ *
+ * How values sit in ROS messages and service arguments is in ./messages.ts.
  */
 import { QiError } from '../../errors/index.js';
 import { backendOf } from '../../object/index.js';
-import { Dynamic, ObjectReference, printSignature, type Signature } from '../../type/index.js';
+import {
+  Dynamic,
+  ObjectReference,
+  printSignature,
+  toJsonValue,
+  type JsonOptions,
+  type Signature,
+} from '../../type/index.js';
 
 /** A ROS message or service argument that does not fit the qi signature. */
 export class RosValueError extends QiError {
@@ -65,7 +74,9 @@ function fail(where: string, sig: Signature, v: unknown, hint = ''): never {
   throw new RosValueError(`${where}: expected ${describeType(sig)}, got ${describeJson(v)}${hint}`);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** True for a JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -209,158 +220,20 @@ export function fromJson(sig: Signature, v: unknown, where: string, depth = 0): 
   }
 }
 
+/** qi → JSON for ROS: the rules above, in the terms of {@link toJsonValue}. */
+const ROS_JSON: JsonOptions = {
+  bigint: 'safe',
+  strict: true,
+  maps: 'object-or-pairs',
+  typedArrays: true,
+  maxDepth: 100,
+  bytes: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
+  object: (v) => (v instanceof ObjectReference || backendOf(v) !== undefined ? null : undefined),
+};
+
 /** Converts a qi value (as decoded, or as given in-process) to JSON for ROS. */
-export function toJson(v: unknown, depth = 0): unknown {
-  if (depth > 100) return null;
-  if (v instanceof Dynamic) return toJson(v.value, depth + 1);
-  if (v === undefined || v === null) return null;
-  switch (typeof v) {
-    case 'bigint':
-      return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-    case 'number':
-      return Number.isFinite(v) ? v : null;
-    case 'string':
-    case 'boolean':
-      return v;
-    case 'object':
-      break;
-    default:
-      return null;
-  }
-  if (v instanceof ObjectReference || backendOf(v) !== undefined) return null;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-  if (v instanceof ArrayBuffer) return Buffer.from(v).toString('base64');
-  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, (x) => toJson(x, depth + 1));
-  if (Array.isArray(v)) return v.map((x) => toJson(x, depth + 1));
-  if (v instanceof Map) {
-    const keys = [...v.keys()].map((k) => (k instanceof Dynamic ? k.value : k));
-    if (keys.every((k) => ['string', 'number', 'bigint', 'boolean'].includes(typeof k))) {
-      return Object.fromEntries([...v.values()].map((x, i) => [String(keys[i]), toJson(x, depth + 1)]));
-    }
-    return [...v].map(([k, x]) => ({ key: toJson(k, depth + 1), value: toJson(x, depth + 1) }));
-  }
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x, depth + 1)]));
-}
-
-/** True when a qi type becomes a JSON object (a struct, a map, or a dynamic holding one). */
-function objectLike(sig: Signature, json: unknown): boolean {
-  if (!isObject(json)) return false;
-  return (sig.kind === 'tuple' && sig.fields !== undefined) || sig.kind === 'map' || sig.kind === 'dynamic';
-}
-
-/**
- * A qi value as a ROS message (a JSON object): structs and maps are the message itself; void is `{}`;
- * any other value is `{"data": value}`, as in std_msgs (std_msgs/String, Int32, Float64…).
- */
-export function messageOf(value: unknown, sig: Signature): Record<string, unknown> {
-  if (sig.kind === 'void') return {};
-  const json = toJson(value);
-  return objectLike(sig, json) ? (json as Record<string, unknown>) : { data: json };
-}
-
-/** The arguments of a signal as a ROS message: none `{}`, one as {@link messageOf}, several `{"data": [a, b, …]}`. */
-export function messageOfArgs(args: readonly unknown[], sigs: readonly Signature[]): Record<string, unknown> {
-  if (sigs.length === 0) return {};
-  if (sigs.length === 1) return messageOf(args[0], sigs[0]);
-  return { data: args.map((a) => toJson(a)) };
-}
-
-/** A parameter of a qi method or signal, for mapping ROS arguments onto it. */
-export interface Param {
-  readonly sig: Signature;
-  /** The parameter's name from the MetaObject, else `arg0`, `arg1`… */
-  readonly name: string;
-}
-
-/** The parameters of a tuple signature, named from `names` where given. */
-export function paramsOf(tuple: Signature, names: readonly string[] = []): Param[] {
-  const members = tuple.kind === 'tuple' ? tuple.members : [tuple];
-  return members.map((sig, i) => ({ sig, name: names[i] || `arg${i}` }));
-}
-
-function usage(params: readonly Param[]): string {
-  if (params.length === 0) return 'no arguments';
-  const list = params.map((p) => `${p.name}: ${describeType(p.sig)}`).join(', ');
-  return `(${list}): pass args as a list [${params.map((p) => p.name).join(', ')}] or an object {${params.map((p) => `"${p.name}": …`).join(', ')}}${params.length === 1 ? ` or {"data": …}` : ` or {"data": [${params.map((p) => p.name).join(', ')}]}`}`;
-}
-
-const wantsObject = (sig: Signature) =>
-  (sig.kind === 'tuple' && sig.fields !== undefined) || sig.kind === 'map' || sig.kind === 'dynamic';
-
-/**
- * ROS arguments (`args` of call_service, `msg` of publish) as positional qi arguments. In order:
- * absent or null → no arguments; an array → positional; an object whose keys are parameter names →
- * by name; an object for a method of one struct/map/dynamic parameter → that argument; `{"data": x}`
- * → x as the single argument, or, x being an array, as the list of arguments; a scalar → the single
- * argument.
- * @throws {@link RosValueError} saying what the method takes
- */
-export function argsFromRos(params: readonly Param[], args: unknown, what: string): unknown[] {
-  try {
-    return mapArgs(params, args, what);
-  } catch (e) {
-    if (e instanceof RosValueError && !e.message.startsWith(what)) throw new RosValueError(`${what}: ${e.message}`);
-    throw e;
-  }
-}
-
-function mapArgs(params: readonly Param[], args: unknown, what: string): unknown[] {
-  const convert = (values: readonly unknown[], where: (i: number) => string) =>
-    params.map((p, i) => fromJson(p.sig, values[i], where(i)));
-  const arity = () => new RosValueError(`${what} takes ${usage(params)}`);
-  if (args === undefined || args === null) {
-    if (params.every((p) => p.sig.kind === 'optional')) return params.map(() => null);
-    throw arity();
-  }
-  if (Array.isArray(args)) {
-    if (args.length !== params.length) throw arity();
-    return convert(args, (i) => `args[${i}]`);
-  }
-  if (isObject(args)) {
-    const keys = Object.keys(args);
-    if (params.length === 0) {
-      if (keys.length === 0) return [];
-      throw arity();
-    }
-    const names = new Set(params.map((p) => p.name));
-    if (
-      keys.length > 0 &&
-      keys.every((k) => names.has(k)) &&
-      !(params.length === 1 && wantsObject(params[0].sig) && !(params[0].name in args))
-    ) {
-      return params.map((p) => {
-        if (!(p.name in args) && p.sig.kind !== 'optional')
-          throw new RosValueError(
-            `${what}: the argument "${p.name}" (${describeType(p.sig)}) is missing; it takes ${usage(params)}`,
-          );
-        return fromJson(p.sig, args[p.name], `args.${p.name}`);
-      });
-    }
-    if (
-      params.length === 1 &&
-      wantsObject(params[0].sig) &&
-      !(keys.length === 1 && keys[0] === 'data' && params[0].sig.kind !== 'map')
-    )
-      return [fromJson(params[0].sig, args, 'args')];
-    if (keys.length === 1 && keys[0] === 'data') {
-      if (params.length === 1) return [fromJson(params[0].sig, args.data, 'args.data')];
-      if (Array.isArray(args.data) && args.data.length === params.length)
-        return convert(args.data, (i) => `args.data[${i}]`);
-    }
-    throw arity();
-  }
-  if (params.length === 1) return [fromJson(params[0].sig, args, 'args')];
-  throw arity();
-}
-
-/**
- * A value a qi client passes to a ROS service as its request `args`: an object (struct, map) as is,
- * nothing as `{}`, anything else as `{"data": value}`.
- */
-export function requestOf(value: unknown): Record<string, unknown> {
-  const json = toJson(value);
-  if (json === null) return {};
-  return isObject(json) ? json : { data: json };
+export function toJson(v: unknown): unknown {
+  return toJsonValue(v, ROS_JSON);
 }
 
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
