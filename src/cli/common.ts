@@ -3,6 +3,7 @@
  * scripts can rely on.
  */
 import { QiError, Session, type AnyProxy, type SessionOptions, type Signature } from '../index.js';
+import { globRegExp } from '../type/index.js';
 import { cliMessage } from './hints.js';
 import { explainLookup } from './names.js';
 import { UsageError } from './usage-error.js';
@@ -24,7 +25,10 @@ export interface GlobalOptions {
   token?: string;
   fingerprint?: string;
   insecure?: boolean;
-  /** Milliseconds: bounds connecting (TCP, TLS and the qi handshake together), then each call (default: 10,000 to connect, calls unbounded). */
+  /**
+   * Milliseconds: bounds connecting (TCP, TLS and the qi handshake together), then each call (default: 10,000 to
+   * connect, calls unbounded).
+   */
   timeout?: string;
   /** Wait up to this many seconds for services that are not there yet. */
   wait?: string;
@@ -98,13 +102,7 @@ export async function serviceOf(session: Session, name: string, o: GlobalOptions
 
 /** True when a service name matches a pattern with `*` and `?` wildcards (or equals it). */
 export function matches(name: string, pattern: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-  return re.test(name);
+  return globRegExp(pattern).test(name);
 }
 
 /** Prints a result of qi type `sig` (when known): JSON with `--json`, else a readable form. */

@@ -12,6 +12,7 @@
  * listed to a client only when some member of it may be used.
  */
 import { QiError } from '../errors/index.js';
+import { globRegExp } from '../type/index.js';
 
 /**
  * What a member is, for the permission check. `register` governs registering a service of that name;
@@ -53,14 +54,6 @@ export class QiConfigError extends QiError {
   }
 }
 
-function glob(text: string): RegExp {
-  const body = text
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 's'); // 's': names may hold line breaks, and `*` covers them too
-}
-
 function parse(text: string): Pattern {
   let rest = text.trim();
   let kind: MemberKind | undefined;
@@ -79,10 +72,13 @@ function parse(text: string): Pattern {
       `Permission pattern "${text}" names no service (write e.g. "ALTextToSpeech.say" or "ALMemory.*").`,
     );
   // The whole text as a service name, then every split at a dot: service before, member after.
-  const readings: Reading[] = [{ service: glob(rest), member: undefined }];
+  const readings: Reading[] = [{ service: globRegExp(rest), member: undefined }];
   for (let dot = rest.indexOf('.'); dot >= 0; dot = rest.indexOf('.', dot + 1)) {
     const member = rest.slice(dot + 1);
-    readings.push({ service: glob(rest.slice(0, dot)), member: /^\**$/.test(member) ? undefined : glob(member) });
+    readings.push({
+      service: globRegExp(rest.slice(0, dot)),
+      member: /^\**$/.test(member) ? undefined : globRegExp(member),
+    });
   }
   return { text, kind, readings };
 }
@@ -111,7 +107,10 @@ export class Policy {
     return new Policy({ allow: ['*', 'register:*', 'monitor:*'] });
   }
 
-  /** The pattern that decides whether `member` of `service` may be used as `kind`: `undefined` means denied by default. */
+  /**
+   * The pattern that decides whether `member` of `service` may be used as `kind`: `undefined` means denied by
+   * default.
+   */
   decide(kind: MemberKind, service: string, member: string): { allowed: boolean; by?: string } {
     // Registering is granted by register: rules only; a deny without a kind still covers it.
     const target = kind === 'register' ? undefined : member;

@@ -32,6 +32,7 @@ export {
 export { QiValueError, QiDecodeError, describeValue, annotate } from './errors.js';
 export { shortestFloat32 } from './float32.js';
 export { toJsonValue, type JsonOptions } from './json.js';
+export { globRegExp } from './glob.js';
 export { createMetaObjectCache, type CodecOptions, type MetaObjectCache, type ObjectHooks } from './options.js';
 export { Reader, MAX_EMPTY_ELEMENTS } from './reader.js';
 export { Writer, ZERO_COPY_THRESHOLD } from './writer.js';

@@ -12,6 +12,7 @@
  * A rule without a kind means every kind but `serve`: registering new services on the robot's bus is
  * asked for by name. `Service` alone means all its members.
  */
+import { globRegExp } from '../../type/index.js';
 
 /** What a ROS client may do with a qi member. */
 export type RosAccessKind = 'method' | 'signal' | 'emit' | 'property' | 'set' | 'serve';
@@ -60,15 +61,6 @@ interface Rule {
   text: string;
 }
 
-function glob(pattern: string): RegExp {
-  return new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-}
-
 /** Which qi members are bridged, and how. Empty: nothing is (deny by default). */
 export class RosAllowlist {
   private readonly rules: Rule[];
@@ -108,8 +100,8 @@ export class RosAllowlist {
     const whole = dot < 0;
     return {
       kinds,
-      service: glob(whole ? body : body.slice(0, dot)),
-      member: whole ? undefined : glob(body.slice(dot + 1)),
+      service: globRegExp(whole ? body : body.slice(0, dot)),
+      member: whole ? undefined : globRegExp(body.slice(dot + 1)),
       text,
     };
   }
