@@ -28,8 +28,7 @@ interface Slot {
  * Stands for a method that runs in the worker pool, in an implementation object:
  * `{ fib: inWorker, light: () => 1 }`. Calling it directly is an error.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const inWorker: (...args: any[]) => never = () => {
+export const inWorker: (...args: unknown[]) => never = () => {
   throw new Error('this method runs in the worker pool; it is not called on the main thread');
 };
 

@@ -5,14 +5,6 @@
  */
 import { QiError } from '../errors/index.js';
 
-/** Formats one step of a value path: `[3]` for an index, `.x` for a field, `["key"]` for a map key. */
-export function pathStep(step: string | number | bigint, kind: 'index' | 'field' | 'key'): string {
-  if (kind === 'index') return `[${step}]`;
-  if (kind === 'field' && typeof step === 'string' && /^[A-Za-z_$][\w$]*$/.test(step)) return `.${step}`;
-  if (typeof step === 'bigint') return `[${step}n]`;
-  return `[${JSON.stringify(step)}]`;
-}
-
 /** A codec error that carries a path inside the value (encoding or decoding). */
 export abstract class PathError extends QiError {
   /** Where in the value the problem is, from the root (e.g. `value.points[3].x`). */

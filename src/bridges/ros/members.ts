@@ -3,7 +3,7 @@
  * parameters for mapping ROS arguments, and errors that say what exists.
  */
 import type { MethodInfo, ObjectBackend, PropertyInfo, SignalInfo } from '../../object/index.js';
-import { parseSignature, type Signature } from '../../type/index.js';
+import type { Signature } from '../../type/index.js';
 import { RosValueError } from './json.js';
 import { argsFromRos, paramsOf, type Param } from './messages.js';
 
@@ -71,9 +71,4 @@ export function argsForMethod(
     );
   }
   throw first;
-}
-
-/** The return type of a method. */
-export function returnType(m: MethodInfo): Signature {
-  return parseSignature(m.meta.returnSignature);
 }
