@@ -43,8 +43,11 @@ export function paramsOf(tuple: Signature, names: readonly string[] = []): Param
 
 function usage(params: readonly Param[]): string {
   if (params.length === 0) return 'no arguments';
+  const names = params.map((p) => p.name);
   const list = params.map((p) => `${p.name}: ${describeType(p.sig)}`).join(', ');
-  return `(${list}): pass args as a list [${params.map((p) => p.name).join(', ')}] or an object {${params.map((p) => `"${p.name}": …`).join(', ')}}${params.length === 1 ? ` or {"data": …}` : ` or {"data": [${params.map((p) => p.name).join(', ')}]}`}`;
+  const byName = names.map((n) => `"${n}": …`).join(', ');
+  const data = params.length === 1 ? ` or {"data": …}` : ` or {"data": [${names.join(', ')}]}`;
+  return `(${list}): pass args as a list [${names.join(', ')}] or an object {${byName}}${data}`;
 }
 
 /**

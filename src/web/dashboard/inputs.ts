@@ -188,8 +188,10 @@ export function example(sig: Signature, depth = 0): string {
       return `[${example(sig.element, depth + 1)}]`;
     case 'optional':
       return `${example(sig.element, depth + 1)} or null`;
-    case 'map':
-      return `{${sig.key.kind === 'string' ? '"key"' : `"${example(sig.key, depth + 1)}"`}: ${example(sig.value, depth + 1)}}`;
+    case 'map': {
+      const key = sig.key.kind === 'string' ? '"key"' : `"${example(sig.key, depth + 1)}"`;
+      return `{${key}: ${example(sig.value, depth + 1)}}`;
+    }
     case 'tuple':
       return sig.fields
         ? `{${sig.fields.map((f, i) => `"${f}": ${example(sig.members[i], depth + 1)}`).join(', ')}}`
