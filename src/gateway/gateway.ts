@@ -91,7 +91,10 @@ export interface GatewayOptions {
    * 3 free failures, then 250 ms between attempts doubling up to 5 s, forgotten after 10 minutes).
    */
   authThrottle?: AuthThrottleOptions;
-  /** Wait between attempts to reach the internal SD again after losing it (default 500 ms). */
+  /**
+   * First wait before trying to reach the internal SD again after losing it (default 500 ms); each
+   * failed attempt doubles the wait, up to 5 s (or `reconnectMs` if longer).
+   */
   reconnectMs?: number;
   /**
    * Start even when the internal SD cannot be reached yet, and keep trying (default false: `start`

@@ -6,7 +6,7 @@
  */
 import type { Channel } from '../channel/index.js';
 import { Builtin } from '../object/index.js';
-import type { ServiceInfo, Session } from '../session/index.js';
+import { BACKOFF_MAX_MS, Backoff, type ServiceInfo, type Session } from '../session/index.js';
 import { METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
 import { SignalHub, type EventSink } from './fanout.js';
 
@@ -42,6 +42,7 @@ export class Upstream {
     readonly session: Session,
     readonly sdUrl: string,
     private readonly events: UpstreamEvents,
+    /** First wait before trying to reach a lost SD again; the waits then double up to 5 s. */
     private readonly retryMs = 500,
   ) {}
 
@@ -88,6 +89,8 @@ export class Upstream {
     this.sdLost = true;
     for (const id of [...this.unreachable]) this.forget(id, this.services.get(id)?.name ?? `#${id}`);
     this.events.directory(true, error);
+    // Quick at first (an SD that restarts is back soon), then backing off up to BACKOFF_MAX_MS.
+    const backoff = new Backoff(this.retryMs, Math.max(this.retryMs, BACKOFF_MAX_MS));
     const attempt = async () => {
       this.retry = undefined;
       if (this.stopped) return;
@@ -96,10 +99,10 @@ export class Upstream {
         await this.attach();
         this.events.directory(false);
       } catch {
-        if (!this.stopped) this.retry = setTimeout(attempt, this.retryMs);
+        if (!this.stopped) this.retry = setTimeout(attempt, backoff.next());
       }
     };
-    this.retry = setTimeout(attempt, this.retryMs);
+    this.retry = setTimeout(attempt, backoff.next());
   }
 
   private async learn(id: number, name: string): Promise<void> {

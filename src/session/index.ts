@@ -14,3 +14,4 @@ export {
 } from './serviceinfo.js';
 export { machineId, machineIdFromSystemd } from './machine.js';
 export { candidates, QiNoRouteError } from './routes.js';
+export { Backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS } from './backoff.js';

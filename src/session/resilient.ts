@@ -8,6 +8,7 @@
 import type { CallOptions, Channel } from '../channel/index.js';
 import { QiClosedError } from '../transport/index.js';
 import type { ObjectBackend, ObjectType, RemoteBackend, SignalListener } from '../object/index.js';
+import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, Backoff } from './backoff.js';
 
 /** How reconnection is paced. */
 export interface ReconnectOptions {
@@ -48,8 +49,8 @@ export class ResilientBackend implements ObjectBackend {
     /** Keep reconnecting in the background even without subscriptions (a session with services to re-register). */
     private readonly keepTrying: () => boolean = () => false,
   ) {
-    this.min = options.minMs ?? 100;
-    this.max = options.maxMs ?? 5000;
+    this.min = options.minMs ?? BACKOFF_MIN_MS;
+    this.max = options.maxMs ?? BACKOFF_MAX_MS;
     this.callWait = options.callWaitMs ?? 10_000;
     this.type = first.type;
     this.name = first.name;
@@ -104,12 +105,9 @@ export class ResilientBackend implements ObjectBackend {
   }
 
   private async reconnectLoop(): Promise<void> {
-    for (
-      let wait = this.min;
-      this.alive() && this.current === undefined && this.wanted();
-      wait = Math.min(this.max, wait * 2)
-    ) {
-      await sleep(wait);
+    const backoff = new Backoff(this.min, this.max);
+    while (this.alive() && this.current === undefined && this.wanted()) {
+      await sleep(backoff.next());
       if (!this.alive() || this.current !== undefined) return;
       try {
         await this.tryOnce();
@@ -128,10 +126,12 @@ export class ResilientBackend implements ObjectBackend {
   private async live(ms: number, what: string): Promise<RemoteBackend> {
     if (this.current !== undefined) return this.current;
     const deadline = Date.now() + ms;
-    for (let wait = this.min; this.alive(); wait = Math.min(this.max, wait * 2)) {
+    const backoff = new Backoff(this.min, this.max);
+    while (this.alive()) {
       try {
         return await this.tryOnce(Math.max(1, deadline - Date.now()));
       } catch {
+        const wait = backoff.next();
         if (Date.now() + wait > deadline) break;
         await sleep(wait);
         if (this.current !== undefined) return this.current;
