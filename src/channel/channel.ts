@@ -18,6 +18,7 @@ import {
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 import { ERROR_CODEC, errorText, noObjectText, payloadErrorText } from './error-text.js';
 import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
+import { guardCall, type Disarm } from './call-guard.js';
 import { Heartbeat, probe, resolveLimits, type ChannelLimits } from './limits.js';
 import { OutputBound } from './output.js';
 
@@ -43,6 +44,21 @@ export interface CallOptions {
   name?: string;
 }
 
+/**
+ * Names calls in errors, asked only when an error needs the name (a proxy's backend: `Service.method`
+ * from the action), so that a call that succeeds builds no name.
+ */
+export interface CallNamer {
+  callName(address: Address): string;
+}
+
+/** The name of a call in errors: `options.name`, else the namer's, else `{service.object.action}`. */
+function callName(name: string | undefined, namer: CallNamer | undefined, a: Address): string {
+  return name ?? namer?.callName(a) ?? `{${a.service}.${a.object}.${a.action}}`;
+}
+
+const NO_OPTIONS: CallOptions = Object.freeze({});
+
 let lastId = 0;
 /** A new message id. One counter for the whole process, as libqi does: ids never repeat across sockets. */
 export function newMessageId(): number {
@@ -59,16 +75,16 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   codec: Codec;
-  name: string;
+  /** `CallOptions.name`, if given; see {@link callName}. */
+  name: string | undefined;
+  namer?: CallNamer;
   address: Address;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Clears the call's timer and abort listener, when it has them. */
+  disarm?: Disarm;
 }
 
 function cleanup(p: Pending): void {
-  if (p.timer !== undefined) clearTimeout(p.timer);
-  if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort);
+  p.disarm?.();
 }
 
 const noop = (): void => {};
@@ -228,6 +244,7 @@ export class Channel {
 
   /**
    * Calls a method: encodes `args` with `argsCodec`, resolves with the reply decoded by `returnCodec`.
+   * @param namer names the call in errors when `options.name` does not (only when an error needs it)
    * @throws {@link QiCallError} with the peer's text, {@link QiClosedError}, {@link QiTimeoutError},
    * {@link QiCanceledError}, or a codec error when `args` do not fit.
    */
@@ -236,16 +253,22 @@ export class Channel {
     argsCodec: Codec | string,
     args: unknown,
     returnCodec: Codec | string,
-    options: CallOptions = {},
+    options: CallOptions = NO_OPTIONS,
+    namer?: CallNamer,
   ): Promise<unknown> {
     const codec = typeof returnCodec === 'string' ? compile(returnCodec) : returnCodec;
-    const name = options.name ?? `{${address.service}.${address.object}.${address.action}}`;
     return new Promise((resolve, reject) => {
-      if (this.isClosed) return reject(this.closedError(name));
+      if (this.isClosed) return reject(this.closedError(callName(options.name, namer, address)));
       const signal = options.signal;
       if (signal?.aborted)
-        return reject(new QiCanceledError(`${name} was canceled before it was sent.`, signal.reason));
-      if (this.pending.size >= this.limits.maxPendingCalls) return reject(this.limitError(`Cannot call ${name}`));
+        return reject(
+          new QiCanceledError(
+            `${callName(options.name, namer, address)} was canceled before it was sent.`,
+            signal.reason,
+          ),
+        );
+      if (this.pending.size >= this.limits.maxPendingCalls)
+        return reject(this.limitError(`Cannot call ${callName(options.name, namer, address)}`));
       const id = newMessageId();
       try {
         this.send(
@@ -257,23 +280,13 @@ export class Channel {
       } catch (e) {
         return reject(e);
       }
-      const entry: Pending = { resolve, reject, codec, name, address, timer: undefined, signal, onAbort: undefined };
+      const entry: Pending = { resolve, reject, codec, name: options.name, namer, address };
       this.pending.set(id, entry);
       // Timers and abort listeners only for the calls that ask for them: most calls are plain.
-      if (options.timeoutMs !== undefined) {
-        entry.timer = setTimeout(
-          () =>
-            this.abandon(
-              id,
-              new QiTimeoutError(`${name} got no answer from ${this.remote} within ${options.timeoutMs} ms.`),
-            ),
-          options.timeoutMs,
+      if (options.timeoutMs !== undefined || signal !== undefined)
+        entry.disarm = guardCall(options, callName(options.name, namer, address), this.remote, (e) =>
+          this.abandon(id, e),
         );
-      }
-      if (signal !== undefined) {
-        entry.onAbort = () => this.abandon(id, new QiCanceledError(`${name} was canceled.`, signal.reason));
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
     });
   }
 
@@ -306,9 +319,6 @@ export class Channel {
         codec: VOID_CODEC,
         name: '',
         address,
-        timer: undefined,
-        signal: undefined,
-        onAbort: undefined,
       });
     }
     this.output.queued();
@@ -510,7 +520,7 @@ export class Channel {
         cleanup(p);
         p.reject(
           new QiClosedError(
-            `The connection to ${this.remote} closed while ${p.name} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`,
+            `The connection to ${this.remote} closed while ${callName(p.name, p.namer, p.address)} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`,
             error,
           ),
         );
@@ -588,9 +598,9 @@ export class Channel {
         if (m.flags & MessageFlags.DynamicPayload) p.resolve((m.decode('m', this.codecOptions()) as Dynamic).value);
         else p.resolve(m.decode(p.codec, this.codecOptions()));
       } else if (m.type === MessageType.Error) {
-        p.reject(new QiCallError(p.name, errorText(m)));
+        p.reject(new QiCallError(callName(p.name, p.namer, p.address), errorText(m)));
       } else {
-        p.reject(new QiCanceledError(`${p.name} was canceled by ${this.remote}.`));
+        p.reject(new QiCanceledError(`${callName(p.name, p.namer, p.address)} was canceled by ${this.remote}.`));
       }
     } catch (e) {
       p.reject(e);

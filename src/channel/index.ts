@@ -12,8 +12,10 @@ export {
   type RawAnswer,
   type Address,
   type CallOptions,
+  type CallNamer,
   type MessageHandler,
 } from './channel.js';
+export { guardCall, canceledError, type Disarm, type GuardOptions } from './call-guard.js';
 export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
 export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 export {

@@ -3,8 +3,8 @@
  * {@link LocalObject} of this process ({@link InProcessBackend}, no bytes encoded). Both give the same
  * semantics: asynchronous calls, errors, cancellation, signals and properties.
  */
-import type { Channel, CallOptions } from '../channel/index.js';
-import { QiCallError, QiCanceledError, QiTimeoutError } from '../channel/index.js';
+import type { Address, CallNamer, CallOptions, Channel } from '../channel/index.js';
+import { QiCallError, QiTimeoutError, canceledError, guardCall } from '../channel/index.js';
 import { MessageFlags, type Message } from '../message/index.js';
 import { Dynamic, METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
 import { QiError } from '../errors/index.js';
@@ -94,7 +94,7 @@ let linkCounter = 0;
 const UNCANCELABLE = { signal: new AbortController().signal, caller: 'local' };
 
 /** An object at the other end of a channel, addressed by (service, object). */
-export class RemoteBackend implements ObjectBackend {
+export class RemoteBackend implements ObjectBackend, CallNamer {
   private readonly listeners = new Map<number, { link: bigint; set: Set<SignalListener>; ready: Promise<unknown> }>();
   private stopEvents: (() => void) | undefined;
 
@@ -132,12 +132,20 @@ export class RemoteBackend implements ObjectBackend {
     return { service: this.service, object: this.object, action };
   }
 
-  async call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
-    const m = resolveMethod(this.type, this.name, method, args);
-    return this.channel.call(this.address(m.uid), m.params, args, m.returns, {
-      name: `${this.name}.${method}`,
-      ...options,
-    });
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    let m: MethodInfo;
+    try {
+      m = resolveMethod(this.type, this.name, method, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // Named `Service.method` in errors (unless options.name says otherwise), by callName: only on error.
+    return this.channel.call(this.address(m.uid), m.params, args, m.returns, options, this);
+  }
+
+  /** How a call of this object is named in errors: `Service.method`. */
+  callName(address: Address): string {
+    return `${this.name}.${this.type.methods.get(address.action)?.name ?? `#${address.action}`}`;
   }
 
   post(name: string, args: unknown[]): void {
@@ -239,28 +247,18 @@ export class InProcessBackend implements ObjectBackend {
       });
     }
     const target = `${this.name}.${method}`;
+    if (options.signal?.aborted) return Promise.reject(canceledError(target, options.signal.reason));
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        controller.abort(options.signal?.reason);
-        reject(new QiCanceledError(`${target} was canceled.`, options.signal?.reason));
-      };
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          controller.abort(new Error('timeout'));
-          reject(new QiTimeoutError(`${target} got no answer within ${options.timeoutMs} ms.`));
-        }, options.timeoutMs);
-      }
+      const disarm = guardCall(options, target, undefined, (e) => {
+        // The method sees its call end: with the caller's reason when canceled, a timeout error else.
+        controller.abort(e instanceof QiTimeoutError ? new Error('timeout') : options.signal?.reason);
+        reject(e);
+      });
       this.object
         .invoke(m.uid, args, { signal: controller.signal, caller: 'local' })
         .then(resolve, (e: unknown) => reject(new QiCallError(target, errorMessage(e))))
-        .finally(() => {
-          clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-        });
+        .finally(disarm);
     });
   }
 

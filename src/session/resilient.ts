@@ -144,9 +144,11 @@ export class ResilientBackend implements ObjectBackend {
     );
   }
 
-  async call(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
-    const b = this.current ?? (await this.live(options.timeoutMs ?? this.callWait, `call ${this.name}.${method}`));
-    return b.call(method, args, options);
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    if (this.current !== undefined) return this.current.call(method, args, options);
+    return this.live(options?.timeoutMs ?? this.callWait, `call ${this.name}.${method}`).then((b) =>
+      b.call(method, args, options),
+    );
   }
 
   post(member: string, args: unknown[]): void {
