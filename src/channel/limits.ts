@@ -14,7 +14,7 @@ export interface ChannelLimits {
   maxPendingCalls?: number;
   /** The peer's calls running here at once; more get an error at once (default 10,000; `QI_MAX_INCOMING_CALLS`). */
   maxIncomingCalls?: number;
-  /** Bytes queued for a peer that does not read, beyond which its signals are dropped or it is disconnected (default 64 MiB; `QI_MAX_QUEUE_BYTES`). */
+  /** Bytes queued for a peer that does not read, beyond which its signals are dropped or it is disconnected (default 64 MiB; `QI_MAX_QUEUE_BYTES`; 8 MiB on a gateway's outside connections). */
   maxQueueBytes?: number;
   /** What to do with a peer over `maxQueueBytes`: drop the signals sent to it (default), or disconnect it. Answers are never dropped; at 4× the bound the peer is disconnected either way. */
   slowPeer?: 'drop-signals' | 'disconnect';

@@ -1,6 +1,6 @@
 /**
- * The limit flags of `qi gateway` (connection slots, handshake deadline, queue bound, authentication
- * throttle, per-client quotas, origins), checked and turned into {@link GatewayOptions} fields. Defaults are the gateway's own
+ * The limit flags of `qi gateway` (connection slots, handshake deadline, queue bound and slow-client
+ * policy, authentication throttle, per-client quotas, origins), checked and turned into {@link GatewayOptions} fields. Defaults are the gateway's own
  * (docs/gateway.md, "Limits and flags").
  */
 import type { GatewayOptions } from '../index.js';
@@ -8,6 +8,8 @@ import { UsageError } from './common.js';
 
 /** The limit flags, as commander gives them (strings). */
 export interface GatewayLimitFlags {
+  /** What to do with a client over `--max-queue-bytes`: `drop-signals` or `disconnect`. */
+  slowClient?: string;
   maxConnections?: string;
   maxConnectionsPerAddress?: string;
   handshakeTimeout?: string;
@@ -42,17 +44,21 @@ export function gatewayLimits(o: GatewayLimitFlags): Partial<GatewayOptions> {
     maxDelayMs: whole(o.authMaxDelay, '--auth-max-delay', '5000'),
     freeFailures: whole(o.authFreeFailures, '--auth-free-failures', '3', 0),
   };
+  if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect')
+    throw new UsageError('--slow-client is drop-signals or disconnect');
+  // The outside connections' limits: each client's quota of calls, and the slow-peer rule.
+  const limits = {
+    maxIncomingCalls: whole(o.maxCallsPerClient, '--max-calls-per-client', '1000'),
+    maxQueueBytes: whole(o.maxQueueBytes, '--max-queue-bytes', '8388608'),
+    slowPeer: o.slowClient as 'drop-signals' | 'disconnect' | undefined,
+  };
   return {
     maxConnections: whole(o.maxConnections, '--max-connections', '10000'),
     maxConnectionsPerAddress: whole(o.maxConnectionsPerAddress, '--max-connections-per-address', '64'),
     handshakeTimeoutMs: whole(o.handshakeTimeout, '--handshake-timeout', '10000'),
-    maxQueueBytes: whole(o.maxQueueBytes, '--max-queue-bytes', '8388608'),
     authThrottle: Object.values(throttle).some((v) => v !== undefined) ? throttle : undefined,
     maxBytesBeforeAuth: whole(o.maxBytesBeforeAuth, '--max-bytes-before-auth', '65536'),
-    limits:
-      o.maxCallsPerClient === undefined
-        ? undefined
-        : { maxIncomingCalls: whole(o.maxCallsPerClient, '--max-calls-per-client', '1000') },
+    limits: Object.values(limits).some((v) => v !== undefined) ? limits : undefined,
     maxPendingBytesPerClient: whole(o.maxPendingBytes, '--max-pending-bytes', '67108864'),
     maxRegistrationsPerClient: whole(o.maxRegistrations, '--max-registrations', '32', 0),
     maxReferenceScan: whole(o.maxReferenceScan, '--max-reference-scan', '1000000'),

@@ -19,7 +19,6 @@ export interface GatewayVerbOptions extends GlobalOptions, GatewayLimitFlags {
   key?: string;
   ca?: string;
   advertise?: string[];
-  slowClient?: string;
   /** Also run the ROS bridge on this ws:// URL (off by default; needs insecureUnauthenticated). */
   rosBridge?: string;
   rosAllow?: string[];
@@ -43,8 +42,6 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
     const secure = o.listen.some((u) => /^(tcpsm?|wss):/.test(u));
     if (secure && (!o.cert || !o.key))
       throw new UsageError('a tcps://, tcpsm:// or wss:// listener needs --cert FILE and --key FILE (PEM)');
-    if (o.slowClient && o.slowClient !== 'drop-signals' && o.slowClient !== 'disconnect')
-      throw new UsageError('--slow-client is drop-signals or disconnect');
     const limits = gatewayLimits(o);
     // Checked before anything opens: the bridge has no authentication of its own.
     if (o.rosBridge !== undefined && o.insecureUnauthenticated !== true)
@@ -59,7 +56,6 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
           : undefined,
       upstream: sessionOptions(o),
       advertise: o.advertise,
-      slowClient: o.slowClient as 'drop-signals' | 'disconnect' | undefined,
       ...limits,
       // A robot's gateway may start before its SD: wait for it, and say so.
       waitForSd: true,

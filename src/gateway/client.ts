@@ -435,7 +435,7 @@ export class ClientConnection implements MessageHandler, EventSink {
   /** One upstream emission of a signal this client subscribed to. */
   event(m: Message, _link: bigint): void {
     if (this.closed) return;
-    // Dropped (or the client disconnected, with slowClient 'disconnect') when it does not read.
+    // Dropped (or the client disconnected, with limits.slowPeer 'disconnect') when it does not read.
     if (
       !this.channel.relayEvent(
         { id: m.id, flags: m.flags, service: m.service, object: m.object, action: m.action },

@@ -47,13 +47,9 @@ export interface GatewayOptions {
   /** Public URLs given to clients for every service, when clients reach the gateway through NAT or a
    * port forward under another address. By default a client is given the address it reached. */
   advertise?: string[];
-  /**
-   * Bytes queued to one client beyond which it is not read from until it catches up, and its signals
-   * are dropped (default 8 MiB). Every byte counts, whoever made it (answers, the gateway's own
-   * answers and errors, signals); a client four times over is disconnected.
-   */
+  /** @deprecated the same as `limits.maxQueueBytes` (used when that is not set). */
   maxQueueBytes?: number;
-  /** What to do with a client that does not read fast enough: drop its signals (default) or disconnect it. */
+  /** @deprecated the same as `limits.slowPeer` (used when that is not set). */
   slowClient?: 'drop-signals' | 'disconnect';
   /** Most outside connections at once on each listener (default 10,000); more are closed as they arrive. */
   maxConnections?: number;
@@ -74,6 +70,10 @@ export interface GatewayOptions {
    * Limits of each outside connection; see docs/reliability.md. `maxIncomingCalls` is each client's
    * quota of calls not yet answered: by default 1,000 (or a tenth of the upstream limits if lower), and it
    * must stay below the upstream limits (`upstream.limits`), so that no client alone can fill a service.
+   * `maxQueueBytes` bounds the bytes queued to one client (default 8 MiB here, not 64 MiB): over it the
+   * client is not read from until it catches up, and its signals are dropped (or, with `slowPeer:
+   * 'disconnect'`, it is disconnected). Every byte counts, whoever made it (answers, the gateway's own
+   * answers and errors, signals); a client four times over is disconnected.
    */
   limits?: ChannelLimits;
   /**

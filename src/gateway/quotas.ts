@@ -8,7 +8,10 @@
  *   whatever answers them); by default 1,000, or a tenth of the upstream limits when that is lower;
  * - bytes: arguments of calls not yet answered, forwarded or waiting for the service to be reached
  *   (`maxPendingBytesPerClient`, 64 MiB);
- * - output: bytes queued towards the client (`maxQueueBytes`, 8 MiB), see `Channel`'s slow-peer rule.
+ * - output: bytes queued towards the client, the outside connection's `limits.maxQueueBytes` and
+ *   `limits.slowPeer`: the channel's one slow-peer rule (channel/output.ts), with a default of 8 MiB on
+ *   the gateway's outside connections instead of 64 MiB (`maxQueueBytes` and `slowClient` are the
+ *   deprecated names of the same two options).
  */
 import { resolveLimits, type ChannelLimits } from '../channel/index.js';
 
@@ -16,24 +19,27 @@ import { resolveLimits, type ChannelLimits } from '../channel/index.js';
 const CLIENT_CALLS = 1000;
 /** Default of `maxPendingBytesPerClient`. */
 const CLIENT_BYTES = 64 * 1024 * 1024;
-/** Default of `maxQueueBytes`. */
+/** Default of `limits.maxQueueBytes` on the gateway's outside connections. */
 const CLIENT_QUEUE = 8 * 1024 * 1024;
 
 /** The options that set the quotas (a subset of `GatewayOptions`). */
 export interface QuotaOptions {
   limits?: ChannelLimits;
   upstream?: { limits?: ChannelLimits };
+  /** @deprecated `limits.maxQueueBytes` */
   maxQueueBytes?: number;
+  /** @deprecated `limits.slowPeer` */
   slowClient?: 'drop-signals' | 'disconnect';
   maxPendingBytesPerClient?: number;
 }
 
 /** The quotas of every outside client of a gateway. */
 export interface ClientQuotas {
-  /** Limits of each outside connection: `maxIncomingCalls` is the client's quota of calls. */
+  /**
+   * Limits of each outside connection: `maxIncomingCalls` is the client's quota of calls, and
+   * `maxQueueBytes`/`slowPeer` its bound of bytes queued towards it.
+   */
   readonly limits: ChannelLimits;
-  /** Bytes queued towards one client beyond which it is not read from, and its signals dropped. */
-  readonly maxQueueBytes: number;
   /** Bytes of arguments one client may have forwarded and not yet answered. */
   readonly maxPendingBytes: number;
 }
@@ -56,9 +62,9 @@ export function clientQuotas(o: QuotaOptions): ClientQuotas {
     );
   }
   const maxPendingBytes = positive('maxPendingBytesPerClient', o.maxPendingBytesPerClient ?? CLIENT_BYTES);
-  const maxQueueBytes = positive('maxQueueBytes', o.maxQueueBytes ?? o.limits?.maxQueueBytes ?? CLIENT_QUEUE);
-  const slowPeer = o.slowClient ?? o.limits?.slowPeer ?? 'drop-signals';
-  return { limits: { ...o.limits, maxIncomingCalls: calls, maxQueueBytes, slowPeer }, maxQueueBytes, maxPendingBytes };
+  const maxQueueBytes = positive('maxQueueBytes', o.limits?.maxQueueBytes ?? o.maxQueueBytes ?? CLIENT_QUEUE);
+  const slowPeer = o.limits?.slowPeer ?? o.slowClient;
+  return { limits: { ...o.limits, maxIncomingCalls: calls, maxQueueBytes, slowPeer }, maxPendingBytes };
 }
 
 function positive(name: string, n: number): number {
