@@ -99,10 +99,10 @@ export class Upstream {
         await this.attach();
         this.events.directory(false);
       } catch {
-        if (!this.stopped) this.retry = setTimeout(attempt, backoff.next());
+        if (!this.stopped) this.retry = setTimeout(() => void attempt(), backoff.next());
       }
     };
-    this.retry = setTimeout(attempt, backoff.next());
+    this.retry = setTimeout(() => void attempt(), backoff.next());
   }
 
   private async learn(id: number, name: string): Promise<void> {
