@@ -122,8 +122,10 @@ async function watchOnce(
       );
     }
     const specs = targets.map((t) => t.join('.')).join(', ');
+    // With --json a script learns when the watch is live (nothing emitted before this line is missed).
     if (again) status(o, 'watching', `watching ${specs} again`);
-    else if (process.stderr.isTTY && !o.json) process.stderr.write(`watching ${specs} (Ctrl-C to stop)\n`);
+    else if (o.json) status(o, 'watching', `watching ${specs}`);
+    else if (process.stderr.isTTY) process.stderr.write(`watching ${specs} (Ctrl-C to stop)\n`);
   };
   try {
     const ready = setup();

@@ -218,11 +218,4 @@ export function statusOf(ros: Ros, id: string): Promise<{ level: string; msg: st
   );
 }
 
-/** Polls `check` until it is true. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../helpers/until.js';

@@ -3,6 +3,19 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { QI, runQi, startDemoRobot, type QiResult } from '../helpers/demo-robot.js';
+import { until } from '../helpers/until.js';
+
+/** `qi --json watch` started and live: `--json` says on stderr when it is (no fixed wait on a slow machine). */
+async function liveWatch(url: string, ...targets: string[]) {
+  const child = spawn(process.execPath, [QI, '--url', url, '--json', 'watch', ...targets, '--time', '60']);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  await until(() => stderr.includes('\n') || child.exitCode !== null, 'qi watch to say it is live', 30_000);
+  return { child, exited, status: stderr.split('\n')[0], stdout: () => stdout, stderr: () => stderr };
+}
 
 let url = '';
 const robot = startDemoRobot();
@@ -138,14 +151,19 @@ describe('qi', () => {
     assert.match(bad.stderr, /expected a number \(float\)/);
   });
 
-  it('watches signals and property changes, one JSON line each, for --time seconds', async () => {
-    const watching = qi('--url', url, '--json', 'watch', 'TextToSpeech.done', 'TextToSpeech.volume', '--time', '2');
-    await new Promise((r) => setTimeout(r, 1000));
+  it('watches signals and property changes, one JSON line each, until Ctrl-C', async () => {
+    const w = await liveWatch(url, 'TextToSpeech.done', 'TextToSpeech.volume');
+    assert.deepEqual(JSON.parse(w.status), {
+      status: 'watching',
+      message: 'watching TextToSpeech.done, TextToSpeech.volume',
+    });
     await qi('--url', url, 'call', 'TextToSpeech.say', 'watched');
     await qi('--url', url, 'set', 'TextToSpeech.volume', '0.5');
-    const r = await watching;
-    assert.equal(r.code, 0);
-    const lines = r.stdout
+    await until(() => w.stdout().split('\n').length > 2, 'both emissions printed');
+    w.child.kill('SIGINT');
+    assert.equal(await w.exited, 0);
+    const lines = w
+      .stdout()
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { signal: string; args: unknown[] });
@@ -166,12 +184,10 @@ describe('qi', () => {
     const provider = await Session.connect(endpoint);
     await provider.registerService('Speaker', new LocalObject(TextToSpeech, { say: () => {} }));
     try {
-      const watching = qi('--url', endpoint, 'watch', 'Speaker.done', '--time', '10');
-      await new Promise((r) => setTimeout(r, 1000));
+      const w = await liveWatch(endpoint, 'Speaker.done');
       await provider.close();
-      const r = await watching;
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /service Speaker went away while it was watched/);
+      assert.equal(await w.exited, 1);
+      assert.match(w.stderr(), /service Speaker went away while it was watched/);
     } finally {
       sd.kill('SIGINT');
     }
