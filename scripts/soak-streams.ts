@@ -21,6 +21,8 @@ import {
   type AnyProxy,
   type Session,
 } from '../src/index.js';
+import { mix32 } from '../test/helpers/rng.js';
+import type { Random } from './soak/tools.js';
 
 export const KiB = 1024;
 /** Frames are 1..64 KiB. */
@@ -44,26 +46,18 @@ export const SoakStreams = defineObject({
   },
 });
 
-function mix(x: number): number {
-  // mulberry32's output step: a well-spread 32-bit hash of x.
-  let t = (x + 0x6d2b79f5) >>> 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (t ^ (t >>> 14)) >>> 0;
-}
-
 /** The same bytes in every process. */
 const pool: Buffer = (() => {
   const b = Buffer.alloc(POOL_BYTES);
-  for (let i = 0; i < POOL_BYTES; i += 4) b.writeUInt32LE(mix(i ^ 0x5eed), i);
+  for (let i = 0; i < POOL_BYTES; i += 4) b.writeUInt32LE(mix32(i ^ 0x5eed), i);
   return b;
 })();
 
 /** Frame `index` of stream `seed`: its size and data (a view of the shared pool). */
 export function expectedFrame(seed: number, index: number): { size: number; data: Buffer } {
-  const h = mix(seed ^ Math.imul(index + 1, 0x9e3779b1));
+  const h = mix32(seed ^ Math.imul(index + 1, 0x9e3779b1));
   const size = MIN_FRAME + (h % (MAX_FRAME - MIN_FRAME + 1));
-  const offset = mix(h) % (POOL_BYTES - size + 1);
+  const offset = mix32(h) % (POOL_BYTES - size + 1);
   return { size, data: pool.subarray(offset, offset + size) };
 }
 
@@ -168,8 +162,8 @@ export const emptyStreamStats = (): StreamLoadStats => ({
 
 export interface StreamLoadContext {
   stats: StreamLoadStats;
-  /** A PRNG: next() in [0, 1), int(lo, hi) in [lo, hi). */
-  r: { next(): number; int(lo: number, hi: number): number };
+  /** The load's PRNG. */
+  r: Random;
   wrong(task: string, text: string): void;
   /** The session for the plain variants (kept open by the load). */
   session: Session;

@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
+import { Rng } from './rng.js';
 import {
   Dynamic,
   FrameReader,
@@ -506,34 +507,8 @@ export function show(v: unknown): string {
 // Fuzzing: a seeded PRNG, byte mutators, and the fuzz targets
 // ---------------------------------------------------------------------------------------------------
 
-/** Small, fast, seeded PRNG (mulberry32). */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  bool(p = 0.5): boolean {
-    return this.next() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)];
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
+/** The fuzzers' PRNG (test/helpers/rng.ts), here beside the targets that draw from it. */
+export { Rng };
 
 /** 32-bit values that make lengths and counts interesting. */
 export const INTERESTING_U32 = [
