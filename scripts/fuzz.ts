@@ -16,6 +16,7 @@
  * error), and exits 1 when there is any: an exception that is not a QiError, a broken oracle, an input that
  * took longer than --hang-ms (default 1000), a hang, or the worker running out of memory.
  */
+import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
   Rng,
@@ -61,28 +62,37 @@ const REFRESH_MS = 10_000;
 const DESC_BYTES = 256 * 1024;
 const MAX_FINDINGS_PER_KIND = 3;
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 60, seed: (Date.now() ^ (process.pid << 16)) >>> 0, hangMs: 1000 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) usage(`${a} needs a value`);
-      return v;
-    };
-    const num = (v: string) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) usage(`${a}: not a number: ${v}`);
-      return n;
-    };
-    if (a === '--seconds') o.seconds = num(value());
-    else if (a === '--seed') o.seed = num(value()) >>> 0;
-    else if (a === '--hang-ms') o.hangMs = num(value());
-    else if (a === '--target') o.target = value();
-    else if (a === '--help' || a === '-h') usage();
-    else usage(`unknown argument ${a}`);
+/** The options from `argv` (node's util.parseArgs); exits with the usage when they are wrong. */
+function parseOptions(argv: string[]): Options {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        seconds: { type: 'string' },
+        seed: { type: 'string' },
+        'hang-ms': { type: 'string' },
+        target: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    return usage((e as Error).message);
   }
-  return o;
+  if (v.help) usage();
+  const num = (name: 'seconds' | 'seed' | 'hang-ms', dflt: number) => {
+    const text = v[name];
+    if (text === undefined) return dflt;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) usage(`--${name}: not a number: ${text}`);
+    return n;
+  };
+  return {
+    seconds: num('seconds', 60),
+    seed: num('seed', (Date.now() ^ (process.pid << 16)) >>> 0) >>> 0,
+    hangMs: num('hang-ms', 1000),
+    target: v.target,
+  };
 }
 
 function usage(problem?: string): never {
@@ -190,7 +200,7 @@ async function workerMain(): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const names = allTargets(options.seed, options.target).map((t) => t.name);
   if (names.length === 0) usage(`no target matches ${options.target}`);
   console.log(
