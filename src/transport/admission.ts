@@ -8,7 +8,7 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { plainAddress } from './peer.js';
-import type { MessageStream } from './stream.js';
+import type { MessageStream } from './message-stream.js';
 
 /** The host part of a peer URL (`tcp://1.2.3.4:5` → `1.2.3.4`, `ws://[::1]:80/qi` → `::1`, `xmpp://a@b` → `a@b`). */
 export function remoteHost(remote: string): string {

@@ -6,7 +6,7 @@ import { DirectRead } from './direct-read.js';
 import { dialerOf } from './dialers.js';
 import { keepAlive } from './keepalive.js';
 import { rememberDialled } from './sniff.js';
-import { MessageStream, type MessageStreamOptions } from './stream.js';
+import { MessageStream, type MessageStreamOptions } from './message-stream.js';
 import { checkServer, type TlsClientOptions } from './tls.js';
 import { tunnel } from './proxy.js';
 import { QiUrlError, formatEndpoint, isWebSocket, parseEndpoint, socketHost, type Endpoint } from './url.js';

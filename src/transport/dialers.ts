@@ -2,7 +2,7 @@
  * Transports that live in higher layers (XMPP, later others) plug in here: a dialer per URL scheme, so
  * that `connect('xmpp://robot@example.org')` works without this layer knowing anything of XMPP.
  */
-import type { MessageStream } from './stream.js';
+import type { MessageStream } from './message-stream.js';
 import type { Endpoint } from './url.js';
 
 /** Options a plugged-in transport receives: the connect options, with its own section. */

@@ -14,7 +14,7 @@ export {
   type NetworkEndpoint,
   type Scheme,
 } from './url.js';
-export { MessageStream, type StreamHandlers, type MessageStreamOptions } from './stream.js';
+export { MessageStream, type StreamHandlers, type MessageStreamOptions } from './message-stream.js';
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
 export { AddressSlots, remoteHost, type AdmissionOptions } from './admission.js';

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { AddressSlots, Admissions, type AdmissionOptions } from './admission.js';
 import { QiConnectError } from './errors.js';
 import { keepAlive } from './keepalive.js';
-import { MessageStream, type MessageStreamOptions } from './stream.js';
+import { MessageStream, type MessageStreamOptions } from './message-stream.js';
 import type { TlsServerOptions } from './tls.js';
 import {
   QiUrlError,

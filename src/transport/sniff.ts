@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { QiProtocolError } from '../message/index.js';
 import { QiConnectError } from './errors.js';
-import type { MessageStream } from './stream.js';
+import type { MessageStream } from './message-stream.js';
 import { formatEndpoint, socketHost, type Endpoint } from './url.js';
 
 type Direct = Endpoint & { scheme: 'tcp' | 'tcps' };

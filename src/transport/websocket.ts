@@ -16,7 +16,7 @@ import { QiConnectError, QiTlsError } from './errors.js';
 import { keepAlive } from './keepalive.js';
 import { originRefusal, originRule } from './origin.js';
 import { socketEndpoints } from './peer.js';
-import { MessageStream, type MessageStreamOptions } from './stream.js';
+import { MessageStream, type MessageStreamOptions } from './message-stream.js';
 import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
 

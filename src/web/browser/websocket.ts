@@ -5,7 +5,7 @@
  * WebSocket message holds one or more qi messages or pieces of one; text messages are refused.
  */
 import type { Duplex } from 'node:stream';
-import { MessageStream } from '../../transport/stream.js';
+import { MessageStream } from '../../transport/message-stream.js';
 import type { Dialer } from '../../transport/dialers.js';
 import { QiConnectError } from '../../transport/errors.js';
 import { formatEndpoint, type Endpoint } from '../../transport/url.js';

@@ -4,7 +4,7 @@
  * (src/web/browser/websocket.ts); listening is Node-only.
  */
 import { dialerOf } from '../../../transport/dialers.js';
-import type { MessageStream, MessageStreamOptions } from '../../../transport/stream.js';
+import type { MessageStream, MessageStreamOptions } from '../../../transport/message-stream.js';
 import type { NetworkEndpoint } from '../../../transport/url.js';
 import { unavailable } from './unavailable.js';
 

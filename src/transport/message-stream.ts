@@ -15,7 +15,6 @@ import {
 import type { DirectRead } from './direct-read.js';
 import { QiClosedError } from './errors.js';
 
-/** What a stream reports to its owner. */
 /** Messages sent in one tick are joined into one write up to this many bytes; beyond, they go out as they are. */
 const JOIN_LIMIT = 64 * 1024;
 /** Largest buffer small messages of one tick are copied into. */
@@ -23,6 +22,7 @@ const ACC_SIZE = 16 * 1024;
 /** The first buffer of a tick: small enough to come from Node's buffer pool (most ticks send one small message). */
 const ACC_FIRST = 2 * 1024;
 
+/** What a stream reports to its owner. */
 export interface StreamHandlers {
   /** Each whole message, in order. Must not throw. */
   onMessage(message: Message): void;
