@@ -19,7 +19,8 @@ import { Capability, defaultCapabilities, mergeCapabilities, truthy, type Capabi
 import { ERROR_CODEC, errorText, noObjectText, payloadErrorText } from './error-text.js';
 import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
 import { guardCall, type Disarm } from './call-guard.js';
-import { Heartbeat, probe, resolveLimits, type ChannelLimits } from './limits.js';
+import { Heartbeat, probe } from './heartbeat.js';
+import { resolveLimits, type ChannelLimits } from './limits.js';
 import { OutputBound } from './output.js';
 
 /** Where a message goes: service, object, action. */

@@ -1,0 +1,76 @@
+/**
+ * The heartbeat of connections we opened: a peer silent for too long is asked for a sign of life, and
+ * one that does not give it is taken for gone (see `limits.heartbeatMs`).
+ */
+import { MessageType } from '../message/index.js';
+import type { Channel } from './channel.js';
+
+const EMPTY_MAP = Buffer.alloc(4); // an empty {sm}: a count of 0
+
+/**
+ * Asks the peer for a sign of life: a repeated authenticate call (service 0, action 8), which libqi 4
+ * answers with state Done and NAOqi 2.1 with an error; any answer will do.
+ */
+export function probe(channel: Channel, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let id = 0;
+    const timer = setTimeout(() => {
+      channel.dropForwarded(id); // never canceled: the server object has nothing to cancel
+      reject(new Error('no answer'));
+    }, timeoutMs);
+    timer.unref();
+    id = channel.forward({ service: 0, object: 0, action: 8 }, MessageType.Call, 0, EMPTY_MAP, (answer) => {
+      clearTimeout(timer);
+      if (answer !== undefined) resolve();
+      else reject(new Error('closed'));
+    });
+  });
+}
+
+/**
+ * Watches a connection for silence. `activity()` counts messages received (a counter is cheaper than a
+ * clock on every message); when it has not moved for `ms`, `probe` is called and must resolve when the
+ * peer answers; no answer within `ms` more calls `dead`.
+ */
+export class Heartbeat {
+  private seen = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly ms: number,
+    private readonly activity: () => number,
+    private readonly probe: (timeoutMs: number) => Promise<unknown>,
+    private readonly dead: (silentMs: number) => void,
+  ) {
+    if (ms > 0) this.arm();
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.tick(), this.ms);
+    this.timer.unref(); // a heartbeat never keeps a process alive on its own
+  }
+
+  private tick(): void {
+    const now = this.activity();
+    if (now !== this.seen) {
+      this.seen = now;
+      return this.arm();
+    }
+    this.probe(this.ms).then(
+      () => this.arm(),
+      () => {
+        if (this.stopped) return;
+        if (this.activity() !== now) return this.arm(); // something came meanwhile: alive after all
+        this.dead(2 * this.ms);
+      },
+    );
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+}
