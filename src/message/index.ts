@@ -17,7 +17,14 @@ export {
   hasMagic,
   type Header,
 } from './header.js';
-export { Message, encodeMessage, encodeInto, MAX_WIRE_PAYLOAD, type MessageFields } from './message.js';
+export {
+  Message,
+  encodeMessage,
+  encodeInto,
+  writeMessageHeader,
+  MAX_WIRE_PAYLOAD,
+  type MessageFields,
+} from './message.js';
 export {
   FrameReader,
   parseMessages,

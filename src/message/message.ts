@@ -64,7 +64,7 @@ export class Message {
   /** The whole message as bytes: header then payload. */
   toBuffer(): Buffer {
     const out = Buffer.allocUnsafe(HEADER_SIZE + this.payload.length);
-    writeHeader(out, 0, headerOf(this, this.payload.length));
+    writeMessageHeader(out, 0, this, this.payload.length);
     this.payload.copy(out, HEADER_SIZE);
     return out;
   }
@@ -72,7 +72,7 @@ export class Message {
   /** Header and payload as separate buffers, for a vectored write without copying the payload. */
   toBuffers(): Buffer[] {
     const head = Buffer.allocUnsafe(HEADER_SIZE);
-    writeHeader(head, 0, headerOf(this, this.payload.length));
+    writeMessageHeader(head, 0, this, this.payload.length);
     return this.payload.length === 0 ? [head] : [head, this.payload];
   }
 
@@ -84,10 +84,15 @@ export class Message {
 
 const EMPTY = Buffer.alloc(0);
 
-function headerOf(f: MessageFields, size: number) {
+/**
+ * Writes the header of a message with these fields and a payload of `size` bytes at `offset` of `buf`
+ * (28 bytes must be there): the one place where messages get their header.
+ * @throws RangeError when `size` does not fit the 32-bit size field.
+ */
+export function writeMessageHeader(buf: Uint8Array, offset: number, f: MessageFields, size: number): void {
   if (size > MAX_WIRE_PAYLOAD)
     throw new RangeError(`a qi message payload is at most ${MAX_WIRE_PAYLOAD} bytes, got ${size}`);
-  return {
+  writeHeader(buf, offset, {
     id: f.id,
     size,
     version: PROTOCOL_VERSION,
@@ -96,7 +101,7 @@ function headerOf(f: MessageFields, size: number) {
     service: f.service,
     object: f.object,
     action: f.action,
-  };
+  });
 }
 
 /**
@@ -134,5 +139,5 @@ export function encodeInto(
   } catch (e) {
     throw annotate(e, name, codec.signature);
   }
-  writeHeader(w.head, 0, headerOf(fields, w.length - HEADER_SIZE));
+  writeMessageHeader(w.head, 0, fields, w.length - HEADER_SIZE);
 }

@@ -6,9 +6,8 @@ import type { Duplex } from 'node:stream';
 import {
   FrameReader,
   HEADER_SIZE,
-  PROTOCOL_VERSION,
   QiProtocolError,
-  writeHeader,
+  writeMessageHeader,
   type Message,
   type MessageFields,
 } from '../message/index.js';
@@ -173,24 +172,14 @@ export class MessageStream {
     this.checkOpen();
     this.schedule();
     const n = HEADER_SIZE + payload.length;
-    const h = {
-      id: fields.id,
-      size: payload.length,
-      version: PROTOCOL_VERSION,
-      type: fields.type,
-      flags: fields.flags ?? 0,
-      service: fields.service,
-      object: fields.object,
-      action: fields.action,
-    };
     if (payload.length >= ACC_SIZE) {
       this.cut();
       const head = Buffer.allocUnsafe(HEADER_SIZE);
-      writeHeader(head, 0, h);
+      writeMessageHeader(head, 0, fields, payload.length);
       this.queued.push(head, payload);
     } else {
       const acc = this.acc === null || this.accLen + n > this.acc.length ? this.newAcc(n) : this.acc;
-      writeHeader(acc, this.accLen, h);
+      writeMessageHeader(acc, this.accLen, fields, payload.length);
       payload.copy(acc, this.accLen + HEADER_SIZE);
       this.accLen += n;
     }
