@@ -1,9 +1,10 @@
 /**
- * One connection's life: message ids, pending calls with their timeouts and cancellation, replies,
- * events, and routing of incoming calls to the local objects bound on this connection by
- * (service, object). The same socket carries calls both ways (capability ClientServerSocket).
+ * One connection's life: sending (encoding with the connection's codec options), replies, events, one
+ * dispatch of what arrives, and routing of incoming calls to the local objects bound on this connection
+ * by (service, object). The same socket carries calls both ways (capability ClientServerSocket). Our
+ * calls wait in two tables: typed ones in calls.ts, raw forwarded ones in forwarding.ts.
  */
-import { HEADER_SIZE, Message, MessageFlags, MessageType, encodeInto } from '../message/index.js';
+import { HEADER_SIZE, Message, MessageType, encodeInto } from '../message/index.js';
 import type { MessageStream } from '../transport/index.js';
 import { QiClosedError } from '../transport/index.js';
 import {
@@ -15,89 +16,47 @@ import {
   type ObjectHooks,
   createMetaObjectCache,
 } from '../type/index.js';
+import { newMessageId, type Address, type SendFields } from './address.js';
 import { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
-import { ERROR_CODEC, errorText, noObjectText, payloadErrorText } from './error-text.js';
-import { QiCallError, QiCanceledError, QiLimitError, QiTimeoutError } from './errors.js';
-import { guardCall, type Disarm } from './call-guard.js';
-import { Heartbeat, probe } from './heartbeat.js';
+import { ERROR_CODEC, noObjectText } from './error-text.js';
+import { QiLimitError } from './errors.js';
+import { TypedCalls, type CallNamer, type CallOptions } from './calls.js';
+import { RawForwarding, type ForwardingLink } from './forwarding.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { resolveLimits, type ChannelLimits } from './limits.js';
 import { OutputBound } from './output.js';
-
-/** Where a message goes: service, object, action. */
-export interface Address {
-  service: number;
-  object: number;
-  action: number;
-}
 
 /** A local object (or a whole service) receiving Calls, Posts and Cancels on this channel. */
 export interface MessageHandler {
   onMessage(message: Message, channel: Channel): void;
 }
 
-/** Per-call options. */
-export interface CallOptions {
-  /** Cancels the call: the promise rejects with QiCanceledError and the peer is told to stop. */
-  signal?: AbortSignal;
-  /** Rejects with QiTimeoutError (and cancels remotely) after this many milliseconds. */
-  timeoutMs?: number;
-  /** How to name the call in errors, e.g. `ALTextToSpeech.say`. */
-  name?: string;
-}
-
-/**
- * Names calls in errors, asked only when an error needs the name (a proxy's backend: `Service.method`
- * from the action), so that a call that succeeds builds no name.
- */
-export interface CallNamer {
-  callName(address: Address): string;
-}
-
-/** The name of a call in errors: `options.name`, else the namer's, else `{service.object.action}`. */
-function callName(name: string | undefined, namer: CallNamer | undefined, a: Address): string {
-  return name ?? namer?.callName(a) ?? `{${a.service}.${a.object}.${a.action}}`;
-}
-
 const NO_OPTIONS: CallOptions = Object.freeze({});
-
-let lastId = 0;
-/** A new message id. One counter for the whole process, as libqi does: ids never repeat across sockets. */
-export function newMessageId(): number {
-  lastId = (lastId + 1) >>> 0 || 1;
-  return lastId;
-}
-
-/** Receives the raw answer (Reply, Error or Canceled) of a forwarded call, or why none will come. */
-export type RawAnswer = (answer: Message | undefined, error?: Error) => void;
-
-interface Pending {
-  /** Set for forwarded calls: the answer is handed over as it came, undecoded. */
-  raw?: RawAnswer;
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
-  codec: Codec;
-  /** `CallOptions.name`, if given; see {@link callName}. */
-  name: string | undefined;
-  namer?: CallNamer;
-  address: Address;
-  /** Clears the call's timer and abort listener, when it has them. */
-  disarm?: Disarm;
-}
-
-function cleanup(p: Pending): void {
-  p.disarm?.();
-}
-
-const noop = (): void => {};
 const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
 export const CAPS_CODEC = compile('{sm}');
 const key = (service: number, object: number) => service * 0x1_0000_0000 + object;
 
-/** What the handshake code needs from a channel; not part of the public API. */
+/** True for the types that answer a call: Reply, Error, Canceled. */
+const isAnswer = (type: number) =>
+  type === MessageType.Reply || type === MessageType.Error || type === MessageType.Canceled;
+
+/** What the stream and the handshake code need from a channel; not part of the public API. */
 export interface ChannelInternals {
+  /** Takes one message from the stream (or one the handshake held back). */
   deliver(m: Message): void;
+  /** The stream closed (`error`: why, when it was not a clean close). */
   closed(error?: Error): void;
+  /**
+   * While a handshake runs: every message goes to `gate` first, and on only when it returns true.
+   * `undefined` removes the gate: messages go straight to the channel's dispatch again.
+   */
+  gate(gate: ((m: Message) => boolean) | undefined): void;
+  /**
+   * Ends the server side's handshake: the gate goes, and from now on every message for the connection's
+   * server object (service 0, object 0) but Capability goes to `handler` instead of being routed.
+   */
+  control(handler: (m: Message) => void): void;
 }
 
 /** One connection after its handshake: calls, answers, events and routing, both ways. Made by `openChannel`/`acceptChannel`. */
@@ -108,7 +67,6 @@ export class Channel {
   readonly remoteCapabilities: CapabilityMap = new Map();
   private hooks: ObjectHooks | undefined;
   private options: CodecOptions | undefined;
-  private readonly pending = new Map<number, Pending>();
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly serviceHandlers = new Map<number, MessageHandler>();
   private fallback: MessageHandler | undefined;
@@ -119,10 +77,8 @@ export class Channel {
   private readonly moCache = createMetaObjectCache();
   private closeError: Error | undefined;
   private isClosed = false;
-  /** Set by the server handshake while a connection is not yet allowed to reach objects. */
-  gate: ((m: Message) => boolean) | undefined;
-  /** Service id of the message being encoded, for object hooks (references carry it). */
-  encodingService = 0;
+  /** Codec options of messages sent, per service, when object hooks are set (see {@link encodeOptions}). */
+  private readonly byService = new Map<number, CodecOptions>();
   /** The limits in effect on this connection. */
   readonly limits: Required<ChannelLimits>;
   /** The bound on what is queued for the peer (see output.ts). */
@@ -132,12 +88,34 @@ export class Channel {
   /** Messages received so far (the heartbeat watches it move). */
   private received = 0;
   private heartbeat: Heartbeat | undefined;
+  /** Where each message received goes: dispatch, unless a handshake gate or control handler is set. */
+  private receive: (m: Message) => void = (m) => this.dispatch(m);
   /**
    * Rewrites the text of every Error answer sent to the peer, made here or relayed, given the id of the
    * call it answers (a gateway sets it on its outside connections so that no internal address reaches
    * them). None by default.
    */
   errorFilter: ((text: string, id: number) => string) | undefined;
+
+  /** What the tables of calls use of this channel beyond its public members. */
+  private readonly link: ForwardingLink = {
+    closedError: (name) => this.closedError(name),
+    limitError: (what) => this.limitError(what),
+    write: (fields, payload) => {
+      this.answering(fields);
+      this.stream.sendMessage(fields, payload);
+      this.output.queued();
+    },
+    cancel: (address, id) => this.cancelRemote(address, id),
+    mayEmit: () => this.output.mayEmit(),
+  };
+  /** Our typed calls awaiting an answer (see {@link call}). */
+  private readonly calls = new TypedCalls(this, this.link);
+  /**
+   * Raw forwarding on this connection: calls, answers and events whose payload is already encoded, and
+   * answers handed over undecoded (how a gateway relays without knowing signatures).
+   */
+  readonly raw = new RawForwarding(this, this.link);
 
   /**
    * @param stream the connection
@@ -153,24 +131,12 @@ export class Channel {
     this.localCapabilities = capabilities;
     this.limits = resolveLimits(limits);
     this.output = new OutputBound(stream, this.limits, side);
-    if (side === 'client' && this.limits.heartbeatMs > 0) {
-      this.heartbeat = new Heartbeat(
-        this.limits.heartbeatMs,
-        () => this.received,
-        (ms) => probe(this, ms),
-        (ms) =>
-          this.stream.destroy(
-            new QiTimeoutError(
-              `${this.remote} stopped answering: nothing received for ${ms} ms, not even an answer to a keep-alive probe. The network may be down or the peer frozen (heartbeat: limits.heartbeatMs or QI_HEARTBEAT_MS).`,
-            ),
-          ),
-      );
-    }
+    if (side === 'client' && this.limits.heartbeatMs > 0) this.heartbeat = startHeartbeat(this, () => this.received);
   }
 
   private limitError(what: string): QiLimitError {
     return new QiLimitError(
-      `${what}: ${this.pending.size} calls to ${this.remote} are already waiting for their answers (limit ${this.limits.maxPendingCalls}). The peer is slow or stuck; wait for answers before sending more, or raise limits.maxPendingCalls (QI_MAX_PENDING_CALLS).`,
+      `${what}: ${this.pendingCalls} calls to ${this.remote} are already waiting for their answers (limit ${this.limits.maxPendingCalls}). The peer is slow or stuck; wait for answers before sending more, or raise limits.maxPendingCalls (QI_MAX_PENDING_CALLS).`,
     );
   }
 
@@ -201,7 +167,12 @@ export class Channel {
 
   set objectHooks(hooks: ObjectHooks | undefined) {
     this.hooks = hooks;
+    this.optionsChanged();
+  }
+
+  private optionsChanged(): void {
     this.options = undefined;
+    this.byService.clear();
   }
 
   /** Codec options for this connection: object reference layout follows the shared capabilities. */
@@ -217,22 +188,32 @@ export class Channel {
   /** Merges capabilities received from the peer (libqi's rule: the first value of a key wins). */
   mergeRemoteCapabilities(received: CapabilityMap): void {
     mergeCapabilities(this.remoteCapabilities, received);
-    this.options = undefined;
+    this.optionsChanged();
+  }
+
+  /**
+   * Codec options of a message sent to `service`: object references made while encoding it are served
+   * under that service (the object hooks read `service` from the options).
+   */
+  private encodeOptions(service: number): CodecOptions {
+    const o = this.codecOptions();
+    if (o.objects === undefined) return o;
+    let e = this.byService.get(service);
+    if (e === undefined) this.byService.set(service, (e = { ...o, service }));
+    return e;
+  }
+
+  /** Before a message leaves: an answer ends the peer's call it answers. */
+  private answering(fields: SendFields): void {
+    if (isAnswer(fields.type)) this.incoming.delete(fields.id);
   }
 
   /** Encodes and sends one message. */
-  send(
-    fields: Address & { id: number; type: number; flags?: number },
-    codec: Codec | string,
-    value: unknown,
-    name = 'value',
-  ): void {
-    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled)
-      this.incoming.delete(fields.id);
-    this.encodingService = fields.service;
+  send(fields: SendFields, codec: Codec | string, value: unknown, name = 'value'): void {
+    this.answering(fields);
     // One writer reused for every message of this connection; the stream copies the bytes out.
     const w = this.writer;
-    w.reset(this.codecOptions(), HEADER_SIZE);
+    w.reset(this.encodeOptions(fields.service), HEADER_SIZE);
     encodeInto(w, fields, codec, value, name);
     if (w.chunked) {
       this.stream.send(w.finishChunks());
@@ -257,140 +238,19 @@ export class Channel {
     options: CallOptions = NO_OPTIONS,
     namer?: CallNamer,
   ): Promise<unknown> {
-    const codec = typeof returnCodec === 'string' ? compile(returnCodec) : returnCodec;
-    return new Promise((resolve, reject) => {
-      if (this.isClosed) return reject(this.closedError(callName(options.name, namer, address)));
-      const signal = options.signal;
-      if (signal?.aborted)
-        return reject(
-          new QiCanceledError(
-            `${callName(options.name, namer, address)} was canceled before it was sent.`,
-            signal.reason,
-          ),
-        );
-      if (this.pending.size >= this.limits.maxPendingCalls)
-        return reject(this.limitError(`Cannot call ${callName(options.name, namer, address)}`));
-      const id = newMessageId();
-      try {
-        this.send(
-          { service: address.service, object: address.object, action: address.action, id, type: MessageType.Call },
-          argsCodec,
-          args,
-          'args',
-        );
-      } catch (e) {
-        return reject(e);
-      }
-      const entry: Pending = { resolve, reject, codec, name: options.name, namer, address };
-      this.pending.set(id, entry);
-      // Timers and abort listeners only for the calls that ask for them: most calls are plain.
-      if (options.timeoutMs !== undefined || signal !== undefined)
-        entry.disarm = guardCall(options, callName(options.name, namer, address), this.remote, (e) =>
-          this.abandon(id, e),
-        );
-    });
+    return this.calls.call(address, argsCodec, args, returnCodec, options, namer);
   }
 
-  /**
-   * Sends a Call (or Post) whose payload is already encoded, under a fresh id, and hands its answer
-   * over undecoded: how a gateway forwards without knowing signatures. Returns the id used.
-   */
-  forward(address: Address, type: number, flags: number, payload: Buffer, onAnswer: RawAnswer): number {
-    if (this.isClosed) {
-      onAnswer(undefined, this.closedError(`{${address.service}.${address.object}.${address.action}}`));
-      return 0;
-    }
-    if (type === MessageType.Call && this.pending.size >= this.limits.maxPendingCalls) {
-      onAnswer(
-        undefined,
-        this.limitError(`Cannot forward a call to {${address.service}.${address.object}.${address.action}}`),
-      );
-      return 0;
-    }
-    const id = newMessageId();
-    this.stream.sendMessage(
-      { id, type, flags, service: address.service, object: address.object, action: address.action },
-      payload,
-    );
-    if (type === MessageType.Call) {
-      this.pending.set(id, {
-        raw: onAnswer,
-        resolve: noop,
-        reject: noop,
-        codec: VOID_CODEC,
-        name: '',
-        address,
-      });
-    }
-    this.output.queued();
-    return id;
-  }
-
-  /** Forgets a forwarded call without telling the peer (its answer, if any, is then ignored). */
-  dropForwarded(id: number): void {
-    if (this.pending.get(id)?.raw !== undefined) this.pending.delete(id);
-  }
-
-  /** Sends a message whose payload is already encoded, with the header fields given (id included). */
-  sendRaw(fields: Address & { id: number; type: number; flags?: number }, payload: Buffer): void {
-    if (fields.type === MessageType.Error && this.errorFilter !== undefined) {
-      return this.send(fields, ERROR_CODEC, new Dynamic('s', this.errorFilter(payloadErrorText(payload), fields.id)));
-    }
-    if (fields.type === MessageType.Reply || fields.type === MessageType.Error || fields.type === MessageType.Canceled)
-      this.incoming.delete(fields.id);
-    this.stream.sendMessage(fields, payload);
-    this.output.queued();
-  }
-
-  /**
-   * Relays an Event whose payload is already encoded (an emission forwarded from elsewhere), under the
-   * same rule as {@link emit} for a peer that does not read. Returns false when it was dropped.
-   */
-  relayEvent(fields: Address & { id: number; flags?: number }, payload: Buffer): boolean {
-    if (!this.output.mayEmit()) return false;
-    this.sendRaw({ ...fields, type: MessageType.Event }, payload);
-    return true;
-  }
-
-  /**
-   * Asks the peer to cancel a forwarded call. Its answer (Canceled, or the result if it was already
-   * done) still comes through, unless `forget` drops the call here too. Returns false when the peer
-   * cannot cancel calls (the answer, if any, will be the normal one).
-   */
-  cancelForwarded(id: number, forget = false): boolean {
-    const p = this.pending.get(id);
-    if (p === undefined || p.raw === undefined) return false;
-    if (forget) this.pending.delete(id);
+  /** Asks the peer to cancel our call `id` to `address`; false when it cannot (closed, or no RemoteCancelableCalls). */
+  private cancelRemote(address: Address, id: number): boolean {
     if (this.isClosed || !this.shared(Capability.RemoteCancelableCalls)) return false;
+    // libqi's form: a new id, action 0, the canceled call's id as payload.
     this.send(
-      { service: p.address.service, object: p.address.object, action: 0, id: newMessageId(), type: MessageType.Cancel },
+      { service: address.service, object: address.object, action: 0, id: newMessageId(), type: MessageType.Cancel },
       'I',
       id,
     );
     return true;
-  }
-
-  /** Gives up a pending call locally and asks the peer to cancel it (when the peer can). */
-  private abandon(id: number, error: Error): void {
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.pending.delete(id);
-    cleanup(p);
-    p.reject(error);
-    if (!this.isClosed && this.shared(Capability.RemoteCancelableCalls)) {
-      // libqi's form: a new id, action 0, the canceled call's id as payload.
-      this.send(
-        {
-          service: p.address.service,
-          object: p.address.object,
-          action: 0,
-          id: newMessageId(),
-          type: MessageType.Cancel,
-        },
-        'I',
-        id,
-      );
-    }
   }
 
   /** Sends a Post (no answer, not even on error). */
@@ -487,9 +347,9 @@ export class Channel {
     this.internals.closed(undefined);
   }
 
-  /** Number of calls awaiting an answer. */
+  /** Number of calls awaiting an answer, forwarded ones included. */
   get pendingCalls(): number {
-    return this.pending.size;
+    return this.calls.size + this.raw.size;
   }
 
   private closedError(name: string): QiClosedError {
@@ -499,34 +359,25 @@ export class Channel {
 
   /** @internal entry points for the stream and the handshake. */
   readonly internals: ChannelInternals = {
-    deliver: (m) => this.dispatch(m),
+    deliver: (m) => {
+      this.received++;
+      this.receive(m);
+    },
+    gate: (gate) => {
+      this.receive = gate === undefined ? (m) => this.dispatch(m) : (m) => void (gate(m) && this.dispatch(m));
+    },
+    control: (handler) => {
+      this.receive = (m) =>
+        m.service === 0 && m.object === 0 && m.type !== MessageType.Capability ? handler(m) : this.dispatch(m);
+    },
     closed: (error) => {
       if (this.isClosed) return;
       this.isClosed = true;
       this.closeError = error;
       this.heartbeat?.stop();
       this.incoming.clear();
-      const why = error ? ` (${error.message})` : '';
-      for (const [, p] of this.pending) {
-        if (p.raw !== undefined) {
-          p.raw(
-            undefined,
-            new QiClosedError(
-              `The connection to ${this.remote} closed while a call was waiting for its answer${why}`,
-              error,
-            ),
-          );
-          continue;
-        }
-        cleanup(p);
-        p.reject(
-          new QiClosedError(
-            `The connection to ${this.remote} closed while ${callName(p.name, p.namer, p.address)} was waiting for its answer${why}. The service or its process may have stopped; retry once it is back.`,
-            error,
-          ),
-        );
-      }
-      this.pending.clear();
+      this.calls.closed(error);
+      this.raw.closed(error);
       for (const l of this.closeListeners) l(error);
       this.closeListeners.clear();
       this.handlers.clear();
@@ -537,13 +388,13 @@ export class Channel {
   };
 
   private dispatch(m: Message): void {
-    this.received++;
-    if (this.gate !== undefined && !this.gate(m)) return;
     switch (m.type) {
       case MessageType.Reply:
       case MessageType.Error:
       case MessageType.Canceled:
-        return this.answer(m);
+        // One dispatch of answers, by id: a typed call's, a forwarded call's, or a late one (dropped).
+        if (!this.calls.answer(m)) this.raw.answer(m);
+        return;
       case MessageType.Event: {
         const handlers = this.eventHandlers.get(key(m.service, m.object));
         if (handlers !== undefined) for (const h of handlers) h(m);
@@ -585,26 +436,6 @@ export class Channel {
         return;
       default:
         return; // unknown types are ignored, as libqi does
-    }
-  }
-
-  private answer(m: Message): void {
-    const p = this.pending.get(m.id);
-    if (p === undefined) return; // late answer to a call that timed out or was canceled
-    this.pending.delete(m.id);
-    if (p.raw !== undefined) return p.raw(m);
-    cleanup(p);
-    try {
-      if (m.type === MessageType.Reply) {
-        if (m.flags & MessageFlags.DynamicPayload) p.resolve((m.decode('m', this.codecOptions()) as Dynamic).value);
-        else p.resolve(m.decode(p.codec, this.codecOptions()));
-      } else if (m.type === MessageType.Error) {
-        p.reject(new QiCallError(callName(p.name, p.namer, p.address), errorText(m)));
-      } else {
-        p.reject(new QiCanceledError(`${callName(p.name, p.namer, p.address)} was canceled by ${this.remote}.`));
-      }
-    } catch (e) {
-      p.reject(e);
     }
   }
 }

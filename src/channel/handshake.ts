@@ -10,7 +10,8 @@ import { explainNotQi, type MessageStream } from '../transport/index.js';
 import { Dynamic, toDynamic } from '../type/index.js';
 import { credentialsAuthenticator, type Authenticator, type ClientAuthenticator, type Credentials } from './auth.js';
 import { defaultCapabilities, type CapabilityMap } from './capabilities.js';
-import { CAPS_CODEC, Channel, newMessageId } from './channel.js';
+import { newMessageId } from './address.js';
+import { CAPS_CODEC, Channel } from './channel.js';
 import { errorText } from './error-text.js';
 import { QiAuthError, QiTimeoutError } from './errors.js';
 import type { ChannelLimits } from './limits.js';
@@ -168,7 +169,7 @@ function awaitAnswer(ch: Channel, id: number, deadline: number, timeoutMs: numbe
   return new Promise((resolve, reject) => {
     const done = () => {
       clearTimeout(timer);
-      ch.gate = undefined;
+      ch.internals.gate(undefined);
       off();
     };
     const timer = setTimeout(
@@ -194,7 +195,7 @@ function awaitAnswer(ch: Channel, id: number, deadline: number, timeoutMs: numbe
         ),
       );
     });
-    ch.gate = (m) => {
+    ch.internals.gate((m) => {
       if (
         (m.type === MessageType.Reply || m.type === MessageType.Error) &&
         m.id === id &&
@@ -206,7 +207,7 @@ function awaitAnswer(ch: Channel, id: number, deadline: number, timeoutMs: numbe
         return false;
       }
       return true;
-    };
+    });
   });
 }
 
@@ -231,6 +232,11 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
     if (bound) return;
     bound = true;
     clearTimeout(timer);
+    // From now on the server object only answers repeated authenticate calls with Done (a client's
+    // heartbeat probes are such calls); whatever else is sent to it is dropped.
+    ch.internals.control((m) => {
+      if (m.type === MessageType.Call && m.action === AUTH.action) answer(m, State.Done);
+    });
     stream.authenticated();
     options.onReady?.(ch);
   };
@@ -288,7 +294,8 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
     }
   }
 
-  ch.gate = (m) => {
+  // Until the client is let in (bind), every message goes through this gate.
+  ch.internals.gate((m) => {
     if (refused) return false;
     if (m.type === MessageType.Capability) {
       if (!bound && !enforced) {
@@ -299,10 +306,6 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
       return true; // merged by the channel
     }
     const toServer = m.service === 0 && m.object === 0;
-    if (bound) {
-      if (toServer && m.type === MessageType.Call && m.action === AUTH.action) answer(m, State.Done);
-      return !toServer;
-    }
     if (busy) {
       queue.push(m);
       return false;
@@ -326,7 +329,7 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
     sendCapabilities();
     bind();
     return !toServer;
-  };
+  });
   stream.start({ onMessage: ch.internals.deliver, onClose: ch.internals.closed });
   ch.onClose(() => clearTimeout(timer));
   return ch;

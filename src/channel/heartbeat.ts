@@ -4,6 +4,7 @@
  */
 import { MessageType } from '../message/index.js';
 import type { Channel } from './channel.js';
+import { QiTimeoutError } from './errors.js';
 
 const EMPTY_MAP = Buffer.alloc(4); // an empty {sm}: a count of 0
 
@@ -15,16 +16,34 @@ export function probe(channel: Channel, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let id = 0;
     const timer = setTimeout(() => {
-      channel.dropForwarded(id); // never canceled: the server object has nothing to cancel
+      channel.raw.drop(id); // never canceled: the server object has nothing to cancel
       reject(new Error('no answer'));
     }, timeoutMs);
     timer.unref();
-    id = channel.forward({ service: 0, object: 0, action: 8 }, MessageType.Call, 0, EMPTY_MAP, (answer) => {
+    id = channel.raw.forward({ service: 0, object: 0, action: 8 }, MessageType.Call, 0, EMPTY_MAP, (answer) => {
       clearTimeout(timer);
       if (answer !== undefined) resolve();
       else reject(new Error('closed'));
     });
   });
+}
+
+/**
+ * Starts the heartbeat of a connection we opened, every `channel.limits.heartbeatMs`; `received` counts
+ * the messages received on it. A peer found gone is disconnected with a {@link QiTimeoutError}.
+ */
+export function startHeartbeat(channel: Channel, received: () => number): Heartbeat {
+  return new Heartbeat(
+    channel.limits.heartbeatMs,
+    received,
+    (ms) => probe(channel, ms),
+    (ms) =>
+      channel.stream.destroy(
+        new QiTimeoutError(
+          `${channel.remote} stopped answering: nothing received for ${ms} ms, not even an answer to a keep-alive probe. The network may be down or the peer frozen (heartbeat: limits.heartbeatMs or QI_HEARTBEAT_MS).`,
+        ),
+      ),
+  );
 }
 
 /**

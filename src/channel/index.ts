@@ -5,17 +5,11 @@
  *
  * @packageDocumentation
  */
-export {
-  Channel,
-  newMessageId,
-  CAPS_CODEC,
-  type RawAnswer,
-  type Address,
-  type CallOptions,
-  type CallNamer,
-  type MessageHandler,
-} from './channel.js';
+export { Channel, CAPS_CODEC, type MessageHandler } from './channel.js';
+export type { CallOptions, CallNamer } from './calls.js';
 export { guardCall, canceledError, type Disarm, type GuardOptions } from './call-guard.js';
+export { newMessageId, type Address, type SendFields } from './address.js';
+export { RawForwarding, type RawAnswer } from './forwarding.js';
 export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
 export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 export {

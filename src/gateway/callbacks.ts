@@ -76,7 +76,7 @@ export class ClientObjects {
     const unbind = upstream.bindObject(service, gatewayId, { onMessage: (msg) => this.fromService(msg, r) });
     const offEvents = this.client.onEvent(service, clientId, (ev) => {
       if (!upstream.closed)
-        upstream.sendRaw(
+        upstream.raw.send(
           { id: ev.id, type: MessageType.Event, flags: ev.flags, service, object: gatewayId, action: ev.action },
           ev.payload,
         );
@@ -114,14 +114,14 @@ export class ClientObjects {
       return;
     }
     if (m.type === MessageType.Call) {
-      this.client.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
+      this.client.raw.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
         if (r.upstream.closed) return;
         if (answer === undefined)
           return r.upstream.replyError(
             m,
             `The client that passed this object went away: ${error?.message ?? 'closed'}`,
           );
-        r.upstream.sendRaw(
+        r.upstream.raw.send(
           {
             id: m.id,
             type: answer.type,
@@ -134,7 +134,7 @@ export class ClientObjects {
         );
       });
     } else if (m.type === MessageType.Post) {
-      this.client.forward(to, MessageType.Post, m.flags, m.payload, () => {});
+      this.client.raw.forward(to, MessageType.Post, m.flags, m.payload, () => {});
       if (m.action === Builtin.terminate) r.release();
     }
   }

@@ -362,10 +362,10 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.gw.metrics.forwarded++;
     const address = { service: m.service, object: m.object, action: m.action };
     if (m.type !== MessageType.Call) {
-      ch.forward(address, m.type, m.flags, payload, () => {});
+      ch.raw.forward(address, m.type, m.flags, payload, () => {});
       return;
     }
-    const id = ch.forward(address, m.type, m.flags, payload, (answer, error) => {
+    const id = ch.raw.forward(address, m.type, m.flags, payload, (answer, error) => {
       const f = this.pending.get(m.id);
       if (f?.id === id) {
         this.pending.delete(m.id);
@@ -391,7 +391,7 @@ export class ClientConnection implements MessageHandler, EventSink {
       // A service's error quotes the call under the gateway's id: the client reads its own (then hideInside).
       if (answer.type === MessageType.Error) return this.fail(m, asClientSees(errorText(answer), id, m.id));
       // A client 4x over its output bound is disconnected by the channel.
-      this.channel.sendRaw(
+      this.channel.raw.send(
         { id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action },
         answer.payload,
       );
@@ -429,7 +429,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     const f = this.pending.get(target);
     if (f === undefined) return;
     // When the service cannot cancel, its normal answer still comes back in due course.
-    f.channel.cancelForwarded(f.id);
+    f.channel.raw.cancel(f.id);
   }
 
   /** One upstream emission of a signal this client subscribed to. */
@@ -437,7 +437,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (this.closed) return;
     // Dropped (or the client disconnected, with limits.slowPeer 'disconnect') when it does not read.
     if (
-      !this.channel.relayEvent(
+      !this.channel.raw.relayEvent(
         { id: m.id, flags: m.flags, service: m.service, object: m.object, action: m.action },
         m.payload,
       )
@@ -473,7 +473,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.gw.metrics.clients--;
     if (error instanceof QiLimitError) this.gw.metrics.slowDisconnects++;
     // A call whose answer may hold objects is still listened to: they must be terminated when it comes.
-    for (const f of this.pending.values()) f.channel.cancelForwarded(f.id, f.returnSignature === undefined);
+    for (const f of this.pending.values()) f.channel.raw.cancel(f.id, f.returnSignature === undefined);
     this.pending.clear();
     this.pendingBytes = 0;
     this.gw.upstream.unsubscribeAll(this);

@@ -175,7 +175,7 @@ export class OutsideServices {
     const sink: EventSink = {
       event: (m) => {
         if (!ch.closed)
-          ch.sendRaw(
+          ch.raw.send(
             {
               id: m.id,
               type: MessageType.Event,
@@ -192,7 +192,7 @@ export class OutsideServices {
     ch.onClose(() => {
       this.inside.delete(ch);
       this.hub.unsubscribeAll(sink);
-      for (const p of pending.values()) p.to.cancelForwarded(p.id, true);
+      for (const p of pending.values()) p.to.raw.cancel(p.id, true);
     });
   }
 
@@ -205,7 +205,7 @@ export class OutsideServices {
     const owner = this.owners.get(m.service);
     if (m.type === MessageType.Cancel) {
       const p = pending.get(m.decode(CANCEL));
-      if (p !== undefined) p.to.cancelForwarded(p.id);
+      if (p !== undefined) p.to.raw.cancel(p.id);
       return;
     }
     if (owner === undefined || owner.channel.closed) {
@@ -236,10 +236,10 @@ export class OutsideServices {
     }
     const to = { service: m.service, object: m.object, action: m.action };
     if (m.type !== MessageType.Call) {
-      owner.channel.forward(to, m.type, m.flags, m.payload, () => {});
+      owner.channel.raw.forward(to, m.type, m.flags, m.payload, () => {});
       return;
     }
-    const id = owner.channel.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
+    const id = owner.channel.raw.forward(to, MessageType.Call, m.flags, m.payload, (answer, error) => {
       pending.delete(m.id);
       if (ch.closed) return;
       if (answer === undefined)
@@ -247,7 +247,7 @@ export class OutsideServices {
           m,
           `${owner.info.name} (served from outside, through the gateway) stopped answering: ${error?.message ?? 'closed'}`,
         );
-      ch.sendRaw(
+      ch.raw.send(
         { id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action },
         answer.payload,
       );

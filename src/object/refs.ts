@@ -36,7 +36,7 @@ export function enableObjectReferences(channel: Channel): void {
   const proxies = new Map<string, WeakRef<object>>();
   const received = new WeakMap<object, ObjectReference>();
   channel.objectHooks = {
-    toReference(value) {
+    toReference(value, service) {
       if (value instanceof ObjectReference) return value;
       const b = backendOf(value);
       if (b instanceof RemoteBackend && b.channel === channel) {
@@ -49,7 +49,6 @@ export function enableObjectReferences(channel: Channel): void {
       }
       let ref = served.get(value);
       if (ref === undefined) {
-        const service = channel.encodingService;
         const id = channel.side === 'server' ? ++serverIds : (clientIds = (clientIds + 1) >>> 0);
         ref = new ObjectReference(value.type.metaObject, service, id, value.uid);
         served.set(value, ref);

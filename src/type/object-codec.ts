@@ -22,7 +22,7 @@ export const objectNode: Node = {
     const o = w.options;
     let ref: ObjectReference;
     if (v instanceof ObjectReference) ref = v;
-    else if (o.objects !== undefined && v !== null && v !== undefined) ref = o.objects.toReference(v);
+    else if (o.objects !== undefined && v !== null && v !== undefined) ref = o.objects.toReference(v, o.service ?? 0);
     else throw new QiValueError(`expected an object reference, got ${describeValue(v)}`);
     const cache = o.metaObjectCache;
     if (cache === undefined) {

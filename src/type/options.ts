@@ -14,8 +14,11 @@ export interface MetaObjectCache {
 
 /** Turns application objects into references and back; supplied by the object layer. */
 export interface ObjectHooks {
-  /** Called for each `o` value being encoded that is not already an {@link ObjectReference}. */
-  toReference(value: unknown): ObjectReference;
+  /**
+   * Called for each `o` value being encoded that is not already an {@link ObjectReference}; `service`
+   * is {@link CodecOptions.service}, the service of the message being encoded.
+   */
+  toReference(value: unknown, service: number): ObjectReference;
   /** Called for each `o` value decoded; its result is what the decoded value holds. */
   fromReference(ref: ObjectReference): unknown;
 }
@@ -31,6 +34,8 @@ export interface CodecOptions {
   metaObjectCache?: MetaObjectCache;
   /** How objects become references and references become objects. Default: plain {@link ObjectReference}s. */
   objects?: ObjectHooks;
+  /** Service id of the message being encoded, handed to {@link ObjectHooks.toReference} (default 0). */
+  service?: number;
 }
 
 /** Creates empty MetaObject cache tables for one connection. */
