@@ -2,10 +2,14 @@
  * Small tools of every soak process: bounded waits, the seeded PRNG, statistics, error names, and memory and handle
  * samples.
  */
+import { median } from '../../bench/harness.js';
 import { QiError } from '../../src/index.js';
 import { gc } from '../../test/helpers/gc.js';
 import { Rng } from '../../test/helpers/rng.js';
 import { MiB, type Sample } from './spec.js';
+
+/** The median of samples (the benchmarks' one). */
+export { median };
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -29,13 +33,6 @@ export interface Random {
 export function rng(seed: number): Random {
   const g = new Rng(seed);
   return { next: () => g.next(), int: (lo, hi) => lo + g.int(hi - lo) };
-}
-
-/** The median of `xs` (the mean of the middle two for an even count). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Least-squares slope of y over x. */
