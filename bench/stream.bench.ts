@@ -7,7 +7,7 @@
  *  - push with credit, the design we did not pick, as a prototype built from an ordinary signal
  *    `data(L seq, r chunk)` and a posted `grant(I n)` (the reader grants half its window at a time).
  * Each cell: the median of interleaved rounds (`--rounds`, `--round-ms`), after a warm-up round.
- * Run: `node .build-stream/bench/stream.bench.js` (or `npm run bench:stream`).
+ * Run: `node dist/bench/stream.bench.js` (or `npm run bench:stream`).
  */
 import { fileURLToPath } from 'node:url';
 import {
