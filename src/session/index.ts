@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-export { Session, type SessionOptions, type ServiceOptions } from './session.js';
+export { Session } from './session.js';
+export type { SessionOptions, ServiceOptions } from './options.js';
 export {
   SERVICE_INFO_SIGNATURE,
   SERVICE_INFO_SIGNATURE_6,

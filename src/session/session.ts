@@ -4,104 +4,29 @@
  * in-process when the service lives in this process, IPC on the same machine, TCP otherwise.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  QiTimeoutError,
-  acceptChannel,
-  openChannel,
-  type Authenticator,
-  type CapabilityMap,
-  type Channel,
-  type ChannelLimits,
-  type ClientAuthenticator,
-  type Credentials,
-} from '../channel/index.js';
+import { acceptChannel, type Channel } from '../channel/index.js';
 import {
   InProcessBackend,
-  LocalObject,
-  ObjectServer,
   RemoteBackend,
   backendOf,
   createProxy,
   enableObjectReferences,
   type AnyProxy,
+  type LocalObject,
   type ObjectDefinition,
   type ProxyFor,
   type QiSignal,
 } from '../object/index.js';
-import {
-  connect,
-  listen,
-  sweepStaleSockets,
-  type Listener,
-  type MessageStream,
-  type TlsClientOptions,
-  type TlsServerOptions,
-} from '../transport/index.js';
+import type { Listener, MessageStream } from '../transport/index.js';
+import { dial } from './dial.js';
+import { listenAll } from './listen.js';
 import { machineId } from './machine.js';
+import type { ServiceOptions, SessionOptions } from './options.js';
+import { ServiceRegistry } from './registry.js';
 import { ResilientBackend, type ReconnectOptions } from './resilient.js';
 import { connectService } from './routes.js';
 import { normalizeServiceInfo, sortEndpoints, type ServiceInfo } from './serviceinfo.js';
-
-/** Options of a {@link Session}; every field is optional. */
-export interface SessionOptions {
-  /** Credentials for the connections this session opens (NAOqi 2.9: `{ user: 'nao', token: '…' }`). */
-  auth?: Credentials | ClientAuthenticator;
-  /** TLS settings for `tcps`/`tcpsm` connections this session opens. */
-  tls?: TlsClientOptions;
-  /** Require authentication from clients of this session's listeners. */
-  authenticator?: Authenticator;
-  /** Certificate and key for `tcps`/`tcpsm` listeners. */
-  listenTls?: TlsServerOptions;
-  /** Give up connecting to an endpoint after this long: TCP, TLS and the qi handshake together (default 10,000 ms). */
-  connectTimeoutMs?: number;
-  /** Also listen on a unix socket for same-machine clients when listening on TCP (default true). */
-  ipc?: boolean;
-  /** Largest message payload accepted (default `QI_MAX_MESSAGE_PAYLOAD` or 50,000,000). */
-  maxPayload?: number;
-  /** Limits of every connection: pending and incoming calls, queues for slow peers, heartbeat (docs/reliability.md). */
-  limits?: ChannelLimits;
-  /**
-   * Reconnect by itself (default on): when the ServiceDirectory or a service connection is lost, calls
-   * wait for a new connection (within their timeout), signal subscriptions are made again, and services
-   * this session registered are registered again (they get new ids). `false` turns it off.
-   */
-  reconnect?: boolean | ReconnectOptions;
-  /**
-   * Call services of this process directly, without bytes (default true). `false` always goes through a
-   * socket, as a service in another process would be reached: for tests and measurements.
-   */
-  lpc?: boolean;
-  /** Drop a client that has not completed the handshake after this long (default 20,000 ms). */
-  handshakeTimeoutMs?: number;
-  /** Most connections accepted at once on each listener; more are closed at once (default: no limit). */
-  maxConnections?: number;
-  /** Options of plugged-in transports, by scheme, e.g. `{ xmpp: { service, jid, password } }` for `xmpp://` URLs. */
-  transports?: Record<string, unknown>;
-  /** Capabilities to advertise on every connection (default: libqi 4.x's set). */
-  capabilities?: CapabilityMap;
-  /** Reach every endpoint through this HTTP proxy (`http://[user:password@]host:port`; default `QI_PROXY`). */
-  proxy?: string;
-}
-
-/** Options of a service lookup. */
-export interface ServiceOptions {
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-interface Registered {
-  name: string;
-  object: LocalObject;
-  servers: Set<ObjectServer>;
-}
-
-let swept = false;
-
-/** Sessions of this process by id: services they register are called in-process, without bytes. */
-const sessions = new Map<string, Session>();
+import { untilListed } from './wait.js';
 
 /**
  * The entry point: connect to a ServiceDirectory (`Session.connect(url)`), listen, register services and
@@ -117,7 +42,8 @@ export class Session {
   private hostsDirectory = false;
   private readonly listeners: Listener[] = [];
   private readonly channels = new Set<Channel>();
-  private readonly registered = new Map<number, Registered>();
+  /** The services this session serves, on every one of its connections. */
+  private readonly registry = new ServiceRegistry(this.id, this.channels);
   private readonly connections = new Map<string, Promise<Channel>>();
   /**
    * Proxies handed out by {@link service}, by service name (libqi's session caches them the same way):
@@ -128,9 +54,7 @@ export class Session {
   private closed = false;
   private sdUrl: string | undefined;
 
-  constructor(readonly options: SessionOptions = {}) {
-    sessions.set(this.id, this);
-  }
+  constructor(readonly options: SessionOptions = {}) {}
 
   /** Creates a session connected to the ServiceDirectory at `url` (default `QI_URL` or tcp://127.0.0.1:9559). */
   static async connect(url?: string, options?: SessionOptions): Promise<Session> {
@@ -157,7 +81,7 @@ export class Session {
             () => !this.closed,
             r,
             undefined,
-            () => this.registered.size > 0,
+            () => this.registry.size > 0,
           )
         : first,
     );
@@ -178,32 +102,26 @@ export class Session {
   /** The ServiceDirectory again, after losing it: the services of this session are registered anew. */
   private async reopenDirectory(): Promise<RemoteBackend> {
     const sd = await this.openDirectory();
-    for (const [oldId, r] of [...this.registered]) {
-      const info: ServiceInfo = {
-        name: r.name,
-        serviceId: 0,
-        machineId: this.machineId,
-        processId: process.pid,
-        endpoints: this.endpoints,
-        sessionId: this.id,
-        objectUid: r.object.uid,
-      };
-      const id = (await sd.call('registerService', [info])) as number;
-      if (id !== oldId) {
-        // Connections made before keep the old id (their clients address it); new ones get the new one.
-        this.registered.delete(oldId);
-        this.registered.set(id, r);
-        for (const ch of this.channels) this.bindServer(r, ch, id);
-      }
-      await sd.call('serviceReady', [id]);
-    }
+    await this.registry.registerAgain(sd, (name, object) => this.serviceInfoOf(name, object));
     return sd;
+  }
+
+  /** What this session tells the ServiceDirectory about a service it registers. */
+  private serviceInfoOf(name: string, object: LocalObject): ServiceInfo {
+    return {
+      name,
+      serviceId: 0,
+      machineId: this.machineId,
+      processId: process.pid,
+      endpoints: this.endpoints,
+      sessionId: this.id,
+      objectUid: object.uid,
+    };
   }
 
   /** The id a service registered by this session has now (it changes when the session registers it again after losing the SD). */
   serviceId(name: string): number | undefined {
-    for (const [id, r] of this.registered) if (r.name === name) return id;
-    return undefined;
+    return this.registry.idOf(name);
   }
 
   /**
@@ -212,7 +130,7 @@ export class Session {
    */
   hostDirectory(object: LocalObject): void {
     this.hostsDirectory = true;
-    this.serve(1, 'ServiceDirectory', object);
+    this.registry.serve(1, 'ServiceDirectory', object);
     this.directory = createProxy(new InProcessBackend(object, 'ServiceDirectory'));
   }
 
@@ -232,33 +150,8 @@ export class Session {
    * @returns all endpoints the session now listens on
    */
   async listen(urls: string | string[]): Promise<string[]> {
-    for (const url of Array.isArray(urls) ? urls : [urls]) {
-      const l = await listen(url, (s) => this.accept(s), {
-        tls: this.options.listenTls,
-        maxPayload: this.options.maxPayload,
-        maxConnections: this.options.maxConnections,
-      });
-      this.listeners.push(l);
-      if (
-        l.endpoint.scheme !== 'unix' &&
-        this.options.ipc !== false &&
-        !this.listeners.some((x) => x.endpoint.scheme === 'unix')
-      ) {
-        const dir = join(tmpdir(), `qi-${process.getuid?.() ?? 'user'}`);
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        // Killed processes leave their socket files behind: clear them once per process, in the background.
-        if (!swept) {
-          swept = true;
-          void sweepStaleSockets(dir);
-        }
-        this.listeners.push(
-          await listen(`unix:${join(dir, `${this.id}.sock`)}`, (s) => this.accept(s), {
-            maxPayload: this.options.maxPayload,
-            maxConnections: this.options.maxConnections,
-          }),
-        );
-      }
-    }
+    const all = Array.isArray(urls) ? urls : [urls];
+    await listenAll(all, this.id, this.options, (s) => this.accept(s), this.listeners);
     return this.endpoints;
   }
 
@@ -278,20 +171,7 @@ export class Session {
     enableObjectReferences(ch);
     this.channels.add(ch);
     ch.onClose(() => this.channels.delete(ch));
-    for (const [id, r] of this.registered) this.bindServer(r, ch, id);
-  }
-
-  /** Serves a registered object on a connection, forgetting it when the connection closes. */
-  private bindServer(r: Registered, ch: Channel, id: number): void {
-    const server = new ObjectServer(r.object, ch, id, 1, r.name);
-    r.servers.add(server);
-    ch.onClose(() => r.servers.delete(server));
-  }
-
-  private serve(id: number, name: string, object: LocalObject): void {
-    const r: Registered = { name, object, servers: new Set() };
-    this.registered.set(id, r);
-    for (const ch of this.channels) this.bindServer(r, ch, id);
+    this.registry.bind(ch);
   }
 
   /** Opens (or reuses) an authenticated connection to an endpoint. */
@@ -299,23 +179,7 @@ export class Session {
     const known = this.connections.get(url);
     if (known !== undefined) return known;
     const p = (async () => {
-      // One budget for the TCP/TLS connection and the qi handshake: a port that accepts and stays silent fails in time.
-      const startedAt = Date.now();
-      const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-      const stream = await connect(url, {
-        tls: this.options.tls,
-        timeoutMs,
-        maxPayload: this.options.maxPayload,
-        proxy: this.options.proxy,
-        transports: this.options.transports,
-      });
-      const ch = await openChannel(stream, {
-        auth: this.options.auth,
-        capabilities: this.options.capabilities,
-        limits: this.options.limits,
-        timeoutMs,
-        startedAt,
-      });
+      const ch = await dial(url, this.options);
       this.track(ch);
       ch.onClose(() => {
         if (this.connections.get(url) === p) this.connections.delete(url);
@@ -341,26 +205,15 @@ export class Session {
   async registerService(name: string, object: LocalObject): Promise<number> {
     const sd = this.sd();
     if (this.listeners.length === 0 && !this.hostsDirectory) await this.listen('tcp://127.0.0.1:0');
-    const info: ServiceInfo = {
-      name,
-      serviceId: 0,
-      machineId: this.machineId,
-      processId: process.pid,
-      endpoints: this.endpoints,
-      sessionId: this.id,
-      objectUid: object.uid,
-    };
-    const id = (await sd.registerService(info)) as number;
-    this.serve(id, name, object);
+    const id = (await sd.registerService(this.serviceInfoOf(name, object))) as number;
+    this.registry.serve(id, name, object);
     await sd.serviceReady(id);
     return id;
   }
 
   /** Unregisters a service of this session and stops serving it. */
   async unregisterService(id: number): Promise<void> {
-    const r = this.registered.get(id);
-    this.registered.delete(id);
-    for (const s of r?.servers ?? []) s.close();
+    this.registry.drop(id);
     await this.sd().unregisterService(id);
   }
 
@@ -387,12 +240,7 @@ export class Session {
     if (inProcess !== undefined) return createProxy<D>(new InProcessBackend(inProcess, info.name));
     const cached = this.proxies.get(info.name);
     if (cached !== undefined && cached.serviceId() === info.serviceId) return cached.proxy as ProxyFor<D>;
-    const ch = await connectService(
-      info,
-      info.machineId === this.machineId,
-      (u) => this.open(u),
-      (u) => this.connections.get(u),
-    );
+    const ch = await this.route(info);
     const first = await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options);
     const r = this.reconnectOptions();
     if (r === undefined) {
@@ -402,12 +250,7 @@ export class Session {
     }
     const again = async (budgetMs: number) => {
       const now = await this.serviceInfo(name, { timeoutMs: budgetMs });
-      const c = await connectService(
-        now,
-        now.machineId === this.machineId,
-        (u) => this.open(u),
-        (u) => this.connections.get(u),
-      );
+      const c = await this.route(now);
       return RemoteBackend.fetch(c, now.serviceId, 1, now.name);
     };
     const backend = new ResilientBackend(first, again, () => !this.closed, r);
@@ -421,6 +264,11 @@ export class Session {
    * with every other user of that endpoint. For code that forwards raw messages, such as a gateway.
    */
   channelFor(info: ServiceInfo): Promise<Channel> {
+    return this.route(info);
+  }
+
+  /** A connection to the process of a service: an open one to any of its endpoints, else the cheapest route. */
+  private route(info: ServiceInfo): Promise<Channel> {
     return connectService(
       info,
       info.machineId === this.machineId,
@@ -442,8 +290,8 @@ export class Session {
 
   private inProcess(info: ServiceInfo): LocalObject | undefined {
     if (info.machineId !== this.machineId || info.processId !== process.pid) return undefined;
-    if (info.serviceId === 1 && this.hostsDirectory) return this.registered.get(1)?.object;
-    return sessions.get(info.sessionId)?.registered.get(info.serviceId)?.object;
+    if (info.serviceId === 1 && this.hostsDirectory) return this.registry.object(1);
+    return ServiceRegistry.find(info.sessionId, info.serviceId);
   }
 
   /** Emitted by the ServiceDirectory when a service becomes ready: (id, name). */
@@ -464,37 +312,8 @@ export class Session {
     name: string,
     timeoutMs = 10_000,
   ): Promise<ProxyFor<D>> {
-    const ac = new AbortController();
-    const timer = setTimeout(
-      () =>
-        ac.abort(
-          new QiTimeoutError(
-            `Service "${name}" did not appear within ${timeoutMs} ms. Is the process that provides it running and connected to the same ServiceDirectory?`,
-          ),
-        ),
-      timeoutMs,
-    );
-    try {
-      const added = this.serviceAdded.iterate({ signal: ac.signal });
-      const known = await this.services();
-      if (!known.some((s) => s.name === name)) {
-        for (;;) {
-          const next = await Promise.race([
-            added.next(),
-            new Promise<never>((_, reject) =>
-              ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }),
-            ),
-          ]);
-          if (next.done) throw ac.signal.reason;
-          if (next.value[1] === name) break;
-        }
-      }
-      await added.return?.();
-      return await this.service<D>(name);
-    } finally {
-      clearTimeout(timer);
-      ac.abort();
-    }
+    await untilListed(this, name, timeoutMs);
+    return this.service<D>(name);
   }
 
   /** How a proxy reaches its object: `local` (in-process) or the URL of its connection. */
@@ -507,14 +326,12 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     if (this.isConnected && !this.hostsDirectory) {
-      await Promise.allSettled([...this.registered.keys()].map((id) => this.sd().unregisterService(id)));
+      await Promise.allSettled(this.registry.ids().map((id) => this.sd().unregisterService(id)));
     }
-    for (const r of this.registered.values()) for (const s of r.servers) s.close();
-    this.registered.clear();
+    this.registry.close();
     this.proxies.clear();
     // Connections first: a listener's close waits until every connection it accepted has ended.
     for (const ch of this.channels) ch.close();
     await Promise.allSettled(this.listeners.map((l) => l.close()));
-    sessions.delete(this.id);
   }
 }

@@ -66,7 +66,11 @@ describe('connecting to a service with dead endpoints', () => {
       objectUid: '',
       endpoints: ['unix:/nonexistent/dead.sock', `tcp://127.0.0.1:${await deadPort()}`, live],
     })) as number;
-    (provider as unknown as { serve(id: number, name: string, o: unknown): void }).serve(id, 'Fallback', calculator());
+    (provider as unknown as { registry: { serve(id: number, name: string, o: unknown): void } }).registry.serve(
+      id,
+      'Fallback',
+      calculator(),
+    );
     await directory.serviceReady(id);
 
     const client = await Session.connect(sd.endpoints[0]);

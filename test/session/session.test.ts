@@ -122,10 +122,11 @@ describe('connections that come and go', () => {
     await sd.registerService('Calc', calculator());
     // Internal bookkeeping, read on purpose: one server per registered object and open connection.
     const servers = () =>
-      [...(sd as unknown as { registered: Map<number, { servers: Set<unknown> }> }).registered.values()].reduce(
-        (n, r) => n + r.servers.size,
-        0,
-      );
+      [
+        ...(
+          sd as unknown as { registry: { registered: Map<number, { servers: Set<unknown> }> } }
+        ).registry.registered.values(),
+      ].reduce((n, r) => n + r.servers.size, 0);
     const base = servers();
     for (let i = 0; i < 20; i++) {
       const c = await Session.connect(sd.endpoints[0], { ipc: false });
