@@ -54,7 +54,7 @@
  *
  * This file is the entry point of every soak process; the pieces are in scripts/soak/: spec.ts (bounds, traffic
  * kinds, messages), args.ts (command lines), coordinator.ts with child-process.ts, checks.ts and report.ts, and
- * roles/ (server, gateway, load, and what every child does alike).
+ * roles/ (server, gateway, load with load-calls, and what every child does alike).
  */
 import { parseOptions, parseRoleArgs } from './soak/args.js';
 import { coordinate } from './soak/coordinator.js';
