@@ -11,7 +11,6 @@ import { Session, type SessionOptions } from '../session/index.js';
 import {
   AddressSlots,
   listen,
-  remoteHost,
   type HttpHandler,
   type Listener,
   type MessageStream,
@@ -261,13 +260,14 @@ export class Gateway {
   /**
    * Takes an outside connection that arrived some other way than a listener (XMPP, a tunnel, the classic
    * web bridge…): it then goes through authentication and permissions like any other, and takes a
-   * connection slot of the address in `stream.remote` (its host part: `ws://1.2.3.4:5/…` counts for
-   * 1.2.3.4), from the same per-address budget as the listeners. Over the budget, it is closed at once.
+   * connection slot of `stream.peerAddress` (by default the host part of `stream.remote`: `ws://1.2.3.4:5/…`
+   * counts for 1.2.3.4), from the same per-address budget as the listeners, given back when the stream
+   * closes. Over the budget, it is closed at once.
    */
   acceptStream(stream: MessageStream): void {
-    const release = this.slots.take(remoteHost(stream.remote));
+    const release = this.slots.take(stream.peerAddress);
     if (release === undefined) return stream.destroy();
-    stream.socket.once('close', release);
+    stream.whenClosed(release);
     this.accept(stream);
   }
 
@@ -291,7 +291,7 @@ export class Gateway {
     const ch = acceptChannel(stream, {
       authenticator: this.throttle.guard(
         this.access.authenticator((id) => (identity = id)),
-        remoteHost(stream.remote),
+        stream.peerAddress,
         () => !stream.isClosed,
       ),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,

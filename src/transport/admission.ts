@@ -7,14 +7,8 @@
  */
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { plainAddress } from './peer.js';
 import type { MessageStream } from './message-stream.js';
-
-/** The host part of a peer URL (`tcp://1.2.3.4:5` → `1.2.3.4`, `ws://[::1]:80/qi` → `::1`, `xmpp://a@b` → `a@b`). */
-export function remoteHost(remote: string): string {
-  const host = remote.replace(/^[a-z]+:\/\//, '').replace(/(:\d+)?(\/.*)?$/, '');
-  return plainAddress(host.replace(/^\[(.*)\]$/, '$1'));
-}
+import { plainAddress } from './peer.js';
 
 /**
  * Open connections per remote address, with a bound. One table can be shared by several listeners

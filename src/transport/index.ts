@@ -14,10 +14,10 @@ export {
   type NetworkEndpoint,
   type Scheme,
 } from './url.js';
-export { MessageStream, type StreamHandlers, type MessageStreamOptions } from './message-stream.js';
+export { MessageStream, type StreamHandlers, type MessageStreamOptions, type StreamPeer } from './message-stream.js';
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
-export { AddressSlots, remoteHost, type AdmissionOptions } from './admission.js';
+export { AddressSlots, type AdmissionOptions } from './admission.js';
 export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 export {
   QiConnectError,
@@ -30,5 +30,5 @@ export {
 export { explainNotQi } from './sniff.js';
 export type { HttpHandler } from './websocket.js';
 export { originRule, originRefusal, type OriginRule } from './origin.js';
-export { plainAddress, socketEndpoints } from './peer.js';
+export { plainAddress, remoteHost, socketEndpoints } from './peer.js';
 export { registerDialer, dialerOf, type Dialer, type DialOptions } from './dialers.js';

@@ -11,6 +11,7 @@ import { AddressSlots, Admissions, type AdmissionOptions } from './admission.js'
 import { QiConnectError } from './errors.js';
 import { keepAlive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions } from './message-stream.js';
+import { plainAddress } from './peer.js';
 import type { TlsServerOptions } from './tls.js';
 import {
   QiUrlError,
@@ -158,10 +159,11 @@ export async function listen(
           ? formatEndpoint(ep)
           : formatEndpoint({
               scheme: ep.scheme,
-              host: String(socket.localAddress).replace(/^::ffff:(?=\d+\.)/, ''),
+              host: plainAddress(socket.localAddress),
               port: socket.localPort ?? 0,
             });
-      admitted(new MessageStream(socket, remote, local, options), socket);
+      const peerAddress = ep.scheme === 'unix' ? undefined : plainAddress(socket.remoteAddress);
+      admitted(new MessageStream(socket, remote, local, { ...options, peerAddress }), socket);
     });
   // Counted from the TCP accept, before any TLS handshake or HTTP upgrade: registered before the
   // listener above, so that a refused plain TCP connection never becomes a stream.

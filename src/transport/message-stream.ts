@@ -13,6 +13,7 @@ import {
 } from '../message/index.js';
 import type { DirectRead } from './direct-read.js';
 import { QiClosedError } from './errors.js';
+import { remoteHost } from './peer.js';
 
 /** Messages sent in one tick are joined into one write up to this many bytes; beyond, they go out as they are. */
 const JOIN_LIMIT = 64 * 1024;
@@ -37,6 +38,15 @@ export interface MessageStreamOptions {
   directRead?: DirectRead;
 }
 
+/** What the code that made a connection knows of its peer beyond its URL. */
+export interface StreamPeer {
+  /**
+   * The peer's address, as per-address budgets count it: the IP address of a network peer (as
+   * `plainAddress` writes it), or an identity such as an XMPP JID. Default: the host part of `remote`.
+   */
+  peerAddress?: string;
+}
+
 /** A connected byte stream carrying qi messages: framing on read, one write per tick on send. */
 export class MessageStream {
   private handlers: StreamHandlers | null = null;
@@ -58,20 +68,24 @@ export class MessageStream {
   /** Reading is held until what is queued for the peer drains (see holdReading). */
   private holding = false;
   private authHook: (() => void) | undefined;
+  private peer: string | undefined;
+  private closeListeners: ((error?: Error) => void)[] | undefined;
 
   /**
    * @param socket the connected byte stream (already past any TLS handshake)
    * @param remote the peer, as a URL, for error messages
    * @param local this side, as a URL
+   * @param options framing and reading options, and what the maker knows of the peer ({@link StreamPeer})
    */
   constructor(
     readonly socket: Duplex,
     readonly remote: string,
     readonly local: string,
-    options: MessageStreamOptions = {},
+    options: MessageStreamOptions & StreamPeer = {},
   ) {
     this.reader = new FrameReader((m) => this.handlers!.onMessage(m), { maxPayload: options.maxPayload });
     this.directRead = options.directRead;
+    this.peer = options.peerAddress;
     socket.pause();
     socket.on('error', (e) => this.finish(e));
     socket.on('close', () => this.finish(undefined));
@@ -84,6 +98,23 @@ export class MessageStream {
       }
       socket.end();
     });
+  }
+
+  /**
+   * The peer's address (see {@link StreamPeer.peerAddress}): what per-address budgets (a
+   * gateway's connection slots and authentication throttle) count.
+   */
+  get peerAddress(): string {
+    return (this.peer ??= remoteHost(this.remote));
+  }
+
+  /**
+   * Calls `listener` once the stream is closed (at once, in a microtask, if it already is), whether or
+   * not it was ever started; `error` says why when it was not a clean close.
+   */
+  whenClosed(listener: (error?: Error) => void): void {
+    if (this.closed) queueMicrotask(() => listener(this.closeError));
+    else (this.closeListeners ??= []).push(listener);
   }
 
   /** True once the stream is closed, or closing (nothing more can be sent). */
@@ -285,5 +316,8 @@ export class MessageStream {
     this.closeError = error;
     const h = this.handlers;
     if (h) h.onClose(error);
+    const listeners = this.closeListeners;
+    this.closeListeners = undefined;
+    if (listeners !== undefined) for (const l of listeners) l(error);
   }
 }

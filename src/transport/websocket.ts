@@ -15,8 +15,8 @@ import type { Admissions } from './admission.js';
 import { QiConnectError, QiTlsError } from './errors.js';
 import { keepAlive } from './keepalive.js';
 import { originRefusal, originRule } from './origin.js';
-import { socketEndpoints } from './peer.js';
-import { MessageStream, type MessageStreamOptions } from './message-stream.js';
+import { plainAddress, socketEndpoints } from './peer.js';
+import { MessageStream, type MessageStreamOptions, type StreamPeer } from './message-stream.js';
 import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
 
@@ -29,7 +29,12 @@ function maxMessage(options: MessageStreamOptions): number {
 }
 
 /** A WebSocket as a byte stream for MessageStream, with text frames refused. */
-function streamOf(ws: WebSocket, remote: string, local: string, options: MessageStreamOptions): MessageStream {
+function streamOf(
+  ws: WebSocket,
+  remote: string,
+  local: string,
+  options: MessageStreamOptions & StreamPeer,
+): MessageStream {
   const duplex = createWebSocketStream(ws, { allowHalfOpen: false });
   ws.on('message', (_data, isBinary) => {
     if (!isBinary)
@@ -91,7 +96,7 @@ export function listenWebSocket(
     const { remote, local } = socketEndpoints(sock, ep.scheme, ep.path);
     sock.setNoDelay?.(true);
     keepAlive(sock);
-    onConnection(streamOf(ws, remote, local, options), sock);
+    onConnection(streamOf(ws, remote, local, { ...options, peerAddress: plainAddress(sock.remoteAddress) }), sock);
   });
   server.on('close', () => wss.close());
   return server;
