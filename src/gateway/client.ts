@@ -14,10 +14,10 @@ import {
   type MessageHandler,
 } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
-import { Builtin, LocalObject, ObjectServer } from '../object/index.js';
+import { Builtin, BuiltinMethods as B, LocalObject, ObjectServer } from '../object/index.js';
 import { ServiceDirectoryDefinition } from '../sd/index.js';
 import { normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
-import { compile, Dynamic, type MetaObject } from '../type/index.js';
+import { compile, type MetaObject } from '../type/index.js';
 import type { Identity } from './access.js';
 import { ClientObjects, mayHoldObjects } from './callbacks.js';
 import { asClientSees, hideInside } from './errors.js';
@@ -27,10 +27,7 @@ import type { OutsideServices } from './outside.js';
 import { overBytes } from './quotas.js';
 import type { EventSink, Upstream } from './upstream.js';
 
-const REGISTER = compile<[number, number, bigint]>('(IIL)');
-const REGISTER_SIG = compile<[number, number, bigint, string]>('(IILs)');
 const CANCEL = compile<number>('I');
-const PROPERTY = compile<[Dynamic]>('(m)');
 
 /**
  * The member behind an event id. A property and its change signal share one id (in libqi's MetaObject
@@ -244,14 +241,14 @@ export class ClientConnection implements MessageHandler, EventSink {
         case Builtin.registerEventWithSignature:
           return this.subscribe(m, info, meta);
         case Builtin.unregisterEvent: {
-          const [, signal, link] = m.decode(REGISTER);
+          const [, signal, link] = m.decode(B.unregisterEvent.args);
           this.gw.upstream.unsubscribe(m.service, m.object, signal, this, link);
-          return this.channel.reply(m, 'v', undefined);
+          return this.channel.reply(m, B.unregisterEvent.returns, undefined);
         }
         case Builtin.terminate:
           if (!this.held.terminated(m.service, m.object)) {
             // Another client still holds this object: the service must keep it.
-            if (m.type === MessageType.Call) this.channel.reply(m, 'v', undefined);
+            if (m.type === MessageType.Call) this.channel.reply(m, B.terminate.returns, undefined);
             return;
           }
           this.gw.upstream.forgetMeta(m.service, m.object);
@@ -270,7 +267,7 @@ export class ClientConnection implements MessageHandler, EventSink {
           return;
         case Builtin.property:
         case Builtin.setProperty: {
-          const [key] = m.decode(PROPERTY);
+          const [key] = m.decode(B.property.args);
           const k = key.value;
           const name = typeof k === 'string' ? k : (meta.properties.get(Number(k))?.name ?? `#${String(k)}`);
           if (!this.check(m, info, 'property', name)) return;
@@ -317,14 +314,15 @@ export class ClientConnection implements MessageHandler, EventSink {
 
   private subscribe(m: Message, info: ServiceInfo, meta: MetaObject): void {
     // The first argument is the service id in libqi clients, and ignored by servers: the header addresses the object.
-    const [, signal, link] = m.action === Builtin.registerEvent ? m.decode(REGISTER) : m.decode(REGISTER_SIG);
+    const [, signal, link] =
+      m.action === Builtin.registerEvent ? m.decode(B.registerEvent.args) : m.decode(B.registerEventWithSignature.args);
     const object = m.object;
     const ev = eventMember(meta, signal);
     if (ev === undefined) return this.fail(m, `${info.name} has no signal or property #${signal}.`);
     const name = ev.name;
     if (!this.check(m, info, signal === Builtin.traceObject ? 'monitor' : ev.kind, name)) return;
     this.gw.upstream.subscribe(m.service, object, signal, this, link).then(
-      () => !this.closed && this.channel.reply(m, 'L', link),
+      () => !this.closed && this.channel.reply(m, B.registerEvent.returns, link),
       (e: Error) => {
         if (this.closed) return;
         this.gw.upstream.unsubscribe(m.service, object, signal, this, link);

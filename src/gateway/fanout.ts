@@ -5,7 +5,7 @@
  */
 import type { Channel } from '../channel/index.js';
 import type { Message } from '../message/index.js';
-import { Builtin } from '../object/index.js';
+import { registerEvent, unregisterEvent } from '../object/index.js';
 
 /** Receives the emissions of a subscription (an outside client, or an inside one). */
 export interface EventSink {
@@ -71,11 +71,7 @@ export class SignalHub {
         if (m.action !== signal) return;
         for (const [to, links] of sub.sinks) for (const l of links) to.event(m, l);
       });
-      sub.ready = channel
-        .call({ service, object, action: Builtin.registerEvent }, '(IIL)', [service, signal, sub.link], 'L', {
-          name: `registerEvent ${k}`,
-        })
-        .then(() => {});
+      sub.ready = registerEvent(channel, sub, signal, sub.link, { name: `registerEvent ${k}` }).then(() => {});
       this.subs.set(k, sub);
       sub.ready.catch(() => this.drop(sub));
       s = sub;
@@ -102,9 +98,7 @@ export class SignalHub {
     if (s.sinks.size > 0) return;
     this.drop(s);
     if (!s.channel.closed) {
-      s.channel
-        .call({ service, object, action: Builtin.unregisterEvent }, '(IIL)', [service, signal, s.link], 'v')
-        .catch(() => {});
+      unregisterEvent(s.channel, s, signal, s.link).catch(() => {});
     }
   }
 

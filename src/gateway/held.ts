@@ -10,7 +10,7 @@
  */
 import type { Channel } from '../channel/index.js';
 import { MessageFlags, type Message } from '../message/index.js';
-import { Builtin } from '../object/index.js';
+import { postTerminate } from '../object/index.js';
 import { scanReferences, type CodecOptions, type ReferenceSite } from '../type/index.js';
 
 const key = (service: number, object: number) => `${service}.${object}`;
@@ -118,8 +118,7 @@ export class ClientHeld {
       gone.set(k, { service: r.serviceId, object: r.objectId });
     }
     if (upstream.closed) return [];
-    for (const o of gone.values())
-      upstream.post({ service: o.service, object: o.object, action: Builtin.terminate }, '(I)', [o.service]);
+    for (const o of gone.values()) postTerminate(upstream, o);
     return [...gone.values()];
   }
 
@@ -128,7 +127,7 @@ export class ClientHeld {
     const gone: Array<{ service: number; object: number }> = [];
     for (const h of this.mine.values()) {
       if (this.all.release(h.upstream, h.service, h.object) && !h.upstream.closed) {
-        h.upstream.post({ service: h.service, object: h.object, action: Builtin.terminate }, '(I)', [h.service]);
+        postTerminate(h.upstream, h);
         gone.push(h);
       }
     }

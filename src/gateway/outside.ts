@@ -8,7 +8,7 @@
 import type { Channel } from '../channel/index.js';
 import { acceptChannel, type CapabilityMap } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
-import { Builtin } from '../object/index.js';
+import { Builtin, BuiltinMethods as B } from '../object/index.js';
 import { keepName } from '../sd/index.js';
 import { SERVICE_INFO_SIGNATURE, normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
 import { listen, parseEndpoint, type Listener, type MessageStream } from '../transport/index.js';
@@ -18,7 +18,6 @@ import type { Upstream } from './upstream.js';
 
 const SD = { service: 1, object: 1 } as const;
 const INFO = `(${SERVICE_INFO_SIGNATURE})`;
-const REGISTER = compile<[number, number, bigint]>('(IIL)');
 const CANCEL = compile<number>('I');
 
 interface Owner {
@@ -222,13 +221,14 @@ export class OutsideServices {
         m.action === Builtin.registerEventWithSignature ||
         m.action === Builtin.unregisterEvent)
     ) {
-      const [, signal, link] = m.decode(REGISTER);
+      // registerEventWithSignature's arguments begin as registerEvent's: its signature is not needed here.
+      const [, signal, link] = m.decode(B.registerEvent.args);
       if (m.action === Builtin.unregisterEvent) {
         this.hub.unsubscribe(m.service, m.object, signal, sink, link);
-        return ch.reply(m, 'v', undefined);
+        return ch.reply(m, B.unregisterEvent.returns, undefined);
       }
       this.hub.subscribe(owner.channel, m.service, m.object, signal, sink, link).then(
-        () => !ch.closed && ch.reply(m, 'L', link),
+        () => !ch.closed && ch.reply(m, B.registerEvent.returns, link),
         (e: Error) =>
           !ch.closed && ch.replyError(m, `Could not subscribe to ${owner.info.name} signal #${signal}: ${e.message}`),
       );

@@ -5,9 +5,9 @@
  * signal subscriptions made once upstream and fanned out to every subscribed client.
  */
 import type { Channel } from '../channel/index.js';
-import { Builtin } from '../object/index.js';
+import { fetchMetaObject } from '../object/index.js';
 import { BACKOFF_MAX_MS, Backoff, type ServiceInfo, type Session } from '../session/index.js';
-import { METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
+import type { MetaObject } from '../type/index.js';
 import { SignalHub, type EventSink } from './fanout.js';
 
 export type { EventSink } from './fanout.js';
@@ -192,12 +192,7 @@ export class Upstream {
     let p = this.metas.get(k);
     if (p === undefined) {
       const name = this.services.get(service)?.name ?? `#${service}`;
-      p = this.channel(service).then(
-        (ch) =>
-          ch.call({ service, object, action: Builtin.metaObject }, '(I)', [0], METAOBJECT_SIGNATURE, {
-            name: `${name}.metaObject`,
-          }) as Promise<MetaObject>,
-      );
+      p = this.channel(service).then((ch) => fetchMetaObject(ch, { service, object }, { name: `${name}.metaObject` }));
       this.metas.set(k, p);
       p.then(
         (m) => this.metas.get(k) === p && this.metasNow.set(k, m),

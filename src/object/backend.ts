@@ -6,9 +6,9 @@
 import type { Address, CallNamer, CallOptions, Channel } from '../channel/index.js';
 import { QiCallError, QiTimeoutError, canceledError, guardCall } from '../channel/index.js';
 import { MessageFlags, type Message } from '../message/index.js';
-import { Dynamic, METAOBJECT_SIGNATURE, type MetaObject } from '../type/index.js';
+import { Dynamic } from '../type/index.js';
 import { QiError } from '../errors/index.js';
-import { Builtin } from './builtins.js';
+import { Builtin, BuiltinMethods, fetchMetaObject, registerEvent, unregisterEvent } from './builtins.js';
 import { ObjectType, type MethodInfo } from './definition.js';
 import type { LocalObject, SignalListener } from './local.js';
 import { errorMessage } from './server.js';
@@ -118,13 +118,7 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
     name: string,
     options?: CallOptions,
   ): Promise<RemoteBackend> {
-    const meta = (await channel.call(
-      { service, object, action: Builtin.metaObject },
-      '(I)',
-      [0],
-      METAOBJECT_SIGNATURE,
-      { name: `${name}.metaObject`, ...options },
-    )) as MetaObject;
+    const meta = await fetchMetaObject(channel, { service, object }, { name: `${name}.metaObject`, ...options });
     return new RemoteBackend(channel, service, object, ObjectType.fromMetaObject(meta), name);
   }
 
@@ -163,9 +157,7 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
     if (entry === undefined) {
       // One remote subscription per signal, fanned out locally (libqi does the same).
       const link = (BigInt(s.uid) << 32n) | BigInt(++linkCounter >>> 0);
-      const ready = this.channel.call(this.address(Builtin.registerEvent), '(IIL)', [this.service, s.uid, link], 'L', {
-        name: `${this.name}.${signal} (subscribe)`,
-      });
+      const ready = registerEvent(this.channel, this, s.uid, link, { name: `${this.name}.${signal} (subscribe)` });
       entry = { link, set: new Set(), ready };
       this.listeners.set(s.uid, entry);
       ready.catch(() => this.listeners.delete(s.uid));
@@ -177,9 +169,7 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
       if (!e.set.delete(listener) || e.set.size > 0) return;
       this.listeners.delete(s.uid);
       if (!this.channel.closed)
-        await this.channel.call(this.address(Builtin.unregisterEvent), '(IIL)', [this.service, s.uid, e.link], 'v', {
-          name: `${this.name}.${signal} (unsubscribe)`,
-        });
+        await unregisterEvent(this.channel, this, s.uid, e.link, { name: `${this.name}.${signal} (unsubscribe)` });
     };
   }
 
@@ -201,7 +191,8 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
 
   async getProperty(name: string): Promise<unknown> {
     const p = member(this.type.propertiesByName, this.name, 'property', name);
-    const d = (await this.channel.call(this.address(Builtin.property), '(m)', [new Dynamic('s', name)], 'm', {
+    const { action, args, returns } = BuiltinMethods.property;
+    const d = (await this.channel.call(this.address(action), args, [new Dynamic('s', name)], returns, {
       name: `${this.name}.${name} (get)`,
     })) as Dynamic;
     void p;
@@ -210,11 +201,12 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
 
   async setProperty(name: string, value: unknown): Promise<void> {
     const p = member(this.type.propertiesByName, this.name, 'property', name);
+    const { action, args, returns } = BuiltinMethods.setProperty;
     await this.channel.call(
-      this.address(Builtin.setProperty),
-      '(mm)',
+      this.address(action),
+      args,
       [new Dynamic('s', name), new Dynamic(p.type.signature, value)],
-      'v',
+      returns,
       { name: `${this.name}.${name} (set)` },
     );
   }

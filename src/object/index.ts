@@ -23,7 +23,17 @@ export {
   type SignalInfo,
   type PropertyInfo,
 } from './definition.js';
-export { Builtin, builtinMetaObject } from './builtins.js';
+export {
+  Builtin,
+  BuiltinMethods,
+  builtinMetaObject,
+  fetchMetaObject,
+  registerEvent,
+  unregisterEvent,
+  postTerminate,
+  type BuiltinMethod,
+  type ObjectAddress,
+} from './builtins.js';
 export { LocalObject, QiMethodError, type LocalObjectOptions, type SignalListener } from './local.js';
 export { ObjectServer } from './server.js';
 export { RemoteBackend, InProcessBackend, QiArgumentsError, resolveMethod, type ObjectBackend } from './backend.js';

@@ -7,7 +7,7 @@
 import type { Channel } from '../channel/index.js';
 import { ObjectReference, QiValueError, describeValue } from '../type/index.js';
 import { RemoteBackend } from './backend.js';
-import { Builtin } from './builtins.js';
+import { postTerminate } from './builtins.js';
 import { ObjectType } from './definition.js';
 import { LocalObject } from './local.js';
 import { backendOf, createProxy } from './proxy.js';
@@ -25,8 +25,7 @@ const released = new FinalizationRegistry<{
 }>((r) => {
   r.forget();
   const ch = r.channel.deref();
-  if (ch !== undefined && !ch.closed)
-    ch.post({ service: r.service, object: r.object, action: Builtin.terminate }, '(I)', [r.service]);
+  if (ch !== undefined && !ch.closed) postTerminate(ch, r);
 });
 
 /** Makes `channel` able to send local objects and receive references as proxies. Idempotent. */

@@ -5,13 +5,10 @@
  */
 import type { Channel, MessageHandler } from '../channel/index.js';
 import { MessageFlags, MessageType, type Message } from '../message/index.js';
-import { Dynamic, METAOBJECT_SIGNATURE, compile, type Codec } from '../type/index.js';
-import { Builtin } from './builtins.js';
+import { Dynamic, type Codec } from '../type/index.js';
+import { Builtin, BuiltinMethods as B } from './builtins.js';
 import type { MethodInfo } from './definition.js';
 import type { LocalObject } from './local.js';
-
-const EVENT_ARGS = compile('(IIL)');
-const EVENT_SIG_ARGS = compile('(IILs)');
 
 /** Text of an error thrown by an implementation, as the caller will read it. */
 export function errorMessage(e: unknown): string {
@@ -212,11 +209,10 @@ export class ObjectServer implements MessageHandler {
       switch (m.action) {
         case Builtin.registerEvent:
         case Builtin.registerEventWithSignature: {
-          const [, signalId, link] = m.decode(m.action === Builtin.registerEvent ? EVENT_ARGS : EVENT_SIG_ARGS) as [
-            number,
-            number,
-            bigint,
-          ];
+          const [, signalId, link] =
+            m.action === Builtin.registerEvent
+              ? m.decode(B.registerEvent.args)
+              : m.decode(B.registerEventWithSignature.args);
           const s = o.type.signals.get(signalId);
           if (s === undefined)
             return void (answer && ch.replyError(m, `Cannot register event: no signal #${signalId} on ${this.name}.`));
@@ -228,10 +224,10 @@ export class ObjectServer implements MessageHandler {
               if (!ch.closed) ch.emit(address, s.params, args);
             }),
           );
-          return void reply('L', ++serverLinks);
+          return void reply(B.registerEvent.returns, ++serverLinks);
         }
         case Builtin.unregisterEvent: {
-          const [, , link] = m.decode(EVENT_ARGS) as [number, number, bigint];
+          const [, , link] = m.decode(B.unregisterEvent.args);
           const off = this.links.get(link);
           if (off === undefined && link !== 0xffff_ffff_ffff_ffffn) {
             return void (
@@ -240,32 +236,32 @@ export class ObjectServer implements MessageHandler {
           }
           off?.();
           this.links.delete(link);
-          return void reply('v', undefined);
+          return void reply(B.unregisterEvent.returns, undefined);
         }
         case Builtin.metaObject:
-          return void reply(METAOBJECT_SIGNATURE, o.type.metaObject);
+          return void reply(B.metaObject.returns, o.type.metaObject);
         case Builtin.terminate:
           if (this.objectId !== 1) {
             this.close();
             this.object.released(this.channel);
             this.onTerminate?.();
           }
-          return void reply('v', undefined);
+          return void reply(B.terminate.returns, undefined);
         case Builtin.property: {
-          const uid = this.propertyId(m.decode('(m)') as [Dynamic]);
-          return void reply('m', new Dynamic(o.type.properties.get(uid)!.type.signature, o.getUid(uid)));
+          const uid = this.propertyId(m.decode(B.property.args));
+          return void reply(B.property.returns, new Dynamic(o.type.properties.get(uid)!.type.signature, o.getUid(uid)));
         }
         case Builtin.setProperty: {
-          const [key, value] = m.decode('(mm)', ch.codecOptions()) as [Dynamic, Dynamic];
+          const [key, value] = m.decode(B.setProperty.args, ch.codecOptions());
           const uid = this.propertyId([key]);
           const p = o.type.properties.get(uid)!;
           p.type.encode(value.value); // checks the value fits the property's type
           o.setUid(uid, value.value);
-          return void reply('v', undefined);
+          return void reply(B.setProperty.returns, undefined);
         }
         case Builtin.properties:
           return void reply(
-            '[s]',
+            B.properties.returns,
             [...o.type.properties.values()].map((p) => p.name),
           );
         case Builtin.isStatsEnabled:
