@@ -9,15 +9,13 @@ import type { Channel } from '../channel/index.js';
 import { acceptChannel, type CapabilityMap } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, BuiltinMethods as B } from '../object/index.js';
-import { keepName } from '../sd/index.js';
-import { SERVICE_INFO_SIGNATURE, normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
+import { callDirectory, keepName } from '../sd/index.js';
+import { normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
 import { listen, parseEndpoint, type Listener, type MessageStream } from '../transport/index.js';
 import { compile } from '../type/index.js';
 import { SignalHub, type EventSink } from './fanout.js';
 import type { Upstream } from './upstream.js';
 
-const SD = { service: 1, object: 1 } as const;
-const INFO = `(${SERVICE_INFO_SIGNATURE})`;
 const CANCEL = compile<number>('I');
 
 interface Owner {
@@ -94,18 +92,14 @@ export class OutsideServices {
         processId: process.pid,
         sessionId: s.id,
       };
-      id = (await this.sd().call({ ...SD, action: 102 }, INFO, [inner], 'I', {
-        name: 'ServiceDirectory.registerService',
-      })) as number;
+      id = await callDirectory(this.sd(), 'registerService', [inner], { name: 'ServiceDirectory.registerService' });
     } catch (e) {
       this.release(client);
       throw e;
     }
     if (client.closed) {
       // It left while the SD answered: nobody would ever unregister this name.
-      this.sd()
-        .call({ ...SD, action: 103 }, '(I)', [id], 'v')
-        .catch(() => {});
+      callDirectory(this.sd(), 'unregisterService', [id]).catch(() => {});
       throw new Error('the client went away during its registration');
     }
     this.owners.set(id, { channel: client, info: { ...inner, serviceId: id } });
@@ -128,7 +122,7 @@ export class OutsideServices {
   /** serviceReady, for the client that registered `id`. */
   async ready(id: number, client: Channel): Promise<void> {
     this.owned(id, client);
-    await this.sd().call({ ...SD, action: 104 }, '(I)', [id], 'v', { name: 'ServiceDirectory.serviceReady' });
+    await callDirectory(this.sd(), 'serviceReady', [id], { name: 'ServiceDirectory.serviceReady' });
   }
 
   /** unregisterService, for the client that registered `id`. */
@@ -137,7 +131,7 @@ export class OutsideServices {
     this.owners.delete(id);
     this.release(client);
     this.hub.dropService(id);
-    await this.sd().call({ ...SD, action: 103 }, '(I)', [id], 'v', { name: 'ServiceDirectory.unregisterService' });
+    await callDirectory(this.sd(), 'unregisterService', [id], { name: 'ServiceDirectory.unregisterService' });
   }
 
   /**
@@ -147,7 +141,7 @@ export class OutsideServices {
   async update(info: ServiceInfo, client: Channel): Promise<void> {
     const o = this.owned(normalizeServiceInfo(info).serviceId, client);
     keepName(o.info, normalizeServiceInfo(info));
-    await this.sd().call({ ...SD, action: 105 }, INFO, [{ ...o.info, endpoints: await this.endpoints() }], 'v');
+    await callDirectory(this.sd(), 'updateServiceInfo', [{ ...o.info, endpoints: await this.endpoints() }]);
   }
 
   /** True when `client` serves service `id` through the gateway. */
@@ -162,7 +156,7 @@ export class OutsideServices {
       if (o.channel !== client) continue;
       this.owners.delete(id);
       const sd = this.upstream.session.directoryConnection;
-      if (sd !== undefined && !sd.closed) sd.call({ ...SD, action: 103 }, '(I)', [id], 'v').catch(() => {});
+      if (sd !== undefined && !sd.closed) callDirectory(sd, 'unregisterService', [id]).catch(() => {});
     }
   }
 

@@ -4,28 +4,10 @@
  * through a connection are removed, and announced, when that connection closes.
  */
 import { Capability, type Channel } from '../channel/index.js';
-import { LocalObject, defineObject, method, signal, t, type CallContext } from '../object/index.js';
-import { SERVICE_INFO_SIGNATURE, normalizeServiceInfo, sortEndpoints, type ServiceInfo } from '../session/index.js';
-
-const Info = t.sig<ServiceInfo>(SERVICE_INFO_SIGNATURE);
-
-/** The ServiceDirectory's members, with the ids every libqi client expects. */
-export const ServiceDirectoryDefinition = defineObject({
-  methods: {
-    service: method([t.string], Info, { id: 100, paramNames: ['name'] }),
-    services: method([], t.list(Info), { id: 101 }),
-    registerService: method([Info], t.uint32, { id: 102 }),
-    unregisterService: method([t.uint32], t.void, { id: 103 }),
-    serviceReady: method([t.uint32], t.void, { id: 104 }),
-    updateServiceInfo: method([Info], t.void, { id: 105 }),
-    machineId: method([], t.string, { id: 108 }),
-    _socketOfService: method([t.uint32], t.object, { id: 109 }),
-  },
-  signals: {
-    serviceAdded: signal([t.uint32, t.string], { id: 106 }),
-    serviceRemoved: signal([t.uint32, t.string], { id: 107 }),
-  },
-});
+import { LocalObject, type CallContext } from '../object/index.js';
+import { normalizeServiceInfo, sortEndpoints, type ServiceInfo } from '../session/index.js';
+import { serviceNotFound, socketOfServiceRefused } from './errors.js';
+import { ServiceDirectoryDefinition, directoryInfo } from './members.js';
 
 /**
  * Refuses an update that would rename a service: a service keeps the name it was registered with
@@ -66,22 +48,14 @@ export class ServiceDirectory {
       updateServiceInfo: (info) => this.update(normalizeServiceInfo(info)),
       machineId: () => options.machineId,
       _socketOfService: () => {
-        throw new Error('_socketOfService is internal to libqi and cannot be called remotely');
+        throw socketOfServiceRefused();
       },
     });
   }
 
   /** The directory's own entry (service 1). */
   private own(): ServiceInfo {
-    return {
-      name: 'ServiceDirectory',
-      serviceId: 1,
-      machineId: this.options.machineId,
-      processId: process.pid,
-      endpoints: this.options.endpoints(),
-      sessionId: '0',
-      objectUid: '',
-    };
+    return directoryInfo(this.options.machineId, this.options.endpoints(), '0');
   }
 
   private *all(): Iterable<ServiceInfo> {
@@ -91,7 +65,7 @@ export class ServiceDirectory {
 
   private find(name: string): ServiceInfo {
     for (const i of this.all()) if (i.name === name) return i;
-    throw new Error(`Cannot find service '${name}' in index`);
+    throw serviceNotFound(name);
   }
 
   /**
