@@ -8,20 +8,11 @@
 import type { Channel } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin } from '../object/index.js';
-import { QiScanBudgetError, mayHoldReferences, scanReferences } from '../type/index.js';
+import { QiScanBudgetError, scanReferences } from '../type/index.js';
 
 /** Ids the gateway gives to client objects on upstream connections: the client range of libqi (2^31 up). */
 let nextId = 0x8000_0000;
 const newObjectId = () => (nextId = nextId >= 0xffff_fff0 ? 0x8000_0000 : nextId + 1);
-
-/** True when values of `signature` may hold object references (a malformed one too: the scan will say). */
-export function mayHoldObjects(signature: string): boolean {
-  try {
-    return mayHoldReferences(signature);
-  } catch {
-    return true;
-  }
-}
 
 interface Relayed {
   upstream: Channel;

@@ -5,7 +5,6 @@
  * through as bytes, decoded only where a permission needs a name (signal ids, property names).
  */
 import {
-  Capability,
   QiCallError,
   QiLimitError,
   errorText,
@@ -14,18 +13,18 @@ import {
   type MessageHandler,
 } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
-import { Builtin, BuiltinMethods as B, LocalObject, ObjectServer } from '../object/index.js';
-import { ServiceDirectoryDefinition } from '../sd/index.js';
-import { normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
-import { compile, type MetaObject } from '../type/index.js';
+import { Builtin, BuiltinMethods as B } from '../object/index.js';
+import type { ServiceInfo } from '../session/index.js';
+import { compile, needsReferenceScan, type MetaObject } from '../type/index.js';
 import type { Identity } from './access.js';
-import { ClientObjects, mayHoldObjects } from './callbacks.js';
+import { ClientObjects } from './client-objects.js';
+import type { GatewayContext } from './context.js';
 import { asClientSees, hideInside } from './errors.js';
-import { ClientHeld, type HeldObjects } from './held.js';
+import { ClientHeld } from './held.js';
 import type { MemberKind } from './policy.js';
-import type { OutsideServices } from './outside.js';
 import { overBytes } from './quotas.js';
-import type { EventSink, Upstream } from './upstream.js';
+import { ClientDirectory } from './sd-view.js';
+import type { EventSink } from './upstream.js';
 
 const CANCEL = compile<number>('I');
 
@@ -41,46 +40,6 @@ function eventMember(meta: MetaObject, id: number): { kind: MemberKind; name: st
   return sig === undefined ? undefined : { kind: 'signal', name: sig.name };
 }
 
-/** What a client connection needs from its gateway. */
-export interface GatewayContext {
-  readonly upstream: Upstream;
-  /** Services registered by outside clients, served to the inside. */
-  readonly outside: OutsideServices;
-  /** Which clients hold which objects that services returned to them. */
-  readonly held: HeldObjects;
-  readonly machineId: string;
-  readonly sessionId: string;
-  /** Most work spent finding the object references of one message (GatewayOptions.maxReferenceScan). */
-  readonly maxReferenceScan: number;
-  readonly metrics: GatewayMetrics;
-  /** Public URLs to advertise instead of the address the client reached, if configured. */
-  readonly advertise: string[] | undefined;
-  /** Bytes of arguments one client may have in calls not yet answered (forwarded or waiting). */
-  readonly maxPendingBytes: number;
-  /** Where full error texts go when what a client was sent had to be rewritten. */
-  readonly log: (line: string) => void;
-}
-
-/** Counters of a gateway, for monitoring. */
-export interface GatewayMetrics {
-  /** Outside clients connected now. */
-  clients: number;
-  /** Calls and posts forwarded upstream. */
-  forwarded: number;
-  /** Calls refused by a permission rule. */
-  denied: number;
-  /** Signal emissions not sent to a client whose queue was full. */
-  droppedEvents: number;
-  /** Clients disconnected because they did not read fast enough. */
-  slowDisconnects: number;
-  /** Clients refused at authentication. */
-  refused: number;
-  /** Whether the internal ServiceDirectory is reachable now. */
-  sdConnected: boolean;
-  /** Connections closed on arrival because an address (or the gateway) had too many. */
-  overLimit: number;
-}
-
 interface Forwarded {
   channel: Channel;
   id: number;
@@ -93,7 +52,7 @@ interface Forwarded {
 /** One outside connection; see the module comment. */
 export class ClientConnection implements MessageHandler, EventSink {
   /** This client's view of the ServiceDirectory. */
-  readonly directory: LocalObject<typeof ServiceDirectoryDefinition>;
+  readonly directory: ClientDirectory;
   /** Calls forwarded upstream, by the client's id (the channel refuses a second call under an id still pending). */
   private readonly pending = new Map<number, Forwarded>();
   /** Bytes of arguments of `pending` calls. */
@@ -111,40 +70,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     readonly channel: Channel,
     readonly identity: Identity,
   ) {
-    const self = this;
-    this.directory = new LocalObject(ServiceDirectoryDefinition, {
-      service: (name) => self.present(self.find(name)),
-      services: () => self.visible().map((i) => self.present(i)),
-      registerService: async (raw) => {
-        const info = normalizeServiceInfo(raw);
-        const name = info.name;
-        // One answer for a name not allowed and for a hidden name that is taken: nothing about it leaks.
-        const refusal = () =>
-          new Error(
-            `Permission denied: ${self.who} may not register a service named "${name}" through this gateway (the name is not allowed for this user, or is taken). Choose another name, or ask the robot's administrator to allow "register:${name}" for this user in the gateway configuration.`,
-          );
-        if (!identity.policy.allows('register', name, '*')) {
-          gw.metrics.denied++;
-          throw refusal();
-        }
-        const hidden = !identity.policy.sees(name);
-        if (hidden && [...gw.upstream.services.values()].some((i) => i.name === name)) throw refusal();
-        try {
-          return await gw.outside.register(info, channel);
-        } catch (e) {
-          // The SD's refusal names the service and its id (e.g. one registered but not ready yet).
-          throw hidden && e instanceof QiCallError ? refusal() : e;
-        }
-      },
-      unregisterService: (id) => gw.outside.unregister(id, channel),
-      serviceReady: (id) => gw.outside.ready(id, channel),
-      updateServiceInfo: (info) => gw.outside.update(normalizeServiceInfo(info), channel),
-      machineId: () => gw.machineId,
-      _socketOfService: () => {
-        throw new Error('_socketOfService is internal to libqi and cannot be called remotely');
-      },
-    });
-    new ObjectServer(this.directory, channel, 1, 1, 'ServiceDirectory');
+    this.directory = new ClientDirectory(gw, channel, identity, this.who);
     this.objects = new ClientObjects(channel, gw.maxReferenceScan);
     this.held = new ClientHeld(gw.held, gw.maxReferenceScan);
     channel.bindFallback(this);
@@ -158,46 +84,14 @@ export class ClientConnection implements MessageHandler, EventSink {
     return this.identity.user === undefined ? 'an anonymous client' : `user "${this.identity.user}"`;
   }
 
-  private visible(): ServiceInfo[] {
-    const own: ServiceInfo = {
-      name: 'ServiceDirectory',
-      serviceId: 1,
-      machineId: this.gw.machineId,
-      processId: process.pid,
-      endpoints: [],
-      sessionId: this.gw.sessionId,
-      objectUid: '',
-    };
-    const list = [
-      own,
-      ...[...this.gw.upstream.services.values()].filter((i) => i.serviceId !== 1 && this.identity.policy.sees(i.name)),
-    ];
-    return list.sort((a, b) => a.serviceId - b.serviceId);
-  }
-
-  private find(name: string): ServiceInfo {
-    const info = this.visible().find((i) => i.name === name);
-    // The same words as libqi's SD: a hidden service is indistinguishable from a missing one.
-    if (info === undefined) throw new Error(`Cannot find service '${name}' in index`);
-    return info;
-  }
-
-  /** A service as this client sees it: hosted by the gateway, reachable only through it. */
-  private present(info: ServiceInfo): ServiceInfo {
-    const endpoints: string[] = [];
-    if (this.channel.shared(Capability.RelativeEndpointURI)) endpoints.push('qi:ServiceDirectory');
-    endpoints.push(...(this.gw.advertise ?? [this.channel.stream.local]));
-    return { ...info, endpoints, machineId: this.gw.machineId, processId: process.pid, sessionId: this.gw.sessionId };
-  }
-
   /** Tells the client about a service that appeared inside (when it may see it). */
   added(info: ServiceInfo): void {
-    if (this.identity.policy.sees(info.name)) this.directory.emit('serviceAdded', info.serviceId, info.name);
+    this.directory.added(info);
   }
 
   /** Tells the client about a service that went away (when it could see it). */
   removed(id: number, name: string): void {
-    if (this.identity.policy.sees(name)) this.directory.emit('serviceRemoved', id, name);
+    this.directory.removed(id, name);
   }
 
   onMessage(m: Message): void {
@@ -286,7 +180,7 @@ export class ClientConnection implements MessageHandler, EventSink {
             return;
           }
           if (!this.check(m, info, 'method', method.name)) return;
-          const holds = (sig: string) => (mayHoldObjects(sig) ? sig : undefined);
+          const holds = (sig: string) => (needsReferenceScan(sig) ? sig : undefined);
           return this.forward(m, holds(method.parametersSignature), holds(method.returnSignature));
         }
       }
@@ -454,7 +348,8 @@ export class ClientConnection implements MessageHandler, EventSink {
     const property = meta.properties.get(m.action);
     const signature =
       meta.signals.get(m.action)?.signature ?? (property === undefined ? undefined : `(${property.signature})`);
-    if (signature !== undefined && mayHoldObjects(signature)) this.held.received(ch, signature, m, ch.codecOptions());
+    if (signature !== undefined && needsReferenceScan(signature))
+      this.held.received(ch, signature, m, ch.codecOptions());
   }
 
   private fail(m: Message, text: string): void {

@@ -17,7 +17,8 @@ import {
   type TlsServerOptions,
 } from '../transport/index.js';
 import { Access, type AccessConfig, type Identity } from './access.js';
-import { ClientConnection, type GatewayContext, type GatewayMetrics } from './client.js';
+import { ClientConnection } from './client.js';
+import type { GatewayContext, GatewayMetrics } from './context.js';
 import { HeldObjects } from './held.js';
 import { OutsideServices } from './outside.js';
 import { clientQuotas, type ClientQuotas } from './quotas.js';

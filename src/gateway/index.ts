@@ -14,5 +14,5 @@ export {
   type Identity,
 } from './access.js';
 export { Policy, QiConfigError, type MemberKind, type Rules } from './policy.js';
-export type { GatewayMetrics } from './client.js';
+export type { GatewayMetrics } from './context.js';
 export { AuthThrottle, type AuthThrottleOptions } from './throttle.js';

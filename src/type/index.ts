@@ -36,4 +36,10 @@ export { globRegExp } from './glob.js';
 export { createMetaObjectCache, type CodecOptions, type MetaObjectCache, type ObjectHooks } from './options.js';
 export { Reader, MAX_EMPTY_ELEMENTS } from './reader.js';
 export { Writer, ZERO_COPY_THRESHOLD } from './writer.js';
-export { scanReferences, mayHoldReferences, QiScanBudgetError, type ReferenceSite } from './ref-scan.js';
+export {
+  scanReferences,
+  mayHoldReferences,
+  needsReferenceScan,
+  QiScanBudgetError,
+  type ReferenceSite,
+} from './ref-scan.js';

@@ -316,6 +316,18 @@ export function mayHoldReferences(signature: string): boolean {
   return holds(planOf(signature));
 }
 
+/**
+ * Whether values of `signature` must be scanned for object references: {@link mayHoldReferences}, and
+ * true for a malformed signature too (the scan then says what is wrong).
+ */
+export function needsReferenceScan(signature: string): boolean {
+  try {
+    return mayHoldReferences(signature);
+  } catch {
+    return true;
+  }
+}
+
 function holds(p: Plan): boolean {
   switch (p.k) {
     case K.Dynamic:
