@@ -1,7 +1,10 @@
 /**
  * Channels: one connection's life on top of a transport stream — capability exchange and libqi's
- * authentication handshake (both sides), message ids, pending calls with timeouts and cancellation,
- * and routing of incoming calls to local objects by (service, object).
+ * authentication handshake (both sides, handshake.ts), message ids (address.ts), typed calls with
+ * timeouts and cancellation (calls.ts, call-guard.ts), raw forwarding of encoded messages for gateways
+ * (forwarding.ts), the connection's limits, output bound and heartbeat (limits.ts, output.ts,
+ * heartbeat.ts), and one dispatch of what arrives, routing incoming calls to local objects by
+ * (service, object) (channel.ts).
  *
  * @packageDocumentation
  */

@@ -1,6 +1,7 @@
 /**
  * Transports: endpoint URLs, client connections and listeners for tcp, tcps (TLS), tcpsm (mutual TLS)
- * and unix (same-machine IPC), each carrying qi messages with batched writes.
+ * and unix (same-machine IPC), each carrying qi messages with batched writes (MessageStream, in
+ * message-stream.ts), and what accepted connections are granted before authentication (admission.ts).
  *
  * @packageDocumentation
  */
