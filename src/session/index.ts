@@ -1,6 +1,12 @@
 /**
  * Sessions: connect to a ServiceDirectory, listen, register services, and get proxies of services
- * by name over the cheapest route (in-process, IPC, TCP), with shared connections.
+ * by name over the cheapest route (in-process, IPC, TCP), with shared connections that heal by
+ * themselves. Also the reconnection pace (`Backoff`) that the gateway uses for its own SD link.
+ *
+ * Files: session.ts (the Session: connecting and routing), options.ts, registry.ts (the services a
+ * session serves), dial.ts (one connection: transport and handshake), listen.ts (listeners and the IPC
+ * socket), wait.ts (waiting for a service), routes.ts (which endpoint), resilient.ts and backoff.ts
+ * (reconnection), serviceinfo.ts, machine.ts (libqi's machine id).
  *
  * @packageDocumentation
  */
