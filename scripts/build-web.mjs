@@ -27,9 +27,13 @@ const SHIMS = {
   https: 'http',
   worker_threads: 'worker_threads',
   buffer: 'buffer',
+  ws: 'ws',
 };
 
-/** Node built-ins to shims, the Node WebSocket transport to its browser stand-in; anything else Node-only fails the build. */
+/**
+ * Node built-ins and the `ws` package to shims (the browser entry registers its own `ws`/`wss` dialer);
+ * anything else Node-only fails the build.
+ */
 const browserShims = {
   name: 'qi-browser-shims',
   setup(b) {
@@ -45,11 +49,6 @@ const browserShims = {
         };
       return { path: join(shims, `${shim}.ts`) };
     });
-    b.onResolve({ filter: /^\.\/websocket\.js$/ }, (args) =>
-      resolve(args.resolveDir) === join(root, 'src/transport')
-        ? { path: join(shims, 'transport-websocket.ts') }
-        : undefined,
-    );
   },
 };
 

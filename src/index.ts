@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import './plugged.js';
 export { QiError, type QiErrorCode } from './errors/index.js';
 export * from './type/index.js';
 export * from './message/index.js';

@@ -1,13 +1,11 @@
 /**
- * Remote access: robots reached through a third-party XMPP server (In-Band Bytestreams carrying qi).
- * Importing this module makes `xmpp://` URLs work in `Session.connect`.
+ * Remote access: robots reached through a third-party XMPP server (In-Band Bytestreams carrying qi), and
+ * direct links (ICE). `xmpp://` URLs work in `Session.connect` without this module: the package's entry
+ * registers them (src/plugged.ts), and loads ./xmpp/dialer.js on the first such connection.
+ * `@xmpp/client` and `werift` are optional dependencies, loaded on first use.
  *
  * @packageDocumentation
  */
-import { registerDialer } from '../transport/index.js';
-import { dialXmpp } from './xmpp/dialer.js';
-
-registerDialer('xmpp', dialXmpp);
 
 export { XmppGateway, type XmppGatewayOptions } from './xmpp/gateway.js';
 export { XmppLink, type XmppAccount, type XmppLinkOptions } from './xmpp/link.js';

@@ -6,7 +6,7 @@
  * shared by every service reached through the same endpoint.
  */
 import { QiError } from '../errors/index.js';
-import { isLoopbackHost, parseEndpoint } from '../transport/index.js';
+import { isLoopbackHost, parseEndpoint, reachOf } from '../transport/index.js';
 import type { Channel } from '../channel/index.js';
 import type { ServiceInfo } from './serviceinfo.js';
 
@@ -27,13 +27,14 @@ export function candidates(info: ServiceInfo, local: boolean): string[][] {
     } catch {
       continue; // an endpoint we cannot read is one we cannot use
     }
-    if (e.scheme === 'qi') continue; // relative: only reachable through an existing connection
-    if (e.scheme === 'unix') {
+    const reach = reachOf(e);
+    if (reach === 'relative') continue; // only reachable through an existing connection
+    if (reach === 'ipc') {
       if (local) groups[Rank.Ipc].push(url);
       continue;
     }
-    if (e.scheme === 'xmpp') {
-      groups[Rank.Network].push(url); // through the server: the most expensive route, never the first
+    if (reach === 'relay' || !('host' in e)) {
+      groups[Rank.Network].push(url); // through a server: the most expensive route, never the first
       continue;
     }
     const loop = isLoopbackHost(e.host);

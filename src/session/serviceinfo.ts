@@ -43,7 +43,7 @@ function rank(url: string): [number, string] {
   if (url.startsWith('qi:')) return [url === 'qi:ServiceDirectory' ? 0 : 1, url];
   try {
     const e = parseEndpoint(url);
-    if (e.scheme === 'unix' || e.scheme === 'qi' || e.scheme === 'xmpp') return [4, url];
+    if (!('host' in e)) return [4, url]; // unix, qi and plugged-in transports (xmpp)
     return [isLoopbackHost(e.host) ? 2 : 3, url];
   } catch {
     return [5, url];

@@ -3,8 +3,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { QiConnectError, QiTlsError } from './errors.js';
 import { DirectRead } from './direct-read.js';
-import { dialerOf } from './dialers.js';
+import { dialerOf, registerDialer, type DialOptions } from './dialers.js';
 import { keepAlive } from './keepalive.js';
+import { schemeOf } from './schemes.js';
 import { rememberDialled } from './sniff.js';
 import { MessageStream, type MessageStreamOptions } from './message-stream.js';
 import { checkServer, type TlsClientOptions } from './tls.js';
@@ -30,23 +31,25 @@ export interface ConnectOptions extends MessageStreamOptions {
 }
 
 /**
- * Connects to a `tcp`, `tcps`, `tcpsm`, `ws`, `wss` or `unix` endpoint, through an HTTP proxy when
- * one is configured.
+ * Connects to an endpoint with the dialer registered for its scheme: `tcp`, `tcps`, `tcpsm`, `ws`, `wss`
+ * or `unix` (through an HTTP proxy when one is configured), or a plugged-in transport's.
  * @throws {@link QiConnectError} (refused, unreachable, timed out…), {@link QiTlsError} (untrusted
  * certificate, failed handshake) or {@link QiUrlError}.
  */
 export async function connect(url: string | Endpoint, options: ConnectOptions = {}): Promise<MessageStream> {
   const ep = typeof url === 'string' ? parseEndpoint(url) : url;
+  const refusal = schemeOf(ep.scheme)?.dialRefusal;
+  if (refusal !== undefined) throw new QiUrlError(formatEndpoint(ep), refusal);
+  const dial = dialerOf(ep.scheme);
+  if (dial === undefined) throw new QiUrlError(formatEndpoint(ep), `the ${ep.scheme} transport is not loaded`);
+  return dial(ep, { ...options.transports, ...options, timeoutMs: options.timeoutMs ?? 10_000 });
+}
+
+/** The built-in dialer of `tcp`, `tcps`, `tcpsm`, `unix`, `ws` and `wss`. */
+async function dialBuiltIn(ep: Endpoint, options: DialOptions): Promise<MessageStream> {
+  if (!('host' in ep) && ep.scheme !== 'unix') throw new Error('unreachable');
   const text = formatEndpoint(ep);
-  if (ep.scheme === 'qi')
-    throw new QiUrlError(text, 'a relative qi: endpoint is reached through an existing connection, never dialled');
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  if (ep.scheme === 'xmpp') {
-    const dial = dialerOf(ep.scheme);
-    if (dial === undefined)
-      throw new QiUrlError(text, 'the xmpp transport is not loaded (import it from "qimessaging", which loads it)');
-    return dial(ep, { ...options.transports, timeoutMs, signal: options.signal, maxPayload: options.maxPayload });
-  }
+  const timeoutMs = options.timeoutMs;
   const proxy = ep.scheme === 'unix' ? undefined : (options.proxy ?? (process.env.QI_PROXY || undefined));
   const tunnelled =
     proxy !== undefined && ep.scheme !== 'unix'
@@ -56,6 +59,8 @@ export async function connect(url: string | Endpoint, options: ConnectOptions = 
   return connectSocket(ep, text, options, timeoutMs, tunnelled);
 }
 
+for (const scheme of ['tcp', 'tcps', 'tcpsm', 'unix', 'ws', 'wss']) registerDialer(scheme, dialBuiltIn);
+
 function connectSocket(
   ep: Endpoint,
   text: string,
@@ -64,7 +69,7 @@ function connectSocket(
   tunnelled: net.Socket | undefined,
 ): Promise<MessageStream> {
   return new Promise<MessageStream>((resolve, reject) => {
-    if (ep.scheme === 'qi' || ep.scheme === 'xmpp' || isWebSocket(ep)) throw new Error('unreachable');
+    if (!('host' in ep || ep.scheme === 'unix') || isWebSocket(ep)) throw new Error('unreachable');
     let socket: net.Socket;
     // Plain sockets read straight into message buffers; TLS sockets cannot (Node has no onread for them).
     const directRead = new DirectRead();

@@ -1,15 +1,19 @@
 /**
- * Transports that live in higher layers (XMPP, later others) plug in here: a dialer per URL scheme, so
- * that `connect('xmpp://robot@example.org')` works without this layer knowing anything of XMPP.
+ * A dialer per URL scheme: `connect` opens every endpoint with the dialer of its scheme. The built-in
+ * schemes' dialer is registered by connect.ts; the browser build registers its own for `ws`/`wss`, and
+ * transports that live in higher layers (XMPP) plug in here too, so that `connect('xmpp://robot@example.org')`
+ * works without this layer knowing anything of XMPP (their URLs are described in schemes.ts).
  */
+import type { ConnectOptions } from './connect.js';
 import type { MessageStream } from './message-stream.js';
 import type { Endpoint } from './url.js';
 
-/** Options a plugged-in transport receives: the connect options, with its own section. */
-export interface DialOptions {
+/**
+ * Options a dialer receives: the connect options with the time allowed, and each plugged-in transport's
+ * own section (`ConnectOptions.transports`) spread in.
+ */
+export interface DialOptions extends ConnectOptions {
   timeoutMs: number;
-  signal?: AbortSignal;
-  maxPayload?: number;
   /** Options of the transport itself, e.g. the XMPP account to dial from. */
   [transport: string]: unknown;
 }

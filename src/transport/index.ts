@@ -33,3 +33,5 @@ export type { HttpHandler } from './websocket.js';
 export { originRule, originRefusal, type OriginRule } from './origin.js';
 export { plainAddress, remoteHost, socketEndpoints } from './peer.js';
 export { registerDialer, dialerOf, type Dialer, type DialOptions } from './dialers.js';
+export { registerScheme, reachOf, type SchemeEntry, type Reach } from './schemes.js';
+export type { PluggedEndpoints } from './url.js';

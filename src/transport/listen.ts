@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { AddressSlots, Admissions, type AdmissionOptions } from './admission.js';
 import { QiConnectError } from './errors.js';
 import { keepAlive } from './keepalive.js';
+import { schemeOf } from './schemes.js';
 import { MessageStream, type MessageStreamOptions } from './message-stream.js';
 import { plainAddress } from './peer.js';
 import type { TlsServerOptions } from './tls.js';
@@ -66,7 +67,7 @@ export class Listener {
    */
   get endpoints(): string[] {
     const ep = this.endpoint;
-    if (ep.scheme === 'unix' || ep.scheme === 'qi' || ep.scheme === 'xmpp') return [this.url];
+    if (!('host' in ep)) return [this.url];
     if (ep.host !== '0.0.0.0' && ep.host !== '::') return [this.url];
     const out: string[] = [];
     for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
@@ -112,9 +113,9 @@ export async function listen(
   options: ListenOptions = {},
 ): Promise<Listener> {
   const ep = parseEndpoint(url);
-  if (ep.scheme === 'qi') throw new QiUrlError(url, 'cannot listen on a relative qi: endpoint');
-  if (ep.scheme === 'xmpp')
-    throw new QiUrlError(url, 'an xmpp endpoint is served by an XmppGateway (qi xmpp-gateway), not by a listener');
+  const refusal = schemeOf(ep.scheme)?.listenRefusal;
+  if (refusal !== undefined) throw new QiUrlError(url, refusal);
+  if (!('host' in ep) && ep.scheme !== 'unix') throw new QiUrlError(url, `cannot listen on a ${ep.scheme} endpoint`);
   const secure = ep.scheme === 'tcps' || ep.scheme === 'tcpsm' || ep.scheme === 'wss';
   if (secure && options.tls === undefined)
     throw new QiUrlError(url, `a ${ep.scheme} endpoint needs { tls: { cert, key } }`);

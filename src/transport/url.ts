@@ -9,20 +9,27 @@
  */
 import { isIP } from 'node:net';
 import { QiError } from '../errors/index.js';
+import { knownSchemes, registerScheme, schemeOf } from './schemes.js';
 
 /** The default ServiceDirectory port of NAOqi. */
 export const DEFAULT_PORT = 9559;
 
-/** Network schemes that are dialled; `unix` is local IPC, `qi` is relative and never dialled. */
-export type Scheme = 'tcp' | 'tcps' | 'tcpsm' | 'ws' | 'wss' | 'unix' | 'qi' | 'xmpp';
+/**
+ * Endpoints of schemes that higher layers plug in (see schemes.ts), by scheme: such a layer adds its own
+ * with a module augmentation (`declare module '…/transport/url.js' { interface PluggedEndpoints { … } }`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by module augmentation
+export interface PluggedEndpoints {}
+
+/** Network schemes that are dialled; `unix` is local IPC, `qi` is relative and never dialled; plus plugged ones. */
+export type Scheme = 'tcp' | 'tcps' | 'tcpsm' | 'ws' | 'wss' | 'unix' | 'qi' | keyof PluggedEndpoints;
 
 /** A parsed endpoint. */
 export type Endpoint =
   | NetworkEndpoint
   | { readonly scheme: 'unix'; readonly path: string }
   | { readonly scheme: 'qi'; readonly service: string }
-  /** A robot reached through an XMPP server (the XMPP transport must be loaded: it is, with the main entry). */
-  | { readonly scheme: 'xmpp'; readonly jid: string };
+  | PluggedEndpoints[keyof PluggedEndpoints];
 
 /** A host and port reached over TCP, with an IPv6 zone for link-local addresses. */
 export interface NetworkEndpoint {
@@ -52,7 +59,30 @@ export class QiUrlError extends QiError {
   }
 }
 
-const SCHEMES = new Set(['tcp', 'tcps', 'tcpsm', 'ws', 'wss', 'unix', 'qi', 'xmpp']);
+registerScheme('tcp', { reach: 'host' });
+registerScheme('tcps', { reach: 'host' });
+registerScheme('tcpsm', { reach: 'host' });
+registerScheme('ws', { reach: 'host', defaultPort: 80, path: true });
+registerScheme('wss', { reach: 'host', defaultPort: 443, path: true });
+registerScheme('unix', {
+  reach: 'ipc',
+  parse: (rest, url) => {
+    const path = rest.startsWith('//') ? rest.slice(2) : rest;
+    if (path.length === 0) throw new QiUrlError(url, 'a unix endpoint needs a socket path');
+    return { scheme: 'unix', path: decodeURIComponent(path) };
+  },
+  format: (e) => `unix:${(e as { path: string }).path}`,
+});
+registerScheme('qi', {
+  reach: 'relative',
+  parse: (rest, url) => {
+    if (rest.startsWith('//') || rest.length === 0) throw new QiUrlError(url, 'a relative endpoint is qi:ServiceName');
+    return { scheme: 'qi', service: rest };
+  },
+  format: (e) => `qi:${(e as { service: string }).service}`,
+  dialRefusal: 'a relative qi: endpoint is reached through an existing connection, never dialled',
+  listenRefusal: 'cannot listen on a relative qi: endpoint',
+});
 
 /**
  * Parses an endpoint URL.
@@ -64,30 +94,17 @@ export function parseEndpoint(url: string): Endpoint {
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(text);
   let scheme = 'tcp';
   let rest = text;
-  if (m && (SCHEMES.has(m[1].toLowerCase()) || text.slice(m[0].length).startsWith('//'))) {
+  if (m && (schemeOf(m[1].toLowerCase()) !== undefined || text.slice(m[0].length).startsWith('//'))) {
     scheme = m[1].toLowerCase();
     rest = text.slice(m[0].length);
   }
-  if (!SCHEMES.has(scheme))
-    throw new QiUrlError(url, `unknown scheme "${scheme}" (known: tcp, tcps, tcpsm, ws, wss, unix, qi, xmpp)`);
-  if (scheme === 'qi') {
-    if (rest.startsWith('//') || rest.length === 0) throw new QiUrlError(url, 'a relative endpoint is qi:ServiceName');
-    return { scheme, service: rest };
-  }
-  if (scheme === 'xmpp') {
-    const jid = decodeURIComponent(rest.startsWith('//') ? rest.slice(2) : rest);
-    if (!/^[^@/\s]+@[^@/\s]+(\/.+)?$/.test(jid))
-      throw new QiUrlError(url, 'an xmpp endpoint names a robot as xmpp://name@server[/resource]');
-    return { scheme, jid };
-  }
-  if (scheme === 'unix') {
-    const path = rest.startsWith('//') ? rest.slice(2) : rest;
-    if (path.length === 0) throw new QiUrlError(url, 'a unix endpoint needs a socket path');
-    return { scheme, path: decodeURIComponent(path) };
-  }
+  const entry = schemeOf(scheme);
+  if (entry === undefined)
+    throw new QiUrlError(url, `unknown scheme "${scheme}" (known: ${knownSchemes().join(', ')})`);
+  if (entry.parse) return entry.parse(rest, url);
   if (rest.startsWith('//')) rest = rest.slice(2);
   let path: string | undefined;
-  if (scheme === 'ws' || scheme === 'wss') {
+  if (entry.path) {
     const slash = rest.indexOf('/');
     if (slash >= 0) {
       path = rest.slice(slash);
@@ -123,7 +140,7 @@ export function parseEndpoint(url: string): Endpoint {
     if (host.length === 0) throw new QiUrlError(url, 'the host is missing');
     if (/[\s/?#@]/.test(host)) throw new QiUrlError(url, `"${host}" is not a host name`);
   }
-  let port = scheme === 'ws' ? 80 : scheme === 'wss' ? 443 : DEFAULT_PORT;
+  let port = entry.defaultPort ?? DEFAULT_PORT;
   if (portText !== undefined) {
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
       throw new QiUrlError(url, `"${portText}" is not a port (0-65535)`);
@@ -140,18 +157,9 @@ export function parseEndpoint(url: string): Endpoint {
 
 /** Prints an endpoint as a URL; `formatEndpoint(parseEndpoint(u))` is the canonical form of `u`. */
 export function formatEndpoint(e: Endpoint): string {
-  switch (e.scheme) {
-    case 'qi':
-      return `qi:${e.service}`;
-    case 'unix':
-      return `unix:${e.path}`;
-    case 'xmpp':
-      return `xmpp://${e.jid}`;
-    default: {
-      const host = isIP(e.host) === 6 ? `[${e.host}${e.zone === undefined ? '' : `%${e.zone}`}]` : e.host;
-      return `${e.scheme}://${host}:${e.port}${e.path !== undefined && e.path !== '/' ? e.path : ''}`;
-    }
-  }
+  if (!('host' in e)) return schemeOf(e.scheme)!.format!(e);
+  const host = isIP(e.host) === 6 ? `[${e.host}${e.zone === undefined ? '' : `%${e.zone}`}]` : e.host;
+  return `${e.scheme}://${host}:${e.port}${e.path !== undefined && e.path !== '/' ? e.path : ''}`;
 }
 
 /** True for hosts that only reach this machine: `localhost`, 127.0.0.0/8 and `::1`. */

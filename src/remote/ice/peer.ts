@@ -5,6 +5,7 @@
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import type { CandidateInfo, IcePath } from './path.js';
+import { importOptional } from '../../errors/optional.js';
 import { describeIceServer, toRtcIceServer, type IceServer } from './servers.js';
 
 /** Options common to both ends. */
@@ -18,10 +19,11 @@ let werift: Promise<typeof import('werift')> | undefined;
 
 /**
  * A peer connection configured with these servers, and no other server (werift would ask Google's STUN
- * by default). werift is loaded on first use: programs that never open a link do not pay for it.
+ * by default). werift is loaded on first use: programs that never open a link do not pay for it, and
+ * need not install it (a missing werift is a QiError naming the package).
  */
 export async function createPeer(options: PeerOptions): Promise<RTCPeerConnection> {
-  const { RTCPeerConnection } = await (werift ??= import('werift'));
+  const { RTCPeerConnection } = await (werift ??= importOptional('ICE', 'werift', () => import('werift')));
   const stun = options.servers.find((s) => s.kind === 'stun');
   const turn = options.servers.find((s) => s.kind !== 'stun');
   const iceServers = [stun, turn].filter((s) => s !== undefined).map(toRtcIceServer);

@@ -6,8 +6,7 @@
  */
 import type { Gateway } from '../../gateway/index.js';
 import { MessageStream } from '../../transport/index.js';
-/// <reference path="./xmpp-client.d.ts" />
-import { xml } from '@xmpp/client';
+import { xml } from './lib.js';
 import type { Element } from './xmpp-types.js';
 import type { IbbOptions, IbbStream } from './ibb.js';
 import { XmppLink, type XmppAccount } from './link.js';

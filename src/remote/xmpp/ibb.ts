@@ -1,4 +1,3 @@
-/// <reference path="./xmpp-client.d.ts" />
 /**
  * In-Band Bytestreams (XEP-0047): a reliable, ordered byte stream between two XMPP entities, carried in
  * `<iq>` stanzas through the server, base64-encoded. Each block is acknowledged; at most `window` blocks
@@ -7,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Duplex } from 'node:stream';
-import { xml } from '@xmpp/client';
+import { xml } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 
 export const IBB_NS = 'http://jabber.org/protocol/ibb';

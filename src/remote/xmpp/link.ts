@@ -1,9 +1,8 @@
-/// <reference path="./xmpp-client.d.ts" />
 /**
  * One XMPP account logged in to a server, with its In-Band Bytestreams. Robots and clients each use one;
  * the server may be a company's own (any XMPP server: the tests use Prosody).
  */
-import { client, xml } from '@xmpp/client';
+import { loadXmpp, xml } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
 import { QiConnectError } from '../../transport/index.js';
@@ -61,6 +60,7 @@ export class XmppLink {
         'connect to',
         new Error(`"${account.jid}" is not an XMPP account (name@domain)`),
       );
+    const { client } = await loadXmpp();
     const xmpp = client({
       service: account.service,
       domain: bare.slice(at + 1),

@@ -3,9 +3,8 @@
  * element; a client subscribed to a robot's presence (the robot approves allowed JIDs by itself) learns
  * when it comes and goes. Standard XMPP presence and roster, so any server (or a cluster) carries it.
  */
-/// <reference path="./xmpp-client.d.ts" />
 import { EventEmitter } from 'node:events';
-import { xml } from '@xmpp/client';
+import { xml } from './lib.js';
 import type { Element } from './xmpp-types.js';
 import { XmppLink, type XmppAccount } from './link.js';
 

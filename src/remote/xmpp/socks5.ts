@@ -3,10 +3,9 @@
  * proxy the server offers, the proxy joins the two TCP connections, and qi bytes flow raw — no XML, no
  * base64 — which is what bulk data needs. Used when the server offers a proxy; IBB otherwise.
  */
-/// <reference path="./xmpp-client.d.ts" />
 import { createHash, randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { xml } from '@xmpp/client';
+import { xml } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 
 export const BYTESTREAMS_NS = 'http://jabber.org/protocol/bytestreams';

@@ -9,6 +9,7 @@ import { MessageStream } from '../../transport/message-stream.js';
 import type { Dialer } from '../../transport/dialers.js';
 import { QiConnectError } from '../../transport/errors.js';
 import { formatEndpoint, type Endpoint } from '../../transport/url.js';
+import { unavailable } from './shims/unavailable.js';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -129,6 +130,7 @@ export const dialWebSocket: Dialer = (ep: Endpoint, options) =>
       return reject(
         new QiConnectError(text, 'connect to', new Error('a browser reaches ws:// and wss:// endpoints only')),
       );
+    if (options.proxy !== undefined) unavailable('an HTTP proxy');
     const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
     let ws: WebSocket;
     try {

@@ -14,13 +14,14 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type net from 'node:net';
-import { Server as SocketIoServer, type Socket } from 'socket.io';
+import type { Server as SocketIoServer, Socket } from 'socket.io';
+import { requireOptional } from '../../errors/optional.js';
 import type { Credentials } from '../../channel/index.js';
 import { Session } from '../../session/index.js';
 import { originRefusal, originRule, plainAddress, socketEndpoints, type HttpHandler } from '../../transport/index.js';
 import { ClassicConnection, type ApiVersion, type ClassicLimits } from './bridge.js';
 import { LegacySocketIo } from './legacy.js';
-import { clientScript } from './script.js';
+import { CLASSIC_FEATURE, clientScript } from './script.js';
 import { qiThroughGateway, type ClassicQi, type StreamAcceptor } from './through-gateway.js';
 
 export { ClassicConnection, type ApiVersion, type ClassicLimits, type ClassicPeer } from './bridge.js';
@@ -139,8 +140,14 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
   };
 
   const servers = new Map<ApiVersion, SocketIoServer>();
+  // socket.io is an optional dependency: loaded by the first classic API made.
+  const { Server } = requireOptional(
+    CLASSIC_FEATURE,
+    'socket.io',
+    (require) => require('socket.io') as typeof import('socket.io'),
+  );
   for (const version of VERSIONS) {
-    const io = new SocketIoServer({
+    const io = new Server({
       path: `${base}/${version}/socket.io`,
       serveClient: false,
       allowEIO3: true, // socket.io 2.x clients (and 1.x, same engine.io protocol 3)

@@ -4,12 +4,15 @@
  * told which API version and socket.io path to use.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireOptional } from '../../errors/optional.js';
 import type { ApiVersion } from './bridge.js';
 
 const CLIENT = 'client/qimessaging.js';
+
+/** The feature that needs socket.io and socket.io-client (optional dependencies), for their missing-package error. */
+export const CLASSIC_FEATURE = 'The classic qimessaging.js API';
 
 /** client/qimessaging.js next to this module (copied there by the build) or in the source tree. */
 function clientSource(): string {
@@ -20,7 +23,9 @@ function clientSource(): string {
 }
 
 function socketIoClient(): string {
-  const pkg = createRequire(import.meta.url).resolve('socket.io-client/package.json');
+  const pkg = requireOptional(CLASSIC_FEATURE, 'socket.io-client', (require) =>
+    require.resolve('socket.io-client/package.json'),
+  );
   return fs
     .readFileSync(path.join(path.dirname(pkg), 'dist', 'socket.io.min.js'), 'utf8')
     .replace(/\n\/\/# sourceMappingURL=.*$/m, '');
