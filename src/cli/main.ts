@@ -3,16 +3,18 @@
  * `qi`: the qimessaging command line (what libqi users know as qicli). Every verb takes `--url`
  * (default `QI_URL` or tcp://127.0.0.1:9559), credentials, TLS options and `--json`.
  * Exit codes: 0 ok, 1 the remote side failed, 2 bad usage or arguments, 3 cannot connect or authenticate.
+ * The verbs that need features (gateway, xmpp-*, ros-bridge) are imported when run, so that the others
+ * start without loading them.
  */
 import { Command } from 'commander';
 import { call } from './call.js';
 import type { GlobalOptions } from './common.js';
-import { gateway, type GatewayVerbOptions } from './gateway.js';
+import type { GatewayVerbOptions } from './gateway.js';
 import { info } from './info.js';
 import { log, logSend } from './log.js';
-import { xmppGateway, xmppRobots, type XmppVerbOptions } from './xmpp.js';
+import type { XmppVerbOptions } from './xmpp.js';
 import { property } from './property.js';
-import { rosBridge, type RosBridgeVerbOptions } from './ros-bridge.js';
+import type { RosBridgeVerbOptions } from './ros-bridge.js';
 import { sd } from './sd.js';
 import { services } from './services.js';
 import { top } from './top.js';
@@ -178,7 +180,7 @@ program
     'required with --ros-bridge: anyone reaching its port may use what --ros-allow names',
   )
   .option('--allow-non-loopback', 'required for a --ros-bridge address other than loopback')
-  .action((_o, cmd: Command) => gateway(globals(cmd) as GatewayVerbOptions));
+  .action(async (_o, cmd: Command) => (await import('./gateway.js')).gateway(globals(cmd) as GatewayVerbOptions));
 
 program
   .command('xmpp-gateway')
@@ -187,15 +189,19 @@ program
   .option('--allow <jid...>', 'XMPP accounts that may open qi sessions', [])
   .option('--config <file>', 'users, tokens and permission rules, as for qi gateway')
   .option('--open', 'let every allowed JID use every service (no --config)')
-  .action((_o, cmd: Command) =>
-    xmppGateway(globals(cmd) as XmppVerbOptions & { sd?: string; allow: string[]; config?: string; open?: boolean }),
+  .action(async (_o, cmd: Command) =>
+    (await import('./xmpp.js')).xmppGateway(
+      globals(cmd) as XmppVerbOptions & { sd?: string; allow: string[]; config?: string; open?: boolean },
+    ),
   );
 program
   .command('xmpp-robots')
   .description('list the robots your XMPP account follows, online or not')
   .option('--follow <jid...>', 'ask to follow these robots (each approves the JIDs it allows)', [])
   .option('--time <seconds>', 'how long to collect presences', '2')
-  .action((_o, cmd: Command) => xmppRobots(globals(cmd) as XmppVerbOptions & { follow: string[]; time: string }));
+  .action(async (_o, cmd: Command) =>
+    (await import('./xmpp.js')).xmppRobots(globals(cmd) as XmppVerbOptions & { follow: string[]; time: string }),
+  );
 
 program
   .command('ros-bridge')
@@ -217,7 +223,9 @@ program
   .option('--prefix <prefix>', 'ROS name prefix of qi members', '/qi')
   .option('--call-timeout <ms>', 'longest wait for a qi method called from ROS (default 60000)')
   .option('--qi-listen <url>', 'where qi clients reach services served by ROS nodes (default tcp://127.0.0.1:0)')
-  .action((_o, cmd: Command) => rosBridge(globals(cmd) as RosBridgeVerbOptions));
+  .action(async (_o, cmd: Command) =>
+    (await import('./ros-bridge.js')).rosBridge(globals(cmd) as RosBridgeVerbOptions),
+  );
 
 // An unknown verb: one line with the closest verbs, not the whole help.
 program.on('command:*', ([verb]: string[]) =>
