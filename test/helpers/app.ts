@@ -2,8 +2,8 @@
  * A fresh app that depends on qimessaging, as a user has it after `npm install`, built offline: the
  * package packed with `npm pack` and unpacked into the app's node_modules/qimessaging, and beside it
  * the packages npm would install with it (the non-dev entries of package-lock.json, the repository's
- * own copies, symlinked, hoisted as npm hoists them). `tsc` compiles the app with the repository's
- * TypeScript.
+ * own copies, symlinked, hoisted as npm hoists them) and the optional peer dependencies. `tsc` compiles
+ * the app with the repository's TypeScript.
  */
 import { execFile } from 'node:child_process';
 import {
@@ -36,14 +36,21 @@ export interface App {
   remove(): void;
 }
 
-/** The top-level packages (`node_modules/<name>`) a user's `npm install qimessaging` brings. */
+/**
+ * The top-level packages (`node_modules/<name>`) a user's `npm install qimessaging` brings, and its optional
+ * peer dependencies, which an app that uses every feature (XMPP, ICE, the classic web API) installs too.
+ */
 function productionPackages(): string[] {
   const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean }>;
   };
-  return Object.entries(lock.packages)
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+    peerDependencies?: Record<string, string>;
+  };
+  const production = Object.entries(lock.packages)
     .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && path.split('node_modules/').length === 2)
     .map(([path]) => path.slice('node_modules/'.length));
+  return [...new Set([...production, ...Object.keys(pkg.peerDependencies ?? {})])];
 }
 
 function link(app: string, name: string, target: string): void {
