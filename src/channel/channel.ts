@@ -77,8 +77,8 @@ export class Channel {
   private readonly moCache = createMetaObjectCache();
   private closeError: Error | undefined;
   private isClosed = false;
-  /** Codec options of messages sent, per service, when object hooks are set (see {@link encodeOptions}). */
-  private readonly byService = new Map<number, CodecOptions>();
+  /** Codec options of the last message sent with object hooks set, and its service (see {@link encodeOptions}). */
+  private byService: (CodecOptions & { service: number }) | undefined;
   /** The limits in effect on this connection. */
   readonly limits: Required<ChannelLimits>;
   /** The bound on what is queued for the peer (see output.ts). */
@@ -89,7 +89,7 @@ export class Channel {
   private received = 0;
   private heartbeat: Heartbeat | undefined;
   /** Where each message received goes: dispatch, unless a handshake gate or control handler is set. */
-  private receive: (m: Message) => void = (m) => this.dispatch(m);
+  private receive: ((m: Message) => void) | undefined;
   /**
    * Rewrites the text of every Error answer sent to the peer, made here or relayed, given the id of the
    * call it answers (a gateway sets it on its outside connections so that no internal address reaches
@@ -98,24 +98,34 @@ export class Channel {
   errorFilter: ((text: string, id: number) => string) | undefined;
 
   /** What the tables of calls use of this channel beyond its public members. */
-  private readonly link: ForwardingLink = {
-    closedError: (name) => this.closedError(name),
-    limitError: (what) => this.limitError(what),
-    write: (fields, payload) => {
-      this.answering(fields);
-      this.stream.sendMessage(fields, payload);
-      this.output.queued();
-    },
-    cancel: (address, id) => this.cancelRemote(address, id),
-    mayEmit: () => this.output.mayEmit(),
-  };
-  /** Our typed calls awaiting an answer (see {@link call}). */
-  private readonly calls = new TypedCalls(this, this.link);
+  private linkOf(): ForwardingLink {
+    return (this.link ??= {
+      closedError: (name) => this.closedError(name),
+      limitError: (what) => this.limitError(what),
+      write: (fields, payload) => {
+        this.answering(fields);
+        this.stream.sendMessage(fields, payload);
+        this.output.queued();
+      },
+      cancel: (address, id) => this.cancelRemote(address, id),
+      mayEmit: () => this.output.mayEmit(),
+    });
+  }
+  private link: ForwardingLink | undefined;
+  /** Our typed calls awaiting an answer (see {@link call}); made on the first call, like {@link raw}. */
+  private get calls(): TypedCalls {
+    return (this.typed ??= new TypedCalls(this, this.linkOf()));
+  }
+  private typed: TypedCalls | undefined;
   /**
    * Raw forwarding on this connection: calls, answers and events whose payload is already encoded, and
    * answers handed over undecoded (how a gateway relays without knowing signatures).
    */
-  readonly raw = new RawForwarding(this, this.link);
+  get raw(): RawForwarding {
+    // Made on first use: only a gateway forwards, and an idle connection should cost little.
+    return (this.forwarding ??= new RawForwarding(this, this.linkOf()));
+  }
+  private forwarding: RawForwarding | undefined;
 
   /**
    * @param stream the connection
@@ -172,7 +182,7 @@ export class Channel {
 
   private optionsChanged(): void {
     this.options = undefined;
-    this.byService.clear();
+    this.byService = undefined;
   }
 
   /** Codec options for this connection: object reference layout follows the shared capabilities. */
@@ -198,9 +208,9 @@ export class Channel {
   private encodeOptions(service: number): CodecOptions {
     const o = this.codecOptions();
     if (o.objects === undefined) return o;
-    let e = this.byService.get(service);
-    if (e === undefined) this.byService.set(service, (e = { ...o, service }));
-    return e;
+    // One entry, not a table: a connection mostly sends to one service, and an idle one should cost little.
+    if (this.byService?.service !== service) this.byService = { ...o, service };
+    return this.byService;
   }
 
   /** Before a message leaves: an answer ends the peer's call it answers. */
@@ -349,7 +359,7 @@ export class Channel {
 
   /** Number of calls awaiting an answer, forwarded ones included. */
   get pendingCalls(): number {
-    return this.calls.size + this.raw.size;
+    return (this.typed?.size ?? 0) + (this.forwarding?.size ?? 0);
   }
 
   private closedError(name: string): QiClosedError {
@@ -361,10 +371,11 @@ export class Channel {
   readonly internals: ChannelInternals = {
     deliver: (m) => {
       this.received++;
-      this.receive(m);
+      if (this.receive === undefined) this.dispatch(m);
+      else this.receive(m);
     },
     gate: (gate) => {
-      this.receive = gate === undefined ? (m) => this.dispatch(m) : (m) => void (gate(m) && this.dispatch(m));
+      this.receive = gate === undefined ? undefined : (m) => void (gate(m) && this.dispatch(m));
     },
     control: (handler) => {
       this.receive = (m) =>
@@ -376,8 +387,8 @@ export class Channel {
       this.closeError = error;
       this.heartbeat?.stop();
       this.incoming.clear();
-      this.calls.closed(error);
-      this.raw.closed(error);
+      this.typed?.closed(error);
+      this.forwarding?.closed(error);
       for (const l of this.closeListeners) l(error);
       this.closeListeners.clear();
       this.handlers.clear();
@@ -393,7 +404,7 @@ export class Channel {
       case MessageType.Error:
       case MessageType.Canceled:
         // One dispatch of answers, by id: a typed call's, a forwarded call's, or a late one (dropped).
-        if (!this.calls.answer(m)) this.raw.answer(m);
+        if (!this.typed?.answer(m)) this.forwarding?.answer(m);
         return;
       case MessageType.Event: {
         const handlers = this.eventHandlers.get(key(m.service, m.object));
