@@ -21,7 +21,8 @@
 import { strict as assert } from 'node:assert';
 import { createRequire } from 'node:module';
 import { Packr, isNativeAccelerationEnabled } from 'msgpackr';
-import { compile, Dynamic, METAOBJECT_SIGNATURE, type Codec } from '../src/index.js';
+import { compile, Dynamic, type Codec } from '../src/index.js';
+import { METAOBJECT_SIGNATURE } from '../src/wire.js';
 import { DEFAULTS, flag, measure, type Result } from './harness.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
  * each way). No STUN/TURN: the link uses host candidates, so it measures the transport, not a network.
  */
 import { fileURLToPath } from 'node:url';
-import { DirectLink, DirectLinkHost, Gateway, Session, listenStandalone, type AnyProxy } from '../src/index.js';
+import { Gateway, Session, listenStandalone, type AnyProxy } from '../src/index.js';
+import { DirectLink, DirectLinkHost } from '../src/remote/index.js';
 import { calculator } from '../test/object/fixtures.js';
 import { exitWithParent, spawnChild } from './children.js';
 import { num } from './harness.js';

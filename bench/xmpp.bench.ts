@@ -7,7 +7,8 @@
  * Rows: sequential calls (calls/s and µs), 16 calls in flight, and a 4 MiB raw echo (MB/s each way).
  * Needs /usr/bin/prosody (apt-get install prosody).
  */
-import { Gateway, Session, XmppGateway, closeXmppLinks, listenStandalone, type AnyProxy } from '../src/index.js';
+import { Gateway, Session, listenStandalone, type AnyProxy } from '../src/index.js';
+import { XmppGateway, closeXmppLinks } from '../src/remote/index.js';
 import { calculator } from '../test/object/fixtures.js';
 import { DOMAIN, Prosody } from '../test/helpers/prosody.js';
 import { num } from './harness.js';

@@ -3,16 +3,8 @@
  * ServiceDirectory for a service, frame it, read it back byte by byte, and decode a reply.
  * Run it with `npm start` (until the `qi` command line replaces it).
  */
-import {
-  Dynamic,
-  FrameReader,
-  MessageType,
-  WellKnown,
-  decode,
-  encode,
-  encodeMessage,
-  type Message,
-} from '../src/index.js';
+import { Dynamic, decode, encode } from '../src/index.js';
+import { FrameReader, MessageType, WellKnown, encodeMessage, type Message } from '../src/wire.js';
 
 const SERVICE_INFO = '(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>';
 

@@ -1,5 +1,6 @@
 /** `qi call SERVICE.METHOD ARGS...` and `qi post …`: arguments are JSON-like literals, converted to the method's signature. */
-import { backendOf, resolveMethod } from '../index.js';
+import { backendOf } from '../index.js';
+import { resolveMethod } from '../object/index.js';
 import { serviceOf, connectSession, parseArg, print, run, splitTarget, type GlobalOptions } from './common.js';
 import { checkArgs } from './fit.js';
 import { checkMember } from './names.js';

@@ -3,7 +3,7 @@
  * control characters escaped so a record cannot drive the terminal, or a JSON object. Records of older
  * NAOqi (a `timestamp` {tv_sec, tv_usec} instead of `systemDate`) print too.
  */
-import { levelName } from '../index.js';
+import { levelName } from '../log/index.js';
 
 interface AnyRecord {
   source?: string;

@@ -4,16 +4,9 @@
  * pattern; send one record. Text output is one line per record (level colored on a terminal only);
  * `--json` prints one JSON object per line.
  */
-import {
-  LogLevel,
-  Session,
-  categoryMatches,
-  levelName,
-  parseLevel,
-  wireRecord,
-  type Channel,
-  type LogRecord,
-} from '../index.js';
+import { LogLevel, Session, type LogRecord } from '../index.js';
+import type { Channel } from '../channel/index.js';
+import { categoryMatches, levelName, parseLevel, wireRecord } from '../log/index.js';
 import { connectSession, run, serviceOf, UsageError, type GlobalOptions } from './common.js';
 import { formatRecord, recordJson } from './log-format.js';
 

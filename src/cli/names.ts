@@ -3,7 +3,8 @@
  * line that says what is missing, the few known names closest to it ("did you mean"), and the command
  * that lists them all.
  */
-import type { ObjectType, Session } from '../index.js';
+import type { Session } from '../index.js';
+import type { ObjectType } from '../object/index.js';
 import { UsageError } from './usage-error.js';
 
 /** Most close names shown. */

@@ -6,7 +6,8 @@
  * are back, and goes on.
  */
 import { inspect } from 'node:util';
-import { Session, backendOf, type Channel, type Signature } from '../index.js';
+import { Session, backendOf, type Signature } from '../index.js';
+import type { Channel } from '../channel/index.js';
 import { connectSession, run, serviceOf, splitTarget, toJson, type GlobalOptions } from './common.js';
 import { checkMember } from './names.js';
 import { shown } from './values.js';

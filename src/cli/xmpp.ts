@@ -2,7 +2,8 @@
  * `qi xmpp-gateway`: makes the robot behind an SD reachable through an XMPP server, until Ctrl-C.
  * `qi xmpp-robots`: lists the robots your XMPP account follows, and which are online.
  */
-import { Gateway, RobotWatcher, XmppGateway, loadAccessConfig, type AccessConfig } from '../index.js';
+import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
+import { RobotWatcher, XmppGateway } from '../remote/index.js';
 import { UsageError, print, run, sessionOptions, type GlobalOptions } from './common.js';
 
 /** The XMPP account options every XMPP verb takes (defaults: QI_XMPP_SERVICE, QI_XMPP_JID, QI_XMPP_PASSWORD). */

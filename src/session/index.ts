@@ -12,6 +12,7 @@
  */
 export { Session } from './session.js';
 export type { SessionOptions, ServiceOptions } from './options.js';
+export type { ReconnectOptions } from './resilient.js';
 export {
   SERVICE_INFO_SIGNATURE,
   SERVICE_INFO_SIGNATURE_6,

@@ -1,18 +1,8 @@
 /** Calls, errors, posts, events, cancellation, timeouts and closing, over a real TCP connection. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  MessageType,
-  QiCallError,
-  QiCanceledError,
-  QiClosedError,
-  QiTimeoutError,
-  acceptChannel,
-  connect,
-  openChannel,
-  type Channel,
-  type Message,
-} from '../../src/index.js';
+import { QiCallError, QiCanceledError, QiClosedError, QiTimeoutError } from '../../src/index.js';
+import { MessageType, acceptChannel, connect, openChannel, type Channel, type Message } from '../../src/wire.js';
 import { loopbackListener } from '../helpers/net.js';
 
 /** A server channel whose service 2 runs `serve` for each message, and a connected client. */

@@ -14,23 +14,25 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import {
   Dynamic,
-  FrameReader,
-  HEADER_SIZE,
   LocalObject,
-  METAOBJECT_SIGNATURE,
-  MessageType,
   QiError,
-  acceptChannel,
-  connect,
   encode,
-  encodeMessage,
   listenStandalone,
-  openChannel,
   userTokenAuthenticator,
   type CallContext,
+} from '../../src/index.js';
+import {
+  FrameReader,
+  HEADER_SIZE,
+  METAOBJECT_SIGNATURE,
+  MessageType,
+  acceptChannel,
+  connect,
+  encodeMessage,
+  openChannel,
   type Channel,
   type Message,
-} from '../../src/index.js';
+} from '../../src/wire.js';
 import { Rng, runTargetAsync, type AsyncFuzzTarget } from '../helpers/arbitraries.js';
 import {
   clientOpenings,

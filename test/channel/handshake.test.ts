@@ -4,21 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Dynamic, QiAuthError, userTokenAuthenticator, type Authenticator } from '../../src/index.js';
 import {
   Capability,
-  Dynamic,
   Message,
   MessageType,
-  QiAuthError,
   acceptChannel,
   connect,
   encodeMessage,
   openChannel,
-  userTokenAuthenticator,
   type AcceptOptions,
-  type Authenticator,
   type Channel,
-} from '../../src/index.js';
+} from '../../src/wire.js';
 import { loopbackListener, rawServer, RawPeer } from '../helpers/net.js';
 import { sharedFile, specVectors } from '../helpers/shared.js';
 

@@ -10,7 +10,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { QiConnectError, Session, listen, listenStandalone, userTokenAuthenticator } from '../../src/index.js';
+import { QiConnectError, Session, listenStandalone, userTokenAuthenticator } from '../../src/index.js';
+import { listen } from '../../src/wire.js';
 import { testCerts } from '../helpers/certs.js';
 import { freePort } from '../helpers/net.js';
 

@@ -11,17 +11,8 @@ import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  LocalObject,
-  MessageStream,
-  QiAuthError,
-  Session,
-  defineObject,
-  method,
-  openChannel,
-  t,
-  type AnyProxy,
-} from '../../src/index.js';
+import { LocalObject, QiAuthError, Session, defineObject, method, t, type AnyProxy } from '../../src/index.js';
+import { MessageStream, openChannel } from '../../src/wire.js';
 
 const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { METAOBJECT_SIGNATURE, decode, type MetaObject } from '../../src/index.js';
+import { decode, type MetaObject } from '../../src/index.js';
+import { METAOBJECT_SIGNATURE } from '../../src/wire.js';
 import { declarations } from '../../src/cli/typegen.js';
 import { sharedFile } from '../helpers/shared.js';
 

@@ -5,11 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  Capability,
   Dynamic,
   Gateway,
   LocalObject,
-  defaultCapabilities,
   QiAuthError,
   QiCallError,
   QiCanceledError,
@@ -19,6 +17,7 @@ import {
   listenStandalone,
   type AnyProxy,
 } from '../../src/index.js';
+import { Capability, defaultCapabilities } from '../../src/wire.js';
 import { Counter, calculator, counter, type CalcState } from '../object/fixtures.js';
 import { captureRelay } from '../helpers/capture.js';
 import { testCerts } from '../helpers/certs.js';

@@ -6,16 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  Builtin,
-  Dynamic,
-  Gateway,
-  SERVICE_INFO_SIGNATURE,
-  Session,
-  listenStandalone,
-  type AnyProxy,
-  type ServiceInfo,
-} from '../../src/index.js';
+import { Dynamic, Gateway, Session, listenStandalone, type AnyProxy, type ServiceInfo } from '../../src/index.js';
+import { Builtin, SERVICE_INFO_SIGNATURE } from '../../src/wire.js';
 import { calculator, counter } from '../object/fixtures.js';
 import { gc } from '../helpers/gc.js';
 

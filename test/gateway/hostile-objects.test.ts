@@ -12,22 +12,17 @@ import {
   Dynamic,
   Gateway,
   LocalObject,
-  METAOBJECT_SIGNATURE,
-  MessageType,
-  ObjectType,
   QiCallError,
   Session,
   backendOf,
-  connect,
   defineObject,
   listenStandalone,
   method,
-  openChannel,
   property,
   signal,
   t,
-  type Channel,
 } from '../../src/index.js';
+import { METAOBJECT_SIGNATURE, MessageType, ObjectType, connect, openChannel, type Channel } from '../../src/wire.js';
 import { counter } from '../object/fixtures.js';
 import { rawCall, voidDynamics } from './fixtures/hostile.js';
 

@@ -9,14 +9,10 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   Dynamic,
-  FrameReader,
   Gateway,
   LocalObject,
-  MessageType,
-  ObjectType,
   Session,
   defineObject,
-  encodeMessage,
   listenStandalone,
   method,
   t,
@@ -24,6 +20,7 @@ import {
   type CallContext,
   type GatewayOptions,
 } from '../../src/index.js';
+import { FrameReader, MessageType, ObjectType, encodeMessage } from '../../src/wire.js';
 import { calculator, counter } from '../object/fixtures.js';
 import { gc } from '../helpers/gc.js';
 import { RawPeer } from '../helpers/net.js';

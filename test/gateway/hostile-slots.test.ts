@@ -10,17 +10,9 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, createWebSocketStream } from 'ws';
-import {
-  AuthThrottle,
-  Gateway,
-  MessageStream,
-  QiAuthError,
-  Session,
-  listenStandalone,
-  openChannel,
-  type AnyProxy,
-  type Channel,
-} from '../../src/index.js';
+import { Gateway, QiAuthError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { MessageStream, openChannel, type Channel } from '../../src/wire.js';
+import { AuthThrottle } from '../../src/gateway/index.js';
 import { calculator } from '../object/fixtures.js';
 import { testCerts } from '../helpers/certs.js';
 

@@ -5,17 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  Dynamic,
-  Gateway,
-  LocalObject,
-  Session,
-  defineObject,
-  listenStandalone,
-  method,
-  t,
-  type Channel,
-} from '../../src/index.js';
+import { Dynamic, Gateway, LocalObject, Session, defineObject, listenStandalone, method, t } from '../../src/index.js';
+import type { Channel } from '../../src/wire.js';
 import { counter } from '../object/fixtures.js';
 
 const Factory = defineObject({

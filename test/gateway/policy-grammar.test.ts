@@ -1,7 +1,7 @@
 /** The rule grammar: dotted service names, `register:` only when named, and how a service gets listed. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Policy, type MemberKind } from '../../src/index.js';
+import { Policy, type MemberKind } from '../../src/gateway/index.js';
 
 type Row = [MemberKind, string, string, boolean];
 

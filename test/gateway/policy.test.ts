@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Access, Policy, QiConfigError, loadAccessConfig, type Identity, type MemberKind } from '../../src/index.js';
+import { Access, QiConfigError, loadAccessConfig, type Identity } from '../../src/index.js';
+import { Policy, type MemberKind } from '../../src/gateway/index.js';
 
 describe('Policy', () => {
   const p = new Policy({

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MessageType } from '../../src/index.js';
+import { MessageType } from '../../src/wire.js';
 import { startFixture, type Child } from '../helpers/processes.js';
 import { attack } from './fixtures/hostile.js';
 

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, MessageType, Session, encodeMessage, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { Gateway, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { MessageType, encodeMessage } from '../../src/wire.js';
 import { calculator } from '../object/fixtures.js';
 import { RawPeer } from '../helpers/net.js';
 

@@ -10,18 +10,12 @@ import fc from 'fast-check';
 import { Rng } from './rng.js';
 import {
   Dynamic,
-  FrameReader,
-  HEADER_SIZE,
-  MAX_EMPTY_ELEMENTS,
-  METAOBJECT_SIGNATURE,
-  Message,
   ObjectReference,
   QiDecodeError,
   QiError,
   QiProtocolError,
   QiSignatureError,
   decode,
-  emptyMetaObject,
   encode,
   inferSignature,
   parseSignature,
@@ -29,6 +23,14 @@ import {
   type MetaObject,
   type Signature,
 } from '../../src/index.js';
+import {
+  FrameReader,
+  HEADER_SIZE,
+  MAX_EMPTY_ELEMENTS,
+  METAOBJECT_SIGNATURE,
+  Message,
+  emptyMetaObject,
+} from '../../src/wire.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Signatures

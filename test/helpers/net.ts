@@ -8,7 +8,7 @@ import {
   type Listener,
   type Message,
   type MessageStream,
-} from '../../src/index.js';
+} from '../../src/wire.js';
 
 const open: { close(): unknown }[] = [];
 after(async () => {

@@ -1,7 +1,7 @@
 /** Category patterns and levels of log listeners (libqi's addFilter with * wildcards), and level names. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LogFilter, categoryMatches, levelName, parseLevel } from '../../src/index.js';
+import { LogFilter, categoryMatches, levelName, parseLevel } from '../../src/log/index.js';
 
 describe('log filters', () => {
   it('matches categories with * wildcards', () => {

@@ -10,8 +10,6 @@ import {
   LogManager,
   LogManagerDefinition,
   LogMessage,
-  MAX_FILTERS,
-  ObjectType,
   Session,
   encode,
   listenStandalone,
@@ -19,6 +17,8 @@ import {
   type AnyProxy,
   type LogRecord,
 } from '../../src/index.js';
+import { ObjectType } from '../../src/wire.js';
+import { MAX_FILTERS } from '../../src/log/index.js';
 
 const members = (def: Parameters<typeof ObjectType.of>[0]) => {
   const meta = ObjectType.of(def).metaObject;

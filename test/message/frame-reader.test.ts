@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { QiProtocolError } from '../../src/index.js';
 import {
   FrameReader,
   HEADER_SIZE,
   Message,
   MessageType,
-  QiProtocolError,
   encodeMessage,
   parseMessages,
   writeHeader,
-} from '../../src/index.js';
+} from '../../src/wire.js';
 
 function sample(): Buffer[] {
   return [

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { gc } from '../helpers/gc.js';
 import { describe, it } from 'node:test';
-import { FrameReader, HEADER_SIZE, Message, QiProtocolError, parseMessages, writeHeader } from '../../src/index.js';
+import { QiProtocolError } from '../../src/index.js';
+import { FrameReader, HEADER_SIZE, Message, parseMessages, writeHeader } from '../../src/wire.js';
 import { Rng, messageTargets, randomSplit, randomStream, runTarget } from '../helpers/arbitraries.js';
 
 const SEED = 0xf4a3e;

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dynamic, Message, MessageType, compile, encodeMessage, parseMessages, readHeader } from '../../src/index.js';
+import { Dynamic, compile } from '../../src/index.js';
+import { Message, MessageType, encodeMessage, parseMessages, readHeader } from '../../src/wire.js';
 import { libqiVectors, sharedFile, specVectors } from '../helpers/shared.js';
 
 function single(bytes: Buffer): Message {

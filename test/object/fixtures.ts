@@ -1,21 +1,15 @@
 /** A test object type and a harness serving it over a real TCP connection. */
+import { LocalObject, defineObject, method, property, signal, t, type CallContext } from '../../src/index.js';
 import {
-  LocalObject,
   ObjectServer,
   RemoteBackend,
   acceptChannel,
   connect,
   createProxy,
-  defineObject,
   enableObjectReferences,
-  method,
   openChannel,
-  property,
-  signal,
-  t,
-  type CallContext,
   type Channel,
-} from '../../src/index.js';
+} from '../../src/wire.js';
 import { loopbackListener } from '../helpers/net.js';
 
 export const Counter = defineObject({

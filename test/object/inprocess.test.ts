@@ -1,7 +1,8 @@
 /** In-process calls (LPC): the same proxy API straight into a LocalObject, with no bytes encoded. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InProcessBackend, QiCallError, QiCanceledError, Writer, createProxy } from '../../src/index.js';
+import { QiCallError, QiCanceledError } from '../../src/index.js';
+import { InProcessBackend, Writer, createProxy } from '../../src/wire.js';
 import { Calculator, calculator, type CalcState } from './fixtures.js';
 
 function inProcess(state?: CalcState) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Builtin, QiCallError, QiCanceledError, backendOf } from '../../src/index.js';
+import { QiCallError, QiCanceledError, backendOf } from '../../src/index.js';
+import { Builtin } from '../../src/wire.js';
 import { calculator, counter, served, type CalcState } from './fixtures.js';
 
 describe('MetaObject of a declared object', () => {
@@ -206,7 +207,7 @@ describe('signal iterators', () => {
 describe('two proxies of one remote object on one connection', () => {
   it('both receive their signals', async () => {
     const { proxy, client, object } = await served();
-    const { RemoteBackend, createProxy } = await import('../../src/index.js');
+    const { RemoteBackend, createProxy } = await import('../../src/wire.js');
     const second = createProxy<typeof import('./fixtures.js').Calculator>(
       await RemoteBackend.fetch(client, 2, 1, 'Calculator'),
     );

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dynamic, InProcessBackend, createProxy, type Message } from '../../src/index.js';
+import { Dynamic } from '../../src/index.js';
+import { InProcessBackend, createProxy, type Message } from '../../src/wire.js';
 import { calculator, served } from './fixtures.js';
 
 // Spelled out from the spec, not imported: the test checks our bytes against libqi's signatures.

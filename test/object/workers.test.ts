@@ -1,16 +1,8 @@
 /** CPU-heavy methods in a worker-thread pool: the event loop stays free, cancellation reaches the thread. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import {
-  InProcessBackend,
-  LocalObject,
-  QiCanceledError,
-  createProxy,
-  defineObject,
-  inWorker,
-  method,
-  t,
-} from '../../src/index.js';
+import { LocalObject, QiCanceledError, defineObject, inWorker, method, t } from '../../src/index.js';
+import { InProcessBackend, createProxy } from '../../src/wire.js';
 import { served } from './fixtures.js';
 
 const Heavy = defineObject({

@@ -7,22 +7,17 @@ import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import { openStream, Gateway, QiConnectError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { openChannel } from '../../src/wire.js';
 import {
   DataChannelDuplex,
   DirectLink,
-  openStream,
   DirectLinkHost,
-  Gateway,
-  QiConnectError,
   QiIceServerError,
-  Session,
   describeIceServer,
-  listenStandalone,
-  openChannel,
   parseIceServer,
   toRtcIceServer,
-  type AnyProxy,
-} from '../../src/index.js';
+} from '../../src/remote/index.js';
 import { calculator } from '../object/fixtures.js';
 import { camera } from '../stream/fixtures.js';
 
@@ -214,7 +209,7 @@ describe('DataChannelDuplex', () => {
     const fresh = await pair();
     try {
       const { acceptChannel, MessageStream, ObjectServer, RemoteBackend, createProxy } =
-        await import('../../src/index.js');
+        await import('../../src/wire.js');
       const served = acceptChannel(new MessageStream(new DataChannelDuplex(fresh.cb), 'ice://b', 'ice://a'), {});
       new ObjectServer(calculator(), served, 5, 1, 'Calculator');
       const ch = await openChannel(new MessageStream(new DataChannelDuplex(fresh.ca), 'ice://a', 'ice://b'), {});

@@ -5,16 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  Gateway,
-  QiConnectError,
-  RobotWatcher,
-  Session,
-  XmppGateway,
-  closeXmppLinks,
-  listenStandalone,
-  type AnyProxy,
-} from '../../src/index.js';
+import { Gateway, QiConnectError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { RobotWatcher, XmppGateway, closeXmppLinks } from '../../src/remote/index.js';
 import { calculator } from '../object/fixtures.js';
 import { DOMAIN, Prosody } from '../helpers/prosody.js';
 

@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   Dynamic,
-  MessageType,
   QiAuthError,
   QiTlsError,
   Session,
-  encodeMessage,
   listenStandalone,
   userTokenAuthenticator,
 } from '../../src/index.js';
+import { MessageType, encodeMessage } from '../../src/wire.js';
 import { testCerts } from '../helpers/certs.js';
 import { RawPeer } from '../helpers/net.js';
 import { specVectors } from '../helpers/shared.js';

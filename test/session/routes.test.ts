@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { QiNoRouteError, Session, candidates, listenStandalone, type ServiceInfo } from '../../src/index.js';
+import { QiNoRouteError, Session, listenStandalone, type ServiceInfo } from '../../src/index.js';
+import { candidates } from '../../src/session/index.js';
 import { Calculator, calculator } from '../object/fixtures.js';
 
 const info = (endpoints: string[], machineId = 'm1'): ServiceInfo => ({

@@ -5,20 +5,17 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { QiConnectError, QiProtocolError, QiTlsError, certificateFingerprint } from '../../src/index.js';
 import {
   Message,
   MessageStream,
   MessageType,
-  QiConnectError,
-  QiProtocolError,
-  QiTlsError,
-  certificateFingerprint,
   connect,
   encodeMessage,
   listen,
   type ListenOptions,
   type Listener,
-} from '../../src/index.js';
+} from '../../src/wire.js';
 import { testCerts } from '../helpers/certs.js';
 
 const listeners: Listener[] = [];
@@ -311,7 +308,7 @@ describe('tcpsm (mutual TLS)', () => {
 describe('stale unix socket files', () => {
   it('are swept when nobody listens on them, live ones are kept', async () => {
     const { mkdtempSync, writeFileSync: write, existsSync: exists } = await import('node:fs');
-    const { sweepStaleSockets } = await import('../../src/index.js');
+    const { sweepStaleSockets } = await import('../../src/transport/index.js');
     const dir = mkdtempSync(join(tmpdir(), 'qi-sweep-'));
     const live = await listen(`unix:${join(dir, 'live.sock')}`, () => {});
     listeners.push(live);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { QiUrlError, formatEndpoint, isLoopbackHost, parseEndpoint } from '../../src/index.js';
+import { QiUrlError } from '../../src/index.js';
+import { formatEndpoint, parseEndpoint } from '../../src/wire.js';
+import { isLoopbackHost } from '../../src/transport/index.js';
 
 describe('endpoint URLs', () => {
   const ok: [string, object, string][] = [

@@ -4,11 +4,10 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
+import { QiConnectError, QiTlsError } from '../../src/index.js';
 import {
   Message,
   MessageType,
-  QiConnectError,
-  QiTlsError,
   connect,
   encodeMessage,
   listen,
@@ -17,7 +16,7 @@ import {
   type ListenOptions,
   type Listener,
   type MessageStream,
-} from '../../src/index.js';
+} from '../../src/wire.js';
 import { testCerts } from '../helpers/certs.js';
 
 const closers: (() => unknown)[] = [];

@@ -6,13 +6,12 @@ import {
   QiDecodeError,
   QiValueError,
   compile,
-  createMetaObjectCache,
   decode,
-  emptyMetaObject,
   encode,
   inferSignature,
   toDynamic,
 } from '../../src/index.js';
+import { createMetaObjectCache, emptyMetaObject } from '../../src/wire.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

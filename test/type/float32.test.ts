@@ -1,7 +1,7 @@
 /** shortestFloat32: how a float32 is shown (the `qi` command line and the web dashboard). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { shortestFloat32 } from '../../src/index.js';
+import { shortestFloat32 } from '../../src/type/index.js';
 
 describe('shortestFloat32', () => {
   it('gives the shortest decimal that is the same float32', () => {

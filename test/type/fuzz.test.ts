@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { gc } from '../helpers/gc.js';
 import { describe, it } from 'node:test';
-import { Dynamic, MAX_EMPTY_ELEMENTS, QiDecodeError, decode, encode } from '../../src/index.js';
+import { Dynamic, QiDecodeError, decode, encode } from '../../src/index.js';
+import { MAX_EMPTY_ELEMENTS } from '../../src/wire.js';
 import { Rng, runTarget, typeTargets } from '../helpers/arbitraries.js';
 
 const SEED = 0x5eed;

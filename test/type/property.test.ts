@@ -13,12 +13,11 @@ import {
   compile,
   decode,
   encode,
-  encodeMessage,
-  parseMessages,
   parseSignature,
   printSignature,
   type Signature,
 } from '../../src/index.js';
+import { encodeMessage, parseMessages } from '../../src/wire.js';
 import { normalize, show, sigValueArb, signatureArb } from '../helpers/arbitraries.js';
 
 const SEED = 20240611;

@@ -12,13 +12,10 @@ import {
   QiDecodeError,
   QiError,
   QiScanBudgetError,
-  createMetaObjectCache,
   decode,
-  emptyMetaObject,
   encode,
-  mayHoldReferences,
-  scanReferences,
 } from '../../src/index.js';
+import { createMetaObjectCache, emptyMetaObject, mayHoldReferences, scanReferences } from '../../src/wire.js';
 import { Rng, mutate, sampleMetaObject, sigValueArb } from '../helpers/arbitraries.js';
 
 const BIG = 1e9;

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  METAOBJECT_SIGNATURE,
-  QiSignatureError,
-  parseSignature,
-  printSignature,
-  signaturesEqual,
-  tupleSignature,
-  MAX_NESTING_DEPTH,
-} from '../../src/index.js';
+import { QiSignatureError, parseSignature, printSignature, signaturesEqual } from '../../src/index.js';
+import { METAOBJECT_SIGNATURE, tupleSignature, MAX_NESTING_DEPTH } from '../../src/wire.js';
 
 describe('signature parsing', () => {
   it('parses every scalar character', () => {

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dynamic, METAOBJECT_SIGNATURE, decode, encode, type MetaObject } from '../../src/index.js';
+import { Dynamic, decode, encode, type MetaObject } from '../../src/index.js';
+import { METAOBJECT_SIGNATURE } from '../../src/wire.js';
 import { libqiVectors, sharedFile } from '../helpers/shared.js';
 
 /** The plain JSON form libqi prints (`qi_json`): maps as objects, int64 as numbers, dynamics unwrapped. */

@@ -17,6 +17,7 @@ import { globRegExp } from '../../type/index.js';
 /** What a ROS client may do with a qi member. */
 export type RosAccessKind = 'method' | 'signal' | 'emit' | 'property' | 'set' | 'serve';
 
+/** Every {@link RosAccessKind}, in the order messages list them. */
 export const ACCESS_KINDS: readonly RosAccessKind[] = ['method', 'signal', 'emit', 'property', 'set', 'serve'];
 
 /** A qi member named by a ROS name. */
