@@ -1,7 +1,8 @@
 /**
  * The package's types compile in a fresh strict app, without skipLibCheck: the tarball of `npm pack`
  * unpacked in the app's node_modules beside its production dependencies (test/helpers/app.ts), and
- * tsc run over code importing 'qimessaging', 'qimessaging/web' and 'qimessaging/bridges'.
+ * tsc run over code importing 'qimessaging' and each of its subpaths ('qimessaging/wire', 'qimessaging/remote',
+ * 'qimessaging/web', 'qimessaging/bridges').
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +10,9 @@ import { packedApp, type App } from '../helpers/app.js';
 
 /** Uses each entry point, so that every public declaration file is loaded and checked. */
 const APP_SOURCE = `
-import { DataChannelDuplex, DirectLink, Gateway, LocalObject, Session, XmppLink, defineObject, listenStandalone, method, t } from 'qimessaging';
+import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, t } from 'qimessaging';
+import { HEADER_SIZE, FrameReader, type Channel } from 'qimessaging/wire';
+import { DataChannelDuplex, DirectLink, XmppLink } from 'qimessaging/remote';
 import { classicQiSession, webHandler } from 'qimessaging/web';
 import { RosBridge } from 'qimessaging/bridges';
 
@@ -21,8 +24,9 @@ const session: Session = await Session.connect(url);
 const echo = await session.service<typeof Echo>('Echo');
 const said: string = await echo.echo('hi');
 const gw = await Gateway.start({ sd: url, listen: [], http: webHandler({ extra: [classicQiSession({ gateway: () => undefined })] }) });
-const kinds: unknown[] = [DataChannelDuplex, DirectLink, XmppLink, RosBridge];
-console.log(said, kinds.length);
+const kinds: unknown[] = [DataChannelDuplex, DirectLink, XmppLink, RosBridge, FrameReader, HEADER_SIZE];
+const channel: Channel | undefined = undefined;
+console.log(said, kinds.length, channel);
 await gw.close();
 await session.close();
 await sd.close();
