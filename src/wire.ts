@@ -75,7 +75,7 @@ export {
   type CapabilityMap,
 } from './channel/index.js';
 
-// Transports: endpoint URLs, connections and listeners carrying messages, the dialer registry.
+// Transports: endpoint URLs, connections and listeners carrying messages, the scheme and dialer registries.
 export {
   parseEndpoint,
   formatEndpoint,
@@ -85,6 +85,7 @@ export {
   MessageStream,
   registerDialer,
   dialerOf,
+  registerScheme,
   type Endpoint,
   type NetworkEndpoint,
   type Scheme,
@@ -94,6 +95,8 @@ export {
   type MessageStreamOptions,
   type Dialer,
   type DialOptions,
+  type SchemeEntry,
+  type Reach,
 } from './transport/index.js';
 
 // Objects: serving a LocalObject on a channel, backends, proxies of a backend, built-in members.
