@@ -1,7 +1,9 @@
 /**
  * Objects: declaring services (methods, signals, properties with typed qi types), the MetaObject that
  * describes them, serving local objects on connections (with libqi's built-in members), proxies of
- * remote and in-process objects, and objects passed by reference.
+ * remote and in-process objects, and objects passed by reference. builtins.ts is the one home of
+ * libqi's built-in members (ids, compiled codecs, and the calls to them: MetaObject, register/
+ * unregisterEvent, terminate) for everyone, the gateway included.
  *
  * @packageDocumentation
  */

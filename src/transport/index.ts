@@ -2,6 +2,9 @@
  * Transports: endpoint URLs, client connections and listeners for tcp, tcps (TLS), tcpsm (mutual TLS)
  * and unix (same-machine IPC), each carrying qi messages with batched writes (MessageStream, in
  * message-stream.ts), and what accepted connections are granted before authentication (admission.ts).
+ * Every URL scheme goes through one registry (schemes.ts: parse, print, route cost, refusals; dialers.ts:
+ * how to open it): the built-in ones are registered in url.ts and connect.ts, plugged ones (xmpp) by the
+ * package root, and the browser bundle registers its own ws dialer.
  *
  * @packageDocumentation
  */

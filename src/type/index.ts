@@ -1,6 +1,7 @@
 /**
  * The qi type system: signatures, the JS value model and the binary codec. Knows nothing of messages
- * or sockets.
+ * or sockets. Also the value rules every upper layer shares: the one qi → JSON conversion (json.ts), the
+ * one wildcard pattern (glob.ts), and the search of encoded bytes for object references (ref-scan.ts).
  *
  * @packageDocumentation
  */
