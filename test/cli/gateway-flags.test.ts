@@ -3,19 +3,17 @@
  * attacked over real sockets from other loopback addresses.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { LocalObject, QiAuthError, Session, defineObject, method, t, type AnyProxy } from '../../src/index.js';
 import { MessageStream, openChannel } from '../../src/wire.js';
+import { QI, runQi, startDemoRobot } from '../helpers/demo-robot.js';
 
-const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
 const kids: ChildProcess[] = [];
 const sockets: net.Socket[] = [];
 after(() => {
@@ -38,13 +36,7 @@ function firstLine(child: ChildProcess, pattern: RegExp, what: string): Promise<
   });
 }
 
-function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const qi = (...args: string[]) => runQi(args);
 
 /** Starts `qi gateway` with `flags`; resolves with its outside endpoints. */
 async function gatewayEndpoints(...flags: string[]): Promise<string[]> {
@@ -101,12 +93,9 @@ let config = '';
 let registerConfig = '';
 
 before(async () => {
-  const robot = spawn(process.execPath, [ROBOT], {
-    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  kids.push(robot);
-  sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
+  const robot = startDemoRobot();
+  kids.push(robot.child);
+  sd = await robot.url;
   config = join(mkdtempSync(join(tmpdir(), 'qi-gw-flags-')), 'access.json');
   writeFileSync(config, JSON.stringify({ users: { alice: { token: 'wonderland', allow: ['*'] } } }));
   registerConfig = join(dirname(config), 'register.json');

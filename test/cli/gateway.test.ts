@@ -1,36 +1,16 @@
 /** `qi gateway`, spawned for real in front of a demo robot, used by `qi` itself from outside. */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { QI, firstMatch, runQi, startDemoRobot } from '../helpers/demo-robot.js';
 
-const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
 const kids: ChildProcess[] = [];
 after(() => kids.forEach((k) => k.kill('SIGKILL')));
 
-function firstLine(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 10_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = pattern.exec(out);
-      if (m) resolve((clearTimeout(timer), m[1]));
-    });
-  });
-}
-
-function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const qi = (...args: string[]) => runQi(args);
 
 let sd = '';
 let gatewayOutput = '';
@@ -38,12 +18,9 @@ let gw = '';
 const dir = mkdtempSync(join(tmpdir(), 'qi-gw-'));
 
 before(async () => {
-  const robot = spawn(process.execPath, [ROBOT], {
-    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  kids.push(robot);
-  sd = await firstLine(robot, /client\.js (\S+)/, 'robot');
+  const robot = startDemoRobot();
+  kids.push(robot.child);
+  sd = await robot.url;
   const config = join(dir, 'access.json');
   writeFileSync(
     config,
@@ -57,7 +34,7 @@ before(async () => {
   kids.push(g);
   g.stdout.on('data', (d) => (gatewayOutput += d));
   g.stderr.on('data', (d) => (gatewayOutput += d));
-  gw = JSON.parse(await firstLine(g, /^(\{.*\})\n/, 'gateway')).endpoints[0];
+  gw = JSON.parse(await firstMatch(g, /^(\{.*\})\n/, 'gateway')).endpoints[0];
 });
 
 describe('qi gateway', () => {

@@ -1,47 +1,24 @@
 /** `qi xmpp-gateway` and `qi xmpp-robots`, spawned for real, with a real Prosody and the demo robot. */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { QI, firstMatch, runQi, startDemoRobot } from '../helpers/demo-robot.js';
 import { DOMAIN, Prosody } from '../helpers/prosody.js';
 
-const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const ROBOT = fileURLToPath(new URL('../../examples/robot.js', import.meta.url));
 const kids: ChildProcess[] = [];
 after(() => kids.forEach((k) => k.kill('SIGKILL')));
 let server: Prosody | string;
 
-function line(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 15_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = pattern.exec(out);
-      if (m) resolve((clearTimeout(timer), m[1]));
-    });
-  });
-}
-
-function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 20_000 }, (e, stdout, stderr) =>
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const qi = (...args: string[]) => runQi(args, 20_000);
 
 before(async () => {
   server = await Prosody.start();
   if (typeof server === 'string') return;
   server.register('pepper', 'pepper-pw');
   server.register('bob', 'bob-pw');
-  const robot = spawn(process.execPath, [ROBOT], {
-    env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  kids.push(robot);
-  const sd = await line(robot, /client\.js (\S+)/, 'robot');
+  const robot = startDemoRobot();
+  kids.push(robot.child);
+  const sd = await robot.url;
   const gw = spawn(
     process.execPath,
     [
@@ -62,7 +39,7 @@ before(async () => {
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   kids.push(gw);
-  await line(gw, /Robot online as (\S+)/, 'xmpp-gateway');
+  await firstMatch(gw, /Robot online as (\S+)/, 'xmpp-gateway', 15_000);
 });
 
 describe('qi over XMPP', () => {

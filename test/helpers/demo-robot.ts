@@ -24,17 +24,25 @@ export function startDemoRobot(env: Record<string, string> = {}): DemoRobot {
     env: { ...process.env, QI_LISTEN: 'tcp://127.0.0.1:0', QI_GATEWAY: 'off', QI_WEB: 'off', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = new Promise<string>((resolve, reject) => {
+  const url = firstMatch(child, /client\.js (\S+)/, 'the demo robot');
+  url.catch(() => {});
+  return { child, url, stop: () => void child.kill('SIGINT') };
+}
+
+/**
+ * The first capture of `pattern` in what `child` prints on stdout; rejects after `timeoutMs` with
+ * "`what` did not start" and what it printed so far.
+ */
+export function firstMatch(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`the demo robot did not start: ${out}`)), 10_000);
-    child.stdout.on('data', (d) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), timeoutMs);
+    child.stdout!.on('data', (d) => {
       out += d;
-      const m = /client\.js (\S+)/.exec(out);
+      const m = pattern.exec(out);
       if (m) resolve((clearTimeout(timer), m[1]));
     });
   });
-  url.catch(() => {});
-  return { child, url, stop: () => void child.kill('SIGINT') };
 }
 
 /** What a `qi` run gave. */
