@@ -40,6 +40,13 @@ function collect(chunks: Buffer[], options?: { maxPayload?: number }): Message[]
   return out;
 }
 
+/** A lone call header (id 9, service 1, object 1, action 100) announcing a `size`-byte payload. */
+function callHeader(size: number): Buffer {
+  const header = Buffer.alloc(HEADER_SIZE);
+  writeHeader(header, 0, { id: 9, size, version: 0, type: 1, flags: 0, service: 1, object: 1, action: 100 });
+  return header;
+}
+
 function summary(ms: Message[]): string[] {
   return ms.map((m) => `${m.toString()} ${m.flags} ${m.payload.toString('hex').slice(0, 16)}`);
 }
@@ -112,17 +119,7 @@ describe('FrameReader', () => {
   });
 
   it('rejects a size over the limit before reading the payload, and stays failed', () => {
-    const header = Buffer.alloc(HEADER_SIZE);
-    writeHeader(header, 0, {
-      id: 9,
-      size: 0xffffffff,
-      version: 0,
-      type: 1,
-      flags: 0,
-      service: 1,
-      object: 1,
-      action: 100,
-    });
+    const header = callHeader(0xffffffff);
     const out: Message[] = [];
     const r = new FrameReader((m) => out.push(m), { maxPayload: 1 << 20 });
     r.push(sample()[0]);
@@ -145,17 +142,7 @@ describe('FrameReader', () => {
   });
 
   it('does not allocate what a header announces until the bytes arrive', () => {
-    const header = Buffer.alloc(HEADER_SIZE);
-    writeHeader(header, 0, {
-      id: 9,
-      size: 40_000_000,
-      version: 0,
-      type: 1,
-      flags: 0,
-      service: 1,
-      object: 1,
-      action: 100,
-    });
+    const header = callHeader(40_000_000);
     const before = process.memoryUsage().arrayBuffers;
     const r = new FrameReader(() => assert.fail('no message expected'));
     r.push(header);
