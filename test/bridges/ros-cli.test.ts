@@ -1,22 +1,14 @@
 /** `qi ros-bridge`: the real CLI in another process, refusing without the flag, then serving roslib. */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { LocalObject, defineObject, listenStandalone, method, t, type Session } from '../../src/index.js';
+import { QI, runQi } from '../helpers/demo-robot.js';
 import { Ros, callService, within } from './fixtures.js';
 
 const Adder = defineObject({ methods: { add: method([t.int32, t.int32], t.int32, { paramNames: ['a', 'b'] }) } });
 
-const QI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function qi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: 15_000 }, (e, stdout, stderr) =>
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const qi = (...args: string[]) => runQi(args);
 
 /** The first line a child prints (its --json summary), within 10 s. */
 function firstLine(child: ChildProcess, what: () => string): Promise<string> {
@@ -28,6 +20,24 @@ function firstLine(child: ChildProcess, what: () => string): Promise<string> {
     });
   });
   return within(line, what(), 10_000);
+}
+
+/** `qi --json ARGS` kept running: its first line (named `what` with its stderr if it does not come) and its exit code. */
+function qiJson(what: string, ...args: string[]) {
+  const child = spawn(process.execPath, [QI, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, exited, line: () => firstLine(child, () => `${what}'s first line (stderr: ${stderr})`) };
+}
+
+/** A roslib client connected to `endpoint`. */
+async function rosAt(endpoint: string): Promise<Ros> {
+  const ros = new Ros({});
+  const open = new Promise((r) => ros.once('connection', r));
+  await ros.connect(endpoint);
+  await within(open, 'roslib connection');
+  return ros;
 }
 
 describe('qi ros-bridge', () => {
@@ -61,38 +71,27 @@ describe('qi ros-bridge', () => {
   });
 
   it('with the flag, serves a roslib client until SIGINT', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        QI,
-        '--json',
-        'ros-bridge',
-        '--sd',
-        url,
-        '--listen',
-        'ws://127.0.0.1:0',
-        '--insecure-unauthenticated',
-        '--allow',
-        'Calculator.add,Other.*',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const run = qiJson(
+      'the bridge',
+      'ros-bridge',
+      '--sd',
+      url,
+      '--listen',
+      'ws://127.0.0.1:0',
+      '--insecure-unauthenticated',
+      '--allow',
+      'Calculator.add,Other.*',
     );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const line = await firstLine(child, () => `the bridge's first line (stderr: ${stderr})`);
+      const line = await run.line();
       const info = JSON.parse(line) as { endpoint: string; allow: string[] };
       assert.deepEqual(info.allow, ['Calculator.add', 'Other.*']);
-      const ros = new Ros({});
-      const open = new Promise((r) => ros.once('connection', r));
-      await ros.connect(info.endpoint);
-      await within(open, 'roslib connection');
+      const ros = await rosAt(info.endpoint);
       assert.deepEqual(await callService(ros, '/qi/Calculator/add', { a: 20, b: 22 }), { data: 42 });
       ros.close();
     } finally {
-      child.kill('SIGINT');
-      assert.equal(await within(exited, 'the bridge to exit on SIGINT'), 0);
+      run.child.kill('SIGINT');
+      assert.equal(await within(run.exited, 'the bridge to exit on SIGINT'), 0);
     }
   });
 
@@ -111,42 +110,31 @@ describe('qi ros-bridge', () => {
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /refusing to start the ROS bridge\. The ROS bridge has no authentication/);
     assert.match(refused.stderr, /--insecure-unauthenticated/);
-    const child = spawn(
-      process.execPath,
-      [
-        QI,
-        '--json',
-        'gateway',
-        '--sd',
-        url,
-        '--listen',
-        'tcp://127.0.0.1:0',
-        '--allow',
-        '*',
-        '--ros-bridge',
-        'ws://127.0.0.1:0',
-        '--ros-allow',
-        'Calculator.add',
-        '--insecure-unauthenticated',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const run = qiJson(
+      'the gateway',
+      'gateway',
+      '--sd',
+      url,
+      '--listen',
+      'tcp://127.0.0.1:0',
+      '--allow',
+      '*',
+      '--ros-bridge',
+      'ws://127.0.0.1:0',
+      '--ros-allow',
+      'Calculator.add',
+      '--insecure-unauthenticated',
     );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const line = await firstLine(child, () => `the gateway's first line (stderr: ${stderr})`);
+      const line = await run.line();
       const info = JSON.parse(line) as { endpoints: string[]; rosBridge: string };
       assert.match(info.rosBridge, /^ws:\/\/127\.0\.0\.1:\d+/);
-      const ros = new Ros({});
-      const open = new Promise((r) => ros.once('connection', r));
-      await ros.connect(info.rosBridge);
-      await within(open, 'roslib connection');
+      const ros = await rosAt(info.rosBridge);
       assert.deepEqual(await callService(ros, '/qi/Calculator/add', { a: 1, b: 2 }), { data: 3 });
       ros.close();
     } finally {
-      child.kill('SIGINT');
-      assert.equal(await within(exited, 'the gateway to exit on SIGINT'), 0);
+      run.child.kill('SIGINT');
+      assert.equal(await within(run.exited, 'the gateway to exit on SIGINT'), 0);
     }
   });
 });
