@@ -46,6 +46,24 @@ async function gateway(extra: Partial<GatewayOptions> & Record<string, unknown> 
   return gw;
 }
 
+/** A classic socket.io v4 client of `base` over WebSocket (disconnected after the file), with `options` on top. */
+function classicSocket(base: string, options: Record<string, unknown> = {}): Socket {
+  const s = io(base, {
+    path: '/libs/qimessaging/2/socket.io',
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 3000,
+    ...options,
+  } as never);
+  sockets.push(s);
+  return s;
+}
+
+/** Resolves once `s` is connected; rejects with its connect_error. */
+const connected = (s: Socket) =>
+  new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)));
+
 const wsUrl = (gw: Gateway) => gw.endpoints.find((e) => e.startsWith('ws'))!;
 
 /** Opens a raw WebSocket with these headers: 'open', or the HTTP status and body of the refusal. */
@@ -183,18 +201,8 @@ describe('origins: the classic qimessaging.js endpoints', () => {
       }
     }
     // The WebSocket transports too.
-    const s = io(base, {
-      path: '/libs/qimessaging/2/socket.io',
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      timeout: 3000,
-      extraHeaders: { origin: 'http://evil.example' },
-    });
-    sockets.push(s);
-    await assert.rejects(
-      new Promise((resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject))),
-    );
+    const s = classicSocket(base, { extraHeaders: { origin: 'http://evil.example' } });
+    await assert.rejects(connected(s));
   });
 
   it('serves pages of its own origin and clients without an Origin header', async () => {
@@ -203,18 +211,8 @@ describe('origins: the classic qimessaging.js endpoints', () => {
       assert.equal(own.status, 200, `${path}: ${own.body}`);
       assert.equal((await request(base + path)).status, 200, path);
     }
-    const s = io(base, {
-      path: '/libs/qimessaging/2/socket.io',
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      timeout: 3000,
-      extraHeaders: { origin: base },
-    });
-    sockets.push(s);
-    await new Promise(
-      (resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)),
-    );
+    const s = classicSocket(base, { extraHeaders: { origin: base } });
+    await connected(s);
   });
 
   it('tells a listed origin (and only it) that it may read, with credentials', async () => {
@@ -272,18 +270,8 @@ describe('origins: in a browser', { skip: browserSkip }, () => {
 
 /** A classic socket.io v4 client from `localAddress`: resolves once `Calculator.add(1, 2)` answered, or rejects. */
 async function classicCall(base: string, localAddress: string): Promise<Socket> {
-  const s = io(base, {
-    path: '/libs/qimessaging/2/socket.io',
-    transports: ['websocket'],
-    forceNew: true,
-    reconnection: false,
-    timeout: 3000,
-    localAddress,
-  } as never);
-  sockets.push(s);
-  await new Promise(
-    (resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)),
-  );
+  const s = classicSocket(base, { localAddress });
+  await connected(s);
   const call = (idm: number, params: unknown) =>
     new Promise<any>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer from ${localAddress}`)), 4000);
@@ -344,17 +332,8 @@ describe('slots: the address the gateway is told', () => {
     gw = await gateway({ http: classic });
     const base = wsUrl(gw).replace(/^ws/, 'http').replace(/\/qi$/, '');
     for (const transport of ['websocket', 'polling']) {
-      const s = io(base, {
-        path: '/libs/qimessaging/2/socket.io',
-        transports: [transport],
-        forceNew: true,
-        reconnection: false,
-        timeout: 3000,
-      });
-      sockets.push(s);
-      await new Promise(
-        (resolve, reject) => (s.once('connect', () => resolve(undefined)), s.once('connect_error', reject)),
-      );
+      const s = classicSocket(base, { transports: [transport] });
+      await connected(s);
       const reply = new Promise((resolve) => s.once('reply', resolve));
       s.emit('call', { idm: 1, params: { obj: 'ServiceDirectory', member: 'service', args: ['Calculator'] } });
       await reply;
