@@ -10,6 +10,14 @@ import { gc } from '../helpers/gc.js';
 const closeListeners = (ch: object) => (ch as unknown as { closeListeners: Set<unknown> }).closeListeners.size;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Collects garbage (up to 50 times, 20 ms apart) until `ch` has at most 5 close listeners more than `before`. */
+async function settle(ch: object, before: number): Promise<void> {
+  for (let t = 0; t < 50 && closeListeners(ch) > before + 5; t++) {
+    gc();
+    await sleep(20);
+  }
+}
+
 describe('objects by reference, many times over one connection', () => {
   it('returned objects: released proxies release the objects served for them', async () => {
     const { proxy, servers, client } = await served();
@@ -20,10 +28,7 @@ describe('objects by reference, many times over one connection', () => {
       const k = (await proxy.makeCounter(i)) as { increment(): Promise<number> };
       assert.equal(await k.increment(), i + 1);
     }
-    for (let t = 0; t < 50 && closeListeners(server) > before + 5; t++) {
-      gc();
-      await sleep(20);
-    }
+    await settle(server, before);
     assert.ok(
       closeListeners(server) <= before + 5,
       `close listeners on the server's channel: ${before} before, ${closeListeners(server)} after 200 objects`,
@@ -37,10 +42,7 @@ describe('objects by reference, many times over one connection', () => {
     const { proxy, client } = await served();
     const before = closeListeners(client);
     for (let i = 0; i < 200; i++) assert.equal(await proxy.useCounter(counter(i)), i + 2);
-    for (let t = 0; t < 50 && closeListeners(client) > before + 5; t++) {
-      gc();
-      await sleep(20);
-    }
+    await settle(client, before);
     assert.ok(
       closeListeners(client) <= before + 5,
       `close listeners on the client's channel: ${before} before, ${closeListeners(client)} after 200 objects`,
