@@ -13,12 +13,23 @@ import {
   type LogRecord,
 } from '../../src/index.js';
 
+/** A standalone SD serving a LogManager, with two sessions on it (no local shortcut): a service and a viewer. */
+async function logBus(): Promise<{ sd: Session; service: Session; viewer: Session }> {
+  const sd = await listenStandalone('tcp://127.0.0.1:0');
+  await serveLogManager(sd);
+  const service = await Session.connect(sd.endpoints[0], { lpc: false });
+  const viewer = await Session.connect(sd.endpoints[0], { lpc: false });
+  return { sd, service, viewer };
+}
+
+/** Closes `sessions` one after the other, in this order. */
+async function closeAll(...sessions: Session[]): Promise<void> {
+  for (const s of sessions) await s.close();
+}
+
 describe('createLogger', () => {
   it("sends a service's records to the LogManager in batches, with category, level, location and dates", async () => {
-    const sd = await listenStandalone('tcp://127.0.0.1:0');
-    await serveLogManager(sd);
-    const service = await Session.connect(sd.endpoints[0], { lpc: false });
-    const viewer = await Session.connect(sd.endpoints[0], { lpc: false });
+    const { sd, service, viewer } = await logBus();
     try {
       const listener = (await (await viewer.service('LogManager')).createListener()) as AnyProxy;
       await listener.setLevel(6);
@@ -47,17 +58,12 @@ describe('createLogger', () => {
       assert.ok(got[1].id === got[0].id + 1 && got[2].date >= got[1].date);
       assert.equal(log.dropped, 0);
     } finally {
-      await service.close();
-      await viewer.close();
-      await sd.close();
+      await closeAll(service, viewer, sd);
     }
   });
 
   it('sends a backlog in calls of at most maxBatch records, one after the other', async () => {
-    const sd = await listenStandalone('tcp://127.0.0.1:0');
-    await serveLogManager(sd);
-    const service = await Session.connect(sd.endpoints[0], { lpc: false });
-    const viewer = await Session.connect(sd.endpoints[0], { lpc: false });
+    const { sd, service, viewer } = await logBus();
     try {
       const listener = (await (await viewer.service('LogManager')).createListener()) as AnyProxy;
       const batches: string[][] = [];
@@ -70,9 +76,7 @@ describe('createLogger', () => {
       assert.deepEqual(batches, [['a', 'b'], ['c', 'd'], ['e']]);
       assert.ok(listener, 'held until here: a collected listener proxy is released');
     } finally {
-      await service.close();
-      await viewer.close();
-      await sd.close();
+      await closeAll(service, viewer, sd);
     }
   });
 
