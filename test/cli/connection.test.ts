@@ -113,6 +113,14 @@ async function startRobot(listenAt = 'tcp://127.0.0.1:0', gateway = 'off'): Prom
   return { child, url, gateway: gw, kill };
 }
 
+/** `qi watch Battery.charge` at `url` until it prints (named `what`), then `robot` killed: the watch and its exit within 8 s. */
+async function watchThenKill(robot: Robot, url: string, what: string) {
+  const w = qiRunning('--url', url, 'watch', 'Battery.charge');
+  await until(w.out, /Battery\.charge \d+/, 10_000, what);
+  await robot.kill();
+  return { w, end: await exitWithin(w, 8000) };
+}
+
 function portOf(server: net.Server): number {
   return (server.address() as net.AddressInfo).port;
 }
@@ -126,10 +134,7 @@ async function serve<T extends net.Server>(server: T): Promise<T> {
 describe('qi watch when the robot goes away', () => {
   it('exits 1 within seconds, naming the lost connection, when the robot is killed', async () => {
     const robot = await startRobot();
-    const w = qiRunning('--url', robot.url, 'watch', 'Battery.charge');
-    await until(w.out, /Battery\.charge \d+/, 10_000, 'qi watch');
-    await robot.kill();
-    const end = await exitWithin(w, 8000);
+    const { w, end } = await watchThenKill(robot, robot.url, 'qi watch');
     assert.ok(end !== undefined, `qi watch still running 8 s after the robot was killed; stderr: ${w.err()}`);
     assert.equal(end.code, 1);
     assert.match(
@@ -140,10 +145,7 @@ describe('qi watch when the robot goes away', () => {
 
   it('exits 1 when the robot and its gateway are killed, watched through the gateway', async () => {
     const robot = await startRobot('tcp://127.0.0.1:0', 'tcp://127.0.0.1:0');
-    const w = qiRunning('--url', robot.gateway!, 'watch', 'Battery.charge');
-    await until(w.out, /Battery\.charge \d+/, 10_000, 'qi watch through the gateway');
-    await robot.kill();
-    const end = await exitWithin(w, 8000);
+    const { w, end } = await watchThenKill(robot, robot.gateway!, 'qi watch through the gateway');
     assert.ok(end !== undefined, `qi watch still running 8 s after the robot was killed; stderr: ${w.err()}`);
     assert.equal(end.code, 1);
     assert.match(
@@ -164,10 +166,7 @@ describe('qi watch when the robot goes away', () => {
     g.stdout.on('data', (d) => (gout += d));
     await until(() => gout, /"endpoints":\["[^"]+"/, 10_000, 'qi gateway');
     const gw = (JSON.parse(gout.split('\n')[0]) as { endpoints: string[] }).endpoints[0];
-    const w = qiRunning('--url', gw, 'watch', 'Battery.charge');
-    await until(w.out, /Battery\.charge \d+/, 10_000, 'qi watch through qi gateway');
-    await robot.kill();
-    const end = await exitWithin(w, 8000);
+    const { w, end } = await watchThenKill(robot, gw, 'qi watch through qi gateway');
     assert.ok(
       end !== undefined,
       `qi watch still running 8 s after the SD behind the gateway was killed; stderr: ${w.err()}`,
