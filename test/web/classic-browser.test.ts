@@ -7,20 +7,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import {
-  Gateway,
-  LocalObject,
-  Session,
-  defineObject,
-  listenStandalone,
-  method,
-  property,
-  signal,
-  t,
-} from '../../src/index.js';
+import { Gateway, LocalObject, Session, defineObject, method, property, signal, t } from '../../src/index.js';
 import { classicQiSession, type ClassicHandler } from '../../src/web/classic/index.js';
 import { browserSkip, launchBrowser, pageLog, screenshotPath } from '../helpers/browser.js';
-import { calculator } from '../object/fixtures.js';
+import { classicBus, httpOrigin } from './fixtures.js';
 
 const Demo = defineObject({
   methods: {
@@ -128,11 +118,7 @@ let otherOrigin: string;
 const others: http.Server[] = [];
 
 before(async () => {
-  sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-  inside = await Session.connect(sd.endpoints[0], { ipc: false });
-  await inside.listen('tcp://127.0.0.1:0');
-  await inside.registerService('Calculator', calculator());
-  await inside.registerService('Demo', demo);
+  ({ sd, inside } = await classicBus(demo));
   // The API 1.0 app below is served from another origin, which the API must be told to accept.
   const other = http.createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'text/html' }).end(oldApp(new URL(origin).host)),
@@ -155,10 +141,7 @@ before(async () => {
     },
     access: { anonymous: { allow: ['*'], deny: ['method:Demo.secret'] } },
   });
-  origin = gw.endpoints
-    .find((e) => e.startsWith('ws://'))!
-    .replace(/^ws/, 'http')
-    .replace(/\/qi$/, '');
+  origin = httpOrigin(gw);
 });
 
 after(async () => {

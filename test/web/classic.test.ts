@@ -10,19 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
-import {
-  Gateway,
-  LocalObject,
-  Session,
-  defineObject,
-  listenStandalone,
-  method,
-  property,
-  signal,
-  t,
-} from '../../src/index.js';
+import { Gateway, LocalObject, Session, defineObject, method, property, signal, t } from '../../src/index.js';
 import { classicQiSession, type ClassicHandler } from '../../src/web/classic/index.js';
-import { calculator } from '../object/fixtures.js';
+import { classicBus, httpOrigin } from './fixtures.js';
 
 const Demo = defineObject({
   methods: {
@@ -56,11 +46,7 @@ const demo: LocalObject<typeof Demo> = new LocalObject(Demo, {
 const sockets: Socket[] = [];
 
 before(async () => {
-  sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-  inside = await Session.connect(sd.endpoints[0], { ipc: false });
-  await inside.listen('tcp://127.0.0.1:0');
-  await inside.registerService('Calculator', calculator());
-  await inside.registerService('Demo', demo);
+  ({ sd, inside } = await classicBus(demo));
   classic = classicQiSession({ gateway: () => gw });
   gw = await Gateway.start({
     sd: sd.endpoints[0],
@@ -68,10 +54,7 @@ before(async () => {
     http: classic,
     access: { anonymous: { allow: ['*'], deny: ['method:Demo.secret'] } },
   });
-  base = gw.endpoints
-    .find((e) => e.startsWith('ws://'))!
-    .replace(/^ws/, 'http')
-    .replace(/\/qi$/, '');
+  base = httpOrigin(gw);
 });
 
 after(async () => {
