@@ -1149,6 +1149,14 @@ async function settleWithin(p: Promise<void>, ms: number): Promise<{ error?: unk
 }
 
 /**
+ * A bounded run of `target` as the test suite makes it: seeded with `seed` mixed with the length of the
+ * target's name, at most `maxInputs` inputs or `maxMs` milliseconds, any input slower than 1 s a finding.
+ */
+export function seededRun(target: FuzzTarget, seed: number, maxInputs: number, maxMs: number): TargetRun {
+  return runTarget(target, new Rng(seed ^ target.name.length), { maxInputs, maxMs, hangMs: 1000 });
+}
+
+/**
  * The asynchronous counterpart of {@link runTarget}: runs `target`'s inputs one after the other until
  * `maxInputs` or `maxMs`, awaiting each. Besides what runTarget reports, an input that has not settled
  * after `settleMs` (default 3 × hangMs) is a finding (a hang), and so is a failed `checkpoint`.

@@ -8,7 +8,7 @@ import { gc } from '../helpers/gc.js';
 import { describe, it } from 'node:test';
 import { QiProtocolError } from '../../src/index.js';
 import { FrameReader, HEADER_SIZE, Message, parseMessages, writeHeader } from '../../src/wire.js';
-import { Rng, messageTargets, randomSplit, randomStream, runTarget } from '../helpers/arbitraries.js';
+import { Rng, messageTargets, randomSplit, randomStream, seededRun } from '../helpers/arbitraries.js';
 
 const SEED = 0xf4a3e;
 const INPUTS: Record<string, number> = {
@@ -53,11 +53,7 @@ function growth(f: () => unknown, retained = false): { heapMB: number; arrayBuff
 describe('framing fuzzing (bounded, seeded)', () => {
   for (const target of messageTargets()) {
     it(`${target.name}: only QiProtocolErrors, chunking-independent, no slow input`, () => {
-      const run = runTarget(target, new Rng(SEED ^ target.name.length), {
-        maxInputs: INPUTS[target.name],
-        maxMs: TIME_CAP_MS,
-        hangMs: 1000,
-      });
+      const run = seededRun(target, SEED, INPUTS[target.name], TIME_CAP_MS);
       assert.ok(run.inputs >= 200, `only ${run.inputs} inputs ran`);
       assert.equal(run.findings.length, 0, run.findings.map((f) => f.message).join('\n'));
     });

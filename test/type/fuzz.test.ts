@@ -8,7 +8,7 @@ import { gc } from '../helpers/gc.js';
 import { describe, it } from 'node:test';
 import { Dynamic, QiDecodeError, decode, encode } from '../../src/index.js';
 import { MAX_EMPTY_ELEMENTS } from '../../src/wire.js';
-import { Rng, runTarget, typeTargets } from '../helpers/arbitraries.js';
+import { seededRun, typeTargets } from '../helpers/arbitraries.js';
 
 const SEED = 0x5eed;
 /** Inputs per target: together about 1.5 s; each target also stops at its time cap (slow or loaded machines). */
@@ -58,11 +58,7 @@ describe('decoder fuzzing (bounded, seeded)', () => {
   const targets = typeTargets(SEED);
   for (const target of targets) {
     it(`${target.name}: only QiErrors, no slow input`, () => {
-      const run = runTarget(target, new Rng(SEED ^ target.name.length), {
-        maxInputs: INPUTS[target.name],
-        maxMs: TIME_CAP_MS,
-        hangMs: 1000,
-      });
+      const run = seededRun(target, SEED, INPUTS[target.name], TIME_CAP_MS);
       assert.ok(run.inputs >= 200, `only ${run.inputs} inputs ran`);
       assert.equal(run.findings.length, 0, run.findings.map((f) => f.message).join('\n'));
     });
