@@ -121,6 +121,20 @@ async function watchThenKill(robot: Robot, url: string, what: string) {
   return { w, end: await exitWithin(w, 8000) };
 }
 
+/** `qi gateway --json` in front of the SD at `sd`, allowing Battery: the process and its first outside endpoint. */
+async function batteryGateway(sd: string): Promise<{ g: ChildProcess; gw: string }> {
+  const g = spawn(
+    process.execPath,
+    [QI, 'gateway', '--sd', sd, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  kids.add(g);
+  let gout = '';
+  g.stdout!.on('data', (d) => (gout += d));
+  await until(() => gout, /"endpoints":\["[^"]+"/, 10_000, 'qi gateway');
+  return { g, gw: (JSON.parse(gout.split('\n')[0]) as { endpoints: string[] }).endpoints[0] };
+}
+
 function portOf(server: net.Server): number {
   return (server.address() as net.AddressInfo).port;
 }
@@ -156,16 +170,7 @@ describe('qi watch when the robot goes away', () => {
 
   it('exits 1 when the ServiceDirectory behind a separate qi gateway goes away', async () => {
     const robot = await startRobot();
-    const g = spawn(
-      process.execPath,
-      [QI, 'gateway', '--sd', robot.url, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    kids.add(g);
-    let gout = '';
-    g.stdout.on('data', (d) => (gout += d));
-    await until(() => gout, /"endpoints":\["[^"]+"/, 10_000, 'qi gateway');
-    const gw = (JSON.parse(gout.split('\n')[0]) as { endpoints: string[] }).endpoints[0];
+    const { g, gw } = await batteryGateway(robot.url);
     const { w, end } = await watchThenKill(robot, gw, 'qi watch through qi gateway');
     assert.ok(
       end !== undefined,
@@ -196,16 +201,7 @@ describe('qi watch when the robot goes away', () => {
   it('with --reconnect through a qi gateway, waits while the robot behind it is away, then resumes', async () => {
     const url = `tcp://127.0.0.1:${await freePort()}`;
     let robot = await startRobot(url);
-    const g = spawn(
-      process.execPath,
-      [QI, 'gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', 'Battery', '--json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    kids.add(g);
-    let gout = '';
-    g.stdout.on('data', (d) => (gout += d));
-    await until(() => gout, /"endpoints":\["[^"]+"/, 10_000, 'qi gateway');
-    const gw = (JSON.parse(gout.split('\n')[0]) as { endpoints: string[] }).endpoints[0];
+    const { g, gw } = await batteryGateway(url);
     const w = qiRunning('--url', gw, 'watch', '--reconnect', 'Battery.charge');
     await until(w.out, /Battery\.charge \d+/, 10_000, 'qi watch --reconnect through qi gateway');
     await robot.kill();
