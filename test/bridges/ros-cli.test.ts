@@ -96,29 +96,14 @@ describe('qi ros-bridge', () => {
   });
 
   it('qi gateway --ros-bridge: refused without the flag, else the gateway serves ROS clients beside qi clients', async () => {
-    const refused = await qi(
-      'gateway',
-      '--sd',
-      url,
-      '--listen',
-      'tcp://127.0.0.1:0',
-      '--allow',
-      '*',
-      '--ros-bridge',
-      'ws://127.0.0.1:0',
-    );
+    const gateway = ['gateway', '--sd', url, '--listen', 'tcp://127.0.0.1:0', '--allow', '*'];
+    const refused = await qi(...gateway, '--ros-bridge', 'ws://127.0.0.1:0');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /refusing to start the ROS bridge\. The ROS bridge has no authentication/);
     assert.match(refused.stderr, /--insecure-unauthenticated/);
     const run = qiJson(
       'the gateway',
-      'gateway',
-      '--sd',
-      url,
-      '--listen',
-      'tcp://127.0.0.1:0',
-      '--allow',
-      '*',
+      ...gateway,
       '--ros-bridge',
       'ws://127.0.0.1:0',
       '--ros-allow',
