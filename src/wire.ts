@@ -61,6 +61,7 @@ export {
   Channel,
   newMessageId,
   CAPS_CODEC,
+  CANCEL_CODEC,
   openChannel,
   acceptChannel,
   Capability,

@@ -35,6 +35,8 @@ const NO_OPTIONS: CallOptions = Object.freeze({});
 const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
 export const CAPS_CODEC = compile('{sm}');
+/** A Cancel message's payload: the id of the call to cancel (libqi sends it under a new id, action 0). */
+export const CANCEL_CODEC = compile<number>('I');
 const key = (service: number, object: number) => service * 0x1_0000_0000 + object;
 
 /** True for the types that answer a call: Reply, Error, Canceled. */
@@ -257,7 +259,7 @@ export class Channel {
     // libqi's form: a new id, action 0, the canceled call's id as payload.
     this.send(
       { service: address.service, object: address.object, action: 0, id: newMessageId(), type: MessageType.Cancel },
-      'I',
+      CANCEL_CODEC,
       id,
     );
     return true;

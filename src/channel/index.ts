@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export { Channel, CAPS_CODEC, type MessageHandler } from './channel.js';
+export { Channel, CAPS_CODEC, CANCEL_CODEC, type MessageHandler } from './channel.js';
 export type { CallOptions, CallNamer } from './calls.js';
 export { guardCall, canceledError, type Disarm, type GuardOptions } from './call-guard.js';
 export { newMessageId, type Address, type SendFields } from './address.js';

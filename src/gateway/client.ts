@@ -5,6 +5,7 @@
  * through as bytes, decoded only where a permission needs a name (signal ids, property names).
  */
 import {
+  CANCEL_CODEC,
   QiCallError,
   QiLimitError,
   errorText,
@@ -15,7 +16,7 @@ import {
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, BuiltinMethods as B } from '../object/index.js';
 import type { ServiceInfo } from '../session/index.js';
-import { compile, needsReferenceScan, type MetaObject } from '../type/index.js';
+import { needsReferenceScan, type MetaObject } from '../type/index.js';
 import type { Identity } from './access.js';
 import { ClientObjects } from './client-objects.js';
 import type { GatewayContext } from './context.js';
@@ -25,8 +26,6 @@ import type { MemberKind } from './policy.js';
 import { overBytes } from './quotas.js';
 import { ClientDirectory } from './sd-view.js';
 import type { EventSink } from './upstream.js';
-
-const CANCEL = compile<number>('I');
 
 /**
  * The member behind an event id. A property and its change signal share one id (in libqi's MetaObject
@@ -314,7 +313,7 @@ export class ClientConnection implements MessageHandler, EventSink {
   private cancel(m: Message): void {
     let target: number;
     try {
-      target = m.decode(CANCEL);
+      target = m.decode(CANCEL_CODEC);
     } catch {
       return; // a malformed Cancel changes nothing, as in libqi
     }

@@ -6,17 +6,14 @@
  * services are unregistered.
  */
 import type { Channel } from '../channel/index.js';
-import { acceptChannel, type CapabilityMap } from '../channel/index.js';
+import { CANCEL_CODEC, acceptChannel, type CapabilityMap } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
 import { Builtin, BuiltinMethods as B } from '../object/index.js';
 import { callDirectory, keepName } from '../sd/index.js';
 import { normalizeServiceInfo, type ServiceInfo } from '../session/index.js';
 import { listen, parseEndpoint, type Listener, type MessageStream } from '../transport/index.js';
-import { compile } from '../type/index.js';
 import { SignalHub, type EventSink } from './fanout.js';
 import type { Upstream } from './upstream.js';
-
-const CANCEL = compile<number>('I');
 
 interface Owner {
   channel: Channel;
@@ -197,7 +194,7 @@ export class OutsideServices {
   ): void {
     const owner = this.owners.get(m.service);
     if (m.type === MessageType.Cancel) {
-      const p = pending.get(m.decode(CANCEL));
+      const p = pending.get(m.decode(CANCEL_CODEC));
       if (p !== undefined) p.to.raw.cancel(p.id);
       return;
     }

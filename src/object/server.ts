@@ -3,7 +3,7 @@
  * concurrently, answers with the result, the error text or Canceled, and implements libqi's built-in
  * members (events, introspection, properties, statistics and trace) as libqi peers expect them.
  */
-import type { Channel, MessageHandler } from '../channel/index.js';
+import { CANCEL_CODEC, type Channel, type MessageHandler } from '../channel/index.js';
 import { MessageFlags, MessageType, type Message } from '../message/index.js';
 import { Dynamic, type Codec } from '../type/index.js';
 import { Builtin, BuiltinMethods as B } from './builtins.js';
@@ -114,7 +114,7 @@ export class ObjectServer implements MessageHandler {
       case MessageType.Cancel: {
         let id: number;
         try {
-          id = m.decode('I') as number;
+          id = m.decode(CANCEL_CODEC);
         } catch {
           return;
         }

@@ -159,10 +159,10 @@ describe('gateway: objects are reachable only by their holders', () => {
     const [, inBox] = boxed.value as [number, CounterProxy];
     assert.equal(await inBox.increment(), 21);
 
-    const born = new Promise<CounterProxy>(
-      (resolve) => void a.factory.born.connect((o: unknown) => resolve(o as CounterProxy)),
-    );
-    await sleep(50);
+    // Subscribed (the connect answered) before the emission: no fixed wait that a busy machine outlasts.
+    let gotBorn!: (o: CounterProxy) => void;
+    const born = new Promise<CounterProxy>((resolve) => (gotBorn = resolve));
+    await a.factory.born.connect((o: unknown) => gotBorn(o as CounterProxy));
     await a.factory.spawn(30);
     const fromSignal = await Promise.race([born, sleep(3000).then(() => assert.fail('no signal'))]);
     assert.equal(await fromSignal.increment(), 31);
