@@ -253,6 +253,8 @@ export function compileNode(text: string): Node {
 }
 
 const codecs = new SignatureCache<Codec>();
+/** The largest initial buffer an encode takes from the size of the previous one. */
+const MAX_SIZE_HINT = 16 * 1024;
 
 /**
  * Compiles a signature for repeated use; compiling the same signature again returns the cached codec.
@@ -264,6 +266,7 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
   if (codec === undefined) {
     const type = typeof signature === 'string' ? parseSignature(text) : signature;
     const n = compileNode(text);
+    let lastSize = 256;
     const read = (
       bytes: Uint8Array,
       options: CodecOptions | undefined,
@@ -287,13 +290,16 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
       write: (w, v) => n.write(w, v),
       read: (r) => n.read(r),
       encode(value, options) {
-        const w = new Writer(options);
+        // Start at the size of the last value: repeated encodes of similar values then never grow the buffer.
+        const w = new Writer(options, lastSize);
         try {
           n.write(w, value);
         } catch (e) {
           throw annotate(e, options?.name ?? 'value', text);
         }
-        return w.finish();
+        const out = w.finish();
+        lastSize = Math.min(Math.max(out.length, 256), MAX_SIZE_HINT);
+        return out;
       },
       decode(bytes, options) {
         return read(bytes, options, !options?.allowTrailing);

@@ -111,12 +111,35 @@ export function mapNode(sig: Signature & { kind: 'map' }, key: Node, value: Node
 }
 
 function isSorted(entries: Iterable<[unknown, unknown]>): boolean {
+  if (entries instanceof Map) return keysSorted(entries.keys());
   let prev: Key | undefined;
   let first = true;
   for (const [k] of entries) {
-    if (!first && compareKeys(prev as Key, k as Key) >= 0) return false;
+    if (!first && !ascending(prev as Key, k as Key)) return false;
     prev = k as Key;
     first = false;
   }
   return true;
+}
+
+function keysSorted(keys: Iterator<unknown>): boolean {
+  let it = keys.next();
+  if (it.done === true) return true;
+  let prev = it.value as Key;
+  while ((it = keys.next()).done !== true) {
+    const k = it.value as Key;
+    if (!ascending(prev, k)) return false;
+    prev = k;
+  }
+  return true;
+}
+
+/** Lone or paired UTF-16 surrogates: only they make JS string order differ from UTF-8 byte order. */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** `compareKeys(a, b) < 0`, with the native string comparison when it is exact (no surrogate in `a`). */
+function ascending(a: Key, b: Key): boolean {
+  // At the first difference a[i] < b[i]: unless a[i] is a surrogate, UTF-8 orders the pair the same way.
+  if (typeof a === 'string' && typeof b === 'string' && a < b && !SURROGATE.test(a)) return true;
+  return compareKeys(a, b) < 0;
 }

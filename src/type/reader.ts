@@ -148,22 +148,35 @@ export class Reader {
     if (n > KEY_MAX || n === 0) return text(this.buf, p, p + n);
     const b = this.buf;
     // Hash every byte, four at a time: keys often share long prefixes and suffixes (ALMemory paths).
+    // The words are kept, so the comparison with the cached key is one load per four bytes.
+    const words = keyWords;
+    const nw = (n + 3) >>> 2;
     let h = n;
     let i = p;
-    for (const e4 = p + (n & ~3); i < e4; i += 4)
-      h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), 0x9e3779b1);
-    for (; i < p + n; i++) h = Math.imul(h ^ b[i], 0x85ebca6b);
+    let j = 0;
+    for (const e4 = p + (n & ~3); i < e4; i += 4, j++) {
+      const x = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+      words[j] = x;
+      h = Math.imul(h ^ x, 0x9e3779b1);
+    }
+    if (j < nw) {
+      let x = 0;
+      for (let k = 0; i < p + n; i++, k += 8) x |= b[i] << k;
+      words[j] = x;
+      h = Math.imul(h ^ x, 0x85ebca6b);
+    }
     h ^= h >>> 15;
     const slot = (h >>> 20) & (KEY_SLOTS - 1);
-    const cached = keyBytes[slot];
-    if (cached !== undefined && cached.length === n) {
-      let i = 0;
-      while (i < n && cached[i] === b[p + i]) i++;
-      if (i === n) return keyStrings[slot];
+    const base = slot * KEY_WORDS;
+    if (keyLengths[slot] === n) {
+      let k = 0;
+      while (k < nw && keyCache[base + k] === words[k]) k++;
+      if (k === nw) return keyStrings[slot];
     }
     const s = text(b, p, p + n);
     if (typeof s === 'string') {
-      keyBytes[slot] = Uint8Array.prototype.slice.call(b, p, p + n);
+      keyCache.set(words.subarray(0, nw), base);
+      keyLengths[slot] = n;
       keyStrings[slot] = s;
     }
     return s;
@@ -180,8 +193,13 @@ export class Reader {
 
 const KEY_MAX = 64;
 const KEY_SLOTS = 4096;
-const keyBytes: (Uint8Array | undefined)[] = new Array(KEY_SLOTS);
+const KEY_WORDS = KEY_MAX / 4;
+/** The cached keys: their bytes as little-endian words (zero-padded), their byte lengths (0: empty slot), their text. */
+const keyCache = new Int32Array(KEY_SLOTS * KEY_WORDS);
+const keyLengths = new Uint8Array(KEY_SLOTS);
 const keyStrings: string[] = new Array(KEY_SLOTS);
+/** The words of the key being read. */
+const keyWords = new Int32Array(KEY_WORDS);
 const fromCharCode = String.fromCharCode;
 /** Node's Buffer has these native slicers (what `toString` calls after argument checks); typings omit them. */
 type SliceBuffer = Buffer & {
