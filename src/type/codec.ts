@@ -253,8 +253,18 @@ export function compileNode(text: string): Node {
 }
 
 const codecs = new SignatureCache<Codec>();
-/** The largest initial buffer an encode takes from the size of the previous one. */
+/**
+ * Encodes of values of a few kB write into a shared buffer, one after the other (as Node's Buffer pool does
+ * for smaller ones): no allocation each, and a live output keeps at most 8 times its size alive.
+ */
+const POOL_SIZE = 32 * 1024;
+/** Values whose type's last encode was smaller than this use a buffer of their own. */
+const MIN_POOLED = 4 * 1024;
+/** The most room an encode asks of the pool (values larger than that grow their own buffer). */
 const MAX_SIZE_HINT = 16 * 1024;
+/** The pool; `undefined` while an encode writes into it. */
+let pool: Buffer | undefined = Buffer.allocUnsafe(POOL_SIZE);
+let poolPos = 0;
 
 /**
  * Compiles a signature for repeated use; compiling the same signature again returns the cached codec.
@@ -290,14 +300,31 @@ export function compile<T = unknown>(signature: string | Signature): Codec<T> {
       write: (w, v) => n.write(w, v),
       read: (r) => n.read(r),
       encode(value, options) {
-        // Start at the size of the last value: repeated encodes of similar values then never grow the buffer.
-        const w = new Writer(options, lastSize);
+        // Write into the shared pool, unless an encode that is already writing there called this one (a hook).
+        // Small values need no pool: Node's Buffer.allocUnsafe has one for them.
+        let buf = lastSize >= MIN_POOLED ? pool : undefined;
+        let at = poolPos;
+        if (buf !== undefined) {
+          if (buf.length - at < lastSize) {
+            buf = Buffer.allocUnsafe(POOL_SIZE);
+            at = 0;
+          }
+          pool = undefined;
+        }
+        const w = buf === undefined ? new Writer(options, lastSize) : new Writer(options, 0, at, buf);
+        let out: Buffer | undefined;
         try {
           n.write(w, value);
+          out = w.finish();
         } catch (e) {
           throw annotate(e, options?.name ?? 'value', text);
+        } finally {
+          // The output is a view on the pool unless the writer outgrew it or failed: then that part is free again.
+          if (buf !== undefined) {
+            pool = buf;
+            poolPos = out !== undefined && w.buf === buf ? (w.pos + 7) & ~7 : at;
+          }
         }
-        const out = w.finish();
         lastSize = Math.min(Math.max(out.length, 256), MAX_SIZE_HINT);
         return out;
       },

@@ -25,15 +25,18 @@ export class Writer {
    * @param options codec options for object references
    * @param capacity initial buffer size in bytes
    * @param reserve bytes left free at the start (a message header, filled later with {@link Writer.patch})
+   * @param into a buffer to write into from offset `reserve` instead of a new one (the output then starts
+   *   there: `reserve` is not part of it); a larger one replaces it when it fills up
    */
   constructor(
     public options: CodecOptions = {},
     capacity = 256,
     reserve = 0,
+    into?: Buffer,
   ) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, reserve + 16));
+    this.buf = into ?? Buffer.allocUnsafe(Math.max(capacity, reserve + 16));
     this.pos = reserve;
-    this.mark = 0;
+    this.mark = into === undefined ? 0 : reserve;
   }
 
   /** Empties the writer for reuse, keeping its buffer (and leaving `reserve` bytes free at the start). */
@@ -58,7 +61,8 @@ export class Writer {
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const size = Math.max(this.buf.length * 2, this.pos + n);
+    const used = this.pos - this.mark;
+    const size = Math.max(Math.min(this.buf.length, used + 256) * 2, used + n);
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, this.mark, this.pos);
     this.pos -= this.mark;
