@@ -78,6 +78,12 @@ after(async () => {
   await sd.close();
 });
 
+/**
+ * Proxies the tests got, kept alive to the end: a proxy's garbage collection posts terminate, which would
+ * change `gw.heldObjects` in the middle of a later test that counts it.
+ */
+const kept: unknown[] = [];
+
 async function client() {
   const s = await Session.connect(gw.url, { ipc: false });
   sessions.push(s);
@@ -117,6 +123,7 @@ describe('gateway: objects are reachable only by their holders', () => {
     const a = await client();
     const b = await client();
     const ka = (await a.factory.fresh(10)) as CounterProxy;
+    kept.push(ka);
     assert.equal(await ka.increment(), 11);
     const { service, object, action } = address(ka);
     const missing = object + 1000;
@@ -156,6 +163,7 @@ describe('gateway: objects are reachable only by their holders', () => {
   it('objects received in a reply inside a dynamic, in a signal and in a property value are reachable', async () => {
     const a = await client();
     const boxed = (await a.factory.boxed(20)) as Dynamic;
+    kept.push(boxed);
     const [, inBox] = boxed.value as [number, CounterProxy];
     assert.equal(await inBox.increment(), 21);
 
@@ -166,8 +174,10 @@ describe('gateway: objects are reachable only by their holders', () => {
     await a.factory.spawn(30);
     const fromSignal = await Promise.race([born, sleep(3000).then(() => assert.fail('no signal'))]);
     assert.equal(await fromSignal.increment(), 31);
+    kept.push(fromSignal);
 
     const current = (await a.factory.current.get()) as Dynamic;
+    kept.push(current);
     assert.equal(await (current.value as CounterProxy).increment(), 501);
 
     // Nobody else reaches them.
