@@ -7,6 +7,7 @@
 import { connectSession, run, serviceOf, UsageError, type GlobalOptions } from './common.js';
 import { serviceTargets } from './targets.js';
 import { backendOf, type AnyProxy } from '../index.js';
+import type { MethodStatistics } from '../object/index.js';
 
 /** Options of `qi top`. */
 export interface TopOptions extends GlobalOptions {
@@ -18,17 +19,6 @@ export interface TopOptions extends GlobalOptions {
   count?: string;
 }
 
-interface MinMaxSum {
-  minValue: number;
-  maxValue: number;
-  cumulatedValue: number;
-}
-interface MethodStatistics {
-  count: number;
-  wall: MinMaxSum;
-  user: MinMaxSum;
-  system: MinMaxSum;
-}
 interface Watched {
   name: string;
   proxy: AnyProxy;

@@ -38,6 +38,7 @@ export {
 } from './builtins.js';
 export { LocalObject, QiMethodError, type LocalObjectOptions, type SignalListener } from './local.js';
 export { ObjectServer } from './server.js';
+export type { MethodStatistics, MinMaxSum } from './monitor.js';
 export { RemoteBackend, InProcessBackend, QiArgumentsError, resolveMethod, type ObjectBackend } from './backend.js';
 export {
   createProxy,
