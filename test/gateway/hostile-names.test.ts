@@ -10,6 +10,7 @@ import { Dynamic, Gateway, Session, listenStandalone, type AnyProxy, type Servic
 import { Builtin, SERVICE_INFO_SIGNATURE } from '../../src/wire.js';
 import { calculator, counter } from '../object/fixtures.js';
 import { gc } from '../helpers/gc.js';
+import { until } from '../helpers/until.js';
 
 const INFO = `(${SERVICE_INFO_SIGNATURE})`;
 const SD = { service: 1, object: 1 } as const;
@@ -53,14 +54,6 @@ const message = async (p: Promise<unknown>): Promise<string> => {
 };
 
 /** Waits until `ok()` holds, at most 3 s. */
-async function until(ok: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!(await ok())) {
-    if (Date.now() > deadline) assert.fail(`still not true after 3 s: ${ok.toString()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const user = (allow: string[], deny: string[] = []) => ({ token: 'pw', allow, deny });
 
 before(async () => {
@@ -185,10 +178,12 @@ describe('gateway: registering needs an explicit register: rule', () => {
       register(s, name).catch(() => {});
       await s.close();
       // Once the gateway saw it leave, its registration has been sent to the SD: the name must come free.
-      await until(() => gw.metrics.clients < before);
+      await until(() => gw.metrics.clients < before, 'the gateway to see the client leave', 3000);
       let id: number | undefined;
       await until(
         async () => (id = await inside.registerService(name, counter(0)).catch(() => undefined)) !== undefined,
+        'the name to come free',
+        3000,
       );
       await inside.unregisterService(id!);
     }

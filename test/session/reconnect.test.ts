@@ -11,6 +11,7 @@ import { calculator } from '../object/fixtures.js';
 import { startFixture } from '../helpers/processes.js';
 import { FaultRelay } from '../helpers/relay.js';
 import { freePort } from '../helpers/net.js';
+import { until } from '../helpers/until.js';
 
 const open: Session[] = [];
 after(async () => {
@@ -18,14 +19,6 @@ after(async () => {
 });
 const keep = (s: Session) => (open.push(s), s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(25);
-  }
-}
 
 type Fired = { connect(f: (...a: unknown[]) => void): Promise<unknown> };
 
@@ -46,14 +39,15 @@ describe('reconnection', () => {
     await sd.kill('SIGKILL');
     await sleep(100);
     sd = await startFixture<{ url: string }>('session/fixtures/sd-process', [url]);
-    await until('the service is registered on the new SD', async () =>
-      (await client.services().catch(() => [])).some((s) => s.name === 'Calculator'),
+    await until(
+      async () => (await client.services().catch(() => [])).some((s) => s.name === 'Calculator'),
+      'the service is registered on the new SD',
     );
     assert.ok(service.serviceId('Calculator') !== undefined);
-    await until('the client saw serviceAdded through its old subscription', () => added.includes('Calculator'));
+    await until(() => added.includes('Calculator'), 'the client saw serviceAdded through its old subscription');
     assert.equal(await proxy.add(2, 3), 5, 'the proxy still works');
     calc.emit('fired', 7, 'after the restart');
-    await until('the signal arrived', () => fired.length > 0);
+    await until(() => fired.length > 0, 'the signal arrived');
     assert.deepEqual(fired, [[7, 'after the restart']]);
     void firstId;
     await sd.kill('SIGKILL');
@@ -74,12 +68,12 @@ describe('reconnection', () => {
 
     relay.cutNow();
     await until(
-      'a new connection replaced the cut one',
       () => Session.channelOf(proxy) !== undefined && Session.channelOf(proxy) !== before,
+      'a new connection replaced the cut one',
     );
     await sleep(50); // the subscription is made again on it
     calc.emit('fired', 1, 'after the cut');
-    await until('the signal arrived on the new connection', () => fired.length > 0);
+    await until(() => fired.length > 0, 'the signal arrived on the new connection');
     assert.deepEqual(fired, [[1, 'after the cut']]);
     assert.equal(await proxy.add(20, 22), 42);
     assert.equal(relay.connections, 1, 'one connection again, not one per retry');

@@ -13,6 +13,7 @@ import { WebSocket } from 'ws';
 import { Gateway, LocalObject, Session, defineObject, method, property, signal, t } from '../../src/index.js';
 import { classicQiSession, type ClassicHandler } from '../../src/web/classic/index.js';
 import { classicBus, httpOrigin } from './fixtures.js';
+import { until } from '../helpers/until.js';
 
 const Demo = defineObject({
   methods: {
@@ -101,11 +102,6 @@ function nextSignal(s: Socket): Promise<{ obj: number; signal: string; data: unk
     const timer = setTimeout(() => reject(new Error('no signal')), 5000);
     s.once('signal', (d: { result: any }) => (clearTimeout(timer), resolve(d.result)));
   });
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), what);
 }
 
 function get(path: string): Promise<{ status: number; type: string | undefined; body: string }> {
@@ -251,10 +247,11 @@ describe('classic qimessaging.js: API 2 over socket.io v4', () => {
     assert.ok(classic.subscriptions >= 2);
     const open = classic.connections;
     s.disconnect();
-    await until(() => classic.connections === open - 1, 'the browser connection is forgotten');
+    await until(() => classic.connections === open - 1, 'the browser connection is forgotten', 2000);
     await until(
       () => gw.upstreamSubscriptions <= before,
       `the gateway's upstream subscriptions go back to ${before} (now ${gw.upstreamSubscriptions})`,
+      2000,
     );
   });
 });
