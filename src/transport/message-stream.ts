@@ -86,6 +86,9 @@ export class MessageStream {
     this.reader = new FrameReader((m) => this.handlers!.onMessage(m), { maxPayload: options.maxPayload });
     this.directRead = options.directRead;
     this.peer = options.peerAddress;
+    // A socket handed over after it closed never emits 'close' again: the stream is closed from the start
+    // (start() and whenClosed() then report it at once), so that nothing waits for it or counts it open.
+    this.closed = socket.destroyed;
     socket.pause();
     socket.on('error', (e) => this.finish(e));
     socket.on('close', () => this.finish(undefined));

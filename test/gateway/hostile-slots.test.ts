@@ -214,6 +214,27 @@ describe('gateway: connection slots before authentication', () => {
     assert.ok(!again.closed && !first.closed, 'the slot given back by the stream is taken again');
   });
 
+  it('streams handed to acceptStream already closed give their slot back at once', async () => {
+    const gw = await gateway({
+      listen: 'tcp://127.0.0.1:0',
+      access: { users: USERS },
+      maxConnectionsPerAddress: 2,
+      handshakeTimeoutMs: 5000,
+    });
+    // A bridge (XMPP, the classic API) may hand over a stream whose peer already left.
+    for (let i = 0; i < 10; i++) {
+      const gone = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
+      gone.destroy();
+      await once(gone, 'close');
+      gw.acceptStream(new MessageStream(gone, `ws://127.0.0.6:${5000 + i}`, 'ws://gateway'));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const a = await rawSocket(portOf(gw.url), '127.0.0.6');
+    const b = await rawSocket(portOf(gw.url), '127.0.0.6');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!a.closed && !b.closed, 'the address still has both of its slots');
+  });
+
   it('an accepted connection that never authenticates is closed at the deadline, not before', async () => {
     const gw = await gateway({ listen: 'tcp://127.0.0.1:0', access: { users: USERS }, handshakeTimeoutMs: 800 });
     const s = await rawSocket(portOf(gw.url), ATTACKER);
