@@ -27,7 +27,7 @@ if (process.argv.includes('--serve')) {
     listen: 'tcp://127.0.0.1:0',
     access: { anonymous: { allow: ['*'] } },
   });
-  await DirectLinkHost.register(sd, { accept: gw });
+  await DirectLinkHost.register(sd, { accept: gw, hostAddress: '127.0.0.1' });
   console.log(`READY ${JSON.stringify({ sd: sd.endpoints[0], gateway: gw.url })}`);
   exitWithParent([], 1000);
 } else {
@@ -37,7 +37,7 @@ if (process.argv.includes('--serve')) {
 
   const viaGateway = await Session.connect(urls.gateway, { ipc: false });
   const signaling = await Session.connect(urls.sd, { ipc: false });
-  const link = await DirectLink.open(signaling);
+  const link = await DirectLink.open(signaling, { hostAddress: '127.0.0.1' });
   if (link.path === 'gateway') throw new Error(`no link: ${link.reason}`);
   const g = await measurePath((await viaGateway.service('Calculator')) as AnyProxy, SECONDS);
   const l = await measurePath((await link.session.service('Calculator')) as AnyProxy, SECONDS);

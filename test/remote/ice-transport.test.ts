@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { openStream, Gateway, QiConnectError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { openChannel } from '../../src/wire.js';
 import {
@@ -18,6 +17,9 @@ import {
   parseIceServer,
   toRtcIceServer,
 } from '../../src/remote/index.js';
+import { channelOpen } from '../../src/remote/ice/peer.js';
+import { loadStack, type IcePeer, type IceStack } from '../../src/remote/ice/stack.js';
+import type { DataChannelLike } from '../../src/remote/ice/duplex.js';
 import { calculator } from '../object/fixtures.js';
 import { camera } from '../stream/fixtures.js';
 
@@ -94,40 +96,30 @@ describe('ICE server URLs', () => {
   });
 });
 
-/** Two connected werift peers on this host, with one open DataChannel each way. */
-async function pair(): Promise<{ a: RTCPeerConnection; b: RTCPeerConnection; ca: RTCDataChannel; cb: RTCDataChannel }> {
-  const { RTCPeerConnection } = await import('werift');
-  const a = new RTCPeerConnection({ iceServers: [], iceUseIpv6: false });
-  const b = new RTCPeerConnection({ iceServers: [], iceUseIpv6: false });
-  const ca = a.createDataChannel('qi', { ordered: true });
-  const cbP = new Promise<RTCDataChannel>((r) => b.onDataChannel.subscribe(r));
-  const noStun = (pc: RTCPeerConnection) =>
-    pc.iceTransports.forEach((t) => ((t.connection as unknown as { stunServer?: unknown }).stunServer = undefined));
-  const complete = (pc: RTCPeerConnection) =>
-    new Promise<void>((r) =>
-      pc.iceGatheringState === 'complete' ? r() : pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r()),
-    );
-  const offer = await a.createOffer();
-  noStun(a);
-  await a.setLocalDescription(offer);
-  await complete(a);
-  await b.setRemoteDescription(a.localDescription!);
-  const answer = await b.createAnswer();
-  noStun(b);
-  await b.setLocalDescription(answer);
-  await complete(b);
-  await a.setRemoteDescription(b.localDescription!);
+/** Two connected peers of `stack` on this host (loopback only), with one open DataChannel each way. */
+async function pair(stack: IceStack): Promise<{ a: IcePeer; b: IcePeer; ca: DataChannelLike; cb: DataChannelLike }> {
+  const options = { servers: [], hostAddress: '127.0.0.1' };
+  const a = stack.createPeer(options);
+  const b = stack.createPeer(options);
+  const ca = a.createChannel();
+  const cbP = new Promise<DataChannelLike>((r) => b.onChannel(r));
+  await b.applyRemote('offer', await a.describe('offer', 5000));
+  await a.applyRemote('answer', await b.describe('answer', 5000));
+  for (const sdp of [a.localSdp!, b.localSdp!]) {
+    const addresses = sdp.match(/^a=candidate:.*$/gm)?.map((l) => l.split(' ')[4]);
+    assert.deepEqual([...new Set(addresses)], ['127.0.0.1'], `only loopback candidates are offered: ${sdp}`);
+  }
   const cb = await cbP;
-  const open = (c: RTCDataChannel) =>
-    new Promise<void>((r) => (c.readyState === 'open' ? r() : c.stateChanged.subscribe((s) => s === 'open' && r())));
-  await Promise.all([open(ca), open(cb)]);
+  await Promise.all([channelOpen(a, ca, 10_000), channelOpen(b, cb, 10_000)]);
   return { a, b, ca, cb };
 }
 
 describe('DataChannelDuplex', () => {
+  let stack: IceStack;
   let peers: Awaited<ReturnType<typeof pair>>;
   before(async () => {
-    peers = await pair();
+    stack = await loadStack();
+    peers = await pair(stack);
   });
   after(async () => {
     await Promise.all([peers?.a.close(), peers?.b.close()]);
@@ -144,7 +136,7 @@ describe('DataChannelDuplex', () => {
       });
       const db = new DataChannelDuplex(peers.cb, { chunkSize: 16 * 1024 });
       const sizes: number[] = [];
-      peers.cb.onMessage.subscribe((m) => sizes.push(m.length));
+      peers.cb.onMessage((m) => sizes.push(m.length));
       const total = 4 * 1024 * 1024;
       const sent = randomBytes(total);
       const received: Buffer[] = [];
@@ -204,9 +196,7 @@ describe('DataChannelDuplex', () => {
   );
 
   it('carries a qi connection: handshake and calls over a MessageStream', { timeout: 20_000 }, async () => {
-    const { RTCPeerConnection } = await import('werift');
-    assert.ok(RTCPeerConnection);
-    const fresh = await pair();
+    const fresh = await pair(stack);
     try {
       const { acceptChannel, MessageStream, ObjectServer, RemoteBackend, createProxy } =
         await import('../../src/wire.js');
@@ -239,7 +229,7 @@ describe('DirectLink on one host', () => {
       listen: [],
       access: { users: { bob: { token: 'pw', allow: ['Calculator', 'Camera'] } } },
     });
-    host = await DirectLinkHost.register(sd, { accept: gw });
+    host = await DirectLinkHost.register(sd, { accept: gw, hostAddress: '127.0.0.1' });
     client = await Session.connect(sd.endpoints[0], { lpc: false });
   });
   after(async () => {
@@ -250,10 +240,16 @@ describe('DirectLink on one host', () => {
   });
 
   it('opens a link over host candidates, runs a session through it, and closes it', { timeout: 20_000 }, async () => {
-    const link = await DirectLink.open(client, { session: { auth: { user: 'bob', token: 'pw' } }, timeoutMs: 8000 });
+    const link = await DirectLink.open(client, {
+      hostAddress: '127.0.0.1',
+      session: { auth: { user: 'bob', token: 'pw' } },
+      timeoutMs: 8000,
+    });
     try {
       assert.equal(link.path, 'direct', link.reason);
       assert.equal(link.local?.type, 'host');
+      assert.equal(link.local?.address, '127.0.0.1', 'only loopback is offered');
+      assert.equal(link.remote?.address, '127.0.0.1');
       assert.equal(host.active.length, 1);
       assert.equal(host.active[0].path, 'direct');
       const calc = (await link.session.service('Calculator')) as AnyProxy;
@@ -279,7 +275,11 @@ describe('DirectLink on one host', () => {
     'carries a stream of typed frames with backpressure over the link, complete and in order',
     { timeout: 20_000 },
     async () => {
-      const link = await DirectLink.open(client, { session: { auth: { user: 'bob', token: 'pw' } }, timeoutMs: 8000 });
+      const link = await DirectLink.open(client, {
+        hostAddress: '127.0.0.1',
+        session: { auth: { user: 'bob', token: 'pw' } },
+        timeoutMs: 8000,
+      });
       try {
         assert.equal(link.path, 'direct', link.reason);
         const cam = (await link.session.service('Camera')) as AnyProxy;
@@ -308,6 +308,7 @@ describe('DirectLink on one host', () => {
   it('leaves out STUN/TURN servers that do not answer, and still opens at once', { timeout: 20_000 }, async () => {
     const dead = ['stun:198.51.100.1:3478', 'turn:u:p@198.51.100.1:3478'];
     const link = await DirectLink.open(client, {
+      hostAddress: '127.0.0.1',
       iceServers: dead,
       session: { auth: { user: 'bob', token: 'pw' } },
       timeoutMs: 8000,
@@ -331,7 +332,11 @@ describe('DirectLink on one host', () => {
     { timeout: 20_000 },
     async () => {
       // Relay only, and no TURN server: nothing to offer.
-      const link = await DirectLink.open(client, { relayOnly: true, timeoutMs: 3000 });
+      const link = await DirectLink.open(client, {
+        hostAddress: '127.0.0.1',
+        relayOnly: true,
+        timeoutMs: 3000,
+      });
       assert.equal(link.path, 'gateway');
       assert.match(link.reason ?? '', /no candidate pair worked|ICE failed/);
       assert.match(link.reason ?? '', /no TURN server configured/);
@@ -341,7 +346,12 @@ describe('DirectLink on one host', () => {
       await link.close();
       assert.equal(client.isConnected, true, 'closing a gateway-path link leaves the signaling session open');
       await assert.rejects(
-        DirectLink.open(client, { relayOnly: true, timeoutMs: 2000, fallback: false }),
+        DirectLink.open(client, {
+          hostAddress: '127.0.0.1',
+          relayOnly: true,
+          timeoutMs: 2000,
+          fallback: false,
+        }),
         (e: Error) => e instanceof QiConnectError && /no TURN server configured/.test(e.message),
       );
     },

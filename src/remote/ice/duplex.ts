@@ -17,41 +17,35 @@ export interface DataChannelDuplexOptions {
   lowWaterMark?: number;
 }
 
-interface Subscription {
-  unSubscribe(): void;
-}
-
-/** One of the channel's events, werift style: `subscribe` gives a handle to unsubscribe. */
-interface ChannelEvent<A extends unknown[]> {
-  subscribe(handler: (...args: A) => void): Subscription;
-}
+/** Stops a handler given to one of a channel's `on…` methods. */
+export type Unsubscribe = () => void;
 
 /**
- * The part of an RTCDataChannel (werift's) that a {@link DataChannelDuplex} uses. Declared here so that
- * the package's types do not pull in werift's own declarations (and theirs) into an app's compilation.
+ * The part of a DataChannel that a {@link DataChannelDuplex} uses, whatever the WebRTC stack under it
+ * (each stack's channel is adapted to it in src/remote/ice). Declared here, in our own words, so that
+ * the package's types name no stack's declarations (werift's or node-datachannel's) in an app's
+ * compilation.
  */
 export interface DataChannelLike {
+  /** `connecting`, `open`, `closing` or `closed`. */
   readonly readyState: string;
+  /** Bytes given to {@link send} that have not left yet. */
   readonly bufferedAmount: number;
-  bufferedAmountLowThreshold: number;
-  /** werift's SCTP transport: its `remoteMaxMessageSize`, when there, bounds the messages sent. */
-  readonly sctp: object;
-  readonly onMessage: ChannelEvent<[string | Buffer]>;
-  readonly bufferedAmountLow: ChannelEvent<unknown[]>;
-  readonly stateChanged: ChannelEvent<[string]>;
+  /** The largest message the peer accepts (its SDP `max-message-size`; Infinity when it set none). */
+  readonly maxMessageSize: number;
+  /** `onBufferedAmountLow` fires when `bufferedAmount` falls to this. */
+  setBufferedAmountLowThreshold(bytes: number): void;
   send(data: Buffer): void;
   close(): void;
-}
-
-/** The size of messages the peer accepts: werift keeps the peer's SDP `max-message-size` (0: no limit). */
-function peerLimit(channel: DataChannelLike): number {
-  const n = (channel.sctp as unknown as { remoteMaxMessageSize?: number }).remoteMaxMessageSize;
-  return typeof n === 'number' && n > 0 ? n : Infinity;
+  onMessage(handler: (data: Buffer | string) => void): Unsubscribe;
+  onBufferedAmountLow(handler: () => void): Unsubscribe;
+  /** Called with each new `readyState`. */
+  onStateChange(handler: (state: string) => void): Unsubscribe;
 }
 
 /** A DataChannel as a Duplex; see the module comment. */
 export class DataChannelDuplex extends Duplex {
-  private readonly subs: Subscription[] = [];
+  private readonly subs: Unsubscribe[] = [];
   private readonly chunkSize: number;
   private readonly high: number;
   /** The write waiting for the channel's queue to drain. */
@@ -63,19 +57,20 @@ export class DataChannelDuplex extends Duplex {
   ) {
     // allowHalfOpen false: a DataChannel closes both ways at once.
     super({ allowHalfOpen: false, writableHighWaterMark: 64 * 1024 });
-    this.chunkSize = Math.max(1, Math.min(options.chunkSize ?? 64 * 1024, peerLimit(channel)));
+    const limit = channel.maxMessageSize > 0 ? channel.maxMessageSize : Infinity;
+    this.chunkSize = Math.max(1, Math.min(options.chunkSize ?? 64 * 1024, limit));
     this.high = options.highWaterMark ?? 1024 * 1024;
-    channel.bufferedAmountLowThreshold = Math.min(options.lowWaterMark ?? 256 * 1024, this.high);
+    channel.setBufferedAmountLowThreshold(Math.min(options.lowWaterMark ?? 256 * 1024, this.high));
     this.subs.push(
-      channel.onMessage.subscribe((data) => {
+      channel.onMessage((data) => {
         if (typeof data === 'string') {
           this.destroy(new Error('the peer sent a text message on a qi DataChannel (binary only)'));
           return;
         }
         this.push(data);
       }),
-      channel.bufferedAmountLow.subscribe(() => this.release()),
-      channel.stateChanged.subscribe((state) => {
+      channel.onBufferedAmountLow(() => this.release()),
+      channel.onStateChange((state) => {
         if (state === 'closed') this.onChannelClosed();
       }),
     );
@@ -156,7 +151,7 @@ export class DataChannelDuplex extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    for (const s of this.subs.splice(0)) s.unSubscribe();
+    for (const unsubscribe of this.subs.splice(0)) unsubscribe();
     this.release();
     if (this.channel.readyState === 'open' || this.channel.readyState === 'connecting') {
       try {

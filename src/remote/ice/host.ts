@@ -6,16 +6,16 @@
  * do) or to any function that serves message streams.
  */
 import { randomUUID } from 'node:crypto';
-import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import type { Gateway } from '../../gateway/index.js';
 import { LocalObject, defineObject, method, t } from '../../object/index.js';
 import type { Session } from '../../session/index.js';
 import { MessageStream } from '../../transport/index.js';
-import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
-import { closePeer, createPeer, selectedPath, setLocal, setRemote } from './peer.js';
+import { DataChannelDuplex, type DataChannelDuplexOptions, type DataChannelLike } from './duplex.js';
+import { selectedPath, setRemote } from './peer.js';
 import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { parseIceServers, type IceServer } from './servers.js';
+import { loadStack, type IcePeer } from './stack.js';
 
 /** The signaling service: non-trickle offer/answer, and hang-up. */
 export const DirectLinkDefinition = defineObject({
@@ -46,6 +46,8 @@ export interface DirectLinkHostOptions {
   iceServers?: string[];
   /** Use TURN only (hides this host's addresses from peers). */
   relayOnly?: boolean;
+  /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
+  hostAddress?: string;
   /** Longest wait for STUN/TURN answers before answering an offer with what was gathered (default 3000 ms). */
   gatherTimeoutMs?: number;
   /** A link not connected this long after its offer is dropped (default 20,000 ms). */
@@ -58,7 +60,7 @@ export interface DirectLinkHostOptions {
 
 interface Hosted {
   info: HostedLinkInfo;
-  pc: RTCPeerConnection;
+  pc: IcePeer;
   timer?: NodeJS.Timeout;
 }
 
@@ -105,28 +107,26 @@ export class DirectLinkHost {
     }
     this.metrics.offers++;
     const { usable } = await probeServers(this.servers);
-    const pc = await createPeer({ servers: usable, relayOnly: this.options.relayOnly });
+    const stack = await loadStack();
+    const pc = stack.createPeer({
+      servers: usable,
+      relayOnly: this.options.relayOnly,
+      hostAddress: this.options.hostAddress,
+    });
     const link: Hosted = { info: { id }, pc };
     this.links.set(id, link);
     link.timer = setTimeout(() => {
       this.metrics.failed++;
       void this.drop(id);
     }, this.options.connectTimeoutMs ?? 20_000);
-    pc.onDataChannel.subscribe((channel) => this.channel(link, channel));
-    pc.connectionStateChange.subscribe((s) => {
+    pc.onChannel((channel) => this.channel(link, channel));
+    pc.onState((s) => {
       if (s === 'connected') this.connected(link);
       else if (s === 'failed' || s === 'closed') void this.drop(id);
     });
     try {
-      await setRemote(pc, { type: 'offer', sdp }, 5000);
-      const answer = await pc.createAnswer();
-      return await setLocal(
-        pc,
-        { type: 'answer', sdp: answer.sdp },
-        usable,
-        this.options.gatherTimeoutMs ?? 3000,
-        this.options.relayOnly,
-      );
+      await setRemote(pc, 'offer', sdp, 5000);
+      return await pc.describe('answer', this.options.gatherTimeoutMs ?? 3000);
     } catch (e) {
       await this.drop(id);
       throw new Error(`cannot answer this offer: ${(e as Error).message}`, { cause: e });
@@ -144,7 +144,7 @@ export class DirectLinkHost {
   }
 
   /** A DataChannel of a link: once open, a qi connection. */
-  private channel(link: Hosted, channel: RTCDataChannel): void {
+  private channel(link: Hosted, channel: DataChannelLike): void {
     const go = () => {
       this.connected(link);
       this.metrics.streams++;
@@ -160,11 +160,11 @@ export class DirectLinkHost {
     };
     if (channel.readyState === 'open') go();
     else {
-      const sub = channel.stateChanged.subscribe((s) => {
+      const unsubscribe = channel.onStateChange((s) => {
         if (s === 'open') {
-          sub.unSubscribe();
+          unsubscribe();
           go();
-        } else if (s === 'closed') sub.unSubscribe();
+        } else if (s === 'closed') unsubscribe();
       });
     }
   }
@@ -175,7 +175,7 @@ export class DirectLinkHost {
     if (link === undefined) return;
     this.links.delete(id);
     clearTimeout(link.timer);
-    await closePeer(link.pc);
+    await link.pc.close();
   }
 
   /** Closes every link and refuses new ones (unregister the service yourself if it was registered). */

@@ -7,17 +7,17 @@
  * works within the time allowed, the link falls back to the signaling path itself (`gateway`) and
  * says why.
  */
-import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import type { AnyProxy } from '../../object/index.js';
 import { Session, type SessionOptions } from '../../session/index.js';
 import { MessageStream, QiConnectError } from '../../transport/index.js';
 import { listenBridge, type Bridge } from './bridge.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
 import { newLinkId } from './host.js';
-import { channelOpen, closePeer, createPeer, explain, selectedPath, setLocal, setRemote, within } from './peer.js';
+import { channelOpen, explain, openChannel, selectedPath, setRemote, within } from './peer.js';
 import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
+import { loadStack, type IcePeer } from './stack.js';
 
 /** Options of {@link DirectLink.open}. */
 export interface DirectLinkOptions {
@@ -27,6 +27,8 @@ export interface DirectLinkOptions {
   iceServers?: string[];
   /** Use TURN only (to test the relay, or to hide this host's addresses from the peer). */
   relayOnly?: boolean;
+  /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
+  hostAddress?: string;
   /** Budget for the whole setup: gathering, offer/answer, connectivity checks (default 10,000 ms). */
   timeoutMs?: number;
   /** Longest wait for STUN/TURN answers before offering what was gathered (default 3000 ms, within timeoutMs). */
@@ -65,7 +67,7 @@ export class DirectLink {
     readonly remote: CandidateInfo | undefined,
     /** The link's id, as the peer knows it. */
     readonly id: string,
-    private readonly pc: RTCPeerConnection | undefined,
+    private readonly pc: IcePeer | undefined,
     private readonly bridge: Bridge | undefined,
     private readonly signaling: AnyProxy | undefined,
     private readonly duplex: DataChannelDuplexOptions | undefined,
@@ -74,7 +76,7 @@ export class DirectLink {
     /** STUN/TURN servers that did not answer and were left out. */
     readonly warnings: string[],
   ) {
-    pc?.connectionStateChange.subscribe((s) => {
+    pc?.onState((s) => {
       if (s === 'failed' || s === 'closed')
         void this.shut(new Error(`the direct link ${s === 'failed' ? 'failed' : 'was closed by the peer'}`));
     });
@@ -93,33 +95,31 @@ export class DirectLink {
     const id = newLinkId();
     const signaling = (await session.service(name, { timeoutMs: budget })) as AnyProxy;
     const probe = await probeServers(servers, Math.min(1500, budget / 4));
-    const pc = await createPeer({ servers: probe.usable, relayOnly: options.relayOnly });
+    const stack = await loadStack();
+    const pc = stack.createPeer({
+      servers: probe.usable,
+      relayOnly: options.relayOnly,
+      hostAddress: options.hostAddress,
+    });
     // The first DataChannel is created before the offer (so that it carries SCTP); it is the first qi connection.
-    const first = pc.createDataChannel('qi', { ordered: true });
+    const first = pc.createChannel();
     let answered = false;
     let sel: ReturnType<typeof selectedPath>;
     try {
-      const offer = await pc.createOffer();
-      const sdp = await setLocal(
-        pc,
-        { type: 'offer', sdp: offer.sdp },
-        probe.usable,
-        Math.min(options.gatherTimeoutMs ?? 3000, left() / 2),
-        options.relayOnly,
-      );
+      const sdp = await pc.describe('offer', Math.min(options.gatherTimeoutMs ?? 3000, left() / 2));
       const answer = (await within(
         signaling.offer(id, sdp, { timeoutMs: Math.max(1, left()) }),
         left(),
         `${name}.offer got no answer within ${budget} ms of the start`,
       )) as string;
       answered = true;
-      await setRemote(pc, { type: 'answer', sdp: answer }, left());
+      await setRemote(pc, 'answer', answer, left());
       await channelOpen(pc, first, left(), servers, probe.unreachable);
       sel = selectedPath(pc);
       if (sel === undefined)
         throw new Error(`connected, but no selected candidate pair (${explain(pc, servers, probe.unreachable)})`);
     } catch (e) {
-      await closePeer(pc);
+      await pc.close();
       if (answered) void Promise.resolve(signaling.hangup(id)).catch(() => {});
       const why = (e as Error).message;
       if (options.fallback === false) {
@@ -175,7 +175,7 @@ export class DirectLink {
       );
     } catch (e) {
       await bridge.close();
-      await closePeer(pc);
+      await pc.close();
       void Promise.resolve(signaling.hangup(id)).catch(() => {});
       throw e;
     }
@@ -214,7 +214,7 @@ export class DirectLink {
     if (this.pc !== undefined) {
       await this.session.close().catch(() => {});
       await this.bridge?.close();
-      await closePeer(this.pc);
+      await this.pc.close();
       if (error === undefined)
         await Promise.resolve(this.signaling?.hangup(this.id, { timeoutMs: 2000 })).catch(() => {});
     }
@@ -225,28 +225,6 @@ export class DirectLink {
   close(): Promise<void> {
     return this.shut();
   }
-}
-
-/** Opens one more DataChannel on a connected peer connection. */
-function openChannel(pc: RTCPeerConnection): Promise<RTCDataChannel> {
-  const ch = pc.createDataChannel('qi', { ordered: true });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => (sub.unSubscribe(), reject(new Error('the DataChannel did not open within 10 s'))),
-      10_000,
-    );
-    const sub = ch.stateChanged.subscribe((s) => {
-      if (s === 'open') {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        resolve(ch);
-      } else if (s === 'closed') {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        reject(new Error('the DataChannel closed before opening'));
-      }
-    });
-  });
 }
 
 export type { IceServer };
