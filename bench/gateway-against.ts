@@ -1,6 +1,6 @@
 /**
- * Another revision's gateway, for `gateway.bench.ts --against[=<git-ref>]` (default 313372f, the code before
- * issue 16's quotas and checks): checks the revision out in a temporary git worktree under the system's temp
+ * Another revision's build, for `gateway.bench.ts --against[=<git-ref>]` (default 313372f, the code before
+ * issue 16's quotas and checks) and `rpc.bench.ts --against=<git-ref>` (its `rpc-server.js`): checks the revision out in a temporary git worktree under the system's temp
  * directory (`git worktree add --detach`), links this checkout's node_modules into it, compiles its `src` and
  * `bench` with its own tsconfig (tsc only: no web bundle, no declarations), and gives the path of its
  * `dist/bench/gateway-server.js`, which the benchmark spawns as a second gateway next to this build's one.
@@ -15,13 +15,13 @@ import { join } from 'node:path';
 /** The ref compared against when `--against` has no value. */
 export const DEFAULT_REF = '313372f';
 
-/** `--against=<ref>`, `--against <ref>` or a bare `--against` (the default ref); undefined without the flag. */
-export function againstRef(): string | undefined {
+/** `--against=<ref>`, `--against <ref>` or a bare `--against` (then `dflt`); undefined without the flag. */
+export function againstRef(dflt = DEFAULT_REF): string | undefined {
   const i = process.argv.findIndex((x) => x === '--against' || x.startsWith('--against='));
   if (i < 0) return undefined;
-  if (process.argv[i].includes('=')) return process.argv[i].slice('--against='.length) || DEFAULT_REF;
+  if (process.argv[i].includes('=')) return process.argv[i].slice('--against='.length) || dflt;
   const next = process.argv[i + 1];
-  return next !== undefined && !next.startsWith('--') ? next : DEFAULT_REF;
+  return next !== undefined && !next.startsWith('--') ? next : dflt;
 }
 
 /** A revision checked out and built for comparison. */
@@ -31,6 +31,8 @@ export interface RefBuild {
   commit: string;
   /** The revision's compiled `bench/gateway-server.js`. */
   gatewayServer: string;
+  /** The revision's compiled `bench/` directory (its `rpc-server.js` is there too). */
+  benchDir: string;
   /** Removes the worktree (nothing when kept). */
   remove(): void;
 }
@@ -42,7 +44,8 @@ const git = (root: string, args: string[]) =>
 export function buildRef(root: string, ref: string, keep: boolean): RefBuild {
   const commit = git(root, ['rev-parse', '--verify', `${ref}^{commit}`]);
   const dir = join(tmpdir(), `qi-bench-ref-${commit.slice(0, 12)}`);
-  const gatewayServer = join(dir, 'dist', 'bench', 'gateway-server.js');
+  const benchDir = join(dir, 'dist', 'bench');
+  const gatewayServer = join(benchDir, 'gateway-server.js');
   let created = false;
   const remove = () => {
     if (keep || !created) return;
@@ -55,7 +58,7 @@ export function buildRef(root: string, ref: string, keep: boolean): RefBuild {
   };
   if (existsSync(gatewayServer)) {
     console.log(`ref ${ref} (${commit.slice(0, 12)}): reusing the build in ${dir}`);
-    return { label: ref, commit, gatewayServer, remove };
+    return { label: ref, commit, gatewayServer, benchDir, remove };
   }
   if (existsSync(dir)) {
     rmSync(dir, { recursive: true, force: true });
@@ -86,5 +89,5 @@ export function buildRef(root: string, ref: string, keep: boolean): RefBuild {
     throw e;
   }
   console.log(`ref ${ref} (${commit.slice(0, 12)}): built in ${dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { label: ref, commit, gatewayServer, remove };
+  return { label: ref, commit, gatewayServer, benchDir, remove };
 }

@@ -7,19 +7,22 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Session, compile, listenStandalone } from '../src/index.js';
+import { Session, compile, listenStandalone, type ProxyOf } from '../src/index.js';
 import { closeWithin, killAll, socketPath, spawnChild, stopChild, type Child } from './children.js';
 import { Echo, STRING, newEcho, stringPayloadSize } from './echo.js';
 import { FloorClient, floorRunner } from './floor.js';
+import { againstRef, buildRef, type RefBuild } from './gateway-against.js';
 import {
   flag,
   fmt,
   inFlight,
   machine,
   measureRunners,
+  median,
   num,
   pct,
   printTable,
+  quantile,
   sequential,
   type Measured,
   type Runner,
@@ -28,18 +31,22 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Options
 
+// A before/after comparison pairs rounds: more, shorter rounds pair better on a busy machine.
+const AGAINST = againstRef('main');
 const OPTS = {
   warmupMs: num('warmup-ms', 400),
-  rounds: num('rounds', 5),
-  roundMs: num('round-ms', 1000),
+  rounds: num('rounds', AGAINST !== undefined ? 15 : 5),
+  roundMs: num('round-ms', AGAINST !== undefined ? 400 : 1000),
   inFlight: num('in-flight', 64),
-  rows: new Set((flag('rows') ?? 'inproc,seq,inflight,mib').split(',')),
+  rows: new Set((flag('rows') ?? (AGAINST !== undefined ? 'seq,inflight,mib' : 'inproc,seq,inflight,mib')).split(',')),
   routes: new Set((flag('routes') ?? 'tcp,ipc').split(',')),
   oursOnly: flag('ours-only') !== undefined,
   serverCpuProf: flag('server-cpu-prof'),
+  keepRef: flag('keep-ref') !== undefined,
 };
 
 const RAW = randomBytes(1024 * 1024);
+type EchoProxy = ProxyOf<typeof Echo>;
 
 const SOCK_PATH = socketPath('floor');
 const SERVER_JS = join(dirname(fileURLToPath(import.meta.url)), 'rpc-server.js');
@@ -47,15 +54,17 @@ const spawnServer = (args: string[], execArgv: string[] = []): Promise<Child> =>
   spawnChild(SERVER_JS, args, { execArgv });
 /** Children get 3 s to exit cleanly, then are killed. */
 const stop = (child: Child['child']) => stopChild(child, 3000);
-/** Ours and its floor, interleaved round by round. */
-const measure = (runners: Runner[]) => measureRunners(runners, OPTS);
+/** Ours, its floor and the ref's server, interleaved round by round; `watch[j]`: whose CPU per call runner j reports. */
+const measure = (runners: Runner[], watch: Array<number | undefined> = []) => measureRunners(runners, OPTS, watch);
 
 // ---------------------------------------------------------------------------------------------
 // Table
 
-const HEAD = ['row', 'route', 'ours', 'floor', 'ratio', 'target', 'ok'];
-const RIGHT = [false, false, true, true, true, false, false];
+const HEAD = ['row', 'route', 'ours', 'floor', 'ratio', 'server CPU', 'target', 'ok'];
+const RIGHT = [false, false, true, true, true, true, false, false];
 const rows: string[][] = [];
+/** The qi server process's CPU time per call (µs), when known. */
+const cpuCell = (m: Measured) => (m.cpuPerCall === undefined ? '-' : `${fmt(m.cpuPerCall, 2)} µs/call`);
 
 /** A row of ours against its floor: `ratio` = ours / floor, against the `target` ratio. */
 function addRow(
@@ -76,8 +85,50 @@ function addRow(
     `${fmt(o, unit === 'MB/s' ? 1 : 0)} ${unit} ±${fmt(ours.spread * 50, 0)}%`,
     f ? `${fmt(f, unit === 'MB/s' ? 1 : 0)} ${unit}` : '-',
     f ? pct(o, f) : '-',
+    cpuCell(ours),
     `>= ${target * 100}% of floor`,
     ratio === undefined ? '?' : ratio >= target ? 'yes' : 'NO',
+  ]);
+}
+
+/**
+ * The before/after lines of a row (`--against`): the ref's server as a row of its own, then this build's
+ * server over the ref's, calls/s paired by round (median and middle half) and CPU per call.
+ */
+function refRows(
+  row: string,
+  label: string,
+  unit: 'ops/s' | 'MB/s',
+  ours: Measured,
+  ref: Measured,
+  scale: number,
+): void {
+  const digits = unit === 'MB/s' ? 1 : 0;
+  rows.push([
+    row,
+    `server (${label})`,
+    `${fmt(ref.ops * scale, digits)} ${unit} ±${fmt(ref.spread * 50, 0)}%`,
+    '-',
+    '-',
+    cpuCell(ref),
+    '',
+    '',
+  ]);
+  const ratios = ours.samples.map((x, i) => x / ref.samples[i]);
+  const q = (p: number) => quantile(ratios, p);
+  const cpu =
+    ours.cpuPerCall !== undefined && ref.cpuPerCall !== undefined
+      ? `CPU x${fmt(ours.cpuPerCall / ref.cpuPerCall, 3)}`
+      : '-';
+  rows.push([
+    row,
+    `new/${label}`,
+    `x${fmt(median(ratios), 3)} (${fmt(q(0.25), 2)}..${fmt(q(0.75), 2)})`,
+    '-',
+    '-',
+    cpu,
+    '',
+    '',
   ]);
 }
 
@@ -99,6 +150,9 @@ async function main(): Promise<void> {
 
   let sd: Session | undefined;
   let client: Session | undefined;
+  let refSd: Session | undefined;
+  let refClient: Session | undefined;
+  let refBuild: RefBuild | undefined;
   const floors: FloorClient[] = [];
   const kids: Array<Child['child']> = [];
   try {
@@ -108,12 +162,23 @@ async function main(): Promise<void> {
 
     const profArgs =
       OPTS.serverCpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${OPTS.serverCpuProf || '.'}`] : [];
-    const [qi, floor] = await Promise.all([
+    // --against: the ref's rpc-server registers the same names, so it gets an SD (and a client session) of its own.
+    if (AGAINST !== undefined) {
+      refBuild = buildRef(join(dirname(SERVER_JS), '..', '..'), AGAINST, OPTS.keepRef);
+      refSd = await listenStandalone('tcp://127.0.0.1:0');
+    }
+    const refSdUrl = refSd?.endpoints.find((e) => e.startsWith('tcp://'));
+    const [qi, floor, refQi] = await Promise.all([
       spawnServer(['qi', sdUrl], profArgs),
       OPTS.oursOnly ? undefined : spawnServer(['floor', SOCK_PATH]),
+      refBuild && spawnChild(join(refBuild.benchDir, 'rpc-server.js'), ['qi', refSdUrl!]),
     ]);
     kids.push(qi.child);
     if (floor) kids.push(floor.child);
+    if (refQi) {
+      kids.push(refQi.child);
+      console.log(`qi server of ${AGAINST} (${refBuild!.commit.slice(0, 12)}): pid ${refQi.child.pid}, SD ${refSdUrl}`);
+    }
     console.log(
       `SD ${sdUrl} (pid ${process.pid}, also the client); qi server pid ${qi.child.pid}${floor ? `, floor server pid ${floor.child.pid} ${floor.ready.tcp} ${floor.ready.unix}` : ''}`,
     );
@@ -124,13 +189,20 @@ async function main(): Promise<void> {
       tcp: await client.service<typeof Echo>('EchoTcp'),
       ipc: await client.service<typeof Echo>('EchoIpc'),
     };
+    if (refSdUrl !== undefined) refClient = await Session.connect(refSdUrl);
+    const ref = refClient && {
+      tcp: await refClient.service<typeof Echo>('EchoTcp'),
+      ipc: await refClient.service<typeof Echo>('EchoIpc'),
+    };
     const routeOf = (p: unknown) => Session.route(p) ?? '?';
     if (routeOf(local) !== 'local') throw new Error(`in-process proxy route is ${routeOf(local)}, expected local`);
     if (!routeOf(remote.tcp).startsWith('tcp://'))
       throw new Error(`EchoTcp route is ${routeOf(remote.tcp)}, expected tcp://`);
     if (!routeOf(remote.ipc).startsWith('unix:'))
       throw new Error(`EchoIpc route is ${routeOf(remote.ipc)}, expected unix:`);
-    for (const p of [local, remote.tcp, remote.ipc]) {
+    if (ref && (!routeOf(ref.tcp).startsWith('tcp://') || !routeOf(ref.ipc).startsWith('unix:')))
+      throw new Error(`the ref's routes are ${routeOf(ref.tcp)} and ${routeOf(ref.ipc)}, expected tcp:// and unix:`);
+    for (const p of [local, remote.tcp, remote.ipc, ...(ref ? [ref.tcp, ref.ipc] : [])]) {
       if ((await p.echo(STRING)) !== STRING) throw new Error('echo returned something else');
       if (!Buffer.from(await p.echoRaw(RAW)).equals(RAW)) throw new Error('echoRaw returned something else');
     }
@@ -156,33 +228,50 @@ async function main(): Promise<void> {
         us <= 2 ? 'yes' : 'NO',
       ]);
     }
-    if (OPTS.rows.has('seq')) {
+    /** One row per route: ours, its floor and the ref's server (if any), interleaved; server CPU per call. */
+    const row = async (
+      name: string,
+      unit: 'ops/s' | 'MB/s',
+      scale: number,
+      target: number,
+      runner: (p: EchoProxy) => Runner,
+      floorPayload: Buffer,
+      k: number,
+    ) => {
       for (const r of routes) {
         const p = remote[r];
         const f = floorOf[r];
-        const res = await measure([sequential(() => p.echo(STRING)), ...(f ? [floorRunner(f, strPayload, 1)] : [])]);
-        addRow('sequential echo(s)', routeOf(p), 'ops/s', res[0], res[1], 1, 0.7);
+        const rp = ref?.[r];
+        const [ours, ...rest] = await measure(
+          [runner(p), ...(f ? [floorRunner(f, floorPayload, k)] : []), ...(rp ? [runner(rp)] : [])],
+          [qi.child.pid, ...(f ? [undefined] : []), refQi?.child.pid],
+        );
+        addRow(name, routeOf(p), unit, ours, f && rest[0], scale, target);
+        if (rp) refRows(name, AGAINST!, unit, ours, rest[rest.length - 1], scale);
       }
-    }
-    if (OPTS.rows.has('inflight')) {
-      for (const r of routes) {
-        const p = remote[r];
-        const f = floorOf[r];
-        const res = await measure([
-          inFlight(() => p.echo(STRING), OPTS.inFlight),
-          ...(f ? [floorRunner(f, strPayload, OPTS.inFlight)] : []),
-        ]);
-        addRow(`${OPTS.inFlight} in flight echo(s)`, routeOf(p), 'ops/s', res[0], res[1], 1, 0.4);
-      }
-    }
-    if (OPTS.rows.has('mib')) {
-      for (const r of routes) {
-        const p = remote[r];
-        const f = floorOf[r];
-        const res = await measure([sequential(() => p.echoRaw(RAW)), ...(f ? [floorRunner(f, rawPayload, 1)] : [])]);
-        addRow('1 MiB echoRaw(r)', routeOf(p), 'MB/s', res[0], res[1], RAW.length / 1e6, 0.7);
-      }
-    }
+    };
+    if (OPTS.rows.has('seq'))
+      await row('sequential echo(s)', 'ops/s', 1, 0.7, (p) => sequential(() => p.echo(STRING)), strPayload, 1);
+    if (OPTS.rows.has('inflight'))
+      await row(
+        `${OPTS.inFlight} in flight echo(s)`,
+        'ops/s',
+        1,
+        0.6,
+        (p) => inFlight(() => p.echo(STRING), OPTS.inFlight),
+        strPayload,
+        OPTS.inFlight,
+      );
+    if (OPTS.rows.has('mib'))
+      await row(
+        '1 MiB echoRaw(r)',
+        'MB/s',
+        RAW.length / 1e6,
+        0.8,
+        (p) => sequential(() => p.echoRaw(RAW)),
+        rawPayload,
+        1,
+      );
     printTable(HEAD, rows, { right: RIGHT });
     console.log(
       `\nratio = ours / floor. MB/s = 1 MiB payload bytes (each way) per second, 1 MB = 1e6 B. Total ${((Date.now() - started) / 1000).toFixed(1)} s.`,
@@ -195,6 +284,9 @@ async function main(): Promise<void> {
     killAll();
     await closeWithin('client session', client, 3000);
     await closeWithin('SD session', sd, 3000);
+    await closeWithin('ref client session', refClient, 3000);
+    await closeWithin('ref SD session', refSd, 3000);
+    refBuild?.remove();
   }
 }
 
