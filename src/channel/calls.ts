@@ -11,6 +11,7 @@ import { newMessageId, type Address } from './address.js';
 import type { Channel } from './channel.js';
 import { errorText } from './error-text.js';
 import { guardCall, type Disarm } from './call-guard.js';
+import { IdTable } from './id-table.js';
 import { QiCallError, QiCanceledError } from './errors.js';
 
 /** Per-call options. */
@@ -64,7 +65,7 @@ function cleanup(p: Pending): void {
 
 /** The typed calls of one channel, made through `Channel.call`. */
 export class TypedCalls {
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new IdTable<Pending>();
 
   constructor(
     private readonly channel: Channel,
@@ -122,9 +123,8 @@ export class TypedCalls {
 
   /** Gives up a pending call locally and asks the peer to cancel it (when the peer can). */
   private abandon(id: number, error: Error): void {
-    const p = this.pending.get(id);
+    const p = this.pending.take(id);
     if (p === undefined) return;
-    this.pending.delete(id);
     cleanup(p);
     p.reject(error);
     this.link.cancel(p.address, id);
@@ -132,9 +132,8 @@ export class TypedCalls {
 
   /** Takes the answer `m` when it answers one of these calls (true), decoded; false when it is not ours. */
   answer(m: Message): boolean {
-    const p = this.pending.get(m.id);
+    const p = this.pending.take(m.id);
     if (p === undefined) return false;
-    this.pending.delete(m.id);
     cleanup(p);
     const ch = this.channel;
     try {
@@ -155,7 +154,9 @@ export class TypedCalls {
   /** The channel closed: every pending call fails with a {@link QiClosedError}. */
   closed(error: Error | undefined): void {
     const why = error ? ` (${error.message})` : '';
-    for (const [, p] of this.pending) {
+    const all = this.pending.valueList();
+    this.pending.clear();
+    for (const p of all) {
       cleanup(p);
       p.reject(
         new QiClosedError(
@@ -164,6 +165,5 @@ export class TypedCalls {
         ),
       );
     }
-    this.pending.clear();
   }
 }

@@ -22,6 +22,7 @@ import { ERROR_CODEC, noObjectText } from './error-text.js';
 import { QiLimitError } from './errors.js';
 import { TypedCalls, type CallNamer, type CallOptions } from './calls.js';
 import { RawForwarding, type ForwardingLink } from './forwarding.js';
+import { IdTable } from './id-table.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { resolveLimits, type ChannelLimits } from './limits.js';
 import { OutputBound } from './output.js';
@@ -86,7 +87,7 @@ export class Channel {
   /** The bound on what is queued for the peer (see output.ts). */
   private readonly output: OutputBound;
   /** Ids of the peer's calls running here, not yet answered. */
-  private readonly incoming = new Set<number>();
+  private readonly incoming = new IdTable<true>();
   /** Messages received so far (the heartbeat watches it move). */
   private received = 0;
   private heartbeat: Heartbeat | undefined;
@@ -424,7 +425,7 @@ export class Channel {
               m,
               `Protocol error: message id ${m.id} is already in use by a pending call on this connection; this call was not run. Give every call its own id (ids may be reused only once answered).`,
             );
-            this.incoming.add(m.id);
+            this.incoming.set(m.id, true);
             return;
           }
           if (this.incoming.size >= this.limits.maxIncomingCalls) {
@@ -433,7 +434,7 @@ export class Channel {
               `Too many calls in flight on this connection: ${this.incoming.size} are still running (limit ${this.limits.maxIncomingCalls}, maxIncomingCalls / QI_MAX_INCOMING_CALLS). Wait for answers before sending more.`,
             );
           }
-          this.incoming.add(m.id);
+          this.incoming.set(m.id, true);
         }
         const h = this.handlers.get(key(m.service, m.object)) ?? this.serviceHandlers.get(m.service) ?? this.fallback;
         if (h !== undefined) return h.onMessage(m, this);
