@@ -9,8 +9,8 @@ import type { Endpoint } from './url.js';
 
 /**
  * How an endpoint of a scheme is reached, which ranks routes (cheapest first): `ipc` (this machine only:
- * unix), `host` (by host and port: loopback, then network), `relay` (through a server, from anywhere: the
- * most expensive route, never the first), `relative` (`qi:`: only through an existing connection).
+ * unix), `host` (by host and port: loopback, then network), `relay` (through a server, or a direct link to
+ * another machine: the most expensive route, never the first), `relative` (`qi:`: only through an existing connection).
  */
 export type Reach = 'ipc' | 'host' | 'relay' | 'relative';
 

@@ -10,7 +10,7 @@
 import type { AnyProxy } from '../../object/index.js';
 import { Session, type SessionOptions } from '../../session/index.js';
 import { MessageStream, QiConnectError } from '../../transport/index.js';
-import { listenBridge, type Bridge } from './bridge.js';
+import { registerLink } from './dialer.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
 import { newLinkId } from './host.js';
 import { channelOpen, explain, openChannel, selectedPath, setRemote, within } from './peer.js';
@@ -56,8 +56,8 @@ export class DirectLink {
     /** direct, relay, or gateway (the signaling path: ICE did not work, see `reason`). */
     readonly path: LinkPath,
     /**
-     * A session over the link (its ServiceDirectory is the one the peer's host serves links with); on
-     * the `gateway` path, the signaling session itself (not closed with the link).
+     * A session over the link, connected to `ice:<id>` (its ServiceDirectory is the one the peer's host
+     * serves links with); on the `gateway` path, the signaling session itself (not closed with the link).
      */
     readonly session: Session,
     /** Why the link is on the gateway path. */
@@ -68,7 +68,8 @@ export class DirectLink {
     /** The link's id, as the peer knows it. */
     readonly id: string,
     private readonly pc: IcePeer | undefined,
-    private readonly bridge: Bridge | undefined,
+    /** Takes the link out of the `ice:` registry (src/remote/ice/dialer.ts). */
+    private readonly unregister: ((why?: Error) => void) | undefined,
     private readonly signaling: AnyProxy | undefined,
     private readonly duplex: DataChannelDuplexOptions | undefined,
     /** Milliseconds the setup took. */
@@ -146,7 +147,7 @@ export class DirectLink {
     }
     // The link works: what fails from here (credentials refused by the peer's gateway…) is an error, not a reason to fall back.
     let opened = false;
-    const bridge = await listenBridge(id, async () => {
+    const unregister = registerLink(id, async () => {
       if (!opened) {
         opened = true;
         return new DataChannelDuplex(first, options.duplex);
@@ -154,7 +155,7 @@ export class DirectLink {
       return new DataChannelDuplex(await openChannel(pc), options.duplex);
     });
     try {
-      const over = await Session.connect(bridge.url, {
+      const over = await Session.connect(`ice:${id}`, {
         ...options.session,
         ipc: false,
         connectTimeoutMs: Math.max(5000, left()),
@@ -167,14 +168,14 @@ export class DirectLink {
         sel.remote,
         id,
         pc,
-        bridge,
+        unregister,
         signaling,
         options.duplex,
         Date.now() - started,
         probe.unreachable,
       );
     } catch (e) {
-      await bridge.close();
+      unregister(e as Error);
       await pc.close();
       void Promise.resolve(signaling.hangup(id)).catch(() => {});
       throw e;
@@ -212,8 +213,8 @@ export class DirectLink {
     if (this.closed) return;
     this.closed = true;
     if (this.pc !== undefined) {
+      this.unregister?.(error);
       await this.session.close().catch(() => {});
-      await this.bridge?.close();
       await this.pc.close();
       if (error === undefined)
         await Promise.resolve(this.signaling?.hangup(this.id, { timeoutMs: 2000 })).catch(() => {});
