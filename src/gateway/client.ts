@@ -24,6 +24,7 @@ import { asClientSees, hideInside } from './errors.js';
 import { ClientHeld } from './held.js';
 import type { MemberKind } from './policy.js';
 import { overBytes } from './quotas.js';
+import { ClientRoutes } from './routes.js';
 import { ClientDirectory } from './sd-view.js';
 import type { EventSink } from './upstream.js';
 
@@ -62,6 +63,8 @@ export class ClientConnection implements MessageHandler, EventSink {
   private readonly objects: ClientObjects;
   /** Objects services returned to this client, terminated upstream when it leaves without releasing them. */
   private readonly held: ClientHeld;
+  /** What this client may do, decided once per service and method. */
+  private readonly routes: ClientRoutes;
   private closed = false;
 
   constructor(
@@ -72,6 +75,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.directory = new ClientDirectory(gw, channel, identity, this.who);
     this.objects = new ClientObjects(channel, gw.maxReferenceScan);
     this.held = new ClientHeld(gw.held, gw.maxReferenceScan);
+    this.routes = new ClientRoutes(identity.policy);
     channel.bindFallback(this);
     channel.errorFilter = hideInside(gw.log, () => `${this.who} at ${channel.remote}`);
     gw.metrics.clients++;
@@ -90,6 +94,7 @@ export class ClientConnection implements MessageHandler, EventSink {
 
   /** Tells the client about a service that went away (when it could see it). */
   removed(id: number, name: string): void {
+    this.routes.forget(id);
     this.directory.removed(id, name);
   }
 
@@ -98,7 +103,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (m.type === MessageType.Cancel) return this.cancel(m);
     if (this.overQuota(m, this.pendingBytes + this.waitingBytes)) return;
     const info = this.gw.upstream.services.get(m.service);
-    if (info === undefined || !this.identity.policy.sees(info.name)) {
+    if (info === undefined || !this.routes.sees(info)) {
       if (m.type === MessageType.Call)
         this.fail(
           m,
@@ -168,7 +173,7 @@ export class ClientConnection implements MessageHandler, EventSink {
           return this.forward(m, undefined, m.action === Builtin.property ? 'm' : undefined);
         }
         default: {
-          const method = meta.methods.get(m.action);
+          const method = this.routes.method(info, m.object, meta, m.action);
           if (method === undefined) {
             // A Post to a signal (or to a property's id) emits it: that needs the member's permission.
             const ev = eventMember(meta, m.action);
@@ -178,9 +183,8 @@ export class ClientConnection implements MessageHandler, EventSink {
               this.fail(m, `${info.name} has no method #${m.action} (its MetaObject does not list it).`);
             return;
           }
-          if (!this.check(m, info, 'method', method.name)) return;
-          const holds = (sig: string) => (needsReferenceScan(sig) ? sig : undefined);
-          return this.forward(m, holds(method.parametersSignature), holds(method.returnSignature));
+          if (!method.allowed) return this.deny(m, info, 'method', method.name);
+          return this.forward(m, method.args, method.returns);
         }
       }
     } catch (e) {
@@ -195,6 +199,12 @@ export class ClientConnection implements MessageHandler, EventSink {
 
   private check(m: Message, info: ServiceInfo, kind: MemberKind, member: string): boolean {
     if (this.allowed(kind, info, member)) return true;
+    this.deny(m, info, kind, member);
+    return false;
+  }
+
+  /** Counts a refusal, and tells the client when it was a Call. */
+  private deny(m: Message, info: ServiceInfo, kind: MemberKind, member: string): void {
     this.gw.metrics.denied++;
     if (m.type === MessageType.Call) {
       this.fail(
@@ -202,7 +212,6 @@ export class ClientConnection implements MessageHandler, EventSink {
         `Permission denied: ${this.who} may not use ${kind} ${info.name}.${member} through this gateway. Ask the robot's administrator to allow "${kind}:${info.name}.${member}" for this user in the gateway configuration.`,
       );
     }
-    return false;
   }
 
   private subscribe(m: Message, info: ServiceInfo, meta: MetaObject): void {

@@ -8,6 +8,7 @@ import type { Channel } from '../channel/index.js';
 import { fetchMetaObject } from '../object/index.js';
 import { BACKOFF_MAX_MS, Backoff, type ServiceInfo, type Session } from '../session/index.js';
 import type { MetaObject } from '../type/index.js';
+import { ByObject } from './by-object.js';
 import { SignalHub, type EventSink } from './fanout.js';
 
 export type { EventSink } from './fanout.js';
@@ -25,10 +26,10 @@ export class Upstream {
   /** Ready services by id, as the internal SD announces them. */
   readonly services = new Map<number, ServiceInfo>();
   private readonly channels = new Map<number, Promise<Channel>>();
-  private readonly metas = new Map<string, Promise<MetaObject>>();
+  private readonly metas = new ByObject<Promise<MetaObject>>();
   /** Channels and MetaObjects already resolved, so the hot path needs no promise. */
   private readonly channelsNow = new Map<number, Channel>();
-  private readonly metasNow = new Map<string, MetaObject>();
+  private readonly metasNow = new ByObject<MetaObject>();
   /** Signal subscriptions made upstream, shared by every client that watches them. */
   private readonly hub = new SignalHub();
   private stopped = false;
@@ -161,19 +162,15 @@ export class Upstream {
   }
 
   private forgetMetas(service: number): void {
-    for (const k of [...this.metas.keys()]) {
-      if (k.startsWith(`${service}.`)) {
-        this.metas.delete(k);
-        this.metasNow.delete(k);
-      }
-    }
+    this.metas.deleteService(service);
+    this.metasNow.deleteService(service);
   }
 
   /** Forgets the MetaObject of an object that was released (terminate): it will not be called again. */
   forgetMeta(service: number, object: number): void {
     if (object === 1) return; // a service's main object lives as long as the service
-    this.metas.delete(`${service}.${object}`);
-    this.metasNow.delete(`${service}.${object}`);
+    this.metas.delete(service, object);
+    this.metasNow.delete(service, object);
   }
 
   /** The connection to service `id` if it is already open. */
@@ -183,20 +180,19 @@ export class Upstream {
 
   /** The MetaObject of (service, object) if it is already known. */
   metaNow(service: number, object: number): MetaObject | undefined {
-    return this.metasNow.get(`${service}.${object}`);
+    return this.metasNow.get(service, object);
   }
 
   /** The MetaObject of object `object` of service `service` (fetched once, then cached). */
   meta(service: number, object: number): Promise<MetaObject> {
-    const k = `${service}.${object}`;
-    let p = this.metas.get(k);
+    let p = this.metas.get(service, object);
     if (p === undefined) {
       const name = this.services.get(service)?.name ?? `#${service}`;
       p = this.channel(service).then((ch) => fetchMetaObject(ch, { service, object }, { name: `${name}.metaObject` }));
-      this.metas.set(k, p);
+      this.metas.set(service, object, p);
       p.then(
-        (m) => this.metas.get(k) === p && this.metasNow.set(k, m),
-        () => this.metas.get(k) === p && this.metas.delete(k),
+        (m) => this.metas.get(service, object) === p && this.metasNow.set(service, object, m),
+        () => this.metas.get(service, object) === p && this.metas.delete(service, object),
       );
     }
     return p;
