@@ -16,6 +16,15 @@ import { ERROR_CODEC, payloadErrorText } from './error-text.js';
 /** Receives the raw answer (Reply, Error or Canceled) of a forwarded call, or why none will come. */
 export type RawAnswer = (answer: Message | undefined, error?: Error) => void;
 
+/**
+ * A forwarded call as its forwarder keeps it: where it goes and what takes its answer, in one object
+ * (kept as is in the table of forwarded calls: nothing else is made per call).
+ */
+export interface ForwardedCall extends Address {
+  /** Takes the raw answer (Reply, Error or Canceled), or why none will come. */
+  answered(answer: Message | undefined, error?: Error): void;
+}
+
 /** What forwarding uses of its channel beyond the channel's public members; given by the channel. */
 export interface ForwardingLink extends CallLink {
   /** Sends header fields and an encoded payload, with the channel's bookkeeping of answers and output. */
@@ -24,14 +33,9 @@ export interface ForwardingLink extends CallLink {
   mayEmit(): boolean;
 }
 
-interface Forwarded {
-  onAnswer: RawAnswer;
-  address: Address;
-}
-
 /** The raw forwarding of one channel; reached as `channel.raw`. */
 export class RawForwarding {
-  private readonly calls = new Map<number, Forwarded>();
+  private readonly calls = new Map<number, ForwardedCall>();
 
   constructor(
     private readonly channel: Channel,
@@ -48,24 +52,31 @@ export class RawForwarding {
    * over undecoded. Returns the id used, or 0 when it was not sent (`onAnswer` was then told why).
    */
   forward(address: Address, type: number, flags: number, payload: Buffer, onAnswer: RawAnswer): number {
+    const { service, object, action } = address;
+    return this.forwardCall({ service, object, action, answered: onAnswer }, type, flags, payload);
+  }
+
+  /**
+   * {@link forward} for a caller that keeps its calls as {@link ForwardedCall} objects: `call` is the
+   * address, and its `answered` takes the answer. Returns the id used, or 0 when it was not sent
+   * (`call.answered` was then told why).
+   */
+  forwardCall(call: ForwardedCall, type: number, flags: number, payload: Buffer): number {
     const ch = this.channel;
     if (ch.closed) {
-      onAnswer(undefined, this.link.closedError(`{${address.service}.${address.object}.${address.action}}`));
+      call.answered(undefined, this.link.closedError(`{${call.service}.${call.object}.${call.action}}`));
       return 0;
     }
     if (type === MessageType.Call && ch.pendingCalls >= ch.limits.maxPendingCalls) {
-      onAnswer(
+      call.answered(
         undefined,
-        this.link.limitError(`Cannot forward a call to {${address.service}.${address.object}.${address.action}}`),
+        this.link.limitError(`Cannot forward a call to {${call.service}.${call.object}.${call.action}}`),
       );
       return 0;
     }
     const id = newMessageId();
-    this.link.write(
-      { id, type, flags, service: address.service, object: address.object, action: address.action },
-      payload,
-    );
-    if (type === MessageType.Call) this.calls.set(id, { onAnswer, address });
+    this.link.write({ id, type, flags, service: call.service, object: call.object, action: call.action }, payload);
+    if (type === MessageType.Call) this.calls.set(id, call);
     return id;
   }
 
@@ -105,7 +116,7 @@ export class RawForwarding {
     const f = this.calls.get(id);
     if (f === undefined) return false;
     if (forget) this.calls.delete(id);
-    return this.link.cancel(f.address, id);
+    return this.link.cancel(f, id);
   }
 
   /** Takes the answer `m` when it answers a forwarded call (true), undecoded; false when it is not ours. */
@@ -113,7 +124,7 @@ export class RawForwarding {
     const f = this.calls.get(m.id);
     if (f === undefined) return false;
     this.calls.delete(m.id);
-    f.onAnswer(m);
+    f.answered(m);
     return true;
   }
 
@@ -123,7 +134,7 @@ export class RawForwarding {
     const calls = [...this.calls.values()];
     this.calls.clear();
     for (const f of calls) {
-      f.onAnswer(
+      f.answered(
         undefined,
         new QiClosedError(
           `The connection to ${this.channel.remote} closed while a call was waiting for its answer${why}`,

@@ -12,7 +12,7 @@ export { Channel, CAPS_CODEC, CANCEL_CODEC, type MessageHandler } from './channe
 export type { CallOptions, CallNamer } from './calls.js';
 export { guardCall, canceledError, type Disarm, type GuardOptions } from './call-guard.js';
 export { newMessageId, type Address, type SendFields } from './address.js';
-export { RawForwarding, type RawAnswer } from './forwarding.js';
+export { RawForwarding, type ForwardedCall, type RawAnswer } from './forwarding.js';
 export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
 export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 export {

@@ -11,6 +11,7 @@ import {
   errorText,
   noObjectText,
   type Channel,
+  type ForwardedCall,
   type MessageHandler,
 } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
@@ -40,13 +41,41 @@ function eventMember(meta: MetaObject, id: number): { kind: MemberKind; name: st
   return sig === undefined ? undefined : { kind: 'signal', name: sig.name };
 }
 
-interface Forwarded {
-  channel: Channel;
-  id: number;
-  /** Set when the answer may hold objects of the service. */
-  returnSignature: string | undefined;
-  /** Bytes of arguments forwarded, counted in the client's quota until the answer. */
-  bytes: number;
+/**
+ * A call forwarded upstream for the client: its message, the gateway's id for it, and what its answer
+ * needs. One object per call, which is also the entry of both tables (the client's ids here, the
+ * gateway's ids in the upstream channel's forwarding) and what takes the answer.
+ */
+class Relayed implements ForwardedCall {
+  /** The gateway's id of the call upstream (0 until it is sent). */
+  id = 0;
+
+  constructor(
+    readonly client: ClientConnection,
+    /** The client's call. */
+    readonly m: Message,
+    readonly channel: Channel,
+    /** Set when the answer may hold objects of the service. */
+    readonly returnSignature: string | undefined,
+    /** Bytes of arguments forwarded, counted in the client's quota until the answer. */
+    readonly bytes: number,
+  ) {}
+
+  get service(): number {
+    return this.m.service;
+  }
+
+  get object(): number {
+    return this.m.object;
+  }
+
+  get action(): number {
+    return this.m.action;
+  }
+
+  answered(answer: Message | undefined, error?: Error): void {
+    this.client.answered(this, answer, error);
+  }
 }
 
 /** One outside connection; see the module comment. */
@@ -54,7 +83,7 @@ export class ClientConnection implements MessageHandler, EventSink {
   /** This client's view of the ServiceDirectory. */
   readonly directory: ClientDirectory;
   /** Calls forwarded upstream, by the client's id (the channel refuses a second call under an id still pending). */
-  private readonly pending = new Map<number, Forwarded>();
+  private readonly pending = new Map<number, Relayed>();
   /** Bytes of arguments of `pending` calls. */
   private pendingBytes = 0;
   /** Bytes of arguments of calls waiting for a MetaObject or a connection before they can be forwarded. */
@@ -260,46 +289,49 @@ export class ClientConnection implements MessageHandler, EventSink {
     }
     if (this.overQuota(m, this.pendingBytes, payload.length)) return;
     this.gw.metrics.forwarded++;
-    const address = { service: m.service, object: m.object, action: m.action };
     if (m.type !== MessageType.Call) {
-      ch.raw.forward(address, m.type, m.flags, payload, () => {});
+      ch.raw.forward(m, m.type, m.flags, payload, () => {});
       return;
     }
-    const id = ch.raw.forward(address, m.type, m.flags, payload, (answer, error) => {
-      const f = this.pending.get(m.id);
-      if (f?.id === id) {
-        this.pending.delete(m.id);
-        this.pendingBytes -= f.bytes;
-      }
-      if (this.closed) {
-        // The client left while the call was on its way: nobody holds the objects in its answer.
-        if (answer !== undefined && returnSignature !== undefined && answer.type === MessageType.Reply) {
-          for (const o of this.held.orphaned(ch, returnSignature, answer, ch.codecOptions()))
-            this.gw.upstream.forgetMeta(o.service, o.object);
-        }
-        return;
-      }
-      if (answer === undefined) {
-        const name = this.gw.upstream.services.get(m.service)?.name ?? `service #${m.service}`;
-        return this.fail(
-          m,
-          `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`,
-        );
-      }
-      if (returnSignature !== undefined && answer.type === MessageType.Reply)
-        this.held.received(ch, returnSignature, answer, ch.codecOptions());
-      // A service's error quotes the call under the gateway's id: the client reads its own (then hideInside).
-      if (answer.type === MessageType.Error) return this.fail(m, asClientSees(errorText(answer), id, m.id));
-      // A client 4x over its output bound is disconnected by the channel.
-      this.channel.raw.send(
-        { id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action },
-        answer.payload,
-      );
-    });
-    if (id !== 0) {
-      this.pending.set(m.id, { channel: ch, id, returnSignature, bytes: payload.length });
-      this.pendingBytes += payload.length;
+    const r = new Relayed(this, m, ch, returnSignature, payload.length);
+    r.id = ch.raw.forwardCall(r, m.type, m.flags, payload);
+    if (r.id !== 0) {
+      this.pending.set(m.id, r);
+      this.pendingBytes += r.bytes;
     }
+  }
+
+  /** @internal The answer of a call forwarded for this client (`undefined`: none will come, `error` says why). */
+  answered(r: Relayed, answer: Message | undefined, error?: Error): void {
+    const { m, channel: ch, returnSignature } = r;
+    if (this.pending.get(m.id) === r) {
+      this.pending.delete(m.id);
+      this.pendingBytes -= r.bytes;
+    }
+    if (this.closed) {
+      // The client left while the call was on its way: nobody holds the objects in its answer.
+      if (answer !== undefined && returnSignature !== undefined && answer.type === MessageType.Reply) {
+        for (const o of this.held.orphaned(ch, returnSignature, answer, ch.codecOptions()))
+          this.gw.upstream.forgetMeta(o.service, o.object);
+      }
+      return;
+    }
+    if (answer === undefined) {
+      const name = this.gw.upstream.services.get(m.service)?.name ?? `service #${m.service}`;
+      return this.fail(
+        m,
+        `${name} stopped answering while this call was pending: ${error?.message ?? 'its connection closed'}. Retry once the service is back (watch serviceAdded).`,
+      );
+    }
+    if (returnSignature !== undefined && answer.type === MessageType.Reply)
+      this.held.received(ch, returnSignature, answer, ch.codecOptions());
+    // A service's error quotes the call under the gateway's id: the client reads its own (then hideInside).
+    if (answer.type === MessageType.Error) return this.fail(m, asClientSees(errorText(answer), r.id, m.id));
+    // A client 4x over its output bound is disconnected by the channel.
+    this.channel.raw.send(
+      { id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action },
+      answer.payload,
+    );
   }
 
   /** Refuses a call whose arguments would take the client over its quota of bytes (`held` already counted). */
