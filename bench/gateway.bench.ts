@@ -248,7 +248,14 @@ async function main(): Promise<void> {
         const row = `${k} in flight echo(s)`;
         rpcRow(row, 'raw socket floor', fl, '-');
         rpcRow(row, 'direct', d, `${pct(d.ops, fl.ops)} of floor`);
-        rpcRow(row, 'via gateway', g, `${pct(g.ops, d.ops)} of direct (${pct(g.ops, fl.ops)} of floor)${cpuNote(g)}`);
+        rpcRow(
+          row,
+          'via gateway',
+          g,
+          `${pct(g.ops, d.ops)} of direct (${pct(g.ops, fl.ops)} of floor)${cpuNote(g)}`,
+          'via gateway >= 75% of direct',
+          g.ops >= 0.75 * d.ops ? 'yes' : 'NO',
+        );
         refRows(row, ref?.label ?? '', d, g, r);
       }
       floorClient.close();
