@@ -161,22 +161,37 @@ export class NatLab {
     return sh('ip', ['netns', 'exec', this.ns[nat], 'nft', 'list', 'table', 'ip', 'qinat']);
   }
 
-  /** Starts `node script args…` in namespace `ns`. */
-  run(ns: string, script: string, args: string[] = [], env: Record<string, string> = {}): Running {
-    return this.spawn(ns, process.execPath, [script, ...args], env);
+  /**
+   * Starts `node script args…` in namespace `ns` (the same process: `ip netns exec` execs it). Its stdin is
+   * closed unless `stdin` is `'pipe'` (then `child.stdin` writes to it).
+   */
+  run(
+    ns: string,
+    script: string,
+    args: string[] = [],
+    env: Record<string, string> = {},
+    stdin: 'ignore' | 'pipe' = 'ignore',
+  ): Running {
+    return this.spawn(ns, process.execPath, [script, ...args], env, stdin);
   }
 
-  private spawn(ns: string, cmd: string, args: string[], env: Record<string, string> = {}): Running {
+  private spawn(
+    ns: string,
+    cmd: string,
+    args: string[],
+    env: Record<string, string> = {},
+    stdin: 'ignore' | 'pipe' = 'ignore',
+  ): Running {
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin, 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
     return { child, out: () => out, err: () => err };
   }
 
