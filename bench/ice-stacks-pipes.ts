@@ -10,6 +10,7 @@
  * - `tcp`: a plain TCP connection (no SDP: the "answer" is the listening address), the kernel's floor.
  */
 import { createServer, connect, type Socket } from 'node:net';
+import { parseCandidate } from '../src/remote/ice/sdp.js';
 import { parseIceServers, toRtcIceServer } from '../src/remote/ice/servers.js';
 
 /** One DataChannel (or socket) as the bench uses it: the same calls for every stack. */
@@ -76,7 +77,7 @@ function within(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /** The `typ` of a `candidate:…` line (host, srflx, prflx, relay). */
-const candidateType = (line: string) => /\btyp (\S+)/.exec(line)?.[1];
+const candidateType = (line: string) => parseCandidate(line)?.type;
 
 // ---------------------------------------------------------------------------------------------
 // werift

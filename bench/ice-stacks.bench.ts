@@ -26,6 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseCandidate } from '../src/remote/ice/sdp.js';
 import { ADDR, NatLab, type NatMode, type Running } from '../test/helpers/natlab.js';
 import { flag, fmt, machine, median, num, printTable } from './harness.js';
 
@@ -120,7 +121,7 @@ class Lines {
 function candidateAddresses(sdp: string): string[] {
   const lines = sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
   if (lines.length === 0 && /^[\d.]+:\d+$/.test(sdp)) return [sdp.slice(0, sdp.lastIndexOf(':'))];
-  return lines.map((l) => l.split(/\s+/)[4]);
+  return lines.map((l) => parseCandidate(l)?.address ?? l);
 }
 
 const LAB = /^(10\.\d+\.\d+\.\d+|203\.0\.113\.\d+)$/;
