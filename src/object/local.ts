@@ -234,15 +234,34 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
     const fn = (this.implementation as unknown as Record<string, (...a: unknown[]) => unknown>)[m.name];
     const pool = this.pool?.methods.has(m.name) ? this.pool : undefined;
     // Runs now, so it cannot have been canceled yet; reading ctx.signal here would build a controller per call.
-    if (!this.serialized && pool === undefined) return fn.call(this.implementation, ...args, ctx);
+    if (!this.serialized && pool === undefined) return callWith(fn, this.implementation, args, ctx);
     const run = async () => {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('canceled');
       if (pool !== undefined) return pool.run(m.name, args, ctx.signal);
-      return fn.call(this.implementation, ...args, ctx);
+      return callWith(fn, this.implementation, args, ctx);
     };
     if (!this.serialized) return run();
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+}
+
+/**
+ * `fn.call(self, ...args, ctx)` without building the spread array for the usual counts of arguments
+ * (a spread call allocated an array per call on a busy server).
+ */
+function callWith(fn: (...a: unknown[]) => unknown, self: unknown, args: unknown[], ctx: CallContext): unknown {
+  switch (args.length) {
+    case 0:
+      return fn.call(self, ctx);
+    case 1:
+      return fn.call(self, args[0], ctx);
+    case 2:
+      return fn.call(self, args[0], args[1], ctx);
+    case 3:
+      return fn.call(self, args[0], args[1], args[2], ctx);
+    default:
+      return fn.call(self, ...args, ctx);
   }
 }

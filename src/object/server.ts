@@ -127,18 +127,18 @@ export class ObjectServer implements MessageHandler {
   }
 
   private call(m: Message, ch: Channel, answer: boolean): void {
-    const fail = (text: string) => answer && ch.replyError(m, text);
     if (m.action < 100) return this.builtin(m, ch, answer);
     const method = this.object.type.methods.get(m.action);
     if (method === undefined)
-      return void fail(`No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`);
+      return void (
+        answer && ch.replyError(m, `No such method {${m.service}.${m.object}.${m.action}, id:${m.id}} on ${this.name}.`)
+      );
     let args: unknown[];
     try {
       args = this.decodeArgs(m, ch, method.params);
     } catch (e) {
-      return void fail(
-        `${this.name}.${method.name} ${method.meta.parametersSignature}: bad arguments: ${errorMessage(e)}`,
-      );
+      const text = `${this.name}.${method.name} ${method.meta.parametersSignature}: bad arguments: ${errorMessage(e)}`;
+      return void (answer && ch.replyError(m, text));
     }
     const ctx = new IncomingContext(ch.remote, ch);
     let result: unknown;
