@@ -43,3 +43,28 @@ export function requireOptional<T>(feature: string, name: string, use: (require:
     throw isMissing(e, name) ? missingPackage(feature, name, e) : e;
   }
 }
+
+/**
+ * Imports the first of the packages that can serve `feature` which loads here (e.g. a native binding,
+ * then a pure JavaScript fallback): one that is missing, or whose native binary does not load on this
+ * platform, is skipped.
+ * @throws {@link QiError} `ERR_QI_CONFIG` naming every package, when none loads.
+ */
+export async function importFirst<T>(feature: string, choices: { name: string; load: () => Promise<T> }[]): Promise<T> {
+  const errors: unknown[] = [];
+  for (const { load } of choices) {
+    try {
+      return await load();
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  const names = choices.map((c) => c.name);
+  return Promise.reject(
+    new QiError(
+      'ERR_QI_CONFIG',
+      `${feature} needs one of the packages ${names.join(', ')}, and none loads here: npm install ${names.join(' or ')}`,
+      { cause: new AggregateError(errors) },
+    ),
+  );
+}

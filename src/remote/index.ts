@@ -2,7 +2,7 @@
  * Remote access: robots reached through a third-party XMPP server (In-Band Bytestreams carrying qi), and
  * direct links (ICE). `xmpp://` URLs work in `Session.connect` without this module: the package's entry
  * registers them (src/plugged.ts), and loads ./xmpp/dialer.js on the first such connection.
- * `@xmpp/client` and `werift` are optional dependencies, loaded on first use.
+ * `@xmpp/client`, `node-datachannel` and `werift` are optional dependencies, loaded on first use.
  *
  * @packageDocumentation
  */

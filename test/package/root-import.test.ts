@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { QiError } from '../../src/index.js';
-import { requireOptional } from '../../src/errors/optional.js';
+import { importFirst, requireOptional } from '../../src/errors/optional.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../src/index.js', import.meta.url));
@@ -99,7 +99,15 @@ async function probe(blocked: string[] = [], scenario: 'none' | 'use' = 'none'):
 }
 
 /** Packages only some features need: none may load with the root. */
-const FEATURE_PACKAGES = ['@xmpp/client', 'werift', 'socket.io', 'socket.io-client', 'roslib', 'commander'];
+const FEATURE_PACKAGES = [
+  '@xmpp/client',
+  'werift',
+  'node-datachannel',
+  'socket.io',
+  'socket.io-client',
+  'roslib',
+  'commander',
+];
 /** Folders of src/ that a root import must not load (their features are subpaths or loaded on first use). */
 const FEATURE_FOLDERS = ['remote', 'bridges', 'web', 'cli'];
 
@@ -147,6 +155,30 @@ describe('optional packages', () => {
         e instanceof QiError &&
         e.code === 'ERR_QI_CONFIG' &&
         e.message === 'Some feature needs the package qi-no-such-package: npm install qi-no-such-package',
+    );
+  });
+
+  it('of packages that serve one feature, the first that loads is used; none is a QiError naming them all', async () => {
+    const missing = (name: string) => () =>
+      Promise.reject(Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' }));
+    const broken = () => Promise.reject(new Error('no prebuilt binary for this platform'));
+    assert.equal(
+      await importFirst('ICE', [
+        { name: 'native', load: broken },
+        { name: 'fallback', load: () => Promise.resolve('fallback loaded') },
+      ]),
+      'fallback loaded',
+    );
+    await assert.rejects(
+      importFirst('ICE', [
+        { name: 'native', load: broken },
+        { name: 'fallback', load: missing('fallback') },
+      ]),
+      (e: unknown) =>
+        e instanceof QiError &&
+        e.code === 'ERR_QI_CONFIG' &&
+        e.message ===
+          'ICE needs one of the packages native, fallback, and none loads here: npm install native or fallback',
     );
   });
 });

@@ -5,8 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { openStream, Gateway, QiConnectError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  openStream,
+  Gateway,
+  QiConnectError,
+  QiError,
+  Session,
+  listenStandalone,
+  type AnyProxy,
+} from '../../src/index.js';
 import { openChannel } from '../../src/wire.js';
 import {
   DataChannelDuplex,
@@ -96,6 +107,8 @@ describe('ICE server URLs', () => {
   });
 });
 
+const run = promisify(execFile);
+
 /** Two connected peers of `stack` on this host (loopback only), with one open DataChannel each way. */
 async function pair(stack: IceStack): Promise<{ a: IcePeer; b: IcePeer; ca: DataChannelLike; cb: DataChannelLike }> {
   const options = { servers: [], hostAddress: '127.0.0.1' };
@@ -114,106 +127,108 @@ async function pair(stack: IceStack): Promise<{ a: IcePeer; b: IcePeer; ca: Data
   return { a, b, ca, cb };
 }
 
-describe('DataChannelDuplex', () => {
-  let stack: IceStack;
-  let peers: Awaited<ReturnType<typeof pair>>;
-  before(async () => {
-    stack = await loadStack();
-    peers = await pair(stack);
-  });
-  after(async () => {
-    await Promise.all([peers?.a.close(), peers?.b.close()]);
-  });
+for (const name of ['libdatachannel', 'werift'] as const)
+  describe(`DataChannelDuplex on ${name}`, () => {
+    let stack: IceStack;
+    let peers: Awaited<ReturnType<typeof pair>>;
+    before(async () => {
+      stack = await loadStack(name);
+      assert.equal(stack.name, name);
+      peers = await pair(stack);
+    });
+    after(async () => {
+      await Promise.all([peers?.a.close(), peers?.b.close()]);
+    });
 
-  it(
-    'carries bytes both ways, complete and in order, cut to the message size limit, with backpressure',
-    { timeout: 30_000 },
-    async () => {
-      const da = new DataChannelDuplex(peers.ca, {
-        chunkSize: 16 * 1024,
-        highWaterMark: 256 * 1024,
-        lowWaterMark: 64 * 1024,
-      });
-      const db = new DataChannelDuplex(peers.cb, { chunkSize: 16 * 1024 });
-      const sizes: number[] = [];
-      peers.cb.onMessage((m) => sizes.push(m.length));
-      const total = 4 * 1024 * 1024;
-      const sent = randomBytes(total);
-      const received: Buffer[] = [];
-      let receivedBytes = 0;
-      const done = new Promise<void>((r) =>
-        db.on('data', (c: Buffer) => {
-          received.push(c);
-          receivedBytes += c.length;
-          if (receivedBytes >= total) r();
-        }),
-      );
-      // Writes of uneven sizes, waiting for 'drain' as a well-behaved writer does.
-      let off = 0;
-      let refusals = 0;
-      let peak = 0;
-      while (off < total) {
-        const n = Math.min(total - off, 1 + Math.floor(Math.random() * 100_000));
-        const ok = da.write(sent.subarray(off, off + n));
-        off += n;
-        peak = Math.max(peak, peers.ca.bufferedAmount);
-        if (!ok) {
-          refusals++;
-          await new Promise((r) => da.once('drain', r));
-        }
-      }
-      await done;
-      const got = Buffer.concat(received);
-      assert.equal(got.length, total);
-      assert.ok(got.equals(sent), 'the bytes arrived intact and in order');
-      assert.ok(Math.max(...sizes) <= 16 * 1024, `a message of ${Math.max(...sizes)} bytes exceeds the chunk size`);
-      assert.ok(refusals > 0, 'the writer was told to wait at least once');
-      assert.ok(peak <= 256 * 1024 + 16 * 1024 + 100_000, `the channel's queue went up to ${peak} bytes`);
-
-      // And back, in one large write.
-      const back = randomBytes(1024 * 1024);
-      const gotBack: Buffer[] = [];
-      const backDone = new Promise<void>((r) => {
-        let n = 0;
-        da.on('data', (c: Buffer) => {
-          gotBack.push(c);
-          n += c.length;
-          if (n >= back.length) r();
+    it(
+      'carries bytes both ways, complete and in order, cut to the message size limit, with backpressure',
+      { timeout: 30_000 },
+      async () => {
+        const da = new DataChannelDuplex(peers.ca, {
+          chunkSize: 16 * 1024,
+          highWaterMark: 256 * 1024,
+          lowWaterMark: 64 * 1024,
         });
-      });
-      db.write(back);
-      await backDone;
-      assert.equal(
-        createHash('sha256').update(Buffer.concat(gotBack)).digest('hex'),
-        createHash('sha256').update(back).digest('hex'),
-      );
+        const db = new DataChannelDuplex(peers.cb, { chunkSize: 16 * 1024 });
+        const sizes: number[] = [];
+        peers.cb.onMessage((m) => sizes.push(m.length));
+        const total = 4 * 1024 * 1024;
+        const sent = randomBytes(total);
+        const received: Buffer[] = [];
+        let receivedBytes = 0;
+        const done = new Promise<void>((r) =>
+          db.on('data', (c: Buffer) => {
+            received.push(c);
+            receivedBytes += c.length;
+            if (receivedBytes >= total) r();
+          }),
+        );
+        // Writes of uneven sizes, waiting for 'drain' as a well-behaved writer does.
+        let off = 0;
+        let refusals = 0;
+        let peak = 0;
+        while (off < total) {
+          const n = Math.min(total - off, 1 + Math.floor(Math.random() * 100_000));
+          const ok = da.write(sent.subarray(off, off + n));
+          off += n;
+          peak = Math.max(peak, peers.ca.bufferedAmount);
+          if (!ok) {
+            refusals++;
+            await new Promise((r) => da.once('drain', r));
+          }
+        }
+        await done;
+        const got = Buffer.concat(received);
+        assert.equal(got.length, total);
+        assert.ok(got.equals(sent), 'the bytes arrived intact and in order');
+        assert.ok(Math.max(...sizes) <= 16 * 1024, `a message of ${Math.max(...sizes)} bytes exceeds the chunk size`);
+        assert.ok(refusals > 0, 'the writer was told to wait at least once');
+        assert.ok(peak <= 256 * 1024 + 16 * 1024 + 100_000, `the channel's queue went up to ${peak} bytes`);
 
-      // Ending one side ends the other.
-      const ended = new Promise<void>((r) => db.once('end', r));
-      da.end();
-      await ended;
-    },
-  );
+        // And back, in one large write.
+        const back = randomBytes(1024 * 1024);
+        const gotBack: Buffer[] = [];
+        const backDone = new Promise<void>((r) => {
+          let n = 0;
+          da.on('data', (c: Buffer) => {
+            gotBack.push(c);
+            n += c.length;
+            if (n >= back.length) r();
+          });
+        });
+        db.write(back);
+        await backDone;
+        assert.equal(
+          createHash('sha256').update(Buffer.concat(gotBack)).digest('hex'),
+          createHash('sha256').update(back).digest('hex'),
+        );
 
-  it('carries a qi connection: handshake and calls over a MessageStream', { timeout: 20_000 }, async () => {
-    const fresh = await pair(stack);
-    try {
-      const { acceptChannel, MessageStream, ObjectServer, RemoteBackend, createProxy } =
-        await import('../../src/wire.js');
-      const served = acceptChannel(new MessageStream(new DataChannelDuplex(fresh.cb), 'ice://b', 'ice://a'), {});
-      new ObjectServer(calculator(), served, 5, 1, 'Calculator');
-      const ch = await openChannel(new MessageStream(new DataChannelDuplex(fresh.ca), 'ice://a', 'ice://b'), {});
-      const calc = createProxy(await RemoteBackend.fetch(ch, 5, 1, 'Calculator')) as AnyProxy;
-      assert.equal(await calc.add(40, 2), 42);
-      const big = randomBytes(3 * 1024 * 1024);
-      const echoed = (await calc.echoRaw(big)) as Uint8Array;
-      assert.ok(Buffer.from(echoed).equals(big), '3 MiB raw came back intact');
-      ch.close();
-    } finally {
-      await Promise.all([fresh.a.close(), fresh.b.close()]);
-    }
+        // Ending one side ends the other.
+        const ended = new Promise<void>((r) => db.once('end', r));
+        da.end();
+        await ended;
+      },
+    );
+
+    it('carries a qi connection: handshake and calls over a MessageStream', { timeout: 20_000 }, async () => {
+      const fresh = await pair(stack);
+      try {
+        const { acceptChannel, MessageStream, ObjectServer, RemoteBackend, createProxy } =
+          await import('../../src/wire.js');
+        const served = acceptChannel(new MessageStream(new DataChannelDuplex(fresh.cb), 'ice://b', 'ice://a'), {});
+        new ObjectServer(calculator(), served, 5, 1, 'Calculator');
+        const ch = await openChannel(new MessageStream(new DataChannelDuplex(fresh.ca), 'ice://a', 'ice://b'), {});
+        const calc = createProxy(await RemoteBackend.fetch(ch, 5, 1, 'Calculator')) as AnyProxy;
+        assert.equal(await calc.add(40, 2), 42);
+        const big = randomBytes(3 * 1024 * 1024);
+        const echoed = (await calc.echoRaw(big)) as Uint8Array;
+        assert.ok(Buffer.from(echoed).equals(big), '3 MiB raw came back intact');
+        ch.close();
+      } finally {
+        await Promise.all([fresh.a.close(), fresh.b.close()]);
+      }
+    });
   });
-});
 
 describe('DirectLink on one host', () => {
   let sd: Session;
@@ -239,6 +254,78 @@ describe('DirectLink on one host', () => {
     await sd?.close();
   });
 
+  it('runs on werift by default; QI_ICE_STACK and stack choose', async () => {
+    assert.equal((await loadStack()).name, 'werift');
+    process.env.QI_ICE_STACK = 'libdatachannel';
+    try {
+      assert.equal((await loadStack()).name, 'libdatachannel');
+      assert.equal((await loadStack('werift')).name, 'werift', 'the option wins over the variable');
+      process.env.QI_ICE_STACK = 'webrtc';
+      await assert.rejects(
+        loadStack(),
+        (e: Error) =>
+          e instanceof QiError && /Unknown ICE stack "webrtc": use auto, libdatachannel or werift/.test(e.message),
+      );
+    } finally {
+      delete process.env.QI_ICE_STACK;
+    }
+  });
+
+  for (const name of ['libdatachannel', 'werift'] as const)
+    it(
+      `${name}: a TURN server refusing the credentials never makes the password visible`,
+      { timeout: 30_000 },
+      async () => {
+        const password = 'pw-Never-Printed-7781';
+        const fixture = fileURLToPath(new URL('./fixtures/ice-turn-refused.js', import.meta.url));
+        // On libdatachannel the process ends by itself once its link and host are closed (no native thread left).
+        const { stdout, stderr } = await run(process.execPath, [fixture, name, password], { timeout: 25_000 });
+        const outcome = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+          path: string;
+          stack: string;
+          reason: string;
+        };
+        assert.equal(outcome.stack, name);
+        assert.equal(outcome.path, 'gateway');
+        assert.match(outcome.reason, /turn:127\.0\.0\.1:\d+ gave no relay address \(it refused the credentials\?\)/);
+        assert.ok(!`${stdout}${stderr}`.includes(password), `the password was printed: ${stdout}${stderr}`);
+        assert.ok(!`${stdout}${stderr}`.includes('qi-user'), 'nor the user name');
+      },
+    );
+
+  it('links a werift host and a libdatachannel client', { timeout: 20_000 }, async () => {
+    const werift = await DirectLinkHost.register(sd, {
+      name: 'DirectLinkWerift',
+      accept: gw,
+      hostAddress: '127.0.0.1',
+      stack: 'werift',
+    });
+    try {
+      const link = await DirectLink.open(client, {
+        service: 'DirectLinkWerift',
+        stack: 'libdatachannel',
+        hostAddress: '127.0.0.1',
+        session: { auth: { user: 'bob', token: 'pw' } },
+        timeoutMs: 8000,
+      });
+      try {
+        assert.equal(link.path, 'direct', link.reason);
+        assert.equal(link.stack, 'libdatachannel');
+        assert.equal(werift.active[0]?.stack, 'werift');
+        const calc = (await link.session.service('Calculator')) as AnyProxy;
+        assert.equal(await calc.add(20, 22), 42);
+        const big = randomBytes(2 * 1024 * 1024);
+        assert.ok(Buffer.from((await calc.echoRaw(big)) as Uint8Array).equals(big), '2 MiB came back intact');
+      } finally {
+        await link.close();
+      }
+    } finally {
+      await werift.close();
+      const id = sd.serviceId('DirectLinkWerift');
+      if (id !== undefined) await sd.unregisterService(id);
+    }
+  });
+
   it('opens a link over host candidates, runs a session through it, and closes it', { timeout: 20_000 }, async () => {
     const link = await DirectLink.open(client, {
       hostAddress: '127.0.0.1',
@@ -247,11 +334,13 @@ describe('DirectLink on one host', () => {
     });
     try {
       assert.equal(link.path, 'direct', link.reason);
+      assert.equal(link.stack, 'werift');
       assert.equal(link.local?.type, 'host');
       assert.equal(link.local?.address, '127.0.0.1', 'only loopback is offered');
       assert.equal(link.remote?.address, '127.0.0.1');
       assert.equal(host.active.length, 1);
       assert.equal(host.active[0].path, 'direct');
+      assert.equal(host.active[0].stack, 'werift');
       const calc = (await link.session.service('Calculator')) as AnyProxy;
       assert.equal(await calc.add(1, 2), 3);
       assert.equal(

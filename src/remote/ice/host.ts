@@ -15,7 +15,7 @@ import { selectedPath, setRemote } from './peer.js';
 import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { parseIceServers, type IceServer } from './servers.js';
-import { loadStack, type IcePeer } from './stack.js';
+import { loadStack, type IcePeer, type IceStackName, type IceStackOption } from './stack.js';
 
 /** The signaling service: non-trickle offer/answer, and hang-up. */
 export const DirectLinkDefinition = defineObject({
@@ -32,6 +32,8 @@ export const DirectLinkDefinition = defineObject({
 /** A link as the host sees it. */
 export interface HostedLinkInfo {
   id: string;
+  /** The WebRTC stack that runs it. */
+  stack: IceStackName;
   /** Once connected: direct or relay, and the selected pair. */
   path?: IcePath;
   local?: CandidateInfo;
@@ -48,6 +50,11 @@ export interface DirectLinkHostOptions {
   relayOnly?: boolean;
   /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
   hostAddress?: string;
+  /**
+   * The WebRTC stack (docs/links.md): `auto` (default: werift when it loads here, else libdatachannel),
+   * `libdatachannel` or `werift`. Default from the environment variable `QI_ICE_STACK`.
+   */
+  stack?: IceStackOption;
   /** Longest wait for STUN/TURN answers before answering an offer with what was gathered (default 3000 ms). */
   gatherTimeoutMs?: number;
   /** A link not connected this long after its offer is dropped (default 20,000 ms). */
@@ -107,13 +114,13 @@ export class DirectLinkHost {
     }
     this.metrics.offers++;
     const { usable } = await probeServers(this.servers);
-    const stack = await loadStack();
+    const stack = await loadStack(this.options.stack);
     const pc = stack.createPeer({
       servers: usable,
       relayOnly: this.options.relayOnly,
       hostAddress: this.options.hostAddress,
     });
-    const link: Hosted = { info: { id }, pc };
+    const link: Hosted = { info: { id, stack: stack.name }, pc };
     this.links.set(id, link);
     link.timer = setTimeout(() => {
       this.metrics.failed++;

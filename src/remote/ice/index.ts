@@ -18,3 +18,4 @@ export {
   type RtcIceServer,
 } from './servers.js';
 export { type CandidateInfo, type IcePath } from './path.js';
+export { type IceStackName, type IceStackOption } from './stack.js';

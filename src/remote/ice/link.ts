@@ -17,7 +17,7 @@ import { channelOpen, explain, openChannel, selectedPath, setRemote, within } fr
 import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
-import { loadStack, type IcePeer } from './stack.js';
+import { loadStack, type IcePeer, type IceStackName, type IceStackOption } from './stack.js';
 
 /** Options of {@link DirectLink.open}. */
 export interface DirectLinkOptions {
@@ -29,6 +29,11 @@ export interface DirectLinkOptions {
   relayOnly?: boolean;
   /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
   hostAddress?: string;
+  /**
+   * The WebRTC stack (docs/links.md): `auto` (default: werift when it loads here, else libdatachannel),
+   * `libdatachannel` or `werift`. Default from the environment variable `QI_ICE_STACK`.
+   */
+  stack?: IceStackOption;
   /** Budget for the whole setup: gathering, offer/answer, connectivity checks (default 10,000 ms). */
   timeoutMs?: number;
   /** Longest wait for STUN/TURN answers before offering what was gathered (default 3000 ms, within timeoutMs). */
@@ -76,6 +81,8 @@ export class DirectLink {
     readonly setupMs: number,
     /** STUN/TURN servers that did not answer and were left out. */
     readonly warnings: string[],
+    /** The WebRTC stack that ran ICE (on the gateway path: the one that tried). */
+    readonly stack: IceStackName,
   ) {
     pc?.onState((s) => {
       if (s === 'failed' || s === 'closed')
@@ -96,7 +103,7 @@ export class DirectLink {
     const id = newLinkId();
     const signaling = (await session.service(name, { timeoutMs: budget })) as AnyProxy;
     const probe = await probeServers(servers, Math.min(1500, budget / 4));
-    const stack = await loadStack();
+    const stack = await loadStack(options.stack);
     const pc = stack.createPeer({
       servers: probe.usable,
       relayOnly: options.relayOnly,
@@ -143,6 +150,7 @@ export class DirectLink {
         options.duplex,
         Date.now() - started,
         probe.unreachable,
+        stack.name,
       );
     }
     // The link works: what fails from here (credentials refused by the peer's gateway…) is an error, not a reason to fall back.
@@ -173,6 +181,7 @@ export class DirectLink {
         options.duplex,
         Date.now() - started,
         probe.unreachable,
+        stack.name,
       );
     } catch (e) {
       unregister(e as Error);

@@ -1,15 +1,23 @@
 /**
  * The seam between direct links and the WebRTC stack under them: what link.ts, host.ts and peer.ts
  * need from a peer connection, in our own types, and which stack runs. Each stack adapts its own peer
- * connection and DataChannels to these in a file of its own (werift.ts; no stack's types leave
- * its file).
+ * connection and DataChannels to these in a file of its own (libdatachannel.ts, werift.ts; no stack's
+ * types leave its file).
  */
+import { QiError } from '../../errors/index.js';
+import { importFirst } from '../../errors/optional.js';
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
 import type { CandidateInfo } from './path.js';
 import type { IceServer } from './servers.js';
 
-/** The WebRTC stacks a direct link can run on. */
-export type IceStackName = 'werift';
+/**
+ * The WebRTC stacks a direct link can run on: `libdatachannel` (native, through the node-datachannel
+ * package) or `werift` (pure TypeScript).
+ */
+export type IceStackName = 'libdatachannel' | 'werift';
+
+/** Which stack to run: one by name, or `auto` (werift when it loads here, else libdatachannel). */
+export type IceStackOption = 'auto' | IceStackName;
 
 /** What a peer connection is configured with. */
 export interface PeerOptions {
@@ -57,8 +65,30 @@ export interface IceStack {
   createPeer(options: PeerOptions): IcePeer;
 }
 
-/** The stack that runs links. */
-export async function loadStack(): Promise<IceStack> {
-  const { weriftStack } = await import('./werift.js');
-  return weriftStack();
+/** The package each stack comes from. */
+const PACKAGES: Record<IceStackName, string> = { libdatachannel: 'node-datachannel', werift: 'werift' };
+
+const STACKS: Record<IceStackName, () => Promise<IceStack>> = {
+  libdatachannel: async () => (await import('./libdatachannel.js')).libdatachannelStack(),
+  werift: async () => (await import('./werift.js')).weriftStack(),
+};
+
+/**
+ * The stack that runs a link: `option`, else the environment variable `QI_ICE_STACK`, else `auto`,
+ * which takes werift when it loads here, and libdatachannel otherwise.
+ * @throws {@link QiError} `ERR_QI_CONFIG` for an unknown name, or when the stack's package (for `auto`:
+ *   both packages) does not load
+ */
+export function loadStack(option?: IceStackOption): Promise<IceStack> {
+  const choice = option ?? process.env.QI_ICE_STACK ?? 'auto';
+  if (choice === 'auto')
+    return importFirst(
+      'ICE',
+      (['werift', 'libdatachannel'] as const).map((name) => ({ name: PACKAGES[name], load: STACKS[name] })),
+    );
+  if (choice !== 'libdatachannel' && choice !== 'werift')
+    return Promise.reject(
+      new QiError('ERR_QI_CONFIG', `Unknown ICE stack ${JSON.stringify(choice)}: use auto, libdatachannel or werift`),
+    );
+  return STACKS[choice]();
 }
