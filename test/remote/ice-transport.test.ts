@@ -254,12 +254,15 @@ describe('DirectLink on one host', () => {
     await sd?.close();
   });
 
-  it('runs on werift by default; QI_ICE_STACK and stack choose', async () => {
-    assert.equal((await loadStack()).name, 'werift');
-    process.env.QI_ICE_STACK = 'libdatachannel';
+  it('runs on libdatachannel by default (node-datachannel is installed here); QI_ICE_STACK and stack choose', async () => {
+    assert.equal((await loadStack()).name, 'libdatachannel');
+    process.env.QI_ICE_STACK = 'werift';
     try {
-      assert.equal((await loadStack()).name, 'libdatachannel');
-      assert.equal((await loadStack('werift')).name, 'werift', 'the option wins over the variable');
+      assert.equal((await loadStack()).name, 'werift');
+      assert.equal((await loadStack('libdatachannel')).name, 'libdatachannel', 'the option wins over the variable');
+      delete process.env.QI_ICE_STACK;
+      const tcpTurn = [parseIceServer('turn:u:p@192.0.2.9:3478?transport=tcp')];
+      assert.equal((await loadStack('auto', tcpTurn)).name, 'werift', 'libjuice has no TURN over TCP');
       process.env.QI_ICE_STACK = 'webrtc';
       await assert.rejects(
         loadStack(),
@@ -334,13 +337,13 @@ describe('DirectLink on one host', () => {
     });
     try {
       assert.equal(link.path, 'direct', link.reason);
-      assert.equal(link.stack, 'werift');
+      assert.equal(link.stack, 'libdatachannel');
       assert.equal(link.local?.type, 'host');
       assert.equal(link.local?.address, '127.0.0.1', 'only loopback is offered');
       assert.equal(link.remote?.address, '127.0.0.1');
       assert.equal(host.active.length, 1);
       assert.equal(host.active[0].path, 'direct');
-      assert.equal(host.active[0].stack, 'werift');
+      assert.equal(host.active[0].stack, 'libdatachannel');
       const calc = (await link.session.service('Calculator')) as AnyProxy;
       assert.equal(await calc.add(1, 2), 3);
       assert.equal(

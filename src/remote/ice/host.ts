@@ -51,8 +51,9 @@ export interface DirectLinkHostOptions {
   /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
   hostAddress?: string;
   /**
-   * The WebRTC stack (docs/links.md): `auto` (default: werift when it loads here, else libdatachannel),
-   * `libdatachannel` or `werift`. Default from the environment variable `QI_ICE_STACK`.
+   * The WebRTC stack (docs/links.md): `auto` (default: libdatachannel when node-datachannel loads here,
+   * else werift; werift first for TURN over TCP or TLS), `libdatachannel` or `werift`. Default from the
+   * environment variable `QI_ICE_STACK`.
    */
   stack?: IceStackOption;
   /** Longest wait for STUN/TURN answers before answering an offer with what was gathered (default 3000 ms). */
@@ -114,7 +115,7 @@ export class DirectLinkHost {
     }
     this.metrics.offers++;
     const { usable } = await probeServers(this.servers);
-    const stack = await loadStack(this.options.stack);
+    const stack = await loadStack(this.options.stack, this.servers);
     const pc = stack.createPeer({
       servers: usable,
       relayOnly: this.options.relayOnly,

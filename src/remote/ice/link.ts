@@ -30,8 +30,9 @@ export interface DirectLinkOptions {
   /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
   hostAddress?: string;
   /**
-   * The WebRTC stack (docs/links.md): `auto` (default: werift when it loads here, else libdatachannel),
-   * `libdatachannel` or `werift`. Default from the environment variable `QI_ICE_STACK`.
+   * The WebRTC stack (docs/links.md): `auto` (default: libdatachannel when node-datachannel loads here,
+   * else werift; werift first for TURN over TCP or TLS), `libdatachannel` or `werift`. Default from the
+   * environment variable `QI_ICE_STACK`.
    */
   stack?: IceStackOption;
   /** Budget for the whole setup: gathering, offer/answer, connectivity checks (default 10,000 ms). */
@@ -103,7 +104,7 @@ export class DirectLink {
     const id = newLinkId();
     const signaling = (await session.service(name, { timeoutMs: budget })) as AnyProxy;
     const probe = await probeServers(servers, Math.min(1500, budget / 4));
-    const stack = await loadStack(options.stack);
+    const stack = await loadStack(options.stack, servers);
     const pc = stack.createPeer({
       servers: probe.usable,
       relayOnly: options.relayOnly,

@@ -16,7 +16,7 @@ import type { IceServer } from './servers.js';
  */
 export type IceStackName = 'libdatachannel' | 'werift';
 
-/** Which stack to run: one by name, or `auto` (werift when it loads here, else libdatachannel). */
+/** Which stack to run: one by name, or `auto` (libdatachannel when it loads here, else werift). */
 export type IceStackOption = 'auto' | IceStackName;
 
 /** What a peer connection is configured with. */
@@ -75,17 +75,23 @@ const STACKS: Record<IceStackName, () => Promise<IceStack>> = {
 
 /**
  * The stack that runs a link: `option`, else the environment variable `QI_ICE_STACK`, else `auto`,
- * which takes werift when it loads here, and libdatachannel otherwise.
+ * which takes libdatachannel when node-datachannel loads here (it has no prebuilt binary for some
+ * platforms, e.g. 32-bit ARM) and werift otherwise; werift first when the TURN server of `servers` is
+ * reached over TCP or TLS, which libjuice cannot do.
  * @throws {@link QiError} `ERR_QI_CONFIG` for an unknown name, or when the stack's package (for `auto`:
  *   both packages) does not load
  */
-export function loadStack(option?: IceStackOption): Promise<IceStack> {
+export function loadStack(option?: IceStackOption, servers: IceServer[] = []): Promise<IceStack> {
   const choice = option ?? process.env.QI_ICE_STACK ?? 'auto';
-  if (choice === 'auto')
+  if (choice === 'auto') {
+    const turn = servers.find((s) => s.kind !== 'stun');
+    const order: IceStackName[] =
+      turn?.transport === 'tcp' ? ['werift', 'libdatachannel'] : ['libdatachannel', 'werift'];
     return importFirst(
       'ICE',
-      (['werift', 'libdatachannel'] as const).map((name) => ({ name: PACKAGES[name], load: STACKS[name] })),
+      order.map((name) => ({ name: PACKAGES[name], load: STACKS[name] })),
     );
+  }
   if (choice !== 'libdatachannel' && choice !== 'werift')
     return Promise.reject(
       new QiError('ERR_QI_CONFIG', `Unknown ICE stack ${JSON.stringify(choice)}: use auto, libdatachannel or werift`),
