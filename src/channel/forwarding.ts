@@ -12,6 +12,7 @@ import { newMessageId, type Address, type SendFields } from './address.js';
 import type { CallLink } from './calls.js';
 import type { Channel } from './channel.js';
 import { ERROR_CODEC, payloadErrorText } from './error-text.js';
+import { IdTable } from './id-table.js';
 
 /** Receives the raw answer (Reply, Error or Canceled) of a forwarded call, or why none will come. */
 export type RawAnswer = (answer: Message | undefined, error?: Error) => void;
@@ -35,7 +36,7 @@ export interface ForwardingLink extends CallLink {
 
 /** The raw forwarding of one channel; reached as `channel.raw`. */
 export class RawForwarding {
-  private readonly calls = new Map<number, ForwardedCall>();
+  private readonly calls = new IdTable<ForwardedCall>();
 
   constructor(
     private readonly channel: Channel,
@@ -121,9 +122,8 @@ export class RawForwarding {
 
   /** Takes the answer `m` when it answers a forwarded call (true), undecoded; false when it is not ours. */
   answer(m: Message): boolean {
-    const f = this.calls.get(m.id);
+    const f = this.calls.take(m.id);
     if (f === undefined) return false;
-    this.calls.delete(m.id);
     f.answered(m);
     return true;
   }
@@ -131,7 +131,7 @@ export class RawForwarding {
   /** The channel closed: every forwarded call is told that no answer will come. */
   closed(error: Error | undefined): void {
     const why = error ? ` (${error.message})` : '';
-    const calls = [...this.calls.values()];
+    const calls = this.calls.valueList();
     this.calls.clear();
     for (const f of calls) {
       f.answered(

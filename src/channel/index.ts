@@ -13,6 +13,7 @@ export type { CallOptions, CallNamer } from './calls.js';
 export { guardCall, canceledError, type Disarm, type GuardOptions } from './call-guard.js';
 export { newMessageId, type Address, type SendFields } from './address.js';
 export { RawForwarding, type ForwardedCall, type RawAnswer } from './forwarding.js';
+export { IdTable } from './id-table.js';
 export { openChannel, acceptChannel, type OpenOptions, type AcceptOptions } from './handshake.js';
 export { Capability, defaultCapabilities, mergeCapabilities, truthy, type CapabilityMap } from './capabilities.js';
 export {

@@ -6,6 +6,7 @@
  */
 import {
   CANCEL_CODEC,
+  IdTable,
   QiCallError,
   QiLimitError,
   errorText,
@@ -83,7 +84,7 @@ export class ClientConnection implements MessageHandler, EventSink {
   /** This client's view of the ServiceDirectory. */
   readonly directory: ClientDirectory;
   /** Calls forwarded upstream, by the client's id (the channel refuses a second call under an id still pending). */
-  private readonly pending = new Map<number, Relayed>();
+  private readonly pending = new IdTable<Relayed>();
   /** Bytes of arguments of `pending` calls. */
   private pendingBytes = 0;
   /** Bytes of arguments of calls waiting for a MetaObject or a connection before they can be forwarded. */
@@ -406,7 +407,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.gw.metrics.clients--;
     if (error instanceof QiLimitError) this.gw.metrics.slowDisconnects++;
     // A call whose answer may hold objects is still listened to: they must be terminated when it comes.
-    for (const f of this.pending.values()) f.channel.raw.cancel(f.id, f.returnSignature === undefined);
+    for (const f of this.pending.valueList()) f.channel.raw.cancel(f.id, f.returnSignature === undefined);
     this.pending.clear();
     this.pendingBytes = 0;
     this.gw.upstream.unsubscribeAll(this);
