@@ -363,6 +363,41 @@ describe('DirectLink on one host', () => {
     assert.equal(host.active.length, 0, 'the host dropped the link when it was hung up');
   });
 
+  it('refuses offers that are not usable SDP, keeping no slot, and still opens the next link', async () => {
+    // Any caller of the signaling service sends these; libdatachannel parses them natively (it aborts the
+    // whole process on some misuse), so what it refuses must come back as an error, nothing more.
+    const signaling = (await client.service('DirectLink')) as AnyProxy;
+    const header = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
+    const media = 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n';
+    const offers: [string, RegExp][] = [
+      ['', /no ICE user fragment/],
+      ['hello world', /no ICE user fragment/],
+      [header, /no ICE user fragment/],
+      [
+        `${header}${media}a=ice-ufrag:abcd\r\na=ice-pwd:${'y'.repeat(22)}\r\na=fingerprint:sha-256 ZZ\r\na=setup:actpass\r\n`,
+        /Invalid sha-256 fingerprint/,
+      ],
+    ];
+    for (const [i, [sdp, why]] of offers.entries())
+      await assert.rejects(signaling.offer(`hostile-${i}`, sdp), (e: Error) => {
+        assert.match(e.message, /cannot answer this offer: .*/);
+        assert.match(e.message, why);
+        return true;
+      });
+    assert.equal(host.active.length, 0, 'a refused offer keeps no link');
+    const link = await DirectLink.open(client, {
+      hostAddress: '127.0.0.1',
+      session: { auth: { user: 'bob', token: 'pw' } },
+      timeoutMs: 8000,
+    });
+    try {
+      assert.equal(link.path, 'direct', link.reason);
+      assert.equal(await ((await link.session.service('Calculator')) as AnyProxy).add(2, 2), 4);
+    } finally {
+      await link.close();
+    }
+  });
+
   it(
     'carries a stream of typed frames with backpressure over the link, complete and in order',
     { timeout: 20_000 },
