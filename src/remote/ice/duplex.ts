@@ -106,33 +106,51 @@ export class DataChannelDuplex extends Duplex {
     );
   }
 
-  /** Sends the bytes of `chunks` in messages of at most chunkSize, small pieces joined. */
+  /**
+   * Sends the bytes of `chunks` in messages of at most chunkSize, small pieces joined; a large write
+   * goes on only while the channel's queue is under the high-water mark (else once it has drained).
+   */
   private send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
     if (this.channel.readyState !== 'open') return callback(new Error(`the DataChannel is ${this.channel.readyState}`));
-    try {
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      const flush = () => {
-        if (pendingBytes === 0) return;
-        this.channel.send(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
-        pending = [];
-        pendingBytes = 0;
-      };
-      for (const c of chunks) {
-        for (let off = 0; off < c.length;) {
+    let i = 0;
+    let off = 0;
+    const closed = () => new Error('the DataChannel closed');
+    const step = (): void => {
+      try {
+        let pending: Buffer[] = [];
+        let pendingBytes = 0;
+        const flush = () => {
+          if (pendingBytes === 0) return;
+          this.channel.send(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
+          pending = [];
+          pendingBytes = 0;
+        };
+        while (i < chunks.length) {
+          const c = chunks[i];
           const n = Math.min(c.length - off, this.chunkSize - pendingBytes);
           pending.push(off === 0 && n === c.length ? c : c.subarray(off, off + n));
           pendingBytes += n;
           off += n;
-          if (pendingBytes === this.chunkSize) flush();
+          if (off === c.length) {
+            i++;
+            off = 0;
+          }
+          if (pendingBytes === this.chunkSize) {
+            flush();
+            if (i < chunks.length && this.channel.bufferedAmount > this.high) {
+              this.waiting = () => (this.channel.readyState === 'open' ? step() : callback(closed()));
+              return;
+            }
+          }
         }
+        flush();
+      } catch (e) {
+        return callback(e as Error);
       }
-      flush();
-    } catch (e) {
-      return callback(e as Error);
-    }
-    if (this.channel.bufferedAmount <= this.high) return callback();
-    this.waiting = () => callback(this.channel.readyState === 'open' ? null : new Error('the DataChannel closed'));
+      if (this.channel.bufferedAmount <= this.high) return callback();
+      this.waiting = () => callback(this.channel.readyState === 'open' ? null : closed());
+    };
+    step();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
