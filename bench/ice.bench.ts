@@ -40,6 +40,7 @@ if (process.argv.includes('--serve')) {
     quiet: true,
   });
   const urls = robot.ready as { sd: string; gateway: string };
+  const watch = [process.pid, robot.child.pid!];
 
   const viaGateway = await Session.connect(urls.gateway, { ipc: false });
   const signaling = await Session.connect(urls.sd, { ipc: false });
@@ -47,7 +48,7 @@ if (process.argv.includes('--serve')) {
     {
       label: 'gateway TCP',
       short: 'gateway',
-      figures: await measurePath((await viaGateway.service('Calculator')) as AnyProxy, SECONDS),
+      figures: await measurePath((await viaGateway.service('Calculator')) as AnyProxy, SECONDS, watch),
     },
   ];
   const setups: string[] = [];
@@ -57,7 +58,7 @@ if (process.argv.includes('--serve')) {
     setups.push(
       `${link.stack}: ${link.path}, ${link.local?.type} ${link.local?.address} ↔ ${link.remote?.type} ${link.remote?.address}, set up in ${link.setupMs} ms`,
     );
-    const figures = await measurePath((await link.session.service('Calculator')) as AnyProxy, SECONDS);
+    const figures = await measurePath((await link.session.service('Calculator')) as AnyProxy, SECONDS, watch);
     columns.push({ label: `link ${link.stack}`, short: link.stack === 'libdatachannel' ? 'ldc' : link.stack, figures });
     await link.close();
   }
