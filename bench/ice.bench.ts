@@ -2,27 +2,33 @@
  * Calls and bulk data over a direct link (ICE/DTLS/SCTP, DataChannels) on each WebRTC stack beside the
  * same through the gateway over TCP, in one run, on this machine:
  *
- *   npm run bench:ice [-- --seconds N] [-- --stack=libdatachannel,werift]
+ *   npm run bench:ice [-- --seconds N] [-- --stack=libdatachannel,werift] [-- --lab]
  *
  * A child process plays the robot: a ServiceDirectory with Calculator, a gateway on loopback TCP, and
  * one DirectLinkHost per stack registered on the SD (`DirectLink-<stack>`), whose links go to that
  * gateway. This process opens the gateway path and one link per stack (both ends on that stack) to the
  * same gateway. Rows: sequential calls (calls/s), 16 calls in flight, and a 4 MiB raw echo (MB/s each
  * way), each link over the gateway's. No STUN/TURN: the links use loopback host candidates, so they
- * measure the transport, not a network.
+ * measure the transport, not a network. With `--lab` (root), the same rows on the namespace NAT lab's direct
+ * path instead (cone NATs; see ice-lab.ts), where issue 19's targets are measured. Every row also gives the
+ * CPU time of the processes per operation.
  */
 import { fileURLToPath } from 'node:url';
 import { Gateway, Session, listenStandalone, type AnyProxy } from '../src/index.js';
 import { DirectLink, DirectLinkHost, type IceStackName } from '../src/remote/index.js';
-import { calculator } from '../test/object/fixtures.js';
+import { calculator } from '../test/object/calculator.js';
 import { exitWithParent, spawnChild } from './children.js';
 import { flag, num } from './harness.js';
+import { runLab } from './ice-lab.js';
 import { measurePath, printPaths, type PathColumn } from './paths.js';
 
 const SECONDS = num('seconds', 2);
 const STACKS = (flag('stack') || 'libdatachannel,werift').split(',') as IceStackName[];
 
-if (process.argv.includes('--serve')) {
+if (flag('lab') !== undefined) {
+  await runLab(STACKS, SECONDS);
+  process.exit(0);
+} else if (process.argv.includes('--serve')) {
   const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
   await sd.registerService('Calculator', calculator());
   const gw = await Gateway.start({
@@ -35,10 +41,7 @@ if (process.argv.includes('--serve')) {
   console.log(`READY ${JSON.stringify({ sd: sd.endpoints[0], gateway: gw.url })}`);
   exitWithParent([], 1000);
 } else {
-  // quiet: the test fixtures it imports load node:test, which prints a TAP header.
-  const robot = await spawnChild(fileURLToPath(import.meta.url), ['--serve', `--stack=${STACKS.join(',')}`], {
-    quiet: true,
-  });
+  const robot = await spawnChild(fileURLToPath(import.meta.url), ['--serve', `--stack=${STACKS.join(',')}`]);
   const urls = robot.ready as { sd: string; gateway: string };
   const watch = [process.pid, robot.child.pid!];
 

@@ -78,7 +78,7 @@ export function printPaths(paths: PathColumn[]): void {
   row('16 in flight add', (p) => p.par, '/s');
   row('4 MiB raw echo', (p) => p.mbps, 'MB/s');
   if (paths.every((p) => p.figures.cpu !== undefined)) {
-    console.log('CPU of both processes (user + system, every thread; lower is better):');
+    console.log('CPU of the watched processes together (user + system, every thread; lower is better):');
     row('  per sequential', (p) => p.cpu!.seq, 'µs');
     row('  per call in flt', (p) => p.cpu!.par, 'µs');
     row('  per MB echoed', (p) => p.cpu!.mbps, 'ms');

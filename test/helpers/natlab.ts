@@ -17,7 +17,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished, jsonLines, ready, type Running } from './processes.js';
+import { finished, jsonLines, ready, type Running } from './running.js';
 
 export { finished, jsonLines, ready, type Running };
 
