@@ -16,14 +16,24 @@ import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { parseIceServers, type IceServer } from './servers.js';
 import { loadStack, type IcePeer, type IceStackName, type IceStackOption } from './stack.js';
+import { Inbox, Outbox, TRICKLE_GRACE_MS, TRICKLE_LIMITS } from './trickle.js';
 
-/** The signaling service: non-trickle offer/answer, and hang-up. */
+/** The signaling service: offer/answer (whole, or trickled: trickle.ts), and hang-up. */
 export const DirectLinkDefinition = defineObject({
   description: 'Signaling of direct ICE links (docs/links.md): offer an SDP, get the answer; hang up when done',
   methods: {
     offer: method([t.string, t.string], t.string, {
       description: 'Takes an ICE offer (all candidates gathered), returns the answer',
       paramNames: ['link', 'sdp'],
+    }),
+    offerTrickle: method([t.string, t.string], t.string, {
+      description: 'Takes an ICE offer whose candidates follow through trickle, returns the answer at once',
+      paramNames: ['link', 'sdp'],
+    }),
+    trickle: method([t.string, t.list(t.string)], t.list(t.string), {
+      description:
+        'Adds the caller’s candidates to a trickled link ("" ends them) and returns the host’s gathered since the last call, waiting up to 2 s when the caller sent none',
+      paramNames: ['link', 'candidates'],
     }),
     hangup: method([t.string], undefined, { description: 'Closes a link', paramNames: ['link'] }),
   },
@@ -51,6 +61,11 @@ export interface DirectLinkHostOptions {
   /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
   hostAddress?: string;
   /**
+   * Offer and check IPv6 candidates too (default `true`): used when both sides have IPv6. Link-local
+   * addresses (fe80::/10) are never offered, whatever this says.
+   */
+  ipv6?: boolean;
+  /**
    * The WebRTC stack (docs/links.md): `auto` (default: libdatachannel when node-datachannel loads here,
    * else werift; werift first for TURN over TCP or TLS), `libdatachannel` or `werift`. Default from the
    * environment variable `QI_ICE_STACK`.
@@ -70,12 +85,27 @@ interface Hosted {
   info: HostedLinkInfo;
   pc: IcePeer;
   timer?: NodeJS.Timeout;
+  /** Trickled links: the host's candidates not fetched yet, the caller's received. */
+  outbox?: Outbox;
+  inbox?: Inbox;
 }
 
 /** Serves direct links; see the module comment. */
 export class DirectLinkHost {
-  /** Offers answered, links connected (by path), qi connections accepted, links that never connected. */
-  readonly metrics = { offers: 0, refused: 0, connected: 0, direct: 0, relay: 0, streams: 0, failed: 0 };
+  /**
+   * Offers answered (of which trickled), links connected (by path), qi connections accepted, links that
+   * never connected.
+   */
+  readonly metrics = {
+    offers: 0,
+    trickled: 0,
+    refused: 0,
+    connected: 0,
+    direct: 0,
+    relay: 0,
+    streams: 0,
+    failed: 0,
+  };
   /** The signaling object: register it on any session the peers can reach (see {@link register}). */
   readonly object: LocalObject<typeof DirectLinkDefinition>;
   private readonly servers: IceServer[];
@@ -85,7 +115,9 @@ export class DirectLinkHost {
   constructor(private readonly options: DirectLinkHostOptions) {
     this.servers = parseIceServers(options.iceServers);
     this.object = new LocalObject(DirectLinkDefinition, {
-      offer: (id, sdp) => this.offer(id, sdp),
+      offer: (id, sdp) => this.offer(id, sdp, false),
+      offerTrickle: (id, sdp) => this.offer(id, sdp, true),
+      trickle: (id, candidates) => this.trickle(id, candidates),
       hangup: (id) => this.drop(id),
     });
   }
@@ -105,7 +137,7 @@ export class DirectLinkHost {
     return [...this.links.values()].map((l) => l.info);
   }
 
-  private async offer(id: string, sdp: string): Promise<string> {
+  private async offer(id: string, sdp: string, trickle: boolean): Promise<string> {
     if (this.closed) throw new Error('this host no longer accepts direct links');
     if (!/^[\w-]{1,64}$/.test(id)) throw new Error('a link id is 1 to 64 letters, digits, _ or -');
     if (this.links.has(id)) throw new Error(`link ${id} already exists`);
@@ -120,8 +152,14 @@ export class DirectLinkHost {
       servers: usable,
       relayOnly: this.options.relayOnly,
       hostAddress: this.options.hostAddress,
+      ipv6: this.options.ipv6,
     });
     const link: Hosted = { info: { id, stack: stack.name }, pc };
+    if (trickle) {
+      this.metrics.trickled++;
+      link.outbox = new Outbox(pc);
+      link.inbox = new Inbox(pc);
+    }
     this.links.set(id, link);
     link.timer = setTimeout(() => {
       this.metrics.failed++;
@@ -134,11 +172,22 @@ export class DirectLinkHost {
     });
     try {
       await setRemote(pc, 'offer', sdp, 5000);
-      return await pc.describe('answer', this.options.gatherTimeoutMs ?? 3000);
+      return await pc.describe('answer', trickle ? TRICKLE_GRACE_MS : (this.options.gatherTimeoutMs ?? 3000));
     } catch (e) {
       await this.drop(id);
       throw new Error(`cannot answer this offer: ${(e as Error).message}`, { cause: e });
     }
+  }
+
+  /** A trickled link's candidates: the caller's added, the host's returned (see trickle.ts). */
+  private async trickle(id: string, candidates: string[]): Promise<string[]> {
+    const link = this.links.get(id);
+    if (link?.outbox === undefined || link.inbox === undefined)
+      throw new Error(`no trickled link ${id} is being set up here (offer it with offerTrickle first)`);
+    await link.inbox.add(candidates);
+    // A caller that sends nothing waits for the host's next candidates, a bounded number at once.
+    const wait = candidates.length === 0 && link.outbox.waiting < TRICKLE_LIMITS.waiting ? TRICKLE_LIMITS.pollMs : 0;
+    return link.outbox.take(wait);
   }
 
   private connected(link: Hosted): void {
@@ -183,6 +232,7 @@ export class DirectLinkHost {
     if (link === undefined) return;
     this.links.delete(id);
     clearTimeout(link.timer);
+    link.outbox?.close();
     await link.pc.close();
   }
 

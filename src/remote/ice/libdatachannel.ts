@@ -8,7 +8,7 @@
 import type { DataChannel, PeerConnection, IceServer as NdcIceServer } from 'node-datachannel';
 import { importOptional } from '../../errors/optional.js';
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
-import { filterCandidates, parseCandidate, type CandidateFilter } from './sdp.js';
+import { filterCandidates, mediaId, parseCandidate, trickled, type CandidateFilter } from './sdp.js';
 import type { IceServer } from './servers.js';
 import type { IcePeer, IceStack, PeerOptions, PeerState } from './stack.js';
 
@@ -130,6 +130,7 @@ class LibdatachannelPeer implements IcePeer {
   private readonly channels = new Set<LibdatachannelChannel>();
   private readonly states = new Handlers<[PeerState]>();
   private readonly gathered = new Handlers<[]>();
+  private readonly candidates = new Handlers<[string | null]>();
   private channelHandler: ((channel: DataChannelLike) => void) | undefined;
   private closed = false;
 
@@ -138,8 +139,7 @@ class LibdatachannelPeer implements IcePeer {
     options: PeerOptions,
   ) {
     const { relayOnly, hostAddress } = options;
-    // IPv6 candidates only slow the checks down between NATed hosts (werift is told the same).
-    this.filter = { relayOnly, hostAddress, ipv4Only: true };
+    this.filter = { relayOnly, hostAddress, ipv4Only: options.ipv6 === false };
     const stun = options.servers.find((s) => s.kind === 'stun');
     const turn = options.servers.find((s) => s.kind !== 'stun');
     this.pc = new binding.PeerConnection('qi', {
@@ -154,7 +154,15 @@ class LibdatachannelPeer implements IcePeer {
       if (s === 'closed') this.closeChannels();
       this.states.emit(s as PeerState);
     });
-    this.pc.onGatheringStateChange((s) => s === 'complete' && this.gathered.emit());
+    this.pc.onGatheringStateChange((s) => {
+      if (s !== 'complete') return;
+      this.gathered.emit();
+      this.candidates.emit(null);
+    });
+    this.pc.onLocalCandidate((line) => {
+      const c = trickled(line, this.filter);
+      if (c !== undefined) this.candidates.emit(c);
+    });
     this.pc.onDataChannel((dc) => {
       const channel = this.adopt(dc);
       this.channelHandler?.(channel);
@@ -211,6 +219,16 @@ class LibdatachannelPeer implements IcePeer {
     // libjuice checks pairs from its own socket even under the relay policy: with relayOnly, only the
     // peer's relay candidates are given to it, so that nothing reaches the peer but through TURN.
     this.pc.setRemoteDescription(this.filter.relayOnly ? filterCandidates(sdp, { relayOnly: true }) : sdp, type);
+  }
+
+  onCandidate(handler: (candidate: string | null) => void): Unsubscribe {
+    return this.candidates.add(handler);
+  }
+
+  async addRemoteCandidate(candidate: string): Promise<void> {
+    if (this.closed) return;
+    if (this.filter.relayOnly && parseCandidate(candidate)?.type !== 'relay') return;
+    this.pc.addRemoteCandidate(candidate, mediaId(this.remoteSdp));
   }
 
   selectedPair(): ReturnType<IcePeer['selectedPair']> {

@@ -18,6 +18,7 @@ import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
 import { loadStack, type IcePeer, type IceStackName, type IceStackOption } from './stack.js';
+import { Inbox, Outbox, TRICKLE_GRACE_MS, trickleWith } from './trickle.js';
 
 /** Options of {@link DirectLink.open}. */
 export interface DirectLinkOptions {
@@ -30,6 +31,11 @@ export interface DirectLinkOptions {
   /** Offer host candidates on this local address only, e.g. `127.0.0.1` (default: every interface's). */
   hostAddress?: string;
   /**
+   * Offer and check IPv6 candidates too (default `true`): used when both sides have IPv6. Link-local
+   * addresses (fe80::/10) are never offered, whatever this says.
+   */
+  ipv6?: boolean;
+  /**
    * The WebRTC stack (docs/links.md): `auto` (default: libdatachannel when node-datachannel loads here,
    * else werift; werift first for TURN over TCP or TLS), `libdatachannel` or `werift`. Default from the
    * environment variable `QI_ICE_STACK`.
@@ -37,8 +43,16 @@ export interface DirectLinkOptions {
   stack?: IceStackOption;
   /** Budget for the whole setup: gathering, offer/answer, connectivity checks (default 10,000 ms). */
   timeoutMs?: number;
-  /** Longest wait for STUN/TURN answers before offering what was gathered (default 3000 ms, within timeoutMs). */
+  /**
+   * Longest wait for STUN/TURN answers before offering what was gathered (default 3000 ms, within
+   * timeoutMs), when the host does not take trickled candidates.
+   */
   gatherTimeoutMs?: number;
+  /**
+   * Trickle ICE (default `true`): the offer leaves at once and candidates follow as they are gathered,
+   * when the host's signaling service knows how (else the offer waits for gathering, as with `false`).
+   */
+  trickle?: boolean;
   /**
    * When no candidate pair works: `true` (default) gives a link on the signaling path (`path: 'gateway'`,
    * with the reason); `false` throws.
@@ -109,25 +123,42 @@ export class DirectLink {
       servers: probe.usable,
       relayOnly: options.relayOnly,
       hostAddress: options.hostAddress,
+      ipv6: options.ipv6,
     });
     // The first DataChannel is created before the offer (so that it carries SCTP); it is the first qi connection.
     const first = pc.createChannel();
+    // Trickle when the host knows how (older hosts only take whole offers).
+    const trickle = options.trickle !== false && 'trickle' in signaling;
+    const outbox = trickle ? new Outbox(pc) : undefined;
     let answered = false;
+    let settled = false;
     let sel: ReturnType<typeof selectedPath>;
     try {
-      const sdp = await pc.describe('offer', Math.min(options.gatherTimeoutMs ?? 3000, left() / 2));
+      const sdp = await pc.describe(
+        'offer',
+        trickle ? TRICKLE_GRACE_MS : Math.min(options.gatherTimeoutMs ?? 3000, left() / 2),
+      );
+      const method = trickle ? 'offerTrickle' : 'offer';
       const answer = (await within(
-        signaling.offer(id, sdp, { timeoutMs: Math.max(1, left()) }),
+        signaling[method](id, sdp, { timeoutMs: Math.max(1, left()) }),
         left(),
-        `${name}.offer got no answer within ${budget} ms of the start`,
+        `${name}.${method} got no answer within ${budget} ms of the start`,
       )) as string;
       answered = true;
       await setRemote(pc, 'answer', answer, left());
+      if (outbox !== undefined) {
+        const exchange = async (mine: string[]) =>
+          (await signaling.trickle(id, mine, { timeoutMs: Math.max(1, left()) })) as string[];
+        void trickleWith(outbox, new Inbox(pc), exchange, () => settled || left() <= 0);
+      }
       await channelOpen(pc, first, left(), servers, probe.unreachable);
+      settled = true;
       sel = selectedPath(pc);
       if (sel === undefined)
         throw new Error(`connected, but no selected candidate pair (${explain(pc, servers, probe.unreachable)})`);
     } catch (e) {
+      settled = true;
+      outbox?.close();
       await pc.close();
       if (answered) void Promise.resolve(signaling.hangup(id)).catch(() => {});
       const why = (e as Error).message;

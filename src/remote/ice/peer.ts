@@ -4,9 +4,10 @@
  */
 import type { DataChannelLike } from './duplex.js';
 import type { CandidateInfo, IcePath } from './path.js';
-import { candidatesOf } from './sdp.js';
+import { candidatesOf, withCandidates } from './sdp.js';
 import { describeIceServer, type IceServer } from './servers.js';
 import type { IcePeer } from './stack.js';
+import { trickledOf } from './trickle.js';
 
 /** Applies the peer's offer or answer, within `ms`. */
 export async function setRemote(peer: IcePeer, type: 'offer' | 'answer', sdp: string, ms: number): Promise<void> {
@@ -81,8 +82,9 @@ export async function openChannel(peer: IcePeer): Promise<DataChannelLike> {
 
 /** What was gathered and offered, and which servers were configured: the facts behind a failure. */
 export function explain(peer: IcePeer, servers: IceServer[], notes: string[] = []): string {
-  const local = candidatesOf(peer.localSdp ?? '');
-  const remote = candidatesOf(peer.remoteSdp ?? '');
+  const trickled = trickledOf(peer);
+  const local = candidatesOf(withCandidates(peer.localSdp ?? '', trickled.local));
+  const remote = candidatesOf(withCandidates(peer.remoteSdp ?? '', trickled.remote));
   const parts = [
     `local candidates: ${local.join(', ') || 'none'}`,
     `remote candidates: ${remote.join(', ') || 'none'}`,

@@ -33,7 +33,11 @@ export function withCandidates(sdp: string, candidates: string[]): string {
   return (sdp.endsWith('\n') ? sdp : `${sdp}\r\n`) + lines.map((l) => `${l}\r\n`).join('');
 }
 
-/** What a peer may offer: relay candidates only, host candidates on one address only, IPv4 only. */
+/**
+ * What a peer may offer: relay candidates only, host candidates on one address only, IPv4 only. IPv6
+ * link-local addresses (fe80::/10) are never offered: a peer cannot use them without a scope (the
+ * interface), which a candidate does not carry.
+ */
 export interface CandidateFilter {
   relayOnly?: boolean;
   hostAddress?: string;
@@ -44,13 +48,12 @@ export interface CandidateFilter {
 /** True when a candidate passes `filter`. */
 export function allowedCandidate(c: CandidateInfo, filter: CandidateFilter): boolean {
   if (filter.relayOnly && c.type !== 'relay') return false;
-  if (filter.ipv4Only && c.address.includes(':')) return false;
+  if (c.address.includes(':') && (filter.ipv4Only || /^fe[89ab][0-9a-f]:/i.test(c.address))) return false;
   return filter.hostAddress === undefined || c.type !== 'host' || c.address === filter.hostAddress;
 }
 
 /** The SDP without the candidate lines that `filter` leaves out. */
 export function filterCandidates(sdp: string, filter: CandidateFilter): string {
-  if (!filter.relayOnly && filter.hostAddress === undefined && !filter.ipv4Only) return sdp;
   return sdp
     .split(/(?<=\n)/)
     .filter((l) => {
@@ -59,4 +62,16 @@ export function filterCandidates(sdp: string, filter: CandidateFilter): string {
       return c !== undefined && allowedCandidate(c, filter);
     })
     .join('');
+}
+
+/** A gathered candidate as a `candidate:…` line, or undefined when `filter` leaves it out (or it does not parse). */
+export function trickled(line: string, filter: CandidateFilter): string | undefined {
+  const text = line.trim().replace(/^a=/, '');
+  const c = parseCandidate(text);
+  return c !== undefined && allowedCandidate(c, filter) ? text : undefined;
+}
+
+/** The media id (`a=mid:`) of an SDP's DataChannel section, which trickled candidates name (default `0`). */
+export function mediaId(sdp: string | undefined): string {
+  return /^a=mid:(\S+)/m.exec(sdp ?? '')?.[1] ?? '0';
 }

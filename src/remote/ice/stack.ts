@@ -27,6 +27,8 @@ export interface PeerOptions {
   relayOnly?: boolean;
   /** Host candidates on this local address only (default: every interface's). */
   hostAddress?: string;
+  /** Offer and check IPv6 candidates too (default true; link-local ones never: sdp.ts). */
+  ipv6?: boolean;
 }
 
 /** The states of a peer connection that links act on. */
@@ -50,6 +52,13 @@ export interface IcePeer {
   describe(type: 'offer' | 'answer', timeoutMs: number): Promise<string>;
   /** Applies the peer's offer or answer. */
   applyRemote(type: 'offer' | 'answer', sdp: string): Promise<void>;
+  /**
+   * Called with each local candidate as it is gathered (a `candidate:…` line; those that `relayOnly` or
+   * `hostAddress` leave out are not given), then with `null` once gathering ends: trickle ICE (trickle.ts).
+   */
+  onCandidate(handler: (candidate: string | null) => void): Unsubscribe;
+  /** Adds a candidate the peer trickled (a `candidate:…` line), after its description was applied. */
+  addRemoteCandidate(candidate: string): Promise<void>;
   /** The SDPs sent and applied so far, for messages. */
   readonly localSdp: string | undefined;
   readonly remoteSdp: string | undefined;

@@ -6,7 +6,15 @@
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { importOptional } from '../../errors/optional.js';
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
-import { parseCandidate, withCandidates, filterCandidates, allowedCandidate, type CandidateFilter } from './sdp.js';
+import {
+  parseCandidate,
+  withCandidates,
+  filterCandidates,
+  allowedCandidate,
+  mediaId,
+  trickled,
+  type CandidateFilter,
+} from './sdp.js';
 import { toRtcIceServer } from './servers.js';
 import type { IcePeer, IceStack, PeerOptions, PeerState } from './stack.js';
 
@@ -71,7 +79,7 @@ class WeriftPeer implements IcePeer {
     private readonly options: PeerOptions,
   ) {
     const { relayOnly, hostAddress } = options;
-    this.filter = { relayOnly, hostAddress };
+    this.filter = { relayOnly, hostAddress, ipv4Only: options.ipv6 === false };
     const stun = options.servers.find((s) => s.kind === 'stun');
     const turn = options.servers.find((s) => s.kind !== 'stun');
     // Only these servers: werift would ask Google's STUN by default (see also noDefaultStun).
@@ -80,21 +88,17 @@ class WeriftPeer implements IcePeer {
     this.pc = new werift.RTCPeerConnection({
       iceServers,
       iceTransportPolicy: relayOnly ? 'relay' : 'all',
-      // werift's relay policy only holds when a TURN server is configured, and it offers host
-      // candidates on every interface: only pairs whose local end we would offer are checked.
-      ...(relayOnly || hostAddress !== undefined
-        ? {
-            iceFilterCandidatePair: (pair: { localCandidate: { type: string; host: string; port: number } }) => {
-              const c = pair.localCandidate;
-              return allowedCandidate({ type: c.type, address: c.host, port: c.port, protocol: 'udp' }, filter);
-            },
-          }
-        : {}),
+      // werift's relay policy only holds when a TURN server is configured, and it gathers host
+      // candidates on every interface (link-local IPv6 ones too): only pairs whose local end we would
+      // offer are checked.
+      iceFilterCandidatePair: (pair: { localCandidate: { type: string; host: string; port: number } }) => {
+        const c = pair.localCandidate;
+        return allowedCandidate({ type: c.type, address: c.host, port: c.port, protocol: 'udp' }, filter);
+      },
       ...(hostAddress !== undefined ? { iceAdditionalHostAddresses: [hostAddress] } : {}),
       // TURN over TLS is the only case werift needs told: the URL's transport covers udp/tcp.
       ...(turn?.kind === 'turns' ? { turnTransport: 'tls' as const } : {}),
-      // IPv6 link-local and unique-local candidates only slow the checks down between NATed hosts.
-      iceUseIpv6: false,
+      iceUseIpv6: options.ipv6 !== false,
     });
   }
 
@@ -140,6 +144,19 @@ class WeriftPeer implements IcePeer {
   async applyRemote(type: 'offer' | 'answer', sdp: string): Promise<void> {
     this.remoteSdp = sdp;
     await this.pc.setRemoteDescription({ type, sdp });
+  }
+
+  onCandidate(handler: (candidate: string | null) => void): Unsubscribe {
+    const sub = this.pc.onIceCandidate.subscribe((c) => {
+      if (c === undefined) return handler(null);
+      const line = trickled(c.candidate, this.filter);
+      if (line !== undefined) handler(line);
+    });
+    return () => sub.unSubscribe();
+  }
+
+  async addRemoteCandidate(candidate: string): Promise<void> {
+    await this.pc.addIceCandidate({ candidate, sdpMid: mediaId(this.remoteSdp) });
   }
 
   selectedPair(): ReturnType<IcePeer['selectedPair']> {
