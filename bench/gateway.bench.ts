@@ -31,7 +31,7 @@
  * build's gateway; the `new/ref` lines give this build's calls/s over the ref's, paired by round (median, and the
  * quartiles of the rounds).
  * --keep-ref keeps the ref's build for the next run; --gateway-ref=PATH uses an already built gateway-server.js.
- * On Linux each gateway's CPU time per call (user + system from /proc/<pid>/stat over the whole row, divided by the
+ * On Linux each gateway's CPU time per call (user + system from /proc/<pid>/stat during that cell's rounds, divided by the
  * calls it carried) is shown too, and its new/ref ratio: far less sensitive to a busy machine than calls/s.
  */
 import { randomBytes } from 'node:crypto';

@@ -167,10 +167,13 @@ export interface Measured {
   /** Operations/s of each round, in round order (so that runners of one row can be paired by round). */
   samples: number[];
   /**
-   * CPU time (µs, user + system, every thread) the runner's watched process used per operation over the whole row,
-   * warm-up included; undefined without a watched process or off Linux. Scheduling noise barely moves it.
+   * CPU time (µs, user + system, every thread) the runner's watched process used per operation during the
+   * runner's own rounds (not its warm-up, not the other runners' rounds); undefined without a watched process or
+   * off Linux. Scheduling noise barely moves it.
    */
   cpuPerCall?: number;
+  /** The same for this process (the client side of every runner), from `process.cpuUsage()`. */
+  selfCpuPerCall: number;
 }
 
 /** CPU time a process has used so far (µs, user + system, every thread), from /proc/<pid>/stat (Linux; USER_HZ 100). */
@@ -185,36 +188,49 @@ export function cpuMicros(pid: number | undefined): number | undefined {
   }
 }
 
+/** This process's CPU time so far (µs, user + system, every thread). */
+const selfMicros = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
 /**
  * Warms each runner up, then runs them in interleaved rounds (order rotating): the median ops/s, spread and
- * per-round samples of each. `watch[j]` is a pid whose CPU time per operation of runner j is reported.
+ * per-round samples of each, and the CPU time per operation of this process and of `watch[j]` (a pid) during
+ * runner j's rounds.
  */
 export async function measureRunners(
   runners: Runner[],
   opts: Options,
   watch: Array<number | undefined> = [],
 ): Promise<Measured[]> {
-  const cpu0 = runners.map((_, j) => cpuMicros(watch[j]));
-  const calls = runners.map(() => 0);
-  for (let j = 0; j < runners.length; j++) calls[j] += (await runners[j](opts.warmupMs))[0];
+  for (const r of runners) await r(opts.warmupMs);
   const samples: number[][] = runners.map(() => []);
+  const calls = runners.map(() => 0);
+  const cpu: Array<number | undefined> = runners.map((_, j) => (watch[j] === undefined ? undefined : 0));
+  const self = runners.map(() => 0);
   for (let round = 0; round < opts.rounds; round++) {
     for (let k = 0; k < runners.length; k++) {
       const j = (k + round) % runners.length;
+      const c0 = cpuMicros(watch[j]);
+      const s0 = selfMicros();
       const [n, ns] = await runners[j](opts.roundMs);
+      self[j] += selfMicros() - s0;
+      const c1 = cpuMicros(watch[j]);
+      cpu[j] = c0 !== undefined && c1 !== undefined && cpu[j] !== undefined ? cpu[j] + (c1 - c0) : undefined;
       samples[j].push((n * 1e9) / ns);
       calls[j] += n;
     }
   }
   return samples.map((s, j) => {
     const m = median(s);
-    const c0 = cpu0[j];
-    const c1 = cpuMicros(watch[j]);
+    const c = cpu[j];
     return {
       ops: m,
       spread: spreadOf(s, m),
       samples: s,
-      cpuPerCall: c0 !== undefined && c1 !== undefined ? (c1 - c0) / calls[j] : undefined,
+      cpuPerCall: c === undefined ? undefined : c / calls[j],
+      selfCpuPerCall: self[j] / calls[j],
     };
   });
 }

@@ -60,11 +60,13 @@ const measure = (runners: Runner[], watch: Array<number | undefined> = []) => me
 // ---------------------------------------------------------------------------------------------
 // Table
 
-const HEAD = ['row', 'route', 'ours', 'floor', 'ratio', 'server CPU', 'target', 'ok'];
-const RIGHT = [false, false, true, true, true, true, false, false];
+const HEAD = ['row', 'route', 'ours', 'floor', 'ratio', 'server CPU', 'client CPU', 'target', 'ok'];
+const RIGHT = [false, false, true, true, true, true, true, false, false];
 const rows: string[][] = [];
 /** The qi server process's CPU time per call (µs), when known. */
 const cpuCell = (m: Measured) => (m.cpuPerCall === undefined ? '-' : `${fmt(m.cpuPerCall, 2)} µs/call`);
+/** This process's (the client's) CPU time per call (µs). */
+const clientCell = (m: Measured) => `${fmt(m.selfCpuPerCall, 2)} µs/call`;
 
 /** A row of ours against its floor: `ratio` = ours / floor, against the `target` ratio. */
 function addRow(
@@ -86,6 +88,7 @@ function addRow(
     f ? `${fmt(f, unit === 'MB/s' ? 1 : 0)} ${unit}` : '-',
     f ? pct(o, f) : '-',
     cpuCell(ours),
+    clientCell(ours),
     `>= ${target * 100}% of floor`,
     ratio === undefined ? '?' : ratio >= target ? 'yes' : 'NO',
   ]);
@@ -111,6 +114,7 @@ function refRows(
     '-',
     '-',
     cpuCell(ref),
+    clientCell(ref),
     '',
     '',
   ]);
@@ -127,6 +131,7 @@ function refRows(
     '-',
     '-',
     cpu,
+    `x${fmt(ours.selfCpuPerCall / ref.selfCpuPerCall, 3)}`,
     '',
     '',
   ]);
@@ -224,6 +229,8 @@ async function main(): Promise<void> {
         `${fmt(r.ops)} ops/s ±${fmt(r.spread * 50)}%`,
         '-',
         `${fmt(us, 2)} µs/call`,
+        '-',
+        clientCell(r),
         '<= 2 µs/call',
         us <= 2 ? 'yes' : 'NO',
       ]);
