@@ -11,6 +11,7 @@ import { LocalObject, defineObject, method, t } from '../../object/index.js';
 import type { Session } from '../../session/index.js';
 import { MessageStream } from '../../transport/index.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions, type DataChannelLike } from './duplex.js';
+import type { MediaReceiveOptions, MediaReceiver } from './media.js';
 import { selectedPath, setRemote } from './peer.js';
 import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
@@ -79,6 +80,13 @@ export interface DirectLinkHostOptions {
   maxLinks?: number;
   /** Chunking and backpressure of the DataChannels. */
   duplex?: DataChannelDuplexOptions;
+  /**
+   * Called with each media track a peer sends (docs/links.md#media-tracks): read its frames with
+   * `for await`. Without it, tracks are accepted and their packets dropped. libdatachannel stack only.
+   */
+  onMedia?: (track: MediaReceiver, link: HostedLinkInfo) => void;
+  /** Limits of each received track (queue, wait for lost packets, frame size). */
+  media?: MediaReceiveOptions;
 }
 
 interface Hosted {
@@ -166,6 +174,8 @@ export class DirectLinkHost {
       void this.drop(id);
     }, this.options.connectTimeoutMs ?? 20_000);
     pc.onChannel((channel) => this.channel(link, channel));
+    const onMedia = this.options.onMedia;
+    if (onMedia !== undefined) pc.media?.onReceiver((track) => onMedia(track, link.info), this.options.media);
     pc.onState((s) => {
       if (s === 'connected') this.connected(link);
       else if (s === 'failed' || s === 'closed') void this.drop(id);

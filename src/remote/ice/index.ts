@@ -19,3 +19,12 @@ export {
 } from './servers.js';
 export { type CandidateInfo, type IcePath } from './path.js';
 export { type IceStackName, type IceStackOption } from './stack.js';
+export {
+  MediaReceiver,
+  type MediaCodec,
+  type MediaFrame,
+  type MediaReceiveOptions,
+  type MediaReceiverMetrics,
+  type MediaSender,
+  type MediaTrackSpec,
+} from './media.js';

@@ -8,6 +8,7 @@
 import type { DataChannel, PeerConnection, IceServer as NdcIceServer } from 'node-datachannel';
 import { importOptional } from '../../errors/optional.js';
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
+import { LibdatachannelMedia } from './media-libdatachannel.js';
 import { filterCandidates, mediaId, parseCandidate, trickled, type CandidateFilter } from './sdp.js';
 import type { IceServer } from './servers.js';
 import type { IcePeer, IceStack, PeerOptions, PeerState } from './stack.js';
@@ -125,6 +126,7 @@ class LibdatachannelPeer implements IcePeer {
   readonly stack = 'libdatachannel';
   localSdp: string | undefined;
   remoteSdp: string | undefined;
+  readonly media: LibdatachannelMedia;
   private readonly pc: PeerConnection;
   private readonly filter: CandidateFilter;
   private readonly channels = new Set<LibdatachannelChannel>();
@@ -150,6 +152,7 @@ class LibdatachannelPeer implements IcePeer {
       ...(hostAddress !== undefined ? { bindAddress: hostAddress } : {}),
     });
     live++;
+    this.media = new LibdatachannelMedia(binding, this.pc);
     this.pc.onStateChange((s) => {
       if (s === 'closed') this.closeChannels();
       this.states.emit(s as PeerState);
@@ -179,6 +182,7 @@ class LibdatachannelPeer implements IcePeer {
   /** Channels end with their connection, even when its own callbacks are not delivered any more. */
   private closeChannels(): void {
     for (const c of [...this.channels]) c.became('closed');
+    this.media.close();
   }
 
   createChannel(): DataChannelLike {

@@ -9,12 +9,14 @@
  */
 import type { AnyProxy } from '../../object/index.js';
 import { Session, type SessionOptions } from '../../session/index.js';
+import { QiError } from '../../errors/index.js';
 import { MessageStream, QiConnectError } from '../../transport/index.js';
 import { registerLink } from './dialer.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
 import { newLinkId } from './host.js';
 import { channelOpen, explain, openChannel, selectedPath, setRemote, within } from './peer.js';
 import type { CandidateInfo, IcePath } from './path.js';
+import { addSenders, type MediaSender, type MediaTrackSpec } from './media.js';
 import { probeServers } from './probe.js';
 import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
 import { loadStack, type IcePeer, type IceStackName, type IceStackOption } from './stack.js';
@@ -62,6 +64,11 @@ export interface DirectLinkOptions {
   session?: SessionOptions;
   /** Chunking and backpressure of the DataChannels. */
   duplex?: DataChannelDuplexOptions;
+  /**
+   * Media tracks to send to the peer (docs/links.md#media-tracks), e.g. `[{ name: 'camera', kind: 'video' }]`:
+   * negotiated in the offer; send frames with {@link DirectLink.track}. libdatachannel stack only.
+   */
+  media?: MediaTrackSpec[];
 }
 
 /** Which way a link goes: {@link IcePath}, or the signaling path when ICE did not work. */
@@ -70,6 +77,7 @@ export type LinkPath = IcePath | 'gateway';
 /** A direct link; see the module comment. */
 export class DirectLink {
   private closed = false;
+  private senders: ReadonlyMap<string, MediaSender> = new Map();
   private readonly closeListeners: ((error?: Error) => void)[] = [];
 
   private constructor(
@@ -125,6 +133,13 @@ export class DirectLink {
       hostAddress: options.hostAddress,
       ipv6: options.ipv6,
     });
+    let senders: Map<string, MediaSender>;
+    try {
+      senders = addSenders(pc.media, stack.name, options.media);
+    } catch (e) {
+      await pc.close();
+      throw e;
+    }
     // The first DataChannel is created before the offer (so that it carries SCTP); it is the first qi connection.
     const first = pc.createChannel();
     // Trickle when the host knows how (older hosts only take whole offers).
@@ -200,7 +215,7 @@ export class DirectLink {
         ipc: false,
         connectTimeoutMs: Math.max(5000, left()),
       });
-      return new DirectLink(
+      const link = new DirectLink(
         sel.path,
         over,
         undefined,
@@ -215,6 +230,8 @@ export class DirectLink {
         probe.unreachable,
         stack.name,
       );
+      link.senders = senders;
+      return link;
     } catch (e) {
       unregister(e as Error);
       await pc.close();
@@ -237,6 +254,23 @@ export class DirectLink {
     const remote = sel ? `ice://${sel.remote.address}:${sel.remote.port}` : `ice://${this.id}`;
     const local = sel ? `ice://${sel.local.address}:${sel.local.port}` : 'ice://local';
     return new MessageStream(new DataChannelDuplex(ch, this.duplex), remote, local);
+  }
+
+  /**
+   * The sending end of the media track `name` asked for in `options.media`.
+   * @throws {@link QiError} `ERR_QI_CONFIG` when no track has that name, or the link is on the gateway
+   *   path (media needs the direct or relay path)
+   */
+  track(name: string): MediaSender {
+    const sender = this.senders.get(name);
+    if (sender !== undefined) return sender;
+    if (this.pc === undefined)
+      throw new QiError(
+        'ERR_QI_CONFIG',
+        `This link runs on the gateway path (${this.reason}): it carries no media tracks`,
+      );
+    const asked = [...this.senders.keys()].join(', ') || 'none';
+    throw new QiError('ERR_QI_CONFIG', `No media track ${JSON.stringify(name)} on this link (asked for: ${asked})`);
   }
 
   /** True once closed (by us, by the peer, or by a failure). */

@@ -7,6 +7,7 @@
 import { QiError } from '../../errors/index.js';
 import { importFirst } from '../../errors/optional.js';
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
+import type { PeerMedia } from './media.js';
 import type { CandidateInfo } from './path.js';
 import type { IceServer } from './servers.js';
 
@@ -66,6 +67,8 @@ export interface IcePeer {
   selectedPair(): { local: CandidateInfo; remote: CandidateInfo } | undefined;
   /** Closes the connection and its channels; never throws. */
   close(): Promise<void>;
+  /** Media tracks (media.ts), on stacks that carry them (libdatachannel). */
+  readonly media?: PeerMedia;
 }
 
 /** A WebRTC stack: a factory of peer connections. */
