@@ -146,7 +146,12 @@ function connectSocket(
         ep.scheme === 'unix'
           ? text
           : formatEndpoint({ scheme: ep.scheme, host: String(socket.localAddress), port: socket.localPort ?? 0 });
-      const stream = new MessageStream(socket, text, local, secure || tunnelled ? options : { ...options, directRead });
+      const stream = new MessageStream(
+        socket,
+        text,
+        local,
+        secure || tunnelled ? options : { ...options, directRead, plainSocket: true },
+      );
       if (tunnelled === undefined) rememberDialled(stream, ep); // so that a failed handshake can say what the port speaks
       resolve(stream);
     });

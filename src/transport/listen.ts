@@ -164,7 +164,7 @@ export async function listen(
               port: socket.localPort ?? 0,
             });
       const peerAddress = ep.scheme === 'unix' ? undefined : plainAddress(socket.remoteAddress);
-      admitted(new MessageStream(socket, remote, local, { ...options, peerAddress }), socket);
+      admitted(new MessageStream(socket, remote, local, { ...options, peerAddress, plainSocket: !secure }), socket);
     });
   // Counted from the TCP accept, before any TLS handshake or HTTP upgrade: registered before the
   // listener above, so that a refused plain TCP connection never becomes a stream.

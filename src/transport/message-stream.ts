@@ -26,6 +26,8 @@ const ACC_SIZE = 16 * 1024;
  * allocation, and one write with no join.
  */
 const ACC_FIRST = 2 * 1024;
+/** A tick that sent this much keeps its shared buffer for the next one (smaller ones come from Node's pool). */
+const SPARE_MIN = 4 * 1024; // Node's pool serves allocations under Buffer.poolSize / 2 = 4 KiB
 
 /** What a stream reports to its owner. */
 export interface StreamHandlers {
@@ -41,6 +43,11 @@ export interface MessageStreamOptions {
   maxPayload?: number;
   /** Set when the socket was created with this `onread` sink; messages then come through it, not `data` events. */
   directRead?: DirectRead;
+  /**
+   * The socket is a plain `net.Socket` (TCP or unix, no TLS, no tunnel): a buffer it was given is free again
+   * once `write()` returned with nothing left pending, so the stream may fill it again. Default false.
+   */
+  plainSocket?: boolean;
 }
 
 /** What the code that made a connection knows of its peer beyond its URL. */
@@ -66,6 +73,9 @@ export class MessageStream {
   private accStart = 0;
   /** Size of the next shared buffer: doubles within a tick up to ACC_SIZE; see ACC_FIRST. */
   private accNext = ACC_FIRST;
+  /** A shared buffer the socket is done with (see `plainSocket`), filled again next tick instead of a new one. */
+  private spare: Buffer | null = null;
+  private readonly plainSocket: boolean;
   private closed = false;
   /** close() was called: what was queued is flushed, nothing more is accepted. */
   private ending = false;
@@ -90,6 +100,7 @@ export class MessageStream {
   ) {
     this.reader = new FrameReader((m) => this.handlers!.onMessage(m), { maxPayload: options.maxPayload });
     this.directRead = options.directRead;
+    this.plainSocket = options.plainSocket === true;
     this.peer = options.peerAddress;
     // A socket handed over after it closed never emits 'close' again: the stream is closed from the start
     // (start() and whenClosed() then report it at once), so that nothing waits for it or counts it open.
@@ -244,7 +255,9 @@ export class MessageStream {
     this.accLen = this.accStart = 0;
     const size = Math.max(this.accNext, n);
     this.accNext = Math.min(ACC_SIZE, size * 2);
-    return (this.acc = Buffer.allocUnsafe(size));
+    const spare = this.spare;
+    this.spare = null;
+    return (this.acc = spare !== null && spare.length >= size ? spare : Buffer.allocUnsafe(size));
   }
 
   /** Ends the current shared buffer: what it holds is queued before anything sent after. */
@@ -266,21 +279,28 @@ export class MessageStream {
     const bytes = this.queuedBytes;
     this.queued = [];
     this.queuedBytes = 0;
-    // The shared buffer now belongs to the socket; start a fresh one next time.
+    // The shared buffer now belongs to the socket; it is the next tick's again only if the socket is done with it.
+    const acc = this.acc;
     this.acc = null;
     this.accLen = this.accStart = 0;
     this.accNext = Math.min(ACC_SIZE, Math.max(ACC_FIRST, bytes));
     if (this.closed || queued.length === 0 || this.socket.writableEnded) return;
     let below = true;
+    let copied = false;
     if (queued.length === 1) {
       below = this.socket.write(queued[0]);
     } else if (bytes <= JOIN_LIMIT) {
       below = this.socket.write(Buffer.concat(queued, bytes));
+      copied = true;
     } else {
       this.socket.cork();
       for (const c of queued) below = this.socket.write(c);
       this.socket.uncork();
     }
+    // Kept after a burst (a buffer this size is not from Node's pool: it costs an allocation), when it was
+    // written through to the kernel or joined into a copy: nothing refers to it any more.
+    if (acc !== null && bytes >= SPARE_MIN && (copied || (this.plainSocket && this.socket.writableLength === 0)))
+      this.spare = acc;
     // Under the high-water mark, no 'drain' will come: reading resumes now.
     if (below && this.holding) this.release();
   };
