@@ -36,6 +36,8 @@ export interface DataChannelLike {
   /** `onBufferedAmountLow` fires when `bufferedAmount` falls to this. */
   setBufferedAmountLowThreshold(bytes: number): void;
   send(data: Buffer): void;
+  /** Sends a text message (control messages of resumable streams: resume.ts; qi data is binary). */
+  sendText(text: string): void;
   close(): void;
   onMessage(handler: (data: Buffer | string) => void): Unsubscribe;
   onBufferedAmountLow(handler: () => void): Unsubscribe;

@@ -16,8 +16,12 @@ import { selectedPath, setRemote } from './peer.js';
 import type { CandidateInfo, IcePath } from './path.js';
 import { probeServers } from './probe.js';
 import { parseIceServers, type IceServer } from './servers.js';
-import { loadStack, type IcePeer, type IceStackName, type IceStackOption } from './stack.js';
+import { loadStack, type IcePeer, type IceStack, type IceStackName, type IceStackOption } from './stack.js';
 import { Inbox, Outbox, TRICKLE_GRACE_MS, TRICKLE_LIMITS } from './trickle.js';
+import { ResumableChannel, firstMessage, parseHello, resumeLimits, type ResumeOptions } from './resume.js';
+
+/** Streams of one resumable link at once. */
+const MAX_STREAMS = 64;
 
 /** The signaling service: offer/answer (whole, or trickled: trickle.ts), and hang-up. */
 export const DirectLinkDefinition = defineObject({
@@ -35,6 +39,15 @@ export const DirectLinkDefinition = defineObject({
       description:
         'Adds the caller’s candidates to a trickled link ("" ends them) and returns the host’s gathered since the last call, waiting up to 2 s when the caller sent none',
       paramNames: ['link', 'candidates'],
+    }),
+    offerResumable: method([t.string, t.string], t.string, {
+      description:
+        'As offerTrickle, for a link whose streams survive a move to a new path (resume.ts): restart moves it',
+      paramNames: ['link', 'sdp'],
+    }),
+    restart: method([t.string, t.string], t.string, {
+      description: 'Moves a resumable link onto a new peer connection: takes its offer, returns the answer',
+      paramNames: ['link', 'sdp'],
     }),
     hangup: method([t.string], undefined, { description: 'Closes a link', paramNames: ['link'] }),
   },
@@ -87,6 +100,8 @@ export interface DirectLinkHostOptions {
   onMedia?: (track: MediaReceiver, link: HostedLinkInfo) => void;
   /** Limits of each received track (queue, wait for lost packets, frame size). */
   media?: MediaReceiveOptions;
+  /** Replay buffer and resume deadline of resumable links' streams (docs/links.md). */
+  resume?: ResumeOptions;
 }
 
 interface Hosted {
@@ -96,6 +111,9 @@ interface Hosted {
   /** Trickled links: the host's candidates not fetched yet, the caller's received. */
   outbox?: Outbox;
   inbox?: Inbox;
+  /** Resumable links: their streams by id (resume.ts), and the time a lost path has to come back. */
+  streams?: Map<string, ResumableChannel>;
+  lostTimer?: NodeJS.Timeout;
 }
 
 /** Serves direct links; see the module comment. */
@@ -113,6 +131,7 @@ export class DirectLinkHost {
     relay: 0,
     streams: 0,
     failed: 0,
+    restarts: 0,
   };
   /** The signaling object: register it on any session the peers can reach (see {@link register}). */
   readonly object: LocalObject<typeof DirectLinkDefinition>;
@@ -125,6 +144,8 @@ export class DirectLinkHost {
     this.object = new LocalObject(DirectLinkDefinition, {
       offer: (id, sdp) => this.offer(id, sdp, false),
       offerTrickle: (id, sdp) => this.offer(id, sdp, true),
+      offerResumable: (id, sdp) => this.offer(id, sdp, true, true),
+      restart: (id, sdp) => this.restart(id, sdp),
       trickle: (id, candidates) => this.trickle(id, candidates),
       hangup: (id) => this.drop(id),
     });
@@ -145,7 +166,7 @@ export class DirectLinkHost {
     return [...this.links.values()].map((l) => l.info);
   }
 
-  private async offer(id: string, sdp: string, trickle: boolean): Promise<string> {
+  private async offer(id: string, sdp: string, trickle: boolean, resumable = false): Promise<string> {
     if (this.closed) throw new Error('this host no longer accepts direct links');
     if (!/^[\w-]{1,64}$/.test(id)) throw new Error('a link id is 1 to 64 letters, digits, _ or -');
     if (this.links.has(id)) throw new Error(`link ${id} already exists`);
@@ -154,15 +175,9 @@ export class DirectLinkHost {
       throw new Error(`too many direct links open (${this.links.size}); try again later`);
     }
     this.metrics.offers++;
-    const { usable } = await probeServers(this.servers);
-    const stack = await loadStack(this.options.stack, this.servers);
-    const pc = stack.createPeer({
-      servers: usable,
-      relayOnly: this.options.relayOnly,
-      hostAddress: this.options.hostAddress,
-      ipv6: this.options.ipv6,
-    });
+    const { pc, stack } = await this.peer();
     const link: Hosted = { info: { id, stack: stack.name }, pc };
+    if (resumable) link.streams = new Map();
     if (trickle) {
       this.metrics.trickled++;
       link.outbox = new Outbox(pc);
@@ -173,19 +188,64 @@ export class DirectLinkHost {
       this.metrics.failed++;
       void this.drop(id);
     }, this.options.connectTimeoutMs ?? 20_000);
-    pc.onChannel((channel) => this.channel(link, channel));
+    this.watch(link, pc);
     const onMedia = this.options.onMedia;
     if (onMedia !== undefined) pc.media?.onReceiver((track) => onMedia(track, link.info), this.options.media);
-    pc.onState((s) => {
-      if (s === 'connected') this.connected(link);
-      else if (s === 'failed' || s === 'closed') void this.drop(id);
-    });
     try {
       await setRemote(pc, 'offer', sdp, 5000);
       return await pc.describe('answer', trickle ? TRICKLE_GRACE_MS : (this.options.gatherTimeoutMs ?? 3000));
     } catch (e) {
       await this.drop(id);
       throw new Error(`cannot answer this offer: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private async peer(): Promise<{ pc: IcePeer; stack: IceStack }> {
+    const { usable } = await probeServers(this.servers);
+    const stack = await loadStack(this.options.stack, this.servers);
+    const pc = stack.createPeer({
+      servers: usable,
+      relayOnly: this.options.relayOnly,
+      hostAddress: this.options.hostAddress,
+      ipv6: this.options.ipv6,
+    });
+    return { pc, stack };
+  }
+
+  /** Follows `pc`, the link's peer connection until a restart replaces it. */
+  private watch(link: Hosted, pc: IcePeer): void {
+    pc.onChannel((channel) => this.channel(link, channel));
+    pc.onState((s) => {
+      if (link.pc !== pc) return;
+      if (s === 'connected') this.connected(link);
+      else if (link.streams !== undefined && link.info.path !== undefined && (s === 'failed' || s === 'disconnected')) {
+        // A resumable link waits for the opener's restart, as long as its streams do.
+        link.lostTimer ??= setTimeout(() => void this.drop(link.info.id), resumeLimits().resumeMs);
+      } else if (s === 'failed' || s === 'closed') void this.drop(link.info.id);
+    });
+  }
+
+  /** Moves a resumable link onto a new peer connection (its path changed): its streams resume on it. */
+  private async restart(id: string, sdp: string): Promise<string> {
+    const link = this.links.get(id);
+    if (link?.streams === undefined) throw new Error(`no resumable link ${id} here (open it with offerResumable)`);
+    this.metrics.restarts++;
+    const { pc } = await this.peer();
+    const old = link.pc;
+    link.pc = pc;
+    link.info.path = undefined;
+    link.outbox?.close();
+    link.outbox = link.inbox = undefined;
+    clearTimeout(link.lostTimer);
+    link.lostTimer = setTimeout(() => void this.drop(id), resumeLimits().resumeMs);
+    await old.close();
+    this.watch(link, pc);
+    try {
+      await setRemote(pc, 'offer', sdp, 5000);
+      return await pc.describe('answer', this.options.gatherTimeoutMs ?? 3000);
+    } catch (e) {
+      await this.drop(id);
+      throw new Error(`cannot answer this restart: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -203,6 +263,8 @@ export class DirectLinkHost {
   private connected(link: Hosted): void {
     if (link.info.path !== undefined) return;
     clearTimeout(link.timer);
+    clearTimeout(link.lostTimer);
+    link.lostTimer = undefined;
     const sel = selectedPath(link.pc);
     if (sel === undefined) return;
     Object.assign(link.info, sel);
@@ -211,8 +273,12 @@ export class DirectLinkHost {
   }
 
   /** A DataChannel of a link: once open, a qi connection. */
-  private channel(link: Hosted, channel: DataChannelLike): void {
+  private channel(link: Hosted, raw: DataChannelLike): void {
     const go = () => {
+      if (link.streams !== undefined) return void this.resumable(link, raw, serve);
+      serve(raw);
+    };
+    const serve = (channel: DataChannelLike) => {
       this.connected(link);
       this.metrics.streams++;
       const r = link.info.remote;
@@ -225,14 +291,43 @@ export class DirectLinkHost {
       if (typeof accept === 'function') accept(stream, link.info);
       else accept.acceptStream(stream);
     };
-    if (channel.readyState === 'open') go();
+    if (raw.readyState === 'open') go();
     else {
-      const unsubscribe = channel.onStateChange((s) => {
+      const unsubscribe = raw.onStateChange((s) => {
         if (s === 'open') {
           unsubscribe();
           go();
         } else if (s === 'closed') unsubscribe();
       });
+    }
+  }
+
+  /**
+   * A channel of a resumable link: its hello opens a stream (served as a qi connection) or resumes one
+   * (the host's count goes back first, then each side resends what the other missed).
+   */
+  private async resumable(link: Hosted, raw: DataChannelLike, serve: (c: DataChannelLike) => void): Promise<void> {
+    const streams = link.streams!;
+    try {
+      const hello = parseHello(await firstMessage(raw, 5000));
+      if (hello === undefined) throw new Error('not a hello');
+      const known = streams.get(hello.stream);
+      if (hello.kind === 'open') {
+        if (known !== undefined || streams.size >= MAX_STREAMS) throw new Error('stream refused');
+        const stream = new ResumableChannel(hello.stream, this.options.resume ?? {});
+        streams.set(hello.stream, stream);
+        stream.onStateChange(
+          (s) => s === 'closed' && streams.get(hello.stream) === stream && streams.delete(hello.stream),
+        );
+        stream.attach(raw, 0);
+        serve(stream);
+      } else {
+        if (known === undefined) throw new Error('no such stream');
+        raw.sendText(`a${known.count}`);
+        known.attach(raw, hello.received);
+      }
+    } catch {
+      raw.close();
     }
   }
 
@@ -242,7 +337,9 @@ export class DirectLinkHost {
     if (link === undefined) return;
     this.links.delete(id);
     clearTimeout(link.timer);
+    clearTimeout(link.lostTimer);
     link.outbox?.close();
+    for (const stream of link.streams?.values() ?? []) stream.close();
     await link.pc.close();
   }
 

@@ -99,6 +99,10 @@ class LibdatachannelChannel implements DataChannelLike {
     if (this.state !== 'open') throw new Error(`the DataChannel is ${this.state}`);
     this.dc.sendMessageBinary(data); // false only says that it was queued (bufferedAmount)
   }
+  sendText(text: string): void {
+    if (this.state !== 'open') throw new Error(`the DataChannel is ${this.state}`);
+    this.dc.sendMessage(text);
+  }
   close(): void {
     if (this.state === 'closed') return;
     try {

@@ -21,6 +21,8 @@ import { probeServers } from './probe.js';
 import { describeIceServer, parseIceServers, type IceServer } from './servers.js';
 import { loadStack, type IcePeer, type IceStackName, type IceStackOption } from './stack.js';
 import { Inbox, Outbox, TRICKLE_GRACE_MS, trickleWith } from './trickle.js';
+import { LinkMover, type LinkMove } from './mover.js';
+import type { ResumeOptions } from './resume.js';
 
 /** Options of {@link DirectLink.open}. */
 export interface DirectLinkOptions {
@@ -69,6 +71,15 @@ export interface DirectLinkOptions {
    * negotiated in the offer; send frames with {@link DirectLink.track}. libdatachannel stack only.
    */
   media?: MediaTrackSpec[];
+  /**
+   * Keep the link's sessions across a path change (default `true`, when the host knows how): the link
+   * restarts ICE and its streams resume on the new path, their calls and subscriptions intact
+   * (docs/links.md, "Moving a link"). `replayBytes` and `resumeMs` bound it. Needs `trickle`, and no
+   * `media` (tracks do not move).
+   */
+  resume?: boolean | ResumeOptions;
+  /** Silence from the peer after which a resumable link's path counts as broken (default 5000 ms). */
+  pathTimeoutMs?: number;
 }
 
 /** Which way a link goes: {@link IcePath}, or the signaling path when ICE did not work. */
@@ -79,10 +90,12 @@ export class DirectLink {
   private closed = false;
   private senders: ReadonlyMap<string, MediaSender> = new Map();
   private readonly closeListeners: ((error?: Error) => void)[] = [];
+  /** Moves the link when its path breaks (resumable links only). */
+  private mover: LinkMover | undefined;
 
   private constructor(
     /** direct, relay, or gateway (the signaling path: ICE did not work, see `reason`). */
-    readonly path: LinkPath,
+    private readonly firstPath: LinkPath,
     /**
      * A session over the link, connected to `ice:<id>` (its ServiceDirectory is the one the peer's host
      * serves links with); on the `gateway` path, the signaling session itself (not closed with the link).
@@ -91,11 +104,11 @@ export class DirectLink {
     /** Why the link is on the gateway path. */
     readonly reason: string | undefined,
     /** The selected candidate pair (not on the gateway path). */
-    readonly local: CandidateInfo | undefined,
-    readonly remote: CandidateInfo | undefined,
+    private readonly firstLocal: CandidateInfo | undefined,
+    private readonly firstRemote: CandidateInfo | undefined,
     /** The link's id, as the peer knows it. */
     readonly id: string,
-    private readonly pc: IcePeer | undefined,
+    private readonly firstPc: IcePeer | undefined,
     /** Takes the link out of the `ice:` registry (src/remote/ice/dialer.ts). */
     private readonly unregister: ((why?: Error) => void) | undefined,
     private readonly signaling: AnyProxy | undefined,
@@ -106,11 +119,47 @@ export class DirectLink {
     readonly warnings: string[],
     /** The WebRTC stack that ran ICE (on the gateway path: the one that tried). */
     readonly stack: IceStackName,
+    mover?: LinkMover,
   ) {
-    pc?.onState((s) => {
+    this.mover = mover;
+    if (mover !== undefined) {
+      mover.onMove((m) => (this.last = m));
+      return;
+    }
+    firstPc?.onState((s) => {
       if (s === 'failed' || s === 'closed')
         void this.shut(new Error(`the direct link ${s === 'failed' ? 'failed' : 'was closed by the peer'}`));
     });
+  }
+
+  /** The last move (see {@link onMove}). */
+  private last: LinkMove | undefined;
+
+  /** direct, relay, or gateway (the signaling path: ICE did not work, see `reason`); the new path after a move. */
+  get path(): LinkPath {
+    return this.last?.path ?? this.firstPath;
+  }
+  /** The selected candidate pair (not on the gateway path). */
+  get local(): CandidateInfo | undefined {
+    return this.last?.local ?? this.firstLocal;
+  }
+  get remote(): CandidateInfo | undefined {
+    return this.last?.remote ?? this.firstRemote;
+  }
+  private get pc(): IcePeer | undefined {
+    return this.mover?.pc ?? this.firstPc;
+  }
+  /** True when the link's sessions survive a path change (the host knows how, and `resume` was not false). */
+  get resumable(): boolean {
+    return this.mover !== undefined;
+  }
+
+  /**
+   * Called each time a resumable link moved to a new path (ICE restart), with the new path and why; its
+   * sessions went on over it.
+   */
+  onMove(listener: (move: LinkMove) => void): void {
+    this.mover?.onMove(listener);
   }
 
   /**
@@ -127,12 +176,13 @@ export class DirectLink {
     const signaling = (await session.service(name, { timeoutMs: budget })) as AnyProxy;
     const probe = await probeServers(servers, Math.min(1500, budget / 4));
     const stack = await loadStack(options.stack, servers);
-    const pc = stack.createPeer({
+    const peerOptions = {
       servers: probe.usable,
       relayOnly: options.relayOnly,
       hostAddress: options.hostAddress,
       ipv6: options.ipv6,
-    });
+    };
+    const pc = stack.createPeer(peerOptions);
     let senders: Map<string, MediaSender>;
     try {
       senders = addSenders(pc.media, stack.name, options.media);
@@ -143,7 +193,10 @@ export class DirectLink {
     // The first DataChannel is created before the offer (so that it carries SCTP); it is the first qi connection.
     const first = pc.createChannel();
     // Trickle when the host knows how (older hosts only take whole offers).
-    const trickle = options.trickle !== false && 'trickle' in signaling;
+    // Media tracks belong to the first peer connection: a link that sends them does not move.
+    const resumable =
+      options.resume !== false && options.trickle !== false && !options.media?.length && 'restart' in signaling;
+    const trickle = resumable || (options.trickle !== false && 'trickle' in signaling);
     const outbox = trickle ? new Outbox(pc) : undefined;
     let answered = false;
     let settled = false;
@@ -153,7 +206,7 @@ export class DirectLink {
         'offer',
         trickle ? TRICKLE_GRACE_MS : Math.min(options.gatherTimeoutMs ?? 3000, left() / 2),
       );
-      const method = trickle ? 'offerTrickle' : 'offer';
+      const method = resumable ? 'offerResumable' : trickle ? 'offerTrickle' : 'offer';
       const answer = (await within(
         signaling[method](id, sdp, { timeoutMs: Math.max(1, left()) }),
         left(),
@@ -202,12 +255,23 @@ export class DirectLink {
     }
     // The link works: what fails from here (credentials refused by the peer's gateway…) is an error, not a reason to fall back.
     let opened = false;
+    let dead: ((e: Error) => void) | undefined;
+    const resume = typeof options.resume === 'object' ? options.resume : {};
+    const mover = resumable
+      ? new LinkMover(
+          id,
+          pc,
+          signaling,
+          () => stack.createPeer(peerOptions),
+          { resume, pathTimeoutMs: options.pathTimeoutMs, gatherTimeoutMs: options.gatherTimeoutMs },
+          (e) => dead?.(e),
+        )
+      : undefined;
     const unregister = registerLink(id, async () => {
-      if (!opened) {
-        opened = true;
-        return new DataChannelDuplex(first, options.duplex);
-      }
-      return new DataChannelDuplex(await openChannel(pc), options.duplex);
+      const channel = opened ? undefined : first;
+      opened = true;
+      if (mover !== undefined) return new DataChannelDuplex(await mover.openStream(channel), options.duplex);
+      return new DataChannelDuplex(channel ?? (await openChannel(pc)), options.duplex);
     });
     try {
       const over = await Session.connect(`ice:${id}`, {
@@ -229,10 +293,13 @@ export class DirectLink {
         Date.now() - started,
         probe.unreachable,
         stack.name,
+        mover,
       );
       link.senders = senders;
+      dead = (e) => void link.shut(e);
       return link;
     } catch (e) {
+      mover?.close();
       unregister(e as Error);
       await pc.close();
       void Promise.resolve(signaling.hangup(id)).catch(() => {});
@@ -249,7 +316,7 @@ export class DirectLink {
     if (this.pc === undefined)
       throw new Error(`this link runs on the gateway path (${this.reason}): it has no streams of its own`);
     if (this.closed) throw new Error('the link is closed');
-    const ch = await openChannel(this.pc);
+    const ch = this.mover !== undefined ? await this.mover.openStream() : await openChannel(this.pc);
     const sel = selectedPath(this.pc);
     const remote = sel ? `ice://${sel.remote.address}:${sel.remote.port}` : `ice://${this.id}`;
     const local = sel ? `ice://${sel.local.address}:${sel.local.port}` : 'ice://local';
@@ -288,6 +355,7 @@ export class DirectLink {
     if (this.closed) return;
     this.closed = true;
     if (this.pc !== undefined) {
+      this.mover?.close();
       this.unregister?.(error);
       await this.session.close().catch(() => {});
       await this.pc.close();

@@ -49,6 +49,9 @@ class WeriftChannel implements DataChannelLike {
   send(data: Buffer): void {
     this.channel.send(data);
   }
+  sendText(text: string): void {
+    this.channel.send(text);
+  }
   close(): void {
     this.channel.close();
   }
