@@ -26,6 +26,7 @@ const SHIMS = {
   http: 'http',
   https: 'http',
   worker_threads: 'worker_threads',
+  child_process: 'child_process',
   buffer: 'buffer',
   ws: 'ws',
 };
@@ -37,18 +38,21 @@ const SHIMS = {
 const browserShims = {
   name: 'qi-browser-shims',
   setup(b) {
-    b.onResolve({ filter: /^node:|^(crypto|os|fs|path|net|tls|http|https|worker_threads|stream|ws)$/ }, (args) => {
-      const name = args.path.replace(/^node:/, '');
-      if (name === 'buffer' && !args.path.startsWith('node:')) return undefined; // the npm package
-      const shim = SHIMS[name];
-      if (shim === undefined)
-        return {
-          errors: [
-            { text: `${args.path} (imported by ${args.importer}) has no browser shim in src/web/browser/shims` },
-          ],
-        };
-      return { path: join(shims, `${shim}.ts`) };
-    });
+    b.onResolve(
+      { filter: /^node:|^(crypto|os|fs|path|net|tls|http|https|worker_threads|child_process|stream|ws)$/ },
+      (args) => {
+        const name = args.path.replace(/^node:/, '');
+        if (name === 'buffer' && !args.path.startsWith('node:')) return undefined; // the npm package
+        const shim = SHIMS[name];
+        if (shim === undefined)
+          return {
+            errors: [
+              { text: `${args.path} (imported by ${args.importer}) has no browser shim in src/web/browser/shims` },
+            ],
+          };
+        return { path: join(shims, `${shim}.ts`) };
+      },
+    );
   },
 };
 

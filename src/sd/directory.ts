@@ -43,9 +43,12 @@ export class ServiceDirectory {
       service: (name, ctx) => this.finalize(this.find(name), ctx),
       services: (ctx) => [...this.all()].sort((a, b) => a.serviceId - b.serviceId).map((i) => this.finalize(i, ctx)),
       registerService: (info, ctx) => this.register(normalizeServiceInfo(info), ctx.channel),
-      unregisterService: (id) => this.unregister(id),
-      serviceReady: (id) => this.markReady(id),
-      updateServiceInfo: (info) => this.update(normalizeServiceInfo(info)),
+      unregisterService: (id, ctx) => this.unregister(this.owned(id, ctx, 'unregisterService')),
+      serviceReady: (id, ctx) => this.markReady(this.owned(id, ctx, 'serviceReady')),
+      updateServiceInfo: (info, ctx) => {
+        const update = normalizeServiceInfo(info);
+        this.update(update, this.owned(update.serviceId, ctx, 'updateServiceInfo'), ctx.channel);
+      },
       machineId: () => options.machineId,
       _socketOfService: () => {
         throw socketOfServiceRefused();
@@ -108,6 +111,12 @@ export class ServiceDirectory {
     return id;
   }
 
+  /** True when service `id` was registered through a connection. */
+  private isRemote(id: number): boolean {
+    for (const ids of this.byChannel.values()) if (ids.has(id)) return true;
+    return false;
+  }
+
   private drop(id: number): boolean {
     const info = this.ready.get(id) ?? this.pending.get(id);
     if (info === undefined) return false;
@@ -130,7 +139,22 @@ export class ServiceDirectory {
     this.object.emit('serviceAdded', id, info.name);
   }
 
-  private update(info: ServiceInfo): void {
+  /**
+   * `id`, when the caller may change it: the connection that registered it, or this process. Another
+   * client could otherwise point a service's endpoints at itself, or take it away.
+   * @throws Error naming the service and who may change it
+   */
+  private owned(id: number, ctx: CallContext, member: string): number {
+    const channel = ctx.channel;
+    if (channel === undefined || this.byChannel.get(channel)?.has(id) === true) return id;
+    const info = this.ready.get(id) ?? this.pending.get(id);
+    if (info === undefined) return id; // the member's own "Can't find" error
+    throw new Error(
+      `${member}: service #${id} "${info.name}" was registered by another connection; only the session that registered a service may change or unregister it.`,
+    );
+  }
+
+  private update(info: ServiceInfo, id: number, channel: Channel | undefined): void {
     const map = this.ready.has(info.serviceId)
       ? this.ready
       : this.pending.has(info.serviceId)
@@ -139,9 +163,12 @@ export class ServiceDirectory {
     if (map === undefined) throw new Error(`updateServiceInfo: Can't find service #${info.serviceId}`);
     keepName(map.get(info.serviceId)!, info);
     map.set(info.serviceId, info);
-    for (const [id, other] of this.ready) {
-      if (id !== info.serviceId && other.sessionId === info.sessionId)
-        this.ready.set(id, { ...other, endpoints: info.endpoints });
+    // The other services of the same session move with it (those registered through the same connection).
+    const mine = channel === undefined ? undefined : this.byChannel.get(channel);
+    for (const [other, o] of this.ready) {
+      if (other === id || o.sessionId !== info.sessionId) continue;
+      if (mine === undefined ? this.isRemote(other) : !mine.has(other)) continue;
+      this.ready.set(other, { ...o, endpoints: info.endpoints });
     }
   }
 }

@@ -7,6 +7,7 @@ import type {
   Credentials,
 } from '../channel/index.js';
 import type { TlsClientOptions, TlsServerOptions } from '../transport/index.js';
+import type { FollowOptions } from './follow.js';
 import type { ReconnectOptions } from './resilient.js';
 
 /** Options of a {@link Session}; every field is optional. */
@@ -46,6 +47,12 @@ export interface SessionOptions {
   transports?: Record<string, unknown>;
   /** Capabilities to advertise on every connection (default: libqi 4.x's set). */
   capabilities?: CapabilityMap;
+  /**
+   * Follow the machine's addresses (default on): a session listening on `0.0.0.0` or `::` sends the
+   * ServiceDirectory the new endpoints of its services when an address appears, goes or changes
+   * (docs/roaming.md). `false` keeps the endpoints of registration time.
+   */
+  followAddresses?: boolean | FollowOptions;
   /** Reach every endpoint through this HTTP proxy (`http://[user:password@]host:port`; default `QI_PROXY`). */
   proxy?: string;
 }

@@ -50,6 +50,11 @@ export class ServiceRegistry {
     return [...this.registered.keys()];
   }
 
+  /** Every registered service: [id, name, object]. */
+  *entries(): Iterable<[number, string, LocalObject]> {
+    for (const [id, r] of this.registered) yield [id, r.name, r.object];
+  }
+
   /** The object served as service `id`. */
   object(id: number): LocalObject | undefined {
     return this.registered.get(id)?.object;

@@ -19,6 +19,7 @@ import {
 } from '../object/index.js';
 import type { Listener, MessageStream } from '../transport/index.js';
 import { dial } from './dial.js';
+import { EndpointFollower, pollInterval } from './follow.js';
 import { listenAll } from './listen.js';
 import { machineId } from './machine.js';
 import type { ServiceOptions, SessionOptions } from './options.js';
@@ -53,6 +54,11 @@ export class Session {
   private readonly proxies = new Map<string, { proxy: AnyProxy; serviceId: () => number | undefined }>();
   private closed = false;
   private sdUrl: string | undefined;
+  /** Sends the directory new endpoints when this machine's addresses change (wildcard listeners only). */
+  private readonly follower = new EndpointFollower(
+    () => this.endpoints,
+    (endpoints) => this.publishEndpoints(endpoints),
+  );
 
   constructor(readonly options: SessionOptions = {}) {}
 
@@ -152,7 +158,28 @@ export class Session {
   async listen(urls: string | string[]): Promise<string[]> {
     const all = Array.isArray(urls) ? urls : [urls];
     await listenAll(all, this.id, this.options, (s) => this.accept(s), this.listeners);
+    const follow = this.options.followAddresses ?? true;
+    if (follow !== false && this.listeners.some((l) => l.followsAddresses))
+      this.follower.start(pollInterval(follow === true ? {} : follow));
     return this.endpoints;
+  }
+
+  /**
+   * Calls `listener` with this session's endpoints each time they change because an address of this
+   * machine appeared, went or changed (listeners on `0.0.0.0` / `::` only; docs/roaming.md).
+   * @returns a function that stops the calls
+   */
+  onEndpointsChanged(listener: (endpoints: string[]) => void): () => void {
+    return this.follower.on(listener);
+  }
+
+  /** Tells the directory the new endpoints of each service of this session (libqi's updateServiceInfo). */
+  private async publishEndpoints(endpoints: string[]): Promise<void> {
+    if (this.directory === undefined || this.closed) return;
+    for (const [serviceId, name, object] of [...this.registry.entries()]) {
+      if (serviceId === 1 && this.hostsDirectory) continue; // it lists its endpoints when asked
+      await this.sd().updateServiceInfo({ ...this.serviceInfoOf(name, object), serviceId, endpoints });
+    }
   }
 
   private accept(stream: MessageStream): void {
@@ -325,6 +352,7 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.follower.close();
     if (this.isConnected && !this.hostsDirectory) {
       await Promise.allSettled(this.registry.ids().map((id) => this.sd().unregisterService(id)));
     }

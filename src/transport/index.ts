@@ -21,6 +21,7 @@ export {
 export { MessageStream, type StreamHandlers, type MessageStreamOptions, type StreamPeer } from './message-stream.js';
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
+export { interfaceAddresses, watchAddresses, type InterfaceAddress, type StopWatch } from './addresses.js';
 export { AddressSlots, type AdmissionOptions } from './admission.js';
 export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 export {

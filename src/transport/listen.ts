@@ -5,8 +5,8 @@
 import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import os from 'node:os';
 import tls from 'node:tls';
+import { interfaceAddresses } from './addresses.js';
 import { AddressSlots, Admissions, type AdmissionOptions } from './admission.js';
 import { QiConnectError } from './errors.js';
 import { keepAlive } from './keepalive.js';
@@ -61,29 +61,33 @@ export class Listener {
     return formatEndpoint(this.endpoint);
   }
 
+  /** True when bound to a wildcard host: its {@link endpoints} change with the machine's addresses. */
+  get followsAddresses(): boolean {
+    const ep = this.endpoint;
+    return 'host' in ep && (ep.host === '0.0.0.0' || ep.host === '::');
+  }
+
   /**
    * URLs a peer can use to reach this listener. A wildcard host (`0.0.0.0`, `::`) expands to every
-   * address of this machine's interfaces; loopback ones come first, as libqi orders them.
+   * usable address of this machine's interfaces (transport/addresses.ts); loopback ones come first, as libqi orders them.
    */
   get endpoints(): string[] {
     const ep = this.endpoint;
     if (!('host' in ep)) return [this.url];
     if (ep.host !== '0.0.0.0' && ep.host !== '::') return [this.url];
     const out: string[] = [];
-    for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
-      for (const a of addrs ?? []) {
-        if (a.family === 'IPv6' && ep.host === '0.0.0.0') continue;
-        const zone = a.family === 'IPv6' && a.address.startsWith('fe80') ? name : undefined;
-        out.push(
-          formatEndpoint({
-            scheme: ep.scheme,
-            host: a.address,
-            port: ep.port,
-            path: ep.path,
-            ...(zone ? { zone } : {}),
-          }),
-        );
-      }
+    for (const a of interfaceAddresses()) {
+      if (a.family === 'IPv6' && ep.host === '0.0.0.0') continue;
+      const zone = a.family === 'IPv6' && a.address.startsWith('fe80') ? a.name : undefined;
+      out.push(
+        formatEndpoint({
+          scheme: ep.scheme,
+          host: a.address,
+          port: ep.port,
+          path: ep.path,
+          ...(zone ? { zone } : {}),
+        }),
+      );
     }
     const host = (u: string) => parseEndpoint(u) as { host: string };
     return out.sort(

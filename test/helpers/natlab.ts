@@ -13,10 +13,9 @@
  * defeats hole punching. Every name carries the test's pid; {@link NatLab.close} deletes everything,
  * and an exit hook does it too should the test die.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Netns, sh, stop } from './netns.js';
 import { finished, jsonLines, ready, type Running } from './running.js';
 
 export { finished, jsonLines, ready, type Running };
@@ -36,9 +35,6 @@ const ROUTER = '203.0.113.254';
 
 export type NatMode = 'cone' | 'symmetric';
 
-const sh = (cmd: string, args: string[], input?: string) =>
-  execFileSync(cmd, args, { stdio: 'pipe', timeout: 5000, input }).toString();
-
 /** A running TURN server. */
 export interface Turn {
   /** `stun:` and `turn:` URLs (with the credentials) to give peers. */
@@ -48,39 +44,34 @@ export interface Turn {
   log(): string;
 }
 
+type Role = 'pub' | 'natA' | 'natB' | 'a' | 'b';
+
 /** The namespaces, links and processes of one test file; see the module comment. */
 export class NatLab {
-  readonly ns: { pub: string; natA: string; natB: string; a: string; b: string };
-  readonly dir = mkdtempSync(join(tmpdir(), 'qi-natlab-'));
-  private readonly created: string[] = [];
-  private readonly children = new Set<ChildProcess>();
   private mode: NatMode | undefined;
-  private readonly onExit = () => this.killNow();
 
-  private constructor() {
-    const id = process.pid;
-    this.ns = { pub: `qi-pub-${id}`, natA: `qi-nata-${id}`, natB: `qi-natb-${id}`, a: `qi-a-${id}`, b: `qi-b-${id}` };
-    process.on('exit', this.onExit);
+  private constructor(private readonly net: Netns<Role>) {}
+
+  /** The namespace of each host. */
+  get ns(): Record<Role, string> {
+    return this.net.ns;
+  }
+
+  /** A temporary folder, deleted on close. */
+  get dir(): string {
+    return this.net.dir;
   }
 
   /** Builds the lab; returns why it cannot where the kernel refuses network namespaces. */
   static create(mode: NatMode = 'cone'): NatLab | string {
-    const lab = new NatLab();
-    for (const ns of Object.values(lab.ns)) {
-      try {
-        sh('ip', ['netns', 'add', ns]);
-        lab.created.push(ns);
-      } catch (e) {
-        lab.killNow();
-        const why = String((e as { stderr?: Buffer }).stderr ?? '').trim() || (e as Error).message.split('\n')[0];
-        return `network namespaces are not available here (ip netns add ${ns}: ${why})`;
-      }
-    }
+    const net = Netns.create<Role>(['pub', 'natA', 'natB', 'a', 'b']);
+    if (typeof net === 'string') return net;
+    const lab = new NatLab(net);
     try {
       lab.wire();
       lab.setNat(mode);
     } catch (e) {
-      lab.killNow();
+      net.killNow();
       throw e;
     }
     return lab;
@@ -162,8 +153,8 @@ export class NatLab {
   }
 
   /**
-   * Starts `node script args…` in namespace `ns` (the same process: `ip netns exec` execs it). Its stdin is
-   * closed unless `stdin` is `'pipe'` (then `child.stdin` writes to it).
+   * Starts `node script args…` in namespace `ns` (one of {@link ns}; `ip netns exec` execs it). Its stdin
+   * is closed unless `stdin` is `'pipe'` (then `child.stdin` writes to it).
    */
   run(
     ns: string,
@@ -172,27 +163,13 @@ export class NatLab {
     env: Record<string, string> = {},
     stdin: 'ignore' | 'pipe' = 'ignore',
   ): Running {
-    return this.spawn(ns, process.execPath, [script, ...args], env, stdin);
+    return this.net.run(this.role(ns), script, args, env, stdin);
   }
 
-  private spawn(
-    ns: string,
-    cmd: string,
-    args: string[],
-    env: Record<string, string> = {},
-    stdin: 'ignore' | 'pipe' = 'ignore',
-  ): Running {
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
-      stdio: [stdin, 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    this.children.add(child);
-    child.once('exit', () => this.children.delete(child));
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    return { child, out: () => out, err: () => err };
+  private role(ns: string): Role {
+    const r = (Object.keys(this.ns) as Role[]).find((k) => this.ns[k] === ns);
+    if (r === undefined) throw new Error(`${ns} is not a namespace of this lab`);
+    return r;
   }
 
   /**
@@ -225,7 +202,7 @@ export class NatLab {
         'verbose',
       ].join('\n') + '\n',
     );
-    const p = this.spawn(this.ns.pub, 'turnserver', ['-c', conf]);
+    const p = this.net.spawn('pub', 'turnserver', ['-c', conf]);
     return {
       stun: `stun:${ADDR.pub}:3478`,
       turn: `turn:${encodeURIComponent(user)}:${encodeURIComponent(password)}@${ADDR.pub}:3478?transport=udp`,
@@ -234,33 +211,8 @@ export class NatLab {
     };
   }
 
-  /** Kills every process at once (synchronous: also used from the exit hook). */
-  private killNow(): void {
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    for (const ns of this.created.splice(0)) {
-      try {
-        sh('ip', ['netns', 'del', ns]);
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-
   /** Stops every process (SIGTERM, then SIGKILL), deletes the namespaces and the temporary files. */
-  async close(): Promise<void> {
-    await Promise.all([...this.children].map((c) => stop(c)));
-    this.killNow();
-    process.off('exit', this.onExit);
+  close(): Promise<void> {
+    return this.net.close();
   }
-}
-
-/** SIGTERM, and SIGKILL if the process is still there 1.5 s later. */
-function stop(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => c.kill('SIGKILL'), 1500);
-    c.once('exit', () => (clearTimeout(timer), resolve()));
-    c.kill('SIGTERM');
-  });
 }
