@@ -22,6 +22,7 @@ export {
   type ServiceOptions,
   type ServiceInfo,
   type ReconnectOptions,
+  type FollowOptions,
 } from './session/index.js';
 export {
   userTokenAuthenticator,
@@ -61,6 +62,8 @@ export {
   type ProxyFor,
   type AnyProxy,
   type QiSignal,
+  type SignalIterator,
+  type SignalGap,
   type QiProperty,
   type ObjectBackend,
 } from './object/index.js';

@@ -13,6 +13,18 @@ import { ObjectType, type MethodInfo } from './definition.js';
 import type { LocalObject, SignalListener } from './local.js';
 import { errorMessage } from './server.js';
 
+/**
+ * Emissions of a signal may have been missed: the connection to the object was lost at `from` and the
+ * subscription was made again at `to`. Emissions in between are not replayed (nobody kept them); an app
+ * that needs the state reads it again.
+ */
+export interface SignalGap {
+  readonly from: Date;
+  readonly to: Date;
+  /** Why the connection was lost, as its error said. */
+  readonly reason: string;
+}
+
 /** What a proxy needs from the object behind it. */
 export interface ObjectBackend {
   readonly type: ObjectType;
@@ -22,8 +34,11 @@ export interface ObjectBackend {
   readonly route: string;
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
   post(member: string, args: unknown[]): void;
-  /** Subscribes to a signal (or property change); resolves once the subscription is in place. */
-  subscribe(signal: string, listener: SignalListener): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a signal (or property change); resolves once the subscription is in place. `onGap` is
+   * called when emissions may have been missed (a backend that reconnects: see {@link SignalGap}).
+   */
+  subscribe(signal: string, listener: SignalListener, onGap?: (gap: SignalGap) => void): Promise<() => Promise<void>>;
   getProperty(name: string): Promise<unknown>;
   setProperty(name: string, value: unknown): Promise<void>;
 }

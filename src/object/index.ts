@@ -39,7 +39,14 @@ export {
 export { LocalObject, QiMethodError, type LocalObjectOptions, type SignalListener } from './local.js';
 export { ObjectServer } from './server.js';
 export type { MethodStatistics, MinMaxSum } from './monitor.js';
-export { RemoteBackend, InProcessBackend, QiArgumentsError, resolveMethod, type ObjectBackend } from './backend.js';
+export {
+  RemoteBackend,
+  InProcessBackend,
+  QiArgumentsError,
+  resolveMethod,
+  type ObjectBackend,
+  type SignalGap,
+} from './backend.js';
 export {
   createProxy,
   backendOf,
@@ -47,6 +54,7 @@ export {
   type ProxyFor,
   type AnyProxy,
   type QiSignal,
+  type SignalIterator,
   type QiProperty,
 } from './proxy.js';
 export { enableObjectReferences } from './refs.js';

@@ -5,25 +5,37 @@
  */
 import type { CallOptions } from '../channel/index.js';
 import type { MethodDef, ObjectDefinition, PropertyDef, SignalDef } from './definition.js';
-import type { ObjectBackend } from './backend.js';
+import type { ObjectBackend, SignalGap } from './backend.js';
 import type { TypeOf, TypesOf } from './schema.js';
 
 /** A signal seen through a proxy. */
 export interface QiSignal<A extends unknown[] = unknown[]> extends AsyncIterable<A> {
-  /** Calls `listener` with the arguments of each emission; resolves once subscribed, with the function that unsubscribes. */
-  connect(listener: (...args: A) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `listener` with the arguments of each emission; resolves once subscribed, with the function
+   * that unsubscribes. `onGap` is called when emissions may have been missed: the connection was lost
+   * and the subscription made again (sessions reconnect by themselves; docs/roaming.md).
+   */
+  connect(listener: (...args: A) => void, options?: { onGap?: (gap: SignalGap) => void }): Promise<() => Promise<void>>;
   /** Resolves with the arguments of the next emission. */
   once(options?: { signal?: AbortSignal }): Promise<A>;
   /** Emits the signal on the object (a Post). */
   emit(...args: A): void;
   /**
    * Iterates emissions. At most `bufferSize` (default 1000) unread emissions are kept; older ones are
-   * dropped and counted, so a slow consumer can never grow memory without bound.
+   * dropped and counted, so a slow consumer can never grow memory without bound. `gaps` counts the
+   * times emissions may have been missed because the connection was lost, and `lastGap` says when and why.
    */
-  iterate(options?: {
-    bufferSize?: number;
-    signal?: AbortSignal;
-  }): AsyncIterableIterator<A> & { readonly dropped: number };
+  iterate(options?: { bufferSize?: number; signal?: AbortSignal }): SignalIterator<A>;
+}
+
+/** The iterator of a {@link QiSignal}'s emissions. */
+export interface SignalIterator<A> extends AsyncIterableIterator<A> {
+  /** Emissions dropped because the consumer fell `bufferSize` behind. */
+  readonly dropped: number;
+  /** Times emissions may have been missed because the connection was lost (and made again). */
+  readonly gaps: number;
+  /** The last such gap. */
+  readonly lastGap: SignalGap | undefined;
 }
 
 /** A property seen through a proxy. */
@@ -74,7 +86,7 @@ function isOptions(v: unknown): v is CallOptions | AbortSignal {
 
 function signalOf<A extends unknown[]>(b: ObjectBackend, name: string): QiSignal<A> {
   const sig: QiSignal<A> = {
-    connect: (listener) => b.subscribe(name, (args) => listener(...(args as A))),
+    connect: (listener, options) => b.subscribe(name, (args) => listener(...(args as A)), options?.onGap),
     once: (options = {}) =>
       new Promise<A>((resolve, reject) => {
         let off: (() => Promise<void>) | undefined;
@@ -99,30 +111,35 @@ function signalOf<A extends unknown[]>(b: ObjectBackend, name: string): QiSignal
   return sig;
 }
 
-function iterate<A>(
-  b: ObjectBackend,
-  name: string,
-  size: number,
-  abort?: AbortSignal,
-): AsyncIterableIterator<A> & { readonly dropped: number } {
+function iterate<A>(b: ObjectBackend, name: string, size: number, abort?: AbortSignal): SignalIterator<A> {
   const buffer: A[] = [];
   let waiting: ((r: IteratorResult<A>) => void) | undefined;
   let failed: ((e: unknown) => void) | undefined;
   let dropped = 0;
+  let gaps = 0;
+  let lastGap: SignalGap | undefined;
   let ended = false;
-  const off = b.subscribe(name, (args) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = undefined;
-      w({ value: args as A, done: false });
-      return;
-    }
-    if (buffer.length >= size) {
-      buffer.shift();
-      dropped++;
-    }
-    buffer.push(args as A);
-  });
+  const onGap = (gap: SignalGap) => {
+    gaps++;
+    lastGap = gap;
+  };
+  const off = b.subscribe(
+    name,
+    (args) => {
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w({ value: args as A, done: false });
+        return;
+      }
+      if (buffer.length >= size) {
+        buffer.shift();
+        dropped++;
+      }
+      buffer.push(args as A);
+    },
+    onGap,
+  );
   const stop = async (): Promise<IteratorResult<A>> => {
     ended = true;
     waiting?.({ value: undefined, done: true });
@@ -141,6 +158,12 @@ function iterate<A>(
   const it = {
     get dropped() {
       return dropped;
+    },
+    get gaps() {
+      return gaps;
+    },
+    get lastGap() {
+      return lastGap;
     },
     next(): Promise<IteratorResult<A>> {
       if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });

@@ -6,13 +6,15 @@
  * Files: session.ts (the Session: connecting and routing), options.ts, registry.ts (the services a
  * session serves), dial.ts (one connection: transport and handshake), listen.ts (listeners and the IPC
  * socket), wait.ts (waiting for a service), routes.ts (which endpoint), resilient.ts and backoff.ts
- * (reconnection), serviceinfo.ts, machine.ts (libqi's machine id).
+ * (reconnection), follow.ts (following the machine's addresses), serviceinfo.ts, machine.ts (libqi's
+ * machine id).
  *
  * @packageDocumentation
  */
 export { Session } from './session.js';
 export type { SessionOptions, ServiceOptions } from './options.js';
 export type { ReconnectOptions } from './resilient.js';
+export type { FollowOptions } from './follow.js';
 export {
   SERVICE_INFO_SIGNATURE,
   SERVICE_INFO_SIGNATURE_6,

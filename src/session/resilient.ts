@@ -2,12 +2,13 @@
  * A proxy backend that survives its connection: when the connection to the service (or to the
  * ServiceDirectory) is lost, calls made meanwhile wait for a new one (within their timeout), signal
  * subscriptions are made again on it, and, while any subscription exists, reconnection is tried in the
- * background with exponential backoff. Calls that were pending when the connection died fail: their
+ * background with exponential backoff; subscribers are told of the gap (emissions in between are not
+ * replayed). Calls that were pending when the connection died fail: their
  * fate on the other side is unknown, and only the caller may decide to repeat them.
  */
 import type { CallOptions, Channel } from '../channel/index.js';
 import { QiClosedError } from '../transport/index.js';
-import type { ObjectBackend, ObjectType, RemoteBackend, SignalListener } from '../object/index.js';
+import type { ObjectBackend, ObjectType, RemoteBackend, SignalGap, SignalListener } from '../object/index.js';
 import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, Backoff } from './backoff.js';
 
 /** How reconnection is paced. */
@@ -23,6 +24,7 @@ export interface ReconnectOptions {
 interface Sub {
   signal: string;
   listener: SignalListener;
+  onGap: ((gap: SignalGap) => void) | undefined;
   off: (() => Promise<void>) | undefined;
 }
 
@@ -34,6 +36,8 @@ export class ResilientBackend implements ObjectBackend {
   private readonly subs = new Set<Sub>();
   private attempt: Promise<RemoteBackend> | undefined;
   private lastError: Error | undefined;
+  /** When the connection in use was lost (for the gap subscribers are told of). */
+  private lostAt = new Date();
   private readonly min: number;
   private readonly max: number;
   private readonly callWait: number;
@@ -80,6 +84,7 @@ export class ResilientBackend implements ObjectBackend {
       if (this.current !== b) return;
       this.current = undefined;
       this.lastError = e;
+      this.lostAt = new Date();
       if (this.wanted()) void this.reconnectLoop();
     });
   }
@@ -92,6 +97,12 @@ export class ResilientBackend implements ObjectBackend {
         for (const s of this.subs) s.off = await b.subscribe(s.signal, s.listener);
         this.attach(b);
         this.reconnections++;
+        const gap: SignalGap = {
+          from: this.lostAt,
+          to: new Date(),
+          reason: this.lastError?.message ?? 'connection lost',
+        };
+        for (const s of this.subs) s.onGap?.(gap);
         this.onReconnect?.(b);
         return b;
       } catch (e) {
@@ -160,8 +171,12 @@ export class ResilientBackend implements ObjectBackend {
     );
   }
 
-  async subscribe(signal: string, listener: SignalListener): Promise<() => Promise<void>> {
-    const sub: Sub = { signal, listener, off: undefined };
+  async subscribe(
+    signal: string,
+    listener: SignalListener,
+    onGap?: (gap: SignalGap) => void,
+  ): Promise<() => Promise<void>> {
+    const sub: Sub = { signal, listener, onGap, off: undefined };
     const b = this.current ?? (await this.live(this.callWait, `subscribe to ${this.name}.${signal}`));
     sub.off = await b.subscribe(signal, listener);
     this.subs.add(sub);

@@ -19,7 +19,7 @@ import {
 } from '../object/index.js';
 import type { Listener, MessageStream } from '../transport/index.js';
 import { dial } from './dial.js';
-import { EndpointFollower, pollInterval } from './follow.js';
+import { AddressFollower, pollInterval } from './follow.js';
 import { listenAll } from './listen.js';
 import { machineId } from './machine.js';
 import type { ServiceOptions, SessionOptions } from './options.js';
@@ -54,13 +54,18 @@ export class Session {
   private readonly proxies = new Map<string, { proxy: AnyProxy; serviceId: () => number | undefined }>();
   private closed = false;
   private sdUrl: string | undefined;
-  /** Sends the directory new endpoints when this machine's addresses change (wildcard listeners only). */
-  private readonly follower = new EndpointFollower(
-    () => this.endpoints,
-    (endpoints) => this.publishEndpoints(endpoints),
-  );
+  /** Follows this machine's addresses: new endpoints to the directory, connections whose address went (follow.ts). */
+  private readonly follower: AddressFollower;
 
-  constructor(readonly options: SessionOptions = {}) {}
+  constructor(readonly options: SessionOptions = {}) {
+    const follow = options.followAddresses;
+    this.follower = new AddressFollower(
+      pollInterval(typeof follow === 'object' ? follow : {}),
+      () => this.endpoints,
+      (endpoints) => this.publishEndpoints(endpoints),
+      this.channels,
+    );
+  }
 
   /** Creates a session connected to the ServiceDirectory at `url` (default `QI_URL` or tcp://127.0.0.1:9559). */
   static async connect(url?: string, options?: SessionOptions): Promise<Session> {
@@ -158,9 +163,8 @@ export class Session {
   async listen(urls: string | string[]): Promise<string[]> {
     const all = Array.isArray(urls) ? urls : [urls];
     await listenAll(all, this.id, this.options, (s) => this.accept(s), this.listeners);
-    const follow = this.options.followAddresses ?? true;
-    if (follow !== false && this.listeners.some((l) => l.followsAddresses))
-      this.follower.start(pollInterval(follow === true ? {} : follow));
+    if (this.options.followAddresses !== false && this.listeners.some((l) => l.followsAddresses))
+      this.follower.listening();
     return this.endpoints;
   }
 
@@ -207,6 +211,7 @@ export class Session {
     if (known !== undefined) return known;
     const p = (async () => {
       const ch = await dial(url, this.options);
+      if (this.options.followAddresses !== false && !this.closed) this.follower.dialed();
       this.track(ch);
       ch.onClose(() => {
         if (this.connections.get(url) === p) this.connections.delete(url);

@@ -78,6 +78,7 @@ export type StopWatch = () => void;
 interface Watch {
   last: string;
   check: () => void;
+  events: boolean;
 }
 
 const watches = new Set<Watch>();
@@ -122,9 +123,10 @@ function stopMonitor(): void {
 
 /**
  * Calls `onChange` with the new addresses each time the set of usable addresses changes, looking every
- * `pollMs` (and at once on the kernel's events where it can hear them). Never keeps the process alive.
+ * `pollMs`, and with `events`, at once on the kernel's events where it can hear them (Linux with the
+ * `ip` tool: one child process for the whole program). Never keeps the process alive.
  */
-export function watchAddresses(onChange: (now: InterfaceAddress[]) => void, pollMs: number): StopWatch {
+export function watchAddresses(onChange: (now: InterfaceAddress[]) => void, pollMs: number, events = true): StopWatch {
   const key = (a: InterfaceAddress[]) => a.map((x) => `${x.name}/${x.address}`).join(' ');
   const w: Watch = {
     last: key(interfaceAddresses()),
@@ -135,14 +137,15 @@ export function watchAddresses(onChange: (now: InterfaceAddress[]) => void, poll
       w.last = k;
       onChange(now);
     },
+    events,
   };
   watches.add(w);
-  startMonitor();
+  if (events) startMonitor();
   const timer = setInterval(w.check, pollMs);
   timer.unref();
   return () => {
     clearInterval(timer);
     watches.delete(w);
-    if (watches.size === 0) stopMonitor();
+    if (![...watches].some((x) => x.events)) stopMonitor();
   };
 }

@@ -5,7 +5,7 @@
  * benches use it too.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Running } from './running.js';
@@ -49,6 +49,17 @@ export class Netns<Role extends string> {
       }
     }
     return n;
+  }
+
+  /**
+   * Writes `/etc/netns/<namespace>/<name>`: processes started in that namespace afterwards see it as
+   * `/etc/<name>` (`ip netns exec` mounts it there), e.g. a `hosts` file that names the robot. Rewriting
+   * it later changes what they see (the same file is mounted).
+   */
+  etc(role: Role, name: string, content: string): void {
+    const dir = join('/etc/netns', this.ns[role]);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, name), content);
   }
 
   /** `ip -n <namespace of role> args…` */
@@ -105,6 +116,7 @@ export class Netns<Role extends string> {
       } catch {
         // already gone
       }
+      rmSync(join('/etc/netns', ns), { recursive: true, force: true });
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

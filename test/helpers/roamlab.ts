@@ -45,6 +45,7 @@ export class RoamLab {
     }
     const lab = new RoamLab(net);
     lab.join('one');
+    lab.name('one');
     return lab;
   }
 
@@ -68,8 +69,14 @@ export class RoamLab {
     this.join(to);
   }
 
+  /** Makes `robot.test` resolve to the robot's address on `hotspot` in the client's namespace (as mDNS would). */
+  name(hotspot: keyof typeof HOTSPOT): void {
+    this.net.etc('client', 'hosts', `127.0.0.1 localhost\n${HOTSPOT[hotspot].robot} robot.test\n`);
+  }
+
+  /** Runs a node script in a namespace, with a machine id of its own (the namespaces share the host's). */
   run(role: Role, script: string, args: string[] = [], stdin: 'ignore' | 'pipe' = 'ignore'): Running {
-    return this.net.run(role, script, args, {}, stdin);
+    return this.net.run(role, script, args, { QI_MACHINE_ID: `roamlab-${role}` }, stdin);
   }
 
   close(): Promise<void> {

@@ -1,0 +1,79 @@
+/**
+ * A robot and its client both move to another hotspot while the client calls in a loop and iterates a
+ * signal (issue 20, docs/roaming.md). The client finds the robot again by name (`robot.test`, as mDNS
+ * would give it; here the client namespace's hosts file), the robot's services are listed at its new
+ * address, and the loop goes on after a bounded pause: every call is answered or failed with an error
+ * that says the network changed, the subscription is made again and the iterator reports the gap.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { jsonLines, ready, type Running } from '../helpers/processes.js';
+import { RoamLab } from '../helpers/roamlab.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
+
+interface Report {
+  made: number;
+  answered: number;
+  failed: string[];
+  received: number;
+  afterGap: number;
+  gaps: number;
+  gap?: { ms: number; reason: string };
+  final?: boolean;
+}
+
+async function ask(p: Running, line = 'report', ms = 5000): Promise<Report> {
+  const n = jsonLines(p.out()).length;
+  p.child.stdin!.write(`${line}\n`);
+  const t0 = Date.now();
+  while (jsonLines(p.out()).length === n) {
+    if (Date.now() - t0 > ms) throw new Error(`no answer to ${line} in ${ms} ms: ${p.err()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return jsonLines(p.out()).at(-1) as unknown as Report;
+}
+
+describe('a robot and its client move to another hotspot in the middle of calls and signals', () => {
+  let lab: RoamLab | undefined;
+  let refused = '';
+  let robot: Running;
+  let client: Running;
+  before(async () => {
+    const made = RoamLab.create();
+    if (typeof made === 'string') return void (refused = made);
+    lab = made;
+    robot = lab.run('robot', fixture('roam-robot'), ['events', '2000'], 'pipe');
+    await ready(robot, 'roam-robot');
+    client = lab.run('client', fixture('roam-client'), ['tcp://robot.test:9559'], 'pipe');
+    await ready(client, 'roam-client');
+  });
+  after(() => lab?.close());
+
+  it('goes on after a bounded pause, every call accounted for, the gap reported', async (t) => {
+    if (lab === undefined) return t.skip(refused);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await ask(client);
+    assert.ok(before.answered > 0 && before.received > 0, JSON.stringify(before));
+    assert.equal(before.failed.length, 0, before.failed.join('\n'));
+
+    const moved = Date.now();
+    lab.name('two');
+    lab.move('one', 'two');
+    let now = before;
+    while (now.answered <= before.answered + 20 || now.afterGap === 0) {
+      assert.ok(Date.now() - moved < 15_000, `the loop did not go on: ${JSON.stringify(now)} ${client.err()}`);
+      await new Promise((r) => setTimeout(r, 100));
+      now = await ask(client);
+    }
+    t.diagnostic(`calls and ticks again ${Date.now() - moved} ms after the move; gap ${JSON.stringify(now.gap)}`);
+    const last = await ask(client, 'quit');
+    assert.ok(last.final);
+    t.diagnostic(`${last.made} calls: ${last.answered} answered, ${last.failed.length} failed; ${last.received} ticks`);
+    assert.equal(last.answered + last.failed.length, last.made, 'every call answered or failed');
+    for (const f of last.failed) assert.match(f, /the network changed/);
+    assert.equal(last.gaps, 1, 'one gap');
+    assert.match(last.gap!.reason, /the network changed/);
+  });
+});
