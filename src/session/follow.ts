@@ -50,6 +50,7 @@ function localHost(url: string): string | undefined {
 export class AddressFollower {
   private stop: StopWatch | undefined;
   private events = false;
+  private noInterfaces = false;
   private published: string;
   private chain: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(endpoints: string[]) => void>();
@@ -80,7 +81,12 @@ export class AddressFollower {
 
   /** Starts following for connections this session opened (polling only), unless already following. */
   dialed(): void {
-    this.stop ??= watchAddresses((now) => this.changed(now), this.pollMs, false);
+    if (this.stop !== undefined || this.noInterfaces) return;
+    try {
+      this.stop = watchAddresses((now) => this.changed(now), this.pollMs, false);
+    } catch {
+      this.noInterfaces = true; // a browser: no interfaces to read, the page's network is the browser's
+    }
   }
 
   /** Calls `listener` with the new endpoints each time they change; returns a function that stops it. */

@@ -69,6 +69,12 @@ export class RoamLab {
     this.join(to);
   }
 
+  /** Gives the robot's second computer another internal address (a new DHCP lease). */
+  moveHead(to: string): void {
+    this.net.ip('head', 'addr', 'flush', 'dev', 'eth0');
+    this.net.ip('head', 'addr', 'add', `${to}/24`, 'dev', 'eth0');
+  }
+
   /** Makes `robot.test` resolve to the robot's address on `hotspot` in the client's namespace (as mDNS would). */
   name(hotspot: keyof typeof HOTSPOT): void {
     this.net.etc('client', 'hosts', `127.0.0.1 localhost\n${HOTSPOT[hotspot].robot} robot.test\n`);

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { jsonLines, ready, type Running } from '../helpers/processes.js';
-import { RoamLab } from '../helpers/roamlab.js';
+import { HEAD, INTERNAL, RoamLab } from '../helpers/roamlab.js';
+import { finished } from '../helpers/processes.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 
@@ -75,5 +76,51 @@ describe('a robot and its client move to another hotspot in the middle of calls 
     for (const f of last.failed) assert.match(f, /the network changed/);
     assert.equal(last.gaps, 1, 'one gap');
     assert.match(last.gap!.reason, /the network changed/);
+  });
+});
+
+describe("the robot's second computer gets a new address", () => {
+  let lab: RoamLab | undefined;
+  let refused = '';
+  let robot: Running;
+  before(async () => {
+    const made = RoamLab.create();
+    if (typeof made === 'string') return void (refused = made);
+    lab = made;
+    robot = lab.run('robot', fixture('roam-robot'), ['events', '2000', 'gateway'], 'pipe');
+    await ready(robot, 'roam-robot');
+    await ready(lab.run('head', fixture('roam-head'), [`tcp://${INTERNAL}:9559`]), 'roam-head');
+  });
+  after(() => lab?.close());
+
+  /** A new client in the client's namespace, through the robot's gateway. */
+  const call = () =>
+    finished<{ sum?: number; error?: string }>(
+      lab!.run('client', fixture('roam-call'), ['tcp://robot.test:9503', 'Head']),
+      'roam-call',
+      10_000,
+    ).catch((e: Error): { sum?: number; error?: string } => ({ error: e.message }));
+
+  it('the directory and the gateway stop using the old endpoint; new clients reach the new one', async (t) => {
+    if (lab === undefined) return t.skip(refused);
+    assert.deepEqual(await call(), { sum: 5 });
+    const moved = Date.now();
+    const NEW = '10.50.0.3';
+    lab.moveHead(NEW);
+    let r = await ask(robot);
+    while (!(r as unknown as { head?: string[] }).head?.some((e) => e.includes(`//${NEW}:`))) {
+      assert.ok(Date.now() - moved < 10_000, `not listed at ${NEW}: ${JSON.stringify(r)}`);
+      await new Promise((res) => setTimeout(res, 100));
+      r = await ask(robot);
+    }
+    const listed = (r as unknown as { head: string[] }).head;
+    assert.ok(!listed.some((e) => e.includes(`//${HEAD}:`)), `the old address is still listed: ${listed.join(' ')}`);
+    t.diagnostic(`listed at the new address ${Date.now() - moved} ms after the move`);
+    let answer = await call();
+    while (answer.sum !== 5) {
+      assert.ok(Date.now() - moved < 20_000, `no new client reaches Head: ${JSON.stringify(answer)}`);
+      answer = await call();
+    }
+    t.diagnostic(`a new client through the gateway reached it ${Date.now() - moved} ms after the move`);
   });
 });
