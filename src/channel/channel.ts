@@ -57,7 +57,8 @@ export interface ChannelInternals {
   gate(gate: ((m: Message) => boolean) | undefined): void;
   /**
    * Ends the server side's handshake: the gate goes, and from now on every message for the connection's
-   * server object (service 0, object 0) but Capability goes to `handler` instead of being routed.
+   * server object (service 0, object 0) that is a Call goes to `handler` instead of being routed (answers to
+   * our own calls there, such as a sign-of-life probe, are routed as any answer).
    */
   control(handler: (m: Message) => void): void;
 }
@@ -382,7 +383,7 @@ export class Channel {
     },
     control: (handler) => {
       this.receive = (m) =>
-        m.service === 0 && m.object === 0 && m.type !== MessageType.Capability ? handler(m) : this.dispatch(m);
+        m.service === 0 && m.object === 0 && m.type === MessageType.Call ? handler(m) : this.dispatch(m);
     },
     closed: (error) => {
       if (this.isClosed) return;

@@ -124,12 +124,12 @@ export async function openChannel(stream: MessageStream, options: OpenOptions = 
           CAPS_CODEC,
           ch.localCapabilities,
         );
-        return ch;
+        return answerProbes(ch);
       }
       const reply = m.decode(CAPS_CODEC) as CapabilityMap;
       ch.mergeRemoteCapabilities(reply);
       const state = stateOf(reply.get(AUTH_STATE));
-      if (state === State.Done) return ch;
+      if (state === State.Done) return answerProbes(ch);
       if (state !== State.Continue) {
         throw new QiAuthError(
           `${ch.remote} answered the authentication with an invalid state (${reply.get(AUTH_STATE)?.value ?? 'none'}); it is not a qi server we understand.`,
@@ -162,6 +162,20 @@ class PeerClosed extends Error {
   ) {
     super(error.message);
   }
+}
+
+/**
+ * A connection we opened answers the peer's sign-of-life probes (a repeated authenticate call, as our
+ * heartbeat sends) with state Done: a ServiceDirectory asks a registering session's old connection so
+ * before it lets the session register its names again from a new one (sd/directory.ts).
+ */
+function answerProbes(ch: Channel): Channel {
+  ch.internals.gate((m) => {
+    if (m.type !== MessageType.Call || m.service !== 0 || m.object !== 0 || m.action !== AUTH.action) return true;
+    ch.reply(m, CAPS_CODEC, new Map([[AUTH_STATE, new Dynamic('I', State.Done)]]));
+    return false;
+  });
+  return ch;
 }
 
 /** Resolves with the server's answer to our authenticate call `id`, intercepting it before dispatch. */

@@ -27,3 +27,4 @@ export {
 export { QiAuthError, QiCallError, QiTimeoutError, QiCanceledError, QiLimitError } from './errors.js';
 export { resolveLimits, type ChannelLimits } from './limits.js';
 export { errorText, noObjectText } from './error-text.js';
+export { probe } from './heartbeat.js';

@@ -3,11 +3,15 @@
  * error texts, so libqi clients (qicli, Choregraphe, robots) use it unchanged. Services registered
  * through a connection are removed, and announced, when that connection closes.
  */
-import { Capability, type Channel } from '../channel/index.js';
+import { Capability, probe, type Channel } from '../channel/index.js';
 import { LocalObject, type CallContext } from '../object/index.js';
 import { normalizeServiceInfo, sortEndpoints, type ServiceInfo } from '../session/index.js';
 import { serviceNotFound, socketOfServiceRefused } from './errors.js';
 import { ServiceDirectoryDefinition, directoryInfo } from './members.js';
+import { QiClosedError } from '../transport/index.js';
+
+/** How long a connection suspected stale has to answer (see registerChecked). */
+const STALE_PROBE_MS = 2000;
 
 /**
  * Refuses an update that would rename a service: a service keeps the name it was registered with
@@ -42,7 +46,7 @@ export class ServiceDirectory {
     this.object = new LocalObject(ServiceDirectoryDefinition, {
       service: (name, ctx) => this.finalize(this.find(name), ctx),
       services: (ctx) => [...this.all()].sort((a, b) => a.serviceId - b.serviceId).map((i) => this.finalize(i, ctx)),
-      registerService: (info, ctx) => this.register(normalizeServiceInfo(info), ctx.channel),
+      registerService: (info, ctx) => this.registerChecked(normalizeServiceInfo(info), ctx.channel),
       unregisterService: (id, ctx) => this.unregister(this.owned(id, ctx, 'unregisterService')),
       serviceReady: (id, ctx) => this.markReady(this.owned(id, ctx, 'serviceReady')),
       updateServiceInfo: (info, ctx) => {
@@ -86,6 +90,36 @@ export class ServiceDirectory {
       }
     }
     return { ...info, endpoints: sortEndpoints(endpoints) };
+  }
+
+  /**
+   * A session that registers a name it already holds through another connection has lost that one
+   * without the directory noticing (its address went away: no FIN reaches us). The old connection is
+   * asked for a sign of life; silent, it is closed (its services go) and the registration proceeds.
+   * Answered, the registration is refused as any other clash: claiming a live session's id takes nothing.
+   */
+  private async registerChecked(info: ServiceInfo, channel: Channel | undefined): Promise<number> {
+    const clash = [...this.ready.values(), ...this.pending.values()].find((i) => i.name === info.name);
+    const owner = clash && clash.sessionId === info.sessionId ? this.ownerOf(clash.serviceId) : undefined;
+    if (owner !== undefined && owner !== channel) {
+      const alive = await probe(owner, STALE_PROBE_MS).then(
+        () => true,
+        () => false,
+      );
+      if (!alive)
+        owner.stream.destroy(
+          new QiClosedError(
+            `no answer within ${STALE_PROBE_MS} ms while its session registered "${info.name}" again from another connection`,
+          ),
+        );
+    }
+    return this.register(info, channel);
+  }
+
+  /** The connection that registered service `id`, if any. */
+  private ownerOf(id: number): Channel | undefined {
+    for (const [ch, ids] of this.byChannel) if (ids.has(id)) return ch;
+    return undefined;
   }
 
   private register(info: ServiceInfo, channel: Channel | undefined): number {

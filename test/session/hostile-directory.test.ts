@@ -50,6 +50,15 @@ describe('the ServiceDirectory refuses changes to a service from another connect
     await attacker.unregisterService(own);
   });
 
+  it("registering the victim's name under its session id: the victim answers the directory's probe, refused", async () => {
+    await assert.rejects(
+      directory.registerService({ ...info, serviceId: 0, endpoints: evil }),
+      (e: unknown) => e instanceof QiCallError && /is already registered/.test(e.message),
+    );
+    assert.deepEqual((await attacker.serviceInfo('Calculator')).endpoints, info.endpoints);
+    assert.equal(await (await attacker.service('Calculator')).add(1, 1), 2);
+  });
+
   it('unregisterService and serviceReady of the victim: refused, the service still answers', async () => {
     await assert.rejects(directory.unregisterService(id), refused('unregisterService'));
     await assert.rejects(directory.serviceReady(id), refused('serviceReady'));
