@@ -113,18 +113,19 @@ export class Session {
   /** The ServiceDirectory again, after losing it: the services of this session are registered anew. */
   private async reopenDirectory(): Promise<RemoteBackend> {
     const sd = await this.openDirectory();
-    await this.registry.registerAgain(sd, (name, object) => this.serviceInfoOf(name, object));
+    const endpoints = this.endpoints;
+    await this.registry.registerAgain(sd, (name, object) => this.serviceInfoOf(name, object, endpoints));
     return sd;
   }
 
   /** What this session tells the ServiceDirectory about a service it registers. */
-  private serviceInfoOf(name: string, object: LocalObject): ServiceInfo {
+  private serviceInfoOf(name: string, object: LocalObject, endpoints = this.endpoints, serviceId = 0): ServiceInfo {
     return {
       name,
-      serviceId: 0,
+      serviceId,
       machineId: this.machineId,
       processId: process.pid,
-      endpoints: this.endpoints,
+      endpoints,
       sessionId: this.id,
       objectUid: object.uid,
     };
@@ -182,7 +183,7 @@ export class Session {
     if (this.directory === undefined || this.closed) return;
     for (const [serviceId, name, object] of [...this.registry.entries()]) {
       if (serviceId === 1 && this.hostsDirectory) continue; // it lists its endpoints when asked
-      await this.sd().updateServiceInfo({ ...this.serviceInfoOf(name, object), serviceId, endpoints });
+      await this.sd().updateServiceInfo(this.serviceInfoOf(name, object, endpoints, serviceId));
     }
   }
 
