@@ -89,8 +89,6 @@ export class Channel {
   private readonly output: OutputBound;
   /** Ids of the peer's calls running here, not yet answered. */
   private readonly incoming = new IdTable<true>();
-  /** Messages received so far (the heartbeat watches it move). */
-  private received = 0;
   private heartbeat: Heartbeat | undefined;
   /** Where each message received goes: dispatch, unless a handshake gate or control handler is set. */
   private receive: ((m: Message) => void) | undefined;
@@ -145,7 +143,7 @@ export class Channel {
     this.localCapabilities = capabilities;
     this.limits = resolveLimits(limits);
     this.output = new OutputBound(stream, this.limits, side);
-    if (side === 'client' && this.limits.heartbeatMs > 0) this.heartbeat = startHeartbeat(this, () => this.received);
+    if (side === 'client' && this.limits.heartbeatMs > 0) this.heartbeat = startHeartbeat(this);
   }
 
   private limitError(what: string): QiLimitError {
@@ -374,7 +372,6 @@ export class Channel {
   /** @internal entry points for the stream and the handshake. */
   readonly internals: ChannelInternals = {
     deliver: (m) => {
-      this.received++;
       if (this.receive === undefined) this.dispatch(m);
       else this.receive(m);
     },

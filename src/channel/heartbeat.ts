@@ -1,6 +1,8 @@
 /**
  * The heartbeat of connections we opened: a peer silent for too long is asked for a sign of life, and
- * one that does not give it is taken for gone (see `limits.heartbeatMs`).
+ * one that does not give it is taken for gone (see `limits.heartbeatMs`). Silent means no byte moved
+ * either way: a peer in the middle of sending us a large message, or taking one from us over a slow link,
+ * is alive although no whole message arrives (the probe's answer waits behind the large message).
  */
 import { MessageType } from '../message/index.js';
 import type { Channel } from './channel.js';
@@ -29,26 +31,26 @@ export function probe(channel: Channel, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Starts the heartbeat of a connection we opened, every `channel.limits.heartbeatMs`; `received` counts
- * the messages received on it. A peer found gone is disconnected with a {@link QiTimeoutError}.
+ * Starts the heartbeat of a connection we opened, every `channel.limits.heartbeatMs`, watching the
+ * stream's byte-level progress. A peer found gone is disconnected with a {@link QiTimeoutError}.
  */
-export function startHeartbeat(channel: Channel, received: () => number): Heartbeat {
+export function startHeartbeat(channel: Channel): Heartbeat {
   return new Heartbeat(
     channel.limits.heartbeatMs,
-    received,
+    () => channel.stream.progress,
     (ms) => probe(channel, ms),
     (ms) =>
       channel.stream.destroy(
         new QiTimeoutError(
-          `${channel.remote} stopped answering: nothing received for ${ms} ms, not even an answer to a keep-alive probe. The network may be down or the peer frozen (heartbeat: limits.heartbeatMs or QI_HEARTBEAT_MS).`,
+          `${channel.remote} stopped answering: nothing received for ${ms} ms (no byte either way), not even an answer to a keep-alive probe. The network may be down or the peer frozen; on a slow link where a large message takes longer, raise the heartbeat (limits.heartbeatMs or QI_HEARTBEAT_MS; 0 turns it off).`,
         ),
       ),
   );
 }
 
 /**
- * Watches a connection for silence. `activity()` counts messages received (a counter is cheaper than a
- * clock on every message); when it has not moved for `ms`, `probe` is called and must resolve when the
+ * Watches a connection for silence. `activity()` is a count that moves while the peer shows signs of
+ * life (a counter is cheaper than a clock on every message); when it has not moved for `ms`, `probe` is called and must resolve when the
  * peer answers; no answer within `ms` more calls `dead`.
  */
 export class Heartbeat {

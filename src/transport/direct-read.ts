@@ -19,6 +19,8 @@ export class DirectRead {
   private pool = Buffer.allocUnsafe(POOL_SIZE);
   private used = 0;
   private direct = false;
+  /** Bytes read from the socket so far. */
+  bytes = 0;
 
   /** The value to pass as `onread` to `net.connect`. */
   readonly option = {
@@ -50,6 +52,7 @@ export class DirectRead {
   }
 
   private received(n: number, buf: Buffer): void {
+    this.bytes += n;
     if (this.direct) {
       try {
         this.reader!.advance(n);

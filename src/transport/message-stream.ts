@@ -2,6 +2,7 @@
  * A connection carrying qi messages over any byte stream (TCP, TLS, unix socket). Incoming bytes go
  * through a FrameReader; outgoing messages written in the same tick leave in one vectored write.
  */
+import { kernelSendQueue, type TcpEnds } from './tcp-queue.js';
 import type { Duplex } from 'node:stream';
 import {
   FrameReader,
@@ -85,6 +86,17 @@ export class MessageStream {
   private authHook: (() => void) | undefined;
   private peer: string | undefined;
   private closeListeners: ((error?: Error) => void)[] | undefined;
+  /** Bytes read from the socket (when it is not read through `directRead`, which counts its own). */
+  private bytesIn = 0;
+  /** Bytes handed to the socket so far, and what {@link progress} saw of it last time. */
+  private written = 0;
+  private lastOut = 0;
+  private lastWaiting = 0;
+  private drained = 0;
+  private lastBase = -1;
+  /** What the kernel held for the peer at the last sample (see {@link progress}). */
+  private lastKernel: number | undefined;
+  private kernelTaken = 0;
 
   /**
    * @param socket the connected byte stream (already past any TLS handshake)
@@ -147,6 +159,33 @@ export class MessageStream {
   }
 
   /**
+   * A number that moves when the peer shows it is alive at the byte level, even in the middle of a
+   * message: bytes read from it, and bytes of ours that left the socket's buffer after waiting there (the
+   * peer is taking them). Bytes handed on to an empty buffer do not count: the kernel takes those whether
+   * or not a peer is still there; when nothing else moved, what the kernel still holds for a TCP peer
+   * going down counts (Linux: a large message that left our process, still crossing a slow link). Read
+   * it now and then (a heartbeat), not per message: each read samples the socket's buffers.
+   */
+  get progress(): number {
+    const waiting = this.socket.writableLength;
+    const out = this.written - waiting;
+    if (this.lastWaiting > 0 && out > this.lastOut) this.drained += out - this.lastOut;
+    this.lastOut = out;
+    this.lastWaiting = waiting;
+    const base = (this.directRead?.bytes ?? this.bytesIn) + this.drained;
+    if (base !== this.lastBase) {
+      this.lastBase = base;
+      this.lastKernel = undefined;
+    } else {
+      const held = kernelSendQueue(this.socket as TcpEnds);
+      if (held !== undefined && this.lastKernel !== undefined && held < this.lastKernel)
+        this.kernelTaken += this.lastKernel - held;
+      this.lastKernel = held;
+    }
+    return base + this.kernelTaken;
+  }
+
+  /**
    * Stops reading from the peer until what is queued for it has drained (the socket's buffer is back
    * under its high-water mark): backpressure on a peer that asks for more than it reads.
    */
@@ -174,6 +213,7 @@ export class MessageStream {
     if (this.directRead) this.directRead.attach(this.reader, (e) => this.destroy(e as QiProtocolError));
     else
       this.socket.on('data', (chunk: Buffer) => {
+        this.bytesIn += chunk.length;
         try {
           this.reader.push(chunk);
         } catch (e) {
@@ -285,6 +325,7 @@ export class MessageStream {
     this.accLen = this.accStart = 0;
     this.accNext = Math.min(ACC_SIZE, Math.max(ACC_FIRST, bytes));
     if (this.closed || queued.length === 0 || this.socket.writableEnded) return;
+    this.written += bytes;
     let below = true;
     let copied = false;
     if (queued.length === 1) {

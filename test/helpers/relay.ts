@@ -18,6 +18,8 @@ export class FaultRelay {
   /** Forward bytes (`pass`), hold them back for `delayMs` each (`delay`), or swallow them (`blackhole`). */
   mode: 'pass' | 'delay' | 'blackhole' = 'pass';
   delayMs = 0;
+  /** At most this many bytes per second each way (0: no limit): a slow link. Set before connections open. */
+  rate = 0;
   /** Swap each pair of consecutive chunks of a direction (the peers then see garbage). */
   reorder = false;
   /** Bytes forwarded so far, per direction. */
@@ -74,8 +76,13 @@ export class FaultRelay {
       down.destroy();
       up.destroy();
     };
-    down.on('data', (c: Buffer) => this.forward('up', c, up, end));
-    up.on('data', (c: Buffer) => this.forward('down', c, down, end));
+    if (this.rate > 0) {
+      this.throttle(down, up, 'up', end);
+      this.throttle(up, down, 'down', end);
+    } else {
+      down.on('data', (c: Buffer) => this.forward('up', c, up, end));
+      up.on('data', (c: Buffer) => this.forward('down', c, down, end));
+    }
     for (const s of pair) {
       s.on('error', end);
       s.on('close', end);
@@ -104,6 +111,20 @@ export class FaultRelay {
     }
     if (this.mode === 'delay') setTimeout(() => !to.destroyed && to.write(c), this.delayMs);
     else to.write(c);
+  }
+
+  /**
+   * Forwards `from` → `to` at `rate` bytes per second: one slice every 20 ms, reading only what is sent
+   * (what waits stays in the sender's socket buffers, as behind a slow link).
+   */
+  private throttle(from: net.Socket, to: net.Socket, dir: Direction, end: () => void): void {
+    const slice = Math.max(1, Math.round(this.rate / 50));
+    const timer = setInterval(() => {
+      const c = from.read(Math.min(slice, from.readableLength)) as Buffer | null;
+      if (c !== null) this.forward(dir, c, to, end);
+    }, 20);
+    from.on('readable', () => {}); // paused mode: bytes wait in the stream until read
+    from.on('close', () => clearInterval(timer));
   }
 
   /** Stops relaying and listening. */

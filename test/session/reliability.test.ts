@@ -147,8 +147,22 @@ describe('faults between client and service', () => {
     relay.mode = 'blackhole';
     const r = await settle(calc.slow(60_000));
     assert.ok(r.error instanceof QiClosedError, String(r.error));
-    assert.match(r.error.message, /stopped answering: nothing received for \d+ ms/);
+    assert.match(r.error.message, /stopped answering: nothing received for \d+ ms \(no byte either way\)/);
     assert.ok(r.ms < 1500, `failed after ${r.ms} ms`);
+  });
+
+  it('a slow link: a message that takes many heartbeats to cross, either way, is not taken for a dead peer', async () => {
+    const { url } = await host();
+    const relay = await FaultRelay.start(url);
+    relay.rate = 2 * 1024 * 1024; // 4 MiB each way: about 2 s, seven heartbeats of 300 ms
+    const c = keep(await Session.connect(relay.url, { ipc: false, lpc: false, limits: { heartbeatMs: 300 } }));
+    const calc = (await c.service('Calculator')) as AnyProxy;
+    const big = Buffer.alloc(4 * 1024 * 1024, 7);
+    const r = await settle(calc.echoRaw(big));
+    assert.equal(r.error, undefined, `the echo failed after ${r.ms} ms: ${String(r.error)}`);
+    assert.ok(r.ms > 1500, `the relay throttles (${r.ms} ms)`);
+    assert.ok(relay.bytes.up > big.length && relay.bytes.down > big.length);
+    assert.equal(await calc.add(2, 2), 4, 'the connection is still up');
   });
 
   it('a cut in the middle of a large message: the call fails, the server keeps serving', async () => {
