@@ -92,6 +92,7 @@ export class MessageStream {
   private written = 0;
   private lastOut = 0;
   private lastWaiting = 0;
+  private lastInUv = 0;
   private drained = 0;
   private lastBase = -1;
   /** What the kernel held for the peer at the last sample (see {@link progress}). */
@@ -161,7 +162,7 @@ export class MessageStream {
   /**
    * A number that moves when the peer shows it is alive at the byte level, even in the middle of a
    * message: bytes read from it, and bytes of ours that left the socket's buffer after waiting there (the
-   * peer is taking them). Bytes handed on to an empty buffer do not count: the kernel takes those whether
+   * peer is taking them, also inside one large write). Bytes handed on to an empty buffer do not count: the kernel takes those whether
    * or not a peer is still there; when nothing else moved, what the kernel still holds for a TCP peer
    * going down counts (Linux: a large message that left our process, still crossing a slow link). Read
    * it now and then (a heartbeat), not per message: each read samples the socket's buffers.
@@ -172,6 +173,11 @@ export class MessageStream {
     if (this.lastWaiting > 0 && out > this.lastOut) this.drained += out - this.lastOut;
     this.lastOut = out;
     this.lastWaiting = waiting;
+    // Inside one large write, Node's count moves only when it ends; libuv's queue shows it going out.
+    const queued = (this.socket as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
+    const inUv = typeof queued === 'number' ? queued : 0;
+    if (inUv < this.lastInUv) this.drained += this.lastInUv - inUv;
+    this.lastInUv = inUv;
     const base = (this.directRead?.bytes ?? this.bytesIn) + this.drained;
     if (base !== this.lastBase) {
       this.lastBase = base;
