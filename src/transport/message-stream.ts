@@ -178,7 +178,9 @@ export class MessageStream {
     const inUv = typeof queued === 'number' ? queued : 0;
     if (inUv < this.lastInUv) this.drained += this.lastInUv - inUv;
     this.lastInUv = inUv;
-    const base = (this.directRead?.bytes ?? this.bytesIn) + this.drained;
+    // A stream with its own acknowledgements (an XMPP bytestream) counts what the peer took.
+    const taken = (this.socket as { bytesTaken?: unknown }).bytesTaken;
+    const base = (this.directRead?.bytes ?? this.bytesIn) + this.drained + (typeof taken === 'number' ? taken : 0);
     if (base !== this.lastBase) {
       this.lastBase = base;
       this.lastKernel = undefined;
