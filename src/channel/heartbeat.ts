@@ -5,10 +5,20 @@
  * is alive although no whole message arrives (the probe's answer waits behind the large message).
  */
 import { MessageType } from '../message/index.js';
+import { kernelTcp, type TcpEnds } from '../transport/index.js';
 import type { Channel } from './channel.js';
 import { QiTimeoutError } from './errors.js';
 
 const EMPTY_MAP = Buffer.alloc(4); // an empty {sm}: a count of 0
+/**
+ * Retransmission timeouts in a row, without an acknowledgement, after which a peer is taken for gone while
+ * our calls wait: the kernel's wait doubles each time from at least 200 ms, so about 3 s on a local
+ * network. A peer that is alive but busy still acknowledges (its kernel does): only a vanished address, a
+ * dead host or a cut network gets here.
+ */
+const STALL_RETRANSMITS = 4;
+/** How often the kernel is asked, while calls wait and nothing moves. */
+const STALL_CHECK_MS = 1000;
 
 /**
  * Asks the peer for a sign of life: a repeated authenticate call (service 0, action 8), which libqi 4
@@ -35,17 +45,62 @@ export function probe(channel: Channel, timeoutMs: number): Promise<void> {
  * stream's byte-level progress. A peer found gone is disconnected with a {@link QiTimeoutError}.
  */
 export function startHeartbeat(channel: Channel): Heartbeat {
+  const end = (text: string) => channel.stream.destroy(new QiTimeoutError(text));
   return new Heartbeat(
     channel.limits.heartbeatMs,
     () => channel.stream.progress,
     (ms) => probe(channel, ms),
     (ms) =>
-      channel.stream.destroy(
-        new QiTimeoutError(
-          `${channel.remote} stopped answering: nothing received for ${ms} ms (no byte either way), not even an answer to a keep-alive probe. The network may be down or the peer frozen; on a slow link where a large message takes longer, raise the heartbeat (limits.heartbeatMs or QI_HEARTBEAT_MS; 0 turns it off).`,
-        ),
+      end(
+        `${channel.remote} stopped answering: nothing received for ${ms} ms (no byte either way), not even an answer to a keep-alive probe. The network may be down or the peer frozen; on a slow link where a large message takes longer, raise the heartbeat (limits.heartbeatMs or QI_HEARTBEAT_MS; 0 turns it off).`,
       ),
+    {
+      everyMs: Math.min(STALL_CHECK_MS, channel.limits.heartbeatMs),
+      busy: () => channel.pendingCalls > 0,
+      gone: () => stallEvidence(channel.stream.socket as TcpEnds),
+      dead: (why) =>
+        end(
+          `${channel.remote} stopped acknowledging what we send: ${why}, while calls waited. The peer's address went away (the network changed), or the network or the peer's machine is down; calls fail now instead of after the heartbeat.`,
+        ),
+    },
   );
+}
+
+/** Peer addresses found gone by {@link stallEvidence} lately, and when: other connections to them need less proof. */
+const goneAddresses = new Map<string, number>();
+const GONE_MEMORY_MS = 10_000;
+
+/**
+ * Why the peer of `socket` is gone, from what the kernel says: our bytes resent {@link STALL_RETRANSMITS}
+ * times in a row without an acknowledgement; or resent once when another connection to the same address
+ * was found gone lately (an SD connection and a service connection to a robot whose address went away).
+ */
+function stallEvidence(socket: TcpEnds): string | undefined {
+  const k = kernelTcp(socket);
+  const address = socket.remoteAddress;
+  if (k === undefined || address === undefined || k.queued === 0 || k.retransmits === 0) return undefined;
+  const now = Date.now();
+  if (k.retransmits >= STALL_RETRANSMITS) {
+    for (const [a, at] of goneAddresses) if (now - at > GONE_MEMORY_MS) goneAddresses.delete(a);
+    goneAddresses.set(address, now);
+    return `the system resent it ${k.retransmits} times in a row without an answer`;
+  }
+  const at = goneAddresses.get(address);
+  if (at !== undefined && now - at <= GONE_MEMORY_MS)
+    return `another connection to ${address} found it gone ${now - at} ms ago, and this one has no answer either`;
+  return undefined;
+}
+
+/**
+ * A quicker check while calls wait (see {@link Heartbeat}): asked every `everyMs` while `busy()` and
+ * nothing moved since the last time; `gone()` returns evidence that the peer is gone (what the transport
+ * can tell, e.g. the kernel's retransmissions), undefined when it has none.
+ */
+export interface StallCheck<T> {
+  everyMs: number;
+  busy(): boolean;
+  gone(): T | undefined;
+  dead(evidence: T): void;
 }
 
 /**
@@ -56,6 +111,7 @@ export function startHeartbeat(channel: Channel): Heartbeat {
 export class Heartbeat {
   private seen = -1;
   private timer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -63,8 +119,25 @@ export class Heartbeat {
     private readonly activity: () => number,
     private readonly probe: (timeoutMs: number) => Promise<unknown>,
     private readonly dead: (silentMs: number) => void,
+    stall?: StallCheck<unknown>,
   ) {
-    if (ms > 0) this.arm();
+    if (ms <= 0) return;
+    this.arm();
+    if (stall !== undefined) this.watchStall(stall);
+  }
+
+  private watchStall<T>(stall: StallCheck<T>): void {
+    let seen = -1;
+    this.stallTimer = setInterval(() => {
+      if (!stall.busy()) return void (seen = -1);
+      const now = this.activity();
+      if (now !== seen) return void (seen = now);
+      const evidence = stall.gone();
+      if (evidence === undefined) return;
+      this.stop();
+      stall.dead(evidence);
+    }, stall.everyMs);
+    this.stallTimer.unref();
   }
 
   private arm(): void {
@@ -93,5 +166,6 @@ export class Heartbeat {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
   }
 }

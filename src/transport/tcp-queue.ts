@@ -1,7 +1,9 @@
 /**
- * How many bytes the kernel still holds for a TCP peer (sent and not yet acknowledged, or not sent yet),
- * read from Linux's /proc/net/tcp and tcp6. The heartbeat reads it when nothing else moved: a large
- * message whose bytes all left our process is still crossing a slow link while this number goes down.
+ * What the kernel knows of a TCP connection's peer, read from Linux's /proc/net/tcp and tcp6: the bytes it
+ * still holds for the peer (sent and not yet acknowledged, or not sent yet), and how many times in a row
+ * it resent them without an acknowledgement. The heartbeat reads it when nothing else moved: a large
+ * message whose bytes all left our process is still crossing a slow link while the first goes down; a
+ * peer whose address went away acknowledges nothing, and the second climbs (its wait doubling each time).
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -54,30 +56,56 @@ function procAddress(address: string): { file: string; hex: string } | undefined
 
 const hex4 = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
 
+/** What {@link kernelTcp} reads of a connection. */
+export interface KernelTcp {
+  /** Bytes held for the peer: sent and not acknowledged, or not sent yet (tx_queue). */
+  queued: number;
+  /** Retransmission timeouts in a row without an acknowledgement (retrnsmt; 0 once the peer acknowledges). */
+  retransmits: number;
+}
+
+/** The last read of each file, reused for a moment: many connections checked in one tick read it once. */
+const lastRead = new Map<string, { at: number; text: string }>();
+const REUSE_MS = 200;
+
+function readProc(file: string): string | undefined {
+  const now = Date.now();
+  const last = lastRead.get(file);
+  if (last !== undefined && now - last.at < REUSE_MS) return last.text;
+  try {
+    const text = readFileSync(file, 'latin1');
+    lastRead.set(file, { at: now, text });
+    return text;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The bytes the kernel holds for the peer of `socket` (tx_queue), or undefined when it cannot tell (not
- * Linux, not a TCP socket, the connection gone). Reads a file of every TCP socket of the network
- * namespace: call it now and then, not per message.
+ * What the kernel knows of the connection of `socket` (see {@link KernelTcp}), or undefined when it
+ * cannot tell (not Linux, not a TCP socket, the connection gone). Reads a file listing every TCP socket
+ * of the network namespace (reused for 200 ms): call it now and then, not per message.
  */
-export function kernelSendQueue(socket: TcpEnds): number | undefined {
+export function kernelTcp(socket: TcpEnds): KernelTcp | undefined {
   const { localPort, remoteAddress, remotePort } = socket;
   if (!LINUX_LE || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return undefined;
   const remote = procAddress(remoteAddress);
   if (remote === undefined) return undefined;
   const local = `:${hex4(localPort)}`;
   const peer = ` ${remote.hex}:${hex4(remotePort)} `;
-  let text: string;
-  try {
-    text = readFileSync(remote.file, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = readProc(remote.file);
+  if (text === undefined) return undefined;
   for (const line of text.split('\n')) {
     const at = line.indexOf(peer);
     if (at < 5 || line.slice(at - 5, at) !== local) continue;
-    // after the remote address: state, then tx_queue:rx_queue
-    const queues = line.slice(at + peer.length).split(/\s+/)[1];
-    return parseInt(queues.split(':')[0], 16);
+    // after the remote address: st, tx_queue:rx_queue, tr:tm->when, retrnsmt (all hex)
+    const [, queues, , retrnsmt] = line.slice(at + peer.length).split(/\s+/);
+    return { queued: parseInt(queues.split(':')[0], 16), retransmits: parseInt(retrnsmt, 16) };
   }
   return undefined;
+}
+
+/** The bytes the kernel holds for the peer of `socket` (see {@link kernelTcp}). */
+export function kernelSendQueue(socket: TcpEnds): number | undefined {
+  return kernelTcp(socket)?.queued;
 }

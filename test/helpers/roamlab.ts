@@ -77,7 +77,18 @@ export class RoamLab {
 
   /** Makes `robot.test` resolve to the robot's address on `hotspot` in the client's namespace (as mDNS would). */
   name(hotspot: keyof typeof HOTSPOT): void {
-    this.net.etc('client', 'hosts', `127.0.0.1 localhost\n${HOTSPOT[hotspot].robot} robot.test\n`);
+    this.nameAt(HOTSPOT[hotspot].robot);
+  }
+
+  /** Makes `robot.test` resolve to `address` in the client's namespace. */
+  nameAt(address: string): void {
+    this.net.etc('client', 'hosts', `127.0.0.1 localhost\n${address} robot.test\n`);
+  }
+
+  /** Gives the robot another outside address on the same hotspot (a new lease); the client's stays. */
+  renumberRobot(to: string): void {
+    this.net.ip('robot', 'addr', 'flush', 'dev', 'out0');
+    this.net.ip('robot', 'addr', 'add', `${to}/24`, 'dev', 'out0');
   }
 
   /** Runs a node script in a namespace, with a machine id of its own (the namespaces share the host's). */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { jsonLines, ready, type Running } from '../helpers/processes.js';
-import { HEAD, INTERNAL, RoamLab } from '../helpers/roamlab.js';
+import { HEAD, HOTSPOT, INTERNAL, RoamLab } from '../helpers/roamlab.js';
 import { finished } from '../helpers/processes.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
@@ -76,6 +76,45 @@ describe('a robot and its client move to another hotspot in the middle of calls 
     for (const f of last.failed) assert.match(f, /the network changed/);
     assert.equal(last.gaps, 1, 'one gap');
     assert.match(last.gap!.reason, /the network changed/);
+  });
+});
+
+describe("the robot's outside address changes while its client's stays", () => {
+  let lab: RoamLab | undefined;
+  let refused = '';
+  let client: Running;
+  before(async () => {
+    const made = RoamLab.create();
+    if (typeof made === 'string') return void (refused = made);
+    lab = made;
+    await ready(lab.run('robot', fixture('roam-robot'), ['events', '2000'], 'pipe'), 'roam-robot');
+    client = lab.run('client', fixture('roam-client'), ['tcp://robot.test:9559'], 'pipe');
+    await ready(client, 'roam-client');
+  });
+  after(() => lab?.close());
+
+  it('the client finds out from the unanswered bytes of its waiting calls, well before its heartbeat', async (t) => {
+    if (lab === undefined) return t.skip(refused);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await ask(client);
+    assert.ok(before.answered > 0 && before.received > 0, JSON.stringify(before));
+    const NEW = HOTSPOT.one.robot.replace(/\.7$/, '.8');
+    const moved = Date.now();
+    lab.nameAt(NEW);
+    lab.renumberRobot(NEW);
+    let now = before;
+    // the client's heartbeat is the default 15 s (dead after 30 s): the loop must go on well before that
+    while (now.answered <= before.answered + 20 || now.afterGap === 0) {
+      assert.ok(Date.now() - moved < 12_000, `the loop did not go on: ${JSON.stringify(now)} ${client.err()}`);
+      await new Promise((r) => setTimeout(r, 100));
+      now = await ask(client);
+    }
+    t.diagnostic(`calls and ticks again ${Date.now() - moved} ms after the move; gap ${JSON.stringify(now.gap)}`);
+    const last = await ask(client, 'quit');
+    t.diagnostic(`${last.made} calls: ${last.answered} answered, ${last.failed.length} failed: ${last.failed[0]}`);
+    assert.equal(last.answered + last.failed.length, last.made, 'every call answered or failed');
+    for (const f of last.failed) assert.match(f, /stopped acknowledging what we send: .*the network changed/);
+    assert.equal(last.gaps, 1, 'one gap');
   });
 });
 
