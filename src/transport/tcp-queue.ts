@@ -6,7 +6,6 @@
  * peer whose address went away acknowledges nothing, and the second climbs (its wait doubling each time).
  */
 import { readFileSync } from 'node:fs';
-import { endianness } from 'node:os';
 
 /** What is read of a socket: a net.Socket or tls.TLSSocket has all four once connected. */
 export interface TcpEnds {
@@ -15,7 +14,8 @@ export interface TcpEnds {
   remotePort?: number;
 }
 
-const LINUX_LE = process.platform === 'linux' && endianness() === 'LE';
+/** /proc prints addresses as the machine's words: read here on little-endian Linux only. */
+const LINUX_LE = process.platform === 'linux' && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The 16 bytes of an IPv6 address (`::ffff:1.2.3.4` and zones accepted), or undefined. */
 function ipv6Bytes(text: string): number[] | undefined {
