@@ -11,6 +11,7 @@ import {
   type DialOptions,
   type Endpoint,
 } from '../../transport/index.js';
+import type { XmppKeepOptions } from './keeper.js';
 import { XmppLink, type XmppAccount } from './link.js';
 import { findProxy, openSocks5, type StreamHost } from './socks5.js';
 
@@ -56,12 +57,15 @@ function accountOf(options: DialOptions, target: string): XmppAccount {
   return a as XmppAccount;
 }
 
-/** The shared link of an account (logged in once, again after it closed). */
-function linkOf(a: XmppAccount, timeoutMs: number): Promise<XmppLink> {
+/**
+ * The shared link of an account (logged in once, again after it closed; while its connection is down it
+ * logs in again by itself, with the liveness and pace of `keep`).
+ */
+function linkOf(a: XmppAccount, timeoutMs: number, keep: XmppKeepOptions): Promise<XmppLink> {
   const key = `${a.service} ${a.jid}`;
   let p = links.get(key);
   if (p === undefined) {
-    p = XmppLink.open(a, { timeoutMs }, `qi-${randomUUID().slice(0, 8)}`);
+    p = XmppLink.open(a, { ...keep, timeoutMs }, `qi-${randomUUID().slice(0, 8)}`);
     links.set(key, p);
     p.then(
       (l) => l.xmpp.on('offline', () => links.get(key) === p && links.delete(key)),
@@ -89,12 +93,19 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
   const text = formatEndpoint(ep);
   const a = accountOf(options, text);
   const key = `${a.service} ${a.jid}`;
-  const p = linkOf(a, options.timeoutMs);
+  const given = options.xmpp as XmppKeepOptions | undefined;
+  const p = linkOf(a, options.timeoutMs, {
+    pingMs: given?.pingMs,
+    pingTimeoutMs: given?.pingTimeoutMs,
+    reconnect: given?.reconnect,
+  });
   hold(p);
   const robot = ep.jid.includes('/') ? ep.jid : `${ep.jid}/qi`;
   const mode = (options.xmpp as { bytestreams?: string } | undefined)?.bytestreams ?? 'auto';
   try {
     const link = await p;
+    // Our own network or the server went away: the link is logging in again.
+    await link.whenOnline(options.timeoutMs);
     if (mode !== 'ibb') {
       // Raw bytes through the server's SOCKS5 proxy when it has one; In-Band Bytestreams otherwise.
       const proxy = await proxyOf(link, options.timeoutMs);
@@ -102,6 +113,7 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
         try {
           const socket = await openSocks5(link.xmpp, link.jid, robot, proxy, options.timeoutMs);
           socket.once('close', () => release(key, p));
+          link.track(robot, socket);
           return new MessageStream(socket, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });
         } catch (e) {
           if (
@@ -118,6 +130,7 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
     }
     const s = await link.ibb.open(robot, options.timeoutMs);
     s.once('close', () => release(key, p));
+    link.track(robot, s);
     return new MessageStream(s, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });
   } catch (e) {
     release(key, p);

@@ -9,6 +9,7 @@ import { MessageStream } from '../../transport/index.js';
 import { xml } from './lib.js';
 import type { Element } from './xmpp-types.js';
 import type { IbbOptions, IbbStream } from './ibb.js';
+import type { XmppKeepOptions } from './keeper.js';
 import { XmppLink, type XmppAccount } from './link.js';
 import { robotElement } from './presence.js';
 import { acceptSocks5 } from './socks5.js';
@@ -24,6 +25,11 @@ export interface XmppGatewayOptions {
   /** Presence status text (default: `qi robot: N services`). */
   status?: string;
   ibb?: IbbOptions;
+  /**
+   * How the robot notices a dead XMPP connection and logs in again (ping after 10 s of silence, dead
+   * 10 s later; again after 0.5 s, doubling up to 30 s, jitter 0.5): docs/remote.md.
+   */
+  keep?: XmppKeepOptions;
 }
 
 /** A robot reachable through XMPP; see the module comment. */
@@ -48,13 +54,15 @@ export class XmppGateway {
       }
       self.metrics.sessions++;
       self.metrics.ibb++;
+      self.opened(s.peer, s);
       options.gateway.acceptStream(new MessageStream(s, `xmpp://${s.peer}`, `xmpp://${self.link.jid}`));
       return true;
     };
-    // Presence again after every reconnection: the server forgot it.
+    // Presence again after every reconnection: the server forgot it (and the clients it was directed to).
     const link = await XmppLink.open(options.account, {
       accept,
       ibb: options.ibb,
+      ...options.keep,
       onOnline: () => void self?.announce().catch(() => {}),
     });
     self = new XmppGateway(link, options);
@@ -69,6 +77,7 @@ export class XmppGateway {
       (peer, socket) => {
         self.metrics.sessions++;
         self.metrics.socks5++;
+        self.opened(peer, socket);
         options.gateway.acceptStream(new MessageStream(socket, `xmpp://${peer}`, `xmpp://${link.jid}`));
       },
     );
@@ -81,6 +90,16 @@ export class XmppGateway {
     });
     await self.announce();
     return self;
+  }
+
+  /**
+   * A session opened by `peer`: its stream ends with our XMPP connection, and `peer` gets our presence
+   * directly, so that the server tells it when we go offline (lost network, reconnection elsewhere)
+   * and its session reconnects at once instead of waiting for its heartbeat.
+   */
+  private opened(peer: string, stream: { destroy(e?: Error): void; once(ev: 'close', f: () => void): unknown }): void {
+    this.link.track(peer, stream);
+    void this.link.presence(this.statusText(), robotElement(this.options.gateway.serviceCount), peer).catch(() => {});
   }
 
   /** Announces the robot's presence now (with its current number of services). */

@@ -5,8 +5,9 @@
 import { loadXmpp, xml } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
-import { QiConnectError } from '../../transport/index.js';
+import { QiClosedError, QiConnectError } from '../../transport/index.js';
 import { IbbEndpoint, type IbbOptions, type IbbStream } from './ibb.js';
+import { XmppKeeper, type XmppKeepOptions } from './keeper.js';
 
 /** An XMPP account to log in with. */
 export interface XmppAccount {
@@ -25,12 +26,12 @@ export interface XmppAccount {
   bytestreams?: 'auto' | 'socks5' | 'ibb';
 }
 
-/** Options of a link. */
-export interface XmppLinkOptions {
+/** Options of a link (liveness and reconnection: {@link XmppKeepOptions}). */
+export interface XmppLinkOptions extends XmppKeepOptions {
   /** Decides on each stream a peer opens; without it, peers cannot open streams to us. */
   accept?: (stream: IbbStream) => boolean;
   ibb?: IbbOptions;
-  /** Give up logging in after this long (default 10,000 ms). */
+  /** Give up logging in after this long, the first time and each time again (default 10,000 ms). */
   timeoutMs?: number;
   /** Called each time the link is online (again, after a reconnection). */
   onOnline?: (link: XmppLink) => void;
@@ -39,15 +40,68 @@ export interface XmppLinkOptions {
 /** A logged-in account; see the module comment. */
 export class XmppLink {
   readonly ibb: IbbEndpoint;
+  /** Liveness and reconnection of the connection (its `counts` say how often it was lost and back). */
+  readonly keeper: XmppKeeper;
+  private closed = false;
+  /** Streams of qi sessions by peer (full JID): they end with this connection, or when the peer goes. */
+  private readonly tracked = new Map<string, Set<{ destroy(e?: Error): void }>>();
 
   private constructor(
     readonly xmpp: Client,
+    readonly service: string,
     options: XmppLinkOptions,
   ) {
     this.ibb = new IbbEndpoint(xmpp, options.ibb, options.accept);
     // Streams do not survive their XMPP connection: their owners reconnect.
-    xmpp.on('offline', () => this.ibb.closeAll(new Error('the XMPP connection was lost')));
-    xmpp.on('disconnect', () => this.ibb.closeAll(new Error('the XMPP connection was lost')));
+    this.keeper = new XmppKeeper(xmpp, options, options.timeoutMs ?? 10_000, {
+      lost: (why) =>
+        this.endAll(
+          new QiClosedError(
+            `the XMPP connection to ${service} was lost (${why}); sessions through it ended, and it logs in again by itself`,
+          ),
+        ),
+    });
+    xmpp.on('offline', () => this.endAll(new QiClosedError('the XMPP link was closed')));
+    // A peer whose presence we hold (directed to us) went offline: its sessions' streams are dead.
+    xmpp.on('stanza', (st: Element) => {
+      if (!st.is('presence') || st.attrs.type !== 'unavailable' || !st.attrs.from) return;
+      const peer = st.attrs.from;
+      const set = this.tracked.get(peer);
+      if (set === undefined) return;
+      this.tracked.delete(peer);
+      const e = new QiClosedError(
+        `${peer} went offline (the XMPP server ended its presence: its network or process went away); the session reconnects once it is back`,
+      );
+      for (const s of set) s.destroy(e);
+    });
+  }
+
+  /**
+   * Ends `stream` (a session's IBB stream or SOCKS5 socket with `peer`) when this connection is lost or
+   * `peer` goes offline; forgotten once it closes.
+   */
+  track(peer: string, stream: { destroy(e?: Error): void; once(ev: 'close', f: () => void): unknown }): void {
+    let set = this.tracked.get(peer);
+    if (set === undefined) this.tracked.set(peer, (set = new Set()));
+    set.add(stream);
+    stream.once('close', () => {
+      set.delete(stream);
+      if (set.size === 0 && this.tracked.get(peer) === set) this.tracked.delete(peer);
+    });
+  }
+
+  /** Number of streams tracked (for tests: flat across reconnections). */
+  get trackedCount(): number {
+    let n = 0;
+    for (const s of this.tracked.values()) n += s.size;
+    return n;
+  }
+
+  private endAll(e: Error): void {
+    this.ibb.closeAll(e);
+    const all = [...this.tracked.values()].flatMap((s) => [...s]);
+    this.tracked.clear();
+    for (const s of all) s.destroy(e);
   }
 
   /** Logs in. @throws QiAuthError (refused credentials) or QiConnectError (server unreachable). */
@@ -73,7 +127,7 @@ export class XmppLink {
     xmpp.on('status', () =>
       (xmpp as unknown as { socket?: { setNoDelay?(b: boolean): void } }).socket?.setNoDelay?.(true),
     );
-    const link = new XmppLink(xmpp, options);
+    const link = new XmppLink(xmpp, account.service, options);
     if (options.onOnline) xmpp.on('online', () => options.onOnline!(link));
     const timeoutMs = options.timeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
@@ -89,7 +143,7 @@ export class XmppLink {
         ),
       ]);
     } catch (e) {
-      xmpp.reconnect.stop();
+      link.keeper.close();
       await xmpp.stop().catch(() => {});
       const text = (e as Error).message ?? String(e);
       if (
@@ -111,7 +165,38 @@ export class XmppLink {
     } finally {
       clearTimeout(timer);
     }
+    link.keeper.start();
     return link;
+  }
+
+  /**
+   * Resolves once the connection is online (at once when it is); while it is down and logging in again,
+   * waits, for at most `ms`.
+   * @throws QiClosedError when it stays down that long, or the link is closed.
+   */
+  whenOnline(ms: number): Promise<void> {
+    if (this.xmpp.status === 'online') return Promise.resolve();
+    const down = () =>
+      new QiClosedError(
+        this.closed
+          ? 'the XMPP link was closed'
+          : `the XMPP connection to ${this.service} is down${this.keeper.downSince === undefined ? '' : ` since ${Date.now() - this.keeper.downSince} ms`} and not back within ${ms} ms (it keeps logging in again by itself: check this machine's network and the server)`,
+      );
+    if (this.closed) return Promise.reject(down());
+    return new Promise((resolve, reject) => {
+      const done = (e?: Error) => {
+        clearTimeout(timer);
+        this.xmpp.off('online', on);
+        this.xmpp.off('offline', off);
+        if (e) reject(e);
+        else resolve();
+      };
+      const on = () => done();
+      const off = () => done(down());
+      const timer = setTimeout(() => done(down()), ms);
+      this.xmpp.on('online', on);
+      this.xmpp.on('offline', off);
+    });
   }
 
   /** The full JID this link is logged in as. */
@@ -119,14 +204,15 @@ export class XmppLink {
     return this.xmpp.jid?.toString() ?? '';
   }
 
-  /** Announces presence, with a status text and any extra elements. */
-  presence(status: string, ...extra: Element[]): Promise<void> {
-    return this.xmpp.send(xml('presence', {}, xml('status', {}, status), ...extra));
+  /** Announces presence, with a status text and an extra element, to everyone (or only to the full JID `to`). */
+  presence(status: string, extra?: Element, to?: string): Promise<void> {
+    return this.xmpp.send(xml('presence', { to }, xml('status', {}, status), ...(extra ? [extra] : [])));
   }
 
-  /** Logs out. */
+  /** Logs out (and stops logging in again). */
   async close(): Promise<void> {
-    this.xmpp.reconnect.stop();
+    this.closed = true;
+    this.keeper.close();
     this.ibb.closeAll(new Error('the XMPP link was closed'));
     if (this.xmpp.status === 'online') await this.xmpp.send(xml('presence', { type: 'unavailable' })).catch(() => {});
     await this.xmpp.stop().catch(() => {});

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { xml } from './lib.js';
 import type { Element } from './xmpp-types.js';
+import type { XmppKeepOptions } from './keeper.js';
 import { XmppLink, type XmppAccount } from './link.js';
 
 /** The namespace of the element robots put in their presence. */
@@ -36,14 +37,21 @@ export class RobotWatcher extends EventEmitter {
   private constructor(readonly link: XmppLink) {
     super();
     link.xmpp.on('stanza', (st: Element) => this.onStanza(st));
+    // Logged in again after a loss: the server forgot our presence; announcing it again brings the
+    // presence of every robot followed, as it is now.
+    link.xmpp.on('online', () => void link.xmpp.send(xml('presence')).catch(() => {}));
   }
 
   /**
    * Logs in with `account` and asks to follow each robot of `subscribe` (the robot approves JIDs it
    * allows); robots already followed are reported too.
    */
-  static async start(account: XmppAccount, subscribe: string[] = []): Promise<RobotWatcher> {
-    const link = await XmppLink.open(account, {}, 'qi-watch');
+  static async start(
+    account: XmppAccount,
+    subscribe: string[] = [],
+    keep: XmppKeepOptions = {},
+  ): Promise<RobotWatcher> {
+    const link = await XmppLink.open(account, keep, 'qi-watch');
     const w = new RobotWatcher(link);
     for (const j of subscribe) await link.xmpp.send(xml('presence', { type: 'subscribe', to: j.split('/')[0] }));
     await link.xmpp.send(xml('presence')); // initial presence: the server sends those of our contacts

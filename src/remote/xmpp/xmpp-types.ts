@@ -39,7 +39,7 @@ export interface Client extends EventEmitter {
     set(xmlns: string, name: string, handler: (ctx: { stanza: Element; from: JID }) => unknown): void;
     get(xmlns: string, name: string, handler: (ctx: { stanza: Element; from: JID }) => unknown): void;
   };
-  reconnect: EventEmitter & { delay: number; stop(): void };
+  reconnect: EventEmitter & { delay: number; stop(): void; reconnect(): Promise<void> };
 }
 
 /** The options of `client()`. */
