@@ -105,8 +105,9 @@ export interface StallCheck<T> {
 
 /**
  * Watches a connection for silence. `activity()` is a count that moves while the peer shows signs of
- * life (a counter is cheaper than a clock on every message); when it has not moved for `ms`, `probe` is called and must resolve when the
- * peer answers; no answer within `ms` more calls `dead`.
+ * life (a counter is cheaper than a clock on every message); when it has not moved for `ms`, `probe` is
+ * called and must resolve when the peer answers; no answer within `ms` more calls `dead`. With `stall`,
+ * a quicker check runs while calls wait (see {@link StallCheck}).
  */
 export class Heartbeat {
   private seen = -1;

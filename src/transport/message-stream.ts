@@ -162,10 +162,11 @@ export class MessageStream {
   /**
    * A number that moves when the peer shows it is alive at the byte level, even in the middle of a
    * message: bytes read from it, and bytes of ours that left the socket's buffer after waiting there (the
-   * peer is taking them, also inside one large write). Bytes handed on to an empty buffer do not count: the kernel takes those whether
-   * or not a peer is still there; when nothing else moved, what the kernel still holds for a TCP peer
-   * going down counts (Linux: a large message that left our process, still crossing a slow link). Read
-   * it now and then (a heartbeat), not per message: each read samples the socket's buffers.
+   * peer is taking them, also inside one large write). Bytes handed on to an empty buffer do not count:
+   * the kernel takes those whether or not a peer is still there; when nothing else moved, what the kernel
+   * still holds for a TCP peer going down counts (Linux: a large message that left our process, still
+   * crossing a slow link). Read it now and then (a heartbeat), not per message: each read samples the
+   * socket's buffers.
    */
   get progress(): number {
     const waiting = this.socket.writableLength;
