@@ -37,6 +37,11 @@ export interface LocalObjectOptions {
    * else calls run concurrently and a slow method never holds back the others.
    */
   serialized?: boolean;
+  /**
+   * Leave call arguments and results out of `traceObject` events (they read `**UNSERIALIZABLE**`), for
+   * objects that handle secrets: a peer that turns tracing on sees calls and errors, not keys.
+   */
+  untraced?: boolean;
 }
 
 /** A listener of a signal: receives the argument tuple of each emission. */
@@ -53,6 +58,7 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   private readonly values = new Map<number, unknown>();
   private readonly listeners = new Map<number, Set<SignalListener>>();
   private readonly serialized: boolean;
+  private readonly untraced: boolean;
   private queue: Promise<unknown> = Promise.resolve();
   /** The worker pool of CPU-heavy methods, if any. */
   readonly pool: WorkerPool | undefined;
@@ -84,6 +90,7 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
       }
     }
     this.serialized = options.serialized ?? process.env.QI_SERIALIZED === '1';
+    this.untraced = options.untraced === true;
   }
 
   /** Emits a signal to every subscriber, local and remote. */
@@ -164,7 +171,7 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
   }
 
   private monitored(): ObjectMonitor {
-    return (this.monitor ??= new ObjectMonitor((event) => this.emitUid(Builtin.traceObject, [event])));
+    return (this.monitor ??= new ObjectMonitor((event) => this.emitUid(Builtin.traceObject, [event]), this.untraced));
   }
 
   /**

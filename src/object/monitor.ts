@@ -87,8 +87,14 @@ export class ObjectMonitor {
   private traceId = 0;
   private readonly argSignatures = new Map<number, (string | undefined)[]>();
 
-  /** @param trace emits one `traceObject` event */
-  constructor(private readonly trace: (event: EventTrace) => void) {}
+  /**
+   * @param trace emits one `traceObject` event
+   * @param untraced call arguments and results are never put in an event (an object handling secrets)
+   */
+  constructor(
+    private readonly trace: (event: EventTrace) => void,
+    private readonly untraced = false,
+  ) {}
 
   /** True while calls must be measured or traced. */
   get active(): boolean {
@@ -117,7 +123,15 @@ export class ObjectMonitor {
   run(method: MethodInfo, args: unknown[], invoke: () => unknown): unknown {
     const tracing = this.traceEnabled;
     const id = tracing ? this.nextId() : 0;
-    if (tracing) this.emit(id, TraceKind.call, method.uid, this.callArguments(method, args), 0, 0);
+    if (tracing)
+      this.emit(
+        id,
+        TraceKind.call,
+        method.uid,
+        this.untraced ? UNSERIALIZABLE : this.callArguments(method, args),
+        0,
+        0,
+      );
     const start = performance.now();
     const cpu = process.cpuUsage();
     let result: unknown;
@@ -173,7 +187,7 @@ export class ObjectMonitor {
     }
     if (!tracing || !this.traceEnabled) return;
     const text = value instanceof Error ? value.message || value.name : String(value);
-    const args = ok ? this.resultValue(method, value) : new Dynamic('s', text);
+    const args = !ok ? new Dynamic('s', text) : this.untraced ? UNSERIALIZABLE : this.resultValue(method, value);
     this.emit(id, ok ? TraceKind.result : TraceKind.error, method.uid, args, cpu.user, cpu.system);
   }
 

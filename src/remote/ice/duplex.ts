@@ -6,6 +6,7 @@
  * to the qi sender). Message boundaries carry no meaning: the reader sees one stream of bytes.
  */
 import { Duplex } from 'node:stream';
+import { QiClosedError } from '../../transport/index.js';
 
 /** Options of a {@link DataChannelDuplex}. */
 export interface DataChannelDuplexOptions {
@@ -43,6 +44,18 @@ export interface DataChannelLike {
   onBufferedAmountLow(handler: () => void): Unsubscribe;
   /** Called with each new `readyState`. */
   onStateChange(handler: (state: string) => void): Unsubscribe;
+  /** Why the channel closed, when a bound or a broken link closed it (resumable streams: resume.ts). */
+  readonly why?: string | undefined;
+}
+
+/**
+ * The error of the qi connections of a link that broke (`why`): what calls in flight get, saying what
+ * happens next.
+ */
+export function linkBroke(why: string): QiClosedError {
+  return new QiClosedError(
+    `the direct link broke (${why}). Calls in flight on it failed (they may be repeated) and its session closed: reach the peer through the signaling session, or open a new link with DirectLink.open (it falls back to the gateway path when no direct one works)`,
+  );
 }
 
 /** A DataChannel as a Duplex; see the module comment. */
@@ -81,6 +94,8 @@ export class DataChannelDuplex extends Duplex {
 
   /** The channel closed (by the peer, or with its connection): the stream ends. */
   private onChannelClosed(): void {
+    const why = this.channel.why;
+    if (why !== undefined) return void this.destroy(linkBroke(why));
     this.release();
     if (!this.readableEnded) this.push(null);
     // Writes can no longer go anywhere; whatever was queued in Node is lost, as with a reset socket.

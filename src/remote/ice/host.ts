@@ -6,8 +6,10 @@
  * do) or to any function that serves message streams.
  */
 import { randomUUID } from 'node:crypto';
+import type { Channel } from '../../channel/index.js';
+import { QiError } from '../../errors/index.js';
 import type { Gateway } from '../../gateway/index.js';
-import { LocalObject, defineObject, method, t } from '../../object/index.js';
+import { LocalObject, defineObject, method, t, type CallContext } from '../../object/index.js';
 import type { Session } from '../../session/index.js';
 import { MessageStream } from '../../transport/index.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions, type DataChannelLike } from './duplex.js';
@@ -19,9 +21,13 @@ import { parseIceServers, type IceServer } from './servers.js';
 import { loadStack, type IcePeer, type IceStack, type IceStackName, type IceStackOption } from './stack.js';
 import { Inbox, Outbox, TRICKLE_GRACE_MS, TRICKLE_LIMITS } from './trickle.js';
 import { ResumableChannel, firstMessage, parseHello, resumeLimits, type ResumeOptions } from './resume.js';
+import { RestartBudget, keyDigest, keyMatches, keyRefused, newRestartKey, type RestartLimits } from './restarts.js';
 
 /** Streams of one resumable link at once. */
 const MAX_STREAMS = 64;
+
+/** The answer to `offerMovable`: the SDP, and the key that `move` takes (restarts.ts). */
+export const MovableAnswer = t.struct('DirectLinkMovableAnswer', { answer: t.string, key: t.string });
 
 /** The signaling service: offer/answer (whole, or trickled: trickle.ts), and hang-up. */
 export const DirectLinkDefinition = defineObject({
@@ -40,13 +46,22 @@ export const DirectLinkDefinition = defineObject({
         'Adds the caller’s candidates to a trickled link ("" ends them) and returns the host’s gathered since the last call, waiting up to 2 s when the caller sent none',
       paramNames: ['link', 'candidates'],
     }),
-    offerResumable: method([t.string, t.string], t.string, {
+    offerMovable: method([t.string, t.string], MovableAnswer, {
       description:
-        'As offerTrickle, for a link whose streams survive a move to a new path (resume.ts): restart moves it',
+        'As offerTrickle, for a link whose streams survive a move to a new path (resume.ts): returns the answer and the key that move takes',
+      paramNames: ['link', 'sdp'],
+    }),
+    move: method([t.string, t.string, t.string], t.string, {
+      description:
+        'Moves a link opened with offerMovable onto a new peer connection, for the holder of its key: takes its offer, returns the answer',
+      paramNames: ['link', 'key', 'sdp'],
+    }),
+    offerResumable: method([t.string, t.string], t.string, {
+      description: 'As offerTrickle, with resumable streams (older openers): such a link cannot move',
       paramNames: ['link', 'sdp'],
     }),
     restart: method([t.string, t.string], t.string, {
-      description: 'Moves a resumable link onto a new peer connection: takes its offer, returns the answer',
+      description: 'Refused (older openers): a link moves with move and its key',
       paramNames: ['link', 'sdp'],
     }),
     hangup: method([t.string], undefined, { description: 'Closes a link', paramNames: ['link'] }),
@@ -91,6 +106,14 @@ export interface DirectLinkHostOptions {
   connectTimeoutMs?: number;
   /** Most links at once; more offers are refused (default 16). */
   maxLinks?: number;
+  /**
+   * Most links at once offered over one connection (default 4, env `QI_ICE_MAX_LINKS_PER_CALLER`). Calls
+   * relayed by the gateway this host registered through all come over one connection: it is not bounded
+   * by this (see docs/links.md, "Limits").
+   */
+  maxLinksPerCaller?: number;
+  /** Restarts per link per minute, and at once on the host (docs/links.md, "Moving a link"). */
+  restart?: RestartLimits;
   /** Chunking and backpressure of the DataChannels. */
   duplex?: DataChannelDuplexOptions;
   /**
@@ -114,6 +137,10 @@ interface Hosted {
   /** Resumable links: their streams by id (resume.ts), and the time a lost path has to come back. */
   streams?: Map<string, ResumableChannel>;
   lostTimer?: NodeJS.Timeout;
+  /** Movable links: the digest of the key a move must present (restarts.ts). */
+  key?: Buffer;
+  /** The connection the offer came on (counted per caller), unless a shared one. */
+  caller?: Channel | 'local';
 }
 
 /** Serves direct links; see the module comment. */
@@ -132,23 +159,48 @@ export class DirectLinkHost {
     streams: 0,
     failed: 0,
     restarts: 0,
+    /** Restarts refused: no key or a wrong one, or past a bound. */
+    restartsRefused: 0,
+    /** Peer connections made (each offer and each restart that was let through). */
+    peers: 0,
   };
   /** The signaling object: register it on any session the peers can reach (see {@link register}). */
   readonly object: LocalObject<typeof DirectLinkDefinition>;
   private readonly servers: IceServer[];
   private readonly links = new Map<string, Hosted>();
+  /** Ids of links whose peer connection is being made. */
+  private readonly opening = new Set<string>();
+  private readonly perCaller = new Map<Channel | 'local', number>();
+  private readonly budget: RestartBudget;
   private closed = false;
+  /** The session this host was registered on (its connection to a gateway carries every outside caller). */
+  private session: Session | undefined;
 
   constructor(private readonly options: DirectLinkHostOptions) {
     this.servers = parseIceServers(options.iceServers);
-    this.object = new LocalObject(DirectLinkDefinition, {
-      offer: (id, sdp) => this.offer(id, sdp, false),
-      offerTrickle: (id, sdp) => this.offer(id, sdp, true),
-      offerResumable: (id, sdp) => this.offer(id, sdp, true, true),
-      restart: (id, sdp) => this.restart(id, sdp),
-      trickle: (id, candidates) => this.trickle(id, candidates),
-      hangup: (id) => this.drop(id),
-    });
+    this.budget = new RestartBudget(options.restart);
+    this.object = new LocalObject(
+      DirectLinkDefinition,
+      {
+        offer: (id, sdp, ctx) => this.offer(id, sdp, ctx, false),
+        offerTrickle: (id, sdp, ctx) => this.offer(id, sdp, ctx, true),
+        offerResumable: (id, sdp, ctx) => this.offer(id, sdp, ctx, true, true),
+        offerMovable: async (id, sdp, ctx) => {
+          const key = newRestartKey();
+          const answer = await this.offer(id, sdp, ctx, true, true, keyDigest(key));
+          return { answer, key };
+        },
+        move: (id, key, sdp) => this.restart(id, key, sdp),
+        restart: () => {
+          this.metrics.restartsRefused++;
+          throw keyRefused();
+        },
+        trickle: (id, candidates) => this.trickle(id, candidates),
+        hangup: (id) => this.drop(id),
+      },
+      // Restart keys (and the SDPs' ICE passwords) never go into a trace a peer turned on.
+      { untraced: true },
+    );
   }
 
   /**
@@ -157,6 +209,7 @@ export class DirectLinkHost {
    */
   static async register(session: Session, options: DirectLinkHostOptions & { name?: string }): Promise<DirectLinkHost> {
     const host = new DirectLinkHost(options);
+    host.session = session;
     await session.registerService(options.name ?? 'DirectLink', host.object);
     return host;
   }
@@ -166,17 +219,47 @@ export class DirectLinkHost {
     return [...this.links.values()].map((l) => l.info);
   }
 
-  private async offer(id: string, sdp: string, trickle: boolean, resumable = false): Promise<string> {
+  private async offer(
+    id: string,
+    sdp: string,
+    ctx: CallContext,
+    trickle: boolean,
+    resumable = false,
+    key?: Buffer,
+  ): Promise<string> {
     if (this.closed) throw new Error('this host no longer accepts direct links');
     if (!/^[\w-]{1,64}$/.test(id)) throw new Error('a link id is 1 to 64 letters, digits, _ or -');
-    if (this.links.has(id)) throw new Error(`link ${id} already exists`);
-    if (this.links.size >= (this.options.maxLinks ?? 16)) {
+    if (this.links.has(id) || this.opening.has(id)) throw new Error(`link ${id} already exists`);
+    const open = this.links.size + this.opening.size;
+    if (open >= (this.options.maxLinks ?? 16)) {
       this.metrics.refused++;
-      throw new Error(`too many direct links open (${this.links.size}); try again later`);
+      throw new QiError('ERR_QI_LIMIT', `Too many direct links open (${open}, maxLinks); try again later.`);
     }
+    const caller = this.callerOf(ctx);
+    const mine = caller === undefined ? 0 : (this.perCaller.get(caller) ?? 0);
+    const perCaller = maxLinksPerCaller(this.options);
+    if (mine >= perCaller) {
+      this.metrics.refused++;
+      throw new QiError(
+        'ERR_QI_LIMIT',
+        `Too many direct links open from this connection (${mine}, maxLinksPerCaller / QI_ICE_MAX_LINKS_PER_CALLER); close one (hangup) or try again later.`,
+      );
+    }
+    // Counted before the first await, so that offers sent at once cannot all pass the bounds.
+    if (caller !== undefined) this.perCaller.set(caller, mine + 1);
+    this.opening.add(id);
     this.metrics.offers++;
-    const { pc, stack } = await this.peer();
-    const link: Hosted = { info: { id, stack: stack.name }, pc };
+    let made: { pc: IcePeer; stack: IceStack };
+    try {
+      made = await this.peer();
+    } catch (e) {
+      this.uncount(caller);
+      throw e;
+    } finally {
+      this.opening.delete(id);
+    }
+    const { pc, stack } = made;
+    const link: Hosted = { info: { id, stack: stack.name }, pc, caller, key };
     if (resumable) link.streams = new Map();
     if (trickle) {
       this.metrics.trickled++;
@@ -200,7 +283,23 @@ export class DirectLinkHost {
     }
   }
 
+  /** Who an offer counts against: its connection, or none when the connection carries every caller. */
+  private callerOf(ctx: CallContext): Channel | 'local' | undefined {
+    const ch = ctx.channel;
+    if (ch === undefined) return 'local';
+    // Registered through a gateway: its relayed calls all come on our one connection to it.
+    return ch === this.session?.directoryConnection ? undefined : ch;
+  }
+
+  private uncount(caller: Channel | 'local' | undefined): void {
+    if (caller === undefined) return;
+    const n = (this.perCaller.get(caller) ?? 1) - 1;
+    if (n > 0) this.perCaller.set(caller, n);
+    else this.perCaller.delete(caller);
+  }
+
   private async peer(): Promise<{ pc: IcePeer; stack: IceStack }> {
+    this.metrics.peers++;
     const { usable } = await probeServers(this.servers);
     const stack = await loadStack(this.options.stack, this.servers);
     const pc = stack.createPeer({
@@ -225,12 +324,38 @@ export class DirectLinkHost {
     });
   }
 
-  /** Moves a resumable link onto a new peer connection (its path changed): its streams resume on it. */
-  private async restart(id: string, sdp: string): Promise<string> {
+  /**
+   * Moves a movable link onto a new peer connection (its path changed), for the holder of its key: its
+   * streams resume on it. Refused before any peer connection is made when the key is wrong or a bound is
+   * reached (restarts.ts).
+   */
+  private async restart(id: string, key: string, sdp: string): Promise<string> {
     const link = this.links.get(id);
-    if (link?.streams === undefined) throw new Error(`no resumable link ${id} here (open it with offerResumable)`);
+    if (!keyMatches(link?.key, key) || link === undefined) {
+      this.metrics.restartsRefused++;
+      throw keyRefused();
+    }
+    try {
+      this.budget.take(id);
+    } catch (e) {
+      this.metrics.restartsRefused++;
+      throw e;
+    }
+    try {
+      return await this.moveLink(link, sdp);
+    } finally {
+      this.budget.done(id);
+    }
+  }
+
+  private async moveLink(link: Hosted, sdp: string): Promise<string> {
+    const id = link.info.id;
     this.metrics.restarts++;
     const { pc } = await this.peer();
+    if (this.links.get(id) !== link) {
+      await pc.close();
+      throw keyRefused();
+    }
     const old = link.pc;
     link.pc = pc;
     link.info.path = undefined;
@@ -336,6 +461,8 @@ export class DirectLinkHost {
     const link = this.links.get(id);
     if (link === undefined) return;
     this.links.delete(id);
+    this.uncount(link.caller);
+    this.budget.forget(id);
     clearTimeout(link.timer);
     clearTimeout(link.lostTimer);
     link.outbox?.close();
@@ -348,6 +475,12 @@ export class DirectLinkHost {
     this.closed = true;
     await Promise.all([...this.links.keys()].map((id) => this.drop(id)));
   }
+}
+
+/** The bound on links per connection: the option, else `QI_ICE_MAX_LINKS_PER_CALLER`, else 4. */
+export function maxLinksPerCaller(o: Pick<DirectLinkHostOptions, 'maxLinksPerCaller'>): number {
+  const n = Number(process.env.QI_ICE_MAX_LINKS_PER_CALLER);
+  return o.maxLinksPerCaller ?? (Number.isSafeInteger(n) && n > 0 ? n : 4);
 }
 
 /** A fresh link id. */

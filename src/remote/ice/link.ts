@@ -12,7 +12,7 @@ import { Session, type SessionOptions } from '../../session/index.js';
 import { QiError } from '../../errors/index.js';
 import { MessageStream, QiConnectError } from '../../transport/index.js';
 import { registerLink } from './dialer.js';
-import { DataChannelDuplex, type DataChannelDuplexOptions } from './duplex.js';
+import { DataChannelDuplex, linkBroke, type DataChannelDuplexOptions } from './duplex.js';
 import { newLinkId } from './host.js';
 import { channelOpen, explain, openChannel, selectedPath, setRemote, within } from './peer.js';
 import type { CandidateInfo, IcePath } from './path.js';
@@ -90,6 +90,8 @@ export class DirectLink {
   private closed = false;
   private senders: ReadonlyMap<string, MediaSender> = new Map();
   private readonly closeListeners: ((error?: Error) => void)[] = [];
+  /** The byte streams of the link's qi connections, to fail their calls with why the link broke. */
+  private duplexes = new Set<DataChannelDuplex>();
   /** Moves the link when its path breaks (resumable links only). */
   private mover: LinkMover | undefined;
 
@@ -194,25 +196,29 @@ export class DirectLink {
     const first = pc.createChannel();
     // Trickle when the host knows how (older hosts only take whole offers).
     // Media tracks belong to the first peer connection: a link that sends them does not move.
+    // A host that moves links only for the holder of their key (restarts.ts); older hosts' links do not move.
     const resumable =
-      options.resume !== false && options.trickle !== false && !options.media?.length && 'restart' in signaling;
+      options.resume !== false && options.trickle !== false && !options.media?.length && 'move' in signaling;
     const trickle = resumable || (options.trickle !== false && 'trickle' in signaling);
     const outbox = trickle ? new Outbox(pc) : undefined;
     let answered = false;
     let settled = false;
     let sel: ReturnType<typeof selectedPath>;
+    let key = '';
     try {
       const sdp = await pc.describe(
         'offer',
         trickle ? TRICKLE_GRACE_MS : Math.min(options.gatherTimeoutMs ?? 3000, left() / 2),
       );
-      const method = resumable ? 'offerResumable' : trickle ? 'offerTrickle' : 'offer';
-      const answer = (await within(
+      const method = resumable ? 'offerMovable' : trickle ? 'offerTrickle' : 'offer';
+      const reply = (await within(
         signaling[method](id, sdp, { timeoutMs: Math.max(1, left()) }),
         left(),
         `${name}.${method} got no answer within ${budget} ms of the start`,
-      )) as string;
+      )) as string | { answer: string; key: string };
       answered = true;
+      const answer = typeof reply === 'string' ? reply : reply.answer;
+      if (typeof reply !== 'string') key = reply.key;
       await setRemote(pc, 'answer', answer, left());
       if (outbox !== undefined) {
         const exchange = async (mine: string[]) =>
@@ -260,6 +266,7 @@ export class DirectLink {
     const mover = resumable
       ? new LinkMover(
           id,
+          key,
           pc,
           signaling,
           () => stack.createPeer(peerOptions),
@@ -267,11 +274,12 @@ export class DirectLink {
           (e) => dead?.(e),
         )
       : undefined;
+    const duplexes = new Set<DataChannelDuplex>();
     const unregister = registerLink(id, async () => {
       const channel = opened ? undefined : first;
       opened = true;
-      if (mover !== undefined) return new DataChannelDuplex(await mover.openStream(channel), options.duplex);
-      return new DataChannelDuplex(channel ?? (await openChannel(pc)), options.duplex);
+      const ch = mover !== undefined ? await mover.openStream(channel) : (channel ?? (await openChannel(pc)));
+      return tracked(duplexes, new DataChannelDuplex(ch, options.duplex));
     });
     try {
       const over = await Session.connect(`ice:${id}`, {
@@ -296,6 +304,7 @@ export class DirectLink {
         mover,
       );
       link.senders = senders;
+      link.duplexes = duplexes;
       dead = (e) => void link.shut(e);
       return link;
     } catch (e) {
@@ -320,7 +329,7 @@ export class DirectLink {
     const sel = selectedPath(this.pc);
     const remote = sel ? `ice://${sel.remote.address}:${sel.remote.port}` : `ice://${this.id}`;
     const local = sel ? `ice://${sel.local.address}:${sel.local.port}` : 'ice://local';
-    return new MessageStream(new DataChannelDuplex(ch, this.duplex), remote, local);
+    return new MessageStream(tracked(this.duplexes, new DataChannelDuplex(ch, this.duplex)), remote, local);
   }
 
   /**
@@ -355,7 +364,13 @@ export class DirectLink {
     if (this.closed) return;
     this.closed = true;
     if (this.pc !== undefined) {
-      this.mover?.close();
+      // Calls in flight fail saying that the link broke and what to do, not with a bare "closed".
+      if (error !== undefined && this.duplexes.size > 0) {
+        for (const d of this.duplexes) d.destroy(linkBroke(error.message));
+        // Their connections take the error (emitted on the next tick) before the session closes them.
+        await new Promise((r) => setImmediate(r));
+      }
+      this.mover?.close(error?.message);
       this.unregister?.(error);
       await this.session.close().catch(() => {});
       await this.pc.close();
@@ -369,6 +384,13 @@ export class DirectLink {
   close(): Promise<void> {
     return this.shut();
   }
+}
+
+/** Keeps `duplex` in `set` while it is open. */
+function tracked(set: Set<DataChannelDuplex>, duplex: DataChannelDuplex): DataChannelDuplex {
+  set.add(duplex);
+  duplex.once('close', () => set.delete(duplex));
+  return duplex;
 }
 
 export type { IceServer };

@@ -2,7 +2,7 @@
  * The opening side of a resumable link (resume.ts): its streams, and its move to a new path. When the
  * path breaks (ICE says `disconnected` or `failed`, or a stream has not heard from the peer for
  * `pathTimeoutMs` although the peer counts every second), the link restarts ICE: a new peer connection
- * under the same link id, offered through the signaling service's `restart`; each stream then resumes
+ * under the same link id, offered through the signaling service's `move` with the link's key (restarts.ts); each stream then resumes
  * on a fresh DataChannel of it, resending what the peer did not get. Listeners hear the new path and
  * why it moved; when no new path works within the resume deadline, the link is declared dead.
  */
@@ -11,6 +11,7 @@ import type { DataChannelLike } from './duplex.js';
 import type { CandidateInfo, IcePath } from './path.js';
 import { channelOpen, openChannel, selectedPath, setRemote, within } from './peer.js';
 import { ResumableChannel, firstMessage, resumeLimits, type ResumeOptions } from './resume.js';
+import { KEY_REFUSED } from './restarts.js';
 import type { IcePeer } from './stack.js';
 
 /** A link's move to a new path. */
@@ -44,9 +45,12 @@ export class LinkMover {
   private readonly listeners: ((m: LinkMove) => void)[] = [];
   /** Restarts that worked. */
   moves = 0;
+  /** The key the host gave with its first answer: only its holder can move the link (never printed). */
+  readonly #key: string;
 
   constructor(
     private readonly id: string,
+    key: string,
     /** The peer connection in use (replaced by each move). */
     public pc: IcePeer,
     private readonly signaling: AnyProxy,
@@ -55,6 +59,7 @@ export class LinkMover {
     /** Called once when the link cannot go on. */
     private readonly onDead: (error: Error) => void,
   ) {
+    this.#key = key;
     this.watch(pc);
     const silence = options.pathTimeoutMs ?? 5000;
     this.ticker = setInterval(() => {
@@ -109,6 +114,8 @@ export class LinkMover {
         return;
       } catch (e) {
         last = e as Error;
+        // The host no longer has the link (it closed it, or restarted): no retry can help.
+        if (last.message.includes(KEY_REFUSED)) break;
         await new Promise((r) => setTimeout(r, 500));
       }
     }
@@ -129,7 +136,7 @@ export class LinkMover {
       const first = pc.createChannel();
       const offer = await pc.describe('offer', this.options.gatherTimeoutMs ?? 3000);
       const answer = (await within(
-        this.signaling.restart(this.id, offer, { timeoutMs: ms }),
+        this.signaling.move(this.id, this.#key, offer, { timeoutMs: ms }),
         ms,
         `restart got no answer within ${ms} ms`,
       )) as string;
@@ -158,10 +165,10 @@ export class LinkMover {
     }
   }
 
-  /** Stops watching; the streams close with their sessions. */
-  close(): void {
+  /** Stops watching; the streams close with their sessions (saying `why`, when the link broke). */
+  close(why?: string): void {
     this.closed = true;
     clearInterval(this.ticker);
-    for (const s of this.streams) s.close();
+    for (const s of this.streams) s.close(why);
   }
 }

@@ -194,8 +194,10 @@ export class ResumableChannel implements DataChannelLike {
   sendText(): void {
     throw new Error('a resumable stream carries binary messages only');
   }
-  close(): void {
+  /** Closes the stream; `why`, when given, says what closed it (read as {@link why}). */
+  close(why?: string): void {
     if (this.state === 'closed') return;
+    this.why ??= why;
     this.state = 'closed';
     clearInterval(this.ticker);
     clearTimeout(this.deadline);
