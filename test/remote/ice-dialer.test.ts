@@ -4,14 +4,14 @@
  * closed (and why), and what a service registered through a link advertises (no `ice:` or unix path).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Gateway, QiConnectError, QiUrlError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { describe, it } from 'node:test';
+import { QiConnectError, QiUrlError, Session, type AnyProxy } from '../../src/index.js';
 import { candidates } from '../../src/session/index.js';
 import { connect, formatEndpoint, listen, parseEndpoint } from '../../src/wire.js';
-import { DirectLink, DirectLinkHost } from '../../src/remote/index.js';
 import { registerLink } from '../../src/remote/ice/dialer.js';
 import { calculator } from '../object/fixtures.js';
 import { until } from '../helpers/until.js';
+import { iceHost } from '../helpers/ice-host.js';
 
 describe('ice: URLs', () => {
   it('names an open link by id, ranks with remote routes, and is never listened on', async () => {
@@ -50,32 +50,10 @@ describe('ice: URLs', () => {
 });
 
 describe('sessions over ice: links on one host', () => {
-  let sd: Session;
-  let gw: Gateway;
-  let host: DirectLinkHost;
-  let client: Session;
-  const auth = { user: 'bob', token: 'pw' };
-  // Loopback candidates only: the tests never use this machine's network addresses.
-  before(async () => {
-    sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    await sd.registerService('Calculator', calculator());
-    gw = await Gateway.start({
-      sd: sd.endpoints[0],
-      listen: [],
-      access: { users: { bob: { token: 'pw', allow: ['Calculator', 'Echo', 'register:Echo'] } } },
-    });
-    host = await DirectLinkHost.register(sd, { accept: gw, hostAddress: '127.0.0.1' });
-    client = await Session.connect(sd.endpoints[0], { ipc: false });
-  });
-  after(async () => {
-    await client?.close();
-    await host?.close();
-    await gw?.close();
-    await sd?.close();
-  });
+  const fx = iceHost({ allow: ['Calculator', 'Echo', 'register:Echo'] });
 
   it('link.session dials the link, and a dead channel is replaced by a fresh one', { timeout: 20_000 }, async () => {
-    const link = await DirectLink.open(client, { session: { auth }, hostAddress: '127.0.0.1', timeoutMs: 8000 });
+    const link = await fx.open();
     try {
       assert.equal(link.path, 'direct', link.reason);
       const calc = (await link.session.service('Calculator')) as AnyProxy;
@@ -83,11 +61,11 @@ describe('sessions over ice: links on one host', () => {
       assert.equal(Session.route(calc), `ice:${link.id}`, 'the session dials ice:<link-id>');
       const first = link.session.directoryConnection!.stream;
       assert.equal(first.remote, `ice:${link.id}`);
-      const streams = host.metrics.streams;
+      const streams = fx.host.metrics.streams;
       first.destroy(); // the DataChannel dies; the link lives
       assert.equal(await calc.add(2, 3, { timeoutMs: 10_000 }), 5, 'the call waits for the new channel');
       assert.notEqual(link.session.directoryConnection?.stream, first);
-      await until(() => host.metrics.streams > streams, 'the host to accept a fresh DataChannel');
+      await until(() => fx.host.metrics.streams > streams, 'the host to accept a fresh DataChannel');
       assert.equal(link.isClosed, false);
     } finally {
       await link.close();
@@ -95,7 +73,7 @@ describe('sessions over ice: links on one host', () => {
   });
 
   it('a closed link fails dials with a QiConnectError saying it is closed', { timeout: 20_000 }, async () => {
-    const link = await DirectLink.open(client, { session: { auth }, hostAddress: '127.0.0.1', timeoutMs: 8000 });
+    const link = await fx.open();
     assert.equal(link.path, 'direct', link.reason);
     await link.close();
     await assert.rejects(
@@ -126,21 +104,21 @@ describe('sessions over ice: links on one host', () => {
     'a service registered through a link advertises neither ice: nor unix: endpoints',
     { timeout: 20_000 },
     async () => {
-      const link = await DirectLink.open(client, { session: { auth }, hostAddress: '127.0.0.1', timeoutMs: 8000 });
+      const link = await fx.open();
       try {
         assert.equal(link.path, 'direct', link.reason);
         await link.session.registerService('Echo', calculator());
         // ice://address:port is the label of the host's end of the link, which nothing can dial.
         const leaks = (endpoints: string[]) => endpoints.filter((e) => /^(ice:(?!\/\/)|unix:)/.test(e));
-        const inside = (await sd.services()).find((s) => s.name === 'Echo');
+        const inside = (await fx.sd.services()).find((s) => s.name === 'Echo');
         assert.ok(inside !== undefined, 'the robot’s SD lists the service');
         assert.deepEqual(leaks(inside.endpoints), [], `inside: ${inside.endpoints.join(', ')}`);
-        const outside = (await client.services()).find((s) => s.name === 'Echo');
+        const outside = (await fx.client.services()).find((s) => s.name === 'Echo');
         assert.deepEqual(leaks(outside?.endpoints ?? []), [], 'the signaling session sees none either');
         const seen = (await link.session.services()).find((s) => s.name === 'Echo');
         assert.deepEqual(leaks(seen?.endpoints ?? []), [], `over the link: ${seen?.endpoints.join(', ')}`);
         // The robot calls it: back over the link.
-        assert.equal(await ((await sd.service('Echo')) as AnyProxy).add(20, 22), 42);
+        assert.equal(await ((await fx.sd.service('Echo')) as AnyProxy).add(20, 22), 42);
       } finally {
         await link.close();
       }

@@ -4,11 +4,11 @@
  * cannot use without their interface, are never offered; `ipv6: false` offers none.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Gateway, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
+import { describe, it } from 'node:test';
+import { type AnyProxy } from '../../src/index.js';
 import { DirectLink, DirectLinkHost } from '../../src/remote/index.js';
 import { allowedCandidate, filterCandidates, parseCandidate } from '../../src/remote/ice/sdp.js';
-import { calculator } from '../object/fixtures.js';
+import { iceHost } from '../helpers/ice-host.js';
 
 describe('IPv6 candidates', () => {
   it('never offers link-local addresses; ipv4Only leaves every IPv6 one out', () => {
@@ -31,35 +31,17 @@ describe('IPv6 candidates', () => {
   });
 
   describe('a link over ::1', () => {
-    let sd: Session;
-    let gw: Gateway;
-    let client: Session;
-    const auth = { user: 'bob', token: 'pw' };
-    before(async () => {
-      sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-      await sd.registerService('Calculator', calculator());
-      gw = await Gateway.start({
-        sd: sd.endpoints[0],
-        listen: [],
-        access: { users: { bob: { token: 'pw', allow: ['Calculator'] } } },
-      });
-      client = await Session.connect(sd.endpoints[0], { ipc: false });
-    });
-    after(async () => {
-      await client?.close();
-      await gw?.close();
-      await sd?.close();
-    });
+    const fx = iceHost({ host: false });
 
     for (const stack of ['libdatachannel', 'werift'] as const)
       it(`runs over IPv6 when both ends have it (${stack} host)`, { timeout: 20_000 }, async () => {
         const name = `DirectLink6${stack}`;
-        const host = await DirectLinkHost.register(sd, { name, accept: gw, hostAddress: '::1', stack });
+        const host = await DirectLinkHost.register(fx.sd, { name, accept: fx.gw, hostAddress: '::1', stack });
         try {
-          const link = await DirectLink.open(client, {
+          const link = await DirectLink.open(fx.client, {
             service: name,
             hostAddress: '::1',
-            session: { auth },
+            session: { auth: fx.auth },
             timeoutMs: 8000,
           });
           try {
@@ -73,7 +55,7 @@ describe('IPv6 candidates', () => {
           }
         } finally {
           await host.close();
-          await sd.unregisterService(sd.serviceId(name)!);
+          await fx.sd.unregisterService(fx.sd.serviceId(name)!);
         }
       });
   });

@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import { Gateway, QiError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
-import { DirectLink, DirectLinkHost, type MediaFrame, type MediaReceiver } from '../../src/remote/index.js';
+import { QiError, type AnyProxy } from '../../src/index.js';
+import { DirectLink, type MediaFrame, type MediaReceiver } from '../../src/remote/index.js';
 import { FrameAssembler } from '../../src/remote/ice/media-jitter.js';
 import { depacketize, nackPacket, parseRtp, type RtpPacket } from '../../src/remote/ice/media-rtp.js';
+import { iceHost } from '../helpers/ice-host.js';
 
 /** An H.264-like access unit: NAL units after 4-byte start codes, their bytes free of 00 00 runs. */
 function accessUnit(index: number, sizes: number[]): Buffer {
@@ -38,38 +39,24 @@ async function collect(track: MediaReceiver, n: number, ms: number): Promise<Med
 }
 
 describe('media tracks on a direct link (libdatachannel, loopback)', () => {
-  let sd: Session;
-  let gw: Gateway;
-  let host: DirectLinkHost;
-  let client: Session;
   const tracks: MediaReceiver[] = [];
   let arrived: () => void = () => {};
-  before(async () => {
-    sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
-    host = await DirectLinkHost.register(sd, {
-      accept: gw,
-      hostAddress: '127.0.0.1',
+  const fx = iceHost({
+    access: { anonymous: { allow: ['*'] } },
+    host: {
       stack: 'libdatachannel',
       media: { maxQueuedFrames: 8 },
       onMedia: (track) => {
         tracks.push(track);
         arrived();
       },
-    });
-    client = await Session.connect(sd.endpoints[0], { ipc: false });
-  });
-  after(async () => {
-    await client?.close();
-    await host?.close();
-    await gw?.close();
-    await sd?.close();
+    },
   });
 
   async function open(): Promise<{ link: DirectLink; track: MediaReceiver }> {
     const before = tracks.length;
     const got = new Promise<void>((r) => (arrived = r));
-    const link = await DirectLink.open(client, {
+    const link = await DirectLink.open(fx.client, {
       hostAddress: '127.0.0.1',
       stack: 'libdatachannel',
       media: [{ name: 'camera', kind: 'video' }],
@@ -176,7 +163,7 @@ describe('media tracks on a direct link (libdatachannel, loopback)', () => {
       for (let i = 0; i < 200 && pc.gatheringState() !== 'complete'; i++) await new Promise((r) => setTimeout(r, 10));
       const before = tracks.length;
       const got = new Promise<void>((r) => (arrived = r));
-      const signaling = (await client.service('DirectLink')) as AnyProxy;
+      const signaling = (await fx.client.service('DirectLink')) as AnyProxy;
       pc.setRemoteDescription((await signaling.offer('hostile-1', pc.localDescription()!.sdp)) as string, 'answer');
       for (let i = 0; i < 200 && !raw.isOpen(); i++) await new Promise((r) => setTimeout(r, 10));
       if (tracks.length === before) await got;
@@ -217,7 +204,7 @@ describe('media tracks on a direct link (libdatachannel, loopback)', () => {
 
   it('refuses media on werift, naming the fix', async () => {
     await assert.rejects(
-      DirectLink.open(client, {
+      DirectLink.open(fx.client, {
         hostAddress: '127.0.0.1',
         stack: 'werift',
         media: [{ name: 'camera', kind: 'video' }],
@@ -225,7 +212,7 @@ describe('media tracks on a direct link (libdatachannel, loopback)', () => {
       (e: Error) => e instanceof QiError && e.code === 'ERR_QI_CONFIG' && /stack: 'libdatachannel'/.test(e.message),
     );
     await assert.rejects(
-      DirectLink.open(client, { media: [{ name: 'bad name', kind: 'video' }] }),
+      DirectLink.open(fx.client, { media: [{ name: 'bad name', kind: 'video' }] }),
       (e: Error) => e instanceof QiError && /letters, digits/.test(e.message),
     );
   });

@@ -7,11 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ADDR, NatLab, finished, ready, type Running, type Turn } from '../helpers/natlab.js';
-
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
+import { describe, it } from 'node:test';
+import { ADDR, finished, ready } from '../helpers/natlab.js';
+import { iceFixture, iceLab } from '../helpers/ice-lab.js';
 
 interface Candidate {
   type: string;
@@ -34,43 +32,16 @@ interface Outcome {
 /** NAT B's new outside address. */
 const MOVED = '203.0.113.21';
 
-let lab: NatLab | undefined;
-let refused: string | undefined;
-let turn: Turn;
-let gatewayUrl = '';
-let robot: Running;
-let servers: string[] = [];
-
-before(
-  async () => {
-    const made = NatLab.create('cone');
-    if (typeof made === 'string') {
-      refused = made;
-      return;
-    }
-    lab = made;
-    turn = lab.startTurn();
-    servers = [turn.stun, turn.turn];
-    const signal = lab.run(lab.ns.pub, fixture('ice-signal'), [ADDR.pub]);
-    gatewayUrl = (await ready<{ url: string }>(signal, 'the public gateway')).url;
-    robot = lab.run(lab.ns.a, fixture('ice-robot'), [gatewayUrl, JSON.stringify(servers)]);
-    await ready(robot, 'the robot');
-  },
-  { timeout: 20_000 },
-);
-
-after(async () => {
-  await lab?.close();
-});
+const L = iceLab();
 
 /** NAT B gets a new outside address; the old one, and every mapping made with it, is gone. */
 function renumberNatB(): void {
-  const ip = (...args: string[]) => execFileSync('ip', ['-n', lab!.ns.natB, ...args], { stdio: 'pipe' });
+  const ip = (...args: string[]) => execFileSync('ip', ['-n', L.lab!.ns.natB, ...args], { stdio: 'pipe' });
   ip('addr', 'del', `${ADDR.natB}/24`, 'dev', 'wan0');
   ip('addr', 'add', `${MOVED}/24`, 'dev', 'wan0');
   ip('route', 'replace', 'default', 'via', '203.0.113.254');
   try {
-    execFileSync('ip', ['netns', 'exec', lab!.ns.natB, 'conntrack', '-F'], { stdio: 'pipe' });
+    execFileSync('ip', ['netns', 'exec', L.lab!.ns.natB, 'conntrack', '-F'], { stdio: 'pipe' });
   } catch {
     // the kernel dropped the masquerade mappings with the address already
   }
@@ -81,12 +52,8 @@ describe('moving an open direct link', () => {
     'when the NAT’s outside address changes, the link moves and its calls and signal go on',
     { timeout: 120_000 },
     async (t) => {
-      if (refused !== undefined) {
-        console.error(`\n*** SKIPPED: direct-link tests need network namespaces: ${refused} ***\n`);
-        t.skip(refused);
-        return;
-      }
-      const p = lab!.run(lab!.ns.b, fixture('ice-move'), [gatewayUrl, JSON.stringify(servers), '400']);
+      if (L.skipped(t)) return;
+      const p = L.lab!.run(L.lab!.ns.b, iceFixture('ice-move'), [L.gatewayUrl, JSON.stringify(L.servers), '400']);
       const { ready: was } = await ready<{ ready: Outcome['before'] }>(p, 'the client', 20_000);
       assert.equal(was.path, 'direct');
       assert.equal(was.resumable, true, 'the robot’s host knows how to move links');

@@ -9,15 +9,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  openStream,
-  Gateway,
-  QiConnectError,
-  QiError,
-  Session,
-  listenStandalone,
-  type AnyProxy,
-} from '../../src/index.js';
+import { openStream, QiConnectError, QiError, Session, type AnyProxy } from '../../src/index.js';
 import { openChannel } from '../../src/wire.js';
 import {
   DataChannelDuplex,
@@ -33,6 +25,7 @@ import { loadStack, type IcePeer, type IceStack } from '../../src/remote/ice/sta
 import type { DataChannelLike } from '../../src/remote/ice/duplex.js';
 import { calculator } from '../object/fixtures.js';
 import { camera } from '../stream/fixtures.js';
+import { iceHost } from '../helpers/ice-host.js';
 
 describe('ICE server URLs', () => {
   it('reads stun:, turn: and turns: with their defaults', () => {
@@ -231,27 +224,10 @@ for (const name of ['libdatachannel', 'werift'] as const)
   });
 
 describe('DirectLink on one host', () => {
-  let sd: Session;
-  let gw: Gateway;
-  let host: DirectLinkHost;
-  let client: Session;
-  before(async () => {
-    sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    await sd.registerService('Calculator', calculator());
-    await sd.registerService('Camera', camera().object);
-    gw = await Gateway.start({
-      sd: sd.endpoints[0],
-      listen: [],
-      access: { users: { bob: { token: 'pw', allow: ['Calculator', 'Camera'] } } },
-    });
-    host = await DirectLinkHost.register(sd, { accept: gw, hostAddress: '127.0.0.1' });
-    client = await Session.connect(sd.endpoints[0], { lpc: false });
-  });
-  after(async () => {
-    await client?.close();
-    await host?.close();
-    await gw?.close();
-    await sd?.close();
+  const fx = iceHost({
+    allow: ['Calculator', 'Camera'],
+    services: { Camera: camera().object },
+    client: { lpc: false },
   });
 
   it('runs on libdatachannel by default (node-datachannel is installed here); QI_ICE_STACK and stack choose', async () => {
@@ -297,20 +273,14 @@ describe('DirectLink on one host', () => {
     );
 
   it('links a werift host and a libdatachannel client', { timeout: 20_000 }, async () => {
-    const werift = await DirectLinkHost.register(sd, {
+    const werift = await DirectLinkHost.register(fx.sd, {
       name: 'DirectLinkWerift',
-      accept: gw,
+      accept: fx.gw,
       hostAddress: '127.0.0.1',
       stack: 'werift',
     });
     try {
-      const link = await DirectLink.open(client, {
-        service: 'DirectLinkWerift',
-        stack: 'libdatachannel',
-        hostAddress: '127.0.0.1',
-        session: { auth: { user: 'bob', token: 'pw' } },
-        timeoutMs: 8000,
-      });
+      const link = await fx.open({ service: 'DirectLinkWerift', stack: 'libdatachannel' });
       try {
         assert.equal(link.path, 'direct', link.reason);
         assert.equal(link.stack, 'libdatachannel');
@@ -324,26 +294,22 @@ describe('DirectLink on one host', () => {
       }
     } finally {
       await werift.close();
-      const id = sd.serviceId('DirectLinkWerift');
-      if (id !== undefined) await sd.unregisterService(id);
+      const id = fx.sd.serviceId('DirectLinkWerift');
+      if (id !== undefined) await fx.sd.unregisterService(id);
     }
   });
 
   it('opens a link over host candidates, runs a session through it, and closes it', { timeout: 20_000 }, async () => {
-    const link = await DirectLink.open(client, {
-      hostAddress: '127.0.0.1',
-      session: { auth: { user: 'bob', token: 'pw' } },
-      timeoutMs: 8000,
-    });
+    const link = await fx.open();
     try {
       assert.equal(link.path, 'direct', link.reason);
       assert.equal(link.stack, 'libdatachannel');
       assert.equal(link.local?.type, 'host');
       assert.equal(link.local?.address, '127.0.0.1', 'only loopback is offered');
       assert.equal(link.remote?.address, '127.0.0.1');
-      assert.equal(host.active.length, 1);
-      assert.equal(host.active[0].path, 'direct');
-      assert.equal(host.active[0].stack, 'libdatachannel');
+      assert.equal(fx.host.active.length, 1);
+      assert.equal(fx.host.active[0].path, 'direct');
+      assert.equal(fx.host.active[0].stack, 'libdatachannel');
       const calc = (await link.session.service('Calculator')) as AnyProxy;
       assert.equal(await calc.add(1, 2), 3);
       assert.equal(
@@ -359,14 +325,14 @@ describe('DirectLink on one host', () => {
     } finally {
       await link.close();
     }
-    for (let i = 0; i < 50 && host.active.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(host.active.length, 0, 'the host dropped the link when it was hung up');
+    for (let i = 0; i < 50 && fx.host.active.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fx.host.active.length, 0, 'the host dropped the link when it was hung up');
   });
 
   it('refuses offers that are not usable SDP, keeping no slot, and still opens the next link', async () => {
     // Any caller of the signaling service sends these; libdatachannel parses them natively (it aborts the
     // whole process on some misuse), so what it refuses must come back as an error, nothing more.
-    const signaling = (await client.service('DirectLink')) as AnyProxy;
+    const signaling = (await fx.client.service('DirectLink')) as AnyProxy;
     const header = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
     const media = 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n';
     const offers: [string, RegExp][] = [
@@ -384,12 +350,8 @@ describe('DirectLink on one host', () => {
         assert.match(e.message, why);
         return true;
       });
-    assert.equal(host.active.length, 0, 'a refused offer keeps no link');
-    const link = await DirectLink.open(client, {
-      hostAddress: '127.0.0.1',
-      session: { auth: { user: 'bob', token: 'pw' } },
-      timeoutMs: 8000,
-    });
+    assert.equal(fx.host.active.length, 0, 'a refused offer keeps no link');
+    const link = await fx.open();
     try {
       assert.equal(link.path, 'direct', link.reason);
       assert.equal(await ((await link.session.service('Calculator')) as AnyProxy).add(2, 2), 4);
@@ -402,11 +364,7 @@ describe('DirectLink on one host', () => {
     'carries a stream of typed frames with backpressure over the link, complete and in order',
     { timeout: 20_000 },
     async () => {
-      const link = await DirectLink.open(client, {
-        hostAddress: '127.0.0.1',
-        session: { auth: { user: 'bob', token: 'pw' } },
-        timeoutMs: 8000,
-      });
+      const link = await fx.open();
       try {
         assert.equal(link.path, 'direct', link.reason);
         const cam = (await link.session.service('Camera')) as AnyProxy;
@@ -435,12 +393,7 @@ describe('DirectLink on one host', () => {
   // How fast it opens is the bench's business (npm run bench:ice); here, that the silent servers were left out.
   it('leaves out STUN/TURN servers that do not answer, and still opens', { timeout: 20_000 }, async () => {
     const dead = ['stun:198.51.100.1:3478', 'turn:u:p@198.51.100.1:3478'];
-    const link = await DirectLink.open(client, {
-      hostAddress: '127.0.0.1',
-      iceServers: dead,
-      session: { auth: { user: 'bob', token: 'pw' } },
-      timeoutMs: 8000,
-    });
+    const link = await fx.open({ iceServers: dead });
     try {
       assert.equal(link.path, 'direct', link.reason);
       assert.equal(link.local?.type, 'host', 'on the loopback host candidates, no server between');
@@ -460,7 +413,7 @@ describe('DirectLink on one host', () => {
     { timeout: 20_000 },
     async () => {
       // Relay only, and no TURN server: nothing to offer.
-      const link = await DirectLink.open(client, {
+      const link = await DirectLink.open(fx.client, {
         hostAddress: '127.0.0.1',
         relayOnly: true,
         timeoutMs: 3000,
@@ -468,13 +421,13 @@ describe('DirectLink on one host', () => {
       assert.equal(link.path, 'gateway');
       assert.match(link.reason ?? '', /no candidate pair worked|ICE failed/);
       assert.match(link.reason ?? '', /no TURN server configured/);
-      assert.equal(link.session, client, 'the link is the signaling session');
+      assert.equal(link.session, fx.client, 'the link is the signaling session');
       const calc = (await link.session.service('Calculator')) as AnyProxy;
       assert.equal(await calc.add(2, 2), 4);
       await link.close();
-      assert.equal(client.isConnected, true, 'closing a gateway-path link leaves the signaling session open');
+      assert.equal(fx.client.isConnected, true, 'closing a gateway-path link leaves the signaling session open');
       await assert.rejects(
-        DirectLink.open(client, {
+        DirectLink.open(fx.client, {
           hostAddress: '127.0.0.1',
           relayOnly: true,
           timeoutMs: 2000,

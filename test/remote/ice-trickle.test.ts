@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { after, before, describe, it } from 'node:test';
-import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, t } from '../../src/index.js';
+import { describe, it } from 'node:test';
+import { LocalObject, defineObject, method, t } from '../../src/index.js';
 import type { AnyProxy } from '../../src/index.js';
 import { DirectLink, DirectLinkHost } from '../../src/remote/index.js';
 import { loadStack } from '../../src/remote/ice/stack.js';
 import { TRICKLE_LIMITS } from '../../src/remote/ice/trickle.js';
-import { calculator } from '../object/fixtures.js';
+import { iceHost } from '../helpers/ice-host.js';
 
 /** A STUN server on loopback that answers the probe's bare Binding requests only, never the ICE stack's. */
 async function silentStun(): Promise<{ url: string; close(): void }> {
@@ -29,41 +29,18 @@ async function silentStun(): Promise<{ url: string; close(): void }> {
 }
 
 describe('trickle ICE', () => {
-  let sd: Session;
-  let gw: Gateway;
-  let host: DirectLinkHost;
-  let client: Session;
-  const auth = { user: 'bob', token: 'pw' };
-  const link = (service: string, extra: Parameters<typeof DirectLink.open>[1] = {}) =>
-    DirectLink.open(client, { service, session: { auth }, hostAddress: '127.0.0.1', timeoutMs: 8000, ...extra });
-
-  before(async () => {
-    sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    await sd.registerService('Calculator', calculator());
-    gw = await Gateway.start({
-      sd: sd.endpoints[0],
-      listen: [],
-      access: { users: { bob: { token: 'pw', allow: ['Calculator'] } } },
-    });
-    host = await DirectLinkHost.register(sd, { accept: gw, hostAddress: '127.0.0.1' });
-    client = await Session.connect(sd.endpoints[0], { ipc: false });
-  });
-  after(async () => {
-    await client?.close();
-    await host?.close();
-    await gw?.close();
-    await sd?.close();
-  });
+  const fx = iceHost();
+  const link = (service: string, extra: Parameters<typeof DirectLink.open>[1] = {}) => fx.open({ service, ...extra });
 
   it('trickles by default, and sends whole offers when told not to', { timeout: 20_000 }, async (t) => {
     for (const trickle of [true, false]) {
-      const before = { ...host.metrics };
+      const before = { ...fx.host.metrics };
       const l = await link('DirectLink', { trickle });
       try {
         assert.equal(l.path, 'direct', l.reason);
         assert.equal(await ((await l.session.service('Calculator')) as AnyProxy).add(1, 2), 3);
-        assert.equal(host.metrics.offers, before.offers + 1);
-        assert.equal(host.metrics.trickled, before.trickled + (trickle ? 1 : 0), `trickle: ${trickle}`);
+        assert.equal(fx.host.metrics.offers, before.offers + 1);
+        assert.equal(fx.host.metrics.trickled, before.trickled + (trickle ? 1 : 0), `trickle: ${trickle}`);
         t.diagnostic(`trickle ${trickle}: setup ${l.setupMs} ms`);
       } finally {
         await l.close();
@@ -73,9 +50,9 @@ describe('trickle ICE', () => {
 
   it('opens the link while the host’s STUN server is still silent', { timeout: 30_000 }, async () => {
     const stun = await silentStun();
-    const slow = await DirectLinkHost.register(sd, {
+    const slow = await DirectLinkHost.register(fx.sd, {
       name: 'DirectLinkSlowStun',
-      accept: gw,
+      accept: fx.gw,
       hostAddress: '127.0.0.1',
       iceServers: [stun.url],
     });
@@ -96,20 +73,20 @@ describe('trickle ICE', () => {
     } finally {
       stun.close();
       await slow.close();
-      await sd.unregisterService(sd.serviceId('DirectLinkSlowStun')!);
+      await fx.sd.unregisterService(fx.sd.serviceId('DirectLinkSlowStun')!);
     }
   });
 
   it('sends a whole offer to a host that does not know trickle', { timeout: 20_000 }, async () => {
     // An older host's service: offer and hangup only (it forwards to the real host).
-    const real = (await client.service('DirectLink')) as AnyProxy;
+    const real = (await fx.client.service('DirectLink')) as AnyProxy;
     const older = defineObject({
       methods: {
         offer: method([t.string, t.string], t.string),
         hangup: method([t.string], undefined),
       },
     });
-    const id = await sd.registerService(
+    const id = await fx.sd.registerService(
       'DirectLinkOld',
       new LocalObject(older, {
         offer: async (l, sdp) => (await real.offer(l, sdp)) as string,
@@ -117,23 +94,23 @@ describe('trickle ICE', () => {
       }),
     );
     try {
-      const before = { ...host.metrics };
+      const before = { ...fx.host.metrics };
       const l = await link('DirectLinkOld');
       try {
         assert.equal(l.path, 'direct', l.reason);
         assert.equal(await ((await l.session.service('Calculator')) as AnyProxy).add(3, 4), 7);
-        assert.equal(host.metrics.offers, before.offers + 1);
-        assert.equal(host.metrics.trickled, before.trickled, 'the offer was whole');
+        assert.equal(fx.host.metrics.offers, before.offers + 1);
+        assert.equal(fx.host.metrics.trickled, before.trickled, 'the offer was whole');
       } finally {
         await l.close();
       }
     } finally {
-      await sd.unregisterService(id);
+      await fx.sd.unregisterService(id);
     }
   });
 
   it('bounds what a caller may trickle, over a real socket', { timeout: 20_000 }, async () => {
-    const signaling = (await client.service('DirectLink')) as AnyProxy;
+    const signaling = (await fx.client.service('DirectLink')) as AnyProxy;
     await assert.rejects(signaling.trickle('nope', []), /no trickled link nope is being set up here/);
     const stack = await loadStack();
     const pc = stack.createPeer({ servers: [], hostAddress: '127.0.0.1' });
@@ -160,6 +137,6 @@ describe('trickle ICE', () => {
       await pc.close();
       await signaling.hangup('hostile');
     }
-    assert.equal(host.active.length, 0, 'the hostile link was dropped');
+    assert.equal(fx.host.active.length, 0, 'the hostile link was dropped');
   });
 });

@@ -7,11 +7,9 @@
  * complete and in order. Skipped, loudly, where the kernel refuses namespaces.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ADDR, NatLab, finished, ready, type Running, type Turn } from '../helpers/natlab.js';
-
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
+import { describe, it } from 'node:test';
+import { ADDR, finished, ready } from '../helpers/natlab.js';
+import { iceFixture, iceLab } from '../helpers/ice-lab.js';
 
 interface Candidate {
   type: string;
@@ -49,57 +47,24 @@ interface Mapping {
   stun?: string;
 }
 
-let lab: NatLab | undefined;
-let refused: string | undefined;
-let turn: Turn;
-let gatewayUrl = '';
-let robot: Running;
-let servers: string[] = [];
-
 const ECHO = ['40001', '40002'];
 
-before(
-  async () => {
-    const made = NatLab.create('cone');
-    if (typeof made === 'string') {
-      refused = made;
-      return;
-    }
-    lab = made;
-    turn = lab.startTurn();
-    servers = [turn.stun, turn.turn];
-    const echo = lab.run(lab.ns.pub, fixture('ice-probe'), ['echo', ADDR.pub, ...ECHO]);
-    const signal = lab.run(lab.ns.pub, fixture('ice-signal'), [ADDR.pub]);
-    await ready(echo, 'the UDP echo');
-    gatewayUrl = (await ready<{ url: string }>(signal, 'the public gateway')).url;
-    robot = lab.run(lab.ns.a, fixture('ice-robot'), [gatewayUrl, JSON.stringify(servers)]);
-    await ready(robot, 'the robot');
-  },
-  { timeout: 20_000 },
-);
-
-after(async () => {
-  await lab?.close();
+const L = iceLab(async (lab) => {
+  const echo = lab.run(lab.ns.pub, iceFixture('ice-probe'), ['echo', ADDR.pub, ...ECHO]);
+  await ready(echo, 'the UDP echo');
 });
-
-function skipped(t: { skip(m: string): void }): boolean {
-  if (refused === undefined) return false;
-  console.error(`\n*** SKIPPED: direct-link tests need network namespaces: ${refused} ***\n`);
-  t.skip(refused);
-  return true;
-}
 
 /** How NAT A maps one socket, seen from two ports of the public host and from coturn (which must answer). */
 async function mapping(): Promise<Mapping> {
-  const p = lab!.run(lab!.ns.a, fixture('ice-probe'), ['probe', ADDR.pub, ...ECHO, '3478']);
+  const p = L.lab!.run(L.lab!.ns.a, iceFixture('ice-probe'), ['probe', ADDR.pub, ...ECHO, '3478']);
   return finished<Mapping>(p, 'the NAT probe', 12_000);
 }
 
 /** Runs the client behind NAT B; resolves with its outcome. */
 function client(budgetMs: number, scenario = '', timeoutMs = 25_000): Promise<Outcome> {
-  const p = lab!.run(lab!.ns.b, fixture('ice-client'), [
-    gatewayUrl,
-    JSON.stringify(servers),
+  const p = L.lab!.run(L.lab!.ns.b, iceFixture('ice-client'), [
+    L.gatewayUrl,
+    JSON.stringify(L.servers),
     String(budgetMs),
     scenario,
   ]);
@@ -126,13 +91,13 @@ describe('direct links through NATs (network namespaces, coturn)', () => {
     'NATs: cone keeps one public port for every destination, symmetric takes one per destination',
     { timeout: 30_000 },
     async (t) => {
-      if (skipped(t)) return;
+      if (L.skipped(t)) return;
       const cone = await mapping();
-      assert.ok(cone.stun !== undefined, `coturn answered STUN (${turn.log().slice(-2000)})`);
+      assert.ok(cone.stun !== undefined, `coturn answered STUN (${L.turn.log().slice(-2000)})`);
       assert.equal(cone.echo1?.split(':')[0], ADDR.natA, "seen from NAT A's public address");
       assert.equal(cone.echo1, cone.echo2, 'cone: one mapping for two destinations');
       assert.equal(cone.echo1, cone.stun, 'cone: STUN sees the same mapping');
-      lab!.setNat('symmetric');
+      L.lab!.setNat('symmetric');
       try {
         const sym = await mapping();
         assert.equal(sym.echo1?.split(':')[0], ADDR.natA);
@@ -142,13 +107,13 @@ describe('direct links through NATs (network namespaces, coturn)', () => {
         );
         t.diagnostic(`cone: ${cone.echo1} for all; symmetric: ${sym.echo1}, ${sym.echo2}, STUN ${sym.stun}`);
       } finally {
-        lab!.setNat('cone');
+        L.lab!.setNat('cone');
       }
     },
   );
 
   it('cone NATs: a direct link through both NATs (no relay), a session over it', { timeout: 30_000 }, async (t) => {
-    if (skipped(t)) return;
+    if (L.skipped(t)) return;
     const o = await client(10_000);
     assert.equal(o.path, 'direct', `the link took ${o.path}: ${o.reason ?? pair(o)}`);
     assert.ok(
@@ -167,7 +132,7 @@ describe('direct links through NATs (network namespaces, coturn)', () => {
     'a 30-second stream of frames over the direct link arrives complete and in order',
     { timeout: 60_000 },
     async (t) => {
-      if (skipped(t)) return;
+      if (L.skipped(t)) return;
       const [seconds, fps, size] = [30, 30, 32 * 1024];
       const o = await client(10_000, `stream:${seconds}:${fps}:${size}`, 55_000);
       assert.equal(o.path, 'direct', o.reason);
@@ -184,8 +149,8 @@ describe('direct links through NATs (network namespaces, coturn)', () => {
   );
 
   it('symmetric NATs: hole punching fails, the TURN relay carries the link', { timeout: 30_000 }, async (t) => {
-    if (skipped(t)) return;
-    lab!.setNat('symmetric');
+    if (L.skipped(t)) return;
+    L.lab!.setNat('symmetric');
     const o = await client(12_000);
     assert.equal(o.path, 'relay', `the link took ${o.path}: ${o.reason ?? pair(o)}`);
     assert.ok(o.local!.type === 'relay' || o.remote!.type === 'relay', pair(o));
@@ -201,15 +166,15 @@ describe('direct links through NATs (network namespaces, coturn)', () => {
     'symmetric NATs and the TURN server down: the link stays on the gateway and says why',
     { timeout: 30_000 },
     async (t) => {
-      if (skipped(t)) return;
-      lab!.setNat('symmetric');
-      await turn.stop();
+      if (L.skipped(t)) return;
+      L.lab!.setNat('symmetric');
+      await L.turn.stop();
       const o = await client(8000);
       assert.equal(o.path, 'gateway');
       assert.match(o.reason ?? '', /no candidate pair worked|ICE failed/);
       assert.match(o.reason ?? '', /turn:203\.0\.113\.1:3478 did not answer within/);
       assert.ok(!/turn-secret/.test(o.reason ?? ''), 'the reason does not show the TURN password');
-      assert.equal(o.route, gatewayUrl, 'calls go through the public gateway');
+      assert.equal(o.route, L.gatewayUrl, 'calls go through the public gateway');
       assert.match(
         o.caller,
         new RegExp(`^tcp://${ADDR.pub.replaceAll('.', '\\.')}:`),
