@@ -156,6 +156,31 @@ describe('ROS bridge: ROS nodes serving qi clients (advertise_service)', () => {
     }
   });
 
+  it("a ROS node's failed response reaches the qi caller with what the node said (roslib 1 sends the response object)", async () => {
+    const raw = await w.raw();
+    raw.send({ op: 'advertise_service', id: 'a', service: '/qi/RosPlanner/trigger', type: 'std_srvs/Trigger' });
+    const client = await Session.connect(w.url, { lpc: false });
+    try {
+      const planner = await client.waitForService('RosPlanner', 5000);
+      for (const [values, expected] of [
+        [
+          { success: false, message: 'battery too low' },
+          /: the ROS service \/qi\/RosPlanner\/trigger failed: battery too low$/,
+        ],
+        [{ code: 7 }, /failed; its response: \{"code":7\}$/],
+        ['arm is stuck', /: arm is stuck$/],
+        [{ message: 'x'.repeat(5000) }, /failed: x{900,1000}…$/],
+      ] as const) {
+        const pending = planner.trigger();
+        const call = await raw.next((m) => m.op === 'call_service', 'the forwarded call');
+        raw.send({ op: 'service_response', id: call.id, service: call.service, values, result: false });
+        await assert.rejects(within(pending, 'the failed call'), (e: Error) => expected.test(e.message));
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
   it('refuses services outside the prefix, not allowlisted, or already on the bus', async () => {
     const raw = await w.raw();
     raw.send({ op: 'advertise_service', id: 'x', service: '/add_two_ints', type: 'rospy_tutorials/AddTwoInts' });

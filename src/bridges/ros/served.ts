@@ -116,12 +116,7 @@ export class ServedServices {
     const id = idOf(m);
     const call = id === undefined ? undefined : this.calls.get(id);
     if (call === undefined || call.owner !== owner) return false;
-    if (m.result === false)
-      call.reject(
-        new QiMethodError(
-          typeof m.values === 'string' && m.values !== '' ? m.values : `the ROS service ${String(m.service)} failed`,
-        ),
-      );
+    if (m.result === false) call.reject(new QiMethodError(failureText(String(m.service), m.values)));
     else call.resolve(m.values);
     return true;
   }
@@ -222,4 +217,24 @@ export class ServedServices {
       }
     });
   }
+}
+
+/** Longest part of a ROS node's failure that reaches the qi caller. */
+const FAILURE_TEXT_MAX = 1000;
+
+/**
+ * What a ROS node said when its service failed, for the qi caller: roslib 2 sends a text, roslib 1 the
+ * response object (e.g. std_srvs/Trigger's `{ success: false, message }`): its `message` (or `error`,
+ * `reason`) when it has one, else the object as JSON; cut to {@link FAILURE_TEXT_MAX} characters.
+ */
+export function failureText(service: string, values: unknown): string {
+  const cut = (t: string) => (t.length > FAILURE_TEXT_MAX ? `${t.slice(0, FAILURE_TEXT_MAX)}…` : t);
+  if (typeof values === 'string' && values !== '') return cut(values);
+  const failed = `the ROS service ${service} failed`;
+  if (values === null || typeof values !== 'object') return failed;
+  const o = values as Record<string, unknown>;
+  const said = [o.message, o.error, o.reason].find((v) => typeof v === 'string' && v !== '');
+  if (said !== undefined) return cut(`${failed}: ${String(said)}`);
+  const json = JSON.stringify(values);
+  return json === '{}' || json === '[]' ? failed : cut(`${failed}; its response: ${json}`);
 }
