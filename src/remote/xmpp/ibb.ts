@@ -46,15 +46,16 @@ export class IbbStream extends Duplex {
     w?.();
   }
 
-  /** A block from the peer; resolves (acknowledging it) once the reader has room; false for a block out of order. */
+  /** A block from the peer; resolves (acknowledging it) once the reader has room; false for a block out of order or a closed stream. */
   async received(seq: number, data: Buffer): Promise<boolean> {
+    if (this.destroyed) return false;
     if (seq !== this.seqIn) {
       this.destroy(new Error(`IBB stream ${this.sid}: block ${seq} arrived where ${this.seqIn} was expected`));
       return false;
     }
     this.seqIn = (this.seqIn + 1) & 0xffff;
     if (!this.push(data)) await new Promise<void>((r) => (this.readWaiter = r));
-    return true;
+    return !this.destroyed;
   }
 
   /** The peer closed the stream. */
@@ -65,39 +66,57 @@ export class IbbStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    const sends: Promise<unknown>[] = [];
-    const next = async (at: number): Promise<void> => {
-      if (at >= chunk.length) return;
-      while (this.inflight >= this.window) await new Promise<void>((r) => this.waiting.push(r));
+    this.sendBlocks(chunk).then(
+      () => cb(),
+      (e: Error) => cb(new Error(`IBB stream ${this.sid} to ${this.peer} failed: ${e.message}`)),
+    );
+  }
+
+  /**
+   * Sends `chunk` block by block, at most `window` of them unacknowledged. Every block's acknowledgement
+   * is owned here from the moment it is asked for: the first failure (a stanza error such as
+   * service-unavailable when the peer went away, a timeout, the stream closed) stops the sending and is
+   * what this rejects with, once the blocks in flight have settled; later failures are the same story.
+   */
+  private async sendBlocks(chunk: Buffer): Promise<void> {
+    const acks: Promise<void>[] = [];
+    let failure: Error | undefined;
+    const fail = (e: unknown) => void (failure ??= e instanceof Error ? e : new Error(String(e)));
+    for (let at = 0; at < chunk.length; at += this.blockSize) {
+      while (this.inflight >= this.window && failure === undefined && !this.destroyed)
+        await new Promise<void>((r) => this.waiting.push(r));
+      if (this.destroyed) fail(new Error('the stream was closed'));
+      if (failure !== undefined) break;
       const block = chunk.subarray(at, at + this.blockSize);
       const seq = this.seqOut;
       this.seqOut = (this.seqOut + 1) & 0xffff;
       this.inflight++;
-      const sent = this.xmpp.iqCaller
-        .request(
-          xml(
-            'iq',
-            { type: 'set', to: this.peer },
-            xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64')),
-          ),
-        )
-        .finally(() => {
-          this.inflight--;
-          this.waiting.shift()?.();
-        });
-      sends.push(sent);
-      return next(at + this.blockSize);
-    };
-    next(0)
-      .then(() => Promise.all(sends))
-      .then(
-        () => cb(),
-        (e: Error) => cb(new Error(`IBB stream to ${this.peer} failed: ${e.message}`)),
+      acks.push(
+        this.xmpp.iqCaller
+          .request(
+            xml(
+              'iq',
+              { type: 'set', to: this.peer },
+              xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64')),
+            ),
+          )
+          .then(() => undefined, fail)
+          .finally(() => {
+            this.inflight--;
+            this.waiting.shift()?.();
+          }),
       );
+    }
+    await Promise.all(acks);
+    if (failure !== undefined) throw failure;
   }
 
   override _destroy(error: Error | null, cb: (e: Error | null) => void): void {
     this.onGone();
+    // Whatever waits on this stream goes on (and finds it closed): a writer for room in the window, a
+    // block from the peer for room in the reader.
+    for (const w of this.waiting.splice(0)) w();
+    this._read();
     if (!this.remoteClosed && this.xmpp.status === 'online') {
       this.xmpp.iqCaller
         .request(xml('iq', { type: 'set', to: this.peer }, xml('close', { xmlns: IBB_NS, sid: this.sid })))

@@ -1,0 +1,129 @@
+/**
+ * What the client-death tests share (issue 22): the death-robot fixture (SD, a `Bulk` service with a large
+ * answer, gateway, classic endpoint, ROS bridge, in one process), clients in their own processes, and the
+ * two ways a client dies in the middle of a large answer: killed (SIGKILL), or frozen (SIGSTOP: it stops
+ * reading, the gateway's buffers fill) then killed. After each death, the gateway must still be running
+ * and answer the next client.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { jsonLines, ready, type Running } from './running.js';
+import { startFixture, type Child } from './processes.js';
+import { until } from './until.js';
+
+const clients = new Set<ChildProcess>();
+after(() => clients.forEach((c) => c.kill('SIGKILL')));
+
+/** Starts the death-client fixture with `args`; its output is kept. */
+function client(args: string[]): Running {
+  const script = fileURLToPath(new URL('../gateway/fixtures/death-client.js', import.meta.url));
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  clients.add(child);
+  child.on('exit', () => clients.delete(child));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return { child, out: () => out, err: () => err };
+}
+
+function exited(c: ChildProcess): Promise<void> {
+  return new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+}
+
+/** What the death-robot prints when ready. */
+export interface DeathRobot {
+  sd: string;
+  tcp: string;
+  ws: string;
+  classic: string;
+  ros: string;
+}
+
+/**
+ * Bytes of the answer a client dies in the middle of: large enough to outlast loopback socket buffers (the
+ * default), a few MiB through an XMPP server.
+ */
+export const BIG = 16 * 1024 * 1024;
+
+/** Bytes of it read by the client when it is killed (or frozen). */
+const MIDWAY = 1024 * 1024;
+
+/** Bytes a process has read so far (all reads: sockets, pipes, files). */
+function bytesRead(c: ChildProcess): number {
+  if (c.exitCode !== null) return 0;
+  return Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${c.pid}/io`, 'utf8'))?.[1] ?? 0);
+}
+
+/** The robot process, with a count of `Bulk.text` calls it has started to answer. */
+export interface RobotProcess extends Child<DeathRobot> {
+  called(): number;
+}
+
+export async function startDeathRobot(): Promise<RobotProcess> {
+  const robot = await startFixture<DeathRobot>('gateway/fixtures/death-robot', [], 20_000);
+  let calls = 0;
+  let out = '';
+  robot.process.stdout!.on('data', (d) => {
+    out += d;
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      if (out.slice(0, nl).startsWith('{"called"')) calls++;
+      out = out.slice(nl + 1);
+    }
+  });
+  return Object.assign(robot, { called: () => calls });
+}
+
+/** Arguments of the death-client fixture, without the answer's size: `['qi', url]`, `['ros', url]`… */
+export type ClientArgs = [mode: 'qi' | 'classic' | 'ros', url: string, ...rest: string[]];
+
+/**
+ * Starts a client asking for `size` bytes, waits until it has read the first MiB of the answer, then kills
+ * it (`kill`), or freezes it for a second and kills it (`freeze`); then gives the gateways a moment to
+ * notice.
+ */
+export async function dieMidAnswer(
+  robot: RobotProcess,
+  args: ClientArgs,
+  how: 'kill' | 'freeze',
+  size = BIG,
+): Promise<void> {
+  const before = robot.called();
+  const [mode, url, ...rest] = args;
+  const c = client([mode, url, String(size), ...rest]);
+  await ready(c, 'the dying client', 20_000);
+  await until(() => robot.called() > before, 'the large call to reach the service', 20_000);
+  // Mid-answer: the client has read part of it (bytes read by the process, from /proc/PID/io).
+  const start = bytesRead(c.child);
+  try {
+    await until(() => bytesRead(c.child) - start > MIDWAY, 'the answer to start arriving', 30_000, 2);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; the client printed ${c.out()} ${c.err()}`, { cause: e });
+  }
+  if (how === 'freeze') {
+    c.child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.ok(!jsonLines(c.out()).some((l) => 'done' in l), 'the client died before the whole answer arrived');
+  c.child.kill('SIGKILL');
+  await exited(c.child);
+  await new Promise((r) => setTimeout(r, 1000));
+}
+
+/** Asserts that the gateway processes still run and that a new client's call is answered. */
+export async function servesNextClient(args: ClientArgs, ...gateways: ChildProcess[]): Promise<void> {
+  for (const g of gateways) assert.equal(g.exitCode ?? g.signalCode, null, 'the gateway process is still running');
+  const [mode, url, ...rest] = args;
+  const next = client([mode, url, '3', ...rest]);
+  try {
+    await until(() => jsonLines(next.out()).some((l) => l.done === 3), "the next client's answer", 20_000);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; it printed ${next.out()} ${next.err()}`, { cause: e });
+  } finally {
+    next.child.kill('SIGKILL');
+  }
+  for (const g of gateways) assert.equal(g.exitCode ?? g.signalCode, null, 'the gateway process is still running');
+}
