@@ -405,6 +405,11 @@ export class ClientConnection implements MessageHandler, EventSink {
     if (this.closed) return;
     this.closed = true;
     this.gw.metrics.clients--;
+    // One line per session an error ended, whatever carried it: the gateway and its other clients go on.
+    if (error !== undefined)
+      this.gw.sessionEnded(
+        (more) => `gateway: the session of ${this.who} at ${this.channel.remote} ended: ${error.message}${more}`,
+      );
     if (error instanceof QiLimitError) this.gw.metrics.slowDisconnects++;
     // A call whose answer may hold objects is still listened to: they must be terminated when it comes.
     for (const f of this.pending.valueList()) f.channel.raw.cancel(f.id, f.returnSignature === undefined);

@@ -24,6 +24,11 @@ export interface GatewayContext {
   readonly maxPendingBytes: number;
   /** Where full error texts go when what a client was sent had to be rewritten. */
   readonly log: (line: string) => void;
+  /**
+   * Where a client's session ended by an error (a reset or timed-out connection, a bytestream that
+   * failed…) is told, once per session, at most a few times a minute for all clients together.
+   */
+  readonly sessionEnded: (line: (more: string) => string) => void;
 }
 
 /** Counters of a gateway, for monitoring. */

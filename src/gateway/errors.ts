@@ -44,29 +44,44 @@ export function scrubError(text: string, ownId?: number): string {
 const LOG_PER_MINUTE = 10;
 
 /**
- * The error filter of one client's connection (see `Channel.errorFilter`): texts are scrubbed, and
- * when that changed them the full text is logged with the client it was meant for (at most
- * LOG_PER_MINUTE a minute; how many more were not logged is said with the next one).
+ * `log`, at most `perMinute` lines a minute: lines over it are counted, and the next line logged says how
+ * many were not (`(N more … were not logged)`, `what` naming them).
  */
-export function hideInside(log: (line: string) => void, client: () => string): (text: string, id: number) => string {
+export function limitedLog(
+  log: (line: string) => void,
+  perMinute: number,
+  what: string,
+): (line: (more: string) => string) => void {
   let since = 0;
   let logged = 0;
   let skipped = 0;
-  return (text, id) => {
-    const out = scrubError(text, id);
-    if (out === text) return out;
+  return (line) => {
     const now = Date.now();
     if (now - since >= 60_000) {
       since = now;
       logged = 0;
     }
-    if (logged++ >= LOG_PER_MINUTE) {
-      skipped++;
-      return out;
-    }
-    const more = skipped > 0 ? ` (${skipped} more for this client were not logged)` : '';
+    if (logged++ >= perMinute) return void skipped++;
+    const more = skipped > 0 ? ` (${skipped} more ${what} were not logged)` : '';
     skipped = 0;
-    log(`gateway: an error sent to ${client()} was rewritten to hide internal addresses${more}; full text: ${text}`);
+    log(line(more));
+  };
+}
+
+/**
+ * The error filter of one client's connection (see `Channel.errorFilter`): texts are scrubbed, and
+ * when that changed them the full text is logged with the client it was meant for (at most
+ * LOG_PER_MINUTE a minute; how many more were not logged is said with the next one).
+ */
+export function hideInside(log: (line: string) => void, client: () => string): (text: string, id: number) => string {
+  const limited = limitedLog(log, LOG_PER_MINUTE, 'for this client');
+  return (text, id) => {
+    const out = scrubError(text, id);
+    if (out !== text)
+      limited(
+        (more) =>
+          `gateway: an error sent to ${client()} was rewritten to hide internal addresses${more}; full text: ${text}`,
+      );
     return out;
   };
 }

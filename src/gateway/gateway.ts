@@ -19,11 +19,15 @@ import {
 import { Access, type AccessConfig, type Identity } from './access.js';
 import { ClientConnection } from './client.js';
 import type { GatewayContext, GatewayMetrics } from './context.js';
+import { limitedLog } from './errors.js';
 import { HeldObjects } from './held.js';
 import { OutsideServices } from './outside.js';
 import { clientQuotas, type ClientQuotas } from './quotas.js';
 import { AuthThrottle, type AuthThrottleOptions } from './throttle.js';
 import { Upstream } from './upstream.js';
+
+/** Sessions ended by an error logged a minute at most, for all clients together. */
+const SESSION_ENDS_PER_MINUTE = 20;
 
 /** Options of {@link Gateway.start}. */
 export interface GatewayOptions {
@@ -127,8 +131,9 @@ export interface GatewayOptions {
   maxPendingBytesPerClient?: number;
   /**
    * Where the gateway writes what it hides from clients: the full text of an error whose internal
-   * addresses or upstream ids were rewritten before it was sent, at most 10 a minute per client
-   * (default `console.error`).
+   * addresses or upstream ids were rewritten before it was sent, at most 10 a minute per client; and the
+   * sessions that an error ended (a client that died or stopped answering, a bytestream that failed),
+   * one line each with who and from where, at most 20 a minute (default `console.error`).
    */
   log?(line: string): void;
 }
@@ -178,6 +183,7 @@ export class Gateway {
     private readonly upstream: Upstream,
     private readonly quotas: ClientQuotas,
   ) {
+    const log = options.log ?? ((line: string) => console.error(line));
     this.access = options.access instanceof Access ? options.access : new Access(options.access ?? {});
     this.slots = new AddressSlots(options.maxConnectionsPerAddress ?? 64, () => this.metrics.overLimit++);
     this.throttle = new AuthThrottle(options.authThrottle);
@@ -196,7 +202,8 @@ export class Gateway {
       metrics: this.metrics,
       advertise: options.advertise,
       maxPendingBytes: quotas.maxPendingBytes,
-      log: options.log ?? ((line) => console.error(line)),
+      log,
+      sessionEnded: limitedLog(log, SESSION_ENDS_PER_MINUTE, 'sessions ended'),
     };
   }
 

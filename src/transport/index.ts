@@ -35,6 +35,7 @@ export {
 } from './errors.js';
 export { explainNotQi } from './sniff.js';
 export type { HttpHandler } from './websocket.js';
+export { ownUpgrade, refuseUpgrade } from './upgrade.js';
 export { originRule, originRefusal, type OriginRule } from './origin.js';
 export { plainAddress, remoteHost, socketEndpoints } from './peer.js';
 export { registerDialer, dialerOf, type Dialer, type DialOptions } from './dialers.js';

@@ -18,6 +18,7 @@ import { originRefusal, originRule } from './origin.js';
 import { plainAddress, socketEndpoints } from './peer.js';
 import { MessageStream, type MessageStreamOptions, type StreamPeer } from './message-stream.js';
 import { checkServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
+import { ownUpgrade, refuseUpgrade } from './upgrade.js';
 import { formatEndpoint, socketHost, type NetworkEndpoint } from './url.js';
 
 /**
@@ -77,19 +78,14 @@ export function listenWebSocket(
   const qiPath = ep.path ?? '/';
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: maxMessage(options) });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    ownUpgrade(socket);
     const path = (req.url ?? '/').split('?')[0];
     if (path === qiPath && !originAllowed(req)) {
       // Any page the user visits could otherwise drive the robot with the anonymous rules (docs/web.md).
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'this qi WebSocket endpoint')}\n`,
-      );
+      refuseUpgrade(socket, 403, originRefusal(req, 'this qi WebSocket endpoint'));
     } else if (path === qiPath) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     else if (options.http?.upgrade?.(req, socket, head)) admissions?.of(req.socket)?.handOver();
-    else {
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nno WebSocket endpoint at ${path}; qi messages are at ${qiPath}\n`,
-      );
-    }
+    else refuseUpgrade(socket, 400, `no WebSocket endpoint at ${path}; qi messages are at ${qiPath}`);
   });
   wss.on('connection', (ws, req) => {
     const sock = req.socket;

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { after } from 'node:test';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { jsonLines, ready, type Running } from './running.js';
 import { startFixture, type Child } from './processes.js';
@@ -126,4 +127,52 @@ export async function servesNextClient(args: ClientArgs, ...gateways: ChildProce
     next.child.kill('SIGKILL');
   }
   for (const g of gateways) assert.equal(g.exitCode ?? g.signalCode, null, 'the gateway process is still running');
+}
+
+/**
+ * Asks `origin` (`http://host:port`) `times` times for a WebSocket upgrade at `path` (with a page's
+ * `Origin` header if given), and resets each connection (RST) right after: the server's refusal then
+ * meets a reset socket.
+ */
+export async function resetDuringUpgrades(origin: string, path: string, page?: string, times = 100): Promise<void> {
+  const u = new URL(origin);
+  const request =
+    `GET ${path} HTTP/1.1\r\nhost: ${u.host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n` +
+    `sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n` +
+    (page ? `origin: ${page}\r\n` : '') +
+    '\r\n';
+  await Promise.all(
+    Array.from(
+      { length: times },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = net.connect(Number(u.port), u.hostname, () => {
+            s.write(request);
+            setImmediate(() => s.resetAndDestroy());
+          });
+          s.on('error', () => {});
+          s.on('close', () => resolve());
+        }),
+    ),
+  );
+}
+
+/**
+ * The client-death tests of some transports, in one file: a death-robot for the file, and for each
+ * transport a client killed mid-answer, then one frozen and killed, each followed by the next client.
+ */
+export function describeClientDeaths(transports: [name: string, args: (robot: DeathRobot) => ClientArgs][]): void {
+  let robot: RobotProcess;
+  before(async () => {
+    robot = await startDeathRobot();
+  });
+  after(() => robot?.kill());
+  describe('a client dying mid-answer ends its session only', () => {
+    for (const [name, args] of transports)
+      for (const how of ['kill', 'freeze'] as const)
+        it(`${name}: a client ${how === 'kill' ? 'killed' : 'frozen, then killed'} mid-answer; the next client is answered`, async () => {
+          await dieMidAnswer(robot, args(robot.ready), how);
+          await servesNextClient(args(robot.ready), robot.process);
+        });
+  });
 }

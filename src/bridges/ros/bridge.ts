@@ -13,7 +13,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { QiError } from '../../errors/index.js';
 import { backendOf, type ObjectBackend } from '../../object/index.js';
 import { Session, type SessionOptions } from '../../session/index.js';
-import { formatEndpoint, isLoopbackHost, parseEndpoint, type HttpHandler } from '../../transport/index.js';
+import {
+  formatEndpoint,
+  isLoopbackHost,
+  ownUpgrade,
+  parseEndpoint,
+  refuseUpgrade,
+  type HttpHandler,
+} from '../../transport/index.js';
 import { RosClient, type BridgeCore, type RosBridgeMetrics } from './client.js';
 import { normalizePrefix, RosAllowlist } from './names.js';
 import { ServedServices } from './served.js';
@@ -189,8 +196,9 @@ export class RosBridge implements BridgeCore {
       );
     });
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      ownUpgrade(socket);
       if (!this.handleUpgrade(req, socket, head))
-        refuse(socket, 400, `no rosbridge endpoint at ${(req.url ?? '/').split('?')[0]}; it is at ${path}`);
+        refuseUpgrade(socket, 400, `no rosbridge endpoint at ${(req.url ?? '/').split('?')[0]}; it is at ${path}`);
     });
     this.server = server;
     return new Promise((resolve, reject) => {
@@ -211,11 +219,12 @@ export class RosBridge implements BridgeCore {
    */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if ((req.url ?? '/').split('?')[0] !== this.path) return false;
+    ownUpgrade(socket);
     const origin = req.headers.origin;
     const origins = this.options.allowOrigins ?? [];
     if (origin !== undefined && !origins.includes('*') && !origins.includes(origin)) {
       this.metrics.refused++;
-      refuse(
+      refuseUpgrade(
         socket,
         403,
         `web pages from ${origin} may not use this ROS bridge (it has no authentication); its operator may allow them with --allow-origin ${origin}`,
@@ -224,7 +233,7 @@ export class RosBridge implements BridgeCore {
     }
     if (this.closed || this.clients.size >= (this.options.maxClients ?? 64)) {
       this.metrics.refused++;
-      refuse(
+      refuseUpgrade(
         socket,
         503,
         this.closed ? 'the ROS bridge is closing' : 'the ROS bridge has too many clients; try again later',
@@ -280,9 +289,4 @@ export class RosBridge implements BridgeCore {
     this.wss.close();
     if (this.ownsSession) await this.session.close();
   }
-}
-
-function refuse(socket: Duplex, status: number, text: string): void {
-  const reason = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' }[status] ?? 'Error';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${text}\n`);
 }

@@ -76,12 +76,21 @@ export class IbbStream extends Duplex {
    * Sends `chunk` block by block, at most `window` of them unacknowledged. Every block's acknowledgement
    * is owned here from the moment it is asked for: the first failure (a stanza error such as
    * service-unavailable when the peer went away, a timeout, the stream closed) stops the sending and is
-   * what this rejects with, once the blocks in flight have settled; later failures are the same story.
+   * what this rejects with at once, without waiting for the blocks still in flight (their answers, or
+   * their timeouts, are then ignored).
    */
   private async sendBlocks(chunk: Buffer): Promise<void> {
     const acks: Promise<void>[] = [];
     let failure: Error | undefined;
-    const fail = (e: unknown) => void (failure ??= e instanceof Error ? e : new Error(String(e)));
+    let failNow: (e: Error) => void = () => {};
+    const failed = new Promise<never>((_, reject) => (failNow = reject));
+    failed.catch(() => {}); // awaited below; a failure after the last block is still reported there
+    const fail = (e: unknown) => {
+      if (failure !== undefined) return;
+      failure = e instanceof Error ? e : new Error(String(e));
+      failNow(failure);
+      for (const w of this.waiting.splice(0)) w();
+    };
     for (let at = 0; at < chunk.length; at += this.blockSize) {
       while (this.inflight >= this.window && failure === undefined && !this.destroyed)
         await new Promise<void>((r) => this.waiting.push(r));
@@ -107,7 +116,7 @@ export class IbbStream extends Duplex {
           }),
       );
     }
-    await Promise.all(acks);
+    await Promise.race([Promise.all(acks), failed]);
     if (failure !== undefined) throw failure;
   }
 

@@ -39,7 +39,7 @@ export function socks5Connect(host: StreamHost, dst: string, timeoutMs: number):
       s.destroy();
       reject(e);
     };
-    s.once('error', fail);
+    s.on('error', fail);
     let got = Buffer.alloc(0);
     let stage = 0;
     s.on('connect', () => s.write(Buffer.from([5, 1, 0])));
@@ -126,6 +126,9 @@ export async function openSocks5(
   const used = answer.getChild('query', BYTESTREAMS_NS)?.getChild('streamhost-used')?.attrs.jid;
   if (used !== proxy.jid) throw new Error(`${target} did not use the bytestream proxy`);
   const socket = await socks5Connect(proxy, destination(sid, self, target), timeoutMs);
+  // Until the caller takes it, an error of the socket (the proxy resetting it) is ours: it is destroyed.
+  const early = () => socket.destroy();
+  socket.on('error', early);
   try {
     await xmpp.iqCaller.request(
       xml(
@@ -138,6 +141,8 @@ export async function openSocks5(
   } catch (e) {
     socket.destroy();
     throw e;
+  } finally {
+    socket.off('error', early);
   }
   return socket;
 }

@@ -18,7 +18,14 @@ import type { Server as SocketIoServer, Socket } from 'socket.io';
 import { requireOptional } from '../../errors/optional.js';
 import type { Credentials } from '../../channel/index.js';
 import { Session } from '../../session/index.js';
-import { originRefusal, originRule, plainAddress, socketEndpoints, type HttpHandler } from '../../transport/index.js';
+import {
+  originRefusal,
+  originRule,
+  ownUpgrade,
+  plainAddress,
+  socketEndpoints,
+  type HttpHandler,
+} from '../../transport/index.js';
 import { ClassicConnection, type ApiVersion, type ClassicLimits } from './bridge.js';
 import { LegacySocketIo } from './legacy.js';
 import { CLASSIC_FEATURE, clientScript } from './script.js';
@@ -228,6 +235,7 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
     },
     upgrade(req, socket, head) {
       const r = route(req.url);
+      if (r !== undefined) ownUpgrade(socket);
       if (r?.kind === 'engine') servers.get(r.version)!.engine.handleUpgrade(req, socket, head);
       else if (r?.kind === 'legacy' && legacy) legacy.upgrade(r.version, req, socket, head);
       else return false;

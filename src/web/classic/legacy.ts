@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { originRefusal, plainAddress, type OriginRule } from '../../transport/index.js';
+import { originRefusal, plainAddress, refuseUpgrade, type OriginRule } from '../../transport/index.js';
 import type { ApiVersion, ClassicConnection, ClassicPeer } from './bridge.js';
 
 const HEARTBEAT_S = 60; // advertised: the client closes after this long without a packet
@@ -131,18 +131,10 @@ export class LegacySocketIo {
     const prefix = `${this.resource(version)}websocket/`;
     const sid = path.startsWith(prefix) ? path.slice(prefix.length) : '';
     const hs = this.waiting.get(sid);
-    if (!this.originAllowed(req)) {
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${originRefusal(req, 'the classic qimessaging.js API', 'origins')}\n`,
-      );
-      return;
-    }
-    if (hs === undefined || hs.version !== version) {
-      socket.end(
-        'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\nsocket.io 0.9: unknown or expired session id; handshake first\n',
-      );
-      return;
-    }
+    if (!this.originAllowed(req))
+      return refuseUpgrade(socket, 403, originRefusal(req, 'the classic qimessaging.js API', 'origins'));
+    if (hs === undefined || hs.version !== version)
+      return refuseUpgrade(socket, 400, 'socket.io 0.9: unknown or expired session id; handshake first');
     this.forget(sid);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(version, req, ws));
   }
