@@ -1,9 +1,11 @@
 /** `qi call SERVICE.METHOD ARGS...` and `qi post …`: arguments are JSON-like literals, converted to the method's signature. */
+import type { Channel } from '../channel/index.js';
 import { backendOf } from '../index.js';
 import { resolveMethod } from '../object/index.js';
 import { serviceOf, connectSession, parseArg, print, run, splitTarget, type GlobalOptions } from './common.js';
 import { checkArgs } from './fit.js';
 import { checkMember } from './names.js';
+import { withProgress } from './progress.js';
 
 export async function call(spec: string, args: string[], o: GlobalOptions, post = false): Promise<void> {
   await run(o, async () => {
@@ -36,7 +38,12 @@ export async function call(spec: string, args: string[], o: GlobalOptions, post 
         return;
       }
       const timeoutMs = o.timeout === undefined ? undefined : Number(o.timeout);
-      const result = await backend.call(method, values, timeoutMs ? { timeoutMs } : undefined);
+      const result = await withProgress(
+        backend.call(method, values, timeoutMs ? { timeoutMs } : undefined),
+        `${service}.${method}`,
+        () => (backend as { channel?: Channel }).channel,
+        process.stderr.isTTY === true && !o.json,
+      );
       print(o, result, m.returns.type);
     } finally {
       await session.close();

@@ -160,6 +160,16 @@ export class MessageStream {
   }
 
   /**
+   * Bytes read from the peer, and bytes of ours that left this process (for a progress display; `sent`
+   * follows a large write as it goes where the system says, else counts it when it ends).
+   */
+  get traffic(): { received: number; sent: number } {
+    const inUv = (this.socket as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
+    const waiting = typeof inUv === 'number' ? inUv : this.socket.writableLength;
+    return { received: this.directRead?.bytes ?? this.bytesIn, sent: this.written - waiting };
+  }
+
+  /**
    * A number that moves when the peer shows it is alive at the byte level, even in the middle of a
    * message: bytes read from it, and bytes of ours that left the socket's buffer after waiting there (the
    * peer is taking them, also inside one large write). Bytes handed on to an empty buffer do not count:
