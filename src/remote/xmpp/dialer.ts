@@ -12,6 +12,7 @@ import {
   type Endpoint,
 } from '../../transport/index.js';
 import type { XmppKeepOptions } from './keeper.js';
+import { xml } from './lib.js';
 import { XmppLink, type XmppAccount } from './link.js';
 import { findProxy, openSocks5, type StreamHost } from './socks5.js';
 
@@ -65,7 +66,18 @@ function linkOf(a: XmppAccount, timeoutMs: number, keep: XmppKeepOptions): Promi
   const key = `${a.service} ${a.jid}`;
   let p = links.get(key);
   if (p === undefined) {
-    p = XmppLink.open(a, { ...keep, timeoutMs }, `qi-${randomUUID().slice(0, 8)}`);
+    // Available (at the lowest priority: no chat message is routed here), so that the server tells us
+    // when a robot we have sessions with goes offline, whether it is in our roster or not; again after
+    // each reconnection.
+    p = XmppLink.open(
+      a,
+      {
+        ...keep,
+        timeoutMs,
+        onOnline: (l) => void l.xmpp.send(xml('presence', {}, xml('priority', {}, '-1'))).catch(() => {}),
+      },
+      `qi-${randomUUID().slice(0, 8)}`,
+    );
     links.set(key, p);
     p.then(
       (l) => l.xmpp.on('offline', () => links.get(key) === p && links.delete(key)),
