@@ -9,6 +9,7 @@ import { Gateway, QiConnectError, Session, listenStandalone, type AnyProxy } fro
 import { RobotWatcher, XmppGateway, closeXmppLinks } from '../../src/remote/index.js';
 import { calculator } from '../object/fixtures.js';
 import { DOMAIN, Prosody } from '../helpers/prosody.js';
+import { FaultRelay } from '../helpers/relay.js';
 
 let server: Prosody | string;
 let sd: Session;
@@ -52,6 +53,23 @@ function skipped(t: { skip(m: string): void }): boolean {
 }
 
 describe('qi through an XMPP server (Prosody)', () => {
+  it('a slow path to the server (a rate limit) is not taken for a dead robot: IBB acknowledgements count as life', async (t) => {
+    if (skipped(t)) return;
+    const relay = await FaultRelay.start(`tcp://127.0.0.1:${(server as Prosody).port}`);
+    relay.rate = 128 * 1024; // 128 KiB as IBB (base64) takes about 1.3 s each way: four heartbeats of 300 ms
+    const via = { xmpp: { ...account('alice', 'ibb').xmpp, service: relay.url.replace(/^tcp:/, 'xmpp:') } };
+    const s = await Session.connect(ROBOT, { transports: via, reconnect: false, limits: { heartbeatMs: 300 } });
+    sessions.push(s);
+    const c = (await s.service('Calculator')) as AnyProxy;
+    const big = Buffer.alloc(128 * 1024, 5);
+    const t0 = Date.now();
+    const back = (await c.echoRaw(big)) as Buffer;
+    assert.ok(back.equals(big));
+    assert.ok(Date.now() - t0 > 1500, `the relay throttles (${Date.now() - t0} ms)`);
+    await s.close();
+    await relay.close();
+  });
+
   for (const kind of ['ibb', 'socks5'] as const) {
     it(`calls a method, gets a signal and a property, and passes 5 MiB through ${kind === 'ibb' ? 'In-Band Bytestreams' : 'the SOCKS5 proxy'}`, async (t) => {
       if (skipped(t)) return;

@@ -27,6 +27,8 @@ export class IbbStream extends Duplex {
   private waiting: (() => void)[] = [];
   private readWaiter: (() => void) | undefined;
   private remoteClosed = false;
+  /** Bytes of ours the peer acknowledged: the heartbeat sees a large message crossing a throttled server. */
+  bytesTaken = 0;
 
   constructor(
     private readonly xmpp: Client,
@@ -109,7 +111,7 @@ export class IbbStream extends Duplex {
               xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64')),
             ),
           )
-          .then(() => undefined, fail)
+          .then(() => void (this.bytesTaken += block.length), fail)
           .finally(() => {
             this.inflight--;
             this.waiting.shift()?.();
