@@ -4,7 +4,7 @@
  * for anonymous clients; with neither, every outside client is refused (deny by default).
  */
 import { readFileSync } from 'node:fs';
-import { RosBridge, UNAUTHENTICATED_REFUSAL } from '../bridges/index.js';
+import { GRAPH_UNAUTHENTICATED_REFUSAL, RosBridge, RosGraphBridge, UNAUTHENTICATED_REFUSAL } from '../bridges/index.js';
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { UsageError, run, sessionOptions, type GlobalOptions } from './common.js';
 import { gatewayLimits, type GatewayLimitFlags } from './gateway-limits.js';
@@ -22,6 +22,10 @@ export interface GatewayVerbOptions extends GlobalOptions, GatewayLimitFlags {
   /** Also run the ROS bridge on this ws:// URL (off by default; needs insecureUnauthenticated). */
   rosBridge?: string;
   rosAllow?: string[];
+  /** Also join the ROS 1 graph of this master (off by default; needs insecureUnauthenticated). */
+  rosGraph?: string;
+  /** ROS topics the graph bridge emits into qi. */
+  rosSubscribe?: string[];
   insecureUnauthenticated?: boolean;
   allowNonLoopback?: boolean;
 }
@@ -46,6 +50,8 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
     // Checked before anything opens: the bridge has no authentication of its own.
     if (o.rosBridge !== undefined && o.insecureUnauthenticated !== true)
       throw new UsageError(`refusing to start the ROS bridge. ${UNAUTHENTICATED_REFUSAL}`);
+    if (o.rosGraph !== undefined && o.insecureUnauthenticated !== true)
+      throw new UsageError(`refusing to join the ROS graph. ${GRAPH_UNAUTHENTICATED_REFUSAL}`);
     const gw = await Gateway.start({
       sd: o.sd ?? o.url,
       listen: o.listen,
@@ -80,16 +86,42 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
             await gw.close();
             throw e;
           });
+    const graph =
+      o.rosGraph === undefined
+        ? undefined
+        : await RosGraphBridge.start({
+            insecureUnauthenticated: true,
+            masterUri: o.rosGraph,
+            sd: o.sd ?? o.url,
+            sessionOptions: sessionOptions(o),
+            allow: o.rosAllow ?? [],
+            subscribe: o.rosSubscribe ?? [],
+          }).catch(async (e: unknown) => {
+            await ros?.close();
+            await gw.close();
+            throw e;
+          });
     const nobody = !access.anonymous && Object.keys(access.users ?? {}).length === 0;
     if (o.json)
       console.log(
-        JSON.stringify({ endpoints: gw.endpoints, sd: o.sd ?? o.url, ...(ros ? { rosBridge: ros.endpoint } : {}) }),
+        JSON.stringify({
+          endpoints: gw.endpoints,
+          sd: o.sd ?? o.url,
+          ...(ros ? { rosBridge: ros.endpoint } : {}),
+          ...(graph
+            ? { rosGraph: { node: graph.node.name, uri: graph.node.uri, topics: [...graph.topics.values()] } }
+            : {}),
+        }),
       );
     else {
       console.log(`Gateway for ${o.sd ?? o.url} listening on ${gw.endpoints.join(' ')}`);
       if (ros)
         console.log(
           `ROS bridge (rosbridge v2, unauthenticated) on ${ros.endpoint}, bridging ${ros.allow.patterns.join(', ') || 'nothing'}`,
+        );
+      if (graph)
+        console.log(
+          `ROS graph node ${graph.node.name} (unauthenticated) at ${graph.node.uri} on the master ${o.rosGraph}, publishing ${[...graph.topics.values()].join(', ') || 'nothing'}`,
         );
       if (nobody)
         console.error(
@@ -100,6 +132,7 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    await graph?.close();
     await ros?.close();
     await gw.close();
   });

@@ -174,10 +174,15 @@ program
     '--ros-bridge <url>',
     'also serve ROS clients (rosbridge v2) on this ws:// URL; unauthenticated, see docs/bridges.md',
   )
-  .option('--ros-allow <pattern...>', 'what the ROS bridge offers, e.g. "Calculator.*" (default: nothing)')
+  .option('--ros-allow <pattern...>', 'what the ROS bridges offer, e.g. "Calculator.*" (default: nothing)')
+  .option(
+    '--ros-graph <master_uri>',
+    'also join the ROS 1 graph of this master (http://127.0.0.1:11311/) as a node; unauthenticated, see docs/bridges.md',
+  )
+  .option('--ros-subscribe <topic...>', 'ROS topics the --ros-graph node emits into qi (default: none)')
   .option(
     '--insecure-unauthenticated',
-    'required with --ros-bridge: anyone reaching its port may use what --ros-allow names',
+    'required with --ros-bridge and --ros-graph: anyone reaching them may use what --ros-allow names',
   )
   .option('--allow-non-loopback', 'required for a --ros-bridge address other than loopback')
   .action(async (_o, cmd: Command) => (await import('./gateway.js')).gateway(globals(cmd) as GatewayVerbOptions));

@@ -8,7 +8,9 @@ import * as roslibModule from 'roslib';
 import type RosT from '../../node_modules/roslib/dist/src/core/Ros.js';
 import type ServiceT from '../../node_modules/roslib/dist/src/core/Service.js';
 import type TopicT from '../../node_modules/roslib/dist/src/core/Topic.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { WebSocket } from 'ws';
+import { QI } from '../helpers/demo-robot.js';
 import { LocalObject, Session, defineObject, listenStandalone, method, property, signal, t } from '../../src/index.js';
 import { RosBridge, type RosBridgeOptions } from '../../src/bridges/index.js';
 
@@ -219,3 +221,24 @@ export function statusOf(ros: Ros, id: string): Promise<{ level: string; msg: st
 }
 
 export { until } from '../helpers/until.js';
+
+/** The first line a child prints (its --json summary), within 10 s. */
+export function firstLine(child: ChildProcess, what: () => string): Promise<string> {
+  let out = '';
+  const line = new Promise<string>((resolve) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+  });
+  return within(line, what(), 10_000);
+}
+
+/** `qi --json ARGS` kept running: its first line (named `what` with its stderr if it does not come) and its exit code. */
+export function qiJson(what: string, ...args: string[]) {
+  const child = spawn(process.execPath, [QI, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, exited, line: () => firstLine(child, () => `${what}'s first line (stderr: ${stderr})`) };
+}

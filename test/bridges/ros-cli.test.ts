@@ -1,35 +1,13 @@
 /** `qi ros-bridge`: the real CLI in another process, refusing without the flag, then serving roslib. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { LocalObject, defineObject, listenStandalone, method, t, type Session } from '../../src/index.js';
-import { QI, runQi } from '../helpers/demo-robot.js';
-import { Ros, callService, within } from './fixtures.js';
+import { runQi } from '../helpers/demo-robot.js';
+import { Ros, callService, qiJson, within } from './fixtures.js';
 
 const Adder = defineObject({ methods: { add: method([t.int32, t.int32], t.int32, { paramNames: ['a', 'b'] }) } });
 
 const qi = (...args: string[]) => runQi(args);
-
-/** The first line a child prints (its --json summary), within 10 s. */
-function firstLine(child: ChildProcess, what: () => string): Promise<string> {
-  let out = '';
-  const line = new Promise<string>((resolve) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(out.split('\n')[0]);
-    });
-  });
-  return within(line, what(), 10_000);
-}
-
-/** `qi --json ARGS` kept running: its first line (named `what` with its stderr if it does not come) and its exit code. */
-function qiJson(what: string, ...args: string[]) {
-  const child = spawn(process.execPath, [QI, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, exited, line: () => firstLine(child, () => `${what}'s first line (stderr: ${stderr})`) };
-}
 
 /** A roslib client connected to `endpoint`. */
 async function rosAt(endpoint: string): Promise<Ros> {

@@ -1,0 +1,219 @@
+/**
+ * The ROS graph bridge: a ROS 1 node (./node.ts) in front of a qi ServiceDirectory. Allowlisted qi
+ * signals are published as ROS topics `/qi/<Service>/<signal>`; ROS topics named in `subscribe` are
+ * emitted into qi as signals of a qi service the bridge registers (`RosGraph` by default). Like the
+ * rosbridge server (../ros/bridge.ts) it has no authentication, so it never starts without
+ * `insecureUnauthenticated: true`, listens on loopback unless told otherwise, and bridges nothing the
+ * allowlist does not name. See docs/bridges.md, "ROS graph".
+ */
+import { QiError } from '../../errors/index.js';
+import { LocalObject, defineObject, signal, t, backendOf, type ObjectBackend } from '../../object/index.js';
+import { Session, type SessionOptions } from '../../session/index.js';
+import { isLoopbackHost } from '../../transport/index.js';
+import { normalizePrefix, RosAllowlist } from '../ros/names.js';
+import { messageDynamic } from './msgdynamic.js';
+import { messageTypeOf, rosIdentifier } from './msgqi.js';
+import { RosNode, type RosNodeMetrics } from './node.js';
+
+/** Options of {@link RosGraphBridge.start}. */
+export interface RosGraphOptions {
+  /** Must be `true`: any program that reaches the node's ports or the master may use what `allow` names. */
+  insecureUnauthenticated: boolean;
+  /** The ROS master, `http://127.0.0.1:11311/` (ROS_MASTER_URI). */
+  masterUri: string;
+  /** The ServiceDirectory (default `QI_URL`, then tcp://127.0.0.1:9559); ignored when `session` is given. */
+  sd?: string;
+  /** A session to use instead of connecting one (it stays open when the bridge closes). */
+  session?: Session;
+  /** Options of the session the bridge connects. */
+  sessionOptions?: SessionOptions;
+  /** The node's ROS name (default `/qi_bridge`). */
+  name?: string;
+  /** The address the node listens on and announces (default 127.0.0.1, as ROS_IP). */
+  host?: string;
+  /** Required for a `host` other than loopback. */
+  allowNonLoopback?: boolean;
+  /** Which qi signals are published: rules as for the rosbridge server (`signal:Calculator.*`). Default: none. */
+  allow?: readonly string[];
+  /** ROS topics emitted into qi (`/chatter`). Default: none. */
+  subscribe?: readonly string[];
+  /** The qi service whose signals carry the `subscribe` topics (default `RosGraph`). */
+  qiService?: string;
+  /** The ROS name prefix of qi members (default `/qi`). */
+  prefix?: string;
+  /** Most connections at once on each of the node's listeners (default 64). */
+  maxConnections?: number;
+  /** Largest message read from a ROS peer (default 16 MiB). */
+  maxMessageBytes?: number;
+  /** Receives warnings meant for the operator (default: printed on stderr). */
+  onWarning?: (message: string) => void;
+}
+
+/** Why the bridge refuses to start without the acknowledgement. */
+export const GRAPH_UNAUTHENTICATED_REFUSAL =
+  'The ROS graph bridge has no authentication (ROS 1 has none): every program that can reach the ROS master ' +
+  "or the bridge's node can receive, call and publish into every qi member its allowlist names. " +
+  'Start it only on a trusted machine or network, and acknowledge this with --insecure-unauthenticated ' +
+  '(insecureUnauthenticated: true in the API).';
+
+const configError = (m: string) => new QiError('ERR_QI_CONFIG', m);
+
+/** The qi signal name of a ROS topic: `/robot/chatter` → `robot_chatter`. */
+export function signalNameOf(topic: string): string {
+  return rosIdentifier(topic.replace(/^\/+/, '').replace(/\//g, '_'));
+}
+
+/** A running ROS graph bridge. */
+export class RosGraphBridge {
+  readonly allow: RosAllowlist;
+  readonly prefix: string;
+  /** The ROS topics published, by qi `Service.signal`. */
+  readonly topics = new Map<string, string>();
+  private readonly unsubscribe: (() => Promise<void>)[] = [];
+  private readonly seen = new Set<string>();
+  private serviceId: number | undefined;
+  private closed = false;
+  private readonly warn: (m: string) => void;
+
+  private constructor(
+    readonly session: Session,
+    private readonly ownsSession: boolean,
+    readonly node: RosNode,
+    private readonly options: RosGraphOptions,
+  ) {
+    this.allow = new RosAllowlist(options.allow ?? []);
+    this.prefix = normalizePrefix(options.prefix ?? '/qi');
+    this.warn = options.onWarning ?? ((m: string) => console.error(`qi: warning: ${m}`));
+  }
+
+  /**
+   * Checks the options, connects to the ServiceDirectory, joins the ROS graph and bridges what is allowed.
+   * @throws QiError `ERR_QI_CONFIG` without `insecureUnauthenticated`, for a non-loopback host without
+   * `allowNonLoopback` or a bad rule; `ERR_QI_CONNECT` when the SD or the master cannot be reached
+   */
+  static async start(options: RosGraphOptions): Promise<RosGraphBridge> {
+    if (options.insecureUnauthenticated !== true) throw configError(GRAPH_UNAUTHENTICATED_REFUSAL);
+    const warn = options.onWarning ?? ((m: string) => console.error(`qi: warning: ${m}`));
+    const host = options.host ?? '127.0.0.1';
+    if (!isLoopbackHost(host)) {
+      if (options.allowNonLoopback !== true)
+        throw configError(
+          `refusing to listen on ${host}: it is not a loopback address, so every machine that can reach it could use the ROS graph bridge without authentication. Confirm with --allow-non-loopback (allowNonLoopback: true).`,
+        );
+      warn(`the ROS graph bridge listens on ${host}, beyond this machine, WITHOUT AUTHENTICATION.`);
+    }
+    try {
+      new RosAllowlist(options.allow ?? []);
+      normalizePrefix(options.prefix ?? '/qi');
+    } catch (e) {
+      throw configError((e as Error).message);
+    }
+    for (const topic of options.subscribe ?? [])
+      if (!/^\/?[A-Za-z][A-Za-z0-9_/]*$/.test(topic))
+        throw configError(`${JSON.stringify(topic)} is not a ROS topic name`);
+    if ((options.allow ?? []).length === 0 && (options.subscribe ?? []).length === 0)
+      warn(
+        'the ROS graph bridge bridges nothing (deny by default): name qi signals with --ros-allow, ROS topics with --ros-subscribe.',
+      );
+    const session = options.session ?? (await Session.connect(options.sd, options.sessionOptions));
+    let node: RosNode;
+    try {
+      node = await RosNode.start({
+        masterUri: options.masterUri,
+        name: options.name,
+        host,
+        maxConnections: options.maxConnections,
+        maxMessageBytes: options.maxMessageBytes,
+        onWarning: warn,
+      });
+    } catch (e) {
+      if (options.session === undefined) await session.close();
+      throw e;
+    }
+    const bridge = new RosGraphBridge(session, options.session === undefined, node, options);
+    try {
+      await bridge.bridgeServices();
+      await bridge.subscribeTopics();
+    } catch (e) {
+      await bridge.close();
+      throw e;
+    }
+    return bridge;
+  }
+
+  /** The node's metrics. */
+  get metrics(): RosNodeMetrics {
+    return this.node.metrics;
+  }
+
+  private async bridgeServices(): Promise<void> {
+    const off = await this.session.serviceAdded.connect((_id, name) => void this.bridgeService(name).catch(() => {}));
+    this.unsubscribe.push(off);
+    for (const s of await this.session.services()) await this.bridgeService(s.name);
+  }
+
+  /** Publishes the allowed signals of `service` (once per service and signal). */
+  private async bridgeService(service: string): Promise<void> {
+    if (this.closed || !this.allow.mentions(service)) return;
+    let backend: ObjectBackend;
+    try {
+      backend = backendOf(await this.session.service(service))!;
+    } catch (e) {
+      return this.warn(`the ROS graph bridge cannot reach the qi service ${service}: ${(e as Error).message}`);
+    }
+    for (const [name, info] of backend.type.signalsByName) {
+      const key = `${service}.${name}`;
+      if (info.uid < 100 || this.seen.has(key) || !this.allow.allows('signal', service, name)) continue;
+      this.seen.add(key);
+      const params = info.params.type;
+      let type;
+      try {
+        type = messageTypeOf(service, name, params.kind === 'tuple' ? params.members : [params]);
+      } catch (e) {
+        this.warn(`the qi signal ${key} is not published to ROS: ${(e as Error).message}`);
+        continue;
+      }
+      const topic = `${this.prefix}/${rosIdentifier(service)}/${rosIdentifier(name)}`;
+      await this.node.advertise(topic, type.spec);
+      this.topics.set(key, topic);
+      const off = await backend.subscribe(name, (args) => {
+        try {
+          this.node.publish(topic, type.toMessage(args));
+        } catch (e) {
+          this.warn(`an emission of ${key} does not fit ${type.spec.type}: ${(e as Error).message}`);
+        }
+      });
+      this.unsubscribe.push(off);
+    }
+  }
+
+  private async subscribeTopics(): Promise<void> {
+    const topics = (this.options.subscribe ?? []).map((t) => (t.startsWith('/') ? t : `/${t}`));
+    if (topics.length === 0) return;
+    const signals = Object.fromEntries(topics.map((topic) => [signalNameOf(topic), signal([t.dynamic])]));
+    const object = new LocalObject(
+      defineObject({
+        description: `ROS topics received from the ROS graph (${topics.join(', ')}); each message is emitted as a struct of its fields`,
+        signals,
+      }),
+      {},
+    );
+    this.serviceId = await this.session.registerService(this.options.qiService ?? 'RosGraph', object);
+    for (const topic of topics) {
+      const name = signalNameOf(topic);
+      await this.node.subscribe(topic, '*', (message, spec) =>
+        object.emit(name as never, messageDynamic(spec, message) as never),
+      );
+    }
+  }
+
+  /** Leaves the ROS graph (unregisters every topic and service), stops watching qi, closes the session if its own. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.node.close();
+    await Promise.allSettled(this.unsubscribe.map((off) => off()));
+    if (this.serviceId !== undefined) await this.session.unregisterService(this.serviceId).catch(() => {});
+    if (this.ownsSession) await this.session.close();
+  }
+}
