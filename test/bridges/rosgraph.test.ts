@@ -4,14 +4,32 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LocalObject, Session, defineObject, listenStandalone, signal, t, type Dynamic } from '../../src/index.js';
+import net from 'node:net';
+import { join } from 'node:path';
+import {
+  Dynamic as DynamicValue,
+  LocalObject,
+  Session,
+  defineObject,
+  listenStandalone,
+  method,
+  signal,
+  t,
+  type Dynamic,
+} from '../../src/index.js';
 import { RosGraphBridge, md5sum, messageTypeOf } from '../../src/bridges/index.js';
-import { RosMaster, rosSkip } from '../helpers/rosmaster.js';
+import { encodeHeader, frame } from '../../src/bridges/rosgraph/tcpros.js';
+import { RosMaster, generatePython, rosSkip } from '../helpers/rosmaster.js';
 import { until } from '../helpers/until.js';
 
 const Point = t.struct('Point', { x: t.int32, y: t.int32 });
 const Path = t.struct('Path', { name: t.string, points: t.list(Point), blob: t.raw, big: t.int64, level: t.float });
 const Robot = defineObject({
+  methods: {
+    add: method([t.int32, t.int32], t.int32, { paramNames: ['a', 'b'] }),
+    greet: method([t.string], t.string, { paramNames: ['name'] }),
+    secret: method([], t.void),
+  },
   signals: {
     said: signal([t.string]),
     walked: signal([Path]),
@@ -38,6 +56,48 @@ rospy.Subscriber(sys.argv[1], AnyMsg, cb)
 rospy.spin()
 `;
 
+/** Python: a service class from a .srv text (as rospy uses it), its md5sum from genmsg. */
+const SRV_CLASS = `
+import rospy, rosservice, genmsg, genmsg.msg_loader, genpy.dynamic
+def service(name, text):
+    ctx = genmsg.MsgContext.create_default()
+    spec = genmsg.msg_loader.load_srv_from_string(ctx, text, name)
+    md5 = genmsg.compute_md5(ctx, spec)
+    req, res = text.split('---')
+    Req = genpy.dynamic.generate_dynamic(name + 'Request', req)[name + 'Request']
+    Res = genpy.dynamic.generate_dynamic(name + 'Response', res)[name + 'Response']
+    return type('Srv', (), {'_type': name, '_md5sum': md5, '_request_class': Req, '_response_class': Res})
+`;
+
+/** A rospy client of /qi/Robot/add and /qi/Robot/greet. */
+const SERVICE_CLIENT = `${SRV_CLASS}
+Add = service('qi_srvs/Robot_add', 'int32 a\\nint32 b\\n---\\nint32 data\\n')
+Greet = service('qi_srvs/Robot_greet', 'string name\\n---\\nstring data\\n')
+h = rosservice.get_service_headers('/qi/Robot/add', rosservice.get_service_uri('/qi/Robot/add'))
+print('MD5', h['md5sum'], Add._md5sum, flush=True)
+rospy.init_node('qi_client', anonymous=True)
+print('ADD', rospy.ServiceProxy('/qi/Robot/add', Add)(2, 3).data, flush=True)
+greet = rospy.ServiceProxy('/qi/Robot/greet', Greet)
+print('GREET', greet('ROS').data, flush=True)
+try:
+    greet('')
+except rospy.ServiceException as e:
+    print('ERROR', e, flush=True)
+`;
+
+/** A rospy node serving /add_two_ints (failing for a negative a). */
+const SERVICE_SERVER = `${SRV_CLASS}
+AddTwo = service('qi_test/AddTwoInts', 'int64 a\\nint64 b\\n---\\nint64 sum\\n')
+def handle(req):
+    if req.a < 0:
+        raise Exception('a must not be negative')
+    return AddTwo._response_class(sum=req.a + req.b)
+rospy.init_node('adder')
+rospy.Service('/add_two_ints', AddTwo, handle)
+print('READY', flush=True)
+rospy.spin()
+`;
+
 describe('ROS graph bridge', { skip: rosSkip }, () => {
   let master: RosMaster;
   let sd: Awaited<ReturnType<typeof listenStandalone>>;
@@ -53,15 +113,25 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
     sd = await listenStandalone('tcp://127.0.0.1:0');
     const url = sd.endpoints.find((e) => e.startsWith('tcp://'))!;
     provider = await Session.connect(url);
-    robot = new LocalObject(Robot, {});
+    robot = new LocalObject(Robot, {
+      add: (a, b) => a + b,
+      greet: (name) => {
+        if (name === '') throw new Error('greet needs a name');
+        return `hello ${name}`;
+      },
+      secret: () => {},
+    });
     await provider.registerService('Robot', robot);
     bridge = await RosGraphBridge.start({
       insecureUnauthenticated: true,
       masterUri: master.uri,
       sd: url,
       sessionOptions: { lpc: false },
-      allow: ['signal:Robot.*'],
+      allow: ['signal:Robot.*', 'method:Robot.add', 'method:Robot.greet'],
       subscribe: ['/chatter'],
+      callServices: [
+        { name: '/add_two_ints', type: 'qi_test/AddTwoInts', definition: 'int64 a\nint64 b\n---\nint64 sum\n' },
+      ],
       onWarning: (m) => warnings.push(m),
     });
     // The robot keeps talking, as a real one does: subscribers that join late see the next emissions.
@@ -152,6 +222,80 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
     }
   });
 
+  it('serves allowlisted qi methods as ROS services: a rospy client gets the answers, errors come back to it', async () => {
+    assert.deepEqual(
+      [...bridge.services],
+      [
+        ['Robot.add', '/qi/Robot/add'],
+        ['Robot.greet', '/qi/Robot/greet'],
+      ],
+    );
+    const list = await master.run('rosservice', ['list']);
+    assert.match(list.stdout, /^\/qi\/Robot\/add$/m);
+    assert.doesNotMatch(list.stdout, /secret/);
+    const type = await master.run('rosservice', ['type', '/qi/Robot/add']);
+    assert.equal(type.stdout.trim(), 'qi_srvs/Robot_add');
+    const py = await master.run('/usr/bin/python3', ['-c', SERVICE_CLIENT]);
+    assert.equal(py.code, 0, py.stderr);
+    assert.match(py.stdout, /^MD5 (\w+) \1$/m);
+    assert.match(py.stdout, /^ADD 5$/m);
+    assert.match(py.stdout, /^GREET hello ROS$/m);
+    assert.match(py.stdout, /^ERROR .*greet needs a name/m);
+  });
+
+  it('gives the generated types as .msg/.srv files: with their Python package, rosservice call and rostopic echo work', async () => {
+    const files = bridge.definitionFiles();
+    assert.equal(files.get('qi_srvs/srv/Robot_add.srv'), 'int32 a\nint32 b\n---\nint32 data\n');
+    assert.equal(files.get('qi_msgs/msg/Point.msg'), 'int32 x\nint32 y\n');
+    const pythonPath = generatePython(files, join(master.dir, 'types'));
+    const env = { PYTHONPATH: pythonPath };
+    const call = await master.run('rosservice', ['call', '/qi/Robot/add', '2', '3'], 30_000, env);
+    assert.equal(call.stdout.trim(), 'data: 5', call.stderr);
+    const echo = await master.run('rostopic', ['echo', '-n', '1', '/qi/Robot/walked'], 30_000, env);
+    assert.match(echo.stdout, /name: "path \d+"\npoints: \n {2}- \n {4}x: \d+\n {4}y: -\d+/, echo.stderr);
+  });
+
+  it('answers a request that does not fit the service type with an error to the caller', async () => {
+    const uri = await master.run('rosservice', ['uri', '/qi/Robot/add']);
+    const [, port] = /:(\d+)/.exec(uri.stdout)!;
+    const answer = await new Promise<Buffer>((resolve) => {
+      const s = net.connect(Number(port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+      s.write(encodeHeader({ callerid: '/x', service: '/qi/Robot/add', md5sum: '*' }));
+      s.write(frame(Buffer.from([1, 2])));
+    });
+    const headerEnd = 4 + answer.readUInt32LE(0);
+    assert.equal(answer[headerEnd], 0, 'ok byte 0');
+    assert.match(
+      answer.subarray(headerEnd + 5).toString(),
+      /the request does not fit qi_srvs\/Robot_addRequest: the ROS message ends inside a/,
+    );
+  });
+
+  it('calls a ROS service served by a rospy node from qi; its errors and values that do not fit reach the qi caller', async () => {
+    const server = master.spawn('/usr/bin/python3', ['-c', SERVICE_SERVER], 60_000);
+    let out = '';
+    server.child.stdout!.on('data', (d) => (out += d));
+    const client = await Session.connect(
+      sd.endpoints.find((e) => e.startsWith('tcp://'))!,
+      { lpc: false },
+    );
+    try {
+      await until(() => out.includes('READY'), 'the rospy service', 20_000);
+      const graph = (await client.service('RosGraph')) as unknown as { add_two_ints(r: unknown): Promise<unknown> };
+      const unwrap = (v: unknown) => (v instanceof DynamicValue ? v.value : v) as { sum: bigint };
+      assert.equal(unwrap(await graph.add_two_ints({ a: 2, b: 40 })).sum, 42n);
+      await assert.rejects(graph.add_two_ints({ a: -1, b: 0 }), /\/add_two_ints failed: .*a must not be negative/);
+      await assert.rejects(graph.add_two_ints({ a: 'two', b: 0 }), /a: expected an int64/);
+    } finally {
+      await client.close();
+      server.child.kill('SIGINT');
+      await server.done;
+    }
+  });
+
   it('leaves the graph on close: rosnode and rostopic no longer show it', async () => {
     const before = await master.run('rosnode', ['list']);
     assert.match(before.stdout, /^\/qi_bridge$/m);
@@ -160,5 +304,7 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
     assert.doesNotMatch(nodes.stdout, /qi_bridge/);
     const info = await master.run('rostopic', ['info', '/qi/Robot/said']);
     assert.doesNotMatch(info.stdout, /qi_bridge/);
+    const services = await master.run('rosservice', ['list']);
+    assert.doesNotMatch(services.stdout, /\/qi\//);
   });
 });

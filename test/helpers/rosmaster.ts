@@ -5,7 +5,8 @@
  * rosservice, rosnode, python3 scripts with rospy) against it. `.ci/run` installs the packages.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -87,14 +88,19 @@ export class RosMaster {
     }
   }
 
-  /** Runs a ROS tool to its end (killed after `timeoutMs`). */
-  run(command: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
-    return this.spawn(command, args, timeoutMs).done;
+  /** Runs a ROS tool to its end (killed after `timeoutMs`), with `env` added to {@link env}. */
+  run(command: string, args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    return this.spawn(command, args, timeoutMs, env).done;
   }
 
   /** Starts a ROS tool; `done` resolves when it exits (killed after `timeoutMs`). */
-  spawn(command: string, args: string[], timeoutMs = 30_000): { child: ChildProcess; done: Promise<RunResult> } {
-    const child = spawn(command, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(
+    command: string,
+    args: string[],
+    timeoutMs = 30_000,
+    env: NodeJS.ProcessEnv = {},
+  ): { child: ChildProcess; done: Promise<RunResult> } {
+    const child = spawn(command, args, { env: { ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -118,4 +124,31 @@ export class RosMaster {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes `.msg`/`.srv` files (`pkg/msg/Name.msg` → text) under `dir`/src and generates their Python
+ * package under `dir`/py with genpy's scripts, as a ROS user would; returns the PYTHONPATH to use.
+ */
+export function generatePython(files: Map<string, string>, dir: string): string {
+  const byFolder = new Map<string, string[]>();
+  for (const [path, text] of files) {
+    const file = join(dir, 'src', path);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, text);
+    const folder = path.slice(0, path.lastIndexOf('/'));
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), file]);
+  }
+  const includes = [...byFolder.keys()]
+    .filter((f) => f.endsWith('/msg'))
+    .map((f) => `-I${f.split('/')[0]}:${join(dir, 'src', f)}`);
+  for (const [folder, list] of byFolder) {
+    const [pkg, kind] = folder.split('/');
+    const script = `/usr/lib/genpy/gen${kind}_py.py`;
+    const out = join(dir, 'py', pkg, kind);
+    execFileSync('/usr/bin/python3', [script, '-p', pkg, '-o', out, ...includes, ...list]);
+    execFileSync('/usr/bin/python3', [script, '--initpy', '-p', pkg, '-o', out]);
+    writeFileSync(join(dir, 'py', pkg, '__init__.py'), '');
+  }
+  return join(dir, 'py');
 }

@@ -7,13 +7,17 @@
  * allowlist does not name. See docs/bridges.md, "ROS graph".
  */
 import { QiError } from '../../errors/index.js';
-import { LocalObject, defineObject, signal, t, backendOf, type ObjectBackend } from '../../object/index.js';
+import { LocalObject, defineObject, method, signal, t, backendOf, type ObjectBackend } from '../../object/index.js';
 import { Session, type SessionOptions } from '../../session/index.js';
 import { isLoopbackHost } from '../../transport/index.js';
+import { toJson } from '../ros/json.js';
 import { normalizePrefix, RosAllowlist } from '../ros/names.js';
 import { messageDynamic } from './msgdynamic.js';
 import { messageTypeOf, rosIdentifier } from './msgqi.js';
 import { RosNode, type RosNodeMetrics } from './node.js';
+import { definitionText, dependencies, type MsgSpec } from './msgspec.js';
+import { methodService, type MethodService } from './qi-services.js';
+import { callService, serviceType, type RosServiceDefinition, type RosServiceType } from './ros-services.js';
 
 /** Options of {@link RosGraphBridge.start}. */
 export interface RosGraphOptions {
@@ -33,11 +37,22 @@ export interface RosGraphOptions {
   host?: string;
   /** Required for a `host` other than loopback. */
   allowNonLoopback?: boolean;
-  /** Which qi signals are published: rules as for the rosbridge server (`signal:Calculator.*`). Default: none. */
+  /**
+   * What is bridged: rules as for the rosbridge server; `signal:` rules publish qi signals as topics,
+   * `method:` rules serve qi methods as ROS services. Default: nothing.
+   */
   allow?: readonly string[];
+  /** Longest wait for a qi method called from ROS (default 60,000 ms). */
+  callTimeoutMs?: number;
   /** ROS topics emitted into qi (`/chatter`). Default: none. */
   subscribe?: readonly string[];
-  /** The qi service whose signals carry the `subscribe` topics (default `RosGraph`). */
+  /**
+   * ROS services qi clients may call, with their `.srv` definitions (TCPROS does not carry them): each
+   * is a method of the `RosGraph` service (`/add_two_ints` → `add_two_ints(request) → response`).
+   * Default: none.
+   */
+  callServices?: readonly RosServiceDefinition[];
+  /** The qi service whose signals carry the `subscribe` topics and whose methods call `callServices` (default `RosGraph`). */
   qiService?: string;
   /** The ROS name prefix of qi members (default `/qi`). */
   prefix?: string;
@@ -69,8 +84,13 @@ export class RosGraphBridge {
   readonly prefix: string;
   /** The ROS topics published, by qi `Service.signal`. */
   readonly topics = new Map<string, string>();
+  /** The ROS services served, by qi `Service.method`. */
+  readonly services = new Map<string, string>();
   private readonly unsubscribe: (() => Promise<void>)[] = [];
   private readonly seen = new Set<string>();
+  /** Generated types, for {@link definitionFiles}: messages by type, services by type. */
+  private readonly messages = new Map<string, MsgSpec>();
+  private readonly srvs = new Map<string, MethodService>();
   private serviceId: number | undefined;
   private closed = false;
   private readonly warn: (m: string) => void;
@@ -161,6 +181,7 @@ export class RosGraphBridge {
     } catch (e) {
       return this.warn(`the ROS graph bridge cannot reach the qi service ${service}: ${(e as Error).message}`);
     }
+    await this.serveMethods(service, backend);
     for (const [name, info] of backend.type.signalsByName) {
       const key = `${service}.${name}`;
       if (info.uid < 100 || this.seen.has(key) || !this.allow.allows('signal', service, name)) continue;
@@ -174,6 +195,7 @@ export class RosGraphBridge {
         continue;
       }
       const topic = `${this.prefix}/${rosIdentifier(service)}/${rosIdentifier(name)}`;
+      this.messages.set(type.spec.type, type.spec);
       await this.node.advertise(topic, type.spec);
       this.topics.set(key, topic);
       const off = await backend.subscribe(name, (args) => {
@@ -187,16 +209,44 @@ export class RosGraphBridge {
     }
   }
 
+  /** Serves the allowed methods of `service` as ROS services. */
+  private async serveMethods(service: string, backend: ObjectBackend): Promise<void> {
+    for (const [name, all] of backend.type.methodsByName) {
+      const key = `${service}.${name}()`;
+      const overloads = all.filter((m) => m.uid >= 100);
+      if (overloads.length === 0 || this.seen.has(key) || !this.allow.allows('method', service, name)) continue;
+      this.seen.add(key);
+      let server;
+      try {
+        server = methodService(backend, service, name, overloads, this.options.callTimeoutMs ?? 60_000);
+      } catch (e) {
+        this.warn(`the qi method ${service}.${name} is not served to ROS: ${(e as Error).message}`);
+        continue;
+      }
+      const rosName = `${this.prefix}/${rosIdentifier(service)}/${rosIdentifier(name)}`;
+      this.srvs.set(server.type, server);
+      await this.node.advertiseService(rosName, server);
+      this.services.set(`${service}.${name}`, rosName);
+    }
+  }
+
+  /** Registers the qi service of the ROS topics and services named in the options. */
   private async subscribeTopics(): Promise<void> {
     const topics = (this.options.subscribe ?? []).map((t) => (t.startsWith('/') ? t : `/${t}`));
-    if (topics.length === 0) return;
+    const services = (this.options.callServices ?? []).map(serviceType);
+    if (topics.length === 0 && services.length === 0) return;
     const signals = Object.fromEntries(topics.map((topic) => [signalNameOf(topic), signal([t.dynamic])]));
+    const methods = Object.fromEntries(services.map((s) => [signalNameOf(s.name), method([t.dynamic], t.dynamic)]));
+    const impl = Object.fromEntries(
+      services.map((s) => [signalNameOf(s.name), (request: unknown) => this.callRosService(s, request)]),
+    );
     const object = new LocalObject(
       defineObject({
-        description: `ROS topics received from the ROS graph (${topics.join(', ')}); each message is emitted as a struct of its fields`,
+        description: `The ROS graph seen from qi: topics ${topics.join(', ') || 'none'} as signals (each message a struct of its fields), services ${services.map((s) => s.name).join(', ') || 'none'} as methods`,
         signals,
+        methods,
       }),
-      {},
+      impl as never,
     );
     this.serviceId = await this.session.registerService(this.options.qiService ?? 'RosGraph', object);
     for (const topic of topics) {
@@ -205,6 +255,51 @@ export class RosGraphBridge {
         object.emit(name as never, messageDynamic(spec, message) as never),
       );
     }
+  }
+
+  private async callRosService(s: RosServiceType, request: unknown): Promise<unknown> {
+    const json = toJson(request);
+    const value = json === null || json === undefined ? {} : json;
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw new QiError('ERR_QI_VALUE', `${s.name} takes a struct or map of the fields of ${s.request.type}`);
+    const uri = await this.node.master('lookupService', [s.name]).catch((e: Error) => {
+      throw new QiError('ERR_QI_CALL', `no ROS node serves ${s.name} now (${e.message})`);
+    });
+    const response = await callService(
+      this.node.name,
+      String(uri),
+      s,
+      value as Record<string, unknown>,
+      this.options.callTimeoutMs ?? 60_000,
+      this.options.maxMessageBytes ?? 16 * 1024 * 1024,
+    );
+    return messageDynamic(s.response, response);
+  }
+
+  /**
+   * The `.msg` and `.srv` files of the generated types published or served now (`qi_msgs/msg/Path.msg`,
+   * `qi_srvs/srv/Robot_add.srv`), for ROS tools that need them as a package (rostopic echo, rosservice
+   * call): generate Python from them with genpy and put it on PYTHONPATH (docs/bridges.md).
+   */
+  definitionFiles(): Map<string, string> {
+    const files = new Map<string, string>();
+    const add = (spec: MsgSpec) => {
+      for (const s of [spec, ...dependencies(spec).values()]) {
+        const [pkg, name] = s.type.split('/');
+        if (pkg !== 'std_msgs') files.set(`${pkg}/msg/${name}.msg`, definitionText(s));
+      }
+    };
+    for (const spec of this.messages.values()) add(spec);
+    for (const [type, srv] of this.srvs) {
+      const [pkg, name] = type.split('/');
+      files.set(
+        `${pkg}/srv/${name}.srv`,
+        `${definitionText(srv.request.spec)}---\n${definitionText(srv.response.spec)}`,
+      );
+      for (const dep of [...dependencies(srv.request.spec).values(), ...dependencies(srv.response.spec).values()])
+        add(dep);
+    }
+    return files;
   }
 
   /** Leaves the ROS graph (unregisters every topic and service), stops watching qi, closes the session if its own. */

@@ -10,3 +10,4 @@ export { md5sum, fullText, definitionText, parseDefinition, type MsgSpec, type F
 export { messageTypeOf, type QiMessageType } from './msgqi.js';
 export { qiSignatureOf } from './msgdynamic.js';
 export { serialize, deserialize } from './serialize.js';
+export type { RosServiceDefinition } from './ros-services.js';

@@ -143,11 +143,25 @@ export function messageTypeOf(
       };
     }
   }
-  const fieldNames = params.length === 1 ? ['data'] : params.map((_, i) => rosIdentifier(names[i] || `arg${i}`));
-  const hint = `${rosIdentifier(service)}_${rosIdentifier(member)}`;
+  const fieldNames = params.length === 1 ? ['data'] : params.map((_, i) => names[i] || `arg${i}`);
+  return structMessage(`qi_msgs/${rosIdentifier(service)}_${rosIdentifier(member)}`, params, fieldNames, what);
+}
+
+/**
+ * A generated message type `typeName` with one field per argument, named `names` (made ROS names).
+ * @throws QiError `ERR_QI_VALUE` when an argument has no ROS equivalent
+ */
+export function structMessage(
+  typeName: string,
+  params: readonly Signature[],
+  names: readonly string[],
+  what = typeName,
+): QiMessageType {
+  const fieldNames = names.map(rosIdentifier);
+  const hint = typeName.slice(typeName.indexOf('/') + 1);
   const fields = params.map((p, i) => fieldOf(p, `${hint}_${fieldNames[i]}`, `argument ${i} of ${what}`, 1));
   const spec: MsgSpec = {
-    type: `qi_msgs/${hint}`,
+    type: typeName,
     constants: [],
     fields: fields.map((f, i) => ({ name: fieldNames[i], type: f.type })),
   };

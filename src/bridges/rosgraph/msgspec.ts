@@ -98,7 +98,7 @@ export function serviceMd5sum(request: MsgSpec, response: MsgSpec): string {
 }
 
 /** The messages a type uses, each once, depth first. */
-function dependencies(spec: MsgSpec, out = new Map<string, MsgSpec>()): Map<string, MsgSpec> {
+export function dependencies(spec: MsgSpec, out = new Map<string, MsgSpec>()): Map<string, MsgSpec> {
   for (const f of spec.fields) {
     const b = baseOf(f.type);
     if (b.kind === 'msg' && !out.has(b.spec.type)) {

@@ -10,8 +10,9 @@ import { QiError } from '../../errors/index.js';
 import { acceptInbound } from './inbound.js';
 import { fullText, md5sum, type MsgSpec } from './msgspec.js';
 import { serialize } from './serialize.js';
+import { serveConnection, type ServiceServer } from './service-server.js';
 import { Subscription, type MessageHandler } from './subscription.js';
-import { encodeHeader, frame, type ConnectionHeader, type FrameReader } from './tcpros.js';
+import { encodeHeader, frame, type ConnectionHeader } from './tcpros.js';
 import { xmlRpcCall, XmlRpcServer } from './xmlrpc-http.js';
 import type { XmlRpcValue } from './xmlrpc.js';
 
@@ -29,8 +30,6 @@ export interface RosNodeOptions {
   maxMessageBytes?: number;
   /** Bytes waiting to be sent to one subscriber beyond which its messages are dropped (default 8 MiB). */
   maxBufferedBytes?: number;
-  /** Serves a service call (see ./services.ts); refuses all when absent. */
-  serviceClient?: (header: ConnectionHeader, socket: net.Socket, reader: FrameReader, pending: Buffer[]) => void;
   /** Receives warnings meant for the operator. */
   onWarning?: (message: string) => void;
 }
@@ -57,7 +56,7 @@ export class RosNode {
   readonly metrics: RosNodeMetrics = { published: 0, dropped: 0, refused: 0 };
   private readonly publications = new Map<string, Publication>();
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly services = new Map<string, string>();
+  private readonly services = new Map<string, ServiceServer>();
   private readonly sockets = new Set<net.Socket>();
   private slave!: XmlRpcServer;
   private tcp!: net.Server;
@@ -124,7 +123,7 @@ export class RosNode {
   /** Sends one message to every subscriber of `topic` (dropped for one too far behind). @throws QiError `ERR_QI_VALUE` */
   publish(topic: string, message: Record<string, unknown>): void {
     const p = this.publications.get(topic);
-    if (p === undefined) return;
+    if (p === undefined || p.subscribers.size === 0) return;
     const bytes = frame(serialize(p.spec, message));
     this.metrics.published++;
     for (const s of p.subscribers) {
@@ -150,9 +149,9 @@ export class RosNode {
     sub.update(Array.isArray(publishers) ? publishers : []);
   }
 
-  /** Registers a service that this node serves (calls arrive through `serviceClient`). */
-  async advertiseService(service: string): Promise<void> {
-    this.services.set(service, this.serviceUri);
+  /** Serves the ROS service `service`; resolves once the master knows. */
+  async advertiseService(service: string, server: ServiceServer): Promise<void> {
+    this.services.set(service, server);
     await this.master('registerService', [service, this.serviceUri, this.uri]);
   }
 
@@ -165,9 +164,9 @@ export class RosNode {
       {
         subscriber: (h, s) => this.addSubscriber(h, s),
         serviceClient: (h, s, r, pending) => {
-          if (this.options.serviceClient === undefined || !this.services.has(h.service))
-            throw new QiError('ERR_QI_PROTOCOL', `this node serves no service ${h.service}`);
-          this.options.serviceClient(h, s, r, pending);
+          const server = this.services.get(h.service);
+          if (server === undefined) throw new QiError('ERR_QI_PROTOCOL', `this node serves no service ${h.service}`);
+          serveConnection(this.name, server, h, s, r, pending);
         },
         refused: () => void this.metrics.refused++,
       },
@@ -260,7 +259,8 @@ export class RosNode {
       const calls: Promise<unknown>[] = [];
       for (const topic of this.publications.keys()) calls.push(this.master('unregisterPublisher', [topic, this.uri]));
       for (const topic of this.subscriptions.keys()) calls.push(this.master('unregisterSubscriber', [topic, this.uri]));
-      for (const [service, uri] of this.services) calls.push(this.master('unregisterService', [service, uri]));
+      for (const service of this.services.keys())
+        calls.push(this.master('unregisterService', [service, this.serviceUri]));
       await Promise.allSettled(calls);
     }
     for (const s of this.subscriptions.values()) s.close();
