@@ -15,6 +15,7 @@ import { DirectLink, DirectLinkDefinition, DirectLinkHost } from '../../src/remo
 import { RestartBudget } from '../../src/remote/ice/restarts.js';
 import { loadStack, type IcePeer } from '../../src/remote/ice/stack.js';
 import { iceHost } from '../helpers/ice-host.js';
+import { until } from '../helpers/until.js';
 
 /** A peer connection's offer (loopback candidates), as an attacker would send it. */
 async function offer(): Promise<{ pc: IcePeer; sdp: string }> {
@@ -63,7 +64,7 @@ describe('restarts through a public gateway: only the link’s opener moves it',
     await pub?.close();
   });
 
-  it('a second client that knows the link id but not its key cannot move it', { timeout: 30_000 }, async () => {
+  it('a second client that knows the link id but not its key cannot move it', { timeout: 60_000 }, async () => {
     const owned = await DirectLink.open(bob, { session: { auth: fx.auth }, hostAddress: '127.0.0.1', timeoutMs: 8000 });
     const attacker = await offer();
     try {
@@ -80,6 +81,12 @@ describe('restarts through a public gateway: only the link’s opener moves it',
       assert.equal(host.metrics.restarts, before.restarts, 'nothing moved');
       assert.equal(host.metrics.peers, before.peers, 'no peer connection was made for the attacker');
       assert.equal(host.metrics.restartsRefused, before.restartsRefused + 4);
+      // Nor close it.
+      await assert.rejects(signaling.hangup(owned.id), /Hang-up refused: a link opened with offerMovable closes only/);
+      await assert.rejects(
+        signaling.release(owned.id, 'guessed'),
+        /Release refused: no movable link with that id and key/,
+      );
       // The owner's link is where it was and still answers.
       assert.equal(await calc.add(2, 3), 5);
       assert.equal(owned.isClosed, false);
@@ -91,6 +98,8 @@ describe('restarts through a public gateway: only the link’s opener moves it',
       await attacker.pc.close();
       await owned.close();
     }
+    // Its opener closed it (release, with the key; under load, the host notices the closed path later).
+    await until(() => host.active.length === 0, 'the host to drop the closed link', 25_000);
   });
 
   it(
@@ -155,7 +164,7 @@ describe('restarts through a public gateway: only the link’s opener moves it',
         await assert.rejects(signaling.offerMovable('flood2', 'not sdp'), (e: Error) => (errors.push(e.message), true));
       } finally {
         await first.pc.close();
-        await signaling.hangup('flood');
+        await signaling.release('flood', key);
       }
       for (const m of errors) assert.ok(!m.includes(key), `the key was printed: ${m}`);
     },
@@ -186,6 +195,7 @@ describe('restart keys are never printed; links per connection; a broken link’
       restart: (l, s) => real.restart(l, s) as Promise<string>,
       trickle: (l, c) => real.trickle(l, c) as Promise<string[]>,
       hangup: async (l) => void (await real.hangup(l)),
+      release: async (l, k) => void (await real.release(l, k)),
     });
     const id = await fx.sd.registerService('DirectLinkSpy', spy);
     const traced: unknown[] = [];
@@ -250,7 +260,7 @@ describe('restart keys are never printed; links per connection; a broken link’
     const pending = calc.slow(20_000) as Promise<number>;
     await new Promise((r) => setTimeout(r, 100));
     // The host drops the link (as when it restarts): no new path will be found.
-    await ((await fx.client.service('DirectLink')) as AnyProxy).hangup(link.id);
+    await fx.host.close();
     await assert.rejects(pending, (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ERR_QI_CLOSED');
       assert.match(e.message, /the direct link broke \(/);

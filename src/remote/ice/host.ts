@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Channel } from '../../channel/index.js';
 import { QiError } from '../../errors/index.js';
 import type { Gateway } from '../../gateway/index.js';
-import { LocalObject, defineObject, method, t, type CallContext } from '../../object/index.js';
+import { LocalObject, type CallContext } from '../../object/index.js';
+import { DirectLinkDefinition } from './signaling.js';
 import type { Session } from '../../session/index.js';
 import { MessageStream } from '../../transport/index.js';
 import { DataChannelDuplex, type DataChannelDuplexOptions, type DataChannelLike } from './duplex.js';
@@ -25,48 +26,6 @@ import { RestartBudget, keyDigest, keyMatches, keyRefused, newRestartKey, type R
 
 /** Streams of one resumable link at once. */
 const MAX_STREAMS = 64;
-
-/** The answer to `offerMovable`: the SDP, and the key that `move` takes (restarts.ts). */
-export const MovableAnswer = t.struct('DirectLinkMovableAnswer', { answer: t.string, key: t.string });
-
-/** The signaling service: offer/answer (whole, or trickled: trickle.ts), and hang-up. */
-export const DirectLinkDefinition = defineObject({
-  description: 'Signaling of direct ICE links (docs/links.md): offer an SDP, get the answer; hang up when done',
-  methods: {
-    offer: method([t.string, t.string], t.string, {
-      description: 'Takes an ICE offer (all candidates gathered), returns the answer',
-      paramNames: ['link', 'sdp'],
-    }),
-    offerTrickle: method([t.string, t.string], t.string, {
-      description: 'Takes an ICE offer whose candidates follow through trickle, returns the answer at once',
-      paramNames: ['link', 'sdp'],
-    }),
-    trickle: method([t.string, t.list(t.string)], t.list(t.string), {
-      description:
-        'Adds the caller’s candidates to a trickled link ("" ends them) and returns the host’s gathered since the last call, waiting up to 2 s when the caller sent none',
-      paramNames: ['link', 'candidates'],
-    }),
-    offerMovable: method([t.string, t.string], MovableAnswer, {
-      description:
-        'As offerTrickle, for a link whose streams survive a move to a new path (resume.ts): returns the answer and the key that move takes',
-      paramNames: ['link', 'sdp'],
-    }),
-    move: method([t.string, t.string, t.string], t.string, {
-      description:
-        'Moves a link opened with offerMovable onto a new peer connection, for the holder of its key: takes its offer, returns the answer',
-      paramNames: ['link', 'key', 'sdp'],
-    }),
-    offerResumable: method([t.string, t.string], t.string, {
-      description: 'As offerTrickle, with resumable streams (older openers): such a link cannot move',
-      paramNames: ['link', 'sdp'],
-    }),
-    restart: method([t.string, t.string], t.string, {
-      description: 'Refused (older openers): a link moves with move and its key',
-      paramNames: ['link', 'sdp'],
-    }),
-    hangup: method([t.string], undefined, { description: 'Closes a link', paramNames: ['link'] }),
-  },
-});
 
 /** A link as the host sees it. */
 export interface HostedLinkInfo {
@@ -196,7 +155,8 @@ export class DirectLinkHost {
           throw keyRefused();
         },
         trickle: (id, candidates) => this.trickle(id, candidates),
-        hangup: (id) => this.drop(id),
+        hangup: (id) => this.hangup(id),
+        release: (id, key) => this.release(id, key),
       },
       // Restart keys (and the SDPs' ICE passwords) never go into a trace a peer turned on.
       { untraced: true },
@@ -454,6 +414,24 @@ export class DirectLinkHost {
     } catch {
       raw.close();
     }
+  }
+
+  /** A caller's hang-up: a movable link closes only with its key (its id is no secret). */
+  private async hangup(id: string): Promise<void> {
+    if (this.links.get(id)?.key !== undefined)
+      throw new QiError(
+        'ERR_QI_AUTH',
+        'Hang-up refused: a link opened with offerMovable closes only for the holder of its key (release).',
+      );
+    await this.drop(id);
+  }
+
+  /** The opener of a movable link closes it. */
+  private async release(id: string, key: string): Promise<void> {
+    const link = this.links.get(id);
+    if (!keyMatches(link?.key, key) || link === undefined)
+      throw new QiError('ERR_QI_AUTH', 'Release refused: no movable link with that id and key here.');
+    await this.drop(id);
   }
 
   /** Closes a link (the peer hung up, it failed, or it never connected). */

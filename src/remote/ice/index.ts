@@ -8,7 +8,8 @@
 export { DirectLink, type DirectLinkOptions, type LinkPath } from './link.js';
 export { type LinkMove } from './mover.js';
 export { type ResumeOptions } from './resume.js';
-export { DirectLinkHost, DirectLinkDefinition, type DirectLinkHostOptions, type HostedLinkInfo } from './host.js';
+export { DirectLinkHost, type DirectLinkHostOptions, type HostedLinkInfo } from './host.js';
+export { DirectLinkDefinition } from './signaling.js';
 export { DataChannelDuplex, type DataChannelDuplexOptions, type DataChannelLike } from './duplex.js';
 export {
   parseIceServer,

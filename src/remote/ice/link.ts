@@ -234,7 +234,7 @@ export class DirectLink {
       settled = true;
       outbox?.close();
       await pc.close();
-      if (answered) void Promise.resolve(signaling.hangup(id)).catch(() => {});
+      if (answered) void hangUp(signaling, id, key);
       const why = (e as Error).message;
       if (options.fallback === false) {
         throw new QiConnectError(
@@ -311,7 +311,7 @@ export class DirectLink {
       mover?.close();
       unregister(e as Error);
       await pc.close();
-      void Promise.resolve(signaling.hangup(id)).catch(() => {});
+      void hangUp(signaling, id, key);
       throw e;
     }
   }
@@ -375,7 +375,9 @@ export class DirectLink {
       await this.session.close().catch(() => {});
       await this.pc.close();
       if (error === undefined)
-        await Promise.resolve(this.signaling?.hangup(this.id, { timeoutMs: 2000 })).catch(() => {});
+        await (
+          this.mover?.release(2000) ?? Promise.resolve(this.signaling?.hangup(this.id, { timeoutMs: 2000 }))
+        ).catch(() => {});
     }
     for (const l of this.closeListeners.splice(0)) l(error);
   }
@@ -384,6 +386,11 @@ export class DirectLink {
   close(): Promise<void> {
     return this.shut();
   }
+}
+
+/** Asks the host to close a link that will not be used (with its key when it is movable); never throws. */
+async function hangUp(signaling: AnyProxy, id: string, key: string): Promise<void> {
+  await Promise.resolve(key !== '' ? signaling.release(id, key) : signaling.hangup(id)).catch(() => {});
 }
 
 /** Keeps `duplex` in `set` while it is open. */

@@ -165,6 +165,11 @@ export class LinkMover {
     }
   }
 
+  /** Asks the host to close the link (its key proves that we opened it). */
+  async release(timeoutMs: number): Promise<void> {
+    await this.signaling.release(this.id, this.#key, { timeoutMs });
+  }
+
   /** Stops watching; the streams close with their sessions (saying `why`, when the link broke). */
   close(why?: string): void {
     this.closed = true;
