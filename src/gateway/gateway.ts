@@ -227,6 +227,7 @@ export class Gateway {
         directory: (lost, error) => {
           if (gw) gw.metrics.sdConnected = !lost;
           options.onDirectory?.(!lost, error);
+          for (const w of [...(gw?.directoryWatchers ?? [])]) w(!lost);
         },
       },
       options.reconnectMs,
@@ -243,6 +244,17 @@ export class Gateway {
       throw e;
     }
     return gw;
+  }
+
+  private readonly directoryWatchers = new Set<(connected: boolean) => void>();
+
+  /**
+   * Calls `watcher(false)` when the internal SD is lost and `watcher(true)` when it is back (for bridges
+   * that must start their clients over, like the classic web API); returns the function that stops it.
+   */
+  watchDirectory(watcher: (connected: boolean) => void): () => void {
+    this.directoryWatchers.add(watcher);
+    return () => void this.directoryWatchers.delete(watcher);
   }
 
   /** The outside endpoints, as bound (real ports filled in). */

@@ -21,7 +21,11 @@ export type ApiVersion = '2' | '1.0';
 /** The socket a {@link ClassicConnection} talks through. */
 export interface ClassicPeer {
   emit(event: 'reply' | 'error' | 'signal', data: unknown): void;
-  /** Closes the browser connection (the bridge lost its qi session). */
+  /**
+   * Lets the browser go because its qi side is lost or cannot be opened: closes the connection's
+   * transport, never with a socket.io disconnect packet, so that the browser's socket.io client (ours or
+   * an original script's) reconnects by itself with its backoff, as after a network cut.
+   */
   close(): void;
 }
 
@@ -92,7 +96,7 @@ export class ClassicConnection {
     this.session = connect().then(
       (s) => {
         if (this.closed) void s.close();
-        else s.directoryConnection?.onClose(() => this.peer.close());
+        else s.directoryConnection?.onClose(() => this.closed || this.peer.close());
         return s;
       },
       (e: unknown) => {
@@ -108,7 +112,7 @@ export class ClassicConnection {
     // as soon as it is connected); then the browser is let go, so that it sees the disconnection.
     this.session.catch(() => {
       this.unreachable = true;
-      setTimeout(() => this.peer.close(), this.pending > 0 ? 0 : 2000).unref?.();
+      setTimeout(() => this.closed || this.peer.close(), this.pending > 0 ? 0 : 2000).unref?.();
     });
   }
 
@@ -130,7 +134,7 @@ export class ClassicConnection {
       this.peer.emit('reply', json === null ? { idm } : { idm, result: json });
     } catch (e) {
       this.fail(idm, (e as Error)?.message ?? String(e));
-      if (this.unreachable) setTimeout(() => this.peer.close(), 0);
+      if (this.unreachable) setTimeout(() => this.closed || this.peer.close(), 0);
     } finally {
       this.pending--;
     }

@@ -173,7 +173,8 @@ export function classicQiSession(options: ClassicOptions = {}): ClassicHandler {
     io.on('connection', (socket: Socket) => {
       const conn = attach(version, socket.request, socket.handshake.query as Record<string, string>, {
         emit: (event, data) => void socket.emit(event, data),
-        close: () => void socket.disconnect(true),
+        // The transport only (not socket.disconnect(), whose packet tells clients never to come back).
+        close: () => socket.conn.close(),
       });
       if (conn === undefined) {
         socket.emit('error', { result: `Too many browser connections (${maxConnections}); try again later` });

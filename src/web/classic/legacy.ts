@@ -161,10 +161,8 @@ export class LegacySocketIo {
     };
     const peer: ClassicPeer = {
       emit: (event, data) => send(`5:::${JSON.stringify({ name: event, args: [data] })}`),
-      close: () => {
-        send('0::');
-        ws.close();
-      },
+      // The WebSocket only: a 0.9 client takes a `0::` packet as "booted" and never reconnects.
+      close: () => ws.close(),
     };
     send('1::');
     const conn = this.attach(version, req, peer);
@@ -172,7 +170,8 @@ export class LegacySocketIo {
       send(
         `5:::${JSON.stringify({ name: 'error', args: [{ result: 'Too many browser connections; try again later' }] })}`,
       );
-      peer.close();
+      send('0::'); // refused for good: no reconnection storm against a full table
+      ws.close();
       this.open.delete(ws);
       return;
     }

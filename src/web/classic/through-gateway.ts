@@ -14,6 +14,10 @@ import { streamPair } from './pair.js';
 /** What takes outside connections: a `Gateway` (its `acceptStream`). */
 export interface StreamAcceptor {
   acceptStream(stream: MessageStream): void;
+  /** Whether its ServiceDirectory is reached now (`Gateway.metrics.sdConnected`). */
+  readonly metrics?: { readonly sdConnected: boolean };
+  /** Tells when its ServiceDirectory is lost and back (`Gateway.watchDirectory`). */
+  watchDirectory?(watcher: (connected: boolean) => void): () => void;
 }
 
 /** What the bridge needs of a qi session; a `Session` is one. */
@@ -34,6 +38,9 @@ export async function qiThroughGateway(
   local: string,
   auth?: Credentials,
 ): Promise<ClassicQi> {
+  // Without its SD the gateway would take the page but give it no service: let the page try again later.
+  if (gateway.metrics?.sdConnected === false)
+    throw new Error("the robot's services are restarting; the page reconnects by itself once they are back");
   const [theirs, ours] = streamPair();
   gateway.acceptStream(new MessageStream(theirs, remote, local));
   // The gateway closes a connection at once when its address has all its slots (maxConnectionsPerAddress).
@@ -49,6 +56,9 @@ export async function qiThroughGateway(
     ours.destroy();
     throw e instanceof QiAuthError ? e : refused();
   }
+  // Services and subscriptions of a restarted SD are new ones: the page starts over (its `connected` again).
+  const unwatch = gateway.watchDirectory?.((connected) => connected || ch.close());
+  if (unwatch) ch.onClose(unwatch);
   enableObjectReferences(ch);
   const sd = await RemoteBackend.fetch(ch, 1, 1, 'ServiceDirectory');
   // One proxy per service while it keeps its id, as a Session does: no MetaObject fetched again per call.

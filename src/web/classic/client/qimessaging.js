@@ -61,7 +61,12 @@ var QiSession = (function (config) {
     var host = v1 ? a : c;
     var path = v1 && b ? '/' + String(b).replace(/^\/+/, '') : config.path;
     var self = this;
-    var socket = io(originOf(host), { path: path, forceNew: true, transports: ['websocket', 'polling'], tryAllTransports: true });
+    // Reconnection with socket.io's randomised exponential backoff (1 s +-50 %, doubling up to 5 s), so
+    // that the tabs left open on a restarting robot do not all come back at the same instant.
+    var socket = io(originOf(host), {
+      path: path, forceNew: true, transports: ['websocket', 'polling'], tryAllTransports: true,
+      reconnection: true, reconnectionDelay: 1000, reconnectionDelayMax: 5000, randomizationFactor: 0.5
+    });
     var pending = {};
     var sigs = {};
     var idm = 0;
