@@ -52,7 +52,7 @@ export function startHeartbeat(channel: Channel): Heartbeat {
     (ms) => probe(channel, ms),
     (ms) =>
       end(
-        `${channel.remote} stopped answering: nothing received for ${ms} ms (no byte either way), not even an answer to a keep-alive probe. The network may be down or the peer frozen; on a slow link where a large message takes longer, raise the heartbeat (limits.heartbeatMs or QI_HEARTBEAT_MS; 0 turns it off).`,
+        `${channel.remote} stopped answering: nothing received for ${ms} ms (no byte either way), not even an answer to a keep-alive probe. The network may be down or the peer frozen; on a slow link where a large message takes longer, raise the heartbeat (limits.heartbeatMs or QI_HEARTBEAT_MS; 0 turns it off).${viaXmpp(channel.remote)}`,
       ),
     {
       everyMs: Math.min(STALL_CHECK_MS, channel.limits.heartbeatMs),
@@ -65,6 +65,12 @@ export function startHeartbeat(channel: Channel): Heartbeat {
     },
   );
 }
+
+/** Through an XMPP server, its rate limit is a likely cause of silence: what to raise there. */
+const viaXmpp = (remote: string) =>
+  remote.startsWith('xmpp:')
+    ? " Through XMPP, the server's rate limit may hold the bytes back: raise Prosody's mod_limits rate or ejabberd's shaper for this account (docs/remote.md)."
+    : '';
 
 /** Peer addresses found gone by {@link stallEvidence} lately, and when: other connections to them need less proof. */
 const goneAddresses = new Map<string, number>();
