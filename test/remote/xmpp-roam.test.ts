@@ -16,34 +16,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Netns } from '../helpers/netns.js';
 import { jsonLines, ready, type Running } from '../helpers/processes.js';
+import { ask, type RoamReport as Report } from '../helpers/roam-report.js';
 import { Prosody } from '../helpers/prosody.js';
 
 const fixture = (path: string) => fileURLToPath(new URL(`./${path}.js`, import.meta.url));
 const SERVER = '10.61.0.1';
 const ROBOT = '10.61.0.2';
 const PING_MS = 1000;
-
-interface Report {
-  made: number;
-  answered: number;
-  failed: string[];
-  received: number;
-  afterGap: number;
-  gaps: number;
-  gap?: { ms: number; reason: string };
-  final?: boolean;
-}
-
-async function ask<T>(p: Running, line = 'report', ms = 5000): Promise<T> {
-  const n = jsonLines(p.out()).length;
-  p.child.stdin!.write(`${line}\n`);
-  const t0 = Date.now();
-  while (jsonLines(p.out()).length === n) {
-    if (Date.now() - t0 > ms) throw new Error(`no answer to ${line} in ${ms} ms: ${p.err()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return jsonLines(p.out()).at(-1) as T;
-}
 
 /** The watcher's presence changes seen after `since`. */
 const seen = (w: Running, since: number) =>

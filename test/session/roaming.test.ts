@@ -8,33 +8,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { jsonLines, ready, type Running } from '../helpers/processes.js';
+import { ready, type Running } from '../helpers/processes.js';
+import { ask } from '../helpers/roam-report.js';
 import { HEAD, HOTSPOT, INTERNAL, RoamLab } from '../helpers/roamlab.js';
 import { finished } from '../helpers/processes.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
-
-interface Report {
-  made: number;
-  answered: number;
-  failed: string[];
-  received: number;
-  afterGap: number;
-  gaps: number;
-  gap?: { ms: number; reason: string };
-  final?: boolean;
-}
-
-async function ask(p: Running, line = 'report', ms = 5000): Promise<Report> {
-  const n = jsonLines(p.out()).length;
-  p.child.stdin!.write(`${line}\n`);
-  const t0 = Date.now();
-  while (jsonLines(p.out()).length === n) {
-    if (Date.now() - t0 > ms) throw new Error(`no answer to ${line} in ${ms} ms: ${p.err()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return jsonLines(p.out()).at(-1) as unknown as Report;
-}
 
 describe('a robot and its client move to another hotspot in the middle of calls and signals', () => {
   let lab: RoamLab | undefined;
