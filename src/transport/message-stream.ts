@@ -2,7 +2,7 @@
  * A connection carrying qi messages over any byte stream (TCP, TLS, unix socket). Incoming bytes go
  * through a FrameReader; outgoing messages written in the same tick leave in one vectored write.
  */
-import { kernelSendQueue, type TcpEnds } from './tcp-queue.js';
+import { kernelTcp, type TcpEnds } from './tcp-queue.js';
 import type { Duplex } from 'node:stream';
 import {
   FrameReader,
@@ -164,9 +164,18 @@ export class MessageStream {
    * follows a large write as it goes where the system says, else counts it when it ends).
    */
   get traffic(): { received: number; sent: number } {
-    const inUv = (this.socket as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
-    const waiting = typeof inUv === 'number' ? inUv : this.socket.writableLength;
-    return { received: this.directRead?.bytes ?? this.bytesIn, sent: this.written - waiting };
+    return { received: this.bytesRead, sent: this.written - (this.inUv ?? this.socket.writableLength) };
+  }
+
+  /** Bytes read from the socket so far. */
+  private get bytesRead(): number {
+    return this.directRead?.bytes ?? this.bytesIn;
+  }
+
+  /** Bytes of the write in progress that libuv still holds (a plain socket's handle says), if known. */
+  private get inUv(): number | undefined {
+    const queued = (this.socket as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
+    return typeof queued === 'number' ? queued : undefined;
   }
 
   /**
@@ -185,18 +194,17 @@ export class MessageStream {
     this.lastOut = out;
     this.lastWaiting = waiting;
     // Inside one large write, Node's count moves only when it ends; libuv's queue shows it going out.
-    const queued = (this.socket as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
-    const inUv = typeof queued === 'number' ? queued : 0;
+    const inUv = this.inUv ?? 0;
     if (inUv < this.lastInUv) this.drained += this.lastInUv - inUv;
     this.lastInUv = inUv;
     // A stream with its own acknowledgements (an XMPP bytestream) counts what the peer took.
     const taken = (this.socket as { bytesTaken?: unknown }).bytesTaken;
-    const base = (this.directRead?.bytes ?? this.bytesIn) + this.drained + (typeof taken === 'number' ? taken : 0);
+    const base = this.bytesRead + this.drained + (typeof taken === 'number' ? taken : 0);
     if (base !== this.lastBase) {
       this.lastBase = base;
       this.lastKernel = undefined;
     } else {
-      const held = kernelSendQueue(this.socket as TcpEnds);
+      const held = kernelTcp(this.socket as TcpEnds)?.queued;
       if (held !== undefined && this.lastKernel !== undefined && held < this.lastKernel)
         this.kernelTaken += this.lastKernel - held;
       this.lastKernel = held;

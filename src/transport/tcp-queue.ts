@@ -104,8 +104,3 @@ export function kernelTcp(socket: TcpEnds): KernelTcp | undefined {
   }
   return undefined;
 }
-
-/** The bytes the kernel holds for the peer of `socket` (see {@link kernelTcp}). */
-export function kernelSendQueue(socket: TcpEnds): number | undefined {
-  return kernelTcp(socket)?.queued;
-}

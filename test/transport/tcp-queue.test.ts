@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { kernelSendQueue } from '../../src/transport/tcp-queue.js';
+import { kernelTcp } from '../../src/transport/tcp-queue.js';
 
 async function pair(host: string): Promise<{ client: net.Socket; server: net.Socket; close(): void }> {
   const srv = net.createServer();
@@ -23,19 +23,19 @@ async function pair(host: string): Promise<{ client: net.Socket; server: net.Soc
   };
 }
 
-describe('kernelSendQueue', { skip: process.platform !== 'linux' && 'reads /proc/net/tcp (Linux)' }, () => {
+describe('kernelTcp', { skip: process.platform !== 'linux' && 'reads /proc/net/tcp (Linux)' }, () => {
   for (const host of ['127.0.0.1', '::1']) {
     it(`finds the socket and what it holds for its peer (${host})`, async () => {
       const p = await pair(host);
       try {
-        assert.equal(kernelSendQueue(p.client), 0, 'nothing held yet');
+        assert.equal(kernelTcp(p.client)?.queued, 0, 'nothing held yet');
         p.client.write(Buffer.alloc(8 << 20));
         await new Promise((r) => setTimeout(r, 250)); // a read is reused for 200 ms
-        const held = kernelSendQueue(p.client)!;
+        const held = kernelTcp(p.client)!.queued;
         assert.ok(held > 64 * 1024, `held ${held}`);
         p.server.resume();
-        for (let i = 0; i < 60 && kernelSendQueue(p.client) !== 0; i++) await new Promise((r) => setTimeout(r, 50));
-        assert.equal(kernelSendQueue(p.client), 0, 'all taken once the peer reads');
+        for (let i = 0; i < 60 && kernelTcp(p.client)?.queued !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(kernelTcp(p.client)?.queued, 0, 'all taken once the peer reads');
       } finally {
         p.close();
       }
@@ -43,6 +43,6 @@ describe('kernelSendQueue', { skip: process.platform !== 'linux' && 'reads /proc
   }
 
   it('says it cannot tell for a socket that is not connected', () => {
-    assert.equal(kernelSendQueue(new net.Socket()), undefined);
+    assert.equal(kernelTcp(new net.Socket()), undefined);
   });
 });
