@@ -5,6 +5,7 @@
  *
  * Every limit has an option and an environment variable; the defaults are generous for a robot.
  */
+import { envNumber } from '../config/env.js';
 
 /** Limits of a connection; see each field for its default and environment variable. */
 export interface ChannelLimits {
@@ -24,18 +25,13 @@ export interface ChannelLimits {
   heartbeatMs?: number;
 }
 
-function env(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
-}
-
 /** The limits in effect: options first, then the environment, then the defaults. */
 export function resolveLimits(l: ChannelLimits = {}): Required<ChannelLimits> {
   return {
-    maxPendingCalls: l.maxPendingCalls ?? env('QI_MAX_PENDING_CALLS', 100_000),
-    maxIncomingCalls: l.maxIncomingCalls ?? env('QI_MAX_INCOMING_CALLS', 10_000),
-    maxQueueBytes: l.maxQueueBytes ?? env('QI_MAX_QUEUE_BYTES', 64 * 1024 * 1024),
+    maxPendingCalls: l.maxPendingCalls ?? envNumber('QI_MAX_PENDING_CALLS', 100_000, { zero: true }),
+    maxIncomingCalls: l.maxIncomingCalls ?? envNumber('QI_MAX_INCOMING_CALLS', 10_000, { zero: true }),
+    maxQueueBytes: l.maxQueueBytes ?? envNumber('QI_MAX_QUEUE_BYTES', 64 * 1024 * 1024, { zero: true }),
     slowPeer: l.slowPeer ?? 'drop-signals',
-    heartbeatMs: l.heartbeatMs ?? env('QI_HEARTBEAT_MS', 15_000),
+    heartbeatMs: l.heartbeatMs ?? envNumber('QI_HEARTBEAT_MS', 15_000, { zero: true }),
   };
 }

@@ -7,14 +7,14 @@
 import { QiProtocolError } from './errors.js';
 import { HEADER_SIZE, PROTOCOL_VERSION, hasMagic, readHeader, type Header } from './header.js';
 import { Message } from './message.js';
+import { envNumber } from '../config/env.js';
 
 /** Default largest payload accepted: 50,000,000 bytes, the limit of every NAOqi 2.x peer. */
 export const DEFAULT_MAX_PAYLOAD = 50_000_000;
 
 /** The largest payload accepted by default: `QI_MAX_MESSAGE_PAYLOAD` (as in libqi) or {@link DEFAULT_MAX_PAYLOAD}. */
 export function defaultMaxPayload(): number {
-  const env = Number(process.env.QI_MAX_MESSAGE_PAYLOAD);
-  return Number.isInteger(env) && env > 0 ? Math.min(env, 0xffff_ffff) : DEFAULT_MAX_PAYLOAD;
+  return envNumber('QI_MAX_MESSAGE_PAYLOAD', DEFAULT_MAX_PAYLOAD, { integer: true, max: 0xffff_ffff });
 }
 
 const EMPTY = Buffer.alloc(0);

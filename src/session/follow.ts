@@ -17,6 +17,7 @@ import {
   type InterfaceAddress,
   type StopWatch,
 } from '../transport/index.js';
+import { envNumber } from '../config/env.js';
 
 /** How a session follows its addresses (option `followAddresses`). */
 export interface FollowOptions {
@@ -30,9 +31,7 @@ export interface FollowOptions {
 
 /** The poll interval in effect: the option, then `QI_ADDRESS_POLL_MS`, then 2000 ms. */
 export function pollInterval(o: FollowOptions = {}): number {
-  const env = Number(process.env.QI_ADDRESS_POLL_MS);
-  const fromEnv = process.env.QI_ADDRESS_POLL_MS !== undefined && Number.isFinite(env) && env > 0 ? env : undefined;
-  return Math.max(10, o.pollMs ?? fromEnv ?? 2000);
+  return Math.max(10, o.pollMs ?? envNumber('QI_ADDRESS_POLL_MS', 2000));
 }
 
 /** The host a connection's local URL names, without zone, or undefined when it has none to lose. */

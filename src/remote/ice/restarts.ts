@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { QiError } from '../../errors/index.js';
+import { envNumber } from '../../config/env.js';
 
 /** Bounds on restarts (docs/links.md, "Moving a link"). */
 export interface RestartLimits {
@@ -20,10 +21,7 @@ export interface RestartLimits {
 
 /** The limits in force: options, else the environment, else the defaults. */
 export function restartLimits(o: RestartLimits = {}): Required<RestartLimits> {
-  const env = (name: string, d: number) => {
-    const n = Number(process.env[name]);
-    return Number.isSafeInteger(n) && n > 0 ? n : d;
-  };
+  const env = (name: string, d: number) => envNumber(name, d, { integer: true });
   return {
     perMinute: o.perMinute ?? env('QI_ICE_RESTARTS_PER_MINUTE', 6),
     concurrent: o.concurrent ?? env('QI_ICE_CONCURRENT_RESTARTS', 4),

@@ -10,6 +10,7 @@
  * stream closes (its session sees the connection end).
  */
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
+import { envNumber } from '../../config/env.js';
 
 /** Limits of resumable streams. */
 export interface ResumeOptions {
@@ -21,10 +22,7 @@ export interface ResumeOptions {
 
 /** The limits in force: options, else the environment, else the defaults. */
 export function resumeLimits(o: ResumeOptions = {}): Required<ResumeOptions> {
-  const env = (name: string, d: number) => {
-    const n = Number(process.env[name]);
-    return Number.isFinite(n) && n > 0 ? n : d;
-  };
+  const env = (name: string, d: number) => envNumber(name, d);
   return {
     replayBytes: o.replayBytes ?? env('QI_ICE_REPLAY_BYTES', 8 * 1024 * 1024),
     resumeMs: o.resumeMs ?? env('QI_ICE_RESUME_MS', 20_000),

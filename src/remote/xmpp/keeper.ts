@@ -9,6 +9,7 @@
 import { Backoff } from '../../session/index.js';
 import { xml } from './lib.js';
 import type { Client } from './xmpp-types.js';
+import { envNumber } from '../../config/env.js';
 
 /** How a link finds out its connection is dead, and how it comes back. */
 export interface XmppKeepOptions {
@@ -31,11 +32,6 @@ export interface XmppKeepOptions {
 
 /** Reconnection pace defaults (see {@link XmppKeepOptions.reconnect}). */
 export const XMPP_RECONNECT = { minMs: 500, maxMs: 30_000, jitter: 0.5 } as const;
-
-function fromEnv(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
-}
 
 /** What the keeper reports to its link. */
 export interface KeeperEvents {
@@ -67,8 +63,11 @@ export class XmppKeeper {
     private readonly attemptMs: number,
     private readonly events: KeeperEvents,
   ) {
-    this.pingMs = options.pingMs ?? fromEnv('QI_XMPP_PING_MS', 10_000);
-    this.pingTimeoutMs = Math.max(1, options.pingTimeoutMs ?? fromEnv('QI_XMPP_PING_TIMEOUT_MS', 10_000));
+    this.pingMs = options.pingMs ?? envNumber('QI_XMPP_PING_MS', 10_000, { zero: true });
+    this.pingTimeoutMs = Math.max(
+      1,
+      options.pingTimeoutMs ?? envNumber('QI_XMPP_PING_TIMEOUT_MS', 10_000, { zero: true }),
+    );
     this.pace = options.reconnect === false ? undefined : { ...XMPP_RECONNECT, ...options.reconnect };
     xmpp.reconnect.stop();
     xmpp.on('element', () => (this.lastHeard = Date.now()));
