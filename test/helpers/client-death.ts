@@ -53,10 +53,16 @@ export const BIG = 16 * 1024 * 1024;
 /** Bytes of it read by the client when it is killed (or frozen). */
 const MIDWAY = 1024 * 1024;
 
-/** Bytes a process has read so far (all reads: sockets, pipes, files). */
-function bytesRead(c: ChildProcess): number {
-  if (c.exitCode !== null) return 0;
-  return Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${c.pid}/io`, 'utf8'))?.[1] ?? 0);
+/**
+ * Bytes a client has read so far: what it says it received (`{"received": n}` lines: UDP reads do not
+ * show in /proc/PID/io) when it says so, else what its process read (sockets, pipes, files).
+ */
+function bytesRead(c: Running): number {
+  if (c.child.exitCode !== null) return 0;
+  const out = c.out();
+  const at = out.lastIndexOf('{"received":');
+  if (at >= 0) return Number(/^\{"received":(\d+)\}/.exec(out.slice(at))?.[1] ?? 0);
+  return Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${c.child.pid}/io`, 'utf8'))?.[1] ?? 0);
 }
 
 /** The robot process, with a count of `Bulk.text` calls it has started to answer. */
@@ -64,8 +70,9 @@ export interface RobotProcess extends Child<DeathRobot> {
   called(): number;
 }
 
-export async function startDeathRobot(): Promise<RobotProcess> {
-  const robot = await startFixture<DeathRobot>('gateway/fixtures/death-robot', [], 20_000);
+/** Starts the death-robot; `args`: `['--ice']` adds a DirectLinkHost. */
+export async function startDeathRobot(args: string[] = []): Promise<RobotProcess> {
+  const robot = await startFixture<DeathRobot>('gateway/fixtures/death-robot', args, 20_000);
   let calls = 0;
   let out = '';
   robot.process.stdout!.on('data', (d) => {
@@ -79,7 +86,7 @@ export async function startDeathRobot(): Promise<RobotProcess> {
 }
 
 /** Arguments of the death-client fixture, without the answer's size: `['qi', url]`, `['ros', url]`… */
-export type ClientArgs = [mode: 'qi' | 'classic' | 'ros', url: string, ...rest: string[]];
+export type ClientArgs = [mode: 'qi' | 'classic' | 'ros' | 'ice', url: string, ...rest: string[]];
 
 /**
  * Starts a client asking for `size` bytes, waits until it has read the first MiB of the answer, then kills
@@ -98,9 +105,9 @@ export async function dieMidAnswer(
   await ready(c, 'the dying client', 20_000);
   await until(() => robot.called() > before, 'the large call to reach the service', 20_000);
   // Mid-answer: the client has read part of it (bytes read by the process, from /proc/PID/io).
-  const start = bytesRead(c.child);
+  const start = bytesRead(c);
   try {
-    await until(() => bytesRead(c.child) - start > MIDWAY, 'the answer to start arriving', 30_000, 2);
+    await until(() => bytesRead(c) - start > MIDWAY, 'the answer to start arriving', 30_000, 2);
   } catch (e) {
     throw new Error(`${(e as Error).message}; the client printed ${c.out()} ${c.err()}`, { cause: e });
   }
@@ -161,10 +168,13 @@ export async function resetDuringUpgrades(origin: string, path: string, page?: s
  * The client-death tests of some transports, in one file: a death-robot for the file, and for each
  * transport a client killed mid-answer, then one frozen and killed, each followed by the next client.
  */
-export function describeClientDeaths(transports: [name: string, args: (robot: DeathRobot) => ClientArgs][]): void {
+export function describeClientDeaths(
+  transports: [name: string, args: (robot: DeathRobot) => ClientArgs][],
+  robotArgs: string[] = [],
+): void {
   let robot: RobotProcess;
   before(async () => {
-    robot = await startDeathRobot();
+    robot = await startDeathRobot(robotArgs);
   });
   after(() => robot?.kill());
   describe('a client dying mid-answer ends its session only', () => {

@@ -2,14 +2,14 @@
  * Resumable streams (src/remote/ice/resume.ts) over real DataChannels on loopback: a stream whose
  * channel dies resumes on a fresh one, each side resending exactly what the other did not count (no
  * message lost, none twice); its replay buffer and its resume deadline are bounded, and the stream
- * says which bound closed it.
+ * says which bound closed it; a write larger than the replay bound waits for the peer's counts instead.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { channelOpen } from '../../src/remote/ice/peer.js';
 import { ResumableChannel, firstMessage, parseHello, resumeLimits } from '../../src/remote/ice/resume.js';
 import { loadStack, type IcePeer } from '../../src/remote/ice/stack.js';
-import type { DataChannelLike } from '../../src/remote/ice/duplex.js';
+import { DataChannelDuplex, type DataChannelLike } from '../../src/remote/ice/duplex.js';
 import { until } from '../helpers/until.js';
 
 describe('resumable streams over loopback DataChannels', () => {
@@ -113,6 +113,23 @@ describe('resumable streams over loopback DataChannels', () => {
     for (let i = 0; i < 15; i++) s.send(Buffer.alloc(4096));
     assert.throws(() => s.send(Buffer.alloc(4096 * 2)), /more than 65536 bytes unacknowledged \(QI_ICE_REPLAY_BYTES\)/);
     assert.equal(s.readyState, 'closed');
+  });
+
+  it('holds a writer back instead of failing when one write is larger than the replay limit', { timeout: 20_000 }, async () => {
+    const [ca, cb] = await channel();
+    const s = new ResumableChannel('s4', { replayBytes: 1024 * 1024 });
+    const r = new ResumableChannel('s4', {});
+    s.attach(ca, 0);
+    r.attach(cb, 0);
+    const duplex = new DataChannelDuplex(s);
+    let got = 0;
+    r.onMessage((m) => (got += (m as Buffer).length));
+    const big = Buffer.alloc(6 * 1024 * 1024, 3); // six times the limit, in one write (one qi message)
+    await new Promise<void>((resolve, reject) => duplex.write(big, (e) => (e ? reject(e) : resolve())));
+    await until(() => got === big.length, 'the whole write to arrive', 15_000);
+    assert.equal(s.readyState, 'open', `the stream is still open (${s.why ?? ''})`);
+    duplex.destroy();
+    r.close();
   });
 
   it('takes its limits from the options, else QI_ICE_REPLAY_BYTES / QI_ICE_RESUME_MS, else 8 MiB / 20 s', () => {

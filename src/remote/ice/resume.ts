@@ -6,8 +6,9 @@
  * each message until it is counted (the replay buffer, bounded). When the channel dies, writes wait;
  * on a fresh channel the opener names the stream (`r<stream>:<received>`), the acceptor answers with
  * its own count (`r<received>`), and each side resends what the other did not get. A stream opens with
- * `o<stream>`. Past the replay limit, or when no fresh channel comes within the resume deadline, the
- * stream closes (its session sees the connection end).
+ * `o<stream>`. Writers are held back (the stream reports a full queue) while more than half the replay
+ * limit waits to be counted, so one large message never fills it; past the limit itself, or when no
+ * fresh channel comes within the resume deadline, the stream closes (its session sees the connection end).
  */
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
 import { envNumber } from '../../config/env.js';
@@ -31,6 +32,9 @@ export function resumeLimits(o: ResumeOptions = {}): Required<ResumeOptions> {
 
 /** How often the count goes back at the least (ms): also the keepalive a link watches. */
 export const ACK_MS = 1000;
+
+/** The count goes back at once after this many messages (a few hundred KiB at the usual 64 KiB chunk). */
+const ACK_EVERY = 8;
 
 class Fanout<A extends unknown[]> {
   private readonly set = new Set<(...args: A) => void>();
@@ -134,7 +138,7 @@ export class ResumableChannel implements DataChannelLike {
     if (typeof m !== 'string') {
       this.received++;
       this.messages.emit(m);
-      if (this.received - this.lastAckSent >= 64) this.ack(false);
+      if (this.received - this.lastAckSent >= ACK_EVERY) this.ack(false);
       return;
     }
     if (m.startsWith('a')) this.counted(Number(m.slice(1)));
@@ -143,9 +147,16 @@ export class ResumableChannel implements DataChannelLike {
   /** The peer has our first `n` messages: they leave the replay buffer. */
   private counted(n: number): void {
     if (!Number.isSafeInteger(n) || n <= this.ackedByPeer) return;
+    const held = this.held;
     let drop = Math.min(n - this.ackedByPeer, this.replay.length);
     this.ackedByPeer += drop;
     while (drop-- > 0) this.replayBytes -= this.replay.shift()!.length;
+    if (held && !this.held) this.lows.emit();
+  }
+
+  /** Writers wait: more than half the replay limit is not yet counted by the peer. */
+  private get held(): boolean {
+    return this.replayBytes > this.limits.replayBytes / 2;
   }
 
   private ack(tick: boolean): void {
@@ -169,8 +180,8 @@ export class ResumableChannel implements DataChannelLike {
     return this.state;
   }
   get bufferedAmount(): number {
-    // Without a channel, writes wait for one.
-    return this.channel === undefined ? Number.MAX_SAFE_INTEGER : this.channel.bufferedAmount;
+    // Without a channel, writes wait for one; with too much not yet counted, for the peer's count.
+    return this.channel === undefined || this.held ? Number.MAX_SAFE_INTEGER : this.channel.bufferedAmount;
   }
   get maxMessageSize(): number {
     return this.channel?.maxMessageSize ?? 64 * 1024;
