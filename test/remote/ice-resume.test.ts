@@ -115,22 +115,26 @@ describe('resumable streams over loopback DataChannels', () => {
     assert.equal(s.readyState, 'closed');
   });
 
-  it('holds a writer back instead of failing when one write is larger than the replay limit', { timeout: 20_000 }, async () => {
-    const [ca, cb] = await channel();
-    const s = new ResumableChannel('s4', { replayBytes: 1024 * 1024 });
-    const r = new ResumableChannel('s4', {});
-    s.attach(ca, 0);
-    r.attach(cb, 0);
-    const duplex = new DataChannelDuplex(s);
-    let got = 0;
-    r.onMessage((m) => (got += (m as Buffer).length));
-    const big = Buffer.alloc(6 * 1024 * 1024, 3); // six times the limit, in one write (one qi message)
-    await new Promise<void>((resolve, reject) => duplex.write(big, (e) => (e ? reject(e) : resolve())));
-    await until(() => got === big.length, 'the whole write to arrive', 15_000);
-    assert.equal(s.readyState, 'open', `the stream is still open (${s.why ?? ''})`);
-    duplex.destroy();
-    r.close();
-  });
+  it(
+    'holds a writer back instead of failing when one write is larger than the replay limit',
+    { timeout: 20_000 },
+    async () => {
+      const [ca, cb] = await channel();
+      const s = new ResumableChannel('s4', { replayBytes: 1024 * 1024 });
+      const r = new ResumableChannel('s4', {});
+      s.attach(ca, 0);
+      r.attach(cb, 0);
+      const duplex = new DataChannelDuplex(s);
+      let got = 0;
+      r.onMessage((m) => (got += (m as Buffer).length));
+      const big = Buffer.alloc(6 * 1024 * 1024, 3); // six times the limit, in one write (one qi message)
+      await new Promise<void>((resolve, reject) => duplex.write(big, (e) => (e ? reject(e) : resolve())));
+      await until(() => got === big.length, 'the whole write to arrive', 15_000);
+      assert.equal(s.readyState, 'open', `the stream is still open (${s.why ?? ''})`);
+      duplex.destroy();
+      r.close();
+    },
+  );
 
   it('takes its limits from the options, else QI_ICE_REPLAY_BYTES / QI_ICE_RESUME_MS, else 8 MiB / 20 s', () => {
     assert.deepEqual(resumeLimits({}), { replayBytes: 8 * 1024 * 1024, resumeMs: 20_000 });
