@@ -105,6 +105,7 @@ export class LinkMover {
     const started = Date.now();
     const { resumeMs } = resumeLimits(this.options.resume);
     let last: Error | undefined;
+    let pause = 500; // doubled after each failed try, up to 4 s: a host that refuses (rate limit) is not pressed
     while (!this.closed && Date.now() - started < resumeMs) {
       try {
         const sel = await this.restart(resumeMs - (Date.now() - started));
@@ -116,7 +117,8 @@ export class LinkMover {
         last = e as Error;
         // The host no longer has the link (it closed it, or restarted): no retry can help.
         if (last.message.includes(KEY_REFUSED)) break;
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, Math.min(pause, resumeMs - (Date.now() - started))));
+        pause = Math.min(pause * 2, 4000);
       }
     }
     if (!this.closed)
