@@ -13,10 +13,11 @@ import { isLoopbackHost } from '../../transport/index.js';
 import { toJson } from '../ros/json.js';
 import { normalizePrefix, RosAllowlist } from '../ros/names.js';
 import { messageDynamic } from './msgdynamic.js';
-import { messageTypeOf, rosIdentifier } from './msgqi.js';
+import { rosIdentifier } from './msgqi.js';
+import { bridgeMembers, type MembersContext } from './members.js';
 import { RosNode, type RosNodeMetrics } from './node.js';
 import { definitionText, dependencies, type MsgSpec } from './msgspec.js';
-import { methodService, type MethodService } from './qi-services.js';
+import type { MethodService } from './qi-services.js';
 import { callService, serviceType, type RosServiceDefinition, type RosServiceType } from './ros-services.js';
 
 /** Options of {@link RosGraphBridge.start}. */
@@ -39,7 +40,8 @@ export interface RosGraphOptions {
   allowNonLoopback?: boolean;
   /**
    * What is bridged: rules as for the rosbridge server; `signal:` rules publish qi signals as topics,
-   * `method:` rules serve qi methods as ROS services. Default: nothing.
+   * `property:` rules qi properties as latched topics, `method:` rules serve qi methods as ROS
+   * services. Default: nothing.
    */
   allow?: readonly string[];
   /** Longest wait for a qi method called from ROS (default 60,000 ms). */
@@ -60,6 +62,8 @@ export interface RosGraphOptions {
   maxConnections?: number;
   /** Largest message read from a ROS peer (default 16 MiB). */
   maxMessageBytes?: number;
+  /** Largest property value (serialized) kept for ROS subscribers that join later (default 1 MiB). */
+  maxLatchedBytes?: number;
   /** Receives warnings meant for the operator (default: printed on stderr). */
   onWarning?: (message: string) => void;
 }
@@ -87,10 +91,13 @@ export class RosGraphBridge {
   /** The ROS services served, by qi `Service.method`. */
   readonly services = new Map<string, string>();
   private readonly unsubscribe: (() => Promise<void>)[] = [];
-  private readonly seen = new Set<string>();
+  /** The undo of each qi service bridged now. */
+  private readonly bridged = new Map<string, () => Promise<void>>();
+  private readonly chains = new Map<string, Promise<void>>();
   /** Generated types, for {@link definitionFiles}: messages by type, services by type. */
   private readonly messages = new Map<string, MsgSpec>();
   private readonly srvs = new Map<string, MethodService>();
+  private readonly members: MembersContext;
   private serviceId: number | undefined;
   private closed = false;
   private readonly warn: (m: string) => void;
@@ -104,6 +111,17 @@ export class RosGraphBridge {
     this.allow = new RosAllowlist(options.allow ?? []);
     this.prefix = normalizePrefix(options.prefix ?? '/qi');
     this.warn = options.onWarning ?? ((m: string) => console.error(`qi: warning: ${m}`));
+    this.members = {
+      node,
+      allow: this.allow,
+      prefix: this.prefix,
+      callTimeoutMs: options.callTimeoutMs ?? 60_000,
+      warn: this.warn,
+      topics: this.topics,
+      services: this.services,
+      messages: this.messages,
+      srvs: this.srvs,
+    };
   }
 
   /**
@@ -144,6 +162,7 @@ export class RosGraphBridge {
         host,
         maxConnections: options.maxConnections,
         maxMessageBytes: options.maxMessageBytes,
+        maxLatchedBytes: options.maxLatchedBytes,
         onWarning: warn,
       });
     } catch (e) {
@@ -167,67 +186,50 @@ export class RosGraphBridge {
   }
 
   private async bridgeServices(): Promise<void> {
-    const off = await this.session.serviceAdded.connect((_id, name) => void this.bridgeService(name).catch(() => {}));
-    this.unsubscribe.push(off);
-    for (const s of await this.session.services()) await this.bridgeService(s.name);
+    const added = await this.session.serviceAdded.connect(
+      (_id, name) => void this.queue(name, () => this.bridgeService(name)).catch(() => {}),
+    );
+    const removed = await this.session.serviceRemoved.connect(
+      (_id, name) => void this.queue(name, () => this.unbridge(name)).catch(() => {}),
+    );
+    this.unsubscribe.push(added, removed);
+    for (const s of await this.session.services()) await this.queue(s.name, () => this.bridgeService(s.name));
   }
 
-  /** Publishes the allowed signals of `service` (once per service and signal). */
+  /**
+   * Runs what concerns one qi service after what was asked before (it may leave and come back quickly);
+   * a failure is warned about, and rejects the promise returned.
+   */
+  private queue(service: string, job: () => Promise<void>): Promise<void> {
+    const run = (this.chains.get(service) ?? Promise.resolve()).then(job);
+    const next = run.catch((e: Error) =>
+      this.warn(`the ROS graph bridge could not follow the qi service ${service}: ${e.message}`),
+    );
+    this.chains.set(service, next);
+    void next.then(() => {
+      if (this.chains.get(service) === next) this.chains.delete(service);
+    });
+    return run;
+  }
+
+  /** Bridges the allowed members of `service` (once while it is registered). */
   private async bridgeService(service: string): Promise<void> {
-    if (this.closed || !this.allow.mentions(service)) return;
+    if (this.closed || this.bridged.has(service) || !this.allow.mentions(service)) return;
     let backend: ObjectBackend;
     try {
       backend = backendOf(await this.session.service(service))!;
     } catch (e) {
       return this.warn(`the ROS graph bridge cannot reach the qi service ${service}: ${(e as Error).message}`);
     }
-    await this.serveMethods(service, backend);
-    for (const [name, info] of backend.type.signalsByName) {
-      const key = `${service}.${name}`;
-      if (info.uid < 100 || this.seen.has(key) || !this.allow.allows('signal', service, name)) continue;
-      this.seen.add(key);
-      const params = info.params.type;
-      let type;
-      try {
-        type = messageTypeOf(service, name, params.kind === 'tuple' ? params.members : [params]);
-      } catch (e) {
-        this.warn(`the qi signal ${key} is not published to ROS: ${(e as Error).message}`);
-        continue;
-      }
-      const topic = `${this.prefix}/${rosIdentifier(service)}/${rosIdentifier(name)}`;
-      this.messages.set(type.spec.type, type.spec);
-      await this.node.advertise(topic, type.spec);
-      this.topics.set(key, topic);
-      const off = await backend.subscribe(name, (args) => {
-        try {
-          this.node.publish(topic, type.toMessage(args));
-        } catch (e) {
-          this.warn(`an emission of ${key} does not fit ${type.spec.type}: ${(e as Error).message}`);
-        }
-      });
-      this.unsubscribe.push(off);
-    }
+    if (this.closed) return;
+    this.bridged.set(service, await bridgeMembers(this.members, service, backend));
   }
 
-  /** Serves the allowed methods of `service` as ROS services. */
-  private async serveMethods(service: string, backend: ObjectBackend): Promise<void> {
-    for (const [name, all] of backend.type.methodsByName) {
-      const key = `${service}.${name}()`;
-      const overloads = all.filter((m) => m.uid >= 100);
-      if (overloads.length === 0 || this.seen.has(key) || !this.allow.allows('method', service, name)) continue;
-      this.seen.add(key);
-      let server;
-      try {
-        server = methodService(backend, service, name, overloads, this.options.callTimeoutMs ?? 60_000);
-      } catch (e) {
-        this.warn(`the qi method ${service}.${name} is not served to ROS: ${(e as Error).message}`);
-        continue;
-      }
-      const rosName = `${this.prefix}/${rosIdentifier(service)}/${rosIdentifier(name)}`;
-      this.srvs.set(server.type, server);
-      await this.node.advertiseService(rosName, server);
-      this.services.set(`${service}.${name}`, rosName);
-    }
+  /** The qi service left: its topics and ROS services leave the graph until it comes back. */
+  private async unbridge(service: string): Promise<void> {
+    const undo = this.bridged.get(service);
+    this.bridged.delete(service);
+    await undo?.();
   }
 
   /** Registers the qi service of the ROS topics and services named in the options. */
@@ -306,8 +308,11 @@ export class RosGraphBridge {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.node.close();
     await Promise.allSettled(this.unsubscribe.map((off) => off()));
+    await Promise.allSettled(this.chains.values());
+    await Promise.allSettled([...this.bridged.values()].map((undo) => undo()));
+    this.bridged.clear();
+    await this.node.close();
     if (this.serviceId !== undefined) await this.session.unregisterService(this.serviceId).catch(() => {});
     if (this.ownsSession) await this.session.close();
   }

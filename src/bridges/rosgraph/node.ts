@@ -30,6 +30,8 @@ export interface RosNodeOptions {
   maxMessageBytes?: number;
   /** Bytes waiting to be sent to one subscriber beyond which its messages are dropped (default 8 MiB). */
   maxBufferedBytes?: number;
+  /** Largest message a latched topic keeps for its next subscribers (default 1 MiB); a bigger one is only sent live. */
+  maxLatchedBytes?: number;
   /** Receives warnings meant for the operator. */
   onWarning?: (message: string) => void;
 }
@@ -39,6 +41,11 @@ interface Publication {
   md5: string;
   definition: string;
   subscribers: Set<net.Socket>;
+  /** Latched: the last message (framed) goes to each new subscriber, as ROS does for state. */
+  latched: boolean;
+  last?: Buffer;
+  /** The last message was too big to keep (warned once until one fits again). */
+  tooBig?: boolean;
 }
 
 /** Counters of a node. */
@@ -113,23 +120,54 @@ export class RosNode {
     return r[2];
   }
 
-  /** Publishes `topic` with messages of `spec`; resolves once the master knows. */
-  async advertise(topic: string, spec: MsgSpec): Promise<void> {
+  /**
+   * Publishes `topic` with messages of `spec`; resolves once the master knows. A `latched` topic sends
+   * its last message to each new subscriber (up to `maxLatchedBytes`).
+   */
+  async advertise(topic: string, spec: MsgSpec, options: { latched?: boolean } = {}): Promise<void> {
     if (!this.publications.has(topic))
-      this.publications.set(topic, { spec, md5: md5sum(spec), definition: fullText(spec), subscribers: new Set() });
+      this.publications.set(topic, {
+        spec,
+        md5: md5sum(spec),
+        definition: fullText(spec),
+        subscribers: new Set(),
+        latched: options.latched === true,
+      });
     await this.master('registerPublisher', [topic, spec.type, this.uri]);
+  }
+
+  /** Stops publishing `topic`: its subscribers are disconnected and the master forgets it (best effort). */
+  async unadvertise(topic: string): Promise<void> {
+    const p = this.publications.get(topic);
+    if (p === undefined) return;
+    this.publications.delete(topic);
+    for (const s of p.subscribers) s.destroy();
+    await this.master('unregisterPublisher', [topic, this.uri]).catch(() => {});
   }
 
   /** Sends one message to every subscriber of `topic` (dropped for one too far behind). @throws QiError `ERR_QI_VALUE` */
   publish(topic: string, message: Record<string, unknown>): void {
     const p = this.publications.get(topic);
-    if (p === undefined || p.subscribers.size === 0) return;
+    if (p === undefined || (p.subscribers.size === 0 && !p.latched)) return;
     const bytes = frame(serialize(p.spec, message));
+    if (p.latched) this.latch(topic, p, bytes);
+    if (p.subscribers.size === 0) return;
     this.metrics.published++;
     for (const s of p.subscribers) {
       if (s.writableLength > (this.options.maxBufferedBytes ?? 8 * 1024 * 1024)) this.metrics.dropped++;
       else s.write(bytes);
     }
+  }
+
+  private latch(topic: string, p: Publication, bytes: Buffer): void {
+    const max = this.options.maxLatchedBytes ?? 1024 * 1024;
+    const fits = bytes.length - 4 <= max;
+    p.last = fits ? bytes : undefined;
+    if (!fits && p.tooBig !== true)
+      this.warn(
+        `a message of ${topic} has ${bytes.length - 4} bytes, over maxLatchedBytes (${max}): it is sent live but not kept for later subscribers`,
+      );
+    p.tooBig = !fits;
   }
 
   /** The number of subscribers connected to `topic`. */
@@ -153,6 +191,12 @@ export class RosNode {
   async advertiseService(service: string, server: ServiceServer): Promise<void> {
     this.services.set(service, server);
     await this.master('registerService', [service, this.serviceUri, this.uri]);
+  }
+
+  /** Stops serving `service` (new clients are refused, the master forgets it: best effort). */
+  async unadvertiseService(service: string): Promise<void> {
+    if (!this.services.delete(service)) return;
+    await this.master('unregisterService', [service, this.serviceUri]).catch(() => {});
   }
 
   private accept(socket: net.Socket): void {
@@ -189,10 +233,11 @@ export class RosNode {
         md5sum: p.md5,
         type: p.spec.type,
         message_definition: p.definition,
-        latching: '0',
+        latching: p.latched ? '1' : '0',
         topic: h.topic,
       }),
     );
+    if (p.last !== undefined) socket.write(p.last);
     p.subscribers.add(socket);
     socket.on('close', () => p.subscribers.delete(socket));
   }
