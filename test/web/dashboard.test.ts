@@ -165,6 +165,8 @@ describe('web dashboard', { skip: browserSkip, timeout: 90_000 }, () => {
     await page.click('#status button');
     await page.locator('#status[data-state="connected"]').waitFor(WAIT);
     await card('property', 'charge').waitFor(WAIT);
+    // The list is drawn again from the new session's answer, not necessarily before the cards.
+    await page.locator('a[data-service]').nth(4).waitFor(WAIT);
     assert.equal(await page.locator('a[data-service]').count(), 5);
   });
 });

@@ -6,6 +6,7 @@ import { h, replace } from './dom.js';
 export class ServiceList {
   private services: ServiceInfo[] = [];
   private selected: string | undefined;
+  private loads = 0;
   private readonly filter = h('input', {
     type: 'search',
     placeholder: 'Filter services',
@@ -22,9 +23,12 @@ export class ServiceList {
     replace(container, h('div', { class: 'list-head' }, h('h2', {}, 'Services '), this.count), this.filter, this.list);
   }
 
-  /** Reloads the list from the session, or empties it when disconnected. */
+  /** Reloads the list from the session, or empties it when disconnected; the latest call wins. */
   async load(session: Session | undefined): Promise<void> {
-    this.services = session ? (await session.services()).sort((a, b) => a.name.localeCompare(b.name)) : [];
+    const mine = ++this.loads;
+    const services = session ? (await session.services()).sort((a, b) => a.name.localeCompare(b.name)) : [];
+    if (mine !== this.loads) return; // a later load (a reconnection, a disconnection) came meanwhile
+    this.services = services;
     this.render();
   }
 
