@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { FakeNameServer } from './helpers/yarp-captures.js';
 
 const example = (name: string) => fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
 const robot = spawn(process.execPath, [example('robot')], {
@@ -57,6 +58,20 @@ describe('examples', () => {
   it('the ROS bridge example runs: roslib calls a qi service and hears its signal', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [example('ros-bridge')], { timeout: 15_000 });
     assert.match(stdout, /ROS called TextToSpeech\.say; the done topic said: hello from ROS/);
+  });
+
+  it('the YARP bridge example runs: a YARP client calls a qi method over tcp and text carriers', async () => {
+    const ns = await FakeNameServer.start();
+    try {
+      const args = [example('yarp-bridge'), ns.address];
+      const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: 15_000 });
+      assert.match(stdout, /the robot says: hello from YARP/);
+      assert.match(stdout, /yarp rpc got: \[\{"t":"int32","v":15\}\], then ack 0/);
+      assert.match(stdout, /telnet got: "Welcome \/telnet\\r\\n15\\r\\n<ACK>\\r\\n<ACK>\\r\\n"/);
+      assert.equal(ns.table.size, 0);
+    } finally {
+      await ns.close();
+    }
   });
 });
 

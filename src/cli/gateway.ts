@@ -4,7 +4,14 @@
  * for anonymous clients; with neither, every outside client is refused (deny by default).
  */
 import { readFileSync } from 'node:fs';
-import { GRAPH_UNAUTHENTICATED_REFUSAL, RosBridge, RosGraphBridge, UNAUTHENTICATED_REFUSAL } from '../bridges/index.js';
+import {
+  GRAPH_UNAUTHENTICATED_REFUSAL,
+  RosBridge,
+  RosGraphBridge,
+  UNAUTHENTICATED_REFUSAL,
+  YARP_UNAUTHENTICATED_REFUSAL,
+  YarpBridge,
+} from '../bridges/index.js';
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { UsageError, run, sessionOptions, type GlobalOptions } from './common.js';
 import { gatewayLimits, type GatewayLimitFlags } from './gateway-limits.js';
@@ -26,6 +33,9 @@ export interface GatewayVerbOptions extends GlobalOptions, GatewayLimitFlags {
   rosGraph?: string;
   /** ROS topics the graph bridge emits into qi. */
   rosSubscribe?: string[];
+  /** Also offer qi members as YARP ports with this name server, host:port (off by default; needs insecureUnauthenticated). */
+  yarp?: string;
+  yarpAllow?: string[];
   insecureUnauthenticated?: boolean;
   allowNonLoopback?: boolean;
 }
@@ -52,6 +62,8 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       throw new UsageError(`refusing to start the ROS bridge. ${UNAUTHENTICATED_REFUSAL}`);
     if (o.rosGraph !== undefined && o.insecureUnauthenticated !== true)
       throw new UsageError(`refusing to join the ROS graph. ${GRAPH_UNAUTHENTICATED_REFUSAL}`);
+    if (o.yarp !== undefined && o.insecureUnauthenticated !== true)
+      throw new UsageError(`refusing to start the YARP bridge. ${YARP_UNAUTHENTICATED_REFUSAL}`);
     const gw = await Gateway.start({
       sd: o.sd ?? o.url,
       listen: o.listen,
@@ -101,7 +113,27 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
             await gw.close();
             throw e;
           });
+    const yarp =
+      o.yarp === undefined
+        ? undefined
+        : await YarpBridge.start({
+            insecureUnauthenticated: true,
+            nameServer: o.yarp,
+            sd: o.sd ?? o.url,
+            sessionOptions: sessionOptions(o),
+            allow: o.yarpAllow ?? [],
+          }).catch(async (e: unknown) => {
+            await graph?.close();
+            await ros?.close();
+            await gw.close();
+            throw e;
+          });
     const nobody = !access.anonymous && Object.keys(access.users ?? {}).length === 0;
+    // Listen before printing: whoever reads the first line may send SIGINT at once.
+    const stop = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
     if (o.json)
       console.log(
         JSON.stringify({
@@ -111,6 +143,7 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
           ...(graph
             ? { rosGraph: { node: graph.node.name, uri: graph.node.uri, topics: [...graph.topics.values()] } }
             : {}),
+          ...(yarp ? { yarp: { nameServer: o.yarp, ports: [...yarp.ports.keys()] } } : {}),
         }),
       );
     else {
@@ -123,15 +156,17 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
         console.log(
           `ROS graph node ${graph.node.name} (unauthenticated) at ${graph.node.uri} on the master ${o.rosGraph}, publishing ${[...graph.topics.values()].join(', ') || 'nothing'}`,
         );
+      if (yarp)
+        console.log(
+          `YARP ports (unauthenticated) on the name server ${o.yarp}: ${[...yarp.ports.keys()].join(', ') || 'none'}`,
+        );
       if (nobody)
         console.error(
           'qi: warning: no --config and no --allow: every outside client will be refused. Add users with --config FILE, or --allow PATTERN for anonymous clients.',
         );
     }
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await stop;
+    await yarp?.close();
     await graph?.close();
     await ros?.close();
     await gw.close();

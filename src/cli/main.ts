@@ -181,8 +181,13 @@ program
   )
   .option('--ros-subscribe <topic...>', 'ROS topics the --ros-graph node emits into qi (default: none)')
   .option(
+    '--yarp <name_server>',
+    'also offer qi members as YARP ports registered with this YARP name server (127.0.0.1:10000); unauthenticated, see docs/bridges.md',
+  )
+  .option('--yarp-allow <pattern...>', 'what the YARP bridge offers, e.g. "signal:Robot.*" (default: nothing)')
+  .option(
     '--insecure-unauthenticated',
-    'required with --ros-bridge and --ros-graph: anyone reaching them may use what --ros-allow names',
+    'required with --ros-bridge, --ros-graph and --yarp: anyone reaching them may use what their allowlist names',
   )
   .option('--allow-non-loopback', 'required for a --ros-bridge address other than loopback')
   .action(async (_o, cmd: Command) => (await import('./gateway.js')).gateway(globals(cmd) as GatewayVerbOptions));

@@ -101,7 +101,7 @@ describe('the YARP bridge, replaying real YARP peers', () => {
     peer.send(quit);
     assert.deepEqual(await peer.read(8), acks[3]);
     await peer.closedWithin(2000);
-    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 150 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     await off();
     assert.equal(got.length, 1);
     const [s, one, f, two, nested, ok, blob, yes, minus, big] = got[0];
