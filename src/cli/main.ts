@@ -12,7 +12,6 @@ import type { GlobalOptions } from './common.js';
 import type { GatewayVerbOptions } from './gateway.js';
 import { info } from './info.js';
 import { log, logSend } from './log.js';
-import type { XmppVerbOptions } from './xmpp.js';
 import { property } from './property.js';
 import type { RosBridgeVerbOptions } from './ros-bridge.js';
 import { sd } from './sd.js';
@@ -197,20 +196,22 @@ program
   .description("make the robot behind an SD reachable through an XMPP server (log in as the robot's JID) until Ctrl-C")
   .option('--sd <url>', 'the internal ServiceDirectory (default: --url)')
   .option('--allow <jid...>', 'XMPP accounts that may open qi sessions', [])
+  .option('--allow-group <name...>', "groups of the robot's roster whose contacts may open qi sessions", [])
   .option('--config <file>', 'users, tokens and permission rules, as for qi gateway')
   .option('--open', 'let every allowed JID use every service (no --config)')
+  .option('--name <name>', "the robot's name in its presence (default: ALSystem.robotName(), else the JID's name)")
+  .option('--model <model>', "the robot's model in its presence (default: NAOqi's RobotConfig/Body/Type)")
   .action(async (_o, cmd: Command) =>
-    (await import('./xmpp.js')).xmppGateway(
-      globals(cmd) as XmppVerbOptions & { sd?: string; allow: string[]; config?: string; open?: boolean },
-    ),
+    (await import('./xmpp.js')).xmppGateway(globals(cmd) as Parameters<typeof import('./xmpp.js').xmppGateway>[0]),
   );
 program
   .command('xmpp-robots')
   .description('list the robots your XMPP account follows, online or not')
   .option('--follow <jid...>', 'ask to follow these robots (each approves the JIDs it allows)', [])
+  .option('--group <name...>', 'also list the contacts of these roster groups, online or not', [])
   .option('--time <seconds>', 'how long to collect presences', '2')
   .action(async (_o, cmd: Command) =>
-    (await import('./xmpp.js')).xmppRobots(globals(cmd) as XmppVerbOptions & { follow: string[]; time: string }),
+    (await import('./xmpp.js')).xmppRobots(globals(cmd) as Parameters<typeof import('./xmpp.js').xmppRobots>[0]),
   );
 
 program

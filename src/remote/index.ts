@@ -11,6 +11,7 @@ export { XmppGateway, type XmppGatewayOptions } from './xmpp/gateway.js';
 export { XmppLink, type XmppAccount, type XmppLinkOptions } from './xmpp/link.js';
 export { XmppKeeper, XMPP_RECONNECT, type XmppKeepOptions } from './xmpp/keeper.js';
 export { closeXmppLinks } from './xmpp/dialer.js';
-export { RobotWatcher, QI_ROBOT_NS, type RobotPresence } from './xmpp/presence.js';
+export { RobotWatcher, QI_ROBOT_NS, type RobotPresence, type RobotWatchOptions } from './xmpp/presence.js';
+export { IDENTITY_MAX, type RobotIdentity } from './xmpp/identity.js';
 export type { IbbOptions } from './xmpp/ibb.js';
 export * from './ice/index.js';

@@ -56,7 +56,7 @@ describe('qi over XMPP', () => {
     assert.match(
       list.stdout,
       new RegExp(
-        `^online  pepper@${DOMAIN.replace('.', '\\.')}  4 services  xmpp://pepper@${DOMAIN.replace('.', '\\.')}/qi$`,
+        `^online  pepper@${DOMAIN.replace('.', '\\.')}  4 services  xmpp://pepper@${DOMAIN.replace('.', '\\.')}/qi  \\(pepper, qimessaging [\\d.]+\\)$`,
         'm',
       ),
     );

@@ -4,7 +4,7 @@
  * prosodyctl, stopped at the end. `.ci/run` installs the package.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +18,16 @@ after(async () => {
   for (const p of running) await p.stop(true);
 });
 
-/** Where a Prosody runs: a network namespace (its own loopback) and the address it also listens on. */
+/** Where a Prosody runs (a network namespace, its own loopback, and the address it also listens on), and what more it loads. */
 export interface ProsodyPlace {
   /** The namespace to run it in (`ip netns exec`); default: this one. */
   netns?: string;
   /** An address of that namespace to listen on besides 127.0.0.1 (clients and the SOCKS5 proxy use it). */
   host?: string;
+  /** More modules to load (e.g. `admin_socket` for `prosodyctl shell`, `groups`). */
+  modules?: string[];
+  /** More lines for the global section (e.g. `groups_file = "…"`). */
+  config?: string;
 }
 
 async function waitForPort(port: number, ms: number, netns?: string): Promise<void> {
@@ -69,6 +73,8 @@ export class Prosody {
     if (!existsSync('/usr/bin/prosody')) return 'prosody is not installed (apt-get install prosody; .ci/run does it)';
     const dir = mkdtempSync(join(tmpdir(), 'qi-prosody-'));
     const p = new Prosody(dir, await freePort(), await freePort(), place);
+    mkdirSync(join(dir, 'data')); // where the admin socket goes, before any account
+
     const ifs = ['127.0.0.1', ...(place.host ? [place.host] : [])].map((a) => `"${a}"`).join(', ');
     writeFileSync(
       p.config,
@@ -86,7 +92,8 @@ c2s_ports = { ${p.port} }
 c2s_interfaces = { ${ifs} }
 -- qi traffic is many small stanzas answered at once: no Nagle delay, write at once, read in big chunks
 network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
-modules_enabled = { "roster", "saslauth", "disco", "ping" }
+modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(place.modules ?? [])].map((m) => `"${m}"`).join(', ')} }
+${place.config ?? ''}
 modules_disabled = { "s2s" }
 s2s_ports = { }
 http_ports = { }
@@ -123,6 +130,19 @@ Component "proxy.${DOMAIN}" "proxy65"
       timeout: 10_000,
     });
     if (r.status !== 0) throw new Error(`prosodyctl register ${name} failed: ${r.stderr || r.stdout}`);
+  }
+
+  /**
+   * Runs `prosodyctl ARGS…` with this server's configuration (e.g. `shell user delete a@b`, which needs
+   * the `admin_socket` module); its output, or throws with it.
+   */
+  ctl(...args: string[]): string {
+    const r = spawnSync('/usr/bin/prosodyctl', ['--config', this.config, ...args], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    if (r.status !== 0) throw new Error(`prosodyctl ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+    return r.stdout;
   }
 
   /** Stops the server (its accounts stay, for a restart). */

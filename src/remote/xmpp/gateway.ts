@@ -11,8 +11,10 @@ import type { Element } from './xmpp-types.js';
 import type { IbbOptions, IbbStream } from './ibb.js';
 import type { XmppKeepOptions } from './keeper.js';
 import { XmppLink, type XmppAccount } from './link.js';
-import { robotElement } from './presence.js';
+import { robotElement, type RobotIdentity } from './identity.js';
+import { Roster } from './roster.js';
 import { acceptSocks5 } from './socks5.js';
+import type { QiAuthError } from '../../channel/index.js';
 
 /** Options of {@link XmppGateway.start}. */
 export interface XmppGatewayOptions {
@@ -20,6 +22,22 @@ export interface XmppGatewayOptions {
   account: XmppAccount;
   /** Bare JIDs (`name@server`) allowed to open qi sessions; everyone else is refused. */
   allow: string[];
+  /**
+   * Groups of the robot's own roster whose contacts are allowed too (for fleets: the server files the
+   * operators there, e.g. Prosody's `mod_groups`; the roster is read at each login and followed as the
+   * server changes it). Default: none.
+   */
+  allowGroups?: string[];
+  /**
+   * What the robot announces of itself in its presence (name, model, version; bounded to 64 characters
+   * each). Default: the name is the JID's local part.
+   */
+  identity?: RobotIdentity;
+  /**
+   * Called once if the server refuses the robot's account after it was online (removed, password
+   * changed): the robot is then offline for good, its sessions ended with this error.
+   */
+  onRefused?: (error: QiAuthError) => void;
   /** The gateway the sessions go through. */
   gateway: Gateway;
   /** Presence status text (default: `qi robot: N services`). */
@@ -44,11 +62,17 @@ export class XmppGateway {
 
   /** Logs in, announces presence and starts accepting sessions. */
   static async start(options: XmppGatewayOptions): Promise<XmppGateway> {
-    const allowed = new Set(options.allow.map((j) => j.toLowerCase()));
+    const listed = new Set(options.allow.map((j) => j.toLowerCase()));
+    const groups = options.allowGroups ?? [];
+    let roster: Roster | undefined;
+    // Decided on the first stanza of a session (its bytestream offer), before any qi byte flows.
+    const allowed = (peer: string): boolean => {
+      const bare = peer.split('/')[0].toLowerCase();
+      return listed.has(bare) || (roster !== undefined && groups.some((g) => roster!.inGroup(bare, g)));
+    };
     let self: XmppGateway | undefined;
     const accept = (s: IbbStream): boolean => {
-      const bare = s.peer.split('/')[0].toLowerCase();
-      if (self === undefined || !allowed.has(bare)) {
+      if (self === undefined || !allowed(s.peer)) {
         if (self) self.metrics.refused++;
         return false;
       }
@@ -64,13 +88,18 @@ export class XmppGateway {
       ibb: options.ibb,
       ...options.keep,
       onOnline: () => void self?.announce().catch(() => {}),
+      onRefused: options.onRefused,
     });
+    if (groups.length > 0) {
+      roster = new Roster(link.xmpp);
+      await roster.load();
+    }
     self = new XmppGateway(link, options);
     // Bulk-friendly sessions through the server's SOCKS5 proxy, for the same JIDs.
     acceptSocks5(
       link.xmpp,
       (peer) => {
-        const ok = allowed.has(peer.split('/')[0].toLowerCase());
+        const ok = allowed(peer);
         if (!ok) self.metrics.refused++;
         return ok;
       },
@@ -85,7 +114,7 @@ export class XmppGateway {
     link.xmpp.on('stanza', (st: Element) => {
       if (!st.is('presence') || st.attrs.type !== 'subscribe' || !st.attrs.from) return;
       const from = st.attrs.from.split('/')[0];
-      const ok = allowed.has(from.toLowerCase());
+      const ok = allowed(from);
       void link.xmpp.send(xml('presence', { type: ok ? 'subscribed' : 'unsubscribed', to: from })).catch(() => {});
     });
     await self.announce();
@@ -99,12 +128,17 @@ export class XmppGateway {
    */
   private opened(peer: string, stream: { destroy(e?: Error): void; once(ev: 'close', f: () => void): unknown }): void {
     this.link.track(peer, stream);
-    void this.link.presence(this.statusText(), robotElement(this.options.gateway.serviceCount), peer).catch(() => {});
+    void this.link.presence(this.statusText(), this.element(), peer).catch(() => {});
   }
 
   /** Announces the robot's presence now (with its current number of services). */
   announce(): Promise<void> {
-    return this.link.presence(this.statusText(), robotElement(this.options.gateway.serviceCount));
+    return this.link.presence(this.statusText(), this.element());
+  }
+
+  private element() {
+    const name = this.options.identity?.name ?? this.link.jid.split('@')[0];
+    return robotElement(this.options.gateway.serviceCount, { ...this.options.identity, name });
   }
 
   private statusText(): string {

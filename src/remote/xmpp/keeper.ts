@@ -56,6 +56,8 @@ export class XmppKeeper {
   private why: string | undefined;
   private started = false;
   private closed = false;
+  /** Why the server refused the account, once it did: no more logins. */
+  private refused: string | undefined;
 
   constructor(
     private readonly xmpp: Client,
@@ -75,6 +77,11 @@ export class XmppKeeper {
     xmpp.on('disconnect', () => this.disconnected());
   }
 
+  /** Whether {@link start} was called (the first login succeeded). */
+  get isStarted(): boolean {
+    return this.started;
+  }
+
   /** Starts watching (the connection is online). */
   start(): void {
     this.started = true;
@@ -87,6 +94,21 @@ export class XmppKeeper {
     clearTimeout(this.pinger);
     clearTimeout(this.retry);
     clearTimeout(this.deadline);
+  }
+
+  /**
+   * The server refused the account (removed, password changed, disabled): stops logging in for good
+   * and drops the connection if it is still open (a failed authentication leaves the stream open).
+   */
+  refuse(why: string): void {
+    if (this.refused !== undefined) return;
+    this.refused = why;
+    this.why ??= why;
+    clearTimeout(this.retry);
+    clearTimeout(this.deadline);
+    this.retry = undefined;
+    // A failed authentication leaves the stream open; a stream error closes by itself.
+    if (this.xmpp.status !== 'online' && this.xmpp.status !== 'disconnecting') this.drop(why);
   }
 
   private online(): void {
@@ -109,7 +131,7 @@ export class XmppKeeper {
       this.counts.lost++;
       this.events.lost(this.why ?? 'the server closed it or the network failed');
     }
-    if (this.pace === undefined || this.retry !== undefined) return;
+    if (this.pace === undefined || this.retry !== undefined || this.refused !== undefined) return;
     this.backoff ??= new Backoff(this.pace.minMs, this.pace.maxMs, this.pace.jitter);
     this.retry = setTimeout(() => this.attempt(), this.backoff.next());
   }
@@ -117,7 +139,7 @@ export class XmppKeeper {
   /** One login again; whatever stalls it past `attemptMs` ends it (and the next one is scheduled). */
   private attempt(): void {
     this.retry = undefined;
-    if (this.closed || this.xmpp.status !== 'disconnect') return;
+    if (this.closed || this.refused !== undefined || this.xmpp.status !== 'disconnect') return;
     this.counts.attempts++;
     this.deadline = setTimeout(() => this.drop(`no login within ${this.attemptMs} ms`), this.attemptMs);
     this.xmpp.reconnect.reconnect().catch(() => {

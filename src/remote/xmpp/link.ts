@@ -35,6 +35,24 @@ export interface XmppLinkOptions extends XmppKeepOptions {
   timeoutMs?: number;
   /** Called each time the link is online (again, after a reconnection). */
   onOnline?: (link: XmppLink) => void;
+  /**
+   * Called once if the server refuses the account after the first login (it was removed, its password
+   * changed, it was disabled): the link then stops logging in and its sessions end with this error.
+   */
+  onRefused?: (error: QiAuthError) => void;
+}
+
+/**
+ * Whether an error of the connection means the server refuses the account for good: a failed
+ * authentication, or a stream error `not-authorized` (Prosody's `Account deleted`). A stream `reset`
+ * (Prosody's `Password changed`) is not: the login again then fails authentication.
+ */
+function refusal(e: unknown): string | undefined {
+  const { name, condition, text } = (e ?? {}) as { name?: string; condition?: string; text?: string };
+  const said = `${condition}${text ? `: ${text}` : ''}`;
+  if (name === 'SASLError') return `authentication failed, ${said}`;
+  if (name === 'StreamError' && condition === 'not-authorized') return `the server ended the session, ${said}`;
+  return undefined;
 }
 
 /** A logged-in account; see the module comment. */
@@ -43,12 +61,15 @@ export class XmppLink {
   /** Liveness and reconnection of the connection (its `counts` say how often it was lost and back). */
   readonly keeper: XmppKeeper;
   private closed = false;
+  /** Set once the server refused the account (see {@link XmppLinkOptions.onRefused}). */
+  refused: QiAuthError | undefined;
   /** Streams of qi sessions by peer (full JID): they end with this connection, or when the peer goes. */
   private readonly tracked = new Map<string, Set<{ destroy(e?: Error): void }>>();
 
   private constructor(
     readonly xmpp: Client,
     readonly service: string,
+    account: string,
     options: XmppLinkOptions,
   ) {
     this.ibb = new IbbEndpoint(xmpp, options.ibb, options.accept);
@@ -61,7 +82,31 @@ export class XmppLink {
           ),
         ),
     });
-    xmpp.on('offline', () => this.endAll(new QiClosedError('the XMPP link was closed')));
+    xmpp.on('offline', () => this.endAll(this.refused ?? new QiClosedError('the XMPP link was closed')));
+    // Requests sent on a connection that is gone never get their answer (not on the next one either):
+    // they fail now, instead of holding their timer (30 s) and their caller.
+    xmpp.on('disconnect', () => {
+      const pending = (xmpp.iqCaller as { handlers?: Map<string, { reject(e: Error): void }> }).handlers;
+      if (pending === undefined || pending.size === 0) return;
+      const e = new QiClosedError(`the XMPP connection to ${service} was lost before the answer came`);
+      for (const d of pending.values()) d.reject(e);
+      pending.clear();
+    });
+    xmpp.on('error', (e: unknown) => {
+      const why = refusal(e);
+      if (why === undefined || this.refused !== undefined || !this.keeper.isStarted) return;
+      const bare = (xmpp.jid?.bare().toString() ?? '') || account;
+      this.refused = new QiAuthError(
+        `The XMPP server ${service} refused ${bare} (${why}): the account was removed, disabled or its password changed. It no longer logs in; check the account on the server (docs/remote.md, Provisioning) and start again`,
+      );
+      this.keeper.refuse(why);
+      this.endAll(this.refused);
+      options.onRefused?.(this.refused);
+      // Offline for good once the connection is down (stopping while it still closes races its parser).
+      const stop = () => void xmpp.stop().catch(() => {});
+      if (xmpp.status === 'disconnect') stop();
+      else xmpp.once('disconnect', stop);
+    });
     // A peer whose presence we hold (directed to us) went offline: its sessions' streams are dead.
     xmpp.on('stanza', (st: Element) => {
       if (!st.is('presence') || st.attrs.type !== 'unavailable' || !st.attrs.from) return;
@@ -127,7 +172,7 @@ export class XmppLink {
     xmpp.on('status', () =>
       (xmpp as unknown as { socket?: { setNoDelay?(b: boolean): void } }).socket?.setNoDelay?.(true),
     );
-    const link = new XmppLink(xmpp, account.service, options);
+    const link = new XmppLink(xmpp, account.service, bare, options);
     if (options.onOnline) xmpp.on('online', () => options.onOnline!(link));
     const timeoutMs = options.timeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
@@ -177,12 +222,13 @@ export class XmppLink {
   whenOnline(ms: number): Promise<void> {
     if (this.xmpp.status === 'online') return Promise.resolve();
     const down = () =>
+      this.refused ??
       new QiClosedError(
         this.closed
           ? 'the XMPP link was closed'
           : `the XMPP connection to ${this.service} is down${this.keeper.downSince === undefined ? '' : ` since ${Date.now() - this.keeper.downSince} ms`} and not back within ${ms} ms (it keeps logging in again by itself: check this machine's network and the server)`,
       );
-    if (this.closed) return Promise.reject(down());
+    if (this.closed || this.refused) return Promise.reject(down());
     return new Promise((resolve, reject) => {
       const done = (e?: Error) => {
         clearTimeout(timer);
