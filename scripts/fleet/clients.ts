@@ -1,6 +1,6 @@
 /**
  * The clients process of the fleet simulator: M clients, each its own XMPP account, calling random
- * robots (10 sequential calls per visit, sessions kept open up to 8 per client) and watching each
+ * robots (50 sequential calls per visit, sessions kept open up to 8 per client) and watching each
  * robot's `tick` signal for gaps; or the same calls over TCP, straight to the robot processes' gateways.
  */
 import { Session, type AnyProxy } from '../../src/index.js';

@@ -14,7 +14,7 @@ export const TICK_MS = 500;
 /** Logins in flight per robot process (a fleet booting at once, but not one SYN flood). */
 export const LOGINS_IN_FLIGHT = 32;
 /** Calls a client makes on one robot before it picks another. */
-export const CALLS_PER_VISIT = 10;
+export const CALLS_PER_VISIT = 50;
 /** Sessions a client keeps open (least recently used closed first). */
 export const SESSIONS_PER_CLIENT = 8;
 
