@@ -168,6 +168,13 @@ export class XmppLink {
       resource: account.resource ?? jidResource ?? defaultResource,
     });
     xmpp.on('error', () => {}); // reported through start() or 'offline'
+    // Bytes that arrive once the stream is closing (its parser gone: a stream error, then our own close)
+    // are dropped: @xmpp/connection would throw on them in a socket handler, which ends the process.
+    const conn = xmpp as unknown as { parser: unknown; _onData(d: Buffer): void };
+    const onData = conn._onData;
+    conn._onData = function (this: typeof conn, d: Buffer) {
+      if (this.parser) onData.call(this, d);
+    };
     // Stanzas are small and answered at once: Nagle's delay would cost tens of ms per round trip.
     xmpp.on('status', () =>
       (xmpp as unknown as { socket?: { setNoDelay?(b: boolean): void } }).socket?.setNoDelay?.(true),
