@@ -1,17 +1,25 @@
 /**
  * A real XMPP server for tests: Debian's Prosody, started on loopback with a generated configuration
- * (its own data directory, ports chosen here, a SOCKS5 bytestream proxy), accounts created with
- * prosodyctl, stopped at the end. `.ci/run` installs the package.
+ * (its own data directory, ports chosen here, a SOCKS5 bytestream proxy unless told otherwise, no rate
+ * limit unless Debian's stock one is asked for), accounts created with prosodyctl, stopped at the end.
+ * `.ci/run` installs the package. What it shares with ejabberd.ts is in xmpp-server.ts.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { freePort } from './net.js';
+import {
+  DOMAIN,
+  endProcess,
+  stockLimits,
+  waitForPort,
+  type XmppServer,
+  type XmppServerOptions,
+} from './xmpp-server.js';
 
-export const DOMAIN = 'example.test';
+export { DOMAIN };
 
 const running = new Set<Prosody>();
 after(async () => {
@@ -30,26 +38,10 @@ export interface ProsodyPlace {
   config?: string;
 }
 
-async function waitForPort(port: number, ms: number, netns?: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok =
-      netns !== undefined
-        ? execFileSync('ss', ['-N', netns, '-Hltn', `sport = :${port}`])
-            .toString()
-            .trim() !== ''
-        : await new Promise<boolean>((r) => {
-            const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-            s.on('error', () => r(false));
-          });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`prosody did not listen on ${port} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** A running Prosody. */
-export class Prosody {
+export class Prosody implements XmppServer {
+  readonly kind = 'prosody';
+  readonly domain = DOMAIN;
   private child: ChildProcess | undefined;
 
   private constructor(
@@ -74,7 +66,7 @@ export class Prosody {
   }
 
   /** Starts Prosody, or says why it cannot run here. */
-  static async start(place: ProsodyPlace = {}): Promise<Prosody | string> {
+  static async start(place: ProsodyPlace = {}, options: XmppServerOptions = {}): Promise<Prosody | string> {
     if (!existsSync('/usr/bin/prosody')) return 'prosody is not installed (apt-get install prosody; .ci/run does it)';
     const dir = mkdtempSync(join(tmpdir(), 'qi-prosody-'));
     const p = new Prosody(dir, await freePort(), await freePort(), place);
@@ -95,23 +87,19 @@ interfaces = { ${ifs} }
 network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
 c2s_ports = { ${p.port} }
 c2s_interfaces = { ${ifs} }
--- qi traffic is many small stanzas answered at once: no Nagle delay, write at once, read in big chunks
-network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
-modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(place.modules ?? [])].map((m) => `"${m}"`).join(', ')} }
+modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(options.stockLimits ? ['limits'] : []), ...(place.modules ?? [])].map((m) => `"${m}"`).join(', ')} }
 ${place.config ?? ''}
+${options.stockLimits ? `-- Debian's stock rate limit (its /etc/prosody/prosody.cfg.lua)\nlimits = { c2s = { rate = "${stockLimits().prosody.rate}" } }` : ''}
 modules_disabled = { "s2s" }
 s2s_ports = { }
 http_ports = { }
 https_ports = { }
 proxy65_ports = { ${p.proxyPort} }
 proxy65_interfaces = { ${ifs} }
--- qi traffic is many small stanzas answered at once: no Nagle delay, write at once, read in big chunks
-network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
 authentication = "internal_hashed"
 c2s_require_encryption = false
 VirtualHost "${DOMAIN}"
-Component "proxy.${DOMAIN}" "proxy65"
-  proxy65_address = "${place.host ?? '127.0.0.1'}"
+${options.proxy65 === false ? '' : `Component "proxy.${DOMAIN}" "proxy65"\n  proxy65_address = "${place.host ?? '127.0.0.1'}"`}
 `,
     );
     running.add(p);
@@ -125,7 +113,7 @@ Component "proxy.${DOMAIN}" "proxy65"
       this.place.netns === undefined
         ? spawn('/usr/bin/prosody', args, { stdio: 'ignore' })
         : spawn('ip', ['netns', 'exec', this.place.netns, '/usr/bin/prosody', ...args], { stdio: 'ignore' });
-    await waitForPort(this.port, 10_000, this.place.netns);
+    await waitForPort('prosody', this.port, 10_000, { netns: this.place.netns });
   }
 
   /** Creates an account (`name@example.test`). */
@@ -175,12 +163,7 @@ Component "proxy.${DOMAIN}" "proxy65"
   async stop(removeData = false): Promise<void> {
     const c = this.child;
     this.child = undefined;
-    if (c && c.exitCode === null) {
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      if (c.exitCode === null) c.kill('SIGKILL');
-    }
+    await endProcess(c);
     if (removeData) rmSync(this.dir, { recursive: true, force: true });
   }
 

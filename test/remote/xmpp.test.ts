@@ -1,176 +1,34 @@
 /**
- * Remote access through a real XMPP server (Prosody on loopback): a robot (SD, services, gateway, XMPP
- * gateway) logs in as robot@example.test; clients log in with their own accounts and reach it with
- * `xmpp://robot@example.test`. Nothing is mocked: every byte goes through Prosody as IBB stanzas.
+ * Remote access through a real XMPP server, Prosody on loopback: the key scenarios (test/helpers/xmpp-suite.ts,
+ * also run against ejabberd by xmpp-ejabberd.test.ts), and a slow path to the server (a throttled relay).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Gateway, QiConnectError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
-import { RobotWatcher, XmppGateway, closeXmppLinks } from '../../src/remote/index.js';
-import { calculator } from '../object/fixtures.js';
-import { DOMAIN, Prosody } from '../helpers/prosody.js';
+import { it } from 'node:test';
+import { Session, type AnyProxy } from '../../src/index.js';
+import { Prosody } from '../helpers/prosody.js';
 import { FaultRelay } from '../helpers/relay.js';
+import { ROBOT, xmppSuite } from '../helpers/xmpp-suite.js';
 
-let server: Prosody | string;
-let sd: Session;
-let gw: Gateway;
-let robot: XmppGateway;
-const calc = calculator();
-const sessions: Session[] = [];
-
-const account = (name: string, bytestreams: 'auto' | 'ibb' | 'socks5' = 'auto') => ({
-  xmpp: { service: (server as Prosody).service, jid: `${name}@${DOMAIN}`, password: `${name}-pw`, bytestreams },
-});
-const ROBOT = `xmpp://robot@${DOMAIN}`;
-
-before(async () => {
-  server = await Prosody.start();
-  if (typeof server === 'string') return;
-  for (const n of ['robot', 'alice', 'mallory']) server.register(n, `${n}-pw`);
-  sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-  await sd.registerService('Calculator', calc);
-  gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
-  robot = await XmppGateway.start({
-    account: { service: server.service, jid: `robot@${DOMAIN}`, password: 'robot-pw' },
-    allow: [`alice@${DOMAIN}`],
-    gateway: gw,
-  });
-});
-
-after(async () => {
-  await Promise.all(sessions.map((s) => s.close()));
-  await closeXmppLinks();
-  await robot?.close();
-  await gw?.close();
-  await sd?.close();
-});
-
-function skipped(t: { skip(m: string): void }): boolean {
-  if (typeof server !== 'string') return false;
-  console.error(`SKIPPED: ${server}`);
-  t.skip(server);
-  return true;
-}
-
-describe('qi through an XMPP server (Prosody)', () => {
-  it('a slow path to the server (a rate limit) is not taken for a dead robot: IBB acknowledgements count as life', async (t) => {
-    if (skipped(t)) return;
-    const relay = await FaultRelay.start(`tcp://127.0.0.1:${(server as Prosody).port}`);
-    relay.rate = 128 * 1024; // 128 KiB as IBB (base64) takes about 1.3 s each way: four heartbeats of 300 ms
-    const via = { xmpp: { ...account('alice', 'ibb').xmpp, service: relay.url.replace(/^tcp:/, 'xmpp:') } };
-    const s = await Session.connect(ROBOT, { transports: via, reconnect: false, limits: { heartbeatMs: 300 } });
-    sessions.push(s);
-    const c = (await s.service('Calculator')) as AnyProxy;
-    const big = Buffer.alloc(128 * 1024, 5);
-    const t0 = Date.now();
-    const back = (await c.echoRaw(big)) as Buffer;
-    assert.ok(back.equals(big));
-    assert.ok(Date.now() - t0 > 1500, `the relay throttles (${Date.now() - t0} ms)`);
-    await s.close();
-    await relay.close();
-  });
-
-  for (const kind of ['ibb', 'socks5'] as const) {
-    it(`calls a method, gets a signal and a property, and passes 5 MiB through ${kind === 'ibb' ? 'In-Band Bytestreams' : 'the SOCKS5 proxy'}`, async (t) => {
+xmppSuite(
+  'Prosody',
+  () => Prosody.start(),
+  (suite) => {
+    const { account, skipped, sessions } = suite;
+    it('a slow path to the server (a rate limit) is not taken for a dead robot: IBB acknowledgements count as life', async (t) => {
       if (skipped(t)) return;
-      const before = robot.metrics[kind];
-      const s = await Session.connect(ROBOT, { transports: account('alice', kind), reconnect: false });
+      const relay = await FaultRelay.start(`tcp://127.0.0.1:${(suite.server as Prosody).port}`);
+      relay.rate = 128 * 1024; // 128 KiB as IBB (base64) takes about 1.3 s each way: four heartbeats of 300 ms
+      const via = { xmpp: { ...account('alice', 'ibb').xmpp, service: relay.url.replace(/^tcp:/, 'xmpp:') } };
+      const s = await Session.connect(ROBOT, { transports: via, reconnect: false, limits: { heartbeatMs: 300 } });
       sessions.push(s);
-      assert.equal(robot.metrics[kind], before + 1, `the session went through ${kind}`);
-      assert.deepEqual(
-        (await s.services()).map((i) => i.name),
-        ['ServiceDirectory', 'Calculator'],
-      );
       const c = (await s.service('Calculator')) as AnyProxy;
-      assert.match(Session.route(c)!, /^xmpp:\/\/robot@example\.test\/qi$/);
-      assert.equal(await c.add(40, 2), 42);
-      const got = (c.fired as { once(): Promise<unknown[]> }).once();
-      await new Promise((r) => setTimeout(r, 100));
-      calc.emit('fired', 5, 'over xmpp');
-      assert.deepEqual(await got, [5, 'over xmpp']);
-      assert.equal(await (c.volume as { get(): Promise<number> }).get(), 0.5);
-      const big = Buffer.alloc(5 * 1024 * 1024);
-      for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+      const big = Buffer.alloc(128 * 1024, 5);
       const t0 = Date.now();
       const back = (await c.echoRaw(big)) as Buffer;
       assert.ok(back.equals(big));
-      console.error(`5 MiB each way through Prosody (${kind}): ${Date.now() - t0} ms`);
+      assert.ok(Date.now() - t0 > 1500, `the relay throttles (${Date.now() - t0} ms)`);
+      await s.close();
+      await relay.close();
     });
-  }
-
-  it("refuses a JID that is not in the robot's allowlist, and says so", async (t) => {
-    if (skipped(t)) return;
-    await assert.rejects(
-      Session.connect(ROBOT, { transports: account('mallory'), reconnect: false }),
-      (e: unknown) =>
-        e instanceof QiConnectError &&
-        /refused mallory@example\.test: it is not in the robot's allowlist/.test(e.message),
-    );
-    assert.ok(robot.metrics.refused >= 1);
-  });
-
-  it('recovers when the XMPP server restarts mid-session: robot and client log in again, calls go through', async (t) => {
-    if (skipped(t)) return;
-    const s = await Session.connect(ROBOT, {
-      transports: account('alice'),
-      reconnect: { minMs: 200, maxMs: 1000, callWaitMs: 20_000 },
-    });
-    sessions.push(s);
-    const c = (await s.service('Calculator')) as AnyProxy;
-    assert.equal(await c.add(1, 1), 2);
-    const seen: unknown[][] = [];
-    await (c.fired as { connect(f: (...a: unknown[]) => void): Promise<unknown> }).connect((...a) => seen.push(a));
-    await (server as Prosody).restart();
-    assert.equal(await c.add(2, 2, { timeoutMs: 20_000 }), 4, 'a call after the restart');
-    for (let i = 0; i < 100 && seen.length === 0; i++) {
-      calc.emit('fired', 9, 'after the server restart');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.deepEqual(seen[0], [9, 'after the server restart'], 'the subscription came back');
-  });
-
-  it('lists the robots that are online and sees one go away and come back (presence)', async (t) => {
-    if (skipped(t)) return;
-    const watcher = await RobotWatcher.start({ ...account('alice').xmpp }, [`robot@${DOMAIN}`]);
-    try {
-      const up = await watcher.waitFor(`robot@${DOMAIN}`, true, 5000);
-      assert.equal(up.address, `robot@${DOMAIN}/qi`);
-      assert.equal(up.services, 1, 'the robot announces its number of services');
-      assert.deepEqual(
-        watcher.list().map((r) => [r.jid, r.online]),
-        [[`robot@${DOMAIN}`, true]],
-      );
-      const gone = watcher.waitFor(`robot@${DOMAIN}`, false, 5000);
-      await robot.close();
-      assert.equal((await gone).online, false);
-      const back = watcher.waitFor(`robot@${DOMAIN}`, true, 5000);
-      robot = await XmppGateway.start({
-        account: { service: (server as Prosody).service, jid: `robot@${DOMAIN}`, password: 'robot-pw' },
-        allow: [`alice@${DOMAIN}`],
-        gateway: gw,
-      });
-      assert.equal((await back).online, true);
-    } finally {
-      await watcher.close();
-    }
-    // A JID the robot does not allow cannot follow it.
-    const nosy = await RobotWatcher.start({ ...account('mallory').xmpp }, [`robot@${DOMAIN}`]);
-    try {
-      await assert.rejects(nosy.waitFor(`robot@${DOMAIN}`, true, 1000), /not seen online/);
-    } finally {
-      await nosy.close();
-    }
-  });
-
-  it('says when the robot is not online', async (t) => {
-    if (skipped(t)) return;
-    await assert.rejects(
-      Session.connect(`xmpp://nobody@${DOMAIN}`, {
-        transports: account('alice'),
-        reconnect: false,
-        connectTimeoutMs: 3000,
-      }),
-      (e: unknown) => e instanceof QiConnectError && /is not online/.test(e.message),
-    );
-  });
-});
+  },
+);

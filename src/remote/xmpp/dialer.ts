@@ -11,6 +11,7 @@ import {
   type DialOptions,
   type Endpoint,
 } from '../../transport/index.js';
+import type { IbbOptions } from './ibb.js';
 import type { XmppKeepOptions } from './keeper.js';
 import { xml } from './lib.js';
 import { XmppLink, type XmppAccount } from './link.js';
@@ -62,7 +63,7 @@ function accountOf(options: DialOptions, target: string): XmppAccount {
  * The shared link of an account (logged in once, again after it closed; while its connection is down it
  * logs in again by itself, with the liveness and pace of `keep`).
  */
-function linkOf(a: XmppAccount, timeoutMs: number, keep: XmppKeepOptions): Promise<XmppLink> {
+function linkOf(a: XmppAccount, timeoutMs: number, keep: XmppKeepOptions, ibb?: IbbOptions): Promise<XmppLink> {
   const key = `${a.service} ${a.jid}`;
   let p = links.get(key);
   if (p === undefined) {
@@ -73,6 +74,7 @@ function linkOf(a: XmppAccount, timeoutMs: number, keep: XmppKeepOptions): Promi
       a,
       {
         ...keep,
+        ibb,
         timeoutMs,
         onOnline: (l) => void l.xmpp.send(xml('presence', {}, xml('priority', {}, '-1'))).catch(() => {}),
       },
@@ -105,12 +107,13 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
   const text = formatEndpoint(ep);
   const a = accountOf(options, text);
   const key = `${a.service} ${a.jid}`;
-  const given = options.xmpp as XmppKeepOptions | undefined;
-  const p = linkOf(a, options.timeoutMs, {
-    pingMs: given?.pingMs,
-    pingTimeoutMs: given?.pingTimeoutMs,
-    reconnect: given?.reconnect,
-  });
+  const given = options.xmpp as (XmppKeepOptions & { ibb?: IbbOptions }) | undefined;
+  const p = linkOf(
+    a,
+    options.timeoutMs,
+    { pingMs: given?.pingMs, pingTimeoutMs: given?.pingTimeoutMs, reconnect: given?.reconnect },
+    given?.ibb,
+  );
   hold(p);
   const robot = ep.jid.includes('/') ? ep.jid : `${ep.jid}/qi`;
   const mode = (options.xmpp as { bytestreams?: string } | undefined)?.bytestreams ?? 'auto';

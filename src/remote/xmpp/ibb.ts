@@ -2,10 +2,14 @@
  * In-Band Bytestreams (XEP-0047): a reliable, ordered byte stream between two XMPP entities, carried in
  * `<iq>` stanzas through the server, base64-encoded. Each block is acknowledged; at most `window` blocks
  * are unacknowledged at a time, and a receiver acknowledges only once its reader has room, so a large
- * transfer can neither flood the server nor a slow reader.
+ * transfer can neither flood the server nor a slow reader. A server's rate limit (Debian's stock
+ * ejabberd: 3,000 B/s per client) makes each block wait its turn behind the blocks sent before it, of
+ * every stream of the connection: a stream fails when none of its blocks was acknowledged for
+ * `ackTimeoutMs` times the number of streams sending meanwhile, not when one block took that long.
  */
 import { randomUUID } from 'node:crypto';
 import { Duplex } from 'node:stream';
+import { envNumber } from '../../config/env.js';
 import { xml } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 
@@ -17,7 +21,24 @@ export interface IbbOptions {
   blockSize?: number;
   /** Blocks sent and not yet acknowledged (default 8). */
   window?: number;
+  /**
+   * A stream fails once none of its blocks was acknowledged for this long while some wait (times the
+   * number of streams of the connection sending meanwhile: they share its rate), in ms (default
+   * `QI_XMPP_ACK_TIMEOUT_MS` or 30,000): a peer gone, or a server holding our bytes back (its rate
+   * limit) for that long.
+   */
+  ackTimeoutMs?: number;
 }
+
+/** What the streams of one connection share: the time allowed, and how many streams have blocks in flight. */
+interface AckClock {
+  readonly ackTimeoutMs: number;
+  sending: number;
+}
+
+/** Why a stream whose blocks are not acknowledged fails: a rate limit is the likely cause. */
+const notAcknowledged = (ms: number, taken: number) =>
+  `nothing acknowledged for ${ms} ms (${taken} bytes were). The XMPP server may be holding our bytes back: its rate limit for clients (Prosody's mod_limits \`limits.c2s.rate\`, ejabberd's \`c2s_shaper\` shaper) is below what qi sends; raise it for this account (docs/remote.md), or give the stream more time (ibb.ackTimeoutMs, QI_XMPP_ACK_TIMEOUT_MS). Or the peer is gone`;
 
 /** One IBB session as a Node Duplex. */
 export class IbbStream extends Duplex {
@@ -38,6 +59,7 @@ export class IbbStream extends Duplex {
     readonly blockSize: number,
     private readonly window: number,
     private readonly onGone: () => void,
+    private readonly clock: AckClock = { ackTimeoutMs: 30_000, sending: 0 },
   ) {
     super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 64 * 1024 });
   }
@@ -70,18 +92,22 @@ export class IbbStream extends Duplex {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.sendBlocks(chunk).then(
       () => cb(),
-      (e: Error) => cb(new Error(`IBB stream ${this.sid} to ${this.peer} failed: ${e.message}`)),
+      (e: Error) => cb(new Error(`IBB stream ${this.sid} to ${this.peer} failed: ${e.message || e.name}`)),
     );
   }
 
   /**
    * Sends `chunk` block by block, at most `window` of them unacknowledged. Every block's acknowledgement
    * is owned here from the moment it is asked for: the first failure (a stanza error such as
-   * service-unavailable when the peer went away, a timeout, the stream closed) stops the sending and is
-   * what this rejects with at once, without waiting for the blocks still in flight (their answers, or
-   * their timeouts, are then ignored).
+   * service-unavailable when the peer went away, nothing acknowledged for `ackTimeoutMs`, the stream
+   * closed) stops the sending and is what this rejects with at once, without waiting for the blocks still
+   * in flight (their answers, or their timeouts, are then ignored).
    */
   private async sendBlocks(chunk: Buffer): Promise<void> {
+    const { ackTimeoutMs } = this.clock;
+    // Blocks queue behind each other at a throttling server: each one's own bound is the time its
+    // predecessors may take; the watchdog judges progress.
+    const eachMs = ackTimeoutMs * (this.window + 1);
     const acks: Promise<void>[] = [];
     let failure: Error | undefined;
     let failNow: (e: Error) => void = () => {};
@@ -90,35 +116,69 @@ export class IbbStream extends Duplex {
     const fail = (e: unknown) => {
       if (failure !== undefined) return;
       failure = e instanceof Error ? e : new Error(String(e));
+      if (failure.name === 'TimeoutError') failure = new Error(notAcknowledged(eachMs, this.bytesTaken));
       failNow(failure);
       for (const w of this.waiting.splice(0)) w();
     };
-    for (let at = 0; at < chunk.length; at += this.blockSize) {
-      while (this.inflight >= this.window && failure === undefined && !this.destroyed)
-        await new Promise<void>((r) => this.waiting.push(r));
-      if (this.destroyed) fail(new Error('the stream was closed'));
-      if (failure !== undefined) break;
-      const block = chunk.subarray(at, at + this.blockSize);
-      const seq = this.seqOut;
-      this.seqOut = (this.seqOut + 1) & 0xffff;
-      this.inflight++;
-      acks.push(
-        this.xmpp.iqCaller
-          .request(
-            xml(
-              'iq',
-              { type: 'set', to: this.peer },
-              xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64')),
-            ),
-          )
-          .then(() => void (this.bytesTaken += block.length), fail)
-          .finally(() => {
-            this.inflight--;
-            this.waiting.shift()?.();
-          }),
-      );
+    let lastAck = 0;
+    let watchdog: NodeJS.Timeout | undefined;
+    let sending = false;
+    const idle = () => {
+      clearTimeout(watchdog);
+      if (sending) this.clock.sending--;
+      sending = false;
+    };
+    const watch = (ms: number) => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        if (failure !== undefined || !sending) return;
+        const quiet = Date.now() - lastAck;
+        const allowed = ackTimeoutMs * Math.max(1, this.clock.sending);
+        if (quiet >= allowed) fail(new Error(notAcknowledged(quiet, this.bytesTaken)));
+        else watch(allowed - quiet);
+      }, ms);
+      watchdog.unref();
+    };
+    try {
+      for (let at = 0; at < chunk.length; at += this.blockSize) {
+        while (this.inflight >= this.window && failure === undefined && !this.destroyed)
+          await new Promise<void>((r) => this.waiting.push(r));
+        if (this.destroyed) fail(new Error('the stream was closed'));
+        if (failure !== undefined) break;
+        const block = chunk.subarray(at, at + this.blockSize);
+        const seq = this.seqOut;
+        this.seqOut = (this.seqOut + 1) & 0xffff;
+        if (this.inflight++ === 0 && !sending) {
+          // Nothing was waiting: the time counts from now.
+          sending = true;
+          this.clock.sending++;
+          lastAck = Date.now();
+          watch(ackTimeoutMs);
+        }
+        acks.push(
+          this.xmpp.iqCaller
+            .request(
+              xml(
+                'iq',
+                { type: 'set', to: this.peer },
+                xml('data', { xmlns: IBB_NS, seq, sid: this.sid }, block.toString('base64')),
+              ),
+              eachMs,
+            )
+            .then(() => {
+              this.bytesTaken += block.length;
+              lastAck = Date.now();
+            }, fail)
+            .finally(() => {
+              this.inflight--;
+              this.waiting.shift()?.();
+            }),
+        );
+      }
+      await Promise.race([Promise.all(acks), failed]);
+    } finally {
+      idle();
     }
-    await Promise.race([Promise.all(acks), failed]);
     if (failure !== undefined) throw failure;
   }
 
@@ -140,6 +200,7 @@ export class IbbStream extends Duplex {
 /** Routes the IBB stanzas of one XMPP connection to its streams, and accepts or opens streams. */
 export class IbbEndpoint {
   private readonly streams = new Map<string, IbbStream>();
+  private readonly clock: AckClock;
 
   /**
    * @param accept decides on a stream a peer opens: return false to refuse it (the peer gets an error)
@@ -149,6 +210,7 @@ export class IbbEndpoint {
     private readonly options: IbbOptions = {},
     private readonly accept?: (stream: IbbStream) => boolean,
   ) {
+    this.clock = { ackTimeoutMs: options.ackTimeoutMs ?? envNumber('QI_XMPP_ACK_TIMEOUT_MS', 30_000), sending: 0 };
     const key = (from: string, sid: string | undefined) => `${from} ${sid ?? ''}`;
     xmpp.iqCallee.set(IBB_NS, 'open', ({ stanza, from }) => {
       const open = stanza.getChild('open', IBB_NS)!;
@@ -184,7 +246,15 @@ export class IbbEndpoint {
 
   private stream(peer: string, sid: string, blockSize: number): IbbStream {
     const k = `${peer} ${sid}`;
-    const s = new IbbStream(this.xmpp, peer, sid, blockSize, this.options.window ?? 8, () => this.streams.delete(k));
+    const s = new IbbStream(
+      this.xmpp,
+      peer,
+      sid,
+      blockSize,
+      this.options.window ?? 8,
+      () => this.streams.delete(k),
+      this.clock,
+    );
     this.streams.set(k, s);
     return s;
   }
