@@ -49,6 +49,7 @@ function accountOf(options: DialOptions, target: string): XmppAccount {
     jid: given?.jid ?? process.env.QI_XMPP_JID,
     password: given?.password ?? process.env.QI_XMPP_PASSWORD,
     resource: given?.resource,
+    alternates: given?.alternates,
   };
   if (!a.service || !a.jid || a.password === undefined) {
     throw new QiUrlError(

@@ -138,7 +138,7 @@ export class XmppGateway {
 
   private element() {
     const name = this.options.identity?.name ?? this.link.jid.split('@')[0];
-    return robotElement(this.options.gateway.serviceCount, { ...this.options.identity, name });
+    return robotElement(this.options.gateway.serviceCount, { ...this.options.identity, name }, this.link.loginId);
   }
 
   private statusText(): string {

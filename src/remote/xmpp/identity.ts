@@ -37,24 +37,29 @@ export function cleanText(text: unknown, max: number): string | undefined {
   return clean === '' ? undefined : clean;
 }
 
-/** The `<qi/>` element of a robot's presence. */
-export function robotElement(services: number, identity: RobotIdentity = {}): Element {
+/**
+ * The `<qi/>` element of a robot's presence (`login`: its link's `loginId`, new at each login: peers
+ * that see it change know the robot was away).
+ */
+export function robotElement(services: number, identity: RobotIdentity = {}, login?: string): Element {
   return xml('qi', {
     xmlns: QI_ROBOT_NS,
     services,
     name: cleanText(identity.name, IDENTITY_MAX),
     model: cleanText(identity.model, IDENTITY_MAX),
     version: cleanText(identity.version, IDENTITY_MAX),
+    login,
   });
 }
 
 /** What a `<qi/>` element announces, bounded and cleaned (services: a whole number up to 1,000,000). */
-export function readRobotElement(qi: Element): RobotIdentity & { services?: number } {
+export function readRobotElement(qi: Element): RobotIdentity & { services?: number; login?: string } {
   const services = Number(qi.attrs.services);
   return {
     services: Number.isInteger(services) && services >= 0 && services <= 1_000_000 ? services : undefined,
     name: cleanText(qi.attrs.name, IDENTITY_MAX),
     model: cleanText(qi.attrs.model, IDENTITY_MAX),
     version: cleanText(qi.attrs.version, IDENTITY_MAX),
+    login: cleanText(qi.attrs.login, IDENTITY_MAX),
   };
 }

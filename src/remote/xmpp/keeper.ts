@@ -59,12 +59,21 @@ export class XmppKeeper {
   /** Why the server refused the account, once it did: no more logins. */
   private refused: string | undefined;
 
+  /** Which of `services` the connection uses now. */
+  private turn: number;
+
+  /**
+   * @param services the addresses of the service (a cluster's nodes): each login again goes to the next
+   * one after the one in use (the one that was lost first goes last)
+   */
   constructor(
     private readonly xmpp: Client,
     options: XmppKeepOptions,
     private readonly attemptMs: number,
+    private readonly services: readonly string[],
     private readonly events: KeeperEvents,
   ) {
+    this.turn = Math.max(0, services.indexOf(xmpp.options.service));
     this.pingMs = options.pingMs ?? envNumber('QI_XMPP_PING_MS', 10_000, { zero: true });
     this.pingTimeoutMs = Math.max(
       1,
@@ -141,6 +150,10 @@ export class XmppKeeper {
     this.retry = undefined;
     if (this.closed || this.refused !== undefined || this.xmpp.status !== 'disconnect') return;
     this.counts.attempts++;
+    if (this.services.length > 1) {
+      this.turn = (this.turn + 1) % this.services.length;
+      this.xmpp.options.service = this.services[this.turn];
+    }
     this.deadline = setTimeout(() => this.drop(`no login within ${this.attemptMs} ms`), this.attemptMs);
     this.xmpp.reconnect.reconnect().catch(() => {
       // A refused TCP connection has already closed (and scheduled the next attempt); a stream that

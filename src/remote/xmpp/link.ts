@@ -2,6 +2,8 @@
  * One XMPP account logged in to a server, with its In-Band Bytestreams. Robots and clients each use one;
  * the server may be a company's own (any XMPP server: the tests use Prosody).
  */
+import { randomBytes } from 'node:crypto';
+import { QI_ROBOT_NS } from './identity.js';
 import { loadXmpp, xml } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
@@ -9,10 +11,19 @@ import { QiClosedError, QiConnectError } from '../../transport/index.js';
 import { IbbEndpoint, type IbbOptions, type IbbStream } from './ibb.js';
 import { XmppKeeper, type XmppKeepOptions } from './keeper.js';
 
+/** Robots whose login a link remembers. */
+const MAX_LOGINS = 10_000;
+
 /** An XMPP account to log in with. */
 export interface XmppAccount {
   /** The server: `xmpp://host:5222` (STARTTLS when the server offers it) or `xmpps://host:5223` (TLS). */
   service: string;
+  /**
+   * Other addresses of the same service (the nodes of a cluster serving this domain): the first login
+   * tries them in turn when `service` does not answer, and each login again after a loss goes to the next
+   * one, so that a node stopping does not cut its robots off.
+   */
+  alternates?: string[];
   /** The account's JID, `name@domain` (a resource may follow after `/`). */
   jid: string;
   /** Its password (sent with SASL SCRAM when the server offers it). */
@@ -65,16 +76,25 @@ export class XmppLink {
   refused: QiAuthError | undefined;
   /** Streams of qi sessions by peer (full JID): they end with this connection, or when the peer goes. */
   private readonly tracked = new Map<string, Set<{ destroy(e?: Error): void }>>();
+  /** The login of each robot heard of, as its presence said (see {@link loginId}). */
+  private readonly logins = new Map<string, string>();
+  /**
+   * Changes each time this link is online again: robots announce it in their presence, so that peers
+   * tell a robot that logged in again (its sessions ended) from one announcing a change, even when the
+   * server never said it went offline (a cluster node stopped or crashed).
+   */
+  loginId = '';
 
   private constructor(
     readonly xmpp: Client,
     readonly service: string,
     account: string,
     options: XmppLinkOptions,
+    services: string[],
   ) {
     this.ibb = new IbbEndpoint(xmpp, options.ibb, options.accept);
     // Streams do not survive their XMPP connection: their owners reconnect.
-    this.keeper = new XmppKeeper(xmpp, options, options.timeoutMs ?? 10_000, {
+    this.keeper = new XmppKeeper(xmpp, options, options.timeoutMs ?? 10_000, services, {
       lost: (why) =>
         this.endAll(
           new QiClosedError(
@@ -107,18 +127,40 @@ export class XmppLink {
       if (xmpp.status === 'disconnect') stop();
       else xmpp.once('disconnect', stop);
     });
-    // A peer whose presence we hold (directed to us) went offline: its sessions' streams are dead.
+    xmpp.on('online', () => (this.loginId = randomBytes(6).toString('hex')));
+    // A peer whose presence we hold (directed to us) went offline, or logged in again: its sessions'
+    // streams are dead.
     xmpp.on('stanza', (st: Element) => {
-      if (!st.is('presence') || st.attrs.type !== 'unavailable' || !st.attrs.from) return;
+      if (!st.is('presence') || !st.attrs.from) return;
       const peer = st.attrs.from;
-      const set = this.tracked.get(peer);
-      if (set === undefined) return;
-      this.tracked.delete(peer);
-      const e = new QiClosedError(
-        `${peer} went offline (the XMPP server ended its presence: its network or process went away); the session reconnects once it is back`,
-      );
-      for (const s of set) s.destroy(e);
+      if (st.attrs.type === 'unavailable') {
+        this.logins.delete(peer);
+        return this.peerGone(
+          peer,
+          'went offline (the XMPP server ended its presence: its network or process went away)',
+        );
+      }
+      const login = st.attrs.type === undefined ? st.getChild('qi', QI_ROBOT_NS)?.attrs.login : undefined;
+      if (login === undefined) return;
+      const before = this.logins.get(peer);
+      this.logins.delete(peer);
+      this.logins.set(peer, login);
+      // Robots we hear of: as many as a roster holds, at most (the oldest heard of go first).
+      if (this.logins.size > MAX_LOGINS) this.logins.delete(this.logins.keys().next().value!);
+      if (before !== undefined && before !== login)
+        this.peerGone(
+          peer,
+          'logged in again (it had lost its XMPP server: a server node stopped, or its network went away)',
+        );
     });
+  }
+
+  private peerGone(peer: string, what: string): void {
+    const set = this.tracked.get(peer);
+    if (set === undefined) return;
+    this.tracked.delete(peer);
+    const e = new QiClosedError(`${peer} ${what}; the session reconnects once it is back`);
+    for (const s of set) s.destroy(e);
   }
 
   /**
@@ -143,14 +185,34 @@ export class XmppLink {
   }
 
   private endAll(e: Error): void {
+    this.logins.clear();
     this.ibb.closeAll(e);
     const all = [...this.tracked.values()].flatMap((s) => [...s]);
     this.tracked.clear();
     for (const s of all) s.destroy(e);
   }
 
-  /** Logs in. @throws QiAuthError (refused credentials) or QiConnectError (server unreachable). */
+  /**
+   * Logs in, to `account.service` or, when it does not answer, to each of `account.alternates` in turn.
+   * @throws QiAuthError (refused credentials) or QiConnectError (no server reachable).
+   */
   static async open(account: XmppAccount, options: XmppLinkOptions = {}, defaultResource = 'qi'): Promise<XmppLink> {
+    const services = [account.service, ...(account.alternates ?? [])];
+    for (let i = 0; ; i++) {
+      try {
+        return await XmppLink.openOne({ ...account, service: services[i] }, options, defaultResource, services);
+      } catch (e) {
+        if (e instanceof QiAuthError || i === services.length - 1) throw e;
+      }
+    }
+  }
+
+  private static async openOne(
+    account: XmppAccount,
+    options: XmppLinkOptions,
+    defaultResource: string,
+    services: string[],
+  ): Promise<XmppLink> {
     const [bare, jidResource] = account.jid.split('/', 2);
     const at = bare.indexOf('@');
     if (at <= 0)
@@ -179,7 +241,7 @@ export class XmppLink {
     xmpp.on('status', () =>
       (xmpp as unknown as { socket?: { setNoDelay?(b: boolean): void } }).socket?.setNoDelay?.(true),
     );
-    const link = new XmppLink(xmpp, account.service, bare, options);
+    const link = new XmppLink(xmpp, account.service, bare, options, services);
     if (options.onOnline) xmpp.on('online', () => options.onOnline!(link));
     const timeoutMs = options.timeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;

@@ -25,6 +25,8 @@ export interface RobotPresence extends RobotIdentity {
   services?: number;
   /** Its status text. */
   status?: string;
+  /** Changes each time the robot logs in (again): seen changed, it was away meanwhile. */
+  login?: string;
 }
 
 /** Options of {@link RobotWatcher.start} besides the account. */
@@ -99,11 +101,18 @@ export class RobotWatcher extends EventEmitter {
       return;
     }
     if (type !== undefined || qi === undefined) return; // subscription traffic, or not a robot
+    // Logged in again while we thought it online: the server never said it went (a cluster node stopped).
+    const said = readRobotElement(qi);
+    if (known?.online && known.login !== undefined && said.login !== known.login) {
+      const gone: RobotPresence = { ...known, jid: bare, online: false, address: undefined, status: undefined };
+      this.robots.set(bare, gone);
+      this.emit('change', gone);
+    }
     const r: RobotPresence = {
       jid: bare,
       address: from,
       online: true,
-      ...readRobotElement(qi),
+      ...said,
       status: cleanText(st.getChildText('status'), STATUS_MAX),
     };
     this.robots.set(bare, r);

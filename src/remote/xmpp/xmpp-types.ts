@@ -40,6 +40,8 @@ export interface Client extends EventEmitter {
     get(xmlns: string, name: string, handler: (ctx: { stanza: Element; from: JID }) => unknown): void;
   };
   reconnect: EventEmitter & { delay: number; stop(): void; reconnect(): Promise<void> };
+  /** What `client()` was given; `service` is where the next (re)connection goes. */
+  options: ClientOptions;
 }
 
 /** The options of `client()`. */
