@@ -27,6 +27,13 @@ export const rosSkip: string | false = ['rosmaster', 'rostopic', 'rosservice', '
     : 'python3-std-msgs is not installed (.ci/run installs it)'
   : 'ROS 1 is not installed (apt-get install python3-rosmaster python3-rostopic python3-rosservice python3-rosnode python3-std-msgs; .ci/run does it)';
 
+/** `false` when rospy can load sensor_msgs (python3-sensor-msgs), else why image tests are skipped. */
+export const sensorMsgsSkip: string | false =
+  rosSkip ||
+  (existsSync('/usr/lib/python3/dist-packages/sensor_msgs')
+    ? false
+    : 'python3-sensor-msgs is not installed (.ci/run installs it)');
+
 /** The output of a ROS tool. */
 export interface RunResult {
   code: number | null;

@@ -281,14 +281,15 @@ export class RosGraphBridge {
   /**
    * The `.msg` and `.srv` files of the generated types published or served now (`qi_msgs/msg/Path.msg`,
    * `qi_srvs/srv/Robot_add.srv`), for ROS tools that need them as a package (rostopic echo, rosservice
-   * call): generate Python from them with genpy and put it on PYTHONPATH (docs/bridges.md).
+   * call): generate Python from them with genpy and put it on PYTHONPATH (docs/bridges.md). std_msgs
+   * and sensor_msgs types are not included: Debian packages them.
    */
   definitionFiles(): Map<string, string> {
     const files = new Map<string, string>();
     const add = (spec: MsgSpec) => {
       for (const s of [spec, ...dependencies(spec).values()]) {
         const [pkg, name] = s.type.split('/');
-        if (pkg !== 'std_msgs') files.set(`${pkg}/msg/${name}.msg`, definitionText(s));
+        if (pkg !== 'std_msgs' && pkg !== 'sensor_msgs') files.set(`${pkg}/msg/${name}.msg`, definitionText(s));
       }
     };
     for (const spec of this.messages.values()) add(spec);

@@ -4,13 +4,14 @@
  * (`data`); one struct: a message of its fields, `qi_msgs/<StructName>`; anything else: a message
  * `qi_msgs/<Service>_<member>` with a field per argument (`data` for one, else the parameter names or
  * `arg0`, `arg1`…). Fields: scalars as ROS builtins (float → float32, double → float64), raw → uint8[],
- * lists → arrays, structs and tuples → nested messages. Maps, optionals, dynamics and objects have no
+ * lists → arrays, image structs → sensor_msgs/Image (./image.ts), other structs and tuples → nested messages. Maps, optionals, dynamics and objects have no
  * ROS equivalent: such members are not bridged, and the operator is told why.
  */
 import { QiError } from '../../errors/index.js';
 import { describeType } from '../ros/json.js';
 import type { Signature } from '../../type/index.js';
 import type { Builtin, FieldType, MsgSpec } from './msgspec.js';
+import { imageField, isImage } from './image.js';
 
 const SCALARS: Record<string, [Builtin, string]> = {
   bool: ['bool', 'Bool'],
@@ -49,7 +50,8 @@ function unmappable(sig: Signature, where: string): QiError {
   );
 }
 
-interface Field {
+/** A field of a generated message: its ROS type, and its values both ways. */
+export interface Field {
   type: FieldType;
   toRos(v: unknown): unknown;
   fromRos(v: unknown): unknown;
@@ -78,6 +80,7 @@ function fieldOf(sig: Signature, hint: string, where: string, depth: number): Fi
       fromRos: (v) => (bytes && Buffer.isBuffer(v) ? [...v] : Array.isArray(v) ? v.map(e.fromRos) : v),
     };
   }
+  if (isImage(sig)) return imageField(sig, where);
   if (sig.kind === 'tuple') {
     const names = sig.fields ?? sig.members.map((_, i) => `item${i}`);
     const fields = sig.members.map((m, i) => fieldOf(m, `${hint}_${names[i]}`, `${where}.${names[i]}`, depth + 1));
