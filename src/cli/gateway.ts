@@ -11,6 +11,7 @@ import {
   UNAUTHENTICATED_REFUSAL,
   YARP_UNAUTHENTICATED_REFUSAL,
   YarpBridge,
+  loadServiceDefinition,
 } from '../bridges/index.js';
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { UsageError, run, sessionOptions, type GlobalOptions } from './common.js';
@@ -36,6 +37,8 @@ export interface GatewayVerbOptions extends GlobalOptions, GatewayLimitFlags {
   /** Also offer qi members as YARP ports with this name server, host:port (off by default; needs insecureUnauthenticated). */
   yarp?: string;
   yarpAllow?: string[];
+  /** ROS services qi clients may call through the graph bridge: `NAME=pkg/Type` or `NAME=FILE.srv`. */
+  rosCall?: string[];
   insecureUnauthenticated?: boolean;
   allowNonLoopback?: boolean;
 }
@@ -64,6 +67,9 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       throw new UsageError(`refusing to join the ROS graph. ${GRAPH_UNAUTHENTICATED_REFUSAL}`);
     if (o.yarp !== undefined && o.insecureUnauthenticated !== true)
       throw new UsageError(`refusing to start the YARP bridge. ${YARP_UNAUTHENTICATED_REFUSAL}`);
+    if (o.rosCall?.length && o.rosGraph === undefined)
+      throw new UsageError('--ros-call needs --ros-graph MASTER_URI (the ROS graph whose services qi calls)');
+    const callServices = (o.rosCall ?? []).map((spec) => loadServiceDefinition(spec));
     const gw = await Gateway.start({
       sd: o.sd ?? o.url,
       listen: o.listen,
@@ -108,6 +114,7 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
             sessionOptions: sessionOptions(o),
             allow: o.rosAllow ?? [],
             subscribe: o.rosSubscribe ?? [],
+            callServices,
           }).catch(async (e: unknown) => {
             await ros?.close();
             await gw.close();
@@ -141,7 +148,14 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
           sd: o.sd ?? o.url,
           ...(ros ? { rosBridge: ros.endpoint } : {}),
           ...(graph
-            ? { rosGraph: { node: graph.node.name, uri: graph.node.uri, topics: [...graph.topics.values()] } }
+            ? {
+                rosGraph: {
+                  node: graph.node.name,
+                  uri: graph.node.uri,
+                  topics: [...graph.topics.values()],
+                  calls: callServices.map((c) => c.name),
+                },
+              }
             : {}),
           ...(yarp ? { yarp: { nameServer: o.yarp, ports: [...yarp.ports.keys()] } } : {}),
         }),

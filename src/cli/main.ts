@@ -185,6 +185,10 @@ program
   )
   .option('--yarp-allow <pattern...>', 'what the YARP bridge offers, e.g. "signal:Robot.*" (default: nothing)')
   .option(
+    '--ros-call <service=type...>',
+    'ROS services qi clients may call as methods of RosGraph: /add_two_ints=pkg/AddTwoInts (its .srv found in ROS_PACKAGE_PATH, /opt/ros/*/share, /usr/share) or /add_two_ints=FILE.srv (default: none)',
+  )
+  .option(
     '--insecure-unauthenticated',
     'required with --ros-bridge, --ros-graph and --yarp: anyone reaching them may use what their allowlist names',
   )

@@ -20,6 +20,7 @@ import {
 import { RosGraphBridge, md5sum, messageTypeOf } from '../../src/bridges/index.js';
 import { encodeHeader, frame } from '../../src/bridges/rosgraph/tcpros.js';
 import { RosMaster, generatePython, rosSkip } from '../helpers/rosmaster.js';
+import { SERVICE_SERVER, SRV_CLASS } from '../helpers/rospy.js';
 import { until } from '../helpers/until.js';
 
 const Point = t.struct('Point', { x: t.int32, y: t.int32 });
@@ -56,19 +57,6 @@ rospy.Subscriber(sys.argv[1], AnyMsg, cb)
 rospy.spin()
 `;
 
-/** Python: a service class from a .srv text (as rospy uses it), its md5sum from genmsg. */
-const SRV_CLASS = `
-import rospy, rosservice, genmsg, genmsg.msg_loader, genpy.dynamic
-def service(name, text):
-    ctx = genmsg.MsgContext.create_default()
-    spec = genmsg.msg_loader.load_srv_from_string(ctx, text, name)
-    md5 = genmsg.compute_md5(ctx, spec)
-    req, res = text.split('---')
-    Req = genpy.dynamic.generate_dynamic(name + 'Request', req)[name + 'Request']
-    Res = genpy.dynamic.generate_dynamic(name + 'Response', res)[name + 'Response']
-    return type('Srv', (), {'_type': name, '_md5sum': md5, '_request_class': Req, '_response_class': Res})
-`;
-
 /** A rospy client of /qi/Robot/add and /qi/Robot/greet. */
 const SERVICE_CLIENT = `${SRV_CLASS}
 Add = service('qi_srvs/Robot_add', 'int32 a\\nint32 b\\n---\\nint32 data\\n')
@@ -83,19 +71,6 @@ try:
     greet('')
 except rospy.ServiceException as e:
     print('ERROR', e, flush=True)
-`;
-
-/** A rospy node serving /add_two_ints (failing for a negative a). */
-const SERVICE_SERVER = `${SRV_CLASS}
-AddTwo = service('qi_test/AddTwoInts', 'int64 a\\nint64 b\\n---\\nint64 sum\\n')
-def handle(req):
-    if req.a < 0:
-        raise Exception('a must not be negative')
-    return AddTwo._response_class(sum=req.a + req.b)
-rospy.init_node('adder')
-rospy.Service('/add_two_ints', AddTwo, handle)
-print('READY', flush=True)
-rospy.spin()
 `;
 
 describe('ROS graph bridge', { skip: rosSkip }, () => {

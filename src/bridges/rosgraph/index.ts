@@ -11,3 +11,4 @@ export { messageTypeOf, type QiMessageType } from './msgqi.js';
 export { qiSignatureOf } from './msgdynamic.js';
 export { serialize, deserialize } from './serialize.js';
 export type { RosServiceDefinition } from './ros-services.js';
+export { loadServiceDefinition, rosPackageFolders } from './srv-files.js';
