@@ -5,8 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LocalObject, Session, defineObject, listenStandalone, parseSignature, signal, t } from '../../src/index.js';
-import { RosGraphBridge, deserialize, md5sum, messageTypeOf, serialize } from '../../src/bridges/index.js';
+import {
+  LocalObject,
+  Session,
+  defineObject,
+  listenStandalone,
+  method,
+  parseSignature,
+  signal,
+  t,
+} from '../../src/index.js';
+import {
+  RosGraphBridge,
+  deserialize,
+  imageOfALImage,
+  md5sum,
+  messageTypeOf,
+  serialize,
+} from '../../src/bridges/index.js';
 import { IMAGE_SPEC } from '../../src/bridges/rosgraph/image.js';
 import { RosMaster, sensorMsgsSkip } from '../helpers/rosmaster.js';
 import { until } from '../helpers/until.js';
@@ -30,6 +46,8 @@ const Tagged = t.struct('Tagged', {
   camera: t.int32,
 });
 const Camera = defineObject({ signals: { frame: signal([Frame]), packed: signal([Packed]) } });
+/** What ALVideoDevice.getImageRemote answers (its documented ALValue array), for the conversion test. */
+const VideoDevice = defineObject({ methods: { getImageRemote: method([t.string], t.dynamic) } });
 
 /** A rospy subscriber typed with sensor_msgs/Image: prints the fields of n messages. */
 const IMAGE_SUBSCRIBER = `
@@ -155,5 +173,47 @@ describe('ROS graph bridge: sensor_msgs/Image', { skip: sensorMsgsSkip }, () => 
     );
     assert.equal(warnings.filter((w) => /Camera\.frame does not fit/.test(w)).length, 1, warnings.join('\n'));
     assert.ok(bridge.metrics.published >= before);
+  });
+
+  it('converts a NAOqi ALImage (as getImageRemote answers it over a socket) to an image struct, refusing lying sizes', async () => {
+    let answer: unknown[] = [4, 2, 3, 11, 1_700_000_000, 500_000, pixels(24), 0, -0.5, 0.5, -0.4, 0.4];
+    await provider.registerService('VideoDevice', new LocalObject(VideoDevice, { getImageRemote: () => answer }));
+    const client = await Session.connect(
+      sd.endpoints.find((e) => e.startsWith('tcp://'))!,
+      { lpc: false },
+    );
+    try {
+      const video = (await client.service('VideoDevice')) as unknown as { getImageRemote(n: string): Promise<unknown> };
+      const image = imageOfALImage(await video.getImageRemote('sub'), 'CameraTop_optical_frame');
+      assert.deepEqual(
+        { ...image, data: image.data.length },
+        {
+          width: 4,
+          height: 2,
+          encoding: 'rgb8',
+          step: 12,
+          frame_id: 'CameraTop_optical_frame',
+          data: 24,
+        },
+      );
+      assert.equal(messageTypeOf('Camera', 'frame', [sig(Frame)]).toMessage([image]).encoding, 'rgb8');
+      answer = [4, 2, 3, 11, 0, 0, pixels(23)];
+      await assert.rejects(
+        async () => imageOfALImage(await video.getImageRemote('sub')),
+        /4x2 with 3 layers is 24 bytes, but it carries 23/,
+      );
+      answer = [4, 2, 3, 99, 0, 0, pixels(24)];
+      await assert.rejects(
+        async () => imageOfALImage(await video.getImageRemote('sub')),
+        /colour space 99 has no sensor_msgs encoding/,
+      );
+      answer = [4, 2];
+      await assert.rejects(
+        async () => imageOfALImage(await video.getImageRemote('sub')),
+        /expected an array of at least 7 items/,
+      );
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -109,6 +109,11 @@ describe('ROS graph bridge: properties and services that come and go', { skip: r
   it('unregisters a qi service that leaves and bridges it again when it comes back', async () => {
     const call = () => master.run('rosservice', ['call', '/qi/Robot/add', '2', '3'], 20_000, env);
     assert.equal((await call()).stdout.trim(), 'data: 5');
+    // A ROS subscriber listening across the restart: the value before, then the value after.
+    const echo = master.spawn('rostopic', ['echo', '-n', '2', '/qi/Robot/level'], 30_000);
+    let out = '';
+    echo.child.stdout!.on('data', (d) => (out += d));
+    await until(() => /data: 8/.test(out), 'the value before the restart', 20_000);
     await provider.unregisterService(id);
     await until(() => !bridge.services.has('Robot.add'), 'the bridge to drop Robot.add', 10_000);
     const gone = Date.now();
@@ -124,5 +129,11 @@ describe('ROS graph bridge: properties and services that come and go', { skip: r
     assert.equal((await call()).stdout.trim(), 'data: 5');
     const level = await master.run('rostopic', ['echo', '-n', '1', '/qi/Robot/level'], 20_000);
     assert.match(level.stdout, /^data: 42$/m);
+    const across = await echo.done;
+    assert.deepEqual(
+      [...across.stdout.matchAll(/data: (\d+)/g)].map((m) => Number(m[1])),
+      [8, 42],
+      across.stderr,
+    );
   });
 });

@@ -159,3 +159,72 @@ export function imageField(sig: Signature & { kind: 'tuple'; fields: string[] },
     },
   };
 }
+
+/** NAOqi colour spaces (ALVideoDevice's vision definitions) that have a sensor_msgs encoding. */
+const NAOQI_ENCODINGS: Record<number, string> = {
+  0: 'mono8', // kYuvColorSpace: Y only
+  1: 'mono8', // kyUvColorSpace
+  2: 'mono8', // kyuVColorSpace
+  3: 'mono8', // kRgbColorSpace: R only
+  4: 'mono8', // krGbColorSpace
+  5: 'mono8', // krgBColorSpace
+  9: 'yuv422', // kYUV422ColorSpace
+  10: '8UC3', // kYUVColorSpace
+  11: 'rgb8', // kRGBColorSpace
+  12: '8UC3', // kHSVColorSpace
+  13: 'bgr8', // kBGRColorSpace
+  17: '16UC1', // kDepthColorSpace
+  23: '16UC1', // kRawDepthColorSpace
+};
+
+/** The image struct {@link imageOfALImage} gives. */
+export interface ImageStruct {
+  width: number;
+  height: number;
+  encoding: string;
+  step: number;
+  frame_id: string;
+  data: Uint8Array;
+}
+
+/**
+ * A NAOqi image as `ALVideoDevice.getImageRemote` answers it (an array: width, height, number of
+ * layers, colour space, seconds, microseconds, bytes, camera id, then the camera's angles) as an image
+ * struct that the ROS graph bridge publishes as sensor_msgs/Image: emit it from a signal of a struct
+ * type `{width, height, encoding, step, frame_id, data}`.
+ * @throws QiError `ERR_QI_VALUE` for what is not such an array, a colour space without a ROS encoding,
+ * or bytes that are not width × height × layers
+ */
+export function imageOfALImage(value: unknown, frameId = ''): ImageStruct {
+  const bad = (m: string) => new QiError('ERR_QI_VALUE', `not an ALImage: ${m}`);
+  const v = (value !== null && typeof value === 'object' && 'value' in value ? value.value : value) as unknown;
+  if (!Array.isArray(v) || v.length < 7)
+    throw bad(
+      'expected an array of at least 7 items (width, height, layers, colour space, seconds, microseconds, bytes)',
+    );
+  const item = (i: number) => {
+    const x = v[i] as unknown;
+    return x !== null && typeof x === 'object' && 'value' in x && !(x instanceof Uint8Array) ? x.value : x;
+  };
+  const [width, height, layers, space] = [0, 1, 2, 3].map((i) => int(item(i)));
+  const data = item(6);
+  for (const [n, x] of [
+    ['width', width],
+    ['height', height],
+    ['layers', layers],
+    ['colour space', space],
+  ] as const)
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xffffffff) throw bad(`its ${n} is not a count`);
+  if (!(data instanceof Uint8Array)) throw bad('item 6 is not raw bytes');
+  const encoding = NAOQI_ENCODINGS[space as number];
+  if (encoding === undefined)
+    throw bad(
+      `the colour space ${String(space)} has no sensor_msgs encoding (known: ${Object.keys(NAOQI_ENCODINGS).join(', ')})`,
+    );
+  const step = (width as number) * (layers as number);
+  if (step * (height as number) !== data.length)
+    throw bad(
+      `${String(width)}x${String(height)} with ${String(layers)} layers is ${step * (height as number)} bytes, but it carries ${data.length}`,
+    );
+  return { width: width as number, height: height as number, encoding, step, frame_id: frameId, data };
+}

@@ -12,3 +12,4 @@ export { qiSignatureOf } from './msgdynamic.js';
 export { serialize, deserialize } from './serialize.js';
 export type { RosServiceDefinition } from './ros-services.js';
 export { loadServiceDefinition, rosPackageFolders } from './srv-files.js';
+export { imageOfALImage, type ImageStruct } from './image.js';
