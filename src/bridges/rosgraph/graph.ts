@@ -149,9 +149,9 @@ export class RosGraphBridge {
     for (const topic of options.subscribe ?? [])
       if (!/^\/?[A-Za-z][A-Za-z0-9_/]*$/.test(topic))
         throw configError(`${JSON.stringify(topic)} is not a ROS topic name`);
-    if ((options.allow ?? []).length === 0 && (options.subscribe ?? []).length === 0)
+    if ([options.allow, options.subscribe, options.callServices].every((list) => (list ?? []).length === 0))
       warn(
-        'the ROS graph bridge bridges nothing (deny by default): name qi signals with --ros-allow, ROS topics with --ros-subscribe.',
+        'the ROS graph bridge bridges nothing (deny by default): name qi members with --ros-allow, ROS topics with --ros-subscribe, ROS services with --ros-call.',
       );
     const session = options.session ?? (await Session.connect(options.sd, options.sessionOptions));
     let node: RosNode;
