@@ -5,6 +5,8 @@
  *
  * - Echo (rpc and gateway benchmarks): {@link serveEchoFloor} runs the server side (in a child process,
  *   `rpc-server.js floor`); {@link FloorClient} and {@link floorRunner} are the client side.
+ * - Relay (gateway benchmark): {@link serveRelayFloor} passes bytes between a floor client and the echo server
+ *   (`rpc-server.js relay <url>`): the floor of a gateway process.
  * - Push (stream benchmark): {@link servePushFloor} sends frames as fast as the socket takes them;
  *   {@link pushFloorRun} reads them.
  */
@@ -109,6 +111,41 @@ export async function serveEchoFloor(sockPath: string): Promise<{ tcp: string; u
     close: () => {
       tcp.close();
       unix.close();
+    },
+  };
+}
+
+/**
+ * The relay floor: the cheapest process any proxy could be. A server on tcp://127.0.0.1:0 that, for each client,
+ * connects to `target` (a `tcp://` URL) and passes every chunk read on one side to the other as it is, in one write
+ * (no framing, no copy). What it costs between the floor client and the floor echo server is what a gateway process
+ * on the path costs at best: its reads, writes and wake-ups. Resolves with its URL and how to close it.
+ */
+export async function serveRelayFloor(target: string): Promise<{ tcp: string; close(): void }> {
+  const port = Number(new URL(target).port);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((outside) => {
+    const inside = net.connect({ host: '127.0.0.1', port });
+    for (const [from, to] of [
+      [outside, inside],
+      [inside, outside],
+    ]) {
+      sockets.add(from);
+      from.setNoDelay(true);
+      from.on('data', (c: Buffer) => void to.write(c));
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await listenNet(server, { host: '127.0.0.1', port: 0 });
+  return {
+    tcp: `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
     },
   };
 }

@@ -98,8 +98,9 @@ function rpcRow(row: string, path: string, m: Measured | undefined, vs: string, 
     ok,
   ]);
 }
-/** The gateway process's CPU time per call, when known. */
-const cpuNote = (m: Measured) => (m.cpuPerCall === undefined ? '' : `; gateway CPU ${fmt(m.cpuPerCall, 1)} µs/call`);
+/** The gateway's (or relay's) process CPU time per call, when known. */
+const cpuNote = (m: Measured, who = 'gateway') =>
+  m.cpuPerCall === undefined ? '' : `; ${who} CPU ${fmt(m.cpuPerCall, 1)} µs/call`;
 /** The before/after lines of a row: this build's gateway over the ref's, calls/s paired by round. */
 function refRows(row: string, label: string, d: Measured, g: Measured, r: Measured | undefined): void {
   if (r === undefined) return;
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
   let viaRef: Session | undefined;
   let ref: { label: string; script: string; build?: RefBuild } | undefined;
   let floorClient: FloorClient | undefined;
+  let relayClient: FloorClient | undefined;
   const kids: Array<Child['child']> = [];
   const memResults: MemResult[] = [];
   try {
@@ -171,9 +173,11 @@ async function main(): Promise<void> {
         ref && spawnChild(ref.script, ['gateway', sdUrl], { execArgv: gwExec }),
       ]);
       kids.push(gw.child, floor.child, ...(refGw ? [refGw.child] : []));
+      const relay = await spawnChild(RPC_SERVER_JS, ['relay', floor.ready.tcp as string]);
+      kids.push(relay.child);
       const gwUrl = gw.ready.url as string;
       console.log(
-        `client pid ${process.pid}; service + SD pid ${service.child.pid} ${sdUrl}; gateway pid ${gw.child.pid} ${gwUrl}; floor server pid ${floor.child.pid} ${floor.ready.tcp}`,
+        `client pid ${process.pid}; service + SD pid ${service.child.pid} ${sdUrl}; gateway pid ${gw.child.pid} ${gwUrl}; floor server pid ${floor.child.pid} ${floor.ready.tcp}; relay floor pid ${relay.child.pid} ${relay.ready.tcp}`,
       );
       if (ref && refGw)
         console.log(`gateway (${ref.label}) pid ${refGw.child.pid} ${refGw.ready.url as string}: ${ref.script}`);
@@ -187,7 +191,8 @@ async function main(): Promise<void> {
       if (pRef && (await pRef.echo(STRING)) !== STRING)
         throw new Error('echo via the ref gateway returned something else');
       const refCell = (r: (call: () => Promise<unknown>) => Runner) => (pRef ? [r(() => pRef.echo(STRING))] : []);
-      const watched = [undefined, undefined, gw.child.pid, refGw?.child.pid]; // the gateways' CPU per call
+      // The CPU per call of the relay floor and of the gateways.
+      const watched = [undefined, relay.child.pid, undefined, gw.child.pid, refGw?.child.pid];
       const routeOf = (p: unknown) => Session.route(p) ?? '?';
       const gwPort = new URL(gwUrl).port;
       const sdPort = new URL(sdUrl).port;
@@ -203,42 +208,59 @@ async function main(): Promise<void> {
         `routes: direct ${routeOf(pDirect)}; via gateway ${routeOf(pGw)} (on the session connected to ${gwUrl})`,
       );
       floorClient = await FloorClient.connect(floor.ready.tcp as string);
+      relayClient = await FloorClient.connect(relay.ready.tcp as string);
       const f = floorClient;
+      const fr = relayClient;
 
       if (OPTS.rows.has('seq')) {
-        const [fl, d, g, r] = await measure(
+        const [fl, rl, d, g, r] = await measure(
           [
             floorRunner(f, strPayload, 1),
+            floorRunner(fr, strPayload, 1),
             sequential(() => pDirect.echo(STRING)),
             sequential(() => pGw.echo(STRING)),
             ...refCell(sequential),
           ],
           watched,
         );
-        // The hop, paired by round (the three ran back to back in each round): latency(gateway) - latency(direct).
-        const hops = g.samples.map((x, i) => 1e6 / x - 1e6 / d.samples[i]);
-        const hopRt = g.samples.map((x, i) => (1e6 / x - 1e6 / d.samples[i]) / (1e6 / fl.samples[i]));
-        const hop = median(hops);
-        const inRt = median(hopRt);
+        // A hop, paired by round (the cells ran back to back in each round): latency(via) - latency(without), in µs
+        // and in raw round trips of the same round.
+        const hopOf = (via: Measured, without: Measured) => ({
+          us: median(via.samples.map((x, i) => 1e6 / x - 1e6 / without.samples[i])),
+          rt: median(via.samples.map((x, i) => (1e6 / x - 1e6 / without.samples[i]) / (1e6 / fl.samples[i]))),
+        });
+        const hop = hopOf(g, d);
+        const relayHop = hopOf(rl, fl);
         rpcRow('sequential echo(s)', 'raw socket floor', fl, '-');
+        rpcRow('sequential echo(s)', 'raw relay floor', rl, `${pct(rl.ops, fl.ops)} of floor${cpuNote(rl, 'relay')}`);
         rpcRow('sequential echo(s)', 'direct', d, `${pct(d.ops, fl.ops)} of floor`);
         rpcRow('sequential echo(s)', 'via gateway', g, `${pct(g.ops, d.ops)} of direct${cpuNote(g)}`);
+        rpcRows.push([
+          'relay hop (added)',
+          'relay - floor',
+          '-',
+          `+${fmt(relayHop.us, 1)}`,
+          `${fmt(relayHop.rt, 2)} raw round trips: the least a process on the path adds`,
+          '',
+          '',
+        ]);
         rpcRows.push([
           'gateway hop (added)',
           'gateway - direct',
           '-',
-          `+${fmt(hop, 1)}`,
-          `${fmt(inRt, 2)} raw round trips (1 = ${fmt(1e6 / fl.ops, 1)} µs)`,
+          `+${fmt(hop.us, 1)}`,
+          `${fmt(hop.rt, 2)} raw round trips (1 = ${fmt(1e6 / fl.ops, 1)} µs); ${fmt(hop.us / relayHop.us, 2)} relay hops`,
           'gateway hop <= 1 raw round trip',
-          inRt <= 1 ? 'yes' : 'NO',
+          hop.rt <= 1 ? 'yes' : 'NO',
         ]);
         refRows('sequential echo(s)', ref?.label ?? '', d, g, r);
       }
       if (OPTS.rows.has('inflight')) {
         const k = OPTS.inFlight;
-        const [fl, d, g, r] = await measure(
+        const [fl, rl, d, g, r] = await measure(
           [
             floorRunner(f, strPayload, k),
+            floorRunner(fr, strPayload, k),
             inFlight(() => pDirect.echo(STRING), k),
             inFlight(() => pGw.echo(STRING), k),
             ...refCell((c) => inFlight(c, k)),
@@ -247,6 +269,7 @@ async function main(): Promise<void> {
         );
         const row = `${k} in flight echo(s)`;
         rpcRow(row, 'raw socket floor', fl, '-');
+        rpcRow(row, 'raw relay floor', rl, `${pct(rl.ops, fl.ops)} of floor${cpuNote(rl, 'relay')}`);
         rpcRow(row, 'direct', d, `${pct(d.ops, fl.ops)} of floor`);
         rpcRow(
           row,
@@ -259,12 +282,18 @@ async function main(): Promise<void> {
         refRows(row, ref?.label ?? '', d, g, r);
       }
       floorClient.close();
-      floorClient = undefined;
+      relayClient.close();
+      floorClient = relayClient = undefined;
       await closeWithin('direct client session', direct, 3000);
       await closeWithin('gateway client session', viaGw, 3000);
       await closeWithin('ref gateway client session', viaRef, 3000);
       direct = viaGw = viaRef = undefined;
-      await Promise.all([stopChild(gw.child), stopChild(floor.child), ...(refGw ? [stopChild(refGw.child)] : [])]);
+      await Promise.all([
+        stopChild(gw.child),
+        stopChild(floor.child),
+        stopChild(relay.child),
+        ...(refGw ? [stopChild(refGw.child)] : []),
+      ]);
     }
 
     if (OPTS.rows.has('mem')) {
@@ -330,6 +359,7 @@ disconnected - before (a leak shows here). Total ${((Date.now() - started) / 100
     );
   } finally {
     floorClient?.close();
+    relayClient?.close();
     await closeWithin('direct client session', direct, 3000);
     await closeWithin('gateway client session', viaGw, 3000);
     await closeWithin('ref gateway client session', viaRef, 3000);

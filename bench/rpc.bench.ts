@@ -60,13 +60,28 @@ const measure = (runners: Runner[], watch: Array<number | undefined> = []) => me
 // ---------------------------------------------------------------------------------------------
 // Table
 
-const HEAD = ['row', 'route', 'ours', 'floor', 'ratio', 'server CPU', 'client CPU', 'target', 'ok'];
-const RIGHT = [false, false, true, true, true, true, true, false, false];
+const HEAD = [
+  'row',
+  'route',
+  'ours',
+  'floor',
+  'ratio',
+  'server CPU',
+  'client CPU',
+  'floor CPU srv / cli',
+  'target',
+  'ok',
+];
+const RIGHT = [false, false, true, true, true, true, true, true, false, false];
 const rows: string[][] = [];
 /** The qi server process's CPU time per call (µs), when known. */
 const cpuCell = (m: Measured) => (m.cpuPerCall === undefined ? '-' : `${fmt(m.cpuPerCall, 2)} µs/call`);
 /** This process's (the client's) CPU time per call (µs). */
 const clientCell = (m: Measured) => `${fmt(m.selfCpuPerCall, 2)} µs/call`;
+
+/** The floor's server and client CPU time per call (µs): the cost of moving the bytes alone. */
+const floorCpuCell = (f: Measured | undefined) =>
+  f === undefined ? '-' : `${f.cpuPerCall === undefined ? '-' : fmt(f.cpuPerCall, 2)} / ${fmt(f.selfCpuPerCall, 2)} µs`;
 
 /** A row of ours against its floor: `ratio` = ours / floor, against the `target` ratio. */
 function addRow(
@@ -89,6 +104,7 @@ function addRow(
     f ? pct(o, f) : '-',
     cpuCell(ours),
     clientCell(ours),
+    floorCpuCell(floor),
     `>= ${target * 100}% of floor`,
     ratio === undefined ? '?' : ratio >= target ? 'yes' : 'NO',
   ]);
@@ -117,6 +133,7 @@ function refRows(
     clientCell(ref),
     '',
     '',
+    '',
   ]);
   const ratios = ours.samples.map((x, i) => x / ref.samples[i]);
   const q = (p: number) => quantile(ratios, p);
@@ -132,6 +149,7 @@ function refRows(
     '-',
     cpu,
     `x${fmt(ours.selfCpuPerCall / ref.selfCpuPerCall, 3)}`,
+    '',
     '',
     '',
   ]);
@@ -231,6 +249,7 @@ async function main(): Promise<void> {
         `${fmt(us, 2)} µs/call`,
         '-',
         clientCell(r),
+        '-',
         '<= 2 µs/call',
         us <= 2 ? 'yes' : 'NO',
       ]);
@@ -251,7 +270,7 @@ async function main(): Promise<void> {
         const rp = ref?.[r];
         const [ours, ...rest] = await measure(
           [runner(p), ...(f ? [floorRunner(f, floorPayload, k)] : []), ...(rp ? [runner(rp)] : [])],
-          [qi.child.pid, ...(f ? [undefined] : []), refQi?.child.pid],
+          [qi.child.pid, ...(f ? [floor!.child.pid] : []), refQi?.child.pid],
         );
         addRow(name, routeOf(p), unit, ours, f && rest[0], scale, target);
         if (rp) refRows(name, AGAINST!, unit, ours, rest[rest.length - 1], scale);
