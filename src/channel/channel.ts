@@ -33,6 +33,8 @@ export interface MessageHandler {
 }
 
 const NO_OPTIONS: CallOptions = Object.freeze({});
+/** Room asked of the stream's buffer for a message written in place: most messages are smaller. */
+const LEND_ROOM = 256;
 const VOID_CODEC = compile('v');
 /** The codec of capability and authentication maps. */
 export const CAPS_CODEC = compile('{sm}');
@@ -76,7 +78,7 @@ export class Channel {
   private fallback: MessageHandler | undefined;
   private readonly eventHandlers = new Map<number, Set<(m: Message) => void>>();
   private readonly closeListeners = new Set<(error?: Error) => void>();
-  private writer = new Writer({}, 1024);
+  private readonly writer = new Writer({}, 16);
   /** MetaObject cache tables (both directions), used only when the peers share MetaObjectCache. */
   private readonly moCache = createMetaObjectCache();
   private closeError: Error | undefined;
@@ -104,9 +106,9 @@ export class Channel {
     return (this.link ??= {
       closedError: (name) => this.closedError(name),
       limitError: (what) => this.limitError(what),
-      write: (fields, payload) => {
+      write: (fields, payload, from) => {
         this.answering(fields);
-        this.stream.sendMessage(fields, payload);
+        this.stream.sendMessage(fields, payload, from);
         this.output.queued();
       },
       cancel: (address, id) => this.cancelRemote(address, id),
@@ -223,16 +225,15 @@ export class Channel {
   /** Encodes and sends one message. */
   send(fields: SendFields, codec: Codec | string, value: unknown, name = 'value'): void {
     this.answering(fields);
-    // One writer reused for every message of this connection; the stream copies the bytes out.
+    // Written in place in the stream's buffer of this tick (no copy), by one writer reused for every message.
     const w = this.writer;
-    w.reset(this.encodeOptions(fields.service), HEADER_SIZE);
+    const s = this.stream;
+    const buf = s.lend(LEND_ROOM);
+    w.into(buf, s.lentAt, HEADER_SIZE, this.encodeOptions(fields.service));
     encodeInto(w, fields, codec, value, name);
-    if (w.chunked) {
-      this.stream.send(w.finishChunks());
-      this.writer = new Writer({}, 1024); // the chunks are views on the old buffer: never reuse it
-    } else {
-      this.stream.sendCopy(w.buf, 0, w.pos);
-    }
+    if (w.chunked) s.send(w.finishChunks(), true);
+    else if (w.buf === buf) s.commit(w.pos);
+    else s.send([w.buf.subarray(0, w.pos)]); // it outgrew the stream's buffer: it is in a buffer of its own
     this.output.queued();
   }
 

@@ -28,8 +28,11 @@ export interface ForwardedCall extends Address {
 
 /** What forwarding uses of its channel beyond the channel's public members; given by the channel. */
 export interface ForwardingLink extends CallLink {
-  /** Sends header fields and an encoded payload, with the channel's bookkeeping of answers and output. */
-  write(fields: SendFields, payload: Buffer): void;
+  /**
+   * Sends header fields and an encoded payload, with the channel's bookkeeping of answers and output; `from`: the
+   * received message whose payload it is, whose bytes may be sent as they are (see `MessageStream.sendMessage`).
+   */
+  write(fields: SendFields, payload: Buffer, from?: Message): void;
   /** False when an emission must not be sent to a peer that does not read (see output.ts). */
   mayEmit(): boolean;
 }
@@ -62,7 +65,7 @@ export class RawForwarding {
    * address, and its `answered` takes the answer. Returns the id used, or 0 when it was not sent
    * (`call.answered` was then told why).
    */
-  forwardCall(call: ForwardedCall, type: number, flags: number, payload: Buffer): number {
+  forwardCall(call: ForwardedCall, type: number, flags: number, payload: Buffer, from?: Message): number {
     const ch = this.channel;
     if (ch.closed) {
       call.answered(undefined, this.link.closedError(`{${call.service}.${call.object}.${call.action}}`));
@@ -76,7 +79,11 @@ export class RawForwarding {
       return 0;
     }
     const id = newMessageId();
-    this.link.write({ id, type, flags, service: call.service, object: call.object, action: call.action }, payload);
+    this.link.write(
+      { id, type, flags, service: call.service, object: call.object, action: call.action },
+      payload,
+      from,
+    );
     if (type === MessageType.Call) this.calls.set(id, call);
     return id;
   }
@@ -90,12 +97,12 @@ export class RawForwarding {
    * Sends a message whose payload is already encoded, with the header fields given (id included). The
    * text of an Error goes through the channel's `errorFilter`, as the channel's own errors do.
    */
-  send(fields: SendFields, payload: Buffer): void {
+  send(fields: SendFields, payload: Buffer, from?: Message): void {
     const filter = this.channel.errorFilter;
     if (fields.type === MessageType.Error && filter !== undefined) {
       return this.channel.send(fields, ERROR_CODEC, new Dynamic('s', filter(payloadErrorText(payload), fields.id)));
     }
-    this.link.write(fields, payload);
+    this.link.write(fields, payload, from);
   }
 
   /**

@@ -295,7 +295,8 @@ export class ClientConnection implements MessageHandler, EventSink {
       return;
     }
     const r = new Relayed(this, m, ch, returnSignature, payload.length);
-    r.id = ch.raw.forwardCall(r, m.type, m.flags, payload);
+    // Arguments passed as they came (not rewritten) go with the bytes received: header rewritten in place.
+    r.id = ch.raw.forwardCall(r, m.type, m.flags, payload, payload === m.payload ? m : undefined);
     if (r.id !== 0) {
       this.pending.set(m.id, r);
       this.pendingBytes += r.bytes;
@@ -332,6 +333,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     this.channel.raw.send(
       { id: m.id, type: answer.type, flags: answer.flags, service: m.service, object: m.object, action: m.action },
       answer.payload,
+      answer,
     );
   }
 

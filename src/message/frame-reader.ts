@@ -84,7 +84,7 @@ export class FrameReader {
           const size = this.header.size;
           if (n - p >= size) {
             // Fast path: the whole message is in this chunk; the payload stays in it (no view, no copy).
-            this.deliver(chunk, p, p + size);
+            this.deliver(chunk, p, p + size, true);
             p += size;
           }
           continue;
@@ -226,11 +226,11 @@ export class FrameReader {
     return h;
   }
 
-  private deliver(bytes: Buffer, start: number, end: number): void {
+  private deliver(bytes: Buffer, start: number, end: number, framed = false): void {
     const h = this.header!;
     this.header = null;
     this.offset += HEADER_SIZE + h.size;
-    this.onMessage(new Message(h.id, h.type, h.flags, h.service, h.object, h.action, bytes, start, end));
+    this.onMessage(new Message(h.id, h.type, h.flags, h.service, h.object, h.action, bytes, start, end, framed));
   }
 
   private fail(fault: QiProtocolError['fault'], message: string, offset: number, received?: Buffer): never {

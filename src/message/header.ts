@@ -67,20 +67,35 @@ export interface Header {
 
 /** Writes a header at `offset` of `buf` (which must have 28 bytes there). */
 export function writeHeader(buf: Uint8Array, offset: number, h: Header): void {
-  const b = buf;
+  writeHeaderOf(buf, offset, h.id, h.size, h.version, h.type, h.flags, h.service, h.object, h.action);
+}
+
+/** {@link writeHeader} from the fields one by one: no object per message on the paths that send many. */
+export function writeHeaderOf(
+  b: Uint8Array,
+  offset: number,
+  id: number,
+  size: number,
+  version: number,
+  type: number,
+  flags: number,
+  service: number,
+  object: number,
+  action: number,
+): void {
   b[offset] = 0x42;
   b[offset + 1] = 0xde;
   b[offset + 2] = 0xad;
   b[offset + 3] = 0x42;
-  u32(b, offset + 4, h.id);
-  u32(b, offset + 8, h.size);
-  b[offset + 12] = h.version & 0xff;
-  b[offset + 13] = (h.version >>> 8) & 0xff;
-  b[offset + 14] = h.type;
-  b[offset + 15] = h.flags;
-  u32(b, offset + 16, h.service);
-  u32(b, offset + 20, h.object);
-  u32(b, offset + 24, h.action);
+  u32(b, offset + 4, id);
+  u32(b, offset + 8, size);
+  b[offset + 12] = version & 0xff;
+  b[offset + 13] = (version >>> 8) & 0xff;
+  b[offset + 14] = type;
+  b[offset + 15] = flags;
+  u32(b, offset + 16, service);
+  u32(b, offset + 20, object);
+  u32(b, offset + 24, action);
 }
 
 function u32(b: Uint8Array, p: number, v: number): void {

@@ -3,7 +3,7 @@
  * that knows its signature asks (a gateway forwards most messages without ever decoding them).
  */
 import { annotate, compile, Writer, type Codec, type CodecOptions, type DecodeOptions } from '../type/index.js';
-import { HEADER_SIZE, PROTOCOL_VERSION, messageTypeName, writeHeader } from './header.js';
+import { HEADER_SIZE, PROTOCOL_VERSION, messageTypeName, writeHeaderOf } from './header.js';
 
 /** The addressing and kind of a message: everything in the header but the size. */
 export interface MessageFields {
@@ -24,6 +24,8 @@ export class Message {
 
   /**
    * @param bytes a buffer holding the payload at `[start, end)` (by default: all of it)
+   * @param framed the message's 28-byte header is in `bytes` right before `start`, as it was received (see
+   *   {@link rewriteHeader})
    */
   constructor(
     readonly id: number,
@@ -35,7 +37,22 @@ export class Message {
     private readonly bytes: Buffer,
     private readonly start = 0,
     private readonly end = bytes.length,
+    private framed = false,
   ) {}
+
+  /**
+   * For a forwarder: when this message is still framed as it was received (its header in front of its payload in
+   * the received bytes), writes a header with `fields` over the received one, once (a later call returns false),
+   * and gives the whole message to `sink` as `bytes[from, to)` to send as it is: no copy. False, and nothing
+   * written, otherwise.
+   */
+  rewriteHeader(fields: MessageFields, sink: (bytes: Buffer, from: number, to: number) => void): boolean {
+    if (!this.framed) return false;
+    this.framed = false;
+    writeMessageHeader(this.bytes, this.start - HEADER_SIZE, fields, this.end - this.start);
+    sink(this.bytes, this.start - HEADER_SIZE, this.end);
+    return true;
+  }
 
   /** The payload bytes: a view on the received data, not a copy (made when first asked for). */
   get payload(): Buffer {
@@ -92,16 +109,7 @@ const EMPTY = Buffer.alloc(0);
 export function writeMessageHeader(buf: Uint8Array, offset: number, f: MessageFields, size: number): void {
   if (size > MAX_WIRE_PAYLOAD)
     throw new RangeError(`a qi message payload is at most ${MAX_WIRE_PAYLOAD} bytes, got ${size}`);
-  writeHeader(buf, offset, {
-    id: f.id,
-    size,
-    version: PROTOCOL_VERSION,
-    type: f.type,
-    flags: f.flags ?? 0,
-    service: f.service,
-    object: f.object,
-    action: f.action,
-  });
+  writeHeaderOf(buf, offset, f.id, size, PROTOCOL_VERSION, f.type, f.flags ?? 0, f.service, f.object, f.action);
 }
 
 /**
@@ -123,8 +131,9 @@ export function encodeMessage(
 }
 
 /**
- * Encodes a whole message into `w` (reset first, header reserved then written): the bytes are
- * `w.buf[0, w.pos)` unless `w.chunked`, then `w.finishChunks()`. Lets a sender reuse one writer.
+ * Encodes a whole message into `w` (reset first, or pointed `into` a buffer, with the header reserved; the header
+ * is written last): the bytes are `w.buf[w.headOffset, w.pos)` unless `w.chunked`, then `w.finishChunks()`.
+ * Lets a sender reuse one writer.
  */
 export function encodeInto(
   w: Writer,
@@ -139,5 +148,5 @@ export function encodeInto(
   } catch (e) {
     throw annotate(e, name, codec.signature);
   }
-  writeMessageHeader(w.head, 0, fields, w.length - HEADER_SIZE);
+  writeMessageHeader(w.head, w.headOffset, fields, w.length - HEADER_SIZE);
 }

@@ -74,6 +74,13 @@ export class MessageStream {
   private accStart = 0;
   /** Size of the next shared buffer: doubles within a tick up to ACC_SIZE; see ACC_FIRST. */
   private accNext = ACC_FIRST;
+  /**
+   * Whole messages sent as they were received, one run of adjacent ones (`runBuf[runStart, runEnd)`), queued as one
+   * view (see {@link sendMessage}). At most one of the run and the shared buffer's unqueued part is not empty.
+   */
+  private runBuf: Buffer | null = null;
+  private runStart = 0;
+  private runEnd = 0;
   /** A shared buffer the socket is done with (see `plainSocket`), filled again next tick instead of a new one. */
   private spare: Buffer | null = null;
   private readonly plainSocket: boolean;
@@ -253,16 +260,43 @@ export class MessageStream {
   /**
    * Queues one message (as the buffers `encodeMessage` returns). Messages sent in the same tick are
    * written together. Returns false when the socket's buffer is over its high-water mark.
+   * @param lent some of `chunks` may be views on the buffer {@link lend} gave: it is not lent or filled again
    * @throws {@link QiClosedError} when the stream is closed.
    */
-  send(chunks: readonly Buffer[]): boolean {
+  send(chunks: readonly Buffer[], lent = false): boolean {
     this.checkOpen();
     this.schedule();
     this.cut();
+    if (lent) this.acc = null;
     for (const c of chunks) {
       this.queued.push(c);
       this.queuedBytes += c.length;
     }
+    return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
+  }
+
+  /**
+   * Lends the tick's shared buffer to write one message in place, from {@link lentAt}, with room for at least
+   * `n` bytes (it may be written past that only if it is then sent with {@link send}, `lent` set): then
+   * {@link commit} queues it, with no copy. Nothing else may be sent in between.
+   * @throws {@link QiClosedError} when the stream is closed.
+   */
+  lend(n: number): Buffer {
+    this.checkOpen();
+    if (this.runBuf !== null) this.cut();
+    return this.acc === null || this.accLen + n > this.acc.length ? this.newAcc(n) : this.acc;
+  }
+
+  /** Where a message written in the buffer {@link lend} gave starts. */
+  get lentAt(): number {
+    return this.accLen;
+  }
+
+  /** Queues the message written in the lent buffer from {@link lentAt} to `end`. */
+  commit(end: number): boolean {
+    this.schedule();
+    this.queuedBytes += end - this.accLen;
+    this.accLen = end;
     return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
   }
 
@@ -273,6 +307,7 @@ export class MessageStream {
   sendCopy(bytes: Buffer, start: number, end: number): boolean {
     this.checkOpen();
     this.schedule();
+    if (this.runBuf !== null) this.cut();
     const n = end - start;
     const acc = this.acc === null || this.accLen + n > this.acc.length ? this.newAcc(n) : this.acc;
     bytes.copy(acc, this.accLen, start, end);
@@ -282,19 +317,24 @@ export class MessageStream {
   }
 
   /**
-   * Queues a message made of header fields and a payload already encoded (what a gateway forwards):
-   * a small payload is copied next to its header in the tick's shared buffer, a large one is sent as is.
+   * Queues a message made of header fields and a payload already encoded (what a gateway forwards). When `payload`
+   * is the payload of `from`, a message received whole in one read, its header is rewritten in place and the
+   * received bytes are sent as they are, adjacent ones in one piece; else a small payload is copied next to its
+   * header in the tick's shared buffer, and a large one is sent as is.
    */
-  sendMessage(fields: MessageFields, payload: Buffer): boolean {
+  sendMessage(fields: MessageFields, payload: Buffer, from?: Message): boolean {
     this.checkOpen();
     this.schedule();
     const n = HEADER_SIZE + payload.length;
-    if (payload.length >= ACC_SIZE) {
+    if (from !== undefined && from.size === payload.length && from.rewriteHeader(fields, this.inPlace)) {
+      // queued by inPlace
+    } else if (payload.length >= ACC_SIZE) {
       this.cut();
       const head = Buffer.allocUnsafe(HEADER_SIZE);
       writeMessageHeader(head, 0, fields, payload.length);
       this.queued.push(head, payload);
     } else {
+      if (this.runBuf !== null) this.cut();
       const acc = this.acc === null || this.accLen + n > this.acc.length ? this.newAcc(n) : this.acc;
       writeMessageHeader(acc, this.accLen, fields, payload.length);
       payload.copy(acc, this.accLen + HEADER_SIZE);
@@ -327,13 +367,29 @@ export class MessageStream {
     return (this.acc = spare !== null && spare.length >= size ? spare : Buffer.allocUnsafe(size));
   }
 
-  /** Ends the current shared buffer: what it holds is queued before anything sent after. */
+  /** Ends the current shared buffer, or run: what it holds is queued before anything sent after. */
   private cut(): void {
     if (this.acc !== null && this.accLen > this.accStart) {
       this.queued.push(this.acc.subarray(this.accStart, this.accLen));
       this.accStart = this.accLen;
     }
+    if (this.runBuf !== null) {
+      this.queued.push(this.runBuf.subarray(this.runStart, this.runEnd));
+      this.runBuf = null;
+    }
   }
+
+  /** Adds a message sent as it was received (`bytes[from, to)`) to the run, or starts a run. */
+  private readonly inPlace = (bytes: Buffer, from: number, to: number): void => {
+    if (this.runBuf === bytes && this.runEnd === from) {
+      this.runEnd = to;
+      return;
+    }
+    this.cut();
+    this.runBuf = bytes;
+    this.runStart = from;
+    this.runEnd = to;
+  };
 
   /**
    * Writes what was sent during this tick: one write when it fits in one buffer, else one vectored

@@ -49,6 +49,21 @@ export class Writer {
     this.depth = 0;
   }
 
+  /**
+   * Empties the writer to write into `buf` from offset `start`, after `reserve` free bytes (a message written in
+   * place in a transport's buffer). The output then starts at `start` ({@link headOffset}); if it outgrows `buf`,
+   * it moves to a new buffer as it would from its own, and `buf` is left as it was from `start + reserve` on.
+   */
+  into(buf: Buffer, start: number, reserve: number, options: CodecOptions): void {
+    this.options = options;
+    this.buf = buf;
+    this.mark = start;
+    this.pos = start + reserve;
+    this.chunks = null;
+    this.chunkBytes = 0;
+    this.depth = 0;
+  }
+
   /** True when large blobs were kept as separate chunks (the output is not in `buf` alone). */
   get chunked(): boolean {
     return this.chunks !== null;
@@ -174,9 +189,14 @@ export class Writer {
     b.writeUInt32LE(v >>> 0, offset);
   }
 
-  /** The first buffer, where a reserved prefix lives. */
+  /** The first buffer, where a reserved prefix lives (at {@link headOffset}). */
   get head(): Buffer {
     return this.chunks === null ? this.buf : this.chunks[0];
+  }
+
+  /** Where the output (and a reserved prefix) starts in {@link head}: 0 unless written {@link into} a buffer. */
+  get headOffset(): number {
+    return this.chunks === null ? this.mark : 0;
   }
 
   /** All bytes as a list of buffers, in order, without copying large blobs. */
