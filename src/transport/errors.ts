@@ -7,8 +7,10 @@ const ADVICE: Record<string, string> = {
     'nothing listens there. Is the ServiceDirectory (naoqi, or `qi sd`) running, and is the port right? NAOqi 2.9 robots serve tcps on port 9503, older ones tcp on 9559',
   ETIMEDOUT:
     'no answer from that address. Check the robot is on and on this network, and that no firewall drops the port',
-  EHOSTUNREACH: 'no route to that host. Check the address and the network link (Wi-Fi, cable, VPN)',
-  ENETUNREACH: 'this machine has no route to that network. Check the address and the network link',
+  EHOSTUNREACH:
+    'no route to that host (the network changed, or the host is off). Check the address and the network link (Wi-Fi, cable, VPN)',
+  ENETUNREACH:
+    'this machine has no route to that network (the network changed, or a link is down). Check the address and the network link',
   ENOTFOUND:
     "that host name does not resolve. Check the spelling, or use the robot's IP address (press its chest button once: NAO and Pepper say it)",
   EAI_AGAIN: 'the host name could not be resolved right now (DNS). Retry, or use the IP address',
