@@ -88,38 +88,41 @@ export class TypedCalls {
   ): Promise<unknown> {
     const ch = this.channel;
     const codec = typeof returnCodec === 'string' ? compile(returnCodec) : returnCodec;
-    return new Promise((resolve, reject) => {
-      if (ch.closed) return reject(this.link.closedError(callName(options.name, namer, address)));
-      const signal = options.signal;
-      if (signal?.aborted)
-        return reject(
-          new QiCanceledError(
-            `${callName(options.name, namer, address)} was canceled before it was sent.`,
-            signal.reason,
-          ),
-        );
-      if (ch.pendingCalls >= ch.limits.maxPendingCalls)
-        return reject(this.link.limitError(`Cannot call ${callName(options.name, namer, address)}`));
-      const id = newMessageId();
-      try {
-        ch.send(
-          { service: address.service, object: address.object, action: address.action, id, type: MessageType.Call },
-          argsCodec,
-          args,
-          'args',
-        );
-      } catch (e) {
-        return reject(e);
-      }
-      const entry: Pending = { resolve, reject, codec, name: options.name, namer, address };
-      this.pending.set(id, entry);
-      // Timers and abort listeners only for the calls that ask for them: most calls are plain.
-      if (options.timeoutMs !== undefined || signal !== undefined)
-        entry.disarm = guardCall(options, callName(options.name, namer, address), ch.remote, (e) =>
-          this.abandon(id, e),
-        );
-    });
+    if (ch.closed) return Promise.reject(this.link.closedError(callName(options.name, namer, address)));
+    const signal = options.signal;
+    if (signal?.aborted)
+      return Promise.reject(
+        new QiCanceledError(
+          `${callName(options.name, namer, address)} was canceled before it was sent.`,
+          signal.reason,
+        ),
+      );
+    if (ch.pendingCalls >= ch.limits.maxPendingCalls)
+      return Promise.reject(this.link.limitError(`Cannot call ${callName(options.name, namer, address)}`));
+    const id = newMessageId();
+    try {
+      ch.sendOf(id, MessageType.Call, 0, address.service, address.object, address.action, argsCodec, args, 'args');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // One executor for every call (it hands over the promise's settle functions): no closure per call.
+    const promise = new Promise(this.capture);
+    const entry: Pending = { resolve: this.settle!, reject: this.fail!, codec, name: options.name, namer, address };
+    this.settle = this.fail = undefined;
+    this.pending.set(id, entry);
+    // Timers and abort listeners only for the calls that ask for them: most calls are plain.
+    if (options.timeoutMs !== undefined || signal !== undefined)
+      entry.disarm = guardCall(options, callName(options.name, namer, address), ch.remote, (e) => this.abandon(id, e));
+    return promise;
   }
+
+  /** The settle functions of the promise {@link capture} ran for last. */
+  private settle: ((v: unknown) => void) | undefined;
+  private fail: ((e: unknown) => void) | undefined;
+  private readonly capture = (resolve: (v: unknown) => void, reject: (e: unknown) => void): void => {
+    this.settle = resolve;
+    this.fail = reject;
+  };
 
   /** Gives up a pending call locally and asks the peer to cancel it (when the peer can). */
   private abandon(id: number, error: Error): void {

@@ -5,7 +5,7 @@
  * nothing until the bytes really come.
  */
 import { QiProtocolError } from './errors.js';
-import { HEADER_SIZE, PROTOCOL_VERSION, hasMagic, readHeader, type Header } from './header.js';
+import { HEADER_SIZE, PROTOCOL_VERSION, hasMagic } from './header.js';
 import { Message } from './message.js';
 import { envNumber } from '../config/env.js';
 
@@ -41,7 +41,18 @@ export class FrameReader {
   private offset = 0;
   private readonly headBuf = Buffer.allocUnsafe(HEADER_SIZE);
   private headLen = 0;
-  private header: Header | null = null;
+  /**
+   * A header was read and its message is not yet delivered; its fields follow (kept here, not in an object per
+   * message: every message passes through them).
+   */
+  private inMessage = false;
+  private id = 0;
+  private size = 0;
+  private type = 0;
+  private flags = 0;
+  private service = 0;
+  private object = 0;
+  private action = 0;
   private parts: Buffer[] = [];
   private partsLen = 0;
   /** Small pieces are copied here so a payload trickling in byte by byte does not cost an object per byte. */
@@ -64,7 +75,7 @@ export class FrameReader {
 
   /** True when part of a message has been received and not yet delivered. */
   get pending(): boolean {
-    return this.headLen > 0 || this.header !== null;
+    return this.headLen > 0 || this.inMessage;
   }
 
   /**
@@ -77,11 +88,11 @@ export class FrameReader {
     let p = 0;
     const n = chunk.length;
     while (p < n) {
-      if (this.header === null) {
+      if (!this.inMessage) {
         if (this.headLen === 0 && n - p >= HEADER_SIZE) {
-          this.header = this.validate(chunk, p);
+          this.validate(chunk, p);
           p += HEADER_SIZE;
-          const size = this.header.size;
+          const size = this.size;
           if (n - p >= size) {
             // Fast path: the whole message is in this chunk; the payload stays in it (no view, no copy).
             this.deliver(chunk, p, p + size, true);
@@ -94,12 +105,12 @@ export class FrameReader {
         this.headLen += take;
         p += take;
         if (this.headLen < HEADER_SIZE) return;
-        this.header = this.validate(this.headBuf, 0);
+        this.validate(this.headBuf, 0);
         this.headLen = 0;
-        if (this.header.size === 0) this.deliver(EMPTY, 0, 0);
+        if (this.size === 0) this.deliver(EMPTY, 0, 0);
         continue;
       }
-      const size = this.header.size;
+      const size = this.size;
       const take = Math.min(size - this.partsLen, n - p);
       if (
         this.target === null &&
@@ -120,7 +131,7 @@ export class FrameReader {
   /** Moves what was received so far into the payload's final buffer. */
   private allocTarget(): void {
     this.flushStage();
-    const t = Buffer.allocUnsafe(this.header!.size);
+    const t = Buffer.allocUnsafe(this.size);
     let at = 0;
     for (const b of this.parts) at += b.copy(t, at);
     this.parts = [];
@@ -154,7 +165,7 @@ export class FrameReader {
   /** Records `n` bytes read straight into the buffer {@link readTarget} returned; delivers the message when complete. */
   advance(n: number): void {
     this.partsLen += n;
-    if (this.partsLen === this.header!.size) this.completePayload();
+    if (this.partsLen === this.size) this.completePayload();
   }
 
   private addPart(chunk: Buffer, p: number, take: number): void {
@@ -167,7 +178,7 @@ export class FrameReader {
     if (this.stage !== null && this.stageLen + take > this.stage.length) this.flushStage();
     if (this.stage === null) {
       // Never more ahead of the bytes received than one staging buffer (and never more than the payload).
-      this.stage = Buffer.allocUnsafe(Math.min(STAGE_SIZE, this.header!.size - this.partsLen + take));
+      this.stage = Buffer.allocUnsafe(Math.min(STAGE_SIZE, this.size - this.partsLen + take));
       this.stageLen = 0;
     }
     chunk.copy(this.stage, this.stageLen, p, p + take);
@@ -186,8 +197,8 @@ export class FrameReader {
    */
   end(): void {
     if (this.failed || !this.pending) return;
-    const got = this.header ? HEADER_SIZE + this.partsLen : this.headLen;
-    const want = this.header ? HEADER_SIZE + this.header.size : HEADER_SIZE;
+    const got = this.inMessage ? HEADER_SIZE + this.partsLen : this.headLen;
+    const want = this.inMessage ? HEADER_SIZE + this.size : HEADER_SIZE;
     this.fail(
       'truncated',
       `The connection ended in the middle of a message (${got} of ${want} bytes received). The peer closed or crashed while sending.`,
@@ -195,7 +206,8 @@ export class FrameReader {
     );
   }
 
-  private validate(b: Buffer, at: number): Header {
+  /** Checks the header at `b[at]` and takes its fields (see {@link inMessage}). */
+  private validate(b: Buffer, at: number): void {
     if (!hasMagic(b, at)) {
       const got = b
         .subarray(at, at + 4)
@@ -208,39 +220,53 @@ export class FrameReader {
         Buffer.from(b.subarray(at, at + 8)),
       );
     }
-    const h = readHeader(b, at);
-    if (h.version !== PROTOCOL_VERSION) {
+    const version = b[at + 12] | (b[at + 13] << 8);
+    if (version !== PROTOCOL_VERSION) {
       this.fail(
         'bad-version',
-        `Unsupported qi protocol version ${h.version} (only version 0 exists); the peer is not a compatible qimessaging implementation.`,
+        `Unsupported qi protocol version ${version} (only version 0 exists); the peer is not a compatible qimessaging implementation.`,
         this.offset,
       );
     }
-    if (h.size > this.maxPayload) {
+    const size = r32(b, at + 8);
+    if (size > this.maxPayload) {
       this.fail(
         'too-large',
-        `A message announces a ${h.size}-byte payload, over the ${this.maxPayload}-byte limit. Raise maxPayload (or QI_MAX_MESSAGE_PAYLOAD) if the peer really sends such messages.`,
+        `A message announces a ${size}-byte payload, over the ${this.maxPayload}-byte limit. Raise maxPayload (or QI_MAX_MESSAGE_PAYLOAD) if the peer really sends such messages.`,
         this.offset,
       );
     }
-    return h;
+    this.inMessage = true;
+    this.size = size;
+    this.id = r32(b, at + 4);
+    this.type = b[at + 14];
+    this.flags = b[at + 15];
+    this.service = r32(b, at + 16);
+    this.object = r32(b, at + 20);
+    this.action = r32(b, at + 24);
   }
 
   private deliver(bytes: Buffer, start: number, end: number, framed = false): void {
-    const h = this.header!;
-    this.header = null;
-    this.offset += HEADER_SIZE + h.size;
-    this.onMessage(new Message(h.id, h.type, h.flags, h.service, h.object, h.action, bytes, start, end, framed));
+    this.inMessage = false;
+    this.offset += HEADER_SIZE + this.size;
+    this.onMessage(
+      new Message(this.id, this.type, this.flags, this.service, this.object, this.action, bytes, start, end, framed),
+    );
   }
 
   private fail(fault: QiProtocolError['fault'], message: string, offset: number, received?: Buffer): never {
     this.failed = new QiProtocolError(fault, message, offset, received);
-    this.header = null;
+    this.inMessage = false;
     this.parts = [];
     this.stage = null;
     this.target = null;
     throw this.failed;
   }
+}
+
+/** The uint32 (little-endian) at `b[p]`. */
+function r32(b: Buffer, p: number): number {
+  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
 }
 
 /** Splits a buffer holding whole messages; convenient for tests and captures. */

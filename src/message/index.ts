@@ -21,7 +21,9 @@ export {
   Message,
   encodeMessage,
   encodeInto,
+  encodePayloadInto,
   writeMessageHeader,
+  writeMessageHeaderOf,
   MAX_WIRE_PAYLOAD,
   type MessageFields,
 } from './message.js';

@@ -107,9 +107,24 @@ const EMPTY = Buffer.alloc(0);
  * @throws RangeError when `size` does not fit the 32-bit size field.
  */
 export function writeMessageHeader(buf: Uint8Array, offset: number, f: MessageFields, size: number): void {
+  writeMessageHeaderOf(buf, offset, f.id, f.type, f.flags ?? 0, f.service, f.object, f.action, size);
+}
+
+/** {@link writeMessageHeader} from the fields one by one: no object per message on the paths that send many. */
+export function writeMessageHeaderOf(
+  buf: Uint8Array,
+  offset: number,
+  id: number,
+  type: number,
+  flags: number,
+  service: number,
+  object: number,
+  action: number,
+  size: number,
+): void {
   if (size > MAX_WIRE_PAYLOAD)
     throw new RangeError(`a qi message payload is at most ${MAX_WIRE_PAYLOAD} bytes, got ${size}`);
-  writeHeaderOf(buf, offset, f.id, size, PROTOCOL_VERSION, f.type, f.flags ?? 0, f.service, f.object, f.action);
+  writeHeaderOf(buf, offset, id, size, PROTOCOL_VERSION, type, flags, service, object, action);
 }
 
 /**
@@ -142,11 +157,19 @@ export function encodeInto(
   value: unknown,
   name = 'value',
 ): void {
+  encodePayloadInto(w, signature, value, name);
+  writeMessageHeader(w.head, w.headOffset, fields, w.length - HEADER_SIZE);
+}
+
+/**
+ * The payload half of {@link encodeInto}: writes `value` after the reserved header of `w`, and leaves the header to
+ * the caller ({@link writeMessageHeaderOf} at `w.head`, `w.headOffset`, with size `w.length - HEADER_SIZE`).
+ */
+export function encodePayloadInto(w: Writer, signature: string | Codec, value: unknown, name = 'value'): void {
   const codec = typeof signature === 'string' ? compile(signature) : signature;
   try {
     codec.write(w, value);
   } catch (e) {
     throw annotate(e, name, codec.signature);
   }
-  writeMessageHeader(w.head, w.headOffset, fields, w.length - HEADER_SIZE);
 }

@@ -22,6 +22,7 @@ import {
   signal,
   t,
 } from '../../src/index.js';
+import { key as routeKey } from '../../src/channel/channel.js';
 import { METAOBJECT_SIGNATURE, MessageType, ObjectType, connect, openChannel, type Channel } from '../../src/wire.js';
 import { counter } from '../object/fixtures.js';
 import { rawCall, voidDynamics } from './fixtures/hostile.js';
@@ -208,7 +209,7 @@ describe('gateway: objects are reachable only by their holders', () => {
     // The service stops serving it (as a stream closes itself), before the client first used it.
     const channels = (sd as unknown as { channels: Set<Channel> }).channels;
     const servers = [...channels].map((ch) =>
-      (ch as unknown as { handlers: Map<number, { close(): void }> }).handlers.get(service * 0x1_0000_0000 + object),
+      (ch as unknown as { handlers: Map<number, { close(): void }> }).handlers.get(routeKey(service, object)),
     );
     const server = servers.find((x) => x !== undefined);
     assert.ok(server !== undefined, 'the service serves the object');

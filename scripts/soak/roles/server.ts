@@ -2,6 +2,7 @@
  * The soak's `server` process: a standalone ServiceDirectory that also registers the test Calculator, emitting
  * `fired` (seq, "s<seq>") at a steady rate, and `SoakStreams` (scripts/soak-streams.ts).
  */
+import { keyObject } from '../../../src/channel/channel.js';
 import { listenStandalone } from '../../../src/index.js';
 // The Calculator fixture is imported where it is used: its module imports node:test, whose harness the
 // coordinator must not start (it would print to our stdout).
@@ -48,11 +49,11 @@ export async function runServer(args: RoleArgs): Promise<void> {
     ).channels;
     let dropped = 0;
     // Objects served by reference: every object bound on a connection other than a service's main one
-    // (object id 1; the channel keys its bindings service × 2^32 + object).
+    // (object id 1; keyObject reads it from the channel's key of a binding).
     let objects = 0;
     for (const c of channels ?? []) {
       dropped += c.droppedEvents ?? 0;
-      for (const k of c.handlers?.keys() ?? []) if (k % 0x1_0000_0000 !== 1) objects++;
+      for (const k of c.handlers?.keys() ?? []) if (keyObject(k) !== 1) objects++;
     }
     return {
       emitted,
