@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Session, compile, listenStandalone, type ProxyOf } from '../src/index.js';
 import { closeWithin, killAll, socketPath, spawnChild, stopChild, type Child } from './children.js';
 import { Echo, STRING, newEcho, stringPayloadSize } from './echo.js';
@@ -47,6 +47,8 @@ const OPTS = {
 
 const RAW = randomBytes(1024 * 1024);
 type EchoProxy = ProxyOf<typeof Echo>;
+/** What the benchmark uses of a build's library (this one's, or the ref's with `--against`). */
+type QiLib = Pick<typeof import('../src/index.js'), 'Session' | 'listenStandalone'>;
 
 const SOCK_PATH = socketPath('floor');
 const SERVER_JS = join(dirname(fileURLToPath(import.meta.url)), 'rpc-server.js');
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
   let refSd: Session | undefined;
   let refClient: Session | undefined;
   let refBuild: RefBuild | undefined;
+  let refLib: QiLib | undefined;
   const floors: FloorClient[] = [];
   const kids: Array<Child['child']> = [];
   try {
@@ -188,7 +191,9 @@ async function main(): Promise<void> {
     // --against: the ref's rpc-server registers the same names, so it gets an SD (and a client session) of its own.
     if (AGAINST !== undefined) {
       refBuild = buildRef(join(dirname(SERVER_JS), '..', '..'), AGAINST, OPTS.keepRef);
-      refSd = await listenStandalone('tcp://127.0.0.1:0');
+      // The ref's own library in this process: its SD, and below its client session (both sides are the ref's).
+      refLib = (await import(pathToFileURL(join(refBuild.benchDir, '..', 'src', 'index.js')).href)) as QiLib;
+      refSd = await refLib.listenStandalone('tcp://127.0.0.1:0');
     }
     const refSdUrl = refSd?.endpoints.find((e) => e.startsWith('tcp://'));
     const [qi, floor, refQi] = await Promise.all([
@@ -212,7 +217,7 @@ async function main(): Promise<void> {
       tcp: await client.service<typeof Echo>('EchoTcp'),
       ipc: await client.service<typeof Echo>('EchoIpc'),
     };
-    if (refSdUrl !== undefined) refClient = await Session.connect(refSdUrl);
+    if (refSdUrl !== undefined) refClient = await refLib!.Session.connect(refSdUrl);
     const ref = refClient && {
       tcp: await refClient.service<typeof Echo>('EchoTcp'),
       ipc: await refClient.service<typeof Echo>('EchoIpc'),
@@ -223,8 +228,9 @@ async function main(): Promise<void> {
       throw new Error(`EchoTcp route is ${routeOf(remote.tcp)}, expected tcp://`);
     if (!routeOf(remote.ipc).startsWith('unix:'))
       throw new Error(`EchoIpc route is ${routeOf(remote.ipc)}, expected unix:`);
-    if (ref && (!routeOf(ref.tcp).startsWith('tcp://') || !routeOf(ref.ipc).startsWith('unix:')))
-      throw new Error(`the ref's routes are ${routeOf(ref.tcp)} and ${routeOf(ref.ipc)}, expected tcp:// and unix:`);
+    const refRoute = (p: unknown) => refLib!.Session.route(p) ?? '?';
+    if (ref && (!refRoute(ref.tcp).startsWith('tcp://') || !refRoute(ref.ipc).startsWith('unix:')))
+      throw new Error(`the ref's routes are ${refRoute(ref.tcp)} and ${refRoute(ref.ipc)}, expected tcp:// and unix:`);
     for (const p of [local, remote.tcp, remote.ipc, ...(ref ? [ref.tcp, ref.ipc] : [])]) {
       if ((await p.echo(STRING)) !== STRING) throw new Error('echo returned something else');
       if (!Buffer.from(await p.echoRaw(RAW)).equals(RAW)) throw new Error('echoRaw returned something else');
