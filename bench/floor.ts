@@ -155,8 +155,10 @@ export async function serveRelayFloor(target: string): Promise<{ tcp: string; cl
 
 /**
  * Same framing; writes of one tick batched as MessageStream does (small frames joined into one write per tick, big
- * ones written as they are); replies counted by parsing the header only. Callbacks, no promises, no copy of the
- * reply payload.
+ * ones written as they are); replies counted by parsing the header only. Callbacks, no promises. Reads go where
+ * ours do (`DirectRead`, Node's `onread`): small replies into one reused buffer, and the rest of a large reply
+ * (16 KiB or more missing) straight into a buffer of its own size, allocated once its header is in, as a client
+ * that keeps the payload must: no buffer per read, no copy of what is read directly.
  */
 export class FloorClient {
   private readonly queue: Array<() => void> = [];
@@ -166,23 +168,46 @@ export class FloorClient {
   private readonly head = Buffer.allocUnsafe(HEADER);
   private headLen = 0;
   private need = 0; // bytes missing from the reply body in progress
+  private readonly pool = Buffer.allocUnsafe(64 * 1024);
+  /** The final buffer of the large reply in progress, and whether the last read went into it. */
+  private target: Buffer | null = null;
+  private direct = false;
+  private socket!: net.Socket;
 
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (c: Buffer) => this.onData(c));
-    socket.on('error', () => {});
-  }
+  private constructor() {}
+
+  /** The `onread` option: where the next read lands, and what came. */
+  private readonly onread = {
+    buffer: (): Buffer => {
+      const t = this.target;
+      this.direct = t !== null;
+      return t === null ? this.pool : t.subarray(t.length - this.need);
+    },
+    callback: (n: number, buf: Uint8Array): boolean => {
+      if (!this.direct) this.onData(buf as Buffer, n);
+      else if ((this.need -= n) === 0) {
+        this.target = null;
+        this.complete();
+      }
+      return true;
+    },
+  };
 
   /** Connects to `tcp://127.0.0.1:<port>` or `unix:<path>`. */
   static connect(url: string): Promise<FloorClient> {
+    const c = new FloorClient();
     return new Promise((resolve, reject) => {
+      const onread = c.onread;
       const s = url.startsWith('unix:')
-        ? net.connect({ path: url.slice(5) })
-        : net.connect({ host: '127.0.0.1', port: Number(new URL(url).port) });
+        ? net.connect({ path: url.slice(5), onread })
+        : net.connect({ host: '127.0.0.1', port: Number(new URL(url).port), onread });
+      c.socket = s;
       s.setNoDelay?.(true);
       s.once('error', reject);
       s.once('connect', () => {
         s.removeListener('error', reject);
-        resolve(new FloorClient(s));
+        s.on('error', () => {});
+        resolve(c);
       });
     });
   }
@@ -234,8 +259,8 @@ export class FloorClient {
     this.queue.shift()!();
   }
 
-  private onData(chunk: Buffer): void {
-    const n = chunk.length;
+  /** Counts the replies completed by `chunk[0, n)`; a large one still missing 16 KiB or more gets its own buffer. */
+  private onData(chunk: Buffer, n: number): void {
     let p = 0;
     while (p < n) {
       if (this.need > 0) {
@@ -252,7 +277,7 @@ export class FloorClient {
           p += size;
           this.complete();
         } else {
-          this.need = size - (n - p);
+          this.startBody(size, chunk, p, n);
           p = n;
         }
         continue;
@@ -263,10 +288,24 @@ export class FloorClient {
       p += take;
       if (this.headLen === HEADER) {
         this.headLen = 0;
-        this.need = this.head.readUInt32LE(8);
-        if (this.need === 0) this.complete();
+        const size = this.head.readUInt32LE(8);
+        if (size === 0) this.complete();
+        else if (n - p >= size)
+          this.need = size; // the body is in this chunk: counted by the loop
+        else {
+          this.startBody(size, chunk, p, n);
+          p = n;
+        }
       }
     }
+  }
+
+  /** A reply body of `size` bytes starts at `chunk[p, n)` and goes past it. */
+  private startBody(size: number, chunk: Buffer, p: number, n: number): void {
+    this.need = size - (n - p);
+    if (this.need < 16 * 1024) return;
+    this.target = Buffer.allocUnsafe(size);
+    chunk.copy(this.target, 0, p, n);
   }
 
   /** Closes the socket. */
