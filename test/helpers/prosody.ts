@@ -36,12 +36,24 @@ export interface ProsodyPlace {
   modules?: string[];
   /** More lines for the global section (e.g. `groups_file = "…"`). */
   config?: string;
+  /** The address its SOCKS5 proxy announces (default: where it listens). */
+  proxyAddress?: string;
+  /** Its domain (default example.test). */
+  domain?: string;
+  /**
+   * Server-to-server, for a federation (test/helpers/federation.ts): s2s on `port` of its addresses,
+   * dialback, TLS when `tls` (given its certificate with `s2s_ssl` in `config`). Other domains
+   * are resolved through `resolvConf` only: Prosody reads no hosts file and takes its DNS servers from
+   * /etc/resolv.conf, so it runs in a mount namespace of its own (`unshare -m`) where that file is
+   * bind-mounted on /etc/resolv.conf; no system file is touched.
+   */
+  s2s?: { port: number; resolvConf: string; tls: boolean };
 }
 
 /** A running Prosody. */
 export class Prosody implements XmppServer {
   readonly kind = 'prosody';
-  readonly domain = DOMAIN;
+  readonly domain: string;
   private child: ChildProcess | undefined;
 
   private constructor(
@@ -49,7 +61,9 @@ export class Prosody implements XmppServer {
     readonly port: number,
     readonly proxyPort: number,
     readonly place: ProsodyPlace,
-  ) {}
+  ) {
+    this.domain = place.domain ?? DOMAIN;
+  }
 
   /** The server's process id while it runs (for its memory and CPU in /proc). */
   get pid(): number | undefined {
@@ -87,19 +101,22 @@ interfaces = { ${ifs} }
 network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
 c2s_ports = { ${p.port} }
 c2s_interfaces = { ${ifs} }
-modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(options.stockLimits ? ['limits'] : []), ...(place.modules ?? [])].map((m) => `"${m}"`).join(', ')} }
+modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(options.stockLimits ? ['limits'] : []), ...(place.s2s ? ['dialback', ...(place.s2s.tls ? ['tls'] : [])] : []), ...(place.modules ?? [])].map((m) => `"${m}"`).join(', ')} }
 ${place.config ?? ''}
 ${options.stockLimits ? `-- Debian's stock rate limit (its /etc/prosody/prosody.cfg.lua)\nlimits = { c2s = { rate = "${stockLimits().prosody.rate}" } }` : ''}
-modules_disabled = { "s2s" }
-s2s_ports = { }
+${
+  place.s2s
+    ? `s2s_ports = { ${place.s2s.port} }\ns2s_interfaces = { ${ifs} }\nuse_ipv6 = false\ns2s_require_encryption = ${place.s2s.tls}\ns2s_secure_auth = false`
+    : 'modules_disabled = { "s2s" }\ns2s_ports = { }'
+}
 http_ports = { }
 https_ports = { }
 proxy65_ports = { ${p.proxyPort} }
 proxy65_interfaces = { ${ifs} }
 authentication = "internal_hashed"
 c2s_require_encryption = false
-VirtualHost "${DOMAIN}"
-${options.proxy65 === false ? '' : `Component "proxy.${DOMAIN}" "proxy65"\n  proxy65_address = "${place.host ?? '127.0.0.1'}"`}
+VirtualHost "${p.domain}"
+${options.proxy65 === false ? '' : `Component "proxy.${p.domain}" "proxy65"\n  proxy65_address = "${place.proxyAddress ?? place.host ?? '127.0.0.1'}"`}
 `,
     );
     running.add(p);
@@ -108,17 +125,19 @@ ${options.proxy65 === false ? '' : `Component "proxy.${DOMAIN}" "proxy65"\n  pro
   }
 
   private async run(): Promise<void> {
-    const args = ['--config', this.config, '-F'];
-    this.child =
-      this.place.netns === undefined
-        ? spawn('/usr/bin/prosody', args, { stdio: 'ignore' })
-        : spawn('ip', ['netns', 'exec', this.place.netns, '/usr/bin/prosody', ...args], { stdio: 'ignore' });
+    const args = ['/usr/bin/prosody', '--config', this.config, '-F'];
+    const resolvConf = this.place.s2s?.resolvConf;
+    // `unshare` and `sh` exec Prosody: the child's pid is Prosody's.
+    if (resolvConf !== undefined)
+      args.unshift('unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf);
+    if (this.place.netns !== undefined) args.unshift('ip', 'netns', 'exec', this.place.netns);
+    this.child = spawn(args[0], args.slice(1), { stdio: 'ignore' });
     await waitForPort('prosody', this.port, 10_000, { netns: this.place.netns });
   }
 
-  /** Creates an account (`name@example.test`). */
+  /** Creates an account (`name@DOMAIN`, example.test unless placed in another domain). */
   register(name: string, password: string): void {
-    const r = spawnSync('/usr/bin/prosodyctl', ['--config', this.config, 'register', name, DOMAIN, password], {
+    const r = spawnSync('/usr/bin/prosodyctl', ['--config', this.config, 'register', name, this.domain, password], {
       encoding: 'utf8',
       timeout: 10_000,
     });
@@ -144,7 +163,7 @@ ${options.proxy65 === false ? '' : `Component "proxy.${DOMAIN}" "proxy65"\n  pro
    */
   registerMany(accounts: [name: string, password: string][]): void {
     const input = accounts.map(
-      ([n, pw]) => `user:create(${JSON.stringify(`${n}@${DOMAIN}`)}, ${JSON.stringify(pw)})\n`,
+      ([n, pw]) => `user:create(${JSON.stringify(`${n}@${this.domain}`)}, ${JSON.stringify(pw)})\n`,
     );
     const r = spawnSync('/usr/bin/prosodyctl', ['--config', this.config, 'shell'], {
       input: input.join(''),

@@ -75,6 +75,8 @@ export async function endProcess(c: ChildProcess | undefined, graceMs = 3000): P
 export interface StockLimits {
   /** Prosody's `limits.c2s.rate` (mod_limits is enabled), in bytes/s, and its burst in seconds. */
   prosody: { rate: string; bytesPerSecond: number; burstSeconds: number };
+  /** Prosody's `limits.s2sin.rate`, for what comes from other servers (a federation), in bytes/s. */
+  prosodyS2s: { rate: string; bytesPerSecond: number };
   /** ejabberd's `normal` shaper applied to clients (`c2s_shaper`), and its c2s `max_stanza_size`. */
   ejabberd: { rate: number; burstSize: number; maxStanzaSize: number };
 }
@@ -84,19 +86,23 @@ const EJABBERD_YML = '/etc/ejabberd/ejabberd.yml';
 
 /**
  * The rate limits of Debian's stock configurations, read from the installed files when they are there
- * (Debian 12: Prosody `c2s = { rate = "10kb/s" }` with mod_limits' 2 s burst; ejabberd's `normal`
- * shaper `rate: 3000, burst_size: 20000` for every client and `max_stanza_size: 262144`), else those.
+ * (Debian 12: Prosody `c2s = { rate = "10kb/s" }` and `s2sin = { rate = "30kb/s" }` with mod_limits' 2 s
+ * burst; ejabberd's `normal` shaper `rate: 3000, burst_size: 20000` for every client and
+ * `max_stanza_size: 262144`), else those.
  */
 export function stockLimits(): StockLimits {
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   const p = read(PROSODY_CFG);
-  const rate = /c2s\s*=\s*\{[^}]*rate\s*=\s*"([^"]+)"/.exec(p)?.[1] ?? '10kb/s';
-  const [, n, unit] = /^(\d+) ?([bkmg])b?\/s$/i.exec(rate) ?? ['', '10', 'k'];
-  const exp = { b: 0, k: 3, m: 6, g: 9 }[unit.toLowerCase() as 'b'];
+  const limit = (kind: string, fallback: string) => {
+    const rate = new RegExp(`${kind}\\s*=\\s*\\{[^}]*rate\\s*=\\s*"([^"]+)"`).exec(p)?.[1] ?? fallback;
+    const [, n, unit] = /^(\d+) ?([bkmg])b?\/s$/i.exec(rate) ?? /^(\d+)([bkmg])/.exec(fallback)!;
+    return { rate, bytesPerSecond: Number(n) * 10 ** { b: 0, k: 3, m: 6, g: 9 }[unit.toLowerCase() as 'b'] };
+  };
   const e = read(EJABBERD_YML);
   const normal = /\n {2}normal:\s*\n\s+rate: (\d+)\s*\n\s+burst_size: (\d+)/.exec(e);
   return {
-    prosody: { rate, bytesPerSecond: Number(n) * 10 ** exp, burstSeconds: 2 },
+    prosody: { ...limit('c2s', '10kb/s'), burstSeconds: 2 },
+    prosodyS2s: limit('s2sin', '30kb/s'),
     ejabberd: {
       rate: Number(normal?.[1] ?? 3000),
       burstSize: Number(normal?.[2] ?? 20000),

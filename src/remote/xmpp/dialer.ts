@@ -102,6 +102,20 @@ function proxyOf(link: XmppLink, timeoutMs: number): Promise<StreamHost | undefi
   return p;
 }
 
+const warned = new Set<string>();
+
+/** Says once per proxy and robot why 'auto' goes on with In-Band Bytestreams after SOCKS5 failed. */
+function fellBack(proxy: StreamHost, robot: string, e: unknown): void {
+  const key = `${proxy.jid} ${robot}`;
+  if (warned.has(key) || typeof process.emitWarning !== 'function') return;
+  warned.add(key);
+  const why = (e as { text?: string }).text || (e as Error).message;
+  process.emitWarning(
+    `SOCKS5 to ${robot} through the bytestream proxy ${proxy.jid} (${proxy.host}:${proxy.port}) failed: ${why}. Using In-Band Bytestreams (slower for bulk data). Make the proxy's address reachable from the robot (Prosody: proxy65_address), or use bytestreams: 'ibb' to skip the attempt.`,
+    { code: 'QI_XMPP_SOCKS5_FALLBACK' },
+  );
+}
+
 /** The dialer registered for `xmpp:`. */
 export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<MessageStream> {
   if (ep.scheme !== 'xmpp') throw new Error('not an xmpp endpoint');
@@ -137,6 +151,7 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
             /forbidden/.test(String((e as { condition?: string }).condition ?? (e as Error).message))
           )
             throw e;
+          fellBack(proxy, robot, e);
         }
       } else if (mode === 'socks5') {
         throw new Error(

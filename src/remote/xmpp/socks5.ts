@@ -162,6 +162,7 @@ export function acceptSocks5(
     const peer = from.toString();
     const sid = q.attrs.sid;
     if (!sid || !allow(peer)) return stanzaError('forbidden', 'auth');
+    const failed: string[] = [];
     for (const h of q.getChildren('streamhost')) {
       if (!h.attrs.jid || !h.attrs.host || !h.attrs.port) continue;
       const host = { jid: h.attrs.jid, host: h.attrs.host, port: Number(h.attrs.port) };
@@ -169,14 +170,16 @@ export function acceptSocks5(
         const socket = await socks5Connect(host, destination(sid, peer, xmpp.jid!.toString()), timeoutMs);
         onSocket(peer, socket);
         return xml('query', { xmlns: BYTESTREAMS_NS, sid }, xml('streamhost-used', { jid: host.jid }));
-      } catch {
-        // try the next streamhost
+      } catch (e) {
+        // try the next streamhost; the peer learns why none worked (the addresses are the ones it sent)
+        failed.push(`${host.jid} at ${host.host}:${host.port} (${(e as Error).message})`);
       }
     }
-    return stanzaError('item-not-found');
+    return stanzaError('item-not-found', 'cancel', `${xmpp.jid} could not reach ${failed.join('; ') || 'any proxy'}`);
   });
 }
 
-function stanzaError(condition: string, type = 'cancel'): Element {
-  return xml('error', { type }, xml(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }));
+function stanzaError(condition: string, type = 'cancel', text?: string): Element {
+  const ns = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+  return xml('error', { type }, xml(condition, { xmlns: ns }), ...(text ? [xml('text', { xmlns: ns }, text)] : []));
 }
