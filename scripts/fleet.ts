@@ -1,7 +1,10 @@
 /**
- * Fleet simulator: many robots and clients through one real XMPP server (Debian's Prosody on loopback).
+ * Fleet simulator: many robots and clients through a real XMPP service on loopback: Debian's Prosody, one
+ * ejabberd node, or a 2-node ejabberd cluster (robots on node A, clients and watcher on node B; `--mixed`:
+ * robot processes alternate between the nodes). scripts/fleet/servers.ts starts them, with accounts and groups.
  *
- *   npm run fleet -- --robots N --clients M --minutes T [--procs P] [--churn F] [--calls-seconds D] [--json]
+ *   npm run fleet -- --robots N --clients M --minutes T [--server prosody|ejabberd|ejabberd-cluster] [--mixed]
+ *                    [--procs P] [--churn F] [--calls-seconds D] [--json]
  *
  * N robots (each its own account, presence and XMPP session, with a small qi service: scripts/fleet/robots.ts)
  * spread over P child processes; M clients (scripts/fleet/clients.ts), each its own account, calling random
@@ -11,24 +14,22 @@
  * for the rest of T: a fraction F of the robots per minute (default 0.1) has its connection cut and logs in
  * again, while the clients go on calling. At the end every robot must be seen online, and the watcher must
  * have seen each robot come back exactly as many times as the robot logged in again (no lost, no stale
- * presence). Prints those times, calls/s and p50/p99 latency each way, server RSS per robot, our robot-side
- * memory per session, CPU per 1k calls (server, robots, clients); exit code 1 when a check fails.
+ * presence). Prints those times, calls/s and p50/p99 latency each way, server RSS per robot (all its
+ * nodes), our robot-side memory per session, CPU per 1k calls (server, robots, clients); exit code 1 when
+ * a check fails.
  *
- * The generated Prosody configuration loads no `mod_limits` (no rate limit), uses epoll, and the npm
- * script raises `ulimit -n` to 65,536 for every process (Prosody included). Accounts are made through one
- * `prosodyctl shell`. Robot i shares a `mod_groups` group with the watcher only (presence both ways, no
- * subscription to approve, and no N² presence between robots).
+ * The generated server configurations have no rate limit; the npm script raises `ulimit -n` to the hard
+ * limit for every process (the servers included).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { RobotWatcher } from '../src/remote/index.js';
 import { parseArgs } from 'node:util';
-import { cpuMicros } from '../bench/harness.js';
-import { DOMAIN, Prosody } from '../test/helpers/prosody.js';
+import { DOMAIN } from '../test/helpers/xmpp-server.js';
 import { runClients } from './fleet/clients.js';
 import { runRobots } from './fleet/robots.js';
 import { report, type Run } from './fleet/report.js';
+import { SERVERS, serverCpu, serverRss, startServer, type ServerKind } from './fleet/servers.js';
 import type { CallFigures, FromRobots, Usage } from './fleet/spec.js';
 
 function child(r: 'robots' | 'clients', args: object): ChildProcess {
@@ -55,18 +56,16 @@ function next<T>(c: ChildProcess, type: string, ms: number): Promise<T> {
   });
 }
 
-const rssOf = (pid: number): number =>
-  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
-
 const { values: opts } = parseArgs({
   options: {
     ...(Object.fromEntries(
-      ['robots', 'clients', 'minutes', 'seconds', 'procs', 'churn', 'calls-seconds', 'role'].map((n) => [
+      ['robots', 'clients', 'minutes', 'seconds', 'procs', 'churn', 'calls-seconds', 'role', 'server'].map((n) => [
         n,
         { type: 'string' },
       ]),
     ) as Record<string, { type: 'string' }>),
     json: { type: 'boolean' },
+    mixed: { type: 'boolean' },
   },
   allowPositionals: true,
   strict: false,
@@ -90,32 +89,18 @@ async function coordinate(): Promise<void> {
   const D = num('calls-seconds', Math.max(2, Math.min(30, Math.floor(total / 4))));
   const robots = Array.from({ length: N }, (_, i) => `r${i}`);
   const clients = Array.from({ length: M }, (_, i) => `c${i}`);
-  const dir = `/tmp/qi-fleet-${process.pid}`;
-  const groups = robots.map((r) => `[g-${r}]\nwatcher@${DOMAIN}\n${r}@${DOMAIN}\n`).join('');
-  await import('node:fs').then((fs) => fs.mkdirSync(dir, { recursive: true }));
-  writeFileSync(join(dir, 'groups.txt'), groups);
-  const server = await Prosody.start({
-    modules: ['admin_socket', 'admin_shell', 'groups'],
-    config: `groups_file = "${join(dir, 'groups.txt')}"`,
-  });
-  if (typeof server === 'string') {
-    console.error(`fleet: ${server}`);
-    process.exit(2);
-  }
+  const kind = (opts.server ?? 'prosody') as ServerKind;
+  if (!SERVERS.includes(kind)) throw new Error(`--server is one of ${SERVERS.join(', ')}, not ${String(kind)}`);
+  const server = await startServer(kind, robots, clients, opts.mixed === true);
   const kids: ChildProcess[] = [];
   const stopAll = async () => {
     for (const k of kids) k.kill('SIGKILL');
-    await server.stop(true);
+    await server.stop();
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
-    const pid = server.pid!;
-    const fds = /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1];
-    const tAcc = Date.now();
-    server.registerMany([...robots, ...clients, 'watcher'].map((n) => [n, `${n}-pw`]));
-    const accountsMs = Date.now() - tAcc;
     const watcher = await RobotWatcher.start({
-      service: server.service,
+      service: server.clientService,
       jid: `watcher@${DOMAIN}`,
       password: 'watcher-pw',
     });
@@ -130,12 +115,17 @@ async function coordinate(): Promise<void> {
       else if (wentOff.has(r.jid)) bump(cameBack, r.jid);
     });
     const onlineCount = () => watcher.list().filter((r) => r.online).length;
-    const rss0 = rssOf(pid);
+    const rss0 = serverRss(server);
     // Connect: every robot process starts its share at once.
     const t0 = Date.now();
     const shares = Array.from({ length: P }, (_, p) => robots.filter((_, i) => i % P === p));
-    const procs = shares.map((names) =>
-      child('robots', { service: server.service, domain: DOMAIN, names, allow: clients.map((c) => `${c}@${DOMAIN}`) }),
+    const procs = shares.map((names, p) =>
+      child('robots', {
+        service: server.robotService(p),
+        domain: DOMAIN,
+        names,
+        allow: clients.map((c) => `${c}@${DOMAIN}`),
+      }),
     );
     kids.push(...procs);
     const online = await Promise.all(
@@ -145,11 +135,11 @@ async function coordinate(): Promise<void> {
     for (let i = 0; onlineCount() < N - online.flatMap((o) => o.failed).length && i < 600; i++)
       await new Promise((r) => setTimeout(r, 100));
     const presenceMs = Date.now() - t0;
-    const rss1 = rssOf(pid);
+    const rss1 = serverRss(server);
     counting = true;
     // Calls through the server, then over TCP.
     const cl = child('clients', {
-      service: server.service,
+      service: server.clientService,
       domain: DOMAIN,
       clients,
       robots,
@@ -165,7 +155,7 @@ async function coordinate(): Promise<void> {
       return { robots: s.reduce((a, x) => a + x.usage.cpu, 0), clients: u.usage.cpu };
     };
     const calls = async (via: 'xmpp' | 'tcp', seconds: number) => {
-      const c0 = cpuMicros(pid) ?? 0;
+      const c0 = serverCpu(server);
       const u0 = await usageOf();
       cl.send({ type: 'calls', via, seconds });
       const f = (await next<{ figures: CallFigures }>(cl, 'calls', seconds * 1000 + 120_000)).figures;
@@ -174,7 +164,7 @@ async function coordinate(): Promise<void> {
       return {
         ...f,
         cpu: {
-          server: per1k((cpuMicros(pid) ?? 0) - c0),
+          server: per1k(serverCpu(server) - c0),
           robots: per1k(u1.robots - u0.robots),
           clients: per1k(u1.clients - u0.clients),
         },
@@ -219,8 +209,10 @@ async function coordinate(): Promise<void> {
       seconds: total,
       churnPerMinute: churn,
       churns: [...churned.values()].reduce((a, b) => a + b, 0),
-      fds: fds ?? '?',
-      accountsMs,
+      server: server.label,
+      provisioning: server.provisioning,
+      fds: server.fds,
+      accountsMs: server.accountsMs,
       connectMs,
       presenceMs,
       failedLogins: online.flatMap((o) => o.failed),

@@ -12,6 +12,9 @@ export interface Run {
   seconds: number;
   churnPerMinute: number;
   churns: number;
+  /** Which XMPP service, and how its accounts were made. */
+  server: string;
+  provisioning: string;
   fds: string;
   accountsMs: number;
   connectMs: number;
@@ -37,15 +40,16 @@ export function report(r: Run, json: boolean): void {
     return;
   }
   console.log(
-    `fleet: ${r.robots} robots in ${r.procs} processes, ${r.clients} clients, ${r.seconds} s, churn ${r.churnPerMinute * 100}%/min; Prosody (ulimit -n ${r.fds}); load ${r.load}`,
+    `fleet: ${r.robots} robots in ${r.procs} processes, ${r.clients} clients, ${r.seconds} s, churn ${r.churnPerMinute * 100}%/min; ${r.server} (ulimit -n ${r.fds}); load ${r.load}`,
   );
-  console.log(`accounts made (prosodyctl shell): ${fmt(r.accountsMs)} ms for ${r.robots + r.clients + 1}`);
+  console.log(`accounts made (${r.provisioning}): ${fmt(r.accountsMs)} ms for ${r.robots + r.clients + 1}`);
   console.log(
     `connect: all robots logged in after ${fmt(r.connectMs)} ms, all seen online by the watcher after ${fmt(r.presenceMs)} ms; failed logins: ${r.failedLogins.length}`,
   );
   console.log(
-    `memory: Prosody ${kib(r.serverRssPerRobot)} RSS per robot (${fmt(r.serverRss / 2 ** 20, 1)} MiB in all); robot side ${kib(r.robotBytesPerSession)} RSS, ${kib(r.robotHeapPerSession)} heap per robot session`,
+    `memory: ${r.server} ${kib(r.serverRssPerRobot)} RSS per robot (${fmt(r.serverRss / 2 ** 20, 1)} MiB in all); robot side ${kib(r.robotBytesPerSession)} RSS, ${kib(r.robotHeapPerSession)} heap per robot session`,
   );
+  for (const f of r.failedLogins.slice(0, 5)) console.log(`  failed login: ${f}`);
   const row = (label: string, c: Calls) => [
     label,
     fmt(c.calls / c.seconds),
@@ -72,7 +76,7 @@ export function report(r: Run, json: boolean): void {
       'clients',
     ],
     [
-      row('XMPP (IBB via Prosody)', r.xmpp),
+      row(`XMPP (IBB via ${r.server})`, r.xmpp),
       row('TCP (gateways)', r.tcp),
       row(`XMPP during churn (${r.churns} cuts)`, r.during),
     ],

@@ -38,6 +38,20 @@ export interface GlobalOptions {
   xmppService?: string;
   xmppJid?: string;
   xmppPassword?: string;
+  /** Other addresses of the same XMPP service (a cluster's nodes), tried in turn (`--xmpp-alternate`, repeatable). */
+  xmppAlternate?: string[];
+}
+
+/**
+ * The other addresses of the XMPP service: `--xmpp-alternate URL` (repeatable), else `QI_XMPP_ALTERNATES`
+ * (comma-separated), else none.
+ */
+export function xmppAlternates(o: GlobalOptions): string[] {
+  if (o.xmppAlternate?.length) return o.xmppAlternate;
+  return (process.env.QI_XMPP_ALTERNATES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 export function sessionOptions(o: GlobalOptions, reconnect?: boolean): SessionOptions {
@@ -50,12 +64,13 @@ export function sessionOptions(o: GlobalOptions, reconnect?: boolean): SessionOp
     ...(reconnect === undefined ? {} : { reconnect }),
     proxy: o.proxy,
     transports:
-      o.xmppService || o.xmppJid
+      o.xmppService || o.xmppJid || xmppAlternates(o).length
         ? {
             xmpp: {
               service: o.xmppService ?? process.env.QI_XMPP_SERVICE,
               jid: o.xmppJid ?? process.env.QI_XMPP_JID,
               password: o.xmppPassword ?? process.env.QI_XMPP_PASSWORD,
+              alternates: xmppAlternates(o),
             },
           }
         : undefined,

@@ -37,6 +37,12 @@ const program = new Command('qi')
   .option('--xmpp-service <url>', 'XMPP server of your account, for xmpp:// URLs (or QI_XMPP_SERVICE)')
   .option('--xmpp-jid <jid>', 'your XMPP account, name@server (or QI_XMPP_JID)')
   .option('--xmpp-password <password>', 'its password (or QI_XMPP_PASSWORD)')
+  .option(
+    '--xmpp-alternate <url>',
+    "another address of the same XMPP service (a cluster's node), tried when the first does not answer; repeatable (or QI_XMPP_ALTERNATES, comma-separated)",
+    (v: string, all: string[]) => [...all, v],
+    [] as string[],
+  )
   .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));

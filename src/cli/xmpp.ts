@@ -4,7 +4,7 @@
  */
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { RobotWatcher, XmppGateway } from '../remote/index.js';
-import { UsageError, print, run, sessionOptions, type GlobalOptions } from './common.js';
+import { UsageError, print, run, sessionOptions, xmppAlternates, type GlobalOptions } from './common.js';
 import { printable } from './log-format.js';
 import { robotIdentity } from './robot-identity.js';
 
@@ -23,7 +23,7 @@ function account(o: XmppVerbOptions) {
     throw new UsageError(
       'an XMPP account is needed: --xmpp-service xmpp://server:5222 --xmpp-jid name@server --xmpp-password … (or QI_XMPP_SERVICE, QI_XMPP_JID, QI_XMPP_PASSWORD)',
     );
-  return { service, jid, password };
+  return { service, jid, password, alternates: xmppAlternates(o) };
 }
 
 const untilStopped = () =>

@@ -64,6 +64,13 @@ export interface EjabberdOptions extends XmppServerOptions {
   join?: Ejabberd;
   /** A client shaper of its own (bytes/s and burst bytes), instead of none or Debian's. */
   shaper?: { rate: number; burstSize: number };
+  /** Shared roster groups (`mod_shared_roster`, and `mod_admin_extra` for `srg_create` / `srg_user_add`). */
+  sharedRoster?: boolean;
+  /**
+   * ejabberd's ReST API (`mod_http_api` on an HTTP port of its own, every command allowed from loopback):
+   * {@link Ejabberd.api} runs commands over one kept-alive connection, where each `ctl` starts an Erlang node.
+   */
+  api?: boolean;
 }
 
 /** A running ejabberd node. */
@@ -80,7 +87,14 @@ export class Ejabberd implements XmppServer {
     /** Erlang distribution: every node of a cluster listens on this port of its own address. */
     readonly distPort: number,
     readonly cookie: string,
+    /** The ReST API's port (0: none). */
+    readonly apiPort: number,
   ) {}
+
+  /** The node's process id while it runs (its beam.smp: memory and CPU in /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /** The Erlang node name (`qi-ejabberd@HOST`). */
   get node(): string {
@@ -109,6 +123,7 @@ export class Ejabberd implements XmppServer {
       await freePort(),
       options.join?.distPort ?? (await freePort()),
       options.join?.cookie ?? randomBytes(12).toString('hex'),
+      options.api ? await freePort() : 0,
     );
     mkdirSync(join(dir, 'spool'));
     const stock = stockLimits().ejabberd;
@@ -127,7 +142,23 @@ listen:
     max_stanza_size: ${stock.maxStanzaSize}
     shaper: c2s_shaper
     access: c2s
-auth_password_format: scram
+${
+  options.api
+    ? `  -
+    port: ${e.apiPort}
+    ip: "${host}"
+    module: ejabberd_http
+    request_handlers:
+      /api: mod_http_api
+api_permissions:
+  "loopback, every command":
+    from: [mod_http_api, ejabberd_ctl]
+    who:
+      ip: 127.0.0.0/8
+    what: "*"
+`
+    : ''
+}auth_password_format: scram
 acl:
   local:
     user_regexp: ""
@@ -147,19 +178,24 @@ modules:
   mod_disco: {}
   mod_ping: {}
   mod_roster: {}
-${
-  options.proxy65 === false
-    ? ''
-    : `  mod_proxy65:
+${options.sharedRoster ? '  mod_admin_extra: {}\n  mod_shared_roster: {}\n' : ''}${options.api ? '  mod_http_api: {}\n' : ''}${
+        options.proxy65 === false
+          ? ''
+          : `  mod_proxy65:
     ip: "${host}"
     hostname: "${host}"
     port: ${e.proxyPort}
 `
-}`,
+      }`,
     );
     running.add(e);
     await e.run();
-    if (options.join) e.ctl('join_cluster', options.join.node);
+    if (options.join) {
+      // Its listener opens before ejabberd has finished starting: joining then fails (already_started).
+      for (let i = 0; i < 30 && !/is running in that node/.test(e.status()); i++)
+        await new Promise((r) => setTimeout(r, 200));
+      e.ctl('join_cluster', options.join.node);
+    }
     return e;
   }
 
@@ -243,9 +279,41 @@ ${
     return r.stdout;
   }
 
+  /** What `ejabberdctl status` says (never throws: a node still starting answers with an error). */
+  status(): string {
+    try {
+      return this.ctl('status');
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
   /** Creates an account (`name@example.test`). */
   register(name: string, password: string): void {
     this.ctl('register', name, DOMAIN, password);
+  }
+
+  /**
+   * Runs commands through the ReST API (started with `api`), `parallel` at a time over kept-alive
+   * connections: `POST /api/COMMAND` with the arguments as JSON, what `ejabberdctl COMMAND` takes. Throws
+   * with the first refusal.
+   */
+  async api(commands: [command: string, args: Record<string, string>][], parallel = 8): Promise<void> {
+    if (!this.apiPort) throw new Error('this node was started without api: true');
+    const queue = [...commands];
+    const one = async (): Promise<void> => {
+      for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
+        const r = await fetch(`http://${this.host}:${this.apiPort}/api/${c[0]}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(c[1]),
+        });
+        const body = await r.text();
+        if (!r.ok || body.startsWith('{"status":"error"'))
+          throw new Error(`ejabberd API ${c[0]} ${JSON.stringify(c[1])}: ${r.status} ${body}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, one));
   }
 
   /** Stops the node (SIGTERM: Erlang's orderly shutdown); its accounts stay, for a restart. */

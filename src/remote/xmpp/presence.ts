@@ -87,14 +87,17 @@ export class RobotWatcher extends EventEmitter {
     if (!st.is('presence')) return;
     const from = st.attrs.from ?? '';
     const bare = from.split('/')[0].toLowerCase();
-    if (!this.follows(bare)) return;
     const type = st.attrs.type;
-    const qi = st.getChild('qi', QI_ROBOT_NS);
     const known = this.robots.get(bare);
-    if (type === 'unavailable') {
+    // A robot seen online revokes our subscription: its presence no longer comes to us (its account was
+    // removed: ejabberd then says only this, after a roster push that already dropped it).
+    const revoked = type === 'unsubscribed' && known?.online === true;
+    if (!revoked && !this.follows(bare)) return;
+    const qi = st.getChild('qi', QI_ROBOT_NS);
+    if (type === 'unavailable' || revoked) {
       if (known === undefined || !known.online) return;
       // Another resource of the robot's account going away leaves the robot online.
-      if (known.address !== undefined && known.address !== from) return;
+      if (!revoked && known.address !== undefined && known.address !== from) return;
       const r: RobotPresence = { ...known, jid: bare, online: false, address: undefined, status: undefined };
       this.robots.set(bare, r);
       this.emit('change', r);
