@@ -232,10 +232,24 @@ export class XmppLink {
     xmpp.on('error', () => {}); // reported through start() or 'offline'
     // Bytes that arrive once the stream is closing (its parser gone: a stream error, then our own close)
     // are dropped: @xmpp/connection would throw on them in a socket handler, which ends the process.
-    const conn = xmpp as unknown as { parser: unknown; _onData(d: Buffer): void };
+    const conn = xmpp as unknown as {
+      parser: unknown;
+      socket: { on(e: 'error', f: () => void): void; destroy(): void } | null;
+      _onData(d: Buffer): void;
+      _detachSocket(): void;
+    };
     const onData = conn._onData;
     conn._onData = function (this: typeof conn, d: Buffer) {
       if (this.parser) onData.call(this, d);
+    };
+    // A socket it gives up on (a server too slow to close, under load) loses its listeners but stays open:
+    // a reset arriving then (fleet runs: Prosody at 1,000 logins) would end the process. It goes now.
+    const detach = conn._detachSocket;
+    conn._detachSocket = function (this: typeof conn) {
+      const socket = this.socket;
+      detach.call(this);
+      socket?.on('error', () => {});
+      socket?.destroy();
     };
     // Stanzas are small and answered at once: Nagle's delay would cost tens of ms per round trip.
     xmpp.on('status', () =>
