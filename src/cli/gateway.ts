@@ -90,51 +90,58 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
             : `qi: waiting for the internal ServiceDirectory ${o.sd ?? o.url}: ${error?.message ?? 'connection lost'}`,
         ),
     });
+    // What is open, newest first: closed in that order when a later start fails, and on stop.
+    const open: { close(): Promise<void> }[] = [gw];
+    const closeAll = async (): Promise<void> => {
+      for (const c of open.splice(0)) await c.close();
+    };
+    const opened = async <T extends { close(): Promise<void> }>(starting: Promise<T>): Promise<T> => {
+      const it = await starting.catch(async (e: unknown) => {
+        await closeAll();
+        throw e;
+      });
+      open.unshift(it);
+      return it;
+    };
     const ros =
       o.rosBridge === undefined
         ? undefined
-        : await RosBridge.start({
-            insecureUnauthenticated: true,
-            sd: o.sd ?? o.url,
-            sessionOptions: sessionOptions(o),
-            listen: o.rosBridge,
-            allowNonLoopback: o.allowNonLoopback === true,
-            allow: o.rosAllow ?? [],
-          }).catch(async (e: unknown) => {
-            await gw.close();
-            throw e;
-          });
+        : await opened(
+            RosBridge.start({
+              insecureUnauthenticated: true,
+              sd: o.sd ?? o.url,
+              sessionOptions: sessionOptions(o),
+              listen: o.rosBridge,
+              allowNonLoopback: o.allowNonLoopback === true,
+              allow: o.rosAllow ?? [],
+            }),
+          );
     const graph =
       o.rosGraph === undefined
         ? undefined
-        : await RosGraphBridge.start({
-            insecureUnauthenticated: true,
-            masterUri: o.rosGraph,
-            sd: o.sd ?? o.url,
-            sessionOptions: sessionOptions(o),
-            allow: o.rosAllow ?? [],
-            subscribe: o.rosSubscribe ?? [],
-            callServices,
-          }).catch(async (e: unknown) => {
-            await ros?.close();
-            await gw.close();
-            throw e;
-          });
+        : await opened(
+            RosGraphBridge.start({
+              insecureUnauthenticated: true,
+              masterUri: o.rosGraph,
+              sd: o.sd ?? o.url,
+              sessionOptions: sessionOptions(o),
+              allow: o.rosAllow ?? [],
+              subscribe: o.rosSubscribe ?? [],
+              callServices,
+            }),
+          );
     const yarp =
       o.yarp === undefined
         ? undefined
-        : await YarpBridge.start({
-            insecureUnauthenticated: true,
-            nameServer: o.yarp,
-            sd: o.sd ?? o.url,
-            sessionOptions: sessionOptions(o),
-            allow: o.yarpAllow ?? [],
-          }).catch(async (e: unknown) => {
-            await graph?.close();
-            await ros?.close();
-            await gw.close();
-            throw e;
-          });
+        : await opened(
+            YarpBridge.start({
+              insecureUnauthenticated: true,
+              nameServer: o.yarp,
+              sd: o.sd ?? o.url,
+              sessionOptions: sessionOptions(o),
+              allow: o.yarpAllow ?? [],
+            }),
+          );
     const nobody = !access.anonymous && Object.keys(access.users ?? {}).length === 0;
     // Listen before printing: whoever reads the first line may send SIGINT at once.
     const stop = new Promise<void>((resolve) => {
@@ -180,9 +187,6 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
         );
     }
     await stop;
-    await yarp?.close();
-    await graph?.close();
-    await ros?.close();
-    await gw.close();
+    await closeAll();
   });
 }

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LocalObject, defineObject, listenStandalone, signal, t, type Session } from '../../src/index.js';
+import net from 'node:net';
 import { runQi } from '../helpers/demo-robot.js';
+import { freePort } from '../helpers/net.js';
 import { FakeNameServer } from '../helpers/yarp-captures.js';
 import { qiJson, within } from './fixtures.js';
 
@@ -40,5 +42,34 @@ describe('qi gateway --yarp', () => {
     }
     assert.equal(ns.table.size, 0);
     assert.ok(ns.commands.includes('unregister /qi/Talker/said:o'));
+  });
+
+  it('a bridge that fails to start closes what started before it (the gateway, the ROS bridge) and exits non-zero', async () => {
+    const [gatewayPort, rosPort, nobody] = [await freePort(), await freePort(), await freePort()];
+    const started = await runQi([
+      'gateway',
+      '--sd',
+      url,
+      '--listen',
+      `tcp://127.0.0.1:${gatewayPort}`,
+      '--allow',
+      '*',
+      '--ros-bridge',
+      `ws://127.0.0.1:${rosPort}`,
+      '--yarp',
+      `127.0.0.1:${nobody}`,
+      '--insecure-unauthenticated',
+    ]);
+    assert.equal(started.code, 3);
+    assert.match(
+      started.stderr,
+      /cannot reach the YARP name server at 127\.0\.0\.1:\d+ .*is yarpserver running there\?/,
+    );
+    // Both ports are free again: nothing was left listening (the process exited; it did not hang either).
+    for (const port of [gatewayPort, rosPort]) {
+      const probe = net.createServer();
+      await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(port, '127.0.0.1', resolve));
+      await new Promise((resolve) => probe.close(resolve));
+    }
   });
 });
