@@ -9,7 +9,7 @@
 export interface EnvRule {
   /** 0 is accepted (settings that 0 turns off). Default: false. */
   zero?: boolean;
-  /** Only whole numbers. Default: false. */
+  /** Only whole numbers (up to 2^53 - 1). Default: false. */
   integer?: boolean;
   /** Larger values are lowered to this. Default: none. */
   max?: number;
@@ -23,7 +23,9 @@ export function envNumber(name: string, fallback: number, rule: EnvRule = {}): n
   if (text === undefined || text.trim() === '') return fallback;
   const n = Number(text);
   const ok =
-    Number.isFinite(n) && (n > 0 || (rule.zero === true && n === 0)) && (rule.integer !== true || Number.isInteger(n));
+    Number.isFinite(n) &&
+    (n > 0 || (rule.zero === true && n === 0)) &&
+    (rule.integer !== true || Number.isSafeInteger(n));
   if (ok) return rule.max !== undefined ? Math.min(n, rule.max) : n;
   const key = `${name}=${text}`;
   if (!warned.has(key) && typeof process.emitWarning === 'function') {

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Channel } from '../../channel/index.js';
+import { envNumber } from '../../config/env.js';
 import { QiError } from '../../errors/index.js';
 import type { Gateway } from '../../gateway/index.js';
 import { LocalObject, type CallContext } from '../../object/index.js';
@@ -457,8 +458,7 @@ export class DirectLinkHost {
 
 /** The bound on links per connection: the option, else `QI_ICE_MAX_LINKS_PER_CALLER`, else 4. */
 export function maxLinksPerCaller(o: Pick<DirectLinkHostOptions, 'maxLinksPerCaller'>): number {
-  const n = Number(process.env.QI_ICE_MAX_LINKS_PER_CALLER);
-  return o.maxLinksPerCaller ?? (Number.isSafeInteger(n) && n > 0 ? n : 4);
+  return o.maxLinksPerCaller ?? envNumber('QI_ICE_MAX_LINKS_PER_CALLER', 4, { integer: true });
 }
 
 /** A fresh link id. */
