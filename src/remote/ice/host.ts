@@ -276,7 +276,8 @@ export class DirectLinkHost {
   private watch(link: Hosted, pc: IcePeer): void {
     pc.onChannel((channel) => this.channel(link, channel));
     pc.onState((s) => {
-      if (link.pc !== pc) return;
+      // Nothing for a link already dropped: its connection's last states come after its close.
+      if (link.pc !== pc || this.links.get(link.info.id) !== link) return;
       if (s === 'connected') this.connected(link);
       else if (link.streams !== undefined && link.info.path !== undefined && (s === 'failed' || s === 'disconnected')) {
         // A resumable link waits for the opener's restart, as long as its streams do.
