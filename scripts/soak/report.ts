@@ -53,6 +53,7 @@ export function sumStats(all: LoadStats[]) {
     objects: all.reduce((a, s) => a + s.objects, 0),
     canceled: all.reduce((a, s) => a + s.canceled, 0),
     answeredFirst: all.reduce((a, s) => a + s.answeredFirst, 0),
+    unsent: all.reduce((a, s) => a + s.unsent, 0),
     streams: add((s) => s.streams),
     abandon: add((s) => s.abandon),
   };
@@ -137,7 +138,7 @@ export function summary(
     `  abandon    ${s.abandon.sessions} gateway sessions closed holding ${s.abandon.objects} objects (${s.abandon.inFlight} with a makeCounter on its way); at the end the service serves ${server?.objects ?? '?'} object(s) by reference, the gateway counts ${String(gateway?.heldObjects ?? '?')} held`,
   );
   out.push(
-    `  cancel     ${s.canceled} calls canceled or timed out mid-flight, ${s.answeredFirst} answered first; the service aborted ${server?.aborted ?? '?'}, ran ${server?.slowCompleted ?? '?'} to their end`,
+    `  cancel     ${s.canceled} calls canceled or timed out mid-flight, ${s.answeredFirst} answered first, ${s.unsent} before they were sent; the service aborted ${server?.aborted ?? '?'}, ran ${server?.slowCompleted ?? '?'} to their end`,
   );
   out.push(
     `  errors     unexpected ${JSON.stringify(s.errors)}, wrong values ${s.wrong}; expected ${JSON.stringify(s.expected)}`,

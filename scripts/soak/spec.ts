@@ -78,6 +78,8 @@ export interface LoadStats {
   canceled: number;
   /** slow() calls answered before their cancellation or timeout could happen (this process held up). */
   answeredFirst: number;
+  /** slow() calls canceled while they waited for a lane to open (docs/reliability.md): never sent, never run. */
+  unsent: number;
   streams: StreamLoadStats;
   /** Gateway sessions closed without releasing their objects; the objects they held; those with a makeCounter call still on its way. */
   abandon: { sessions: number; objects: number; inFlight: number };

@@ -135,6 +135,7 @@ export function callTraffic(ctx: LoadContext): void {
         if (k === (timeout ? 'ERR_QI_TIMEOUT' : 'ERR_QI_CANCELED')) {
           expected(`cancel.${route}`, k);
           stats.canceled++;
+          if (/before it was sent/.test((e as Error).message)) stats.unsent++; // waited for a lane: never sent
         } else unexpected(`cancel.${route}`, e);
       } finally {
         clearTimeout(timer);

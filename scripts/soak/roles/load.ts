@@ -34,6 +34,7 @@ export async function runLoad(args: RoleArgs): Promise<void> {
     objects: 0,
     canceled: 0,
     answeredFirst: 0,
+    unsent: 0,
     streams: emptyStreamStats(),
     abandon: { sessions: 0, objects: 0, inFlight: 0 },
   };
