@@ -50,6 +50,8 @@ function eventMember(meta: MetaObject, id: number): { kind: MemberKind; name: st
 class Relayed implements ForwardedCall {
   /** The gateway's id of the call upstream (0 until it is sent). */
   id = 0;
+  /** Set for a large call: ends its count on the lane of its connection (Upstream.large). */
+  done: (() => void) | undefined;
 
   constructor(
     readonly client: ClientConnection,
@@ -75,6 +77,7 @@ class Relayed implements ForwardedCall {
   }
 
   answered(answer: Message | undefined, error?: Error): void {
+    this.done?.();
     this.client.answered(this, answer, error);
   }
 }
@@ -89,6 +92,8 @@ export class ClientConnection implements MessageHandler, EventSink {
   private pendingBytes = 0;
   /** Bytes of arguments of calls waiting for a MetaObject or a connection before they can be forwarded. */
   private waitingBytes = 0;
+  /** Calls waiting for a lane to open, by the client's id: true once the client canceled one (see onLane). */
+  private readonly early = new Map<number, boolean>();
   /** Objects this client passed to services, relayed under gateway ids. */
   private readonly objects: ClientObjects;
   /** Objects services returned to this client, terminated upstream when it leaves without releasing them. */
@@ -277,8 +282,15 @@ export class ClientConnection implements MessageHandler, EventSink {
     );
   }
 
-  private send(ch: Channel, m: Message, argsSignature?: string, returnSignature?: string): void {
+  private send(ch: Channel, m: Message, argsSignature?: string, returnSignature?: string, laned = false): void {
     if (this.closed) return;
+    if (!laned && m.type === MessageType.Call && m.object === 1 && argsSignature === undefined && !returnSignature) {
+      // A service's main object, no object either way: the call may take the lane of a connection busy
+      // with a large message (other objects live on the connection that carried them).
+      const via = this.gw.upstream.lane(ch, m.payload.length);
+      if (via instanceof Promise) return this.onLane(m, via);
+      ch = via;
+    }
     let payload = m.payload;
     if (argsSignature !== undefined) {
       try {
@@ -296,11 +308,28 @@ export class ClientConnection implements MessageHandler, EventSink {
     }
     const r = new Relayed(this, m, ch, returnSignature, payload.length);
     // Arguments passed as they came (not rewritten) go with the bytes received: header rewritten in place.
+    r.done = this.gw.upstream.large(ch, payload.length);
     r.id = ch.raw.forwardCall(r, m.type, m.flags, payload, payload === m.payload ? m : undefined);
-    if (r.id !== 0) {
+    if (r.id === 0) r.done?.();
+    else {
       this.pending.set(m.id, r);
       this.pendingBytes += r.bytes;
     }
+  }
+
+  /**
+   * Sends `m` once the lane it takes is open. A Cancel meanwhile is passed on right after it, as it
+   * would have been on the main connection: the service answers as it does to any canceled call.
+   */
+  private onLane(m: Message, lane: Promise<Channel>): void {
+    this.early.set(m.id, false);
+    void this.waiting(m, lane).then((c) => {
+      const canceled = this.early.get(m.id);
+      this.early.delete(m.id);
+      this.send(c, m, undefined, undefined, true);
+      const f = this.pending.get(m.id);
+      if (canceled && f !== undefined) f.channel.raw.cancel(f.id);
+    });
   }
 
   /** @internal The answer of a call forwarded for this client (`undefined`: none will come, `error` says why). */
@@ -361,6 +390,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     } catch {
       return; // a malformed Cancel changes nothing, as in libqi
     }
+    if (this.early.has(target)) return void this.early.set(target, true);
     const f = this.pending.get(target);
     if (f === undefined) return;
     // When the service cannot cancel, its normal answer still comes back in due course.
@@ -414,7 +444,10 @@ export class ClientConnection implements MessageHandler, EventSink {
       );
     if (error instanceof QiLimitError) this.gw.metrics.slowDisconnects++;
     // A call whose answer may hold objects is still listened to: they must be terminated when it comes.
-    for (const f of this.pending.valueList()) f.channel.raw.cancel(f.id, f.returnSignature === undefined);
+    for (const f of this.pending.valueList()) {
+      f.channel.raw.cancel(f.id, f.returnSignature === undefined);
+      f.done?.(); // a forgotten call is no longer waited for
+    }
     this.pending.clear();
     this.pendingBytes = 0;
     this.gw.upstream.unsubscribeAll(this);

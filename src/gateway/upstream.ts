@@ -178,6 +178,21 @@ export class Upstream {
     return this.channelsNow.get(id);
   }
 
+  /**
+   * Where a call whose arguments and answer hold no object goes, given its payload's size: `ch` (the
+   * shared connection to the service's process), or its lane while `ch` is busy with a large message of
+   * any client (session/lane.ts): one client's large call does not hold up every other client's small ones.
+   */
+  lane(ch: Channel, payloadBytes: number): Channel | Promise<Channel> {
+    return this.session.laneOf(ch)?.pickSize(payloadBytes) ?? ch;
+  }
+
+  /** Counts a large call on `ch` until the function returned is called (session/lane.ts); undefined for a small one. */
+  large(ch: Channel, payloadBytes: number): (() => void) | undefined {
+    const lane = this.session.laneOf(ch);
+    return lane !== undefined && payloadBytes > lane.bytes ? lane.large() : undefined;
+  }
+
   /** The MetaObject of (service, object) if it is already known. */
   metaNow(service: number, object: number): MetaObject | undefined {
     return this.metasNow.get(service, object);

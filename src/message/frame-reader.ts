@@ -78,6 +78,11 @@ export class FrameReader {
     return this.headLen > 0 || this.inMessage;
   }
 
+  /** Bytes of the message in progress not received yet (0 between messages, or while its header arrives). */
+  get missing(): number {
+    return this.header === null ? 0 : this.header.size - this.partsLen;
+  }
+
   /**
    * Feeds bytes. Delivers every message they complete.
    * @throws {@link QiProtocolError} on bad magic, a version other than 0, or a size over the limit;

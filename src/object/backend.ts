@@ -112,6 +112,11 @@ const UNCANCELABLE = { signal: new AbortController().signal, caller: 'local' };
 export class RemoteBackend implements ObjectBackend, CallNamer {
   private readonly listeners = new Map<number, { link: bigint; set: Set<SignalListener>; ready: Promise<unknown> }>();
   private stopEvents: (() => void) | undefined;
+  /**
+   * Makes the calls with `send` on a connection to the same peer it chooses: {@link channel} or a
+   * session's lane (session/lane.ts). Unset: always {@link channel}. Signal subscriptions always use it.
+   */
+  via: ((args: unknown[], send: (channel: Channel) => Promise<unknown>) => Promise<unknown>) | undefined;
 
   constructor(
     readonly channel: Channel,
@@ -149,7 +154,8 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
       return Promise.reject(e);
     }
     // Named `Service.method` in errors (unless options.name says otherwise), by callName: only on error.
-    return this.channel.call(this.address(m.uid), m.params, args, m.returns, options, this);
+    if (this.via === undefined) return this.channel.call(this.address(m.uid), m.params, args, m.returns, options, this);
+    return this.via(args, (ch) => ch.call(this.address(m.uid), m.params, args, m.returns, options, this));
   }
 
   /** How a call of this object is named in errors: `Service.method`. */
@@ -207,9 +213,10 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
   async getProperty(name: string): Promise<unknown> {
     const p = member(this.type.propertiesByName, this.name, 'property', name);
     const { action, args, returns } = BuiltinMethods.property;
-    const d = (await this.channel.call(this.address(action), args, [new Dynamic('s', name)], returns, {
-      name: `${this.name}.${name} (get)`,
-    })) as Dynamic;
+    const values = [new Dynamic('s', name)];
+    const options = { name: `${this.name}.${name} (get)` };
+    const send = (ch: Channel) => ch.call(this.address(action), args, values, returns, options);
+    const d = (await (this.via === undefined ? send(this.channel) : this.via(values, send))) as Dynamic;
     void p;
     return d.value;
   }
@@ -217,13 +224,10 @@ export class RemoteBackend implements ObjectBackend, CallNamer {
   async setProperty(name: string, value: unknown): Promise<void> {
     const p = member(this.type.propertiesByName, this.name, 'property', name);
     const { action, args, returns } = BuiltinMethods.setProperty;
-    await this.channel.call(
-      this.address(action),
-      args,
-      [new Dynamic('s', name), new Dynamic(p.type.signature, value)],
-      returns,
-      { name: `${this.name}.${name} (set)` },
-    );
+    const values = [new Dynamic('s', name), new Dynamic(p.type.signature, value)];
+    const options = { name: `${this.name}.${name} (set)` };
+    const send = (ch: Channel) => ch.call(this.address(action), args, values, returns, options);
+    await (this.via === undefined ? send(this.channel) : this.via(values, send));
   }
 }
 

@@ -53,6 +53,13 @@ export interface SessionOptions {
    * (docs/roaming.md). `false` keeps the endpoints of registration time.
    */
   followAddresses?: boolean | FollowOptions;
+  /**
+   * Small calls made while a message larger than this crosses a connection (a call of ours until its
+   * answer, or a message coming in) go over a second connection to the same endpoint, a lane, opened on
+   * demand and closed when idle, instead of waiting behind it (docs/reliability.md). Default
+   * 65,536 (`QI_LANE_BYTES`); 0 turns lanes off. `tcp`/`tcps` connections only.
+   */
+  laneBytes?: number;
   /** Reach every endpoint through this HTTP proxy (`http://[user:password@]host:port`; default `QI_PROXY`). */
   proxy?: string;
 }

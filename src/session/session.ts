@@ -19,6 +19,7 @@ import {
 } from '../object/index.js';
 import type { Listener, MessageStream } from '../transport/index.js';
 import { dial } from './dial.js';
+import { Lane, laneBytes } from './lane.js';
 import { AddressFollower, pollInterval } from './follow.js';
 import { listenAll } from './listen.js';
 import { machineId } from './machine.js';
@@ -53,6 +54,9 @@ export class Session {
    */
   private readonly proxies = new Map<string, { proxy: AnyProxy; serviceId: () => number | undefined }>();
   private closed = false;
+  /** The lane of each connection this session opened (lane.ts), and the lanes each endpoint refused. */
+  private readonly lanes = new WeakMap<Channel, Lane>();
+  private readonly laneRefusals = new Map<string, number>();
   private sdUrl: string | undefined;
   /** Follows this machine's addresses: new endpoints to the directory, connections whose address went (follow.ts). */
   private readonly follower: AddressFollower;
@@ -107,7 +111,7 @@ export class Session {
     const ch = await this.open(this.sdUrl!);
     this.connections.set('qi:ServiceDirectory', Promise.resolve(ch));
     this.directoryChannel = ch;
-    return RemoteBackend.fetch(ch, 1, 1, 'ServiceDirectory');
+    return this.laned(await RemoteBackend.fetch(ch, 1, 1, 'ServiceDirectory'));
   }
 
   /** The ServiceDirectory again, after losing it: the services of this session are registered anew. */
@@ -217,11 +221,36 @@ export class Session {
       ch.onClose(() => {
         if (this.connections.get(url) === p) this.connections.delete(url);
       });
+      const bytes = laneBytes(this.options.laneBytes);
+      if (bytes > 0 && /^tcps?:/.test(url)) this.lanes.set(ch, new Lane(ch, bytes, () => this.openLane(url)));
       return ch;
     })();
     this.connections.set(url, p);
     p.catch(() => this.connections.delete(url));
     return p;
+  }
+
+  /**
+   * A lane to `url` (lane.ts): a connection of its own, with the same credentials and capabilities;
+   * undefined when it cannot be opened, and from the second refusal of the endpoint on, never tried again.
+   */
+  private async openLane(url: string): Promise<Channel | undefined> {
+    if (this.closed || (this.laneRefusals.get(url) ?? 0) >= 2) return undefined;
+    try {
+      const ch = await dial(url, this.options);
+      this.track(ch);
+      return ch;
+    } catch {
+      this.laneRefusals.set(url, (this.laneRefusals.get(url) ?? 0) + 1);
+      return undefined;
+    }
+  }
+
+  /** Lets the calls of `backend` take the lane of its connection, if it has one. */
+  private laned(backend: RemoteBackend): RemoteBackend {
+    const lane = this.lanes.get(backend.channel);
+    if (lane !== undefined) backend.via = (args, send) => lane.call(args, send);
+    return backend;
   }
 
   private sd(): AnyProxy {
@@ -274,7 +303,7 @@ export class Session {
     const cached = this.proxies.get(info.name);
     if (cached !== undefined && cached.serviceId() === info.serviceId) return cached.proxy as ProxyFor<D>;
     const ch = await this.route(info);
-    const first = await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options);
+    const first = this.laned(await RemoteBackend.fetch(ch, info.serviceId, 1, info.name, options));
     const r = this.reconnectOptions();
     if (r === undefined) {
       const proxy = createProxy<D>(first);
@@ -284,7 +313,7 @@ export class Session {
     const again = async (budgetMs: number) => {
       const now = await this.serviceInfo(name, { timeoutMs: budgetMs });
       const c = await this.route(now);
-      return RemoteBackend.fetch(c, now.serviceId, 1, now.name);
+      return this.laned(await RemoteBackend.fetch(c, now.serviceId, 1, now.name));
     };
     const backend = new ResilientBackend(first, again, () => !this.closed, r);
     const proxy = createProxy<D>(backend);
@@ -308,6 +337,15 @@ export class Session {
       (u) => this.open(u),
       (u) => this.connections.get(u),
     );
+  }
+
+  /**
+   * The lane of a connection this session opened (docs/reliability.md), for code that forwards raw
+   * messages: `lane.pickSize(bytes)` says where a small call without objects goes while the connection
+   * is busy with a large message. Undefined when lanes are off or the connection is not TCP.
+   */
+  laneOf(channel: Channel): Lane | undefined {
+    return this.lanes.get(channel);
   }
 
   /** The connection a remote proxy uses (to watch it close, or read its limits); `undefined` in-process. */

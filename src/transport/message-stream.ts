@@ -166,6 +166,11 @@ export class MessageStream {
     return this.socket.writableLength + this.queuedBytes;
   }
 
+  /** Bytes of the message being received that have not arrived yet (a large message coming in: see session/lane.ts). */
+  get receiving(): number {
+    return this.reader.missing;
+  }
+
   /**
    * Bytes read from the peer, and bytes of ours that left this process (for a progress display; `sent`
    * follows a large write as it goes where the system says, else counts it when it ends).

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { after } from 'node:test';
+import { throttle } from './throttle.js';
 
 const relays = new Set<FaultRelay>();
 after(async () => {
@@ -113,18 +114,9 @@ export class FaultRelay {
     else to.write(c);
   }
 
-  /**
-   * Forwards `from` → `to` at `rate` bytes per second: one slice every 20 ms, reading only what is sent
-   * (what waits stays in the sender's socket buffers, as behind a slow link).
-   */
+  /** Forwards `from` → `to` at `rate` bytes per second (throttle.ts). */
   private throttle(from: net.Socket, to: net.Socket, dir: Direction, end: () => void): void {
-    const slice = Math.max(1, Math.round(this.rate / 50));
-    const timer = setInterval(() => {
-      const c = from.read(Math.min(slice, from.readableLength)) as Buffer | null;
-      if (c !== null) this.forward(dir, c, to, end);
-    }, 20);
-    from.on('readable', () => {}); // paused mode: bytes wait in the stream until read
-    from.on('close', () => clearInterval(timer));
+    throttle(from, this.rate, (c) => this.forward(dir, c, to, end));
   }
 
   /** Stops relaying and listening. */
