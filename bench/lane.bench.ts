@@ -3,7 +3,7 @@
  * crosses a slow link, without lanes (`laneBytes: 0`, as before) and with them, in the same run; then
  * what the choice costs a call when the connection is not busy (CPU per call, unthrottled loopback).
  *
- *   flock /work/bench.lock node dist/bench/lane.bench.js [--mib 4] [--rate 1] [--every 50] [--calls 20000]
+ *   flock /work/bench.lock node dist/bench/lane.bench.js [--mib=4] [--rate=1] [--every=50] [--calls=20000]
  *
  * Slow link: a relay in this process that takes `--rate` MiB/s each way (test/helpers/throttle.ts). Each
  * mode: one call carrying `--mib` MiB, and a small call (add) every `--every` ms until it is answered.
