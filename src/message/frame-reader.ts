@@ -80,7 +80,7 @@ export class FrameReader {
 
   /** Bytes of the message in progress not received yet (0 between messages, or while its header arrives). */
   get missing(): number {
-    return this.header === null ? 0 : this.header.size - this.partsLen;
+    return this.inMessage ? this.size - this.partsLen : 0;
   }
 
   /**
