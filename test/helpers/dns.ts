@@ -67,7 +67,8 @@ function answer(records: DnsRecords, query: Buffer): Buffer {
   return dnsPacket.encode({
     type: 'response',
     id: q.id,
-    flags: dnsPacket.AUTHORITATIVE_ANSWER | (known ? 0 : NXDOMAIN),
+    // RD copied from the query, as servers do (Erlang's resolver drops answers that differ).
+    flags: dnsPacket.AUTHORITATIVE_ANSWER | ((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | (known ? 0 : NXDOMAIN),
     questions: q.questions,
     answers,
   });

@@ -104,7 +104,10 @@ function proxyOf(link: XmppLink, timeoutMs: number): Promise<StreamHost | undefi
 
 const warned = new Set<string>();
 
-/** Says once per proxy and robot why 'auto' goes on with In-Band Bytestreams after SOCKS5 failed. */
+/**
+ * Says once per proxy and robot why 'auto' went on with In-Band Bytestreams after SOCKS5 failed (once
+ * IBB worked: a robot that cannot be reached at all gets the dialer's error instead).
+ */
 function fellBack(proxy: StreamHost, robot: string, e: unknown): void {
   const key = `${proxy.jid} ${robot}`;
   if (warned.has(key) || typeof process.emitWarning !== 'function') return;
@@ -136,6 +139,7 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
     const link = await p;
     // Our own network or the server went away: the link is logging in again.
     await link.whenOnline(options.timeoutMs);
+    let socks5Failed: (() => void) | undefined;
     if (mode !== 'ibb') {
       // Raw bytes through the server's SOCKS5 proxy when it has one; In-Band Bytestreams otherwise.
       const proxy = await proxyOf(link, options.timeoutMs);
@@ -151,7 +155,7 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
             /forbidden/.test(String((e as { condition?: string }).condition ?? (e as Error).message))
           )
             throw e;
-          fellBack(proxy, robot, e);
+          socks5Failed = () => fellBack(proxy, robot, e);
         }
       } else if (mode === 'socks5') {
         throw new Error(
@@ -160,6 +164,7 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
       }
     }
     const s = await link.ibb.open(robot, options.timeoutMs);
+    socks5Failed?.();
     s.once('close', () => release(key, p));
     link.track(robot, s);
     return new MessageStream(s, `xmpp://${robot}`, `xmpp://${link.jid}`, { maxPayload: options.maxPayload });
