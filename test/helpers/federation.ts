@@ -1,6 +1,7 @@
 /**
- * A federation for tests (issue 23): one Prosody per domain (e.g. a.test and b.test), all on 127.0.0.1
- * with their own ports and data folders, joined by server-to-server (s2s) connections on loopback.
+ * A federation for tests (issue 23): one server per domain (e.g. a.test and b.test), Prosody or
+ * ejabberd, on loopback with their own ports and data folders, joined by server-to-server (s2s)
+ * connections.
  *
  * How a server finds another domain, without touching a system file: Prosody resolves a domain with
  * DNS only (SRV `_xmpp-server._tcp.DOMAIN`, then A/AAAA; no hosts file), asking the servers of
@@ -12,14 +13,17 @@
  * /etc/hosts (not read), IP-literal domains (Prosody connects to them directly, but always on port
  * 5269, and JIDs like robot@127.0.0.2 test nothing real), lua-unbound's `hoststxt` (one more Debian
  * package, and SRV questions would still go out). Needs root (mount, port 53); otherwise a reason.
+ * ejabberd runs the same way (its SRV questions go to Erlang's resolver, its address questions to
+ * the system's getaddrinfo: both read /etc/resolv.conf).
  */
 import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { startDns, type Dns } from './dns.js';
 import { freePort } from './net.js';
+import { Ejabberd } from './ejabberd.js';
 import { Prosody } from './prosody.js';
 
 /** How the servers of a federation are set up. */
@@ -36,9 +40,12 @@ export interface FederationOptions {
 
 /** A running federation: a server per domain, the DNS server they ask. */
 export interface Federation {
-  servers: Record<string, Prosody>;
+  servers: Record<string, Prosody | Ejabberd>;
   dns: Dns;
 }
+
+/** Which server runs a domain. */
+export type ServerKind = 'prosody' | 'ejabberd';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -69,19 +76,27 @@ function certificate(dir: string, domain: string): void {
   );
 }
 
-/** Starts a Prosody per domain and the DNS server that joins them; or says why it cannot run here. */
-export async function prosodyFederation(
-  domains: string[],
+/** Starts a server per domain (Prosody unless told) and the DNS server that joins them; or says why it cannot run here. */
+export async function startFederation(
+  kinds: Record<string, ServerKind>,
   options: FederationOptions = {},
 ): Promise<Federation | string> {
+  const domains = Object.keys(kinds);
   const why = cannot();
   if (why !== undefined) return why;
   const tls = options.tls ?? true;
   const ports = Object.fromEntries(await Promise.all(domains.map(async (d) => [d, await freePort()] as const)));
+  // ejabberd nodes each on an address of their own, in a block of this federation's (127.24.x.*):
+  // their Erlang node names differ, and no other server listens there (their ports are chosen free on
+  // 127.0.0.1 only).
+  const block = `127.24.${Math.floor(Math.random() * 250) + 1}`;
+  const hosts = Object.fromEntries(
+    domains.map((d, i) => [d, kinds[d] === 'ejabberd' ? `${block}.${i + 2}` : '127.0.0.1']),
+  );
   let dns: Dns;
   try {
     dns = await startDns({
-      a: Object.fromEntries(domains.map((d) => [d, '127.0.0.1'])),
+      a: hosts,
       srv: Object.fromEntries(domains.map((d) => [`_xmpp-server._tcp.${d}`, { target: d, port: ports[d] }])),
     });
   } catch (e) {
@@ -94,9 +109,26 @@ export async function prosodyFederation(
   });
   const resolvConf = join(dir, 'resolv.conf');
   writeFileSync(resolvConf, `nameserver ${dns.address}\n`);
-  const servers: Record<string, Prosody> = {};
+  const servers: Record<string, Prosody | Ejabberd> = {};
   for (const domain of domains) {
     if (tls) certificate(dir, domain);
+    if (kinds[domain] === 'ejabberd') {
+      const certfile = join(dir, `${domain}.pem`);
+      if (tls)
+        writeFileSync(
+          certfile,
+          readFileSync(join(dir, `${domain}.crt`), 'utf8') + readFileSync(join(dir, `${domain}.key`), 'utf8'),
+        );
+      const e = await Ejabberd.start({
+        domain,
+        host: hosts[domain],
+        proxy65: options.proxy65,
+        s2s: { port: ports[domain], resolvConf, certfile: tls ? certfile : undefined },
+      });
+      if (typeof e === 'string') return e;
+      servers[domain] = e;
+      continue;
+    }
     // mod_limits has its own c2s default (10 KiB/s): lifted, so that only s2s is limited.
     const limits =
       options.s2sinRate === undefined
@@ -120,3 +152,7 @@ export async function prosodyFederation(
   }
   return { servers, dns };
 }
+
+/** A Prosody per domain (see {@link startFederation}). */
+export const prosodyFederation = (domains: string[], options: FederationOptions = {}) =>
+  startFederation(Object.fromEntries(domains.map((d) => [d, 'prosody' as const])), options);

@@ -15,6 +15,7 @@ import {
   endProcess,
   stockLimits,
   waitForPort,
+  withResolvConf,
   type XmppServer,
   type XmppServerOptions,
 } from './xmpp-server.js';
@@ -44,8 +45,7 @@ export interface ProsodyPlace {
    * Server-to-server, for a federation (test/helpers/federation.ts): s2s on `port` of its addresses,
    * dialback, TLS when `tls` (given its certificate with `s2s_ssl` in `config`). Other domains
    * are resolved through `resolvConf` only: Prosody reads no hosts file and takes its DNS servers from
-   * /etc/resolv.conf, so it runs in a mount namespace of its own (`unshare -m`) where that file is
-   * bind-mounted on /etc/resolv.conf; no system file is touched.
+   * /etc/resolv.conf, so it runs where that file is /etc/resolv.conf ({@link withResolvConf}).
    */
   s2s?: { port: number; resolvConf: string; tls: boolean };
 }
@@ -125,11 +125,7 @@ ${options.proxy65 === false ? '' : `Component "proxy.${p.domain}" "proxy65"\n  p
   }
 
   private async run(): Promise<void> {
-    const args = ['/usr/bin/prosody', '--config', this.config, '-F'];
-    const resolvConf = this.place.s2s?.resolvConf;
-    // `unshare` and `sh` exec Prosody: the child's pid is Prosody's.
-    if (resolvConf !== undefined)
-      args.unshift('unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf);
+    const args = withResolvConf(['/usr/bin/prosody', '--config', this.config, '-F'], this.place.s2s?.resolvConf);
     if (this.place.netns !== undefined) args.unshift('ip', 'netns', 'exec', this.place.netns);
     this.child = spawn(args[0], args.slice(1), { stdio: 'ignore' });
     await waitForPort('prosody', this.port, 10_000, { netns: this.place.netns });

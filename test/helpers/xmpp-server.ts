@@ -59,6 +59,17 @@ export async function waitForPort(
   }
 }
 
+/**
+ * The command that runs `command` (a program and its arguments) with `resolvConf` seen as
+ * /etc/resolv.conf: in a mount namespace of its own (`unshare -m`, where the file is bind-mounted), so
+ * that a server of a federation asks the test's DNS server and no system file is touched. `unshare`
+ * and `sh` exec the program: the child's pid is the server's. Needs root.
+ */
+export function withResolvConf(command: string[], resolvConf: string | undefined): string[] {
+  if (resolvConf === undefined) return command;
+  return ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf, ...command];
+}
+
 /** Ends a server's process: SIGTERM, then SIGKILL after `graceMs`. */
 export async function endProcess(c: ChildProcess | undefined, graceMs = 3000): Promise<void> {
   if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;

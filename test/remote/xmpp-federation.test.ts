@@ -8,118 +8,16 @@
  * (mod_limits `s2sin`, 30 kB/s): a payload past its burst crosses, slowly.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  Gateway,
-  LocalObject,
-  QiConnectError,
-  Session,
-  defineObject,
-  listenStandalone,
-  method,
-  t,
-  type AnyProxy,
-} from '../../src/index.js';
-import { RobotWatcher, XmppGateway, closeXmppLinks } from '../../src/remote/index.js';
-import { calculator } from '../object/fixtures.js';
-import { prosodyFederation, type Federation } from '../helpers/federation.js';
+import { after, describe, it } from 'node:test';
+import { Gateway, LocalObject, Session, defineObject, listenStandalone, method, t } from '../../src/index.js';
+import { XmppGateway, closeXmppLinks } from '../../src/remote/index.js';
+import { prosodyFederation } from '../helpers/federation.js';
+import { federationSuite } from '../helpers/federation-suite.js';
 import { stockLimits } from '../helpers/xmpp-server.js';
 
-let fed: Federation | string;
-let sd: Session;
-let gw: Gateway;
-let robot: XmppGateway;
-const calc = calculator();
-const sessions: Session[] = [];
+federationSuite({ 'a.test': 'prosody', 'b.test': 'prosody' });
+
 const ROBOT = 'xmpp://robot@a.test';
-const onB = (name: string, bytestreams: 'auto' | 'ibb' | 'socks5' = 'auto') => ({
-  xmpp: {
-    service: (fed as Federation).servers['b.test'].service,
-    jid: `${name}@b.test`,
-    password: `${name}-pw`,
-    bytestreams,
-  },
-});
-
-before(async () => {
-  fed = await prosodyFederation(['a.test', 'b.test']);
-  if (typeof fed === 'string') return;
-  fed.servers['a.test'].register('robot', 'robot-pw');
-  for (const n of ['alice', 'mallory']) fed.servers['b.test'].register(n, `${n}-pw`);
-  sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-  await sd.registerService('Calculator', calc);
-  gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
-  robot = await XmppGateway.start({
-    account: { service: fed.servers['a.test'].service, jid: 'robot@a.test', password: 'robot-pw' },
-    allow: ['alice@b.test'],
-    gateway: gw,
-  });
-});
-
-after(async () => {
-  await Promise.all(sessions.map((s) => s.close()));
-  await closeXmppLinks();
-  await robot?.close();
-  await gw?.close();
-  await sd?.close();
-});
-
-function skipped(t: { skip(m: string): void }): boolean {
-  if (typeof fed !== 'string') return false;
-  console.error(`SKIPPED: ${fed}`);
-  t.skip(fed);
-  return true;
-}
-
-describe('qi across a federation: robot@a.test reached by alice@b.test (Prosody s2s)', () => {
-  it("alice follows the robot's presence across servers; mallory is refused", async (t) => {
-    if (skipped(t)) return;
-    const t0 = Date.now();
-    const watcher = await RobotWatcher.start(onB('alice').xmpp, ['robot@a.test']);
-    try {
-      const up = await watcher.waitFor('robot@a.test', true, 10_000);
-      t.diagnostic(`robot@a.test seen online from b.test after ${Date.now() - t0} ms (s2s set up on the way)`);
-      assert.equal(up.address, 'robot@a.test/qi');
-      assert.equal(up.services, 1, 'the robot announces its number of services');
-    } finally {
-      await watcher.close();
-    }
-    await assert.rejects(
-      Session.connect(ROBOT, { transports: onB('mallory'), reconnect: false }),
-      (e: unknown) =>
-        e instanceof QiConnectError && /refused mallory@b\.test: it is not in the robot's allowlist/.test(e.message),
-    );
-    const asked = await (fed as Federation).dns.asked();
-    assert.ok(asked.includes('_xmpp-server._tcp.a.test SRV'), `B looked a.test up: ${asked.join(', ')}`);
-  });
-
-  // 'auto' finds B's proxy: the robot on a.test connects to it (its address is reachable), alice activates it.
-  for (const [kind, asked, mib] of [
-    ['ibb', 'ibb', 2],
-    ['socks5', 'auto', 5],
-  ] as const) {
-    it(`calls, a signal, a property and ${mib} MiB across s2s through ${kind === 'ibb' ? 'In-Band Bytestreams' : "B's proxy65 ('auto')"}`, async (t) => {
-      if (skipped(t)) return;
-      const before = robot.metrics[kind];
-      const s = await Session.connect(ROBOT, { transports: onB('alice', asked), reconnect: false });
-      sessions.push(s);
-      assert.equal(robot.metrics[kind], before + 1, `the session went through ${kind}`);
-      const c = (await s.service('Calculator')) as AnyProxy;
-      assert.equal(await c.add(40, 2), 42);
-      const got = (c.fired as { once(): Promise<unknown[]> }).once();
-      await new Promise((r) => setTimeout(r, 100));
-      calc.emit('fired', 5, 'across s2s');
-      assert.deepEqual(await got, [5, 'across s2s']);
-      assert.equal(await (c.volume as { get(): Promise<number> }).get(), 0.5);
-      const big = Buffer.alloc(mib * 1024 * 1024);
-      for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
-      const t0 = Date.now();
-      assert.ok(((await c.echoRaw(big)) as Buffer).equals(big));
-      t.diagnostic(`${mib} MiB each way, robot on a.test, client on b.test (${kind}): ${Date.now() - t0} ms`);
-      await s.close();
-    });
-  }
-});
 
 describe("Debian's stock s2s rate limit (Prosody mod_limits `s2sin`), a SOCKS5 proxy the robot cannot reach", () => {
   const stock = stockLimits().prosodyS2s;
