@@ -10,6 +10,8 @@ import { Dynamic } from '../type/index.js';
 import { Session, type SessionOptions } from '../session/index.js';
 import {
   AddressSlots,
+  cutThrough,
+  defaultCutThroughBytes,
   listen,
   type HttpHandler,
   type Listener,
@@ -130,6 +132,14 @@ export interface GatewayOptions {
    */
   maxPendingBytesPerClient?: number;
   /**
+   * While the gateway has time to spare (its event loop busy under 60% of the time, sampled every 250 ms;
+   * back to batching above 95%), forwarded messages read in one go leave every `cutThroughBytes` instead
+   * of all together at the end: the service starts on the first calls of a burst while the gateway
+   * forwards the rest (64 calls in flight: 79–88% of the direct rate, against 62–68%). Default
+   * `QI_CUT_THROUGH_BYTES`, else 256; 0 = always one write per burst (fewest writes). See docs/gateway.md.
+   */
+  cutThroughBytes?: number;
+  /**
    * Where the gateway writes what it hides from clients: the full text of an error whose internal
    * addresses or upstream ids were rewritten before it was sent, at most 10 a minute per client; and the
    * sessions that an error ended (a client that died or stopped answering, a bytestream that failed),
@@ -176,6 +186,7 @@ export class Gateway {
   private readonly access: Access;
   private readonly context: GatewayContext;
   private closed = false;
+  private releaseCutThrough = (): void => {};
 
   private constructor(
     readonly options: GatewayOptions,
@@ -233,6 +244,7 @@ export class Gateway {
       options.reconnectMs,
     );
     gw = new Gateway(options, session, upstream, quotas);
+    gw.releaseCutThrough = cutThrough.hold(options.cutThroughBytes ?? defaultCutThroughBytes());
     try {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
@@ -333,6 +345,7 @@ export class Gateway {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.releaseCutThrough();
     this.upstream.stop();
     for (const c of this.clients) c.channel.close();
     await this.context.outside.close();

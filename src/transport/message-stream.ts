@@ -2,6 +2,7 @@
  * A connection carrying qi messages over any byte stream (TCP, TLS, unix socket). Incoming bytes go
  * through a FrameReader; outgoing messages written in the same tick leave in one vectored write.
  */
+import { cutThrough } from './cut-through.js';
 import { kernelTcp, type TcpEnds } from './tcp-queue.js';
 import type { Duplex } from 'node:stream';
 import {
@@ -325,7 +326,8 @@ export class MessageStream {
    * Queues a message made of header fields and a payload already encoded (what a gateway forwards). When `payload`
    * is the payload of `from`, a message received whole in one read, its header is rewritten in place and the
    * received bytes are sent as they are, adjacent ones in one piece; else a small payload is copied next to its
-   * header in the tick's shared buffer, and a large one is sent as is.
+   * header in the tick's shared buffer, and a large one is sent as is. What is queued is written before the
+   * tick ends once it reaches the process's cut-through size (see cut-through.ts).
    */
   sendMessage(fields: MessageFields, payload: Buffer, from?: Message): boolean {
     this.checkOpen();
@@ -346,6 +348,9 @@ export class MessageStream {
       this.accLen += n;
     }
     this.queuedBytes += n;
+    // A forwarder with time to spare lets the next process start on the first messages of a burst.
+    const cut = cutThrough.bytes;
+    if (cut > 0 && this.queuedBytes >= cut) this.flush();
     return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
   }
 
