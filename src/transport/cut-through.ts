@@ -11,8 +11,11 @@
  * has time to spare: the event loop's utilisation, sampled every {@link SAMPLE_MS}, turns it off above
  * {@link BUSY} (a loaded gateway serving many clients keeps the cheaper batching) and on again below {@link IDLE}.
  */
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { EventLoopUtilization, Performance as NodePerformance } from 'node:perf_hooks';
 import { envNumber } from '../config/env.js';
+
+/** Node's global `performance` (this module is also in the browser bundle, where nothing holds the policy). */
+const perf = () => performance as unknown as NodePerformance;
 
 /** How often the event loop's utilisation is read while a forwarder is running. */
 export const SAMPLE_MS = 250;
@@ -50,7 +53,7 @@ class CutThrough {
     this.configured = Math.max(this.configured, bytes);
     this.apply();
     if (this.timer === undefined && this.configured > 0) {
-      this.last = performance.eventLoopUtilization();
+      this.last = perf().eventLoopUtilization();
       this.timer = setInterval(() => this.sample(), SAMPLE_MS).unref();
     }
     let held = true;
@@ -67,8 +70,8 @@ class CutThrough {
   }
 
   private sample(): void {
-    const now = performance.eventLoopUtilization();
-    const delta = performance.eventLoopUtilization(now, this.last);
+    const now = perf().eventLoopUtilization();
+    const delta = perf().eventLoopUtilization(now, this.last);
     this.last = now;
     this.on = nextCutThrough(this.on, delta.utilization);
     this.apply();
