@@ -58,7 +58,7 @@ export async function runLab(stacks: IceStackName[], seconds: number): Promise<b
     const result = await finished<ClientResult>(client, 'the client', (seconds * 2 + 60) * 1000 * (stacks.length + 1));
     console.log(
       `ICE link benchmark on the NAT lab (cone NATs, direct path): node ${process.version}, ${seconds} s per cell; ` +
-        'client behind NAT B, robot behind NAT A, public gateway and STUN between them',
+        `client behind NAT B, robot behind NAT A, public gateway and STUN between them; libdatachannel mtu ${process.env.QI_ICE_MTU || '1280 (default; QI_ICE_MTU sets it)'}`,
     );
     for (const s of result.setups) console.log(`link on ${s}`);
     printPaths(result.columns);

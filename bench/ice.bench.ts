@@ -67,7 +67,7 @@ if (flag('lab') !== undefined) {
   }
 
   console.log(
-    `ICE link benchmark: node ${process.version}, two processes on one machine, ${SECONDS} s per cell; every path ends at the same qi gateway`,
+    `ICE link benchmark: node ${process.version}, two processes on one machine, ${SECONDS} s per cell; every path ends at the same qi gateway; libdatachannel mtu ${process.env.QI_ICE_MTU || '1280 (default; QI_ICE_MTU sets it)'}`,
   );
   for (const s of setups) console.log(`link on ${s}`);
   printPaths(columns);

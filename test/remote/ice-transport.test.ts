@@ -329,6 +329,46 @@ describe('DirectLink on one host', () => {
     assert.equal(fx.host.active.length, 0, 'the host dropped the link when it was hung up');
   });
 
+  it(
+    'cuts SCTP packets for mtu 1500 (option or QI_ICE_MTU), and refuses an mtu no path takes',
+    { timeout: 20_000 },
+    async () => {
+      const payload = randomBytes(1 << 20);
+      const viaOption = await fx.open({ mtu: 1500 });
+      try {
+        assert.equal(viaOption.path, 'direct', viaOption.reason);
+        const calc = (await viaOption.session.service('Calculator')) as AnyProxy;
+        assert.ok(((await calc.echoRaw(payload)) as Buffer).equals(payload), '1 MiB back intact');
+      } finally {
+        await viaOption.close();
+      }
+      process.env.QI_ICE_MTU = '1500';
+      try {
+        const viaEnv = await fx.open();
+        try {
+          const calc = (await viaEnv.session.service('Calculator')) as AnyProxy;
+          assert.ok(((await calc.echoRaw(payload)) as Buffer).equals(payload));
+        } finally {
+          await viaEnv.close();
+        }
+        for (const mtu of [576, 1500.5, 65_536])
+          await assert.rejects(
+            fx.open({ mtu }),
+            (e: Error) =>
+              e instanceof QiError &&
+              e.code === 'ERR_QI_CONFIG' &&
+              new RegExp(`mtu must be a whole number from 1280 to 9000 bytes, not ${mtu}`).test(e.message),
+          );
+        assert.throws(
+          () => new DirectLinkHost({ accept: fx.gw, mtu: 100 }),
+          /mtu must be a whole number from 1280 to 9000 bytes, not 100/,
+        );
+      } finally {
+        delete process.env.QI_ICE_MTU;
+      }
+    },
+  );
+
   it('refuses offers that are not usable SDP, keeping no slot, and still opens the next link', async () => {
     // Any caller of the signaling service sends these; libdatachannel parses them natively (it aborts the
     // whole process on some misuse), so what it refuses must come back as an error, nothing more.

@@ -153,6 +153,7 @@ class LibdatachannelPeer implements IcePeer {
       iceTransportPolicy: relayOnly ? 'relay' : 'all',
       // Offers and answers are made when describe() asks, never on their own.
       disableAutoNegotiation: true,
+      ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(hostAddress !== undefined ? { bindAddress: hostAddress } : {}),
     });
     live++;

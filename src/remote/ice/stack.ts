@@ -6,6 +6,7 @@
  */
 import { QiError } from '../../errors/index.js';
 import { importFirst } from '../../errors/optional.js';
+import { envNumber } from '../../config/env.js';
 import type { DataChannelLike, Unsubscribe } from './duplex.js';
 import type { PeerMedia } from './media.js';
 import type { CandidateInfo } from './path.js';
@@ -30,6 +31,8 @@ export interface PeerOptions {
   hostAddress?: string;
   /** Offer and check IPv6 candidates too (default true; link-local ones never: sdp.ts). */
   ipv6?: boolean;
+  /** Largest UDP payload SCTP sends (libdatachannel; {@link linkMtu}); undefined: the stack's own (1280). */
+  mtu?: number;
 }
 
 /** The states of a peer connection that links act on. */
@@ -109,4 +112,26 @@ export function loadStack(option?: IceStackOption, servers: IceServer[] = []): P
       new QiError('ERR_QI_CONFIG', `Unknown ICE stack ${JSON.stringify(choice)}: use auto, libdatachannel or werift`),
     );
   return STACKS[choice]();
+}
+
+/** Bounds of {@link linkMtu}: IPv6's minimum link MTU, and a jumbo frame. */
+const MTU_RANGE = [1280, 9000] as const;
+
+/**
+ * The MTU a link's SCTP packets are cut for: `option`, else `QI_ICE_MTU`, else undefined (libdatachannel's
+ * 1280, which every IPv4 and IPv6 path carries). 1500 suits paths known to carry full Ethernet frames end to
+ * end (a LAN, most home NATs): fewer, larger packets, +10–20% throughput (docs/links.md); on a path that
+ * carries less (PPPoE, VPNs, tunnels) large packets are fragmented or, where ICMP is filtered, lost.
+ * werift ignores it.
+ * @throws {@link QiError} `ERR_QI_CONFIG` for a value outside 1280–9000
+ */
+export function linkMtu(option?: number): number | undefined {
+  const mtu = option ?? envNumber('QI_ICE_MTU', 0, { zero: true, integer: true });
+  if (mtu === 0 && option === undefined) return undefined;
+  if (!Number.isInteger(mtu) || mtu < MTU_RANGE[0] || mtu > MTU_RANGE[1])
+    throw new QiError(
+      'ERR_QI_CONFIG',
+      `A direct link's mtu must be a whole number from ${MTU_RANGE[0]} to ${MTU_RANGE[1]} bytes, not ${String(mtu)}: leave it unset for 1280 (every path), or give 1500 for paths that carry full Ethernet frames`,
+    );
+  return mtu;
 }
