@@ -123,7 +123,7 @@ export class XmppLink {
       this.endAll(this.refused);
       options.onRefused?.(this.refused);
       // Offline for good once the connection is down (stopping while it still closes races its parser).
-      const stop = () => void xmpp.stop().catch(() => {});
+      const stop = () => void stopSoon(xmpp);
       if (xmpp.status === 'disconnect') stop();
       else xmpp.once('disconnect', stop);
     });
@@ -222,7 +222,11 @@ export class XmppLink {
         new Error(`"${account.jid}" is not an XMPP account (name@domain)`),
       );
     const { client } = await loadXmpp();
+    const timeoutMs = options.timeoutMs ?? 10_000;
     const xmpp = client({
+      // @xmpp's own wait for each step of a login (the server's stream header, each SASL/bind answer), 2 s by
+      // default: a server busy with a thousand logins took longer, and the login failed with no reason (fleet runs).
+      timeout: timeoutMs,
       service: account.service,
       domain: bare.slice(at + 1),
       username: bare.slice(0, at),
@@ -257,7 +261,6 @@ export class XmppLink {
     );
     const link = new XmppLink(xmpp, account.service, bare, options, services);
     if (options.onOnline) xmpp.on('online', () => options.onOnline!(link));
-    const timeoutMs = options.timeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -272,8 +275,11 @@ export class XmppLink {
       ]);
     } catch (e) {
       link.keeper.close();
-      await xmpp.stop().catch(() => {});
-      const text = (e as Error).message ?? String(e);
+      await stopSoon(xmpp);
+      // @xmpp's TimeoutError has no message.
+      const text =
+        (e as Error).message ||
+        ((e as Error).name === 'TimeoutError' ? `a step of the login took over ${timeoutMs} ms` : String(e));
       if (
         /not-authorized|credentials|SASL|auth/i.test(text) ||
         (e as { condition?: string }).condition === 'not-authorized'
@@ -344,6 +350,15 @@ export class XmppLink {
     this.keeper.close();
     this.ibb.closeAll(new Error('the XMPP link was closed'));
     if (this.xmpp.status === 'online') await this.xmpp.send(xml('presence', { type: 'unavailable' })).catch(() => {});
-    await this.xmpp.stop().catch(() => {});
+    await stopSoon(this.xmpp);
   }
+}
+
+/** Logs out, waiting for the server's goodbye 2 s at most (not a login's budget: a hung server holds nothing up). */
+function stopSoon(xmpp: Client): Promise<void> {
+  (xmpp as unknown as { timeout: number }).timeout = 2000;
+  return xmpp.stop().then(
+    () => {},
+    () => {},
+  );
 }
