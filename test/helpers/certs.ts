@@ -1,7 +1,8 @@
 /**
  * Test certificates made fresh with openssl for each run (nothing secret is committed): a CA, a server
  * certificate it signs for 127.0.0.1/::1/localhost, a self-signed "robot" certificate, and a client
- * certificate for mutual TLS.
+ * certificate for mutual TLS; and for XMPP federations (issue 23), a certificate per domain, signed by that
+ * CA or self-signed ({@link domainCertificate}).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ export interface Certs {
 }
 
 let cached: Certs | undefined;
+/** The CA's key, kept in memory to sign domain certificates later. */
+let caKey = '';
 
 export function testCerts(): Certs {
   if (cached) return cached;
@@ -74,7 +77,46 @@ export function testCerts(): Certs {
       robot: { cert: read('robot.pem'), key: read('robot.key') },
       client: { cert: read('client.pem'), key: read('client.key') },
     };
+    caKey = read('ca.key');
     return cached;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A certificate for an XMPP domain (subjectAltName DNS:DOMAIN, as servers check it on s2s), signed by the
+ * test CA ({@link testCerts}'s `ca`), or self-signed when `signed` is false (a server nobody trusts).
+ */
+export function domainCertificate(domain: string, signed = true): { cert: string; key: string } {
+  const certs = testCerts();
+  const dir = mkdtempSync(join(tmpdir(), 'qi-certs-'));
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  try {
+    ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'd.key');
+    const subject = ['-subj', `/CN=${domain}`, '-days', '2'];
+    if (signed) {
+      writeFileSync(join(dir, 'ca.pem'), certs.ca);
+      writeFileSync(join(dir, 'ca.key'), caKey);
+      writeFileSync(join(dir, 'san.ext'), `subjectAltName=DNS:${domain}\n`);
+      ssl('req', '-new', '-key', 'd.key', '-subj', `/CN=${domain}`, '-out', 'd.csr');
+      const ca = ['-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'];
+      ssl('x509', '-req', '-in', 'd.csr', ...ca, '-days', '2', '-extfile', 'san.ext', '-out', 'd.pem');
+    } else {
+      ssl(
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        'd.key',
+        ...subject,
+        '-addext',
+        `subjectAltName=DNS:${domain}`,
+        '-out',
+        'd.pem',
+      );
+    }
+    return { cert: readFileSync(join(dir, 'd.pem'), 'utf8'), key: readFileSync(join(dir, 'd.key'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

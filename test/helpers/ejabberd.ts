@@ -76,12 +76,15 @@ export interface EjabberdOptions extends XmppServerOptions {
   domain?: string;
   /**
    * Server-to-server, for a federation (test/helpers/federation.ts): s2s on `port` of its address,
-   * dialback, STARTTLS offered when `certfile` (certificate and key in one PEM) is given. Other domains
+   * dialback, STARTTLS offered when `certfile` (certificate and key in one PEM) is given. `stock`:
+   * Debian's s2s settings instead, `s2s_use_starttls: required` and `s2s_shaper: fast`, with `cafile`
+   * as `s2s_cafile` (the CA other servers' certificates are checked against); `shaped`: its s2s
+   * listener applies `s2s_shaper` (`shaper: s2s_shaper`, which Debian's listener lacks). Other domains
    * are resolved through `resolvConf` only ({@link withResolvConf}): ejabberd asks SRV records of
    * Erlang's resolver (which reads /etc/resolv.conf) and addresses of the system's getaddrinfo (p1_xmpp
    * 1.6 uses `net:getaddrinfo`: an inetrc file of the node's is not enough).
    */
-  s2s?: { port: number; resolvConf: string; certfile?: string };
+  s2s?: { port: number; resolvConf: string; certfile?: string; cafile?: string; stock?: boolean; shaped?: boolean };
 }
 
 /** A running ejabberd node. */
@@ -150,8 +153,8 @@ export class Ejabberd implements XmppServer {
 hosts:
   - ${e.domain}
 loglevel: warning
-${s2s ? `s2s_use_starttls: ${s2s.certfile ? 'optional' : 'false'}\n${s2s.certfile ? `certfiles:\n  - "${s2s.certfile}"\n` : ''}outgoing_s2s_families: [ipv4]\n` : ''}listen:
-${s2s ? `  -\n    port: ${s2s.port}\n    ip: "${host}"\n    module: ejabberd_s2s_in\n` : ''}  -
+${s2s ? `s2s_use_starttls: ${s2s.stock ? 'required' : s2s.certfile ? 'optional' : 'false'}\n${s2s.certfile ? `certfiles:\n  - "${s2s.certfile}"\n` : ''}${s2s.cafile ? `s2s_cafile: "${s2s.cafile}"\n` : ''}outgoing_s2s_families: [ipv4]\n` : ''}listen:
+${s2s ? `  -\n    port: ${s2s.port}\n    ip: "${host}"\n    module: ejabberd_s2s_in\n${s2s.shaped ? '    shaper: s2s_shaper\n' : ''}` : ''}  -
     port: ${e.port}
     ip: "${host}"
     module: ejabberd_c2s
@@ -188,9 +191,10 @@ shaper:
   normal:
     rate: ${shaper?.rate ?? stock.rate}
     burst_size: ${shaper?.burstSize ?? stock.burstSize}
+  fast: ${stockLimits().ejabberdS2s.rate}
 shaper_rules:
   c2s_shaper: ${shaper ? 'normal' : 'none'}
-modules:
+${s2s?.stock ? '  s2s_shaper: fast\n' : ''}modules:
   mod_disco: {}
   mod_ping: {}
   mod_roster: {}

@@ -10,10 +10,17 @@ import { after, before, describe, it } from 'node:test';
 import { Gateway, QiConnectError, Session, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { RobotWatcher, XmppGateway, closeXmppLinks } from '../../src/remote/index.js';
 import { calculator } from '../object/fixtures.js';
-import { startFederation, type Federation, type ServerKind } from './federation.js';
+import { startFederation, type Federation, type FederationOptions, type ServerKind } from './federation.js';
 
-/** Declares the scenarios against a federation of `a.test` and `b.test` run by `kinds`. */
-export function federationSuite(kinds: { 'a.test': ServerKind; 'b.test': ServerKind }, mib = { ibb: 2, socks5: 5 }) {
+/**
+ * Declares the scenarios against a federation of `a.test` and `b.test` run by `kinds`, set up with
+ * `options` (e.g. Debian's stock s2s security); `mib.socks5` 0 leaves the SOCKS5 scenario out.
+ */
+export function federationSuite(
+  kinds: { 'a.test': ServerKind; 'b.test': ServerKind },
+  mib = { ibb: 2, socks5: 5 },
+  options: FederationOptions = {},
+) {
   let fed: Federation | string = 'not started';
   let sd: Session;
   let gw: Gateway;
@@ -36,9 +43,10 @@ export function federationSuite(kinds: { 'a.test': ServerKind; 'b.test': ServerK
     return true;
   };
 
-  describe(`qi across a federation: robot@a.test (${kinds['a.test']}) reached by alice@b.test (${kinds['b.test']})`, () => {
+  const how = options.stockSecurity ? ", Debian's stock s2s security" : '';
+  describe(`qi across a federation: robot@a.test (${kinds['a.test']}) reached by alice@b.test (${kinds['b.test']})${how}`, () => {
     before(async () => {
-      fed = await startFederation(kinds);
+      fed = await startFederation(kinds, options);
       if (typeof fed === 'string') return;
       fed.servers['a.test'].register('robot', 'robot-pw');
       for (const n of ['alice', 'mallory']) fed.servers['b.test'].register(n, `${n}-pw`);
@@ -86,6 +94,7 @@ export function federationSuite(kinds: { 'a.test': ServerKind; 'b.test': ServerK
       ['ibb', 'ibb'],
       ['socks5', 'auto'],
     ] as const) {
+      if (mib[kind] === 0) continue;
       it(`calls, a signal, a property and ${mib[kind]} MiB across s2s through ${kind === 'ibb' ? 'In-Band Bytestreams' : "B's SOCKS5 proxy ('auto')"}`, async (t) => {
         if (skipped(t)) return;
         const before = robot.metrics[kind];

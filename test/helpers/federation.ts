@@ -16,11 +16,12 @@
  * ejabberd runs the same way (its SRV questions go to Erlang's resolver, its address questions to
  * the system's getaddrinfo: both read /etc/resolv.conf).
  */
-import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { domainCertificate, testCerts } from './certs.js';
 import { startDns, type Dns } from './dns.js';
 import { freePort } from './net.js';
 import { Ejabberd } from './ejabberd.js';
@@ -36,6 +37,17 @@ export interface FederationOptions {
   proxy65?: boolean;
   /** The address the proxies announce, e.g. one the robots cannot reach (default: where they listen). */
   proxyAddress?: string;
+  /**
+   * Debian's stock s2s security instead of dialback over self-signed certificates: each domain's
+   * certificate signed by a test CA (test/helpers/certs.ts) that every server trusts; Prosody with
+   * `s2s_secure_auth = true` (`s2s_ssl`'s `cafile`), ejabberd with `s2s_use_starttls: required`,
+   * `s2s_cafile` and `s2s_shaper: fast` (default false).
+   */
+  stockSecurity?: boolean;
+  /** Domains whose certificate is self-signed instead (with `stockSecurity`: servers that nobody trusts). */
+  untrusted?: string[];
+  /** ejabberd's s2s listener applies `s2s_shaper` (`shaper: s2s_shaper`, which Debian's file lacks). */
+  s2sShaped?: boolean;
 }
 
 /** A running federation: a server per domain, the DNS server they ask. */
@@ -56,24 +68,6 @@ after(async () => {
 function cannot(): string | undefined {
   const r = spawnSync('unshare', ['-m', 'true'], { encoding: 'utf8', timeout: 5000 });
   return r.status === 0 ? undefined : `no mount namespace for Prosody's resolv.conf (unshare -m: ${r.stderr.trim()})`;
-}
-
-/** A self-signed certificate for `domain` in `dir` (`DOMAIN.crt`, `DOMAIN.key`). */
-function certificate(dir: string, domain: string): void {
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2'].concat([
-      '-subj',
-      `/CN=${domain}`,
-      '-addext',
-      `subjectAltName=DNS:${domain}`,
-      '-keyout',
-      join(dir, `${domain}.key`),
-      '-out',
-      join(dir, `${domain}.crt`),
-    ]),
-    { stdio: 'pipe' },
-  );
 }
 
 /** Starts a server per domain (Prosody unless told) and the DNS server that joins them; or says why it cannot run here. */
@@ -110,20 +104,29 @@ export async function startFederation(
   const resolvConf = join(dir, 'resolv.conf');
   writeFileSync(resolvConf, `nameserver ${dns.address}\n`);
   const servers: Record<string, Prosody | Ejabberd> = {};
+  const stock = options.stockSecurity ?? false;
+  const cafile = join(dir, 'ca.pem');
+  if (stock) writeFileSync(cafile, testCerts().ca);
   for (const domain of domains) {
-    if (tls) certificate(dir, domain);
+    const signed = stock && !(options.untrusted ?? []).includes(domain);
+    const cert = tls ? domainCertificate(domain, signed) : undefined;
+    if (cert) {
+      writeFileSync(join(dir, `${domain}.crt`), cert.cert);
+      writeFileSync(join(dir, `${domain}.key`), cert.key);
+    }
     if (kinds[domain] === 'ejabberd') {
       const certfile = join(dir, `${domain}.pem`);
-      if (tls)
-        writeFileSync(
-          certfile,
-          readFileSync(join(dir, `${domain}.crt`), 'utf8') + readFileSync(join(dir, `${domain}.key`), 'utf8'),
-        );
+      if (cert) writeFileSync(certfile, cert.cert + cert.key);
       const e = await Ejabberd.start({
         domain,
         host: hosts[domain],
         proxy65: options.proxy65,
-        s2s: { port: ports[domain], resolvConf, certfile: tls ? certfile : undefined },
+        s2s: {
+          port: ports[domain],
+          resolvConf,
+          certfile: cert ? certfile : undefined,
+          ...(stock ? { stock, cafile, shaped: options.s2sShaped } : {}),
+        },
       });
       if (typeof e === 'string') return e;
       servers[domain] = e;
@@ -138,12 +141,12 @@ export async function startFederation(
       {
         domain,
         proxyAddress: options.proxyAddress,
-        s2s: { port: ports[domain], resolvConf, tls },
+        s2s: { port: ports[domain], resolvConf, tls, secureAuth: stock },
         modules: options.s2sinRate === undefined ? [] : ['limits'],
         // A certificate for s2s only. Robots and clients log in without TLS, as on the other test
         // servers (they would not trust a self-signed certificate): a c2s certificate that does not
         // exist leaves mod_tls without a c2s context, so it offers clients no STARTTLS (and logs it).
-        config: `${tls ? `s2s_ssl = { certificate = "${dir}/${domain}.crt"; key = "${dir}/${domain}.key" }\nc2s_ssl = { certificate = "${dir}/none.crt"; key = "${dir}/none.key" }` : ''}\n${limits}`,
+        config: `${tls ? `s2s_ssl = { certificate = "${dir}/${domain}.crt"; key = "${dir}/${domain}.key"${stock ? `; cafile = "${cafile}"` : ''} }\nc2s_ssl = { certificate = "${dir}/none.crt"; key = "${dir}/none.key" }` : ''}\n${limits}`,
       },
       { proxy65: options.proxy65 },
     );

@@ -43,11 +43,13 @@ export interface ProsodyPlace {
   domain?: string;
   /**
    * Server-to-server, for a federation (test/helpers/federation.ts): s2s on `port` of its addresses,
-   * dialback, TLS when `tls` (given its certificate with `s2s_ssl` in `config`). Other domains
-   * are resolved through `resolvConf` only: Prosody reads no hosts file and takes its DNS servers from
-   * /etc/resolv.conf, so it runs where that file is /etc/resolv.conf ({@link withResolvConf}).
+   * dialback, TLS when `tls` (given its certificate with `s2s_ssl` in `config`); `secureAuth`:
+   * `s2s_secure_auth = true`, as Debian ships it (the other server's certificate must be valid for its
+   * domain: the CA goes in `s2s_ssl`'s `cafile`). Other domains are resolved through `resolvConf` only:
+   * Prosody reads no hosts file and takes its DNS servers from /etc/resolv.conf, so it runs where that
+   * file is /etc/resolv.conf ({@link withResolvConf}).
    */
-  s2s?: { port: number; resolvConf: string; tls: boolean };
+  s2s?: { port: number; resolvConf: string; tls: boolean; secureAuth?: boolean };
 }
 
 /** A running Prosody. */
@@ -106,7 +108,7 @@ ${place.config ?? ''}
 ${options.stockLimits ? `-- Debian's stock rate limit (its /etc/prosody/prosody.cfg.lua)\nlimits = { c2s = { rate = "${stockLimits().prosody.rate}" } }` : ''}
 ${
   place.s2s
-    ? `s2s_ports = { ${place.s2s.port} }\ns2s_interfaces = { ${ifs} }\nuse_ipv6 = false\ns2s_require_encryption = ${place.s2s.tls}\ns2s_secure_auth = false`
+    ? `s2s_ports = { ${place.s2s.port} }\ns2s_interfaces = { ${ifs} }\nuse_ipv6 = false\ns2s_require_encryption = ${place.s2s.tls}\ns2s_secure_auth = ${place.s2s.secureAuth ?? false}`
     : 'modules_disabled = { "s2s" }\ns2s_ports = { }'
 }
 http_ports = { }

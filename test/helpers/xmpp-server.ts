@@ -90,6 +90,11 @@ export interface StockLimits {
   prosodyS2s: { rate: string; bytesPerSecond: number };
   /** ejabberd's `normal` shaper applied to clients (`c2s_shaper`), and its c2s `max_stanza_size`. */
   ejabberd: { rate: number; burstSize: number; maxStanzaSize: number };
+  /**
+   * ejabberd's `fast` shaper (bytes/s), which its `shaper_rules` name as `s2s_shaper` (used only where a
+   * listener says `shaper: s2s_shaper`: Debian's s2s listener does not).
+   */
+  ejabberdS2s: { rate: number };
 }
 
 const PROSODY_CFG = '/etc/prosody/prosody.cfg.lua';
@@ -99,7 +104,7 @@ const EJABBERD_YML = '/etc/ejabberd/ejabberd.yml';
  * The rate limits of Debian's stock configurations, read from the installed files when they are there
  * (Debian 12: Prosody `c2s = { rate = "10kb/s" }` and `s2sin = { rate = "30kb/s" }` with mod_limits' 2 s
  * burst; ejabberd's `normal` shaper `rate: 3000, burst_size: 20000` for every client and
- * `max_stanza_size: 262144`), else those.
+ * `max_stanza_size: 262144`; its `fast` shaper 200000 B/s as `s2s_shaper`), else those.
  */
 export function stockLimits(): StockLimits {
   const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
@@ -119,5 +124,6 @@ export function stockLimits(): StockLimits {
       burstSize: Number(normal?.[2] ?? 20000),
       maxStanzaSize: Number(/module: ejabberd_c2s\s*\n\s+max_stanza_size: (\d+)/.exec(e)?.[1] ?? 262144),
     },
+    ejabberdS2s: { rate: Number(/\n {2}fast: (\d+)/.exec(e)?.[1] ?? 200000) },
   };
 }

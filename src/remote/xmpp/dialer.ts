@@ -119,6 +119,24 @@ function fellBack(proxy: StreamHost, robot: string, e: unknown): void {
   );
 }
 
+const domainOf = (jid: string) => jid.replace(/^[^@/]*@/, '').replace(/\/.*$/, '');
+
+/**
+ * Why a robot on another domain cannot be reached when our server says its server could not be
+ * (`remote-server-not-found` / `remote-server-timeout`): the server-to-server (s2s) link between the
+ * two was not set up. Seen with Debian's Prosody (`s2s_secure_auth = true`) and a certificate it does
+ * not trust (docs/remote.md, "Federation").
+ */
+function unreachableServer(ours: string, robot: string, condition: string, detail: string | undefined): string {
+  const [here, there] = [domainOf(ours), domainOf(robot)];
+  return (
+    `${here}'s XMPP server could not reach ${there}'s over server-to-server (s2s) (${condition}${detail ? `: ${detail}` : ''}). ` +
+    `Check the s2s settings of both servers (their logs say which side refused): each server's certificate must be valid for its domain and signed by a CA the other trusts when it checks certificates ` +
+    `(Prosody's s2s_secure_auth = true, as Debian ships it; or list the domain in s2s_insecure_domains), STARTTLS must be possible both ways (ejabberd's s2s_use_starttls: required), ` +
+    `and ${there} must resolve (DNS SRV _xmpp-server._tcp.${there}) to an s2s port that ${here}'s server can reach`
+  );
+}
+
 /** The dialer registered for `xmpp:`. */
 export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<MessageStream> {
   if (ep.scheme !== 'xmpp') throw new Error('not an xmpp endpoint');
@@ -178,7 +196,9 @@ export async function dialXmpp(ep: Endpoint, options: DialOptions): Promise<Mess
         ? `the robot refused ${link.jid.split('/')[0]}: it is not in the robot's allowlist`
         : condition === 'service-unavailable' || condition === 'item-not-found' || condition === 'recipient-unavailable'
           ? `${robot} is not online (is its xmpp-gateway running and logged in?)`
-          : condition;
+          : condition === 'remote-server-not-found' || condition === 'remote-server-timeout'
+            ? unreachableServer(link.jid, robot, condition, (e as { text?: string }).text)
+            : condition;
     throw new QiConnectError(text, 'connect to', new Error(why));
   }
 }

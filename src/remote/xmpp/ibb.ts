@@ -38,7 +38,7 @@ interface AckClock {
 
 /** Why a stream whose blocks are not acknowledged fails: a rate limit is the likely cause. */
 const notAcknowledged = (ms: number, taken: number) =>
-  `nothing acknowledged for ${ms} ms (${taken} bytes were). The XMPP server may be holding our bytes back: its rate limit for clients (Prosody's mod_limits \`limits.c2s.rate\`, ejabberd's \`c2s_shaper\` shaper), or for other servers when the peer's account is on another domain (\`limits.s2sin.rate\`, ejabberd's \`s2s_shaper\`), is below what qi sends; raise it for this account (docs/remote.md), or give the stream more time (ibb.ackTimeoutMs, QI_XMPP_ACK_TIMEOUT_MS). Or the peer is gone`;
+  `nothing acknowledged for ${ms} ms (${taken} bytes were). The XMPP server may be holding our bytes back: its rate limit for clients (Prosody's mod_limits \`limits.c2s.rate\`, ejabberd's \`c2s_shaper\` shaper), or for other servers when the peer's account is on another domain (\`limits.s2sin.rate\`, ejabberd's \`s2s_shaper\` where its s2s listener names it), is below what qi sends; raise it for this account (docs/remote.md), or give the stream more time (ibb.ackTimeoutMs, QI_XMPP_ACK_TIMEOUT_MS). Or the peer is gone`;
 
 /** One IBB session as a Node Duplex. */
 export class IbbStream extends Duplex {
