@@ -133,7 +133,8 @@ export interface GatewayOptions {
   maxPendingBytesPerClient?: number;
   /**
    * While the gateway has time to spare (its event loop busy under 60% of the time, sampled every 250 ms;
-   * back to batching above 95%), forwarded messages read in one go leave every `cutThroughBytes` instead
+   * back to batching above 95%), forwarded messages read in one go leave every `cutThroughBytes` (on plain
+   * TCP and unix connections) instead
    * of all together at the end: the service starts on the first calls of a burst while the gateway
    * forwards the rest (64 calls in flight: 79–88% of the direct rate, against 62–68%). Default
    * `QI_CUT_THROUGH_BYTES`, else 256; 0 = always one write per burst (fewest writes). See docs/gateway.md.

@@ -10,6 +10,8 @@
  * through) at the price of more writes (gateway CPU per call x1.3–1.5). So it runs only while the process
  * has time to spare: the event loop's utilisation, sampled every {@link SAMPLE_MS}, turns it off above
  * {@link BUSY} (a loaded gateway serving many clients keeps the cheaper batching) and on again below {@link IDLE}.
+ * Streams cut through only on plain sockets (TCP, unix): elsewhere a write is also a TLS record, a WebSocket
+ * frame or an XMPP stanza.
  */
 import type { EventLoopUtilization, Performance as NodePerformance } from 'node:perf_hooks';
 import { envNumber } from '../config/env.js';

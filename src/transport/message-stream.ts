@@ -327,7 +327,7 @@ export class MessageStream {
    * is the payload of `from`, a message received whole in one read, its header is rewritten in place and the
    * received bytes are sent as they are, adjacent ones in one piece; else a small payload is copied next to its
    * header in the tick's shared buffer, and a large one is sent as is. What is queued is written before the
-   * tick ends once it reaches the process's cut-through size (see cut-through.ts).
+   * tick ends once it reaches the process's cut-through size, on a plain socket (see cut-through.ts).
    */
   sendMessage(fields: MessageFields, payload: Buffer, from?: Message): boolean {
     this.checkOpen();
@@ -348,9 +348,11 @@ export class MessageStream {
       this.accLen += n;
     }
     this.queuedBytes += n;
-    // A forwarder with time to spare lets the next process start on the first messages of a burst.
+    // A forwarder with time to spare lets the next process start on the first messages of a burst; only on
+    // plain sockets, where a write is one system call (on TLS, WebSocket or XMPP it is also a record, a frame
+    // or a stanza).
     const cut = cutThrough.bytes;
-    if (cut > 0 && this.queuedBytes >= cut) this.flush();
+    if (cut > 0 && this.plainSocket && this.queuedBytes >= cut) this.flush();
     return this.socket.writableLength + this.queuedBytes < this.socket.writableHighWaterMark;
   }
 
