@@ -103,14 +103,14 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
       open.unshift(it);
       return it;
     };
+    // What every bridge shares: the SD it offers and how to reach it; --insecure-unauthenticated was checked above.
+    const bridge = { insecureUnauthenticated: true, sd: o.sd ?? o.url, sessionOptions: sessionOptions(o) };
     const ros =
       o.rosBridge === undefined
         ? undefined
         : await opened(
             RosBridge.start({
-              insecureUnauthenticated: true,
-              sd: o.sd ?? o.url,
-              sessionOptions: sessionOptions(o),
+              ...bridge,
               listen: o.rosBridge,
               allowNonLoopback: o.allowNonLoopback === true,
               allow: o.rosAllow ?? [],
@@ -121,10 +121,8 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
         ? undefined
         : await opened(
             RosGraphBridge.start({
-              insecureUnauthenticated: true,
+              ...bridge,
               masterUri: o.rosGraph,
-              sd: o.sd ?? o.url,
-              sessionOptions: sessionOptions(o),
               allow: o.rosAllow ?? [],
               subscribe: o.rosSubscribe ?? [],
               callServices,
@@ -135,10 +133,8 @@ export async function gateway(o: GatewayVerbOptions): Promise<void> {
         ? undefined
         : await opened(
             YarpBridge.start({
-              insecureUnauthenticated: true,
+              ...bridge,
               nameServer: o.yarp,
-              sd: o.sd ?? o.url,
-              sessionOptions: sessionOptions(o),
               allow: o.yarpAllow ?? [],
             }),
           );
