@@ -6,20 +6,19 @@
  * still dead) reaches the robot through B: the CLI's alternates, for robots and for clients.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Session, listenStandalone, type AnyProxy } from '../../src/index.js';
 import { RobotWatcher, closeXmppLinks } from '../../src/remote/index.js';
 import { calculator } from '../object/fixtures.js';
-import { QI, firstMatch, runQi } from '../helpers/demo-robot.js';
+import { runQi } from '../helpers/demo-robot.js';
 import { DOMAIN, Ejabberd } from '../helpers/ejabberd.js';
 import { until } from '../helpers/until.js';
+import { startXmppGatewayCli, type XmppGatewayCli } from '../helpers/xmpp-access.js';
 
 let a: Ejabberd | string;
 let b: Ejabberd | string;
 let sd: Session;
-let robot: ChildProcess | undefined;
-let robotErr = '';
+let robot: XmppGatewayCli | undefined;
 const calc = calculator();
 const ROBOT = `xmpp://robot@${DOMAIN}`;
 const onB = (name: string) => ({
@@ -39,33 +38,17 @@ before(async () => {
   for (const n of ['robot', 'alice', 'bob']) a.register(n, `${n}-pw`);
   sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
   await sd.registerService('Calculator', calc);
-  robot = spawn(
-    process.execPath,
-    [
-      QI,
-      'xmpp-gateway',
-      '--sd',
-      sd.endpoints[0],
-      '--xmpp-service',
-      a.service,
-      '--xmpp-alternate',
-      b.service,
-      '--xmpp-jid',
-      `robot@${DOMAIN}`,
-      '--allow',
-      `alice@${DOMAIN}`,
-      '--allow',
-      `bob@${DOMAIN}`,
-      '--open',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QI_XMPP_PASSWORD: 'robot-pw' } },
-  );
-  robot.stderr!.on('data', (d) => (robotErr += d));
-  await firstMatch(robot, /(Robot online as \S+)/, 'qi xmpp-gateway', 20_000);
+  robot = startXmppGatewayCli({
+    sd: sd.endpoints[0],
+    services: [a.service, b.service],
+    name: 'robot',
+    args: ['--allow', `alice@${DOMAIN}`, '--allow', `bob@${DOMAIN}`, '--open'],
+  });
+  await robot.online(20_000);
 });
 
 after(async () => {
-  robot?.kill('SIGKILL');
+  robot?.child.kill('SIGKILL');
   await closeXmppLinks();
   await sd?.close();
 });
@@ -145,7 +128,7 @@ describe('a cluster node killed (SIGKILL): robots come back through the other no
       );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^42$/m);
-      assert.equal(robot!.exitCode, null, `the robot process runs on: ${robotErr}`);
+      assert.equal(robot!.child.exitCode, null, `the robot process runs on: ${robot!.stderr()}`);
       t.diagnostic(
         `node A killed: the robot online again through B after ${back} ms, the client's session answered after ${resumed} ms`,
       );
