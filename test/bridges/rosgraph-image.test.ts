@@ -4,27 +4,12 @@
  * their bytes are refused on the qi side with an error naming the sizes, lying sizes included.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  LocalObject,
-  Session,
-  defineObject,
-  listenStandalone,
-  method,
-  parseSignature,
-  signal,
-  t,
-} from '../../src/index.js';
-import {
-  RosGraphBridge,
-  deserialize,
-  imageOfALImage,
-  md5sum,
-  messageTypeOf,
-  serialize,
-} from '../../src/bridges/index.js';
+import { describe, it } from 'node:test';
+import { LocalObject, Session, defineObject, method, parseSignature, signal, t } from '../../src/index.js';
+import { deserialize, imageOfALImage, md5sum, messageTypeOf, serialize } from '../../src/bridges/index.js';
 import { IMAGE_SPEC } from '../../src/bridges/rosgraph/image.js';
-import { RosMaster, sensorMsgsSkip } from '../helpers/rosmaster.js';
+import { sensorMsgsSkip } from '../helpers/rosmaster.js';
+import { rosGraphWorld } from '../helpers/rosgraph-world.js';
 import { until } from '../helpers/until.js';
 
 const Frame = t.struct('Frame', {
@@ -68,45 +53,28 @@ const sig = (q: { signature: string }) => parseSignature(q.signature);
 const pixels = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => i % 256));
 
 describe('ROS graph bridge: sensor_msgs/Image', { skip: sensorMsgsSkip }, () => {
-  let master: RosMaster;
-  let sd: Awaited<ReturnType<typeof listenStandalone>>;
-  let provider: Session;
-  let camera: LocalObject<typeof Camera>;
-  let bridge: RosGraphBridge;
   let timer: NodeJS.Timeout;
-  const warnings: string[] = [];
-
-  before(async () => {
-    master = await RosMaster.start();
-    sd = await listenStandalone('tcp://127.0.0.1:0');
-    const url = sd.endpoints.find((e) => e.startsWith('tcp://'))!;
-    provider = await Session.connect(url);
-    camera = new LocalObject(Camera, {});
-    await provider.registerService('Camera', camera);
-    bridge = await RosGraphBridge.start({
-      insecureUnauthenticated: true,
-      masterUri: master.uri,
-      sd: url,
-      sessionOptions: { lpc: false },
-      allow: ['signal:Camera.*'],
-      onWarning: (m) => warnings.push(m),
-    });
-    // A camera keeps sending frames: 4x2 rgb8 with padded rows (16 bytes for 12), and a packed mono8 one.
-    timer = setInterval(() => {
-      camera.emit('frame', { width: 4, height: 2, encoding: 'rgb8', step: 16, frame_id: 'cam0', data: pixels(32) });
-      camera.emit('packed', { width: 3, height: 2, encoding: 'mono8', data: pixels(6) });
-    }, 100);
-  });
-  after(async () => {
-    clearInterval(timer);
-    await bridge?.close();
-    await provider?.close();
-    await sd?.close();
-    await master?.stop();
-  });
+  const ros = rosGraphWorld(
+    'Camera',
+    () => new LocalObject(Camera, {}),
+    { allow: ['signal:Camera.*'] },
+    {
+      // A camera keeps sending frames: 4x2 rgb8 with padded rows (16 bytes for 12), and a packed mono8 one.
+      started: ({ object: camera }) => {
+        timer = setInterval(() => {
+          camera.emit('frame', { width: 4, height: 2, encoding: 'rgb8', step: 16, frame_id: 'cam0', data: pixels(32) });
+          camera.emit('packed', { width: 3, height: 2, encoding: 'mono8', data: pixels(6) });
+        }, 100);
+      },
+      stopping: () => clearInterval(timer),
+    },
+  );
 
   it('maps an image struct to sensor_msgs/Image with the md5sum rospy checks; others stay qi_msgs', async () => {
-    const py = await master.run('/usr/bin/python3', ['-c', 'from sensor_msgs.msg import Image; print(Image._md5sum)']);
+    const py = await ros.master.run('/usr/bin/python3', [
+      '-c',
+      'from sensor_msgs.msg import Image; print(Image._md5sum)',
+    ]);
     assert.equal(py.stdout.trim(), md5sum(IMAGE_SPEC));
     assert.equal(messageTypeOf('Camera', 'frame', [sig(Frame)]).spec.type, 'sensor_msgs/Image');
     assert.equal(messageTypeOf('Camera', 'tagged', [sig(Tagged)]).spec.type, 'qi_msgs/Tagged');
@@ -115,7 +83,7 @@ describe('ROS graph bridge: sensor_msgs/Image', { skip: sensorMsgsSkip }, () => 
     const frame = { width: 2, height: 1, encoding: 'mono16', step: 4, frame_id: 'f', data: pixels(4) };
     const back = type.fromMessage(deserialize(type.spec, serialize(type.spec, type.toMessage([frame]))));
     assert.deepEqual(back, [{ ...frame, data: Buffer.from(frame.data) }]);
-    const info = await master.run('rostopic', ['info', '/qi/Camera/frame']);
+    const info = await ros.master.run('rostopic', ['info', '/qi/Camera/frame']);
     assert.match(info.stdout, /Type: sensor_msgs\/Image/);
   });
 
@@ -124,7 +92,7 @@ describe('ROS graph bridge: sensor_msgs/Image', { skip: sensorMsgsSkip }, () => 
       ['/qi/Camera/frame', /^IMG (\d+) True 'cam0' 2 4 rgb8 0 16 32 \[0, 1, 2, 3\]$/gm],
       ['/qi/Camera/packed', /^IMG (\d+) True '' 2 3 mono8 0 3 6 \[0, 1, 2, 3\]$/gm],
     ] as const) {
-      const r = await master.run('/usr/bin/python3', ['-c', IMAGE_SUBSCRIBER, topic, '2']);
+      const r = await ros.master.run('/usr/bin/python3', ['-c', IMAGE_SUBSCRIBER, topic, '2']);
       assert.equal(r.code, 0, r.stderr);
       const seqs = [...r.stdout.matchAll(expected)].map((m) => Number(m[1]));
       assert.equal(seqs.length, 2, r.stdout);
@@ -161,27 +129,24 @@ describe('ROS graph bridge: sensor_msgs/Image', { skip: sensorMsgsSkip }, () => 
       /7 bytes of data do not make 3 rows of equal length/,
     );
     // Over real sockets: the bridge refuses to send it and tells the operator, once per 10 s per member.
-    const before = bridge.metrics.published;
-    for (let i = 0; i < 50; i++) camera.emit('frame', bad[1][0]);
+    const before = ros.bridge.metrics.published;
+    for (let i = 0; i < 50; i++) ros.object.emit('frame', bad[1][0]);
     await until(
       () =>
-        warnings.some((w) =>
+        ros.warnings.some((w) =>
           /an emission of Camera\.frame does not fit sensor_msgs\/Image: .*but its data has 3 bytes/.test(w),
         ),
       'the warning about a lying frame',
       10_000,
     );
-    assert.equal(warnings.filter((w) => /Camera\.frame does not fit/.test(w)).length, 1, warnings.join('\n'));
-    assert.ok(bridge.metrics.published >= before);
+    assert.equal(ros.warnings.filter((w) => /Camera\.frame does not fit/.test(w)).length, 1, ros.warnings.join('\n'));
+    assert.ok(ros.bridge.metrics.published >= before);
   });
 
   it('converts a NAOqi ALImage (as getImageRemote answers it over a socket) to an image struct, refusing lying sizes', async () => {
     let answer: unknown[] = [4, 2, 3, 11, 1_700_000_000, 500_000, pixels(24), 0, -0.5, 0.5, -0.4, 0.4];
-    await provider.registerService('VideoDevice', new LocalObject(VideoDevice, { getImageRemote: () => answer }));
-    const client = await Session.connect(
-      sd.endpoints.find((e) => e.startsWith('tcp://'))!,
-      { lpc: false },
-    );
+    await ros.provider.registerService('VideoDevice', new LocalObject(VideoDevice, { getImageRemote: () => answer }));
+    const client = await Session.connect(ros.url, { lpc: false });
     try {
       const video = (await client.service('VideoDevice')) as unknown as { getImageRemote(n: string): Promise<unknown> };
       const image = imageOfALImage(await video.getImageRemote('sub'), 'CameraTop_optical_frame');

@@ -3,7 +3,7 @@
  * qi signals published as topics, ROS topics emitted into qi, a clean leave, start-up refusals.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import net from 'node:net';
 import { join } from 'node:path';
 import {
@@ -11,15 +11,15 @@ import {
   LocalObject,
   Session,
   defineObject,
-  listenStandalone,
   method,
   signal,
   t,
   type Dynamic,
 } from '../../src/index.js';
-import { RosGraphBridge, md5sum, messageTypeOf } from '../../src/bridges/index.js';
+import { md5sum, messageTypeOf } from '../../src/bridges/index.js';
 import { encodeHeader, frame } from '../../src/bridges/rosgraph/tcpros.js';
-import { RosMaster, generatePython, rosSkip } from '../helpers/rosmaster.js';
+import { generatePython, rosSkip } from '../helpers/rosmaster.js';
+import { rosGraphWorld } from '../helpers/rosgraph-world.js';
 import { SERVICE_SERVER, SRV_CLASS } from '../helpers/rospy.js';
 import { until } from '../helpers/until.js';
 
@@ -74,82 +74,65 @@ except rospy.ServiceException as e:
 `;
 
 describe('ROS graph bridge', { skip: rosSkip }, () => {
-  let master: RosMaster;
-  let sd: Awaited<ReturnType<typeof listenStandalone>>;
-  let provider: Session;
-  let robot: LocalObject<typeof Robot>;
-  let bridge: RosGraphBridge;
-  const warnings: string[] = [];
   let timer: NodeJS.Timeout;
   let n = 0;
-
-  before(async () => {
-    master = await RosMaster.start();
-    sd = await listenStandalone('tcp://127.0.0.1:0');
-    const url = sd.endpoints.find((e) => e.startsWith('tcp://'))!;
-    provider = await Session.connect(url);
-    robot = new LocalObject(Robot, {
-      add: (a, b) => a + b,
-      greet: (name) => {
-        if (name === '') throw new Error('greet needs a name');
-        return `hello ${name}`;
-      },
-      secret: () => {},
-    });
-    await provider.registerService('Robot', robot);
-    bridge = await RosGraphBridge.start({
-      insecureUnauthenticated: true,
-      masterUri: master.uri,
-      sd: url,
-      sessionOptions: { lpc: false },
+  const ros = rosGraphWorld(
+    'Robot',
+    () =>
+      new LocalObject(Robot, {
+        add: (a, b) => a + b,
+        greet: (name) => {
+          if (name === '') throw new Error('greet needs a name');
+          return `hello ${name}`;
+        },
+        secret: () => {},
+      }),
+    {
       allow: ['signal:Robot.*', 'method:Robot.add', 'method:Robot.greet'],
       subscribe: ['/chatter'],
       callServices: [
         { name: '/add_two_ints', type: 'qi_test/AddTwoInts', definition: 'int64 a\nint64 b\n---\nint64 sum\n' },
       ],
-      onWarning: (m) => warnings.push(m),
-    });
-    // The robot keeps talking, as a real one does: subscribers that join late see the next emissions.
-    timer = setInterval(() => {
-      n++;
-      robot.emit('said', `hello ${n}`);
-      robot.emit('walked', {
-        name: `path ${n}`,
-        points: [{ x: n, y: -n }],
-        blob: Buffer.from([1, 2, 255]),
-        big: 2n ** 40n,
-        level: 0.5,
-      });
-      robot.emit('fired', n, 'shot');
-    }, 100);
-  });
-  after(async () => {
-    clearInterval(timer);
-    await bridge?.close();
-    await provider?.close();
-    await sd?.close();
-    await master?.stop();
-  });
+    },
+    {
+      // The robot keeps talking, as a real one does: subscribers that join late see the next emissions.
+      started: ({ object: robot }) => {
+        timer = setInterval(() => {
+          n++;
+          robot.emit('said', `hello ${n}`);
+          robot.emit('walked', {
+            name: `path ${n}`,
+            points: [{ x: n, y: -n }],
+            blob: Buffer.from([1, 2, 255]),
+            big: 2n ** 40n,
+            level: 0.5,
+          });
+          robot.emit('fired', n, 'shot');
+        }, 100);
+      },
+      stopping: () => clearInterval(timer),
+    },
+  );
 
   it('publishes a qi signal as a std_msgs topic: rostopic echo receives three emissions', async () => {
-    const r = await master.run('rostopic', ['echo', '-n', '3', '/qi/Robot/said']);
+    const r = await ros.master.run('rostopic', ['echo', '-n', '3', '/qi/Robot/said']);
     assert.equal(r.code, 0, r.stderr);
     const seen = [...r.stdout.matchAll(/data: "hello (\d+)"/g)].map((m) => Number(m[1]));
     assert.equal(seen.length, 3, r.stdout);
     assert.deepEqual(seen, [seen[0], seen[0] + 1, seen[0] + 2]);
-    const info = await master.run('rostopic', ['info', '/qi/Robot/said']);
+    const info = await ros.master.run('rostopic', ['info', '/qi/Robot/said']);
     assert.match(info.stdout, /Type: std_msgs\/String/);
     assert.match(info.stdout, /Publishers: \n \* \/qi_bridge \(http:\/\/127\.0\.0\.1:\d+\/\)/);
   });
 
   it('computes md5sums as ROS does: std_msgs as rosmsg says, structs as genpy says', async () => {
-    const r = await master.run('rosmsg', ['md5', 'std_msgs/String']);
+    const r = await ros.master.run('rosmsg', ['md5', 'std_msgs/String']);
     assert.equal(r.stdout.trim(), md5sum(messageTypeOf('S', 's', [{ kind: 'string' }]).spec));
     for (const [topic, type] of [
       ['/qi/Robot/walked', 'qi_msgs/Path'],
       ['/qi/Robot/fired', 'qi_msgs/Robot_fired'],
     ]) {
-      const py = await master.run('/usr/bin/python3', ['-c', ANY_SUBSCRIBER, topic, '2']);
+      const py = await ros.master.run('/usr/bin/python3', ['-c', ANY_SUBSCRIBER, topic, '2']);
       assert.equal(py.code, 0, py.stderr);
       const sums = [...py.stdout.matchAll(/^MD5 (\w+) (\w+) (\S+)$/gm)];
       assert.equal(sums.length, 2, py.stdout);
@@ -168,22 +151,19 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
 
   it('tells the operator which signals have no ROS type, and does not publish them', () => {
     assert.ok(
-      warnings.some((w) => /Robot\.opaque is not published to ROS: .*map of string to int32/.test(w)),
-      warnings.join('\n'),
+      ros.warnings.some((w) => /Robot\.opaque is not published to ROS: .*map of string to int32/.test(w)),
+      ros.warnings.join('\n'),
     );
-    assert.equal(bridge.topics.has('Robot.opaque'), false);
+    assert.equal(ros.bridge.topics.has('Robot.opaque'), false);
   });
 
   it('emits a ROS topic into qi: rostopic pub is seen by a qi watcher', async () => {
-    const client = await Session.connect(
-      sd.endpoints.find((e) => e.startsWith('tcp://'))!,
-      { lpc: false },
-    );
+    const client = await Session.connect(ros.url, { lpc: false });
     try {
       const graph = await client.service('RosGraph');
       const got: Dynamic[] = [];
       await (graph.chatter as { connect(l: (d: Dynamic) => void): Promise<unknown> }).connect((d) => got.push(d));
-      const pub = master.spawn('rostopic', ['pub', '-r', '10', '/chatter', 'std_msgs/String', 'data: from ROS']);
+      const pub = ros.master.spawn('rostopic', ['pub', '-r', '10', '/chatter', 'std_msgs/String', 'data: from ROS']);
       try {
         await until(() => got.length > 0, 'a chatter message on the qi side', 20_000);
       } finally {
@@ -199,18 +179,18 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
 
   it('serves allowlisted qi methods as ROS services: a rospy client gets the answers, errors come back to it', async () => {
     assert.deepEqual(
-      [...bridge.services],
+      [...ros.bridge.services],
       [
         ['Robot.add', '/qi/Robot/add'],
         ['Robot.greet', '/qi/Robot/greet'],
       ],
     );
-    const list = await master.run('rosservice', ['list']);
+    const list = await ros.master.run('rosservice', ['list']);
     assert.match(list.stdout, /^\/qi\/Robot\/add$/m);
     assert.doesNotMatch(list.stdout, /secret/);
-    const type = await master.run('rosservice', ['type', '/qi/Robot/add']);
+    const type = await ros.master.run('rosservice', ['type', '/qi/Robot/add']);
     assert.equal(type.stdout.trim(), 'qi_srvs/Robot_add');
-    const py = await master.run('/usr/bin/python3', ['-c', SERVICE_CLIENT]);
+    const py = await ros.master.run('/usr/bin/python3', ['-c', SERVICE_CLIENT]);
     assert.equal(py.code, 0, py.stderr);
     assert.match(py.stdout, /^MD5 (\w+) \1$/m);
     assert.match(py.stdout, /^ADD 5$/m);
@@ -219,19 +199,19 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
   });
 
   it('gives the generated types as .msg/.srv files: with their Python package, rosservice call and rostopic echo work', async () => {
-    const files = bridge.definitionFiles();
+    const files = ros.bridge.definitionFiles();
     assert.equal(files.get('qi_srvs/srv/Robot_add.srv'), 'int32 a\nint32 b\n---\nint32 data\n');
     assert.equal(files.get('qi_msgs/msg/Point.msg'), 'int32 x\nint32 y\n');
-    const pythonPath = generatePython(files, join(master.dir, 'types'));
+    const pythonPath = generatePython(files, join(ros.master.dir, 'types'));
     const env = { PYTHONPATH: pythonPath };
-    const call = await master.run('rosservice', ['call', '/qi/Robot/add', '2', '3'], 30_000, env);
+    const call = await ros.master.run('rosservice', ['call', '/qi/Robot/add', '2', '3'], 30_000, env);
     assert.equal(call.stdout.trim(), 'data: 5', call.stderr);
-    const echo = await master.run('rostopic', ['echo', '-n', '1', '/qi/Robot/walked'], 30_000, env);
+    const echo = await ros.master.run('rostopic', ['echo', '-n', '1', '/qi/Robot/walked'], 30_000, env);
     assert.match(echo.stdout, /name: "path \d+"\npoints: \n {2}- \n {4}x: \d+\n {4}y: -\d+/, echo.stderr);
   });
 
   it('answers a request that does not fit the service type with an error to the caller', async () => {
-    const uri = await master.run('rosservice', ['uri', '/qi/Robot/add']);
+    const uri = await ros.master.run('rosservice', ['uri', '/qi/Robot/add']);
     const [, port] = /:(\d+)/.exec(uri.stdout)!;
     const answer = await new Promise<Buffer>((resolve) => {
       const s = net.connect(Number(port), '127.0.0.1');
@@ -250,13 +230,10 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
   });
 
   it('calls a ROS service served by a rospy node from qi; its errors and values that do not fit reach the qi caller', async () => {
-    const server = master.spawn('/usr/bin/python3', ['-c', SERVICE_SERVER], 60_000);
+    const server = ros.master.spawn('/usr/bin/python3', ['-c', SERVICE_SERVER], 60_000);
     let out = '';
     server.child.stdout!.on('data', (d) => (out += d));
-    const client = await Session.connect(
-      sd.endpoints.find((e) => e.startsWith('tcp://'))!,
-      { lpc: false },
-    );
+    const client = await Session.connect(ros.url, { lpc: false });
     try {
       await until(() => out.includes('READY'), 'the rospy service', 20_000);
       const graph = (await client.service('RosGraph')) as unknown as { add_two_ints(r: unknown): Promise<unknown> };
@@ -272,14 +249,14 @@ describe('ROS graph bridge', { skip: rosSkip }, () => {
   });
 
   it('leaves the graph on close: rosnode and rostopic no longer show it', async () => {
-    const before = await master.run('rosnode', ['list']);
+    const before = await ros.master.run('rosnode', ['list']);
     assert.match(before.stdout, /^\/qi_bridge$/m);
-    await bridge.close();
-    const nodes = await master.run('rosnode', ['list']);
+    await ros.bridge.close();
+    const nodes = await ros.master.run('rosnode', ['list']);
     assert.doesNotMatch(nodes.stdout, /qi_bridge/);
-    const info = await master.run('rostopic', ['info', '/qi/Robot/said']);
+    const info = await ros.master.run('rostopic', ['info', '/qi/Robot/said']);
     assert.doesNotMatch(info.stdout, /qi_bridge/);
-    const services = await master.run('rosservice', ['list']);
+    const services = await ros.master.run('rosservice', ['list']);
     assert.doesNotMatch(services.stdout, /\/qi\//);
   });
 });
