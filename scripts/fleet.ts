@@ -216,6 +216,7 @@ async function coordinate(): Promise<void> {
       connectMs,
       presenceMs,
       failedLogins: online.flatMap((o) => o.failed),
+      retriedLogins: online.flatMap((o) => o.retried),
       serverRssPerRobot: (rss1 - rss0) / N,
       serverRss: rss1,
       robotBytesPerSession: online.reduce((a, o) => a + (o.after.rss - o.before.rss), 0) / N,

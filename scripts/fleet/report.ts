@@ -20,6 +20,8 @@ export interface Run {
   connectMs: number;
   presenceMs: number;
   failedLogins: string[];
+  /** First logins tried again because no server answered in time (robot: reason). */
+  retriedLogins: string[];
   serverRssPerRobot: number;
   serverRss: number;
   robotBytesPerSession: number;
@@ -44,12 +46,13 @@ export function report(r: Run, json: boolean): void {
   );
   console.log(`accounts made (${r.provisioning}): ${fmt(r.accountsMs)} ms for ${r.robots + r.clients + 1}`);
   console.log(
-    `connect: all robots logged in after ${fmt(r.connectMs)} ms, all seen online by the watcher after ${fmt(r.presenceMs)} ms; failed logins: ${r.failedLogins.length}`,
+    `connect: all robots logged in after ${fmt(r.connectMs)} ms, all seen online by the watcher after ${fmt(r.presenceMs)} ms; failed logins: ${r.failedLogins.length}; first logins tried again: ${r.retriedLogins.length}`,
   );
   console.log(
     `memory: ${r.server} ${kib(r.serverRssPerRobot)} RSS per robot (${fmt(r.serverRss / 2 ** 20, 1)} MiB in all); robot side ${kib(r.robotBytesPerSession)} RSS, ${kib(r.robotHeapPerSession)} heap per robot session`,
   );
   for (const f of r.failedLogins.slice(0, 5)) console.log(`  failed login: ${f}`);
+  for (const f of r.retriedLogins.slice(0, 5)) console.log(`  login tried again: ${f}`);
   const row = (label: string, c: Calls) => [
     label,
     fmt(c.calls / c.seconds),

@@ -31,6 +31,7 @@ export async function runRobots(a: {
   const t0 = Date.now();
   const robots = new Map<string, XmppGateway>();
   const failed: string[] = [];
+  const retried: string[] = [];
   let refused = 0;
   const queue = [...a.names];
   await Promise.all(
@@ -43,6 +44,9 @@ export async function runRobots(a: {
             gateway: gw,
             identity: { model: 'fleet-sim' },
             onRefused: () => refused++,
+            // As `qi xmpp-gateway` does: a robot keeps trying while its server is too busy to answer.
+            waitForServer: true,
+            onRetry: (e) => retried.push(`${name}: ${e.message}`),
           });
           robots.set(name, r);
         } catch (e) {
@@ -52,7 +56,7 @@ export async function runRobots(a: {
     }),
   );
   const ms = Date.now() - t0;
-  send({ type: 'online', gateway: gw.url, ms, failed, before, after: usage() });
+  send({ type: 'online', gateway: gw.url, ms, failed, retried, before, after: usage() });
   const handle = async (m: ToRobots) => {
     if (m.type === 'churn') {
       const socket = (robots.get(m.name)?.link.xmpp as unknown as { socket?: { destroy(): void } } | undefined)?.socket;

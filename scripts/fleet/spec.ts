@@ -37,6 +37,8 @@ export type FromRobots =
       /** ms from the start order to the last robot's login. */
       ms: number;
       failed: string[];
+      /** First logins that no server answered in time, tried again (robot: reason). */
+      retried: string[];
       before: Usage;
       after: Usage;
     }

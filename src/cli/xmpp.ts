@@ -71,6 +71,9 @@ export async function xmppGateway(
       gateway: gw,
       identity,
       onRefused: (e) => refused?.(e),
+      // A robot started before its XMPP server (or while the server is busy) waits for it, as for its SD.
+      waitForServer: true,
+      onRetry: (e, ms) => console.error(`${e.message} Trying again in ${(ms / 1000).toFixed(1)} s (Ctrl-C to stop).`),
     });
     const who = [...o.allow, ...o.allowGroup.map((g) => `roster group "${g}"`)].join(', ');
     if (o.json) console.log(JSON.stringify({ jid: x.jid, sd: o.sd ?? o.url, ...identity }));

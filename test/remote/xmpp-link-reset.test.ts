@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { QiConnectError } from '../../src/index.js';
+import { QiAuthError, QiConnectError } from '../../src/index.js';
 import { XmppLink } from '../../src/remote/xmpp/link.js';
 import { DOMAIN } from '../helpers/xmpp-server.js';
 import { Prosody } from '../helpers/prosody.js';
@@ -52,10 +52,17 @@ describe('XMPP login against a server that never answers, then resets', () => {
   });
 });
 
-/** A proxy to `port` that holds the server's first bytes for `delayMs` (then passes everything through). */
-async function slowToAnswer(port: number, delayMs: number): Promise<{ port: number; close(): void }> {
+/**
+ * A proxy to `port` that holds the server's first bytes for `delayMs` (then passes everything through);
+ * its first `silent` connections it reads and never answers (a server too busy to).
+ */
+async function slowToAnswer(port: number, delayMs: number, silent = 0): Promise<{ port: number; close(): void }> {
   const sockets: Socket[] = [];
+  let seen = 0;
   const proxy = createServer((c) => {
+    sockets.push(c);
+    c.on('error', () => {});
+    if (seen++ < silent) return void c.resume();
     const s = connect(port, '127.0.0.1');
     sockets.push(c, s);
     for (const x of [c, s]) x.on('error', () => {});
@@ -102,4 +109,46 @@ describe('XMPP login against a server slow to answer', () => {
       await server.stop(true);
     }
   });
+});
+
+describe('a first login that waits for its server (waitForServer)', () => {
+  it(
+    'tries again while the server does not answer, then logs in; refused credentials end it at once',
+    { timeout: 40_000 },
+    async (t) => {
+      const server = await Prosody.start();
+      if (typeof server === 'string') return t.skip(server);
+      const proxy = await slowToAnswer(server.port, 0, 2);
+      try {
+        server.register('robot', 'robot-pw');
+        const account = { service: `xmpp://127.0.0.1:${proxy.port}`, jid: `robot@${DOMAIN}`, password: 'robot-pw' };
+        const retries: string[] = [];
+        const link = await XmppLink.open(account, {
+          timeoutMs: 1000,
+          reconnect: { minMs: 100, maxMs: 200, jitter: 0 },
+          waitForServer: true,
+          onRetry: (e, ms) => retries.push(`${e.message} (${ms} ms)`),
+        });
+        await link.close();
+        assert.equal(retries.length, 2, retries.join('\n'));
+        assert.match(
+          retries[0],
+          /does not answer[^:]*: (no answer within|a step of the login took over) 1000 ms.* \(100 ms\)$/,
+        );
+        assert.match(retries[1], /\(200 ms\)$/, 'the wait doubles');
+        const t0 = Date.now();
+        await assert.rejects(
+          XmppLink.open(
+            { ...account, password: 'wrong' },
+            { waitForServer: true, onRetry: () => assert.fail('no retry') },
+          ),
+          QiAuthError,
+        );
+        assert.ok(Date.now() - t0 < 5000);
+      } finally {
+        proxy.close();
+        await server.stop(true);
+      }
+    },
+  );
 });

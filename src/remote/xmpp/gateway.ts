@@ -48,6 +48,14 @@ export interface XmppGatewayOptions {
    * 10 s later; again after 0.5 s, doubling up to 30 s, jitter 0.5): docs/remote.md.
    */
   keep?: XmppKeepOptions;
+  /**
+   * Keep trying the first login while no XMPP server answers (one starting, or busy with a fleet's
+   * logins), paced as logins after a loss (`keep.reconnect`); `start` then resolves once the robot is
+   * online, and still fails at once on refused credentials. Default false (`qi xmpp-gateway`: true).
+   */
+  waitForServer?: boolean;
+  /** With `waitForServer`: told of each failed first login and of the wait before the next. */
+  onRetry?: (error: Error, retryInMs: number) => void;
 }
 
 /** A robot reachable through XMPP; see the module comment. */
@@ -89,6 +97,8 @@ export class XmppGateway {
       ...options.keep,
       onOnline: () => void self?.announce().catch(() => {}),
       onRefused: options.onRefused,
+      waitForServer: options.waitForServer,
+      onRetry: options.onRetry,
     });
     if (groups.length > 0) {
       roster = new Roster(link.xmpp);

@@ -9,7 +9,8 @@ import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
 import { QiClosedError, QiConnectError } from '../../transport/index.js';
 import { IbbEndpoint, type IbbOptions, type IbbStream } from './ibb.js';
-import { XmppKeeper, type XmppKeepOptions } from './keeper.js';
+import { XMPP_RECONNECT, XmppKeeper, type XmppKeepOptions } from './keeper.js';
+import { Backoff } from '../../session/index.js';
 
 /** Robots whose login a link remembers. */
 const MAX_LOGINS = 10_000;
@@ -44,6 +45,14 @@ export interface XmppLinkOptions extends XmppKeepOptions {
   ibb?: IbbOptions;
   /** Give up logging in after this long, the first time and each time again (default 10,000 ms). */
   timeoutMs?: number;
+  /**
+   * Try the first login again while no server answers (a server still starting, or busy with a fleet's
+   * logins), paced like logins after a loss (`reconnect`), until it succeeds or the server refuses the
+   * account (default false: {@link XmppLink.open} fails at the first). `onRetry` hears each failure.
+   */
+  waitForServer?: boolean;
+  /** With `waitForServer`: told of each failed first login, and of the wait before the next. */
+  onRetry?: (error: Error, retryInMs: number) => void;
   /** Called each time the link is online (again, after a reconnection). */
   onOnline?: (link: XmppLink) => void;
   /**
@@ -198,11 +207,18 @@ export class XmppLink {
    */
   static async open(account: XmppAccount, options: XmppLinkOptions = {}, defaultResource = 'qi'): Promise<XmppLink> {
     const services = [account.service, ...(account.alternates ?? [])];
-    for (let i = 0; ; i++) {
+    const pace = options.reconnect === false ? XMPP_RECONNECT : { ...XMPP_RECONNECT, ...options.reconnect };
+    const backoff = new Backoff(pace.minMs, pace.maxMs, pace.jitter);
+    for (let i = 0; ; i = (i + 1) % services.length) {
       try {
         return await XmppLink.openOne({ ...account, service: services[i] }, options, defaultResource, services);
       } catch (e) {
-        if (e instanceof QiAuthError || i === services.length - 1) throw e;
+        if (e instanceof QiAuthError) throw e;
+        if (i < services.length - 1) continue;
+        if (options.waitForServer !== true) throw e;
+        const ms = backoff.next();
+        options.onRetry?.(e as Error, ms);
+        await new Promise((r) => setTimeout(r, ms));
       }
     }
   }
