@@ -15,6 +15,20 @@ after(() => servers.forEach((s) => s.close()));
 
 const qi = (...args: string[]) => runQi(args, 20_000);
 
+/** `qi xmpp-gateway` for `name@DOMAIN` (password `name-pw`) serving `sd`, open to bob; killed after the file. */
+function xmppGateway(sd: string, service: string, name: string, stderr: 'inherit' | 'pipe'): ChildProcess {
+  const args = ['xmpp-gateway', '--sd', sd, '--xmpp-service', service, '--xmpp-jid', `${name}@${DOMAIN}`];
+  const gw = spawn(
+    process.execPath,
+    [QI, ...args, '--xmpp-password', `${name}-pw`, '--allow', `bob@${DOMAIN}`, '--open'],
+    {
+      stdio: ['ignore', 'pipe', stderr],
+    },
+  );
+  kids.push(gw);
+  return gw;
+}
+
 before(async () => {
   server = await Prosody.start();
   if (typeof server === 'string') return;
@@ -23,26 +37,7 @@ before(async () => {
   const robot = startDemoRobot();
   kids.push(robot.child);
   const sd = (sdUrl = await robot.url);
-  const gw = spawn(
-    process.execPath,
-    [
-      QI,
-      'xmpp-gateway',
-      '--sd',
-      sd,
-      '--xmpp-service',
-      server.service,
-      '--xmpp-jid',
-      `pepper@${DOMAIN}`,
-      '--xmpp-password',
-      'pepper-pw',
-      '--allow',
-      `bob@${DOMAIN}`,
-      '--open',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  kids.push(gw);
+  const gw = xmppGateway(sd, server.service, 'pepper', 'inherit');
   await firstMatch(gw, /Robot online as (\S+)/, 'xmpp-gateway', 15_000);
 });
 
@@ -79,26 +74,7 @@ describe('qi xmpp-gateway started before its XMPP server', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
-    const gw = spawn(
-      process.execPath,
-      [
-        QI,
-        'xmpp-gateway',
-        '--sd',
-        sdUrl,
-        '--xmpp-service',
-        `xmpp://127.0.0.1:${port}`,
-        '--xmpp-jid',
-        `nao@${DOMAIN}`,
-        '--xmpp-password',
-        'nao-pw',
-        '--allow',
-        `bob@${DOMAIN}`,
-        '--open',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    kids.push(gw);
+    const gw = xmppGateway(sdUrl, `xmpp://127.0.0.1:${port}`, 'nao', 'pipe');
     let stderr = '';
     gw.stderr!.on('data', (d) => (stderr += d));
     for (let i = 0; i < 100 && !/Trying again in/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));

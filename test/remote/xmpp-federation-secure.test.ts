@@ -18,9 +18,35 @@ import {
   t,
 } from '../../src/index.js';
 import { XmppGateway, closeXmppLinks } from '../../src/remote/index.js';
-import { prosodyFederation, startFederation } from '../helpers/federation.js';
+import { prosodyFederation, startFederation, type Federation } from '../helpers/federation.js';
 import { federationSuite } from '../helpers/federation-suite.js';
-import { stockLimits } from '../helpers/xmpp-server.js';
+import { stockLimits, type XmppServer } from '../helpers/xmpp-server.js';
+
+/**
+ * robot@a.test online behind a gateway to its own SD (`serve` adds services to it), allowing alice@b.test;
+ * returns b.test's server. What it starts is closed by `closers`.
+ */
+async function robotOnA(
+  fed: Federation,
+  closers: (() => Promise<unknown>)[],
+  serve?: (sd: Session) => Promise<unknown>,
+): Promise<XmppServer> {
+  const [a, b] = [fed.servers['a.test'], fed.servers['b.test']];
+  a.register('robot', 'robot-pw');
+  b.register('alice', 'alice-pw');
+  const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
+  closers.push(() => sd.close());
+  await serve?.(sd);
+  const gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
+  closers.push(() => gw.close());
+  const robot = await XmppGateway.start({
+    account: { service: a.service, jid: 'robot@a.test', password: 'robot-pw' },
+    allow: ['alice@b.test'],
+    gateway: gw,
+  });
+  closers.push(() => robot.close());
+  return b;
+}
 
 federationSuite({ 'a.test': 'prosody', 'b.test': 'prosody' }, { ibb: 2, socks5: 0 }, { stockSecurity: true });
 federationSuite({ 'a.test': 'ejabberd', 'b.test': 'prosody' }, { ibb: 2, socks5: 0 }, { stockSecurity: true });
@@ -31,23 +57,10 @@ describe("a.test's certificate is self-signed, b.test has s2s_secure_auth = true
     await closeXmppLinks();
     for (const c of closers.reverse()) await c();
   });
-
   it("alice@b.test's connection to robot@a.test fails saying s2s could not be set up, and what to check", async (tc) => {
     const fed = await prosodyFederation(['a.test', 'b.test'], { stockSecurity: true, untrusted: ['a.test'] });
     if (typeof fed === 'string') return tc.skip(fed);
-    const [a, b] = [fed.servers['a.test'], fed.servers['b.test']];
-    a.register('robot', 'robot-pw');
-    b.register('alice', 'alice-pw');
-    const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    closers.push(() => sd.close());
-    const gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
-    closers.push(() => gw.close());
-    const robot = await XmppGateway.start({
-      account: { service: a.service, jid: 'robot@a.test', password: 'robot-pw' },
-      allow: ['alice@b.test'],
-      gateway: gw,
-    });
-    closers.push(() => robot.close());
+    const b = await robotOnA(fed, closers);
     const t0 = Date.now();
     const e = await Session.connect('xmpp://robot@a.test', {
       transports: { xmpp: { service: b.service, jid: 'alice@b.test', password: 'alice-pw', bytestreams: 'ibb' } },
@@ -83,20 +96,9 @@ describe("ejabberd<->ejabberd with Debian's stock s2s settings and `s2s_shaper` 
       { stockSecurity: true, s2sShaped: true },
     );
     if (typeof fed === 'string') return tc.skip(fed);
-    const [a, b] = [fed.servers['a.test'], fed.servers['b.test']];
-    a.register('robot', 'robot-pw');
-    b.register('alice', 'alice-pw');
-    const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
-    closers.push(() => sd.close());
-    await sd.registerService('Bulk', new LocalObject(Bulk, { take: (r) => r.length }));
-    const gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
-    closers.push(() => gw.close());
-    const robot = await XmppGateway.start({
-      account: { service: a.service, jid: 'robot@a.test', password: 'robot-pw' },
-      allow: ['alice@b.test'],
-      gateway: gw,
-    });
-    closers.push(() => robot.close());
+    const b = await robotOnA(fed, closers, (sd) =>
+      sd.registerService('Bulk', new LocalObject(Bulk, { take: (r) => r.length })),
+    );
     const connect = async (ibb: object) => {
       const s = await Session.connect('xmpp://robot@a.test', {
         transports: {
