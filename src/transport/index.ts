@@ -19,7 +19,7 @@ export {
   type Scheme,
 } from './url.js';
 export { kernelTcp, type KernelTcp, type TcpEnds } from './tcp-queue.js';
-export { cutThrough, defaultCutThroughBytes } from './cut-through.js';
+export { cutThrough, defaultCutThroughBytes, type IdleShare } from './cut-through.js';
 export { MessageStream, type StreamHandlers, type MessageStreamOptions, type StreamPeer } from './message-stream.js';
 export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';

@@ -6,7 +6,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSY, IDLE, SAMPLE_MS, cutThrough, nextCutThrough } from '../../src/transport/cut-through.js';
+import {
+  BUSY,
+  IDLE,
+  SAMPLE_MS,
+  SPARE_OFF,
+  SPARE_ON,
+  cutThrough,
+  defaultCutThroughBytes,
+  nextCutThrough,
+} from '../../src/transport/cut-through.js';
 
 /** Keeps the event loop busy for `ms`, yielding every few ms so that timers (the sampler) still run. */
 async function spin(ms: number): Promise<void> {
@@ -33,6 +42,33 @@ describe('cut-through policy', () => {
     assert.equal(nextCutThrough(true, (BUSY + IDLE) / 2), true);
     assert.equal(nextCutThrough(false, (BUSY + IDLE) / 2), false);
     assert.equal(nextCutThrough(false, IDLE - 0.01), true);
+    // The machine's idle share counts too: a process starved of CPU by others looks unsaturated to itself.
+    assert.equal(nextCutThrough(true, 0.1, SPARE_OFF - 0.01), false);
+    assert.equal(nextCutThrough(true, 0.1, (SPARE_OFF + SPARE_ON) / 2), true);
+    assert.equal(nextCutThrough(false, 0.1, (SPARE_OFF + SPARE_ON) / 2), false);
+    assert.equal(nextCutThrough(false, 0.1, SPARE_ON), true);
+  });
+
+  it('is off unless asked (QI_CUT_THROUGH_BYTES)', () => {
+    assert.equal(defaultCutThroughBytes(), 0);
+    process.env.QI_CUT_THROUGH_BYTES = '256';
+    try {
+      assert.equal(defaultCutThroughBytes(), 256);
+    } finally {
+      delete process.env.QI_CUT_THROUGH_BYTES;
+    }
+  });
+
+  it('batches while the machine has no idle cores, though this process idles', { timeout: 15_000 }, async () => {
+    let idle = 0.02;
+    const release = cutThrough.hold(256, () => idle);
+    try {
+      await until(0, SAMPLE_MS * 4);
+      idle = 0.5;
+      await until(256, SAMPLE_MS * 4);
+    } finally {
+      release();
+    }
   });
 
   it('batches while the event loop is saturated, cuts through again once it idles', { timeout: 15_000 }, async () => {
