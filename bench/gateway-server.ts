@@ -7,6 +7,8 @@
  *                                                          access { anonymous: { allow: ['*'] } }
  *   node dist/bench/gateway-server.js hold                 a bare net server on tcp://127.0.0.1:0 that only holds the
  *                                                          sockets it accepts (the memory floor of an idle connection)
+ *   node dist/bench/gateway-server.js caller <url> <k>       one qi client of url keeping k Echo.echo calls in flight
+ *                                                          for `run <ms>` (answers `RAN {"calls"}`)
  *   node dist/bench/gateway-server.js clients qi|raw <url> <n>
  *                                                          n idle clients of url: qi sessions (`Session.connect(url,
  *                                                          { ipc: false })`) or bare sockets
@@ -22,7 +24,7 @@ import { createInterface } from 'node:readline';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Gateway, Session, listenStandalone } from '../src/index.js';
 import { exitWithParent } from './children.js';
-import { newEcho } from './echo.js';
+import { STRING, newEcho, type Echo } from './echo.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -52,11 +54,14 @@ async function main(): Promise<void> {
   const cleanups: Array<() => unknown> = [];
   let conns: () => number = () => -1;
   let closeAll: (() => Promise<void>) | undefined;
+  let run: ((ms: number) => Promise<number>) | undefined;
 
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
     const cmd = line.trim();
     if (cmd === 'mem') void memory(conns()).then((j) => out(`MEM ${j}`));
+    else if (cmd.startsWith('run ') && run !== undefined)
+      void run(Number(cmd.slice(4))).then((calls) => out(`RAN ${JSON.stringify({ calls })}`));
     else if (cmd === 'close' && closeAll !== undefined) {
       const t0 = Date.now();
       void closeAll().then(() => out(`CLOSED ${JSON.stringify({ ms: Date.now() - t0 })}`));
@@ -134,9 +139,26 @@ async function main(): Promise<void> {
       }),
     );
     out(`READY ${JSON.stringify({ connected: conns(), ms: Date.now() - t0 })}`);
+  } else if (mode === 'caller') {
+    // One busy client of args[0]: `run <ms>` keeps args[1] echo calls in flight for ms, answers RAN {calls}.
+    const session = await Session.connect(args[0], { ipc: false });
+    cleanups.push(() => session.close());
+    const echo = await session.service<typeof Echo>('Echo');
+    run = async (ms) => {
+      const end = Date.now() + ms;
+      let calls = 0;
+      await Promise.all(
+        Array.from({ length: Number(args[1]) }, async () => {
+          for (; Date.now() < end; calls++) await echo.echo(STRING);
+        }),
+      );
+      return calls;
+    };
+    await run(200);
+    out(`READY ${JSON.stringify({ url: args[0] })}`);
   } else {
     throw new Error(
-      `usage: gateway-server.js service | gateway <sdUrl> | hold | clients qi|raw <url> <n> (got ${mode})`,
+      `usage: gateway-server.js service | gateway <sdUrl> | hold | clients qi|raw <url> <n> | caller <url> <inFlight> (got ${mode})`,
     );
   }
 }
