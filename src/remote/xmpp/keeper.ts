@@ -33,6 +33,13 @@ export interface XmppKeepOptions {
 /** Reconnection pace defaults (see {@link XmppKeepOptions.reconnect}). */
 export const XMPP_RECONNECT = { minMs: 500, maxMs: 30_000, jitter: 0.5 } as const;
 
+/** The pace `reconnect` asks for, {@link XMPP_RECONNECT} where it says nothing; undefined for `false`. */
+export function reconnectPace(
+  reconnect: XmppKeepOptions['reconnect'],
+): { minMs: number; maxMs: number; jitter: number } | undefined {
+  return reconnect === false ? undefined : { ...XMPP_RECONNECT, ...reconnect };
+}
+
 /** What the keeper reports to its link. */
 export interface KeeperEvents {
   /** The connection was lost (why, in words). */
@@ -79,7 +86,7 @@ export class XmppKeeper {
       1,
       options.pingTimeoutMs ?? envNumber('QI_XMPP_PING_TIMEOUT_MS', 10_000, { zero: true }),
     );
-    this.pace = options.reconnect === false ? undefined : { ...XMPP_RECONNECT, ...options.reconnect };
+    this.pace = reconnectPace(options.reconnect);
     xmpp.reconnect.stop();
     xmpp.on('element', () => (this.lastHeard = Date.now()));
     xmpp.on('online', () => this.online());

@@ -9,7 +9,7 @@ import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
 import { QiClosedError, QiConnectError } from '../../transport/index.js';
 import { IbbEndpoint, type IbbOptions, type IbbStream } from './ibb.js';
-import { XMPP_RECONNECT, XmppKeeper, type XmppKeepOptions } from './keeper.js';
+import { XMPP_RECONNECT, XmppKeeper, reconnectPace, type XmppKeepOptions } from './keeper.js';
 import { Backoff } from '../../session/index.js';
 
 /** Robots whose login a link remembers. */
@@ -207,7 +207,8 @@ export class XmppLink {
    */
   static async open(account: XmppAccount, options: XmppLinkOptions = {}, defaultResource = 'qi'): Promise<XmppLink> {
     const services = [account.service, ...(account.alternates ?? [])];
-    const pace = options.reconnect === false ? XMPP_RECONNECT : { ...XMPP_RECONNECT, ...options.reconnect };
+    // `reconnect: false` is about logins after a loss: a first login asked to wait still takes the default pace.
+    const pace = reconnectPace(options.reconnect) ?? XMPP_RECONNECT;
     const backoff = new Backoff(pace.minMs, pace.maxMs, pace.jitter);
     for (let i = 0; ; i = (i + 1) % services.length) {
       try {
