@@ -247,7 +247,8 @@ export class Gateway {
       options.reconnectMs,
     );
     gw = new Gateway(options, session, upstream, quotas);
-    gw.releaseCutThrough = cutThrough.hold(options.cutThroughBytes ?? defaultCutThroughBytes(), machineIdle());
+    const cut = options.cutThroughBytes ?? defaultCutThroughBytes();
+    if (cut > 0) gw.releaseCutThrough = cutThrough.hold(cut, machineIdle());
     try {
       await upstream.start(options.waitForSd);
       if (upstream.session.isConnected) gw.metrics.sdConnected = true;
