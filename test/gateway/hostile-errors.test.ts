@@ -21,6 +21,7 @@ import {
 } from '../../src/index.js';
 import { calculator } from '../object/fixtures.js';
 import { captureRelay, type Capture } from '../helpers/capture.js';
+import { freePort } from '../helpers/net.js';
 
 const INSIDE = '127.0.0.2';
 const OUTSIDE = '127.0.0.3';
@@ -60,15 +61,6 @@ async function registerAt(inside: Session, name: string, endpoint: string): Prom
   await sdp.serviceReady(id);
 }
 
-/** A port on the inside address where nothing listens. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, INSIDE, r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 before(async () => {
   sd = track(await listenStandalone(`tcp://${INSIDE}:0`, { ipc: false }));
   insidePorts.push(portOf(sd.endpoints[0]));
@@ -80,7 +72,7 @@ before(async () => {
   const inside = track(await Session.connect(sd.endpoints[0], { ipc: false }));
   await inside.listen(`tcp://${INSIDE}:0`);
   insidePorts.push(...inside.endpoints.map(portOf));
-  const ghostPort = await deadPort();
+  const ghostPort = await freePort(INSIDE);
   insidePorts.push(ghostPort);
   await registerAt(inside, 'Ghost', `tcp://${INSIDE}:${ghostPort}`);
   // An endpoint that accepts and closes at once: the gateway's handshake with it fails.

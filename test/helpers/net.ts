@@ -1,4 +1,5 @@
 /** Socket helpers for tests: a listener that is closed at the end, and scripted raw peers. */
+import fs from 'node:fs';
 import net from 'node:net';
 import { after } from 'node:test';
 import {
@@ -87,11 +88,36 @@ export async function rawServer(
   return { port, url: `tcp://127.0.0.1:${port}` };
 }
 
-/** A loopback TCP port that was free a moment ago (for servers that must be restarted on the same port). */
-export async function freePort(): Promise<number> {
+/**
+ * A loopback TCP port that was free a moment ago on `host` (for servers that must be restarted on the same
+ * port, and for addresses where nothing must listen).
+ * Chosen below the kernel's ephemeral range: a port from that range can be taken in the meantime by any
+ * outgoing connection (as its source port) or by a server on port 0 in a test running beside, and the
+ * server that later listens there fails with EADDRINUSE.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const low = ephemeralLow();
+  const from = Math.max(1024, Math.min(20_000, low - 4096));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    if (await canListen(port, host)) return port;
+  }
+  throw new Error(`freePort: no free port found in ${from}-${low - 1} after 50 tries`);
+}
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return low > 2048 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number, host: string): Promise<boolean> {
   const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  return new Promise((resolve) => {
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
 }

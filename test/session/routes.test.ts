@@ -1,10 +1,10 @@
 /** Endpoint choice: cheapest rank first, the next rank when a whole rank fails, never a remote loopback. */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { QiNoRouteError, Session, listenStandalone, type ServiceInfo } from '../../src/index.js';
 import { candidates } from '../../src/session/index.js';
 import { Calculator, calculator } from '../object/fixtures.js';
+import { freePort } from '../helpers/net.js';
 
 const info = (endpoints: string[], machineId = 'm1'): ServiceInfo => ({
   name: 'S',
@@ -15,14 +15,6 @@ const info = (endpoints: string[], machineId = 'm1'): ServiceInfo => ({
   sessionId: 'x',
   objectUid: '',
 });
-
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('endpoint candidates', () => {
   const eps = [
@@ -65,7 +57,7 @@ describe('connecting to a service with dead endpoints', () => {
       processId: 999_999,
       sessionId: 'elsewhere',
       objectUid: '',
-      endpoints: ['unix:/nonexistent/dead.sock', `tcp://127.0.0.1:${await deadPort()}`, live],
+      endpoints: ['unix:/nonexistent/dead.sock', `tcp://127.0.0.1:${await freePort()}`, live],
     })) as number;
     (provider as unknown as { registry: { serve(id: number, name: string, o: unknown): void } }).registry.serve(
       id,
@@ -85,7 +77,7 @@ describe('connecting to a service with dead endpoints', () => {
     const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
     sessions.push(sd);
     const directory = await sd.service('ServiceDirectory');
-    const port = await deadPort();
+    const port = await freePort();
     const id = (await directory.registerService({
       name: 'Dead',
       serviceId: 0,
