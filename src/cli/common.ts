@@ -2,6 +2,7 @@
  * What every `qi` verb shares: global options, connecting, printing values, and exit codes that
  * scripts can rely on.
  */
+import { readFileSync } from 'node:fs';
 import { QiError, Session, type AnyProxy, type SessionOptions, type Signature } from '../index.js';
 import { globRegExp } from '../type/index.js';
 import { cliMessage } from './hints.js';
@@ -40,6 +41,32 @@ export interface GlobalOptions {
   xmppPassword?: string;
   /** Other addresses of the same XMPP service (a cluster's nodes), tried in turn (`--xmpp-alternate`, repeatable). */
   xmppAlternate?: string[];
+  /** A PEM file: the CA of the XMPP server's certificate (`--xmpp-ca`; default `QI_XMPP_CA`). */
+  xmppCa?: string;
+  /** The XMPP server certificate's SHA-256 fingerprint, to pin (`--xmpp-fingerprint`; default `QI_XMPP_FINGERPRINT`). */
+  xmppFingerprint?: string;
+}
+
+/**
+ * The XMPP account of the options (flags, else `QI_XMPP_*`), its service, JID and password as given (a
+ * verb checks they are there), with the cluster's other addresses and how to check the server's certificate.
+ */
+export function xmppAccount(o: GlobalOptions) {
+  let ca: string | undefined;
+  if (o.xmppCa !== undefined) {
+    try {
+      ca = readFileSync(o.xmppCa, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--xmpp-ca ${o.xmppCa} cannot be read (${(e as Error).message}): give a PEM file`);
+    }
+  }
+  return {
+    service: o.xmppService ?? process.env.QI_XMPP_SERVICE,
+    jid: o.xmppJid ?? process.env.QI_XMPP_JID,
+    password: o.xmppPassword ?? process.env.QI_XMPP_PASSWORD,
+    alternates: xmppAlternates(o),
+    tls: { ca, fingerprint: o.xmppFingerprint },
+  };
 }
 
 /**
@@ -66,12 +93,7 @@ export function sessionOptions(o: GlobalOptions, reconnect?: boolean): SessionOp
     transports:
       o.xmppService || o.xmppJid || xmppAlternates(o).length
         ? {
-            xmpp: {
-              service: o.xmppService ?? process.env.QI_XMPP_SERVICE,
-              jid: o.xmppJid ?? process.env.QI_XMPP_JID,
-              password: o.xmppPassword ?? process.env.QI_XMPP_PASSWORD,
-              alternates: xmppAlternates(o),
-            },
+            xmpp: xmppAccount(o),
           }
         : undefined,
   };

@@ -20,5 +20,7 @@ function flagsFor(hint: ConnectHint): string {
       return hint.fingerprint === undefined
         ? 'It sent no certificate; --insecure connects anyway, without any check.'
         : `Robots use self-signed certificates: if this is your robot, run again with --fingerprint ${hint.fingerprint} (or QI_TLS_FINGERPRINT), or --insecure to skip the check. Check the fingerprint on the robot itself first.`;
+    case 'pin-xmpp':
+      return `If this is your XMPP server, run again with --xmpp-ca FILE, its CA's certificate (or QI_XMPP_CA), or --xmpp-fingerprint ${hint.fingerprint ?? '<its SHA-256 fingerprint>'} (or QI_XMPP_FINGERPRINT). Check the fingerprint on the server itself first.`;
   }
 }

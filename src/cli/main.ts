@@ -43,6 +43,14 @@ const program = new Command('qi')
     (v: string, all: string[]) => [...all, v],
     [] as string[],
   )
+  .option(
+    '--xmpp-ca <file>',
+    "the CA certificate (PEM) of the XMPP server's certificate, besides Node's CAs (or QI_XMPP_CA)",
+  )
+  .option(
+    '--xmpp-fingerprint <sha256>',
+    "trust exactly the XMPP server's certificate with this fingerprint (or QI_XMPP_FINGERPRINT)",
+  )
   .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));

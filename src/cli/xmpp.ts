@@ -4,7 +4,7 @@
  */
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { RobotWatcher, XmppGateway } from '../remote/index.js';
-import { UsageError, print, run, sessionOptions, xmppAlternates, type GlobalOptions } from './common.js';
+import { UsageError, print, run, sessionOptions, xmppAccount, type GlobalOptions } from './common.js';
 import { printable } from './log-format.js';
 import { robotIdentity } from './robot-identity.js';
 
@@ -16,14 +16,12 @@ export interface XmppVerbOptions extends GlobalOptions {
 }
 
 function account(o: XmppVerbOptions) {
-  const service = o.xmppService ?? process.env.QI_XMPP_SERVICE;
-  const jid = o.xmppJid ?? process.env.QI_XMPP_JID;
-  const password = o.xmppPassword ?? process.env.QI_XMPP_PASSWORD;
+  const { service, jid, password, alternates, tls } = xmppAccount(o);
   if (!service || !jid || password === undefined)
     throw new UsageError(
       'an XMPP account is needed: --xmpp-service xmpp://server:5222 --xmpp-jid name@server --xmpp-password … (or QI_XMPP_SERVICE, QI_XMPP_JID, QI_XMPP_PASSWORD)',
     );
-  return { service, jid, password, alternates: xmppAlternates(o) };
+  return { service, jid, password, alternates, tls };
 }
 
 const untilStopped = () =>

@@ -9,6 +9,7 @@
 
 export { XmppGateway, type XmppGatewayOptions } from './xmpp/gateway.js';
 export { XmppLink, type XmppAccount, type XmppLinkOptions } from './xmpp/link.js';
+export type { XmppTlsOptions } from './xmpp/tls.js';
 export { XmppKeeper, XMPP_RECONNECT, type XmppKeepOptions } from './xmpp/keeper.js';
 export { closeXmppLinks } from './xmpp/dialer.js';
 export { RobotWatcher, QI_ROBOT_NS, type RobotPresence, type RobotWatchOptions } from './xmpp/presence.js';

@@ -35,7 +35,9 @@ export type ConnectHint =
   /** The peer refused the user and token given. */
   | { readonly kind: 'credentials-refused' }
   /** The peer's certificate is not trusted: pin it (its fingerprint, when it sent one) or trust its CA. */
-  | { readonly kind: 'pin'; readonly fingerprint?: string };
+  | { readonly kind: 'pin'; readonly fingerprint?: string }
+  /** The XMPP server's certificate is not trusted: trust its CA or pin it. */
+  | { readonly kind: 'pin-xmpp'; readonly fingerprint?: string };
 
 /** An error's problem without the library's advice, and what to do about it; see {@link ConnectHint}. */
 export interface Advice {

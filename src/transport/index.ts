@@ -25,7 +25,14 @@ export { connect, type ConnectOptions } from './connect.js';
 export { listen, Listener, sweepStaleSockets, type ListenOptions } from './listen.js';
 export { interfaceAddresses, watchAddresses, type InterfaceAddress, type StopWatch } from './addresses.js';
 export { AddressSlots, type AdmissionOptions } from './admission.js';
-export { certificateFingerprint, normalizeFingerprint, type TlsClientOptions, type TlsServerOptions } from './tls.js';
+export {
+  certificateFingerprint,
+  checkServer,
+  normalizeFingerprint,
+  type TlsClientOptions,
+  type TlsServerOptions,
+  type TrustAdvice,
+} from './tls.js';
 export {
   QiConnectError,
   QiTlsError,

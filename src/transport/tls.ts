@@ -62,11 +62,39 @@ export function isInsecure(options: TlsClientOptions): boolean {
   return options.insecure ?? process.env.QI_TLS_INSECURE === '1';
 }
 
+/** How an error of {@link checkServer} tells the user to trust a peer: what the peer is, and the options to name. */
+export interface TrustAdvice {
+  /** What the peer is, as in "the robot". */
+  peer: string;
+  /** Said before the advice when the certificate is not trusted. */
+  intro: string;
+  /** How to pin a fingerprint (option and variable). */
+  pin(fingerprint: string): string;
+  /** How to trust a CA. */
+  ca: string;
+  /** The hint front ends word their own way. */
+  hint: 'pin' | 'pin-xmpp';
+}
+
+/** The advice for robots (`tcps`, `wss`): self-signed certificates, pinned with `tls.fingerprint`. */
+export const ROBOT_TRUST: TrustAdvice = {
+  peer: 'robot',
+  intro: 'Robots use self-signed certificates: if this is your robot, ',
+  pin: (fp) => `{ tls: { fingerprint: '${fp}' } } (or QI_TLS_FINGERPRINT)`,
+  ca: '{ tls: { ca } }',
+  hint: 'pin',
+};
+
 /**
  * Decides whether a connected TLS socket may be used. Called on `secureConnect`, before anything is
  * sent; throws a {@link QiTlsError} that says how to trust this peer when it may not.
  */
-export function checkServer(socket: TLSSocket, url: string, options: TlsClientOptions): void {
+export function checkServer(
+  socket: TLSSocket,
+  url: string,
+  options: TlsClientOptions,
+  advice: TrustAdvice = ROBOT_TRUST,
+): void {
   if (isInsecure(options)) return;
   const cert: PeerCertificate | undefined = socket.getPeerCertificate();
   const fingerprint = cert?.fingerprint256 || undefined;
@@ -75,8 +103,8 @@ export function checkServer(socket: TLSSocket, url: string, options: TlsClientOp
     if (fingerprint !== undefined && pinned.some((p) => same(p, fingerprint))) return;
     throw new QiTlsError(
       `The certificate of ${url} does not match the pinned fingerprint. It is ${fingerprint ?? 'absent'}; ` +
-        `expected ${pinned.join(' or ')}. If the robot's certificate was changed on purpose, pin the new one; ` +
-        'otherwise something is between you and the robot.',
+        `expected ${pinned.join(' or ')}. If the ${advice.peer}'s certificate was changed on purpose, pin the new one; ` +
+        `otherwise something is between you and the ${advice.peer}.`,
       fingerprint,
     );
   }
@@ -84,13 +112,11 @@ export function checkServer(socket: TLSSocket, url: string, options: TlsClientOp
   const why = String(socket.authorizationError ?? 'unknown reason');
   const problem = `The certificate of ${url} is not trusted (${why}).`;
   throw new QiTlsError(
-    `${problem} Robots use self-signed certificates: if this is ` +
-      `your robot, pin its certificate with { tls: { fingerprint: '${fingerprint ?? '<none sent>'}' } } ` +
-      '(or QI_TLS_FINGERPRINT), or trust its CA with { tls: { ca } }. ' +
-      'Check the fingerprint on the robot itself before pinning it.',
+    `${problem} ${advice.intro}pin its certificate with ${advice.pin(fingerprint ?? '<none sent>')}, ` +
+      `or trust its CA with ${advice.ca}. Check the fingerprint on the ${advice.peer} itself before pinning it.`,
     fingerprint,
     undefined,
-    { problem, hint: { kind: 'pin', fingerprint } },
+    { problem, hint: { kind: advice.hint, fingerprint } },
   );
 }
 

@@ -52,10 +52,11 @@ export interface QiResult {
   stderr: string;
 }
 
-/** Runs `qi …` to its end (killed after `timeoutMs`: a test never hangs). */
-export function runQi(args: string[], timeoutMs = 15_000): Promise<QiResult> {
+/** Runs `qi …` to its end (killed after `timeoutMs`: a test never hangs), with `env` added to this process's. */
+export function runQi(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<QiResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [QI, ...args], { timeout: timeoutMs }, (e, stdout, stderr) =>
+    const options = { timeout: timeoutMs, env: { ...process.env, ...env } };
+    execFile(process.execPath, [QI, ...args], options, (e, stdout, stderr) =>
       resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

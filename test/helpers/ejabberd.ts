@@ -85,6 +85,11 @@ export interface EjabberdOptions extends XmppServerOptions {
    * 1.6 uses `net:getaddrinfo`: an inetrc file of the node's is not enough).
    */
   s2s?: { port: number; resolvConf: string; certfile?: string; cafile?: string; stock?: boolean; shaped?: boolean };
+  /**
+   * STARTTLS required on the client port, as Debian ships it (`starttls_required: true`), with this
+   * certificate and key in one PEM file (`certfiles`).
+   */
+  c2sTls?: { certfile: string };
 }
 
 /** A running ejabberd node. */
@@ -146,6 +151,7 @@ export class Ejabberd implements XmppServer {
     const stock = stockLimits().ejabberd;
     const shaper = options.shaper ?? (options.stockLimits ? stock : undefined);
     const s2s = options.s2s;
+    const certfiles = [s2s?.certfile, options.c2sTls?.certfile].filter((f): f is string => f !== undefined);
     e.resolvConf = s2s?.resolvConf;
     writeFileSync(
       e.config,
@@ -153,7 +159,7 @@ export class Ejabberd implements XmppServer {
 hosts:
   - ${e.domain}
 loglevel: warning
-${s2s ? `s2s_use_starttls: ${s2s.stock ? 'required' : s2s.certfile ? 'optional' : 'false'}\n${s2s.certfile ? `certfiles:\n  - "${s2s.certfile}"\n` : ''}${s2s.cafile ? `s2s_cafile: "${s2s.cafile}"\n` : ''}outgoing_s2s_families: [ipv4]\n` : ''}listen:
+${certfiles.length > 0 ? `certfiles:\n${certfiles.map((f) => `  - "${f}"\n`).join('')}` : ''}${s2s ? `s2s_use_starttls: ${s2s.stock ? 'required' : s2s.certfile ? 'optional' : 'false'}\n${s2s.cafile ? `s2s_cafile: "${s2s.cafile}"\n` : ''}outgoing_s2s_families: [ipv4]\n` : ''}listen:
 ${s2s ? `  -\n    port: ${s2s.port}\n    ip: "${host}"\n    module: ejabberd_s2s_in\n${s2s.shaped ? '    shaper: s2s_shaper\n' : ''}` : ''}  -
     port: ${e.port}
     ip: "${host}"
@@ -161,9 +167,9 @@ ${s2s ? `  -\n    port: ${s2s.port}\n    ip: "${host}"\n    module: ejabberd_s2s
     max_stanza_size: ${stock.maxStanzaSize}
     shaper: c2s_shaper
     access: c2s
-${
-  options.api
-    ? `  -
+${options.c2sTls ? '    starttls_required: true\n' : ''}${
+        options.api
+          ? `  -
     port: ${e.apiPort}
     ip: "${host}"
     module: ejabberd_http
@@ -176,8 +182,8 @@ api_permissions:
       ip: 127.0.0.0/8
     what: "*"
 `
-    : ''
-}auth_password_format: scram
+          : ''
+      }auth_password_format: scram
 acl:
   local:
     user_regexp: ""

@@ -50,6 +50,11 @@ export interface ProsodyPlace {
    * file is /etc/resolv.conf ({@link withResolvConf}).
    */
   s2s?: { port: number; resolvConf: string; tls: boolean; secureAuth?: boolean };
+  /**
+   * TLS for clients with this certificate: STARTTLS on the c2s port, required (as Debian ships it:
+   * `c2s_require_encryption = true`), and TLS at once on a second port ({@link Prosody.tlsService}).
+   */
+  c2sTls?: { cert: string; key: string };
 }
 
 /** A running Prosody. */
@@ -63,6 +68,7 @@ export class Prosody implements XmppServer {
     readonly port: number,
     readonly proxyPort: number,
     readonly place: ProsodyPlace,
+    readonly tlsPort = 0,
   ) {
     this.domain = place.domain ?? DOMAIN;
   }
@@ -77,6 +83,11 @@ export class Prosody implements XmppServer {
     return `xmpp://${this.place.host ?? '127.0.0.1'}:${this.port}`;
   }
 
+  /** `xmpps://HOST:PORT`, the port that speaks TLS at once, when started with `c2sTls`. */
+  get tlsService(): string {
+    return `xmpps://${this.place.host ?? '127.0.0.1'}:${this.tlsPort}`;
+  }
+
   private get config(): string {
     return join(this.dir, 'prosody.cfg.lua');
   }
@@ -85,8 +96,14 @@ export class Prosody implements XmppServer {
   static async start(place: ProsodyPlace = {}, options: XmppServerOptions = {}): Promise<Prosody | string> {
     if (!existsSync('/usr/bin/prosody')) return 'prosody is not installed (apt-get install prosody; .ci/run does it)';
     const dir = mkdtempSync(join(tmpdir(), 'qi-prosody-'));
-    const p = new Prosody(dir, await freePort(), await freePort(), place);
+    const p = new Prosody(dir, await freePort(), await freePort(), place, place.c2sTls ? await freePort() : 0);
     mkdirSync(join(dir, 'data')); // where the admin socket goes, before any account
+    const c2sTls = place.c2sTls;
+    if (c2sTls) {
+      // Where Prosody looks for a host's certificate by itself (`certificates`): both ports use it.
+      writeFileSync(join(dir, `${p.domain}.crt`), c2sTls.cert);
+      writeFileSync(join(dir, `${p.domain}.key`), c2sTls.key);
+    }
 
     const ifs = ['127.0.0.1', ...(place.host ? [place.host] : [])].map((a) => `"${a}"`).join(', ');
     writeFileSync(
@@ -103,7 +120,7 @@ interfaces = { ${ifs} }
 network_settings = { nagle = false; opportunistic_writes = true; read_size = 65536 }
 c2s_ports = { ${p.port} }
 c2s_interfaces = { ${ifs} }
-modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(options.stockLimits ? ['limits'] : []), ...(place.s2s ? ['dialback', ...(place.s2s.tls ? ['tls'] : [])] : []), ...(place.modules ?? [])].map((m) => `"${m}"`).join(', ')} }
+modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(options.stockLimits ? ['limits'] : []), ...(place.s2s ? ['dialback', ...(place.s2s.tls ? ['tls'] : [])] : []), ...(c2sTls && !place.s2s?.tls ? ['tls'] : []), ...(place.modules ?? [])].map((m) => `"${m}"`).join(', ')} }
 ${place.config ?? ''}
 ${options.stockLimits ? `-- Debian's stock rate limit (its /etc/prosody/prosody.cfg.lua)\nlimits = { c2s = { rate = "${stockLimits().prosody.rate}" } }` : ''}
 ${
@@ -116,7 +133,11 @@ https_ports = { }
 proxy65_ports = { ${p.proxyPort} }
 proxy65_interfaces = { ${ifs} }
 authentication = "internal_hashed"
-c2s_require_encryption = false
+${
+  c2sTls
+    ? `c2s_require_encryption = true\nc2s_direct_tls_ports = { ${p.tlsPort} }\nc2s_direct_tls_interfaces = { ${ifs} }`
+    : 'c2s_require_encryption = false'
+}
 VirtualHost "${p.domain}"
 ${options.proxy65 === false ? '' : `Component "proxy.${p.domain}" "proxy65"\n  proxy65_address = "${place.proxyAddress ?? place.host ?? '127.0.0.1'}"`}
 `,

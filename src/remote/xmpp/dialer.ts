@@ -50,6 +50,7 @@ function accountOf(options: DialOptions, target: string): XmppAccount {
     password: given?.password ?? process.env.QI_XMPP_PASSWORD,
     resource: given?.resource,
     alternates: given?.alternates,
+    tls: given?.tls,
   };
   if (!a.service || !a.jid || a.password === undefined) {
     throw new QiUrlError(

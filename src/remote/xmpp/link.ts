@@ -7,10 +7,12 @@ import { QI_ROBOT_NS } from './identity.js';
 import { loadXmpp, xml } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
-import { QiClosedError, QiConnectError } from '../../transport/index.js';
+import type { QiError } from '../../errors/index.js';
+import { QiClosedError, QiConnectError, QiTlsError } from '../../transport/index.js';
 import { IbbEndpoint, type IbbOptions, type IbbStream } from './ibb.js';
 import { XMPP_RECONNECT, XmppKeeper, reconnectPace, type XmppKeepOptions } from './keeper.js';
 import { Backoff } from '../../session/index.js';
+import { secureConnections, tlsFailure, type XmppTlsOptions } from './tls.js';
 
 /** Robots whose login a link remembers. */
 const MAX_LOGINS = 10_000;
@@ -36,6 +38,11 @@ export interface XmppAccount {
    * offers one, else In-Band Bytestreams; `socks5` or `ibb` to insist.
    */
   bytestreams?: 'auto' | 'socks5' | 'ibb';
+  /**
+   * How the server's certificate is checked (STARTTLS on `xmpp://`, TLS on `xmpps://`): Node's CAs by
+   * default, against the account's domain; see {@link XmppTlsOptions} for a company CA or a pinned fingerprint.
+   */
+  tls?: XmppTlsOptions;
 }
 
 /** Options of a link (liveness and reconnection: {@link XmppKeepOptions}). */
@@ -214,7 +221,9 @@ export class XmppLink {
       try {
         return await XmppLink.openOne({ ...account, service: services[i] }, options, defaultResource, services);
       } catch (e) {
-        if (e instanceof QiAuthError) throw e;
+        // Refused credentials, a certificate not trusted, a setting that is wrong: trying again, or
+        // elsewhere, would not help.
+        if (e instanceof QiAuthError || e instanceof QiTlsError || (e as QiError).code === 'ERR_QI_CONFIG') throw e;
         if (i < services.length - 1) continue;
         if (options.waitForServer !== true) throw e;
         const ms = backoff.next();
@@ -251,11 +260,13 @@ export class XmppLink {
       resource: account.resource ?? jidResource ?? defaultResource,
     });
     xmpp.on('error', () => {}); // reported through start() or 'offline'
+    await secureConnections(xmpp, account.tls, account.service, bare.slice(at + 1));
     // Bytes that arrive once the stream is closing (its parser gone: a stream error, then our own close)
     // are dropped: @xmpp/connection would throw on them in a socket handler, which ends the process.
     const conn = xmpp as unknown as {
       parser: unknown;
-      socket: { on(e: 'error', f: () => void): void; destroy(): void } | null;
+      // A TLS connection's is @xmpp/tls's wrapper, an emitter around the TLSSocket (its `socket`).
+      socket: { on(e: 'error', f: () => void): void; destroy?(): void; socket?: { destroy(): void } | null } | null;
       _onData(d: Buffer): void;
       _detachSocket(): void;
     };
@@ -270,7 +281,8 @@ export class XmppLink {
       const socket = this.socket;
       detach.call(this);
       socket?.on('error', () => {});
-      socket?.destroy();
+      if (socket?.destroy) socket.destroy();
+      else socket?.socket?.destroy();
     };
     // Stanzas are small and answered at once: Nagle's delay would cost tens of ms per round trip.
     xmpp.on('status', () =>
@@ -279,9 +291,11 @@ export class XmppLink {
     const link = new XmppLink(xmpp, account.service, bare, options, services);
     if (options.onOnline) xmpp.on('online', () => options.onOnline!(link));
     let timer: NodeJS.Timeout | undefined;
+    const tlsFailed = tlsFailure(xmpp, account.service);
     try {
       await Promise.race([
         xmpp.start(),
+        tlsFailed.failed,
         new Promise(
           (_, reject) =>
             (timer = setTimeout(
@@ -293,6 +307,7 @@ export class XmppLink {
     } catch (e) {
       link.keeper.close();
       await stopSoon(xmpp);
+      if (e instanceof QiTlsError) throw e;
       // @xmpp's TimeoutError has no message.
       const text =
         (e as Error).message ||
@@ -315,6 +330,7 @@ export class XmppLink {
       );
     } finally {
       clearTimeout(timer);
+      tlsFailed.stop();
     }
     link.keeper.start();
     return link;
