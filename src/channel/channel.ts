@@ -343,6 +343,11 @@ export class Channel {
     };
   }
 
+  /** What handles Calls for (service, object) bound on its own, if anything. */
+  boundTo(service: number, object: number): MessageHandler | undefined {
+    return this.handlers.get(key(service, object));
+  }
+
   /** Routes every object of `service` not bound on its own to `handler`. */
   bindService(service: number, handler: MessageHandler): () => void {
     this.serviceHandlers.set(service, handler);

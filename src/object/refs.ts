@@ -1,12 +1,14 @@
 /**
- * Objects by reference on a channel (spec §5.5). Sending a {@link LocalObject} serves it on that
- * connection under the service of the message and a fresh object id; sending a proxy of an object of
- * the same connection sends its address back. Receiving a reference gives a proxy; when the proxy is
- * garbage-collected the owner is told (`terminate`), as libqi does.
+ * Objects by reference on a channel (spec §5.5). Sending a {@link LocalObject} (or an in-process proxy of
+ * one) serves it on that connection under the service of the message and a fresh object id; sending a
+ * proxy of an object of the same connection sends its address back. Receiving a reference gives a proxy;
+ * when the proxy is garbage-collected the owner is told (`terminate`), as libqi does. A reference to an
+ * object this side serves on the connection (its own object, sent back) gives an in-process proxy of it:
+ * calls on it do not go out to the peer, which does not hold it.
  */
 import type { Channel } from '../channel/index.js';
 import { ObjectReference, QiValueError, describeValue } from '../type/index.js';
-import { RemoteBackend } from './backend.js';
+import { InProcessBackend, RemoteBackend } from './backend.js';
 import { postTerminate } from './builtins.js';
 import { ObjectType } from './definition.js';
 import { LocalObject } from './local.js';
@@ -41,6 +43,7 @@ export function enableObjectReferences(channel: Channel): void {
       if (b instanceof RemoteBackend && b.channel === channel) {
         return received.get(value as object) ?? new ObjectReference(b.type.metaObject, b.service, b.object);
       }
+      if (b instanceof InProcessBackend) value = b.object;
       if (!(value instanceof LocalObject)) {
         throw new QiValueError(
           `expected an object (a LocalObject, or a proxy of this connection), got ${describeValue(value)}`,
@@ -58,6 +61,8 @@ export function enableObjectReferences(channel: Channel): void {
     fromReference(ref) {
       if (ref.isNull) return null;
       const key = `${ref.serviceId}.${ref.objectId}`;
+      const own = ownObject(channel, ref);
+      if (own !== undefined) return createProxy(new InProcessBackend(own, `object ${key}`));
       const known = proxies.get(key)?.deref();
       if (known !== undefined) return known;
       const backend = new RemoteBackend(
@@ -77,4 +82,17 @@ export function enableObjectReferences(channel: Channel): void {
       return proxy;
     },
   };
+}
+
+/**
+ * The object this side serves on `channel` at the reference's address (one it sent, or a service), when
+ * the reference names it: same address and, when the reference carries one, same uid (ids of the two
+ * sides come from ranges apart, the uid tells an accidental match).
+ */
+function ownObject(channel: Channel, ref: ObjectReference): LocalObject | undefined {
+  const bound = channel.boundTo(ref.serviceId, ref.objectId);
+  if (!(bound instanceof ObjectServer)) return undefined;
+  const uid = ref.uid;
+  if (uid !== undefined && !Buffer.from(uid).equals(Buffer.from(bound.object.uid))) return undefined;
+  return bound.object;
 }

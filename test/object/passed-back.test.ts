@@ -1,0 +1,70 @@
+/**
+ * Objects sent back where they came from, over a real TCP connection: a service's own object passed back
+ * to it as an argument reaches the object itself (before, the service called it on the client, which does
+ * not hold it: "No object 2.3 on this connection"); an in-process proxy can be sent like its object; and a
+ * peer cannot reach an object by naming its address: the uid must match, and only objects of its own
+ * connection count.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, it } from 'node:test';
+import { RemoteBackend } from '../../src/object/backend.js';
+import { backendOf, listenStandalone, type Session } from '../../src/index.js';
+import { ObjectReference } from '../../src/type/index.js';
+import { counter, served } from './fixtures.js';
+
+type CounterProxy = { increment(): Promise<number>; value(): Promise<number> };
+/** Closes what a test opened, at its end (the helpers' listeners close after, once their connections are gone). */
+let closing: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const c of closing) await c.close();
+  closing = [];
+});
+
+describe('objects passed back to their owner', () => {
+  it("a service's own object, passed back as an argument, is called in the service itself", async () => {
+    const { proxy, client } = await served();
+    closing.push(client);
+    const c = (await proxy.makeCounter(10)) as CounterProxy;
+    assert.equal(await proxy.useCounter(c), 12, 'the service incremented it twice');
+    assert.equal(await c.value(), 12, 'the object the client holds is the one the service changed');
+    assert.equal(await proxy.useCounter(c), 14, 'again, by the same reference');
+  });
+
+  it('an in-process proxy is sent as its object', async () => {
+    const sd: Session = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
+    closing.push(sd);
+    const mine = counter(100);
+    await sd.registerService('Counter', mine);
+    const inProcess = (await sd.service('Counter')) as unknown as CounterProxy;
+    assert.equal(backendOf(inProcess)?.route, 'local');
+    const { proxy, client } = await served();
+    closing.push(client);
+    assert.equal(await proxy.useCounter(inProcess), 102);
+    assert.equal(await inProcess.value(), 102);
+  });
+
+  it('names an object by address only with its uid, and only on the connection it was sent on', async () => {
+    const { proxy, client } = await served();
+    const other = await served();
+    closing.push(client, other.client);
+    const c = (await proxy.makeCounter(1)) as CounterProxy;
+    const { service, object } = backendOf(c) as RemoteBackend;
+    const meta = (backendOf(c) as RemoteBackend).type.metaObject;
+    // The right address with another uid: the service takes it for an object of the client, and calls
+    // the client, which has none there.
+    await assert.rejects(
+      proxy.useCounter(new ObjectReference(meta, service, object, randomBytes(20))),
+      new RegExp(`No object ${service}\\.${object} on this connection`),
+    );
+    // The address of an object sent on another connection: not reachable from this one.
+    const theirs = (await other.proxy.makeCounter(50)) as CounterProxy;
+    const at = backendOf(theirs) as RemoteBackend;
+    await assert.rejects(
+      proxy.useCounter(new ObjectReference(meta, at.service, at.object)),
+      /No object .* on this connection/,
+    );
+    assert.equal(await theirs.value(), 50, "the other connection's object was not touched");
+    assert.equal(await c.value(), 1);
+  });
+});
