@@ -1,7 +1,8 @@
 /**
  * Objects by reference on a channel (spec §5.5). Sending a {@link LocalObject} (or an in-process proxy of
  * one) serves it on that connection under the service of the message and a fresh object id; sending a
- * proxy of an object of the same connection sends its address back. Receiving a reference gives a proxy;
+ * proxy of an object of the same connection sends its address back; a proxy of another connection is
+ * served as an object of this side, forwarding to it (forward.ts). Receiving a reference gives a proxy;
  * when the proxy is garbage-collected the owner is told (`terminate`), as libqi does. A reference to an
  * object this side serves on the connection (its own object, sent back) gives an in-process proxy of it:
  * calls on it do not go out to the peer, which does not hold it.
@@ -9,6 +10,7 @@
 import type { Channel } from '../channel/index.js';
 import { ObjectReference, QiValueError, describeValue } from '../type/index.js';
 import { InProcessBackend, RemoteBackend } from './backend.js';
+import { forwarderOf } from './forward.js';
 import { postTerminate } from './builtins.js';
 import { ObjectType } from './definition.js';
 import { LocalObject } from './local.js';
@@ -44,6 +46,7 @@ export function enableObjectReferences(channel: Channel): void {
         return received.get(value as object) ?? new ObjectReference(b.type.metaObject, b.service, b.object);
       }
       if (b instanceof InProcessBackend) value = b.object;
+      else if (b !== undefined) value = forwarderOf(value as object, b);
       if (!(value instanceof LocalObject)) {
         throw new QiValueError(
           `expected an object (a LocalObject, or a proxy of this connection), got ${describeValue(value)}`,

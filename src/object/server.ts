@@ -249,15 +249,18 @@ export class ObjectServer implements MessageHandler {
           return void reply(B.terminate.returns, undefined);
         case Builtin.property: {
           const uid = this.propertyId(m.decode(B.property.args));
-          return void reply(B.property.returns, new Dynamic(o.type.properties.get(uid)!.type.signature, o.getUid(uid)));
+          const signature = o.type.properties.get(uid)!.type.signature;
+          return void this.settle(m, ch, answer, o.getUid(uid), (v) =>
+            reply(B.property.returns, new Dynamic(signature, v)),
+          );
         }
         case Builtin.setProperty: {
           const [key, value] = m.decode(B.setProperty.args, ch.codecOptions());
           const uid = this.propertyId([key]);
           const p = o.type.properties.get(uid)!;
           p.type.encode(value.value); // checks the value fits the property's type
-          o.setUid(uid, value.value);
-          return void reply(B.setProperty.returns, undefined);
+          const set: unknown = o.setUid(uid, value.value);
+          return void this.settle(m, ch, answer, set, () => reply(B.setProperty.returns, undefined));
         }
         case Builtin.properties:
           return void reply(
@@ -282,6 +285,22 @@ export class ObjectServer implements MessageHandler {
     } catch (e) {
       if (answer) ch.replyError(m, `${this.name}: ${errorMessage(e)}`);
     }
+  }
+
+  /** Answers with `then(value)`, at once or, for a promise (a forwarded object's property), once it settles. */
+  private settle(m: Message, ch: Channel, answer: boolean, value: unknown, then: (v: unknown) => void): void {
+    if (!(value instanceof Promise)) return then(value);
+    value.then(
+      (v) => {
+        if (ch.closed) return;
+        try {
+          then(v);
+        } catch (e) {
+          if (answer) ch.replyError(m, `${this.name}: ${errorMessage(e)}`);
+        }
+      },
+      (e: unknown) => answer && !ch.closed && ch.replyError(m, `${this.name}: ${errorMessage(e)}`),
+    );
   }
 
   private propertyId([key]: [Dynamic]): number {
