@@ -292,6 +292,6 @@ export class InProcessBackend implements ObjectBackend {
 
   async setProperty(name: string, value: unknown): Promise<void> {
     const p = member(this.type.propertiesByName, this.name, 'property', name);
-    this.object.setUid(p.uid, value);
+    await this.object.writeUid(p.uid, value);
   }
 }

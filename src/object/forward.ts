@@ -56,7 +56,7 @@ export class ForwardedObject extends LocalObject {
   }
 
   /** Writes a property of the target (a promise, as {@link ForwardedObject.getUid}). */
-  override setUid(uid: number, value: unknown): Promise<void> {
+  override writeUid(uid: number, value: unknown): Promise<void> {
     const p = this.type.properties.get(uid);
     if (p === undefined) return Promise.reject(new QiMethodError(`No property #${uid} on this object.`));
     return this.target.setProperty(p.name, value);

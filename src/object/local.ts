@@ -136,10 +136,19 @@ export class LocalObject<D extends ObjectDefinition = ObjectDefinition> {
     this.setUid(this.property(name).uid, value);
   }
 
-  /** Sets a property by id (remote setProperty lands here). */
+  /** Sets a property by id. */
   setUid(uid: number, value: unknown): void {
     this.values.set(uid, value);
     this.emitUid(uid, [value]);
+  }
+
+  /**
+   * A peer's setProperty: sets it (a forwarded object writes to its owner, and returns that promise for
+   * the answer to wait on).
+   */
+  writeUid(uid: number, value: unknown): unknown {
+    this.setUid(uid, value);
+    return undefined;
   }
 
   /** Property value by id. */

@@ -259,7 +259,7 @@ export class ObjectServer implements MessageHandler {
           const uid = this.propertyId([key]);
           const p = o.type.properties.get(uid)!;
           p.type.encode(value.value); // checks the value fits the property's type
-          const set: unknown = o.setUid(uid, value.value);
+          const set = o.writeUid(uid, value.value);
           return void this.settle(m, ch, answer, set, () => reply(B.setProperty.returns, undefined));
         }
         case Builtin.properties:
