@@ -5,6 +5,7 @@
 import { Gateway, loadAccessConfig, type AccessConfig } from '../index.js';
 import { RobotWatcher, XmppGateway } from '../remote/index.js';
 import { UsageError, print, run, sessionOptions, xmppAccount, type GlobalOptions } from './common.js';
+import { cliMessage } from './hints.js';
 import { printable } from './log-format.js';
 import { robotIdentity } from './robot-identity.js';
 
@@ -72,6 +73,7 @@ export async function xmppGateway(
       // A robot started before its XMPP server (or while the server is busy) waits for it, as for its SD.
       waitForServer: true,
       onRetry: (e, ms) => console.error(`${e.message} Trying again in ${(ms / 1000).toFixed(1)} s (Ctrl-C to stop).`),
+      onLoginError: (e) => console.error(`${cliMessage(e)} Trying again (Ctrl-C to stop).`),
     });
     const who = [...o.allow, ...o.allowGroup.map((g) => `roster group "${g}"`)].join(', ');
     if (o.json) console.log(JSON.stringify({ jid: x.jid, sd: o.sd ?? o.url, ...identity }));

@@ -176,6 +176,34 @@ describe('XMPP over TLS (Prosody requiring encryption, a company CA)', () => {
     await (server as Prosody).restart();
     assert.equal(await c.add(2, 3, { timeoutMs: 30_000 }), 5, 'a call after the restart');
   });
+  it('a certificate that changes while a link is online: its logins again fail, it says why, and it is back once trusted', async (t) => {
+    if (skipped(t)) return;
+    const p = server as Prosody;
+    const errors: QiTlsError[] = [];
+    const l = await XmppLink.open(account('alice', { resource: 'watch', tls: { fingerprint } }), {
+      reconnect: { minMs: 100, maxMs: 400 },
+      onLoginError: (e) => errors.push(e),
+    });
+    links.push(l);
+    const other = domainCertificate(DOMAIN);
+    const install = (c: { cert: string; key: string }) => {
+      writeFileSync(join(p.dir, `${DOMAIN}.crt`), c.cert);
+      writeFileSync(join(p.dir, `${DOMAIN}.key`), c.key);
+    };
+    try {
+      install(other);
+      await p.restart();
+      for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(errors.length > 0, 'told of the failed login');
+      assert.match(errors[0].message, /does not match the pinned fingerprint/);
+      await assert.rejects(l.whenOnline(200), /the last login failed: The certificate of .* does not match/);
+    } finally {
+      install(cert);
+      await p.restart();
+    }
+    await l.whenOnline(10_000);
+    assert.equal(l.loginError, undefined);
+  });
 });
 
 describe("XMPP over TLS (ejabberd: STARTTLS required, a self-signed certificate as Debian's)", () => {

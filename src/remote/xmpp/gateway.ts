@@ -5,7 +5,7 @@
  * permissions apply on top).
  */
 import type { Gateway } from '../../gateway/index.js';
-import { MessageStream } from '../../transport/index.js';
+import { MessageStream, type QiTlsError } from '../../transport/index.js';
 import { xml } from './lib.js';
 import type { Element } from './xmpp-types.js';
 import type { IbbOptions, IbbStream } from './ibb.js';
@@ -56,6 +56,11 @@ export interface XmppGatewayOptions {
   waitForServer?: boolean;
   /** With `waitForServer`: told of each failed first login and of the wait before the next. */
   onRetry?: (error: Error, retryInMs: number) => void;
+  /**
+   * Told when a login after a loss fails on TLS (the server's certificate changed and is not trusted):
+   * the robot goes on trying, but someone must act.
+   */
+  onLoginError?: (error: QiTlsError) => void;
 }
 
 /** A robot reachable through XMPP; see the module comment. */
@@ -99,6 +104,7 @@ export class XmppGateway {
       onRefused: options.onRefused,
       waitForServer: options.waitForServer,
       onRetry: options.onRetry,
+      onLoginError: options.onLoginError,
     });
     if (groups.length > 0) {
       roster = new Roster(link.xmpp);

@@ -60,7 +60,13 @@ export interface XmppLinkOptions extends XmppKeepOptions {
   waitForServer?: boolean;
   /** With `waitForServer`: told of each failed first login, and of the wait before the next. */
   onRetry?: (error: Error, retryInMs: number) => void;
+  /**
+   * Told when a login after a loss fails on TLS (the server's certificate changed and is not trusted,
+   * its TLS broke): the link goes on trying, but someone must act. {@link XmppLink.whenOnline} names it too.
+   */
+  onLoginError?: (error: QiTlsError) => void;
   /** Called each time the link is online (again, after a reconnection). */
+
   onOnline?: (link: XmppLink) => void;
   /**
    * Called once if the server refuses the account after the first login (it was removed, its password
@@ -90,6 +96,8 @@ export class XmppLink {
   private closed = false;
   /** Set once the server refused the account (see {@link XmppLinkOptions.onRefused}). */
   refused: QiAuthError | undefined;
+  /** Why the last login after a loss failed on TLS, until one succeeds (see {@link XmppLinkOptions.onLoginError}). */
+  loginError: QiTlsError | undefined;
   /** Streams of qi sessions by peer (full JID): they end with this connection, or when the peer goes. */
   private readonly tracked = new Map<string, Set<{ destroy(e?: Error): void }>>();
   /** The login of each robot heard of, as its presence said (see {@link loginId}). */
@@ -129,6 +137,10 @@ export class XmppLink {
       pending.clear();
     });
     xmpp.on('error', (e: unknown) => {
+      if (e instanceof QiTlsError && this.keeper.isStarted && !this.closed) {
+        this.loginError = e;
+        options.onLoginError?.(e);
+      }
       const why = refusal(e);
       if (why === undefined || this.refused !== undefined || !this.keeper.isStarted) return;
       const bare = (xmpp.jid?.bare().toString() ?? '') || account;
@@ -143,7 +155,10 @@ export class XmppLink {
       if (xmpp.status === 'disconnect') stop();
       else xmpp.once('disconnect', stop);
     });
-    xmpp.on('online', () => (this.loginId = randomBytes(6).toString('hex')));
+    xmpp.on('online', () => {
+      this.loginId = randomBytes(6).toString('hex');
+      this.loginError = undefined;
+    });
     // A peer whose presence we hold (directed to us) went offline, or logged in again: its sessions'
     // streams are dead.
     xmpp.on('stanza', (st: Element) => {
@@ -348,7 +363,7 @@ export class XmppLink {
       new QiClosedError(
         this.closed
           ? 'the XMPP link was closed'
-          : `the XMPP connection to ${this.service} is down${this.keeper.downSince === undefined ? '' : ` since ${Date.now() - this.keeper.downSince} ms`} and not back within ${ms} ms (it keeps logging in again by itself: check this machine's network and the server)`,
+          : `the XMPP connection to ${this.service} is down${this.keeper.downSince === undefined ? '' : ` since ${Date.now() - this.keeper.downSince} ms`} and not back within ${ms} ms (it keeps logging in again by itself: ${this.loginError ? `the last login failed: ${this.loginError.message}` : "check this machine's network and the server"})`,
       );
     if (this.closed || this.refused) return Promise.reject(down());
     return new Promise((resolve, reject) => {
