@@ -11,6 +11,12 @@ export const Capability = {
   RemoteCancelableCalls: 'RemoteCancelableCalls',
   ObjectPtrUID: 'ObjectPtrUID',
   RelativeEndpointURI: 'RelativeEndpointURI',
+  /**
+   * Ours (libqi ignores keys it does not know): a reference to an object of the receiver, sent back to it,
+   * names the object by its address, and the receiver calls the object itself. Without it, a proxy is sent
+   * back as libqi sends every object it did not create: served by the sender, forwarding (object/forward.ts).
+   */
+  OwnObjectsByAddress: 'qimessaging.OwnObjectsByAddress',
 } as const;
 
 /** A capability map as it travels: name → dynamic value. */
@@ -18,7 +24,8 @@ export type CapabilityMap = Map<string, Dynamic>;
 
 /**
  * What we advertise, libqi 4.x's set: we serve calls on connections we opened, understand the header
- * flags, never use the MetaObject cache, cancel remotely, send object uids and accept `qi:` endpoints.
+ * flags, never use the MetaObject cache, cancel remotely, send object uids and accept `qi:` endpoints;
+ * and one of ours, {@link Capability.OwnObjectsByAddress}.
  */
 export function defaultCapabilities(): CapabilityMap {
   const t = new Dynamic('b', true);
@@ -29,6 +36,7 @@ export function defaultCapabilities(): CapabilityMap {
     [Capability.ObjectPtrUID, t],
     [Capability.RelativeEndpointURI, t],
     [Capability.RemoteCancelableCalls, t],
+    [Capability.OwnObjectsByAddress, t],
   ]);
 }
 
@@ -46,4 +54,15 @@ export function mergeCapabilities(into: CapabilityMap, received: CapabilityMap):
     if (typeof k !== 'string' || k.startsWith('auth_') || k.startsWith('__qi_auth')) continue;
     if (!into.has(k)) into.set(k, v);
   }
+}
+
+/** Our own capabilities (not libqi's), offered by a server only to clients that offer them first. */
+const OURS: ReadonlySet<string> = new Set([Capability.OwnObjectsByAddress]);
+
+/**
+ * What a server answers with: its capabilities, without those of ours the client did not offer, so that a
+ * libqi client gets exactly libqi's answer.
+ */
+export function answeredCapabilities(local: CapabilityMap, remote: CapabilityMap): CapabilityMap {
+  return new Map([...local].filter(([k]) => !OURS.has(k) || remote.has(k)));
 }

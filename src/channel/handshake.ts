@@ -9,7 +9,7 @@ import { Message, MessageType } from '../message/index.js';
 import { explainNotQi, type MessageStream } from '../transport/index.js';
 import { Dynamic, toDynamic } from '../type/index.js';
 import { credentialsAuthenticator, type Authenticator, type ClientAuthenticator, type Credentials } from './auth.js';
-import { defaultCapabilities, type CapabilityMap } from './capabilities.js';
+import { answeredCapabilities, defaultCapabilities, type CapabilityMap } from './capabilities.js';
 import { newMessageId } from './address.js';
 import { CAPS_CODEC, Channel } from './channel.js';
 import { errorText } from './error-text.js';
@@ -257,11 +257,13 @@ export function acceptChannel(stream: MessageStream, options: AcceptOptions = {}
   const sendCapabilities = () => {
     if (capsSent) return;
     capsSent = true;
-    ch.send({ ...AUTH, action: 0, id: newMessageId(), type: MessageType.Capability }, CAPS_CODEC, ch.localCapabilities);
+    const caps = answeredCapabilities(ch.localCapabilities, ch.remoteCapabilities);
+    ch.send({ ...AUTH, action: 0, id: newMessageId(), type: MessageType.Capability }, CAPS_CODEC, caps);
   };
   const answer = (call: Message, state: State, data: CapabilityMap = new Map()) => {
     const map: CapabilityMap = new Map([[AUTH_STATE, new Dynamic('I', state)], ...data]);
-    if (!capsSent) for (const [k, v] of ch.localCapabilities) map.set(k, v);
+    if (!capsSent)
+      for (const [k, v] of answeredCapabilities(ch.localCapabilities, ch.remoteCapabilities)) map.set(k, v);
     capsSent = true;
     ch.reply(call, CAPS_CODEC, map);
   };

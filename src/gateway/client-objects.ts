@@ -3,9 +3,7 @@
  * its own connection under ids it chose, and many clients choose the same ids, so the gateway gives
  * each one an id of its own on the upstream connection, rewrites the reference in the call's arguments,
  * and relays what the service then does with it (calls, posts, subscriptions, terminate) back to the
- * client, and the object's signals forward to the service. A reference to an object of the service the
- * client holds (one the service gave it, passed back) goes to the service as it is: it names the
- * service's own object there.
+ * client, and the object's signals forward to the service.
  */
 import type { Channel } from '../channel/index.js';
 import { MessageType, type Message } from '../message/index.js';
@@ -37,17 +35,11 @@ export class ClientObjects {
   /**
    * Rewrites the object references of a call's arguments for `upstream`: each is given an id of the
    * gateway's, patched into a copy of the bytes (both legs lay references out alike: see
-   * gatewayCapabilities), unless `held` says it is an object of `upstream` itself, which the client holds.
-   * Returns the payload to send: the same bytes when they hold no client reference.
+   * gatewayCapabilities). Returns the payload to send: the same bytes when they hold no reference.
    * @throws Error with the text to send back: arguments that do not match `signature`, or that take
    *   more work to search than the budget
    */
-  rewrite(
-    m: Message,
-    signature: string,
-    upstream: Channel,
-    held: (service: number, object: number) => Channel | undefined,
-  ): Buffer {
+  rewrite(m: Message, signature: string, upstream: Channel): Buffer {
     let sites;
     try {
       sites = scanReferences(signature, m.payload, this.client.codecOptions(), this.budget);
@@ -61,10 +53,9 @@ export class ClientObjects {
         { cause: e },
       );
     }
-    const theirs = sites.filter((s) => held(s.serviceId, s.objectId) !== upstream);
-    if (theirs.length === 0) return m.payload;
+    if (sites.length === 0) return m.payload;
     const out = Buffer.from(m.payload);
-    for (const s of theirs) out.writeUInt32LE(this.relay(upstream, s.serviceId, s.objectId).gatewayId, s.offset + 4);
+    for (const s of sites) out.writeUInt32LE(this.relay(upstream, s.serviceId, s.objectId).gatewayId, s.offset + 4);
     return out;
   }
 

@@ -294,7 +294,7 @@ export class ClientConnection implements MessageHandler, EventSink {
     let payload = m.payload;
     if (argsSignature !== undefined) {
       try {
-        payload = this.objects.rewrite(m, argsSignature, ch, (s, o) => this.held.upstreamOf(s, o));
+        payload = this.objects.rewrite(m, argsSignature, ch);
       } catch (e) {
         if (m.type === MessageType.Call) this.fail(m, (e as Error).message);
         return;

@@ -160,6 +160,9 @@ function gatewayCapabilities() {
   const caps = defaultCapabilities();
   caps.set(Capability.ObjectPtrUID, new Dynamic('b', false));
   caps.set(Capability.MetaObjectCache, new Dynamic('b', false));
+  // A client's reference to a service's object is relayed as an object of the client's (client-objects.ts):
+  // clients send such proxies back the way libqi does, whatever the service behind.
+  caps.delete(Capability.OwnObjectsByAddress);
   return caps;
 }
 

@@ -76,11 +76,6 @@ export class ClientHeld {
     return false;
   }
 
-  /** The upstream connection of a service's object this client holds (its own object, passed back). */
-  upstreamOf(service: number, object: number): Channel | undefined {
-    return this.reaches(service, object) ? this.mine.get(key(service, object))!.upstream : undefined;
-  }
-
   /**
    * Records the objects in an answer or a signal emission (of `signature`) that `upstream` sent to this
    * client: it may address them from now on, and holds them until it releases them or leaves.

@@ -10,10 +10,13 @@ import { LocalObject, QiMethodError, type SignalListener } from './local.js';
 /** Forwarders made so far, one per proxy: the same proxy sent again is the same object. */
 const made = new WeakMap<object, ForwardedObject>();
 
-/** The object that serves `proxy` (whose backend is `target`) to other connections. */
-export function forwarderOf(proxy: object, target: ObjectBackend): ForwardedObject {
+/**
+ * The object that serves `proxy` (whose backend is `target`) to other connections, under the uid of the
+ * object it forwards to when known (as libqi does: the owner recognizes its own object by it).
+ */
+export function forwarderOf(proxy: object, target: ObjectBackend, uid?: Uint8Array): ForwardedObject {
   let f = made.get(proxy);
-  if (f === undefined) made.set(proxy, (f = new ForwardedObject(target)));
+  if (f === undefined) made.set(proxy, (f = new ForwardedObject(target, uid)));
   return f;
 }
 
@@ -22,10 +25,14 @@ export class ForwardedObject extends LocalObject {
   /** Subscriptions made on the target, per signal id, while someone here listens. */
   private readonly upstream = new Map<number, Promise<() => Promise<void>>>();
 
-  constructor(readonly target: ObjectBackend) {
+  constructor(
+    readonly target: ObjectBackend,
+    uid?: Uint8Array,
+  ) {
     // Every method is run by invokeRaw below; the implementation only names them.
     const names = Object.fromEntries([...target.type.methodsByName.keys()].map((n) => [n, unreachable]));
     super(target.type, names as Implementation<never>);
+    if (uid !== undefined) (this as { uid: Uint8Array }).uid = uid;
   }
 
   override invokeRaw(uid: number, args: unknown[], ctx: CallContext): unknown {

@@ -1,13 +1,15 @@
 /**
  * Objects by reference on a channel (spec §5.5). Sending a {@link LocalObject} (or an in-process proxy of
- * one) serves it on that connection under the service of the message and a fresh object id; sending a
- * proxy of an object of the same connection sends its address back; a proxy of another connection is
- * served as an object of this side, forwarding to it (forward.ts). Receiving a reference gives a proxy;
- * when the proxy is garbage-collected the owner is told (`terminate`), as libqi does. A reference to an
- * object this side serves on the connection (its own object, sent back) gives an in-process proxy of it:
- * calls on it do not go out to the peer, which does not hold it.
+ * one) serves it on that connection under the service of the message and a fresh object id. A proxy of an
+ * object of the same connection is sent back by its address when the peer is ours (capability
+ * OwnObjectsByAddress); to libqi, and for a proxy of another connection, it is served as an object of
+ * this side that forwards to it, with the object's uid (forward.ts), as libqi sends every object it did
+ * not create. Receiving a reference gives a proxy; when the proxy is garbage-collected the owner is told
+ * (`terminate`), as libqi does. A reference to an object this side serves on the connection (by its
+ * address and uid, or by its uid alone: a libqi peer's forwarder, then released at once) gives an
+ * in-process proxy of the object: calls on it do not go out to the peer and back.
  */
-import type { Channel } from '../channel/index.js';
+import { Capability, type Channel } from '../channel/index.js';
 import { ObjectReference, QiValueError, describeValue } from '../type/index.js';
 import { InProcessBackend, RemoteBackend } from './backend.js';
 import { forwarderOf } from './forward.js';
@@ -32,32 +34,42 @@ const released = new FinalizationRegistry<{
   if (ch !== undefined && !ch.closed) postTerminate(ch, r);
 });
 
+/** The reference each proxy was made from (its uid goes with it when it is forwarded). */
+const received = new WeakMap<object, ObjectReference>();
+
+const hex = (uid: Uint8Array) => Buffer.from(uid.buffer, uid.byteOffset, uid.byteLength).toString('hex');
+
 /** Makes `channel` able to send local objects and receive references as proxies. Idempotent. */
 export function enableObjectReferences(channel: Channel): void {
   if (channel.objectHooks !== undefined) return;
   const served = new Map<LocalObject, ObjectReference>();
+  /** What `served` holds, by uid. */
+  const byUid = new Map<string, LocalObject>();
   const proxies = new Map<string, WeakRef<object>>();
-  const received = new WeakMap<object, ObjectReference>();
   channel.objectHooks = {
     toReference(value, service) {
       if (value instanceof ObjectReference) return value;
       const b = backendOf(value);
-      if (b instanceof RemoteBackend && b.channel === channel) {
+      if (b instanceof RemoteBackend && b.channel === channel && channel.shared(Capability.OwnObjectsByAddress)) {
         return received.get(value as object) ?? new ObjectReference(b.type.metaObject, b.service, b.object);
       }
       if (b instanceof InProcessBackend) value = b.object;
-      else if (b !== undefined) value = forwarderOf(value as object, b);
+      else if (b !== undefined) value = forwarderOf(value as object, b, received.get(value as object)?.uid);
       if (!(value instanceof LocalObject)) {
-        throw new QiValueError(
-          `expected an object (a LocalObject, or a proxy of this connection), got ${describeValue(value)}`,
-        );
+        throw new QiValueError(`expected an object (a LocalObject, or a proxy), got ${describeValue(value)}`);
       }
       let ref = served.get(value);
       if (ref === undefined) {
         const id = channel.side === 'server' ? ++serverIds : (clientIds = (clientIds + 1) >>> 0);
         ref = new ObjectReference(value.type.metaObject, service, id, value.uid);
         served.set(value, ref);
-        new ObjectServer(value, channel, service, id, `object ${service}.${id}`, () => served.delete(value));
+        const uid = hex(value.uid);
+        byUid.set(uid, value);
+        const object = value;
+        new ObjectServer(value, channel, service, id, `object ${service}.${id}`, () => {
+          served.delete(object);
+          if (byUid.get(uid) === object) byUid.delete(uid);
+        });
       }
       return ref;
     },
@@ -66,6 +78,12 @@ export function enableObjectReferences(channel: Channel): void {
       const key = `${ref.serviceId}.${ref.objectId}`;
       const own = ownObject(channel, ref);
       if (own !== undefined) return createProxy(new InProcessBackend(own, `object ${key}`));
+      const mine = ref.uid === undefined ? undefined : byUid.get(hex(ref.uid));
+      if (mine !== undefined) {
+        // The peer's forwarder of our own object: we call the object itself, and the peer may let it go.
+        postTerminate(channel, { service: ref.serviceId, object: ref.objectId });
+        return createProxy(new InProcessBackend(mine, `object ${key}`));
+      }
       const known = proxies.get(key)?.deref();
       if (known !== undefined) return known;
       const backend = new RemoteBackend(

@@ -1,8 +1,9 @@
 /**
  * A service's object passed back to it through the gateway: the client got it from the service (through
- * the gateway) and gives it as an argument. The gateway sends it as it is, so the service finds its own
- * object (before, it was relayed as an object of the client, which the service then called through the
- * gateway: "No object 2.3 on this connection"). Another client naming the same address does not reach it.
+ * the gateway) and gives it as an argument. The client serves it as an object of its own that forwards (as
+ * libqi does; the gateway offers no OwnObjectsByAddress), the gateway relays it, and the service's calls
+ * reach its object through the client (before: "No object 2.3 on this connection", the client holding
+ * nothing at that address). Another client naming the same address does not reach it.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -34,7 +35,7 @@ describe('gateway: objects passed back to their service', () => {
     const calc = (await alice.service('Calculator')) as AnyProxy;
     const c = (await calc.makeCounter(5)) as AnyProxy;
     assert.equal(await c.increment(), 6);
-    assert.equal(await calc.useCounter(c), 8, 'the service incremented its own object twice');
+    assert.equal(await calc.useCounter(c), 8, 'the service incremented its own object twice, through the client');
     assert.equal(await c.value(), 8);
     assert.equal(await calc.useCounter(c), 10, 'again');
 

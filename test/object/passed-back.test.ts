@@ -3,7 +3,8 @@
  * to it as an argument reaches the object itself (before, the service called it on the client, which does
  * not hold it: "No object 2.3 on this connection"); an in-process proxy can be sent like its object; and a
  * peer cannot reach an object by naming its address: the uid must match, and only objects of its own
- * connection count.
+ * connection count. A peer that sends objects back as libqi does (an object of its own that forwards, with the
+ * uid of the object) is recognized by the uid: the owner calls its object and releases the forwarder.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,19 @@ import { afterEach, describe, it } from 'node:test';
 import { RemoteBackend } from '../../src/object/backend.js';
 import { backendOf, listenStandalone, type Session } from '../../src/index.js';
 import { ObjectReference } from '../../src/type/index.js';
-import { counter, served } from './fixtures.js';
+import {
+  Capability,
+  ObjectServer,
+  acceptChannel,
+  connect,
+  createProxy,
+  defaultCapabilities,
+  enableObjectReferences,
+  openChannel,
+  type Channel,
+} from '../../src/wire.js';
+import { loopbackListener } from '../helpers/net.js';
+import { Calculator, calculator, counter, served } from './fixtures.js';
 
 type CounterProxy = { increment(): Promise<number>; value(): Promise<number> };
 /** Closes what a test opened, at its end (the helpers' listeners close after, once their connections are gone). */
@@ -66,5 +79,29 @@ describe('objects passed back to their owner', () => {
     );
     assert.equal(await theirs.value(), 50, "the other connection's object was not touched");
     assert.equal(await c.value(), 1);
+  });
+});
+
+describe('objects passed back by a libqi peer', () => {
+  it('are recognized by their uid: the owner calls its own object and releases the forwarder at once', async () => {
+    const l = await loopbackListener((stream) => {
+      const ch = acceptChannel(stream);
+      enableObjectReferences(ch);
+      new ObjectServer(calculator(), ch, 2, 1, 'Calculator');
+    });
+    // libqi's capabilities: without ours, a proxy goes back as libqi sends it.
+    const capabilities = defaultCapabilities();
+    capabilities.delete(Capability.OwnObjectsByAddress);
+    const client: Channel = await openChannel(await connect(l.url), { capabilities });
+    closing.push(client);
+    enableObjectReferences(client);
+    assert.equal(client.shared(Capability.OwnObjectsByAddress), false);
+    const calc = createProxy<typeof Calculator>(await RemoteBackend.fetch(client, 2, 1, 'Calculator'));
+    const c = (await calc.makeCounter(5)) as CounterProxy;
+    assert.equal(await calc.useCounter(c), 7);
+    assert.equal(await c.value(), 7);
+    const bound = () => (client as unknown as { handlers: Map<number, unknown> }).handlers.size;
+    for (let i = 0; i < 50 && bound() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(bound(), 0, 'the forwarder the client served was released (terminate), without a garbage collection');
   });
 });
