@@ -46,7 +46,7 @@ export class ForwardedObject extends LocalObject {
     const off = super.subscribe(uid, listener);
     const name = this.type.signals.get(uid)?.name;
     if (name !== undefined && uid >= 100 && !this.upstream.has(uid)) {
-      const sub = this.target.subscribe(name, (args) => this.emitUid(uid, args));
+      const sub = this.target.subscribe(name, (args) => super.emitUid(uid, args));
       sub.catch(() => this.upstream.get(uid) === sub && this.upstream.delete(uid));
       this.upstream.set(uid, sub);
     }
@@ -54,6 +54,13 @@ export class ForwardedObject extends LocalObject {
       off();
       if (this.subscriberCount(uid) === 0) this.drop(uid);
     };
+  }
+
+  /** A signal posted here (by a peer) is posted to the target: its subscribers, these included, hear it from there. */
+  override emitUid(uid: number, args: unknown[]): void {
+    const name = this.type.signals.get(uid)?.name;
+    if (name === undefined || uid < 100) return super.emitUid(uid, args);
+    this.target.post(name, args);
   }
 
   /** A property's value, read from the target (a promise: the server answers when it settles). */

@@ -2,7 +2,7 @@
  * A proxy of one connection passed to a service on another (before: "expected an object (a LocalObject,
  * or a proxy of this connection)"). The client serves it as an object of its own, as libqi does with
  * every object it sends, and forwards what the service does with it: calls, a signal subscription and its
- * emissions, property reads and writes; when the service lets it go, the forwarded subscription goes. Real TCP
+ * emissions, signals it posts, property reads and writes; when the service lets it go, the forwarded subscription goes. Real TCP
  * connections, one per service.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +16,8 @@ const Relay = defineObject({
     // Calls add on the object it is given, reads and writes its volume, and waits for one `fired`.
     probe: method([t.object], t.string),
     keep: method([t.object]),
+    // Posts `fired` on the object it is given.
+    shout: method([t.object]),
     drop: method([]),
   },
 });
@@ -50,6 +52,7 @@ describe('a proxy of one connection passed to a service on another', () => {
       drop: () => {
         kept = undefined;
       },
+      shout: (o) => (o as AnyProxy).fired.emit(3, 'posted through the client'),
     });
     const b = await served(relay as never);
     closing.push(a.client, b.client);
@@ -57,6 +60,12 @@ describe('a proxy of one connection passed to a service on another', () => {
     assert.equal(await relayProxy.probe(a.proxy), '42 0.5 7 through the client');
     assert.equal(calc.get('volume'), 0.25, 'the write reached the owner');
     assert.equal(await relayProxy.probe(a.proxy), '42 0.25 7 through the client', 'the same proxy again');
+    const heard: unknown[][] = [];
+    const offHeard = calc.subscribe(calc.type.signalsByName.get('fired')!.uid, (args) => heard.push(args));
+    await relayProxy.shout(a.proxy);
+    for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(heard, [[3, 'posted through the client']], 'a signal the service posts reaches the owner');
+    offHeard();
     const fired = calc.type.signalsByName.get('fired')!.uid;
     await relayProxy.keep(a.proxy);
     assert.equal(calc.subscriberCount(fired), 1, 'one subscription on the owner, made by the forwarder');
@@ -75,6 +84,7 @@ describe('a proxy of one connection passed to a service on another', () => {
       probe: async (o) => String(await (o as AnyProxy).fail('on purpose')),
       keep: () => {},
       drop: () => {},
+      shout: () => {},
     });
     const b = await served(relay as never);
     closing.push(b.client);
