@@ -44,16 +44,37 @@ export function candidates(info: ServiceInfo, local: boolean): string[][] {
   return groups.filter((g) => g.length > 0);
 }
 
+/** Endpoints that only a process of the same machine can use: unix sockets and loopback addresses. */
+function machineLocal(info: ServiceInfo): string[] {
+  return info.endpoints.filter((url) => {
+    try {
+      const e = parseEndpoint(url);
+      return reachOf(e) === 'ipc' || ('host' in e && isLoopbackHost(e.host));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** A service that no endpoint could reach, with every attempt's error. */
 export class QiNoRouteError extends QiError {
+  /**
+   * @param others when nothing was tried because the service is on another machine by its id: the
+   *   endpoints left out (loopback, unix) and both machine ids
+   */
   constructor(
     readonly service: string,
     readonly attempts: { url: string; error: Error }[],
+    others?: { endpoints: string[]; theirs: string; ours: string },
   ) {
     const detail =
-      attempts.length === 0
-        ? 'it advertises no endpoint this machine can use'
-        : attempts.map((a) => `${a.url}: ${a.error.message}`).join('; ');
+      attempts.length > 0
+        ? attempts.map((a) => `${a.url}: ${a.error.message}`).join('; ')
+        : others !== undefined && others.endpoints.length > 0
+          ? `it listens only where a process of its own machine can connect (${others.endpoints.join(', ')}), and its machine id (${others.theirs}) is not this one's (${others.ours}). ` +
+            'If it runs on this machine, the two disagree on the machine id: a libqi built without systemd keeps a random one in ~/.config/qimessaging/machine_id; ' +
+            'start this program with QI_MACHINE_ID="$(cat ~/.config/qimessaging/machine_id)", or write machineId() of qimessaging into that file before libqi starts (docs/sessions.md, Machine id)'
+          : 'it advertises no endpoint this machine can use';
     super(
       'ERR_QI_CONNECT',
       `Could not connect to service "${service}": ${detail}. If the service runs on another machine, it must listen on an address this machine can reach (libqi listens on loopback only by default).`,
@@ -70,10 +91,11 @@ export type Opener = (url: string) => Promise<Channel>;
  */
 export async function connectService(
   info: ServiceInfo,
-  local: boolean,
+  ours: string,
   open: Opener,
   existing: (url: string) => Promise<Channel> | undefined,
 ): Promise<Channel> {
+  const local = info.machineId === ours;
   for (const url of info.endpoints) {
     const known = existing(url);
     if (known !== undefined) {
@@ -99,5 +121,9 @@ export async function connectService(
       // every endpoint of this rank failed: try the next rank
     }
   }
-  throw new QiNoRouteError(info.name, attempts);
+  throw new QiNoRouteError(
+    info.name,
+    attempts,
+    local ? undefined : { endpoints: machineLocal(info), theirs: info.machineId, ours },
+  );
 }

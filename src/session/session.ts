@@ -333,7 +333,7 @@ export class Session {
   private route(info: ServiceInfo): Promise<Channel> {
     return connectService(
       info,
-      info.machineId === this.machineId,
+      this.machineId,
       (u) => this.open(u),
       (u) => this.connections.get(u),
     );

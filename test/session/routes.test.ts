@@ -73,6 +73,35 @@ describe('connecting to a service with dead endpoints', () => {
     assert.equal(Session.route(calc), live);
   });
 
+  it('says why a service of this machine by its addresses but another by its machine id is not dialled, and what to do', async () => {
+    const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
+    sessions.push(sd);
+    const directory = await sd.service('ServiceDirectory');
+    // A libqi built without systemd registers its own random machine id, with loopback endpoints.
+    const id = (await directory.registerService({
+      name: 'Libqi',
+      serviceId: 0,
+      machineId: 'c0ffee00-0000-4000-8000-000000000000',
+      processId: 999_998,
+      sessionId: 'libqi',
+      objectUid: '',
+      endpoints: [`tcp://127.0.0.1:${await freePort()}`, 'unix:/tmp/qi-libqi-routes-test.sock'],
+    })) as number;
+    await directory.serviceReady(id);
+    const client = await Session.connect(sd.endpoints[0]);
+    sessions.push(client);
+    await assert.rejects(client.service('Libqi'), (e: unknown) => {
+      assert.ok(e instanceof QiNoRouteError);
+      assert.match(
+        e.message,
+        new RegExp(
+          `it listens only where a process of its own machine can connect \\(tcp://127\\.0\\.0\\.1:\\d+.*\\), and its machine id \\(c0ffee00-0000-4000-8000-000000000000\\) is not this one's \\(${client.machineId}\\)\\. If it runs on this machine.*QI_MACHINE_ID="\\$\\(cat ~/\\.config/qimessaging/machine_id\\)"`,
+        ),
+      );
+      return true;
+    });
+  });
+
   it('lists every failed attempt when nothing answers', async () => {
     const sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
     sessions.push(sd);
