@@ -6,10 +6,11 @@
  * connections, one per service.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LocalObject, defineObject, method, t, type AnyProxy } from '../../src/index.js';
 import { calculator, served } from './fixtures.js';
 import { gc } from '../helpers/gc.js';
+import { closedAfterEach } from '../helpers/closing.js';
 
 const Relay = defineObject({
   methods: {
@@ -22,11 +23,7 @@ const Relay = defineObject({
   },
 });
 
-let closing: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const c of closing) await c.close();
-  closing = [];
-});
+const closing = closedAfterEach();
 
 describe('a proxy of one connection passed to a service on another', () => {
   it('is forwarded: calls, a signal, property reads and writes reach the owner', async () => {

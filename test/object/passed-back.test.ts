@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RemoteBackend } from '../../src/object/backend.js';
 import { backendOf, listenStandalone, type Session } from '../../src/index.js';
 import { ObjectReference } from '../../src/type/index.js';
@@ -24,15 +24,11 @@ import {
   type Channel,
 } from '../../src/wire.js';
 import { loopbackListener } from '../helpers/net.js';
+import { closedAfterEach } from '../helpers/closing.js';
 import { Calculator, calculator, counter, served } from './fixtures.js';
 
 type CounterProxy = { increment(): Promise<number>; value(): Promise<number> };
-/** Closes what a test opened, at its end (the helpers' listeners close after, once their connections are gone). */
-let closing: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const c of closing) await c.close();
-  closing = [];
-});
+const closing = closedAfterEach();
 
 describe('objects passed back to their owner', () => {
   it("a service's own object, passed back as an argument, is called in the service itself", async () => {
