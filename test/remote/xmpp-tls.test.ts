@@ -67,7 +67,7 @@ before(async () => {
   writeFileSync(caFile, testCerts().ca);
   server = await Prosody.start({ c2sTls: cert });
   if (typeof server === 'string') return;
-  for (const n of ['robot', 'alice']) server.register(n, `${n}-pw`);
+  for (const n of ['robot', 'robot2', 'alice']) server.register(n, `${n}-pw`);
   sd = await listenStandalone('tcp://127.0.0.1:0', { ipc: false });
   await sd.registerService('Calculator', calc);
   gw = await Gateway.start({ sd: sd.endpoints[0], listen: [], access: { anonymous: { allow: ['*'] } } });
@@ -164,6 +164,18 @@ describe('XMPP over TLS (Prosody requiring encryption, a company CA)', () => {
     assert.match(missing.stderr, /QI_XMPP_CA names \/nonexistent\/ca\.pem, which cannot be read/);
   });
 
+  it('qi xmpp-gateway on a server it does not trust stops at once, naming --xmpp-ca (it does not wait for the server)', async (t) => {
+    if (skipped(t)) return;
+    const robot2 = ['--xmpp-service', (server as Prosody).service, '--xmpp-jid', `robot2@${DOMAIN}`];
+    const args = ['xmpp-gateway', '--sd', sd.endpoints[0], ...robot2, '--allow', `alice@${DOMAIN}`, '--open'];
+    const t0 = Date.now();
+    const r = await runQi(args, 20_000, { QI_XMPP_PASSWORD: 'robot2-pw' });
+    assert.equal(r.code, 3, r.stderr);
+    assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms`);
+    assert.match(r.stderr, /is not trusted.*run again with --xmpp-ca FILE/s);
+    assert.doesNotMatch(r.stderr, /Trying again/);
+  });
+
   it('robot and client over TLS survive their server restarting: both log in again, calls go through', async (t) => {
     if (skipped(t)) return;
     const s = await Session.connect(ROBOT, {
@@ -176,6 +188,7 @@ describe('XMPP over TLS (Prosody requiring encryption, a company CA)', () => {
     await (server as Prosody).restart();
     assert.equal(await c.add(2, 3, { timeoutMs: 30_000 }), 5, 'a call after the restart');
   });
+
   it('a certificate that changes while a link is online: its logins again fail, it says why, and it is back once trusted', async (t) => {
     if (skipped(t)) return;
     const p = server as Prosody;
