@@ -1,6 +1,6 @@
 /**
  * Objects by reference on a channel (spec §5.5). Sending a {@link LocalObject} (or an in-process proxy of
- * one) serves it on that connection under the service of the message and a fresh object id. A proxy of an
+ * one) serves it on that connection under the service of the message and a fresh object id, each time. A proxy of an
  * object of the same connection is sent back by its address when the peer is ours (capability
  * OwnObjectsByAddress); to libqi, and for a proxy of another connection, it is served as an object of
  * this side that forwards to it, with the object's uid (forward.ts), as libqi sends every object it did
@@ -42,9 +42,8 @@ const hex = (uid: Uint8Array) => Buffer.from(uid.buffer, uid.byteOffset, uid.byt
 /** Makes `channel` able to send local objects and receive references as proxies. Idempotent. */
 export function enableObjectReferences(channel: Channel): void {
   if (channel.objectHooks !== undefined) return;
-  const served = new Map<LocalObject, ObjectReference>();
-  /** What `served` holds, by uid. */
-  const byUid = new Map<string, LocalObject>();
+  /** The objects served on this channel by reference, by uid, with how many bindings each has. */
+  const byUid = new Map<string, { object: LocalObject; bindings: number }>();
   const proxies = new Map<string, WeakRef<object>>();
   channel.objectHooks = {
     toReference(value, service) {
@@ -58,19 +57,17 @@ export function enableObjectReferences(channel: Channel): void {
       if (!(value instanceof LocalObject)) {
         throw new QiValueError(`expected an object (a LocalObject, or a proxy), got ${describeValue(value)}`);
       }
-      let ref = served.get(value);
-      if (ref === undefined) {
-        const id = channel.side === 'server' ? ++serverIds : (clientIds = (clientIds + 1) >>> 0);
-        ref = new ObjectReference(value.type.metaObject, service, id, value.uid);
-        served.set(value, ref);
-        const uid = hex(value.uid);
-        byUid.set(uid, value);
-        const object = value;
-        new ObjectServer(value, channel, service, id, `object ${service}.${id}`, () => {
-          served.delete(object);
-          if (byUid.get(uid) === object) byUid.delete(uid);
-        });
-      }
+      // A fresh id for every sending, as libqi does: the peer may be releasing the previous one (its
+      // proxy was collected, its terminate on the way) while this reference travels.
+      const id = channel.side === 'server' ? ++serverIds : (clientIds = (clientIds + 1) >>> 0);
+      const ref = new ObjectReference(value.type.metaObject, service, id, value.uid);
+      const uid = hex(value.uid);
+      const entry = byUid.get(uid) ?? { object: value, bindings: 0 };
+      entry.bindings++;
+      byUid.set(uid, entry);
+      new ObjectServer(value, channel, service, id, `object ${service}.${id}`, () => {
+        if (--entry.bindings === 0 && byUid.get(uid) === entry) byUid.delete(uid);
+      });
       return ref;
     },
     fromReference(ref) {
@@ -78,7 +75,7 @@ export function enableObjectReferences(channel: Channel): void {
       const key = `${ref.serviceId}.${ref.objectId}`;
       const own = ownObject(channel, ref);
       if (own !== undefined) return createProxy(new InProcessBackend(own, `object ${key}`));
-      const mine = ref.uid === undefined ? undefined : byUid.get(hex(ref.uid));
+      const mine = ref.uid === undefined ? undefined : byUid.get(hex(ref.uid))?.object;
       if (mine !== undefined) {
         // The peer's forwarder of our own object: we call the object itself, and the peer may let it go.
         postTerminate(channel, { service: ref.serviceId, object: ref.objectId });

@@ -25,6 +25,7 @@ import {
 } from '../../src/wire.js';
 import { loopbackListener } from '../helpers/net.js';
 import { closedAfterEach } from '../helpers/closing.js';
+import { gc } from '../helpers/gc.js';
 import { Calculator, calculator, counter, served } from './fixtures.js';
 
 type CounterProxy = { increment(): Promise<number>; value(): Promise<number> };
@@ -99,5 +100,18 @@ describe('objects passed back by a libqi peer', () => {
     const bound = () => (client as unknown as { handlers: Map<number, unknown> }).handlers.size;
     for (let i = 0; i < 50 && bound() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(bound(), 0, 'the forwarder the client served was released (terminate), without a garbage collection');
+  });
+});
+
+describe('an object sent again and again while the peer releases it', () => {
+  it('is never called after a release meant for an earlier sending (a fresh id each time, as libqi)', async () => {
+    const { proxy, client } = await served();
+    closing.push(client);
+    const mine = counter(0);
+    // The service's proxies of `mine` are collected (terminate on the way) while the client sends it again.
+    for (let i = 0; i < 600; i++) {
+      assert.equal(await proxy.useCounter(mine), 2 * (i + 1));
+      if (i % 20 === 0) gc();
+    }
   });
 });
