@@ -7,7 +7,7 @@
  * Everything is set up once per connection object: listeners and timers do not grow with reconnections.
  */
 import { Backoff } from '../../session/index.js';
-import { xml } from './lib.js';
+import { destroySocket, xml, type XmppSocket } from './lib.js';
 import type { Client } from './xmpp-types.js';
 import { envNumber } from '../../config/env.js';
 
@@ -172,8 +172,8 @@ export class XmppKeeper {
   /** Ends the connection now (it closes, and reconnection follows). */
   private drop(why: string): void {
     this.why ??= why;
-    const socket = (this.xmpp as unknown as { socket?: { destroy(e?: Error): void } | null }).socket;
-    if (socket) socket.destroy(new Error(why));
+    const socket = (this.xmpp as unknown as { socket?: XmppSocket | null }).socket;
+    if (socket) destroySocket(socket, new Error(why));
     else if (this.xmpp.status !== 'online') this.disconnected();
   }
 

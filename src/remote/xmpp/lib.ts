@@ -62,3 +62,21 @@ export function xml(
   if (lib === undefined) throw new Error('@xmpp/client is not loaded yet: open an XmppLink first');
   return lib.xml(name, attrs, ...children);
 }
+
+/** A connection's socket as @xmpp/client holds it: a net.Socket, or @xmpp/tls's wrapper of a TLSSocket. */
+export interface XmppSocket {
+  on(event: 'error', f: () => void): unknown;
+  destroy?(error?: Error): void;
+  /** The wrapper's TLSSocket (null once it closed). */
+  socket?: { destroy(error?: Error): void } | null;
+}
+
+/**
+ * Destroys a connection's socket, whichever it is: @xmpp/tls's wrapper (STARTTLS, xmpps) has no
+ * `destroy` of its own (calling it ended processes whose XMPP server speaks TLS), its TLSSocket has.
+ */
+export function destroySocket(socket: XmppSocket | null | undefined, error?: Error): void {
+  if (socket === null || socket === undefined) return;
+  if (typeof socket.destroy === 'function') socket.destroy(error);
+  else socket.socket?.destroy(error);
+}

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { QI_ROBOT_NS } from './identity.js';
-import { loadXmpp, xml } from './lib.js';
+import { destroySocket, loadXmpp, xml, type XmppSocket } from './lib.js';
 import type { Client, Element } from './xmpp-types.js';
 import { QiAuthError } from '../../channel/index.js';
 import type { QiError } from '../../errors/index.js';
@@ -280,8 +280,7 @@ export class XmppLink {
     // are dropped: @xmpp/connection would throw on them in a socket handler, which ends the process.
     const conn = xmpp as unknown as {
       parser: unknown;
-      // A TLS connection's is @xmpp/tls's wrapper, an emitter around the TLSSocket (its `socket`).
-      socket: { on(e: 'error', f: () => void): void; destroy?(): void; socket?: { destroy(): void } | null } | null;
+      socket: XmppSocket | null;
       _onData(d: Buffer): void;
       _detachSocket(): void;
     };
@@ -296,8 +295,7 @@ export class XmppLink {
       const socket = this.socket;
       detach.call(this);
       socket?.on('error', () => {});
-      if (socket?.destroy) socket.destroy();
-      else socket?.socket?.destroy();
+      destroySocket(socket);
     };
     // Stanzas are small and answered at once: Nagle's delay would cost tens of ms per round trip.
     xmpp.on('status', () =>
