@@ -17,8 +17,12 @@ export const enum Rank {
   Network = 2,
 }
 
-/** Candidate endpoints grouped by rank, cheapest group first; endpoints that cannot work are left out. */
-export function candidates(info: ServiceInfo, local: boolean): string[][] {
+/**
+ * Candidate endpoints grouped by rank, cheapest group first; endpoints that cannot work are left out.
+ * `ofItsMachine` receives those left out because only a process of the service's own machine can use
+ * them (its unix sockets and loopback addresses, when it is on another machine).
+ */
+export function candidates(info: ServiceInfo, local: boolean, ofItsMachine?: string[]): string[][] {
   const groups: string[][] = [[], [], []];
   for (const url of info.endpoints) {
     let e;
@@ -31,6 +35,7 @@ export function candidates(info: ServiceInfo, local: boolean): string[][] {
     if (reach === 'relative') continue; // only reachable through an existing connection
     if (reach === 'ipc') {
       if (local) groups[Rank.Ipc].push(url);
+      else ofItsMachine?.push(url);
       continue;
     }
     if (reach === 'relay' || !('host' in e)) {
@@ -38,22 +43,13 @@ export function candidates(info: ServiceInfo, local: boolean): string[][] {
       continue;
     }
     const loop = isLoopbackHost(e.host);
-    if (loop && !local) continue; // another machine's loopback is our own machine
+    if (loop && !local) {
+      ofItsMachine?.push(url); // another machine's loopback is our own machine
+      continue;
+    }
     groups[loop ? Rank.Loopback : Rank.Network].push(url);
   }
   return groups.filter((g) => g.length > 0);
-}
-
-/** Endpoints that only a process of the same machine can use: unix sockets and loopback addresses. */
-function machineLocal(info: ServiceInfo): string[] {
-  return info.endpoints.filter((url) => {
-    try {
-      const e = parseEndpoint(url);
-      return reachOf(e) === 'ipc' || ('host' in e && isLoopbackHost(e.host));
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** A service that no endpoint could reach, with every attempt's error. */
@@ -107,7 +103,8 @@ export async function connectService(
     }
   }
   const attempts: { url: string; error: Error }[] = [];
-  for (const group of candidates(info, local)) {
+  const ofItsMachine: string[] = [];
+  for (const group of candidates(info, local, ofItsMachine)) {
     try {
       return await Promise.any(
         group.map((url) =>
@@ -124,6 +121,6 @@ export async function connectService(
   throw new QiNoRouteError(
     info.name,
     attempts,
-    local ? undefined : { endpoints: machineLocal(info), theirs: info.machineId, ours },
+    local ? undefined : { endpoints: ofItsMachine, theirs: info.machineId, ours },
   );
 }
