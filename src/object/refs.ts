@@ -111,6 +111,6 @@ function ownObject(channel: Channel, ref: ObjectReference): LocalObject | undefi
   const bound = channel.boundTo(ref.serviceId, ref.objectId);
   if (!(bound instanceof ObjectServer)) return undefined;
   const uid = ref.uid;
-  if (uid !== undefined && !Buffer.from(uid).equals(Buffer.from(bound.object.uid))) return undefined;
+  if (uid !== undefined && hex(uid) !== hex(bound.object.uid)) return undefined;
   return bound.object;
 }
